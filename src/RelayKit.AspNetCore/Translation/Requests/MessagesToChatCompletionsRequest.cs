@@ -18,39 +18,10 @@ internal static class MessagesToChatCompletionsRequest
         ArgumentNullException.ThrowIfNull(options);
         var messages = new JsonArray();
         var result = new JsonObject { ["model"] = options.UpstreamModel, ["messages"] = messages };
-        switch (request["system"])
+        if (request["system"] is { } system && SystemText(system, "system") is var systemContent
+            && systemContent is not JsonArray { Count: 0 } && (systemContent is not JsonValue || ((string?)systemContent)?.Length > 0))
         {
-            case null:
-                break;
-            case JsonValue value:
-                if (JsonRead.String(value, "system") is { Length: > 0 } text)
-                {
-                    messages.Add(new JsonObject { ["role"] = "system", ["content"] = text });
-                }
-
-                break;
-            case JsonArray blocks:
-                var texts = new JsonArray();
-                for (var i = 0; i < blocks.Count; i++)
-                {
-                    var block = JsonRead.RequireObject(blocks[i], $"system[{i}]");
-                    var type = JsonRead.RequireString(block["type"], $"system[{i}].type");
-                    if (type != "text")
-                    {
-                        throw new TranslationException($"system[{i}].type", $"'{type}' system blocks cannot be translated (text only)");
-                    }
-
-                    texts.Add(new JsonObject { ["type"] = "text", ["text"] = JsonRead.RequireString(block["text"], $"system[{i}].text") });
-                }
-
-                if (texts.Count > 0)
-                {
-                    messages.Add(new JsonObject { ["role"] = "system", ["content"] = texts });
-                }
-
-                break;
-            default:
-                throw new TranslationException("system", "must be a string or an array of text blocks");
+            messages.Add(new JsonObject { ["role"] = "system", ["content"] = systemContent });
         }
 
         var source = JsonRead.Array(request["messages"], "messages") ?? throw new TranslationException("messages", "is required");
@@ -242,9 +213,16 @@ internal static class MessagesToChatCompletionsRequest
     {
         var role = JsonRead.RequireString(message["role"], JsonRead.Path(path, "role"));
         var contentPath = JsonRead.Path(path, "content");
+        if (role == "system")
+        {
+            // A mid-conversation system message stays where it is: OpenAI takes system messages anywhere.
+            messages.Add(new JsonObject { ["role"] = "system", ["content"] = SystemText(message["content"], contentPath) });
+            return;
+        }
+
         if (role is not ("user" or "assistant"))
         {
-            throw new TranslationException(JsonRead.Path(path, "role"), $"'{role}' is not an Anthropic role (user, assistant)");
+            throw new TranslationException(JsonRead.Path(path, "role"), $"'{role}' is not an Anthropic role (user, assistant, system)");
         }
 
         if (message["content"] is JsonValue value)
@@ -321,6 +299,33 @@ internal static class MessagesToChatCompletionsRequest
         }
 
         messages.Add(assistant);
+    }
+
+    /// <summary>OpenAI system content for an Anthropic system prompt: a string, or text parts for text blocks.</summary>
+    private static JsonNode SystemText(JsonNode? content, string path)
+    {
+        switch (content)
+        {
+            case JsonValue value:
+                return JsonRead.String(value, path)!;
+            case JsonArray blocks:
+                var texts = new JsonArray();
+                for (var i = 0; i < blocks.Count; i++)
+                {
+                    var block = JsonRead.RequireObject(blocks[i], $"{path}[{i}]");
+                    var type = JsonRead.RequireString(block["type"], $"{path}[{i}].type");
+                    if (type != "text")
+                    {
+                        throw new TranslationException($"{path}[{i}].type", $"'{type}' system blocks cannot be translated (text only)");
+                    }
+
+                    texts.Add(new JsonObject { ["type"] = "text", ["text"] = JsonRead.RequireString(block["text"], $"{path}[{i}].text") });
+                }
+
+                return texts;
+            default:
+                throw new TranslationException(path, "must be a string or an array of text blocks");
+        }
     }
 
     private static void FlushUserParts(JsonArray messages, JsonArray parts)

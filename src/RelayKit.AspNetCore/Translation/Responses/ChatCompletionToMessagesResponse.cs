@@ -67,6 +67,9 @@ internal static class ChatCompletionToMessagesResponse
             ["id"] = JsonRead.RequireString(call["id"], JsonRead.Path(path, "id")),
             ["name"] = JsonRead.RequireString(function["name"], JsonRead.Path(path, "function.name")),
             ["input"] = ParseArguments(JsonRead.String(function["arguments"], JsonRead.Path(path, "function.arguments")), JsonRead.Path(path, "function.arguments")),
+
+            // The current Messages API says who called a tool; an OpenAI function call is always the model's own.
+            ["caller"] = new JsonObject { ["type"] = "direct" },
         };
     }
 

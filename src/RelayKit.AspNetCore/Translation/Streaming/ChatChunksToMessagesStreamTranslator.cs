@@ -148,6 +148,7 @@ internal sealed class ChatChunksToMessagesStreamTranslator(string? model = null)
                     ["id"] = JsonRead.String(call["id"], "choices[0].delta.tool_calls[].id"),
                     ["name"] = JsonRead.String(function?["name"], "choices[0].delta.tool_calls[].function.name"),
                     ["input"] = new JsonObject(),
+                    ["caller"] = new JsonObject { ["type"] = "direct" },
                 });
                 _blockByToolIndex[toolIndex] = block;
             }
