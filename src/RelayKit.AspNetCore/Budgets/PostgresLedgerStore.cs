@@ -1,0 +1,142 @@
+using System.Data;
+using System.Data.Common;
+using System.Text.RegularExpressions;
+using Npgsql;
+
+namespace RelayKit.AspNetCore.Budgets;
+
+/// <summary>
+/// The ledger store for many relay instances sharing balances: PostgreSQL, in its own schema
+/// (created on first use). Each unit of work is one READ COMMITTED transaction that locks the
+/// account and reservation rows it reads (<c>SELECT … FOR UPDATE</c>) until it commits, so the
+/// balance check and the write it guards are atomic across instances; amounts are exact
+/// <c>numeric</c>.
+/// </summary>
+internal sealed partial class PostgresLedgerStore : SqlLedgerStore, IAsyncDisposable
+{
+    private const string UniqueViolation = "23505";
+    private const string DeadlockDetected = "40P01";
+    private const string SerializationFailure = "40001";
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly string _schema;
+    private readonly SemaphoreSlim _schemaGate = new(1, 1);
+    private volatile bool _schemaReady;
+
+    /// <summary>Creates a store over <paramref name="connectionString"/>, keeping its tables in <paramref name="schema"/>.</summary>
+    public PostgresLedgerStore(string connectionString, string schema = "relaykit")
+    {
+        ArgumentException.ThrowIfNullOrEmpty(connectionString);
+        if (!SchemaName().IsMatch(schema))
+        {
+            throw new ArgumentException("The schema name must be a lower-case identifier (a-z, 0-9, _).", nameof(schema));
+        }
+
+        _schema = schema;
+        _dataSource = NpgsqlDataSource.Create(connectionString);
+    }
+
+    /// <inheritdoc />
+    protected override string LockClause => " FOR UPDATE";
+
+    /// <inheritdoc />
+    protected override string Table(string name) => $"\"{_schema}\".{name}";
+
+    /// <inheritdoc />
+    protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            if (!_schemaReady)
+            {
+                await CreateSchemaAsync(connection, cancellationToken);
+            }
+
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async Task<DbTransaction> BeginAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await ((NpgsqlConnection)connection).BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
+
+    /// <inheritdoc />
+    protected override bool IsConflict(DbException exception) =>
+        exception is PostgresException { SqlState: UniqueViolation or DeadlockDetected or SerializationFailure };
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _dataSource.DisposeAsync();
+        _schemaGate.Dispose();
+    }
+
+    private async Task CreateSchemaAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await _schemaGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_schemaReady)
+            {
+                return;
+            }
+
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+
+            // Instances starting together would race on CREATE … IF NOT EXISTS; the advisory lock
+            // makes them take turns.
+            command.CommandText = $"""
+                SELECT pg_advisory_xact_lock(hashtext('relaykit-budget-schema:{_schema}'));
+                CREATE SCHEMA IF NOT EXISTS "{_schema}";
+                CREATE TABLE IF NOT EXISTS "{_schema}".budget_accounts (
+                    key_id text NOT NULL PRIMARY KEY,
+                    balance numeric NOT NULL,
+                    reserved numeric NOT NULL,
+                    free_credit numeric NOT NULL,
+                    closed integer NOT NULL,
+                    updated_at bigint NOT NULL,
+                    CONSTRAINT budget_accounts_not_overspent CHECK (balance >= 0 AND reserved >= 0));
+                CREATE TABLE IF NOT EXISTS "{_schema}".budget_reservations (
+                    request_id text NOT NULL PRIMARY KEY,
+                    key_id text NOT NULL,
+                    amount numeric NOT NULL,
+                    state text NOT NULL,
+                    charged numeric NULL,
+                    reported_cost numeric NULL,
+                    created_at bigint NOT NULL,
+                    expires_at bigint NOT NULL,
+                    updated_at bigint NOT NULL);
+                CREATE INDEX IF NOT EXISTS budget_reservations_open ON "{_schema}".budget_reservations (expires_at) WHERE state = 'open';
+                CREATE TABLE IF NOT EXISTS "{_schema}".budget_entries (
+                    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    key_id text NOT NULL,
+                    kind text NOT NULL,
+                    amount numeric NOT NULL CHECK (amount >= 0),
+                    request_id text NULL,
+                    reference text NULL,
+                    reported_cost numeric NULL,
+                    at bigint NOT NULL);
+                CREATE INDEX IF NOT EXISTS budget_entries_key ON "{_schema}".budget_entries (key_id, seq);
+                CREATE UNIQUE INDEX IF NOT EXISTS budget_entries_reference ON "{_schema}".budget_entries (reference) WHERE reference IS NOT NULL;
+                """;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            _schemaReady = true;
+        }
+        finally
+        {
+            _schemaGate.Release();
+        }
+    }
+
+    [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$", RegexOptions.CultureInvariant)]
+    private static partial Regex SchemaName();
+}
