@@ -87,6 +87,18 @@ internal sealed partial class PostgresLedgerStore : SqlLedgerStore, IAsyncDispos
                 return;
             }
 
+            // DDL takes table locks even when everything exists, and would deadlock with another
+            // instance already writing; skip it when the last object it creates is there.
+            await using (var probe = connection.CreateCommand())
+            {
+                probe.CommandText = $"SELECT to_regclass('\"{_schema}\".budget_entries_reference') IS NOT NULL";
+                if (await probe.ExecuteScalarAsync(cancellationToken) is true)
+                {
+                    _schemaReady = true;
+                    return;
+                }
+            }
+
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
