@@ -30,7 +30,9 @@ internal sealed partial class BudgetLedger : IBudgetLedger
         ArgumentException.ThrowIfNullOrEmpty(requestId);
         ArgumentOutOfRangeException.ThrowIfNegative(amount);
 
-        return _store.RunAsync(async session =>
+        return _store is IConditionalReservationStore conditional
+            ? TryReserveConditionallyAsync(conditional, keyId, requestId, amount, expiresAt, cancellationToken)
+            : _store.RunAsync(async session =>
         {
             var now = _time.GetUtcNow();
             if (await session.GetReservationAsync(requestId) is not null)
@@ -60,6 +62,27 @@ internal sealed partial class BudgetLedger : IBudgetLedger
             await session.SaveAccountAsync(account with { Reserved = account.Reserved + amount }, now);
             await session.AppendAsync(Entry(keyId, BudgetEntryKind.Reservation, amount, now, requestId: requestId));
             return new ReservationResult(ReservationStatus.Granted, available - amount);
+        }, cancellationToken);
+    }
+
+    private async Task<ReservationResult> TryReserveConditionallyAsync(
+        IConditionalReservationStore store, string keyId, string requestId, decimal amount, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        var available = await store.TryReserveAsync(keyId, requestId, amount, _time.GetUtcNow(), expiresAt, cancellationToken);
+        if (available is { } left)
+        {
+            return new ReservationResult(ReservationStatus.Granted, left);
+        }
+
+        // Nothing was held; this read only says why.
+        return await _store.RunAsync(async session =>
+        {
+            var account = await session.GetAccountAsync(keyId);
+            var status = await session.GetReservationAsync(requestId) is not null ? ReservationStatus.DuplicateRequest
+                : account is null ? ReservationStatus.AccountNotFound
+                : account.Closed ? ReservationStatus.AccountClosed
+                : ReservationStatus.InsufficientBalance;
+            return new ReservationResult(status, account?.ToBalance().Available ?? 0m);
         }, cancellationToken);
     }
 

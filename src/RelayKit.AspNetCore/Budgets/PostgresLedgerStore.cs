@@ -12,7 +12,7 @@ namespace RelayKit.AspNetCore.Budgets;
 /// balance check and the write it guards are atomic across instances; amounts are exact
 /// <c>numeric</c>.
 /// </summary>
-internal sealed partial class PostgresLedgerStore : SqlLedgerStore, IAsyncDisposable
+internal sealed partial class PostgresLedgerStore : SqlLedgerStore, IConditionalReservationStore, IAsyncDisposable
 {
     private const string UniqueViolation = "23505";
     private const string DeadlockDetected = "40P01";
@@ -69,6 +69,48 @@ internal sealed partial class PostgresLedgerStore : SqlLedgerStore, IAsyncDispos
     /// <inheritdoc />
     protected override bool IsConflict(DbException exception) =>
         exception is PostgresException { SqlState: UniqueViolation or DeadlockDetected or SerializationFailure };
+
+    /// <inheritdoc />
+    public async Task<decimal?> TryReserveAsync(string keyId, string requestId, decimal amount, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        // One statement: the UPDATE's WHERE is re-checked on the latest row version after any
+        // concurrent writer commits (READ COMMITTED), so the balance check and the hold are atomic.
+        // A concurrent reservation with the same request id fails on the primary key and is retried,
+        // then refused by NOT EXISTS.
+        var sql = $"""
+            WITH held AS (
+                UPDATE {Table("budget_accounts")} SET reserved = reserved + @amount, updated_at = @now
+                WHERE key_id = @key AND closed = 0 AND balance - reserved >= @amount
+                  AND NOT EXISTS (SELECT 1 FROM {Table("budget_reservations")} WHERE request_id = @id)
+                RETURNING balance - reserved AS available),
+            reservation AS (
+                INSERT INTO {Table("budget_reservations")} (request_id, key_id, amount, state, created_at, expires_at, updated_at)
+                SELECT @id, @key, @amount, 'open', @now, @expires, @now FROM held
+                RETURNING request_id),
+            entry AS (
+                INSERT INTO {Table("budget_entries")} (key_id, kind, amount, request_id, at)
+                SELECT @key, 'Reservation', @amount, request_id, @now FROM reservation)
+            SELECT available FROM held
+            """;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var connection = (NpgsqlConnection)await OpenAsync(cancellationToken);
+                await using var command = new NpgsqlCommand(sql, connection);
+                command.Parameters.AddWithValue("key", keyId);
+                command.Parameters.AddWithValue("id", requestId);
+                command.Parameters.AddWithValue("amount", amount);
+                command.Parameters.AddWithValue("now", now.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("expires", expiresAt.ToUnixTimeMilliseconds());
+                return await command.ExecuteScalarAsync(cancellationToken) is decimal available ? available : null;
+            }
+            catch (PostgresException exception) when (attempt < 3 && IsConflict(exception))
+            {
+                // Lost a race on the request id; the next attempt sees the winner and holds nothing.
+            }
+        }
+    }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
