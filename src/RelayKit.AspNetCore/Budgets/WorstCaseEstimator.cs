@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -126,9 +127,10 @@ internal sealed class WorstCaseEstimator
     }
 
     private static long? Integer(JsonNode? node) =>
-        node is JsonValue value && value.TryGetValue<long>(out var number) ? number
-        : node is JsonValue other && other.TryGetValue<double>(out var real) ? (long)Math.Ceiling(real)
-        : null;
+        node is JsonValue value && value.GetValueKind() == JsonValueKind.Number
+            && decimal.TryParse(value.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
+            ? (long)Math.Ceiling(number)
+            : null;
 
     private static bool ReferencesFile(JsonNode? node) => node switch
     {
@@ -182,10 +184,19 @@ internal sealed class WorstCaseEstimator
                     Tokens += options.ImageTokens;
                     return;
                 case JsonObject obj:
+                    var toolUse = IsToolUse(obj);
                     foreach (var (name, value) in obj)
                     {
                         Tokens += Count(name) + 1;
-                        Content(value);
+                        if (toolUse && name == "input")
+                        {
+                            // The arguments of a tool call reach the model as JSON text.
+                            Json(value);
+                        }
+                        else
+                        {
+                            Content(value);
+                        }
                     }
 
                     return;
@@ -257,6 +268,10 @@ internal sealed class WorstCaseEstimator
         }
 
         private int Count(string text) => text.Length == 0 ? 0 : tokenizer.CountTokens(text);
+
+        private static bool IsToolUse(JsonObject part) =>
+            part["type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String
+            && type.GetValue<string>() is "tool_use" or "server_tool_use";
 
         private static bool IsImage(JsonObject part) =>
             part["type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String
