@@ -24,6 +24,7 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
     private readonly int _batchSize;
     private readonly CancellationTokenSource _abort = new();
     private Task? _loop;
+    private int _disposed;
 
     public UsageWriterService(
         UsageQueue queue,
@@ -77,6 +78,12 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
 
     public async ValueTask DisposeAsync()
     {
+        // The container may dispose this twice: it is both a service and the hosted service's instance.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _queue.Complete();
         await _abort.CancelAsync();
         if (_loop is not null)

@@ -46,6 +46,7 @@ internal sealed class SqliteUsageStore : IUsageStore
         """;
 
     private readonly string _connectionString;
+    private readonly string? _directory;
     private readonly SemaphoreSlim _schemaGate = new(1, 1);
     private volatile bool _schemaReady;
 
@@ -53,11 +54,7 @@ internal sealed class SqliteUsageStore : IUsageStore
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var fullPath = Path.GetFullPath(path);
-        if (Path.GetDirectoryName(fullPath) is { Length: > 0 } directory)
-        {
-            Directory.CreateDirectory(directory);
-        }
-
+        _directory = Path.GetDirectoryName(fullPath);
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = fullPath,
@@ -282,6 +279,12 @@ internal sealed class SqliteUsageStore : IUsageStore
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
+        if (!_schemaReady && !string.IsNullOrEmpty(_directory))
+        {
+            // Created on first use rather than in the constructor, so a bad path shows in the health check instead of failing start.
+            Directory.CreateDirectory(_directory);
+        }
+
         var connection = new SqliteConnection(_connectionString);
         try
         {
