@@ -11,10 +11,14 @@ internal static partial class SecretScrubber
 {
     public const string Redacted = "[redacted]";
 
-    // Provider and relay keys (sk-…, sk-ant-…, rk-…, pk_…, key-…), bearer credentials and JWTs.
+    // Provider and relay keys (sk-…, sk-ant-…, rk-…, pk_…, key-…), bearer credentials and JWTs. A key's
+    // random tail holds a digit or a capital letter; requiring one keeps names like
+    // "api_connection_error" or "key_rotation_required" readable.
     [GeneratedRegex(
-        @"\b(?:sk|rk|pk|key|api)[-_][A-Za-z0-9_\-]{12,}|\bBearer\s+[A-Za-z0-9._~+/\-]+=*|\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]+",
-        RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+        @"\b(?:[sSrRpP][kK]|[kK]ey|[aA]pi)[-_](?=[A-Za-z0-9_\-]*[0-9A-Z])[A-Za-z0-9_\-]{12,}" +
+        @"|\b[bB]earer\s+[A-Za-z0-9._~+/\-]+=*" +
+        @"|\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]+",
+        RegexOptions.CultureInvariant)]
     private static partial Regex SecretPattern();
 
     /// <summary>The text with every secret-looking string replaced by <see cref="Redacted"/>.</summary>
