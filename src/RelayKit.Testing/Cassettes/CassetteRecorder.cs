@@ -195,5 +195,6 @@ internal sealed class CassetteRecorder : IDisposable
         return events;
     }
 
-    private double ElapsedMs(long started) => Math.Round(_time.GetElapsedTime(started).TotalMilliseconds, 1);
+    // Whole milliseconds: Task.Delay waits in whole milliseconds anyway, and short numbers keep cassettes readable.
+    private double ElapsedMs(long started) => Math.Round(_time.GetElapsedTime(started).TotalMilliseconds);
 }

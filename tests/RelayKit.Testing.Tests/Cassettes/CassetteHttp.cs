@@ -90,8 +90,9 @@ internal static class CassetteHttp
     /// <paramref name="time"/> by advancing exactly that much. A server that waits before the first byte
     /// and then before each later event asks for its n-th timer after writing n events, so the n-th
     /// advance happens only once n events have reached the client: every event is stamped before the clock moves on.
+    /// Without <paramref name="oneTimerPerEvent"/> (a replay whose recorded gaps may be zero), each timer is advanced as soon as it is asked for.
     /// </summary>
-    public static async Task<(List<SseItem> Events, List<TimeSpan> Delays)> DriveStreamAsync(HttpClient client, HttpRequestMessage request, ObservedTimeProvider time)
+    public static async Task<(List<SseItem> Events, List<TimeSpan> Delays)> DriveStreamAsync(HttpClient client, HttpRequestMessage request, ObservedTimeProvider time, bool oneTimerPerEvent = true)
     {
         var delays = new List<TimeSpan>();
         var pending = new Queue<TimeSpan>();
@@ -101,7 +102,7 @@ internal static class CassetteHttp
         {
             while (true)
             {
-                while (pending.Count > 0 && delays.Count <= events.Count)
+                while (pending.Count > 0 && (!oneTimerPerEvent || delays.Count <= events.Count))
                 {
                     var due = pending.Dequeue();
                     delays.Add(due);
