@@ -3,11 +3,12 @@ using StackExchange.Redis;
 
 namespace RelayKit.AspNetCore.Admission.RateLimits;
 
-/// <summary>The relay's own connection to the rate-limit Redis, opened on first use and closed with the container.</summary>
+/// <summary>
+/// The relay's own connection to the rate-limit Redis. Connecting starts once, asynchronously, when the
+/// limiter is created: a burst of first requests awaits one connect instead of blocking threads on it.
+/// </summary>
 internal sealed class RateLimitRedisConnection : IAsyncDisposable
 {
-    private readonly Lazy<ConnectionMultiplexer> _connection;
-
     public RateLimitRedisConnection(IOptions<RelayRateLimitsOptions> options)
     {
         var configuration = options.Value.Redis
@@ -16,16 +17,24 @@ internal sealed class RateLimitRedisConnection : IAsyncDisposable
         // abortConnect=false: a relay that starts while Redis is down keeps retrying instead of failing to start.
         var redisOptions = ConfigurationOptions.Parse(configuration);
         redisOptions.AbortOnConnectFail = false;
-        _connection = new Lazy<ConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(redisOptions));
+        Connection = ConnectAsync(redisOptions);
     }
 
-    public IConnectionMultiplexer Multiplexer => _connection.Value;
+    /// <summary>The connection, once connected.</summary>
+    public Task<IConnectionMultiplexer> Connection { get; }
 
     public async ValueTask DisposeAsync()
     {
-        if (_connection.IsValueCreated)
+        try
         {
-            await _connection.Value.DisposeAsync();
+            await (await Connection).DisposeAsync();
+        }
+        catch (RedisException)
+        {
+            // Never connected: nothing to close.
         }
     }
+
+    private static async Task<IConnectionMultiplexer> ConnectAsync(ConfigurationOptions options) =>
+        await ConnectionMultiplexer.ConnectAsync(options);
 }

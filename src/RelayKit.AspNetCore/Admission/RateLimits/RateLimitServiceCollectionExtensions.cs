@@ -44,7 +44,7 @@ internal static class RateLimitServiceCollectionExtensions
         }
 
         return new RedisRelayRateLimiter(
-            services.GetRequiredService<RateLimitRedisConnection>().Multiplexer,
+            services.GetRequiredService<RateLimitRedisConnection>().Connection,
             policies,
             monitor,
             time,

@@ -18,14 +18,14 @@ namespace RelayKit.AspNetCore.Admission.RateLimits;
 /// </remarks>
 internal sealed class RedisRelayRateLimiter : IRelayRateLimiter
 {
-    private readonly IConnectionMultiplexer _redis;
+    private readonly Task<IConnectionMultiplexer> _redis;
     private readonly IRateLimitPolicySource _policies;
     private readonly IOptionsMonitor<RelayRateLimitsOptions> _options;
     private readonly TimeProvider _time;
     private readonly ILogger<RedisRelayRateLimiter> _logger;
 
     public RedisRelayRateLimiter(
-        IConnectionMultiplexer redis,
+        Task<IConnectionMultiplexer> redis,
         IRateLimitPolicySource policies,
         IOptionsMonitor<RelayRateLimitsOptions> options,
         TimeProvider time,
@@ -69,7 +69,8 @@ internal sealed class RedisRelayRateLimiter : IRelayRateLimiter
             RedisResult[] result;
             try
             {
-                result = (RedisResult[])(await _redis.GetDatabase().ScriptEvaluateAsync(RedisRateLimitScripts.Acquire, keys, args))!;
+                var database = (await _redis).GetDatabase();
+                result = (RedisResult[])(await database.ScriptEvaluateAsync(RedisRateLimitScripts.Acquire, keys, args))!;
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
@@ -113,7 +114,7 @@ internal sealed class RedisRelayRateLimiter : IRelayRateLimiter
                 var slotKeys = limits.Where(l => l.Dimension == RateLimitDimension.Concurrency).Select(l => l.Key).ToArray();
                 var slots = slotKeys.Length == 0
                     ? null
-                    : new RedisConcurrencySlots(_redis.GetDatabase(), slotKeys, leaseId, options.ConcurrencyLeaseExpiry, _time, _logger);
+                    : new RedisConcurrencySlots((await _redis).GetDatabase(), slotKeys, leaseId, options.ConcurrencyLeaseExpiry, _time, _logger);
                 return RelayRateLimitLease.Granted(requests, tokens, charges, estimatedTokens, slots);
             }
 
@@ -145,7 +146,7 @@ internal sealed class RedisRelayRateLimiter : IRelayRateLimiter
 
             try
             {
-                await _redis.GetDatabase().ScriptEvaluateAsync(RedisRateLimitScripts.CorrectTokens, keys, args);
+                await (await _redis).GetDatabase().ScriptEvaluateAsync(RedisRateLimitScripts.CorrectTokens, keys, args);
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {

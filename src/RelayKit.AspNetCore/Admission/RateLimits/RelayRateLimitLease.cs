@@ -43,6 +43,9 @@ internal sealed class RelayRateLimitLease : IAsyncDisposable
     /// <summary>Tokens currently charged: the estimate, then the actual usage once corrected.</summary>
     internal long ChargedTokens { get; set; }
 
+    /// <summary>The concurrency slots held (for tests of Redis lease renewal).</summary>
+    internal IAsyncDisposable? Slots => Volatile.Read(ref _slots);
+
     /// <summary>An admitted request.</summary>
     public static RelayRateLimitLease Granted(
         RateLimitQuota? requests,

@@ -46,7 +46,7 @@ internal sealed class UpstreamCooldown
     }
 
     /// <summary>Records a 429 from <paramref name="upstream"/>, reading its wait from the response headers.</summary>
-    public DateTimeOffset RecordRateLimited(string upstream, HttpResponseHeaders headers) =>
+    public DateTimeOffset RecordRateLimitedResponse(string upstream, HttpResponseHeaders headers) =>
         RecordRateLimited(upstream, ReadRetryAfter(headers, _time.GetUtcNow()));
 
     /// <summary>How long <paramref name="upstream"/> is still to be left alone; <see langword="null"/> when it may be used.</summary>
