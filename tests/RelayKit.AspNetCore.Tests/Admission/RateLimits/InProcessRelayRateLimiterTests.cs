@@ -309,4 +309,31 @@ public sealed class InProcessRelayRateLimiterTests
         host.Time.Advance(TimeSpan.FromMinutes(1));
         Assert.True((await limiter.AcquireAsync("alice", "m", 0)).IsAcquired);
     }
+
+    [Fact]
+    public async Task Counters_back_at_full_are_forgotten()
+    {
+        var settings = new Dictionary<string, string?>();
+        for (var i = 0; i < 10; i++)
+        {
+            settings[$"ModelRelay:Models:{i}:Name"] = $"m{i}";
+            settings[$"ModelRelay:Models:{i}:RequestsPerMinute"] = "100000";
+        }
+
+        await using var host = new RateLimitTestHost(settings);
+        var limiter = (InProcessRelayRateLimiter)host.Limiter;
+        for (var i = 0; i < 10; i++)
+        {
+            await limiter.AcquireAsync("alice", $"m{i}", 0);
+        }
+
+        Assert.Equal(10, limiter.BucketCount);
+        host.Time.Advance(TimeSpan.FromMinutes(1));
+        for (var i = 0; i < 4096; i++)
+        {
+            await limiter.AcquireAsync("alice", "m0", 0);
+        }
+
+        Assert.Equal(1, limiter.BucketCount);
+    }
 }
