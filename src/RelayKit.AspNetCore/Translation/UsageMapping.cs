@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using RelayKit.AspNetCore.Metering;
+using RelayKit.AspNetCore.Pricing;
 
 namespace RelayKit.AspNetCore.Translation;
 
@@ -10,33 +10,24 @@ namespace RelayKit.AspNetCore.Translation;
 /// </summary>
 internal static class UsageMapping
 {
-    public static TokenUsage FromAnthropic(JsonObject usage)
-    {
-        var cacheRead = JsonRead.Count(usage["cache_read_input_tokens"]);
-        var cacheWrite = JsonRead.Count(usage["cache_creation_input_tokens"]);
-        return new TokenUsage
-        {
-            InputTokens = JsonRead.Count(usage["input_tokens"]) + cacheRead + cacheWrite,
-            CachedInputTokens = cacheRead,
-            CacheWriteInputTokens = cacheWrite,
-            OutputTokens = JsonRead.Count(usage["output_tokens"]),
-        };
-    }
+    public static TokenUsage FromAnthropic(JsonObject usage) => TokenUsage.FromAnthropic(
+        JsonRead.Count(usage["input_tokens"]),
+        JsonRead.Count(usage["cache_read_input_tokens"]),
+        JsonRead.Count(usage["cache_creation_input_tokens"]),
+        JsonRead.Count(usage["output_tokens"]));
 
-    public static TokenUsage FromOpenAIChat(JsonObject usage) => new()
-    {
-        InputTokens = JsonRead.Count(usage["prompt_tokens"]),
-        CachedInputTokens = JsonRead.Count(usage["prompt_tokens_details"]?["cached_tokens"]),
-        OutputTokens = JsonRead.Count(usage["completion_tokens"]),
-        ReasoningTokens = JsonRead.Count(usage["completion_tokens_details"]?["reasoning_tokens"]),
-    };
+    public static TokenUsage FromOpenAIChat(JsonObject usage) => TokenUsage.FromOpenAI(
+        JsonRead.Count(usage["prompt_tokens"]),
+        JsonRead.Count(usage["prompt_tokens_details"]?["cached_tokens"]),
+        JsonRead.Count(usage["completion_tokens"]),
+        JsonRead.Count(usage["completion_tokens_details"]?["reasoning_tokens"]));
 
     /// <summary>OpenAI Chat usage; cache writes have no OpenAI field and stay inside <c>prompt_tokens</c>.</summary>
     public static JsonObject ToOpenAIChat(TokenUsage usage) => new()
     {
-        ["prompt_tokens"] = usage.InputTokens,
+        ["prompt_tokens"] = usage.TotalInputTokens,
         ["completion_tokens"] = usage.OutputTokens,
-        ["total_tokens"] = usage.TotalTokens,
+        ["total_tokens"] = usage.TotalInputTokens + usage.OutputTokens,
         ["prompt_tokens_details"] = new JsonObject { ["cached_tokens"] = usage.CachedInputTokens },
         ["completion_tokens_details"] = new JsonObject { ["reasoning_tokens"] = usage.ReasoningTokens },
     };
@@ -44,18 +35,18 @@ internal static class UsageMapping
     /// <summary>Responses usage; cache writes stay inside <c>input_tokens</c>.</summary>
     public static JsonObject ToResponses(TokenUsage usage) => new()
     {
-        ["input_tokens"] = usage.InputTokens,
+        ["input_tokens"] = usage.TotalInputTokens,
         ["input_tokens_details"] = new JsonObject { ["cached_tokens"] = usage.CachedInputTokens },
         ["output_tokens"] = usage.OutputTokens,
         ["output_tokens_details"] = new JsonObject { ["reasoning_tokens"] = usage.ReasoningTokens },
-        ["total_tokens"] = usage.TotalTokens,
+        ["total_tokens"] = usage.TotalInputTokens + usage.OutputTokens,
     };
 
     /// <summary>Anthropic usage; reasoning tokens have no Anthropic field and stay inside <c>output_tokens</c>.</summary>
     public static JsonObject ToAnthropic(TokenUsage usage) => new()
     {
-        ["input_tokens"] = usage.UncachedInputTokens,
-        ["cache_creation_input_tokens"] = usage.CacheWriteInputTokens,
+        ["input_tokens"] = usage.InputTokens,
+        ["cache_creation_input_tokens"] = usage.CacheWriteTokens,
         ["cache_read_input_tokens"] = usage.CachedInputTokens,
         ["output_tokens"] = usage.OutputTokens,
     };

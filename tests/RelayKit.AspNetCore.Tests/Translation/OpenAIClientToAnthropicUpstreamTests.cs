@@ -119,7 +119,7 @@ public sealed class OpenAIClientToAnthropicUpstreamTests : IAsyncDisposable
         Assert.NotNull(usage);
         var sent = _fake.Requests[0];
         Assert.True(sent.IsStreaming);
-        Assert.Equal(_relay.LastStreamUsage!.InputTokens, usage.InputTokenCount);
+        Assert.Equal(_relay.LastStreamUsage!.TotalInputTokens, usage.InputTokenCount);
         Assert.Equal(4, usage.InputTokenDetails.CachedTokenCount);
         Assert.Equal(_relay.LastStreamUsage.OutputTokens, usage.OutputTokenCount);
         Assert.True(usage.OutputTokenCount > 1);

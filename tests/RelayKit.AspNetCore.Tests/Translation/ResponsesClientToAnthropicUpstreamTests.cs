@@ -120,7 +120,7 @@ public sealed class ResponsesClientToAnthropicUpstreamTests : IAsyncDisposable
         Assert.Equal("Let me check.", completed.GetOutputText());
         var call = Assert.IsType<FunctionCallResponseItem>(completed.OutputItems[1]);
         Assert.Equal("lookup", call.FunctionName);
-        Assert.Equal(_relay.LastStreamUsage!.InputTokens, completed.Usage.InputTokenCount);
+        Assert.Equal(_relay.LastStreamUsage!.TotalInputTokens, completed.Usage.InputTokenCount);
         Assert.Equal(_relay.LastStreamUsage.OutputTokens, completed.Usage.OutputTokenCount);
     }
 

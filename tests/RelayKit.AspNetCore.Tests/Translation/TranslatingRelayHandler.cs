@@ -3,7 +3,7 @@ using System.Net.ServerSentEvents;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Time.Testing;
-using RelayKit.AspNetCore.Metering;
+using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Translation;
 using RelayKit.AspNetCore.Translation.Errors;
 using RelayKit.AspNetCore.Translation.Requests;

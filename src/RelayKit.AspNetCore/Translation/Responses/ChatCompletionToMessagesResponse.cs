@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using RelayKit.AspNetCore.Pricing;
 
 namespace RelayKit.AspNetCore.Translation.Responses;
 
@@ -48,7 +49,7 @@ internal static class ChatCompletionToMessagesResponse
             ["stop_sequence"] = null,
         };
         var usage = JsonRead.Object(completion["usage"], "usage");
-        result["usage"] = UsageMapping.ToAnthropic(usage is null ? new() : UsageMapping.FromOpenAIChat(usage));
+        result["usage"] = UsageMapping.ToAnthropic(usage is null ? TokenUsage.None : UsageMapping.FromOpenAIChat(usage));
         return result;
     }
 

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using RelayKit.AspNetCore.Metering;
+using RelayKit.AspNetCore.Pricing;
 
 namespace RelayKit.AspNetCore.Translation.Streaming;
 

@@ -1,4 +1,4 @@
-using RelayKit.AspNetCore.Metering;
+using RelayKit.AspNetCore.Pricing;
 
 namespace RelayKit.AspNetCore.Translation.Streaming;
 

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using RelayKit.AspNetCore.Metering;
+using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Translation.Errors;
 
 namespace RelayKit.AspNetCore.Translation.Streaming;

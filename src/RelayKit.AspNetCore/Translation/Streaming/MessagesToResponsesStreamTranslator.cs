@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using RelayKit.AspNetCore.Metering;
+using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Translation.Errors;
 using RelayKit.AspNetCore.Translation.Responses;
 

@@ -55,10 +55,10 @@ public sealed class ResponseTranslationTests
     public void Usage_keeps_cached_tokens_apart_both_ways()
     {
         var anthropic = UsageMapping.FromAnthropic((JsonObject)JsonNode.Parse("""{"input_tokens":10,"cache_read_input_tokens":30,"cache_creation_input_tokens":5,"output_tokens":12}""")!);
-        Assert.Equal(45, anthropic.InputTokens);
+        Assert.Equal(45, anthropic.TotalInputTokens);
         Assert.Equal(30, anthropic.CachedInputTokens);
-        Assert.Equal(5, anthropic.CacheWriteInputTokens);
-        Assert.Equal(10, anthropic.UncachedInputTokens);
+        Assert.Equal(5, anthropic.CacheWriteTokens);
+        Assert.Equal(10, anthropic.InputTokens);
 
         var openAI = UsageMapping.FromOpenAIChat((JsonObject)JsonNode.Parse("""{"prompt_tokens":100,"completion_tokens":20,"prompt_tokens_details":{"cached_tokens":64},"completion_tokens_details":{"reasoning_tokens":8}}""")!);
         var back = UsageMapping.ToAnthropic(openAI);

@@ -68,7 +68,7 @@ public sealed class StreamTranslatorTests
         Assert.DoesNotContain(sink.Frames, f => f.Data.Contains("\"usage\"", StringComparison.Ordinal));
         Assert.Equal("[DONE]", sink.Frames[^1].Data);
         Assert.True(without.IsComplete);
-        Assert.Equal(70, without.Usage!.InputTokens);
+        Assert.Equal(70, without.Usage!.TotalInputTokens);
         Assert.Equal(50, without.Usage.CachedInputTokens);
         Assert.Equal(17, without.Usage.OutputTokens);
     }
@@ -107,7 +107,7 @@ public sealed class StreamTranslatorTests
             ["message_start", "content_block_start", "ping", "content_block_delta", "content_block_stop", "content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop"],
             sink.Frames.Select(f => f.Event!));
         Assert.True(translator.IsComplete);
-        Assert.Equal(90, translator.Usage!.InputTokens);
+        Assert.Equal(90, translator.Usage!.TotalInputTokens);
         Assert.Contains("event: message_delta\ndata: {", sink.Text, StringComparison.Ordinal);
         Snapshot.Match(JToken.FromObject(sink.Frames.Select(f => JToken.Parse(f.Data)).ToList()));
     }
