@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Keys;
 using RelayKit.AspNetCore.Routing;
@@ -8,9 +9,10 @@ namespace RelayKit.AspNetCore.Hosting;
 /// <summary>
 /// Checks the relay's configuration at start, with one message per problem that names the setting by
 /// its configuration path (<c>ModelRelay:Models:fast:Provider</c>), so a broken appsettings.json fails
-/// the host's start instead of a caller's request.
+/// the host's start instead of a caller's request. The configuration section, when there is one, shows
+/// providers the binder dropped silently (it skips a dictionary entry whose Kind is not an enum name).
 /// </summary>
-internal sealed class ModelRelayOptionsValidator(string settingsPath) : IValidateOptions<ModelRelayOptions>
+internal sealed class ModelRelayOptionsValidator(string settingsPath, IConfigurationSection? section) : IValidateOptions<ModelRelayOptions>
 {
     public ValidateOptionsResult Validate(string? name, ModelRelayOptions options)
     {
@@ -50,6 +52,14 @@ internal sealed class ModelRelayOptionsValidator(string settingsPath) : IValidat
 
     private void ValidateProviders(ModelRelayOptions options, List<string> failures)
     {
+        foreach (var configured in section?.GetSection("Providers").GetChildren() ?? [])
+        {
+            if (!options.Providers.ContainsKey(configured.Key) && configured["Kind"] is { } kind && !Enum.TryParse<ModelRelayProviderKind>(kind, ignoreCase: true, out _))
+            {
+                failures.Add($"{Path("Providers", configured.Key, "Kind")} '{kind}' is not a provider kind; use OpenAI or Anthropic.");
+            }
+        }
+
         foreach (var (providerName, provider) in options.Providers)
         {
             if (provider is null)

@@ -20,7 +20,8 @@ public static class ModelRelayServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddOptions<ModelRelayOptions>().BindConfiguration(ModelRelayOptions.SectionName);
-        return AddCore(services, ModelRelayOptions.SectionName);
+        return AddCore(services, ModelRelayOptions.SectionName,
+            sp => sp.GetService<IConfiguration>()?.GetSection(ModelRelayOptions.SectionName));
     }
 
     /// <summary>Adds the model relay, configured from the given configuration section.</summary>
@@ -32,7 +33,7 @@ public static class ModelRelayServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(section);
         services.AddOptions<ModelRelayOptions>().Bind(section);
-        return AddCore(services, section.Path);
+        return AddCore(services, section.Path, _ => section);
     }
 
     /// <summary>Adds the model relay, configured in code.</summary>
@@ -44,14 +45,17 @@ public static class ModelRelayServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
         services.AddOptions<ModelRelayOptions>().Configure(configure);
-        return AddCore(services, ModelRelayOptions.SectionName);
+        return AddCore(services, ModelRelayOptions.SectionName, _ => null);
     }
 
-    private static ModelRelayBuilder AddCore(IServiceCollection services, string settingsPath)
+    private static ModelRelayBuilder AddCore(IServiceCollection services, string settingsPath, Func<IServiceProvider, IConfigurationSection?> section)
     {
         services.AddOptions<ModelRelayOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelRelayOptions>>(
-            new ModelRelayOptionsValidator(settingsPath)));
+        if (!services.Any(d => d.ServiceType == typeof(RelayRequestHandler)))
+        {
+            services.AddSingleton<IValidateOptions<ModelRelayOptions>>(sp => new ModelRelayOptionsValidator(settingsPath, section(sp)));
+        }
+
         services.TryAddSingleton(TimeProvider.System);
         services.AddLogging();
 
