@@ -1,0 +1,221 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using RelayKit.Testing.Faults;
+using RelayKit.Testing.Generation;
+using RelayKit.Testing.Hosting;
+
+namespace RelayKit.Testing;
+
+/// <summary>
+/// A fake upstream that speaks the OpenAI and Anthropic wire formats: scripted answers
+/// (<see cref="Setup"/>), generated answers when nothing is scripted, scripted faults, and a record
+/// of every request it received (<see cref="Requests"/>). Run it in memory with
+/// <see cref="CreateHandler"/>, on a loopback port with <see cref="StartAsync"/>, or inside an app
+/// with <see cref="FakeUpstreamEndpointRouteBuilderExtensions.MapFakeUpstream"/>.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var fake = new FakeUpstream();
+/// fake.Setup().ForModel("gpt-*").WhenLastUserMessageContains("weather").RespondWithToolCall("get_weather", """{"city":"Paris"}""");
+/// var client = new OpenAIClient(new ApiKeyCredential("test"), new OpenAIClientOptions
+/// {
+///     Endpoint = new Uri(fake.CreateClient().BaseAddress!, "v1"),
+///     Transport = new HttpClientPipelineTransport(fake.CreateClient()),
+/// });
+/// </code>
+/// </example>
+public sealed class FakeUpstream : IAsyncDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly List<FakeRule> _rules = [];
+    private readonly List<FakeRequest> _requests = [];
+    private readonly FakeUpstreamHandler _handler;
+    private WebApplication? _inMemory;
+    private WebApplication? _kestrel;
+    private int _idSeeds;
+
+    /// <summary>Creates a fake upstream.</summary>
+    /// <param name="options">Its settings; defaults when <see langword="null"/>.</param>
+    public FakeUpstream(FakeUpstreamOptions? options = null)
+    {
+        Options = options ?? new FakeUpstreamOptions();
+        Generator = new AnswerGenerator(Options);
+        RateLimits = new RateLimitWindow(Options);
+        _handler = new FakeUpstreamHandler(this);
+    }
+
+    /// <summary>The fake's settings.</summary>
+    public FakeUpstreamOptions Options { get; }
+
+    /// <summary>The base address of the loopback server once <see cref="StartAsync"/> has run, such as <c>http://127.0.0.1:5123/</c>.</summary>
+    public Uri? BaseAddress { get; private set; }
+
+    /// <summary>Every request received so far, in order.</summary>
+    public IReadOnlyList<FakeRequest> Requests
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _requests];
+            }
+        }
+    }
+
+    /// <summary>The requests no script rule matched while <see cref="FakeUpstreamOptions.RequireScript"/> was on.</summary>
+    public IReadOnlyList<FakeRequest> UnexpectedRequests => Requests.Where(r => r.WasUnexpected).ToList();
+
+    internal AnswerGenerator Generator { get; }
+
+    internal RateLimitWindow RateLimits { get; }
+
+    /// <summary>
+    /// Adds a script rule. Rules are tried in the order they were added; the first that matches a
+    /// request and has answers left answers it. A request no rule matches gets a generated answer.
+    /// </summary>
+    /// <returns>The new rule, to narrow and configure.</returns>
+    public FakeRule Setup()
+    {
+        lock (_gate)
+        {
+            var rule = new FakeRule(_rules.Count + 1);
+            _rules.Add(rule);
+            return rule;
+        }
+    }
+
+    /// <summary>Forgets every rule and every recorded request.</summary>
+    public void Reset()
+    {
+        lock (_gate)
+        {
+            _rules.Clear();
+            _requests.Clear();
+        }
+    }
+
+    /// <summary>
+    /// An in-memory handler (no sockets) that serves this fake, for <c>HttpClient</c>s, SDK transports,
+    /// or a relay's upstream client in <c>WebApplicationFactory</c> tests. Base address: <c>http://fake-upstream/</c>.
+    /// </summary>
+    public HttpMessageHandler CreateHandler() => InMemoryServer().CreateHandler();
+
+    /// <summary>An <see cref="HttpClient"/> over <see cref="CreateHandler"/> whose base address is <c>http://fake-upstream/</c>.</summary>
+    public HttpClient CreateClient() => new(CreateHandler()) { BaseAddress = new Uri("http://fake-upstream/") };
+
+    /// <summary>Starts a Kestrel server on a free loopback port (idempotent).</summary>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>The base address, such as <c>http://127.0.0.1:5123/</c>.</returns>
+    public async Task<Uri> StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (BaseAddress is not null)
+        {
+            return BaseAddress;
+        }
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        app.MapFakeUpstream(this);
+        await app.StartAsync(cancellationToken);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        _kestrel = app;
+        BaseAddress = new Uri(address.TrimEnd('/') + "/");
+        return BaseAddress;
+    }
+
+    /// <summary>Stops the servers the fake started.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_kestrel is not null)
+        {
+            await _kestrel.DisposeAsync();
+        }
+
+        if (_inMemory is not null)
+        {
+            await _inMemory.DisposeAsync();
+        }
+    }
+
+    internal Task HandleAsync(HttpContext context, string path) => _handler.HandleAsync(context, path);
+
+    internal FakeRequest Record(FakeRequest request)
+    {
+        lock (_gate)
+        {
+            var stored = new FakeRequest
+            {
+                Sequence = _requests.Count + 1,
+                ReceivedAt = request.ReceivedAt,
+                Method = request.Method,
+                Path = request.Path,
+                Headers = request.Headers,
+                RawBody = request.RawBody,
+                Body = request.Body,
+                Endpoint = request.Endpoint,
+                WireFormat = request.WireFormat,
+                Model = request.Model,
+                IsStreaming = request.IsStreaming,
+                IncludeUsage = request.IncludeUsage,
+                LastUserMessage = request.LastUserMessage,
+                SystemPrompt = request.SystemPrompt,
+                Tools = request.Tools,
+                ForcedToolName = request.ForcedToolName,
+                RequiresToolCall = request.RequiresToolCall,
+                MaxOutputTokens = request.MaxOutputTokens,
+                EmbeddingInputs = request.EmbeddingInputs,
+                PromptText = request.PromptText,
+            };
+            _requests.Add(stored);
+            return stored;
+        }
+    }
+
+    internal FakeRule? FindRule(FakeRequest request)
+    {
+        FakeRule[] rules;
+        lock (_gate)
+        {
+            rules = [.. _rules];
+        }
+
+        return rules.FirstOrDefault(rule => rule.TryClaim(request));
+    }
+
+    internal string DescribeRules()
+    {
+        lock (_gate)
+        {
+            return _rules.Count == 0 ? "none" : string.Join("; ", _rules);
+        }
+    }
+
+    internal IdSource NewIdSource() => new(StableHash.Of(Options.Seed, "ids", Interlocked.Increment(ref _idSeeds).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+    private TestServer InMemoryServer()
+    {
+        lock (_gate)
+        {
+            if (_inMemory is null)
+            {
+                var builder = WebApplication.CreateSlimBuilder();
+                builder.Logging.ClearProviders();
+                builder.WebHost.UseTestServer(o => o.BaseAddress = new Uri("http://fake-upstream/"));
+                var app = builder.Build();
+                app.MapFakeUpstream(this);
+                app.StartAsync().GetAwaiter().GetResult();
+                _inMemory = app;
+            }
+
+            return (TestServer)_inMemory.Services.GetRequiredService<IServer>();
+        }
+    }
+}

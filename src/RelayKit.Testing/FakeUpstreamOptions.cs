@@ -1,0 +1,39 @@
+namespace RelayKit.Testing;
+
+/// <summary>Settings of a <see cref="FakeUpstream"/>.</summary>
+public sealed class FakeUpstreamOptions
+{
+    /// <summary>
+    /// The seed of the generated answers: the same seed and the same request give the same text,
+    /// tool arguments and embeddings, run after run.
+    /// </summary>
+    public int Seed { get; set; } = 42;
+
+    /// <summary>The clock for delays, timestamps and rate-limit windows; <see cref="TimeProvider.System"/> by default.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>
+    /// When set, a request that no script rule matches is answered with an error that names the
+    /// request and is listed in <see cref="FakeUpstream.UnexpectedRequests"/>, instead of a generated answer.
+    /// </summary>
+    public bool RequireScript { get; set; }
+
+    /// <summary>The models <c>GET /v1/models</c> lists. The fake answers any model name whatever this holds.</summary>
+    public IList<string> Models { get; } =
+    [
+        "gpt-5.5", "gpt-4o", "gpt-4o-mini", "text-embedding-3-small", "text-embedding-3-large",
+        "claude-opus-4-8", "claude-sonnet-4-5", "claude-haiku-4-5",
+    ];
+
+    /// <summary>The length of generated embedding vectors when the request sets no <c>dimensions</c>.</summary>
+    public int EmbeddingDimensions { get; set; } = 1536;
+
+    /// <summary>The per-minute request limit the rate-limit headers report and count down from.</summary>
+    public int RequestsPerMinute { get; set; } = 10_000;
+
+    /// <summary>The per-minute token limit the rate-limit headers report and count down from.</summary>
+    public int TokensPerMinute { get; set; } = 2_000_000;
+
+    /// <summary>Typical number of sentences in a generated answer (the generator varies it by one either way).</summary>
+    public int GeneratedSentences { get; set; } = 2;
+}

@@ -1,0 +1,396 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using RelayKit.Testing.Faults;
+using RelayKit.Testing.Generation;
+using RelayKit.Testing.Protocols;
+using RelayKit.Testing.Protocols.Anthropic;
+using RelayKit.Testing.Protocols.OpenAI;
+using RelayKit.Testing.Streaming;
+
+namespace RelayKit.Testing.Hosting;
+
+/// <summary>
+/// Answers one request to the fake upstream, in order: recognize the endpoint, read the body,
+/// record the request, pick the scripted rule or the generator, apply its faults, render the
+/// answer in the endpoint's wire format (whole or streamed).
+/// </summary>
+internal sealed class FakeUpstreamHandler(FakeUpstream fake)
+{
+    private const int MaxBodyBytes = 32 * 1024 * 1024;
+    private static readonly OpenAIChatRenderer ChatRenderer = new();
+    private static readonly OpenAIResponsesRenderer ResponsesRenderer = new();
+    private static readonly AnthropicMessagesRenderer MessagesRenderer = new();
+
+    private FakeUpstreamOptions Options => fake.Options;
+
+    public async Task HandleAsync(HttpContext context, string path)
+    {
+        var http = context.Request;
+        var format = DetectFormat(path, http.Headers);
+        var endpoint = DetectEndpoint(path, http.Method, http.Headers, out var knownPath);
+        var ids = fake.NewIdSource();
+        var requestId = ids.Next("req_", 24);
+        context.Response.Headers[format == FakeWireFormat.OpenAI ? "x-request-id" : "request-id"] = requestId;
+
+        string rawBody = "";
+        JsonNode? body = null;
+        ParsedBody? parsed = null;
+        BadRequestException? problem = null;
+        FakeFault? headerFault = null;
+        try
+        {
+            headerFault = HeaderFaults.Read(http.Headers);
+            if (endpoint == FakeEndpoint.Unknown)
+            {
+                throw knownPath
+                    ? new BadRequestException(405, $"Method {http.Method} is not allowed for {path}.")
+                    : new BadRequestException(404, $"Unknown request URL: {http.Method} {path}. Please check the URL for typos.");
+            }
+
+            if (HttpMethods.IsPost(http.Method))
+            {
+                rawBody = await ReadBodyAsync(http, context.RequestAborted);
+                body = ParseJson(rawBody, http.ContentType);
+                parsed = Read(endpoint, (JsonObject)body!);
+            }
+        }
+        catch (BadRequestException e)
+        {
+            problem = e;
+        }
+        catch (FormatException e)
+        {
+            problem = new BadRequestException(400, e.Message, HeaderFaults.HeaderName);
+        }
+
+        var request = fake.Record(new FakeRequest
+        {
+            ReceivedAt = Options.TimeProvider.GetUtcNow(),
+            Method = http.Method,
+            Path = path,
+            Headers = RedactedHeaders(http.Headers),
+            RawBody = rawBody,
+            Body = body,
+            Endpoint = endpoint,
+            WireFormat = format,
+            Model = parsed?.Model,
+            IsStreaming = parsed?.Stream ?? false,
+            IncludeUsage = parsed?.IncludeUsage ?? false,
+            LastUserMessage = parsed?.LastUserMessage,
+            SystemPrompt = parsed?.SystemPrompt,
+            Tools = parsed?.Tools ?? [],
+            ForcedToolName = parsed?.ForcedToolName,
+            RequiresToolCall = parsed?.RequiresToolCall ?? false,
+            MaxOutputTokens = parsed?.MaxOutputTokens,
+            EmbeddingInputs = parsed?.EmbeddingInputs ?? [],
+            PromptText = parsed?.PromptText ?? "",
+        });
+
+        try
+        {
+            if (problem is not null)
+            {
+                await WriteErrorAsync(context, format, problem.Status, problem.ErrorType, problem.Message, problem.Param, requestId);
+            }
+            else
+            {
+                await AnswerAsync(context, request, headerFault, requestId, ids);
+            }
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The caller went away; recorded below.
+        }
+        finally
+        {
+            request.WasAborted = context.RequestAborted.IsCancellationRequested;
+            request.StatusCode = context.Response.StatusCode;
+            request.MarkCompleted();
+        }
+    }
+
+    private async Task AnswerAsync(HttpContext context, FakeRequest request, FakeFault? headerFault, string requestId, IdSource ids)
+    {
+        var format = request.WireFormat;
+        if (request.Endpoint is FakeEndpoint.OpenAIModels or FakeEndpoint.AnthropicModels)
+        {
+            var now = Options.TimeProvider.GetUtcNow();
+            var list = request.Endpoint == FakeEndpoint.OpenAIModels
+                ? ModelListRenderer.OpenAI(Options.Models, now.ToUnixTimeSeconds())
+                : ModelListRenderer.Anthropic([.. Options.Models], now);
+            await WriteJsonAsync(context, 200, list);
+            return;
+        }
+
+        if (request.Endpoint == FakeEndpoint.AnthropicCountTokens)
+        {
+            var tokens = Math.Max(1, Tokens.TokenCounter.Count(request.PromptText));
+            await WriteJsonAsync(context, 200, new JsonObject { ["input_tokens"] = tokens });
+            return;
+        }
+
+        var rule = fake.FindRule(request);
+        if (rule is null && Options.RequireScript)
+        {
+            request.WasUnexpected = true;
+            await WriteErrorAsync(context, format, 400, null,
+                $"RelayKit fake upstream: no script rule matched {request.Describe()}. Rules: {fake.DescribeRules()}.", null, requestId);
+            return;
+        }
+
+        request.AnsweredBy = rule?.ToString();
+        var fault = Combine(rule?.Fault, headerFault);
+        var delay = fault?.FirstByteDelay;
+        if (delay is { } wait && wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, Options.TimeProvider, context.RequestAborted);
+        }
+
+        if (fault?.ResetConnectionAfterEvents == 0)
+        {
+            context.Abort();
+            return;
+        }
+
+        if (fault?.Status is { } status)
+        {
+            if (fault.RetryAfter is { } retryAfter)
+            {
+                context.Response.Headers["retry-after"] = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+                context.Response.Headers["retry-after-ms"] = ((long)retryAfter.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+            }
+
+            var code = format == FakeWireFormat.OpenAI && status == 529 ? 503 : status;
+            await WriteErrorAsync(context, format, code, fault.ErrorType, fault.Message ?? DefaultMessage(status), null, requestId);
+            return;
+        }
+
+        var reply = rule?.Reply?.Invoke(request);
+        if (reply is null || (request.Endpoint == FakeEndpoint.OpenAIEmbeddings) != (reply.Embeddings is not null))
+        {
+            reply = fake.Generator.Generate(request);
+        }
+
+        if (request.Endpoint == FakeEndpoint.OpenAIEmbeddings)
+        {
+            var embeddings = OpenAIEmbeddingsRenderer.Render(request, reply.Embeddings!);
+            fake.RateLimits.Consume(context.Response.Headers, format, embeddings["usage"]!["total_tokens"]!.GetValue<int>());
+            await WriteJsonAsync(context, 200, embeddings);
+            return;
+        }
+
+        var answer = new Answer(
+            request,
+            reply,
+            fault,
+            request.Endpoint switch
+            {
+                FakeEndpoint.AnthropicMessages => ids.Next("msg_", 24),
+                FakeEndpoint.OpenAIResponses => ids.Next("resp_", 32),
+                _ => ids.Next("chatcmpl-", 29),
+            },
+            Options.TimeProvider.GetUtcNow().ToUnixTimeSeconds(),
+            request.Endpoint == FakeEndpoint.AnthropicMessages ? () => ids.Next("toolu_", 24) : () => ids.Next("call_", 24));
+        fake.RateLimits.Consume(context.Response.Headers, format, answer.InputTokens + answer.OutputTokens);
+        var renderer = Renderer(request.Endpoint);
+        if (!request.IsStreaming)
+        {
+            await WriteJsonAsync(context, 200, renderer.RenderBody(answer));
+            return;
+        }
+
+        await StreamAsync(context, renderer, answer, rule?.Hold);
+    }
+
+    private async Task StreamAsync(HttpContext context, IAnswerRenderer renderer, Answer answer, (int Events, FakeStreamGate Gate)? hold)
+    {
+        var response = context.Response;
+        var cancellation = context.RequestAborted;
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        response.StatusCode = 200;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        await response.StartAsync(cancellation);
+
+        var fault = answer.Fault;
+        var sent = 0;
+        foreach (var sseEvent in renderer.RenderStream(answer))
+        {
+            if (hold is { } h && h.Events == sent)
+            {
+                await h.Gate.HoldAsync(cancellation);
+            }
+
+            if (fault?.CutStreamAfterEvents == sent)
+            {
+                return;
+            }
+
+            if (fault?.ResetConnectionAfterEvents == sent)
+            {
+                context.Abort();
+                return;
+            }
+
+            if (fault?.StreamErrorAfterEvents == sent)
+            {
+                var type = fault.ErrorType ?? (answer.Request.WireFormat == FakeWireFormat.Anthropic ? "overloaded_error" : "server_error");
+                await WriteEventAsync(response, renderer.RenderStreamError(answer, type, fault.Message ?? "The server had an error while processing your request."), cancellation);
+                return;
+            }
+
+            if (sent > 0 && fault?.BetweenEventsDelay is { } gap && gap > TimeSpan.Zero)
+            {
+                await Task.Delay(gap, Options.TimeProvider, cancellation);
+            }
+
+            await WriteEventAsync(response, sseEvent, cancellation);
+            sent++;
+        }
+
+        if (hold is { } last && last.Events >= sent)
+        {
+            await last.Gate.HoldAsync(cancellation);
+        }
+
+        if (renderer.Terminator is { } terminator)
+        {
+            await WriteEventAsync(response, terminator, cancellation);
+        }
+    }
+
+    private static async Task WriteEventAsync(HttpResponse response, SseEvent sseEvent, CancellationToken cancellation)
+    {
+        await response.WriteAsync(sseEvent.Format(), cancellation);
+        await response.Body.FlushAsync(cancellation);
+    }
+
+    private static IAnswerRenderer Renderer(FakeEndpoint endpoint) => endpoint switch
+    {
+        FakeEndpoint.OpenAIResponses => ResponsesRenderer,
+        FakeEndpoint.AnthropicMessages => MessagesRenderer,
+        _ => ChatRenderer,
+    };
+
+    private static FakeFault? Combine(FakeFault? first, FakeFault? second) =>
+        first is null ? second : second is null ? first : first.CombineWith(second);
+
+    private static string DefaultMessage(int status) => status switch
+    {
+        429 => "Rate limit reached. Please try again later.",
+        529 => "Overloaded",
+        503 => "The server is overloaded or not ready yet.",
+        _ when status >= 500 => "The server had an error while processing your request. Sorry about that!",
+        _ => "The request was rejected by the fake upstream's script.",
+    };
+
+    private static ParsedBody Read(FakeEndpoint endpoint, JsonObject body) => endpoint switch
+    {
+        FakeEndpoint.OpenAIChatCompletions => OpenAIRequestReader.ReadChat(body),
+        FakeEndpoint.OpenAIResponses => OpenAIRequestReader.ReadResponses(body),
+        FakeEndpoint.OpenAIEmbeddings => OpenAIRequestReader.ReadEmbeddings(body),
+        FakeEndpoint.AnthropicMessages => AnthropicRequestReader.ReadMessages(body, requireMaxTokens: true),
+        FakeEndpoint.AnthropicCountTokens => AnthropicRequestReader.ReadMessages(body, requireMaxTokens: false),
+        _ => new ParsedBody(),
+    };
+
+    private static async Task<string> ReadBodyAsync(HttpRequest request, CancellationToken cancellation)
+    {
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            throw new BadRequestException(413, $"Request body too large: the fake accepts at most {MaxBodyBytes} bytes.");
+        }
+
+        using var reader = new StreamReader(request.Body, Encoding.UTF8);
+        return await reader.ReadToEndAsync(cancellation);
+    }
+
+    private static JsonNode ParseJson(string raw, string? contentType)
+    {
+        if (contentType is not null && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new BadRequestException(400, $"Invalid Content-Type header ({contentType}), expected application/json.");
+        }
+
+        if (string.IsNullOrWhiteSpace(raw))
+        {
+            throw new BadRequestException(400, "The request body is empty; expected a JSON object.");
+        }
+
+        try
+        {
+            return JsonNode.Parse(raw) as JsonObject
+                ?? throw new BadRequestException(400, "The request body must be a JSON object.");
+        }
+        catch (JsonException e)
+        {
+            throw new BadRequestException(400, $"We could not parse the JSON body of your request. ({e.Message})");
+        }
+    }
+
+    private static FakeWireFormat DetectFormat(string path, IHeaderDictionary headers) =>
+        path.StartsWith("/v1/messages", StringComparison.Ordinal)
+        || headers.ContainsKey("anthropic-version")
+        || (headers.ContainsKey("x-api-key") && !headers.ContainsKey("Authorization"))
+            ? FakeWireFormat.Anthropic
+            : FakeWireFormat.OpenAI;
+
+    private static FakeEndpoint DetectEndpoint(string path, string method, IHeaderDictionary headers, out bool knownPath)
+    {
+        var (endpoint, expected) = path.TrimEnd('/') switch
+        {
+            "/v1/chat/completions" => (FakeEndpoint.OpenAIChatCompletions, HttpMethods.Post),
+            "/v1/responses" => (FakeEndpoint.OpenAIResponses, HttpMethods.Post),
+            "/v1/embeddings" => (FakeEndpoint.OpenAIEmbeddings, HttpMethods.Post),
+            "/v1/messages" => (FakeEndpoint.AnthropicMessages, HttpMethods.Post),
+            "/v1/messages/count_tokens" => (FakeEndpoint.AnthropicCountTokens, HttpMethods.Post),
+            "/v1/models" => (headers.ContainsKey("anthropic-version") ? FakeEndpoint.AnthropicModels : FakeEndpoint.OpenAIModels, HttpMethods.Get),
+            _ => (FakeEndpoint.Unknown, ""),
+        };
+        knownPath = endpoint != FakeEndpoint.Unknown;
+        return knownPath && string.Equals(method, expected, StringComparison.OrdinalIgnoreCase) ? endpoint : FakeEndpoint.Unknown;
+    }
+
+    private static Dictionary<string, string> RedactedHeaders(IHeaderDictionary headers)
+    {
+        var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in headers)
+        {
+            result[name] = SecretHeaders.IsSecret(name) ? SecretHeaders.Redacted : value.ToString();
+        }
+
+        return result;
+    }
+
+    private static async Task WriteJsonAsync(HttpContext context, int status, JsonObject body)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
+    }
+
+    private static Task WriteErrorAsync(HttpContext context, FakeWireFormat format, int status, string? type, string message, string? param, string requestId)
+    {
+        if (status == 405)
+        {
+            context.Response.Headers.Allow = "GET, POST";
+        }
+
+        JsonObject body;
+        if (format == FakeWireFormat.OpenAI)
+        {
+            var (defaultType, code) = OpenAIErrorBody.For(status);
+            body = OpenAIErrorBody.Create(message, type ?? defaultType, param, code);
+        }
+        else
+        {
+            body = AnthropicErrorBody.Create(type ?? AnthropicErrorBody.TypeFor(status), message, requestId);
+        }
+
+        return WriteJsonAsync(context, status, body);
+    }
+}

@@ -1,0 +1,167 @@
+using System.Text.Json.Nodes;
+using RelayKit.Testing.Streaming;
+using RelayKit.Testing.Tokens;
+
+namespace RelayKit.Testing.Protocols.Anthropic;
+
+/// <summary>Messages answers: a <c>message</c> object, or the typed event stream in Anthropic's official order.</summary>
+internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
+{
+    // input_json_delta fragments are this many characters long, as the real API splits them.
+    private const int JsonFragmentLength = 8;
+
+    public SseEvent? Terminator => null;
+
+    public static string StopReason(FakeFinishReason reason) => reason switch
+    {
+        FakeFinishReason.Length => "max_tokens",
+        FakeFinishReason.ToolCalls or FakeFinishReason.FunctionCall => "tool_use",
+        FakeFinishReason.ContentFilter => "refusal",
+        FakeFinishReason.StopSequence => "stop_sequence",
+        FakeFinishReason.PauseTurn => "pause_turn",
+        _ => "end_turn",
+    };
+
+    public JsonObject RenderBody(Answer answer)
+    {
+        var content = new JsonArray();
+        if (!string.IsNullOrEmpty(answer.Reply.Text) || answer.ToolCalls.Count == 0)
+        {
+            content.Add(new JsonObject { ["type"] = "text", ["text"] = answer.Reply.Text ?? "" });
+        }
+
+        foreach (var call in answer.ToolCalls)
+        {
+            content.Add(new JsonObject
+            {
+                ["type"] = "tool_use",
+                ["id"] = call.Id,
+                ["name"] = call.Name,
+                ["input"] = JsonNode.Parse(call.ArgumentsJson),
+            });
+        }
+
+        var message = Message(answer, content, StopReason(answer.Reply.EffectiveFinishReason));
+        message["usage"] = Usage(answer, answer.OutputTokens);
+        return message;
+    }
+
+    public IEnumerable<SseEvent> RenderStream(Answer answer)
+    {
+        var start = Message(answer, new JsonArray(), null);
+        start["usage"] = Usage(answer, 1);
+        yield return Event("message_start", new JsonObject { ["message"] = start });
+
+        var index = 0;
+        var pinged = false;
+        if (!string.IsNullOrEmpty(answer.Reply.Text) || answer.ToolCalls.Count == 0)
+        {
+            yield return Event("content_block_start", new JsonObject
+            {
+                ["index"] = index,
+                ["content_block"] = new JsonObject { ["type"] = "text", ["text"] = "" },
+            });
+            yield return Event("ping", []);
+            pinged = true;
+            foreach (var piece in TokenCounter.SplitIntoTokens(answer.Reply.Text ?? ""))
+            {
+                yield return Event("content_block_delta", new JsonObject
+                {
+                    ["index"] = index,
+                    ["delta"] = new JsonObject { ["type"] = "text_delta", ["text"] = piece },
+                });
+            }
+
+            yield return Event("content_block_stop", new JsonObject { ["index"] = index });
+            index++;
+        }
+
+        foreach (var call in answer.ToolCalls)
+        {
+            yield return Event("content_block_start", new JsonObject
+            {
+                ["index"] = index,
+                ["content_block"] = new JsonObject
+                {
+                    ["type"] = "tool_use",
+                    ["id"] = call.Id,
+                    ["name"] = call.Name,
+                    ["input"] = new JsonObject(),
+                },
+            });
+            if (!pinged)
+            {
+                yield return Event("ping", []);
+                pinged = true;
+            }
+
+            var json = call.ArgumentsJson;
+            for (var offset = 0; offset < json.Length; offset += JsonFragmentLength)
+            {
+                yield return Event("content_block_delta", new JsonObject
+                {
+                    ["index"] = index,
+                    ["delta"] = new JsonObject
+                    {
+                        ["type"] = "input_json_delta",
+                        ["partial_json"] = json.Substring(offset, Math.Min(JsonFragmentLength, json.Length - offset)),
+                    },
+                });
+            }
+
+            yield return Event("content_block_stop", new JsonObject { ["index"] = index });
+            index++;
+        }
+
+        if (!answer.OmitUsage)
+        {
+            yield return Event("message_delta", new JsonObject
+            {
+                ["delta"] = new JsonObject
+                {
+                    ["stop_reason"] = StopReason(answer.Reply.EffectiveFinishReason),
+                    ["stop_sequence"] = null,
+                },
+                ["usage"] = Usage(answer, answer.OutputTokens),
+            });
+        }
+
+        yield return Event("message_stop", []);
+    }
+
+    public SseEvent RenderStreamError(Answer answer, string errorType, string message) =>
+        Event("error", new JsonObject { ["error"] = new JsonObject { ["type"] = errorType, ["message"] = message } });
+
+    private static JsonObject Message(Answer answer, JsonArray content, string? stopReason) => new()
+    {
+        ["id"] = answer.Id,
+        ["type"] = "message",
+        ["role"] = "assistant",
+        ["model"] = answer.Model,
+        ["content"] = content,
+        ["stop_reason"] = stopReason,
+        ["stop_sequence"] = null,
+    };
+
+    /// <summary>Usage in Anthropic's terms: <c>input_tokens</c> excludes cache reads and writes.</summary>
+    private static JsonObject Usage(Answer answer, int outputTokens) => new()
+    {
+        ["input_tokens"] = answer.UncachedInputTokens,
+        ["cache_creation_input_tokens"] = answer.CacheCreationInputTokens,
+        ["cache_read_input_tokens"] = answer.CachedInputTokens,
+        ["output_tokens"] = outputTokens,
+        ["service_tier"] = "standard",
+    };
+
+    private static SseEvent Event(string type, JsonObject payload)
+    {
+        var data = new JsonObject { ["type"] = type };
+        foreach (var (name, value) in payload.ToList())
+        {
+            payload.Remove(name);
+            data[name] = value;
+        }
+
+        return new SseEvent(type, data.ToJsonString());
+    }
+}

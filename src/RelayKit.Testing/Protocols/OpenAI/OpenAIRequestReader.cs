@@ -1,0 +1,197 @@
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace RelayKit.Testing.Protocols.OpenAI;
+
+/// <summary>Reads the policy-relevant fields of OpenAI chat, responses and embeddings bodies.</summary>
+internal static class OpenAIRequestReader
+{
+    public static ParsedBody ReadChat(JsonObject body)
+    {
+        var model = JsonText.RequireModel(body);
+        if (body["messages"] is not JsonArray messages || messages.Count == 0)
+        {
+            throw new BadRequestException(400, "'messages' is a required property and must be a non-empty array", "messages");
+        }
+
+        string? lastUser = null;
+        var system = new StringBuilder();
+        var prompt = new StringBuilder();
+        foreach (var message in messages.OfType<JsonObject>())
+        {
+            var role = JsonText.String(message["role"]);
+            var text = JsonText.ContentText(message["content"]);
+            if (role is "system" or "developer" && text is not null)
+            {
+                system.Append(text);
+            }
+            else if (role == "user")
+            {
+                lastUser = text;
+            }
+
+            Append(prompt, text);
+            if (message["tool_calls"] is JsonArray calls)
+            {
+                foreach (var call in calls)
+                {
+                    Append(prompt, JsonText.String(call?["function"]?["arguments"]));
+                }
+            }
+        }
+
+        var tools = ReadTools(body["tools"], nested: true);
+        var (forced, required) = ReadToolChoice(body["tool_choice"], nested: true);
+        AppendTools(prompt, tools);
+        return new ParsedBody
+        {
+            Model = model,
+            Stream = JsonText.Bool(body["stream"]),
+            IncludeUsage = JsonText.Bool(body["stream_options"]?["include_usage"]),
+            LastUserMessage = lastUser,
+            SystemPrompt = system.Length == 0 ? null : system.ToString(),
+            Tools = tools,
+            ForcedToolName = forced,
+            RequiresToolCall = required,
+            MaxOutputTokens = JsonText.Int(body["max_completion_tokens"]) ?? JsonText.Int(body["max_tokens"]),
+            PromptText = prompt.ToString(),
+        };
+    }
+
+    public static ParsedBody ReadResponses(JsonObject body)
+    {
+        var model = JsonText.RequireModel(body);
+        string? lastUser = null;
+        var prompt = new StringBuilder();
+        switch (body["input"])
+        {
+            case JsonValue value when value.TryGetValue<string>(out var text):
+                lastUser = text;
+                Append(prompt, text);
+                break;
+            case JsonArray items:
+                foreach (var item in items.OfType<JsonObject>())
+                {
+                    var text = JsonText.ContentText(item["content"]) ?? JsonText.String(item["output"]) ??
+                        JsonText.String(item["arguments"]);
+                    if (JsonText.String(item["role"]) == "user")
+                    {
+                        lastUser = text;
+                    }
+
+                    Append(prompt, text);
+                }
+
+                break;
+            case null:
+                throw new BadRequestException(400, "Missing required parameter: 'input'.", "input");
+            default:
+                throw new BadRequestException(400, "Invalid type for 'input': expected a string or an array.", "input");
+        }
+
+        var instructions = JsonText.String(body["instructions"]);
+        Append(prompt, instructions);
+        var tools = ReadTools(body["tools"], nested: false);
+        var (forced, required) = ReadToolChoice(body["tool_choice"], nested: false);
+        AppendTools(prompt, tools);
+        return new ParsedBody
+        {
+            Model = model,
+            Stream = JsonText.Bool(body["stream"]),
+            LastUserMessage = lastUser,
+            SystemPrompt = instructions,
+            Tools = tools,
+            ForcedToolName = forced,
+            RequiresToolCall = required,
+            MaxOutputTokens = JsonText.Int(body["max_output_tokens"]),
+            PromptText = prompt.ToString(),
+        };
+    }
+
+    public static ParsedBody ReadEmbeddings(JsonObject body)
+    {
+        var model = JsonText.RequireModel(body);
+        var inputs = new List<string>();
+        switch (body["input"])
+        {
+            case JsonValue value when value.TryGetValue<string>(out var text):
+                inputs.Add(text);
+                break;
+            case JsonArray array when array.Count > 0:
+                // An array is either strings, one token array, or an array of token arrays.
+                if (array.All(n => n is JsonValue v && v.TryGetValue<int>(out _)))
+                {
+                    inputs.Add(string.Join(' ', array));
+                    break;
+                }
+
+                foreach (var item in array)
+                {
+                    inputs.Add(JsonText.String(item) ?? item?.ToJsonString() ?? "");
+                }
+
+                break;
+            default:
+                throw new BadRequestException(400, "'input' is a required property: a string or a non-empty array.", "input");
+        }
+
+        var format = JsonText.String(body["encoding_format"]);
+        if (format is not (null or "float" or "base64"))
+        {
+            throw new BadRequestException(400, $"Invalid value for 'encoding_format': '{format}'. Supported values are: 'float' and 'base64'.", "encoding_format");
+        }
+
+        return new ParsedBody { Model = model, EmbeddingInputs = inputs, PromptText = string.Join('\n', inputs) };
+    }
+
+    private static List<FakeTool> ReadTools(JsonNode? node, bool nested)
+    {
+        var tools = new List<FakeTool>();
+        if (node is not JsonArray array)
+        {
+            return tools;
+        }
+
+        foreach (var tool in array.OfType<JsonObject>())
+        {
+            // Chat nests the function ({"type":"function","function":{name,parameters}}); Responses does not.
+            var function = nested ? tool["function"] as JsonObject : tool;
+            var name = JsonText.String(function?["name"]);
+            if (name is not null)
+            {
+                tools.Add(new FakeTool(name, function?["parameters"]?.DeepClone()));
+            }
+        }
+
+        return tools;
+    }
+
+    private static (string? Forced, bool Required) ReadToolChoice(JsonNode? node, bool nested) => node switch
+    {
+        JsonValue v when JsonText.String(v) == "required" => (null, true),
+        JsonObject o => (JsonText.String(nested ? o["function"]?["name"] : o["name"]), false),
+        _ => (null, false),
+    };
+
+    private static void AppendTools(StringBuilder prompt, List<FakeTool> tools)
+    {
+        foreach (var tool in tools)
+        {
+            Append(prompt, tool.Name);
+            Append(prompt, tool.Parameters?.ToJsonString());
+        }
+    }
+
+    private static void Append(StringBuilder prompt, string? text)
+    {
+        if (!string.IsNullOrEmpty(text))
+        {
+            if (prompt.Length > 0)
+            {
+                prompt.Append('\n');
+            }
+
+            prompt.Append(text);
+        }
+    }
+}

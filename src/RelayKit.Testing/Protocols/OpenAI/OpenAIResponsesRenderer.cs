@@ -1,0 +1,222 @@
+using System.Text.Json.Nodes;
+using RelayKit.Testing.Streaming;
+using RelayKit.Testing.Tokens;
+
+namespace RelayKit.Testing.Protocols.OpenAI;
+
+/// <summary>Responses API answers: a <c>response</c> object, or its typed events with sequence numbers.</summary>
+internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
+{
+    private const int ArgumentFragmentLength = 8;
+
+    public SseEvent? Terminator => null;
+
+    public JsonObject RenderBody(Answer answer)
+    {
+        var response = Response(answer, completed: true);
+        var output = (JsonArray)response["output"]!;
+        if (!string.IsNullOrEmpty(answer.Reply.Text) || answer.ToolCalls.Count == 0)
+        {
+            output.Add(MessageItem(answer, answer.Reply.Text ?? "", "completed"));
+        }
+
+        for (var i = 0; i < answer.ToolCalls.Count; i++)
+        {
+            output.Add(FunctionCallItem(answer, i, answer.ToolCalls[i].ArgumentsJson, "completed"));
+        }
+
+        return response;
+    }
+
+    public IEnumerable<SseEvent> RenderStream(Answer answer)
+    {
+        var sequence = 0;
+        SseEvent Event(string type, JsonObject payload)
+        {
+            var data = new JsonObject { ["type"] = type, ["sequence_number"] = sequence++ };
+            foreach (var (name, value) in payload.ToList())
+            {
+                payload.Remove(name);
+                data[name] = value;
+            }
+
+            return new SseEvent(type, data.ToJsonString());
+        }
+
+        yield return Event("response.created", new JsonObject { ["response"] = Response(answer, completed: false) });
+        yield return Event("response.in_progress", new JsonObject { ["response"] = Response(answer, completed: false) });
+
+        var outputIndex = 0;
+        var final = Response(answer, completed: true);
+        var finalOutput = (JsonArray)final["output"]!;
+        if (!string.IsNullOrEmpty(answer.Reply.Text) || answer.ToolCalls.Count == 0)
+        {
+            var text = answer.Reply.Text ?? "";
+            var itemId = MessageId(answer);
+            yield return Event("response.output_item.added", new JsonObject
+            {
+                ["output_index"] = outputIndex,
+                ["item"] = MessageItem(answer, null, "in_progress"),
+            });
+            yield return Event("response.content_part.added", new JsonObject
+            {
+                ["item_id"] = itemId,
+                ["output_index"] = outputIndex,
+                ["content_index"] = 0,
+                ["part"] = TextPart(""),
+            });
+            foreach (var piece in TokenCounter.SplitIntoTokens(text))
+            {
+                yield return Event("response.output_text.delta", new JsonObject
+                {
+                    ["item_id"] = itemId,
+                    ["output_index"] = outputIndex,
+                    ["content_index"] = 0,
+                    ["delta"] = piece,
+                    ["logprobs"] = new JsonArray(),
+                });
+            }
+
+            yield return Event("response.output_text.done", new JsonObject
+            {
+                ["item_id"] = itemId,
+                ["output_index"] = outputIndex,
+                ["content_index"] = 0,
+                ["text"] = text,
+                ["logprobs"] = new JsonArray(),
+            });
+            yield return Event("response.content_part.done", new JsonObject
+            {
+                ["item_id"] = itemId,
+                ["output_index"] = outputIndex,
+                ["content_index"] = 0,
+                ["part"] = TextPart(text),
+            });
+            var done = MessageItem(answer, text, "completed");
+            finalOutput.Add(done.DeepClone());
+            yield return Event("response.output_item.done", new JsonObject { ["output_index"] = outputIndex, ["item"] = done });
+            outputIndex++;
+        }
+
+        for (var i = 0; i < answer.ToolCalls.Count; i++, outputIndex++)
+        {
+            var call = answer.ToolCalls[i];
+            var itemId = FunctionCallId(answer, i);
+            yield return Event("response.output_item.added", new JsonObject
+            {
+                ["output_index"] = outputIndex,
+                ["item"] = FunctionCallItem(answer, i, "", "in_progress"),
+            });
+            for (var offset = 0; offset < call.ArgumentsJson.Length; offset += ArgumentFragmentLength)
+            {
+                yield return Event("response.function_call_arguments.delta", new JsonObject
+                {
+                    ["item_id"] = itemId,
+                    ["output_index"] = outputIndex,
+                    ["delta"] = call.ArgumentsJson.Substring(offset, Math.Min(ArgumentFragmentLength, call.ArgumentsJson.Length - offset)),
+                });
+            }
+
+            yield return Event("response.function_call_arguments.done", new JsonObject
+            {
+                ["item_id"] = itemId,
+                ["output_index"] = outputIndex,
+                ["arguments"] = call.ArgumentsJson,
+            });
+            var done = FunctionCallItem(answer, i, call.ArgumentsJson, "completed");
+            finalOutput.Add(done.DeepClone());
+            yield return Event("response.output_item.done", new JsonObject { ["output_index"] = outputIndex, ["item"] = done });
+        }
+
+        if (answer.OmitUsage)
+        {
+            final["usage"] = null;
+        }
+
+        var terminal = (string)final["status"]! == "incomplete" ? "response.incomplete" : "response.completed";
+        yield return Event(terminal, new JsonObject { ["response"] = final });
+    }
+
+    public SseEvent RenderStreamError(Answer answer, string errorType, string message) =>
+        new("error", new JsonObject
+        {
+            ["type"] = "error",
+            ["code"] = errorType,
+            ["message"] = message,
+            ["param"] = null,
+            ["sequence_number"] = 0,
+        }.ToJsonString());
+
+    private static JsonObject Response(Answer answer, bool completed)
+    {
+        var incomplete = completed && answer.Reply.EffectiveFinishReason == FakeFinishReason.Length;
+        var body = answer.Request.Body;
+        return new JsonObject
+        {
+            ["id"] = answer.Id,
+            ["object"] = "response",
+            ["created_at"] = answer.Created,
+            ["status"] = !completed ? "in_progress" : incomplete ? "incomplete" : "completed",
+            ["background"] = false,
+            ["error"] = null,
+            ["incomplete_details"] = incomplete ? new JsonObject { ["reason"] = "max_output_tokens" } : null,
+            ["instructions"] = answer.Request.SystemPrompt,
+            ["max_output_tokens"] = answer.Request.MaxOutputTokens,
+            ["model"] = answer.Model,
+            ["output"] = new JsonArray(),
+            ["parallel_tool_calls"] = true,
+            ["previous_response_id"] = body?["previous_response_id"]?.DeepClone(),
+            ["reasoning"] = new JsonObject { ["effort"] = null, ["summary"] = null },
+            ["store"] = body?["store"]?.DeepClone() ?? true,
+            ["temperature"] = body?["temperature"]?.DeepClone() ?? 1.0,
+            ["text"] = new JsonObject { ["format"] = new JsonObject { ["type"] = "text" } },
+            ["tool_choice"] = body?["tool_choice"]?.DeepClone() ?? "auto",
+            ["tools"] = body?["tools"]?.DeepClone() ?? new JsonArray(),
+            ["top_p"] = body?["top_p"]?.DeepClone() ?? 1.0,
+            ["truncation"] = "disabled",
+            ["usage"] = completed ? Usage(answer) : null,
+            ["user"] = null,
+            ["metadata"] = body?["metadata"]?.DeepClone() ?? new JsonObject(),
+        };
+    }
+
+    private static JsonObject Usage(Answer answer) => new()
+    {
+        ["input_tokens"] = answer.InputTokens,
+        ["input_tokens_details"] = new JsonObject { ["cached_tokens"] = answer.CachedInputTokens },
+        ["output_tokens"] = answer.OutputTokens,
+        ["output_tokens_details"] = new JsonObject { ["reasoning_tokens"] = answer.Reply.ReasoningTokens },
+        ["total_tokens"] = answer.InputTokens + answer.OutputTokens,
+    };
+
+    private static string MessageId(Answer answer) => "msg_" + answer.Id["resp_".Length..];
+
+    private static string FunctionCallId(Answer answer, int index) => $"fc_{answer.Id["resp_".Length..]}_{index}";
+
+    private static JsonObject TextPart(string text) => new()
+    {
+        ["type"] = "output_text",
+        ["annotations"] = new JsonArray(),
+        ["logprobs"] = new JsonArray(),
+        ["text"] = text,
+    };
+
+    private static JsonObject MessageItem(Answer answer, string? text, string status) => new()
+    {
+        ["id"] = MessageId(answer),
+        ["type"] = "message",
+        ["status"] = status,
+        ["content"] = text is null ? new JsonArray() : new JsonArray(TextPart(text)),
+        ["role"] = "assistant",
+    };
+
+    private static JsonObject FunctionCallItem(Answer answer, int index, string arguments, string status) => new()
+    {
+        ["id"] = FunctionCallId(answer, index),
+        ["type"] = "function_call",
+        ["status"] = status,
+        ["arguments"] = arguments,
+        ["call_id"] = answer.ToolCalls[index].Id,
+        ["name"] = answer.ToolCalls[index].Name,
+    };
+}

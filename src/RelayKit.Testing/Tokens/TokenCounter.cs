@@ -1,0 +1,50 @@
+using Microsoft.ML.Tokenizers;
+
+namespace RelayKit.Testing.Tokens;
+
+/// <summary>
+/// Counts tokens the way OpenAI's current models do (o200k_base), so the usage the fake reports
+/// matches the text it returned. Anthropic does not publish its tokenizer; the fake uses the same
+/// encoding for both providers, which keeps counts consistent across formats.
+/// </summary>
+internal static class TokenCounter
+{
+    // The tokenizer is immutable and thread-safe once built; building it parses a large vocabulary,
+    // so it is built once per process.
+    private static readonly Lazy<Tokenizer> Encoding = new(
+        () => TiktokenTokenizer.CreateForEncoding("o200k_base"),
+        LazyThreadSafetyMode.ExecutionAndPublication);
+
+    public static int Count(string? text) =>
+        string.IsNullOrEmpty(text) ? 0 : Encoding.Value.CountTokens(text);
+
+    /// <summary>Splits text into pieces of whole tokens, for streaming chunk by chunk.</summary>
+    public static IReadOnlyList<string> SplitIntoTokens(string text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return [];
+        }
+
+        var pieces = new List<string>();
+        var consumed = 0;
+        foreach (var token in Encoding.Value.EncodeToTokens(text, out _))
+        {
+            var (start, length) = (token.Offset.Start.Value, token.Offset.End.Value - token.Offset.Start.Value);
+            if (start > consumed)
+            {
+                pieces.Add(text[consumed..start]);
+            }
+
+            pieces.Add(text.Substring(start, length));
+            consumed = start + length;
+        }
+
+        if (consumed < text.Length)
+        {
+            pieces.Add(text[consumed..]);
+        }
+
+        return pieces;
+    }
+}
