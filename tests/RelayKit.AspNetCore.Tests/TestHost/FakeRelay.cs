@@ -1,0 +1,38 @@
+using Microsoft.Extensions.DependencyInjection;
+using RelayKit.Testing;
+
+namespace RelayKit.AspNetCore.Tests.TestHost;
+
+/// <summary>
+/// The relay in a <see cref="RelayApp"/> with the fake upstream behind it, in memory: providers
+/// <c>openai</c> (base <c>http://fake-upstream/v1</c>) and <c>anthropic</c> (base <c>http://fake-upstream</c>)
+/// both reach the same <see cref="FakeUpstream"/> through a <see cref="RecordingHandler"/>.
+/// </summary>
+public sealed class FakeRelay : IAsyncDisposable
+{
+    private FakeRelay(Action<Dictionary<string, string?>>? settings, Action<IServiceCollection>? services, string prefix)
+    {
+        var values = RelaySettings.Create(new Uri("http://fake-upstream/v1"), new Uri("http://fake-upstream/"));
+        settings?.Invoke(values);
+        App = new RelayApp(
+            values,
+            relay => relay.ConfigureUpstreamHandler((_, provider) => new RecordingHandler(Recorder, provider) { InnerHandler = Fake.CreateHandler() }),
+            services,
+            prefix);
+    }
+
+    public FakeUpstream Fake { get; } = new(new FakeUpstreamOptions { Seed = 1 });
+
+    public UpstreamRecorder Recorder { get; } = new();
+
+    public RelayApp App { get; }
+
+    public static FakeRelay Create(Action<Dictionary<string, string?>>? settings = null, Action<IServiceCollection>? services = null, string prefix = "") =>
+        new(settings, services, prefix);
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.DisposeAsync();
+        await Fake.DisposeAsync();
+    }
+}
