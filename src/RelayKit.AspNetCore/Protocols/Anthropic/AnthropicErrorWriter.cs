@@ -10,7 +10,7 @@ internal static class AnthropicErrorWriter
     {
         response.StatusCode = error.Status;
         response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(response.BodyWriter);
+        await using var writer = new Utf8JsonWriter(response.BodyWriter, RelayJson.WriterOptions);
         writer.WriteStartObject();
         writer.WriteString("type", "error");
         writer.WriteStartObject("error");

@@ -10,7 +10,7 @@ internal static class AnthropicModelListWriter
     {
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(response.BodyWriter);
+        await using var writer = new Utf8JsonWriter(response.BodyWriter, RelayJson.WriterOptions);
         writer.WriteStartObject();
         writer.WriteStartArray("data");
         foreach (var model in models)

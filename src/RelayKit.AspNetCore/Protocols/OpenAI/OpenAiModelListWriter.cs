@@ -10,7 +10,7 @@ internal static class OpenAiModelListWriter
     {
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(response.BodyWriter);
+        await using var writer = new Utf8JsonWriter(response.BodyWriter, RelayJson.WriterOptions);
         writer.WriteStartObject();
         writer.WriteString("object", "list");
         writer.WriteStartArray("data");
