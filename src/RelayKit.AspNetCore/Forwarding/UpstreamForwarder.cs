@@ -75,7 +75,16 @@ internal sealed partial class UpstreamForwarder(
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, timeoutSource.Token);
         try
         {
-            return (await invoker.SendAsync(request, linked.Token), null);
+            var response = await invoker.SendAsync(request, linked.Token);
+            if (linked.IsCancellationRequested)
+            {
+                // Some handlers (TestServer's, for one) hand back a response when cancellation raced the
+                // answer; its body would fail at once, so treat it as the cancellation it is.
+                response.Dispose();
+                throw new OperationCanceledException(linked.Token);
+            }
+
+            return (response, null);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

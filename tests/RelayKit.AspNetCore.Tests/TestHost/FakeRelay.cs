@@ -10,18 +10,22 @@ namespace RelayKit.AspNetCore.Tests.TestHost;
 /// </summary>
 public sealed class FakeRelay : IAsyncDisposable
 {
-    private FakeRelay(Action<Dictionary<string, string?>>? settings, Action<IServiceCollection>? services, string prefix)
+    private FakeRelay(Action<Dictionary<string, string?>>? settings, Action<IServiceCollection>? services, string prefix, Uri? overSockets = null)
     {
-        var values = RelaySettings.Create(new Uri("http://fake-upstream/v1"), new Uri("http://fake-upstream/"));
+        var values = overSockets is null
+            ? RelaySettings.Create(new Uri("http://fake-upstream/v1"), new Uri("http://fake-upstream/"))
+            : RelaySettings.Create(new Uri(overSockets, "v1"), overSockets);
         settings?.Invoke(values);
         App = new RelayApp(
             values,
-            relay => relay.ConfigureUpstreamHandler((_, provider) => new RecordingHandler(Recorder, provider) { InnerHandler = Fake.CreateHandler() }),
+            overSockets is null
+                ? relay => relay.ConfigureUpstreamHandler((_, provider) => new RecordingHandler(Recorder, provider) { InnerHandler = Fake.CreateHandler() })
+                : null,
             services,
             prefix);
     }
 
-    public FakeUpstream Fake { get; } = new(new FakeUpstreamOptions { Seed = 1 });
+    public FakeUpstream Fake { get; private init; } = new(new FakeUpstreamOptions { Seed = 1 });
 
     public UpstreamRecorder Recorder { get; } = new();
 
@@ -29,6 +33,17 @@ public sealed class FakeRelay : IAsyncDisposable
 
     public static FakeRelay Create(Action<Dictionary<string, string?>>? settings = null, Action<IServiceCollection>? services = null, string prefix = "") =>
         new(settings, services, prefix);
+
+    /// <summary>
+    /// The fake on a Kestrel loopback port and the relay's own production handler (SocketsHttpHandler)
+    /// in between: no recorder, real connections, real cancellation.
+    /// </summary>
+    public static async Task<FakeRelay> CreateOverSocketsAsync(Action<Dictionary<string, string?>>? settings = null, Action<IServiceCollection>? services = null)
+    {
+        var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = 1 });
+        var baseAddress = await fake.StartAsync();
+        return new FakeRelay(settings, services, "", baseAddress) { Fake = fake };
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -22,7 +22,8 @@ public sealed class RelayApp(
     IDictionary<string, string?> settings,
     Action<IModelRelayBuilder>? configureRelay = null,
     Action<IServiceCollection>? configureServices = null,
-    string prefix = "") : WebApplicationFactory<RelayApp>
+    string prefix = "",
+    Action<IEndpointConventionBuilder>? conventions = null) : WebApplicationFactory<RelayApp>
 {
     /// <summary>Every log record the app wrote.</summary>
     public FakeLogCollector Logs => Services.GetRequiredService<FakeLogCollector>();
@@ -63,5 +64,9 @@ public sealed class RelayApp(
                     configureRelay?.Invoke(relay);
                     configureServices?.Invoke(services);
                 })
-                .Configure(app => app.UseRouting().UseEndpoints(endpoints => endpoints.MapModelRelay(prefix))));
+                .Configure(app => app.UseRouting().UseEndpoints(endpoints =>
+                {
+                    var relay = endpoints.MapModelRelay(prefix);
+                    conventions?.Invoke(relay);
+                })));
 }
