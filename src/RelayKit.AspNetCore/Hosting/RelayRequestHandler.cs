@@ -62,6 +62,13 @@ internal sealed partial class RelayRequestHandler(
         {
             context.ClientAborted = true;
         }
+        catch (Exception ex) when (!http.Response.HasStarted)
+        {
+            // A relay bug must still answer in the caller's format, and never with a stack trace
+            // (the host's developer exception page would show one).
+            LogFailed(ex, context.Operation.Name, requestId);
+            await RespondWithErrorAsync(context, RelayError.Internal(requestId));
+        }
     }
 
     private async Task<RelayError?> AuthenticateReadRouteAdmitAsync(RelayRequestContext context)
@@ -181,6 +188,9 @@ internal sealed partial class RelayRequestHandler(
 
     [LoggerMessage(1, LogLevel.Information, "Relayed {Operation} {Model} for key {KeyName} to {Provider} as {UpstreamModel}: {Status} (caller aborted: {Aborted}, {RequestId})")]
     private partial void LogRelayed(string operation, string model, string keyName, string provider, string upstreamModel, int status, bool aborted, string requestId);
+
+    [LoggerMessage(3, LogLevel.Error, "The relay failed on {Operation} ({RequestId})")]
+    private partial void LogFailed(Exception exception, string operation, string requestId);
 
     [LoggerMessage(2, LogLevel.Information, "Answered {Operation} with {Status} {Code} (key {KeyName}, {RequestId})")]
     private partial void LogRejected(string operation, int status, string code, string? keyName, string requestId);

@@ -55,6 +55,9 @@ internal sealed record RelayError(int Status, RelayErrorKind Kind, string Code, 
     public static RelayError UpstreamTimeout(string provider) => new(StatusCodes.Status504GatewayTimeout, RelayErrorKind.UpstreamTimeout, "upstream_timeout",
         $"Provider '{provider}' did not answer in time.");
 
+    public static RelayError Internal(string requestId) => new(StatusCodes.Status500InternalServerError, RelayErrorKind.Internal, "relay_error",
+        $"The relay failed to handle this request (x-request-id {requestId}); the relay's log has the details.");
+
     private static string Describe(WireFormat format) =>
         format == WireFormat.Anthropic ? "Anthropic Messages format" : "OpenAI format";
 

@@ -10,4 +10,5 @@ internal enum RelayErrorKind
     RequestTooLarge,
     UpstreamUnreachable,
     UpstreamTimeout,
+    Internal,
 }

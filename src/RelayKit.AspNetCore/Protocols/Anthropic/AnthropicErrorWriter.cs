@@ -28,7 +28,7 @@ internal static class AnthropicErrorWriter
         RelayErrorKind.NotFound => "not_found_error",
         RelayErrorKind.RequestTooLarge => "request_too_large",
         RelayErrorKind.UpstreamTimeout => "timeout_error",
-        RelayErrorKind.UpstreamUnreachable => "api_error",
+        RelayErrorKind.UpstreamUnreachable or RelayErrorKind.Internal => "api_error",
         _ => "invalid_request_error",
     };
 }
