@@ -1,1 +1,76 @@
-var app = WebApplication.CreateBuilder(args).Build(); app.Run();
+// The relay on the embedded fake upstream: `dotnet run --project samples/MinimalApi` needs no configuration.
+//
+// Where each provider goes, in order:
+//   1. ModelRelay:Providers:<name>:BaseUrl if it is configured (appsettings, environment, --ModelRelay:... on the command line);
+//   2. the official API when OPENAI_API_KEY / ANTHROPIC_API_KEY is set;
+//   3. otherwise the fake upstream (RelayKit.Testing), started in this process on a free loopback port.
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using RelayKit.AspNetCore;
+using RelayKit.Testing;
+
+var builder = WebApplication.CreateBuilder(args);
+
+await using var fake = new FakeUpstream();
+var routes = new List<string>();
+await RouteProviderAsync("openai", "OPENAI_API_KEY", "https://api.openai.com/v1", fakeBase => new Uri(fakeBase, "v1"));
+await RouteProviderAsync("anthropic", "ANTHROPIC_API_KEY", "https://api.anthropic.com", fakeBase => fakeBase);
+
+// The two lines that make any ASP.NET Core app a model relay.
+builder.Services.AddModelRelay();
+var app = builder.Build();
+app.MapModelRelay();
+
+await app.StartAsync();
+PrintQuickStart(app, routes);
+await app.WaitForShutdownAsync();
+
+async Task RouteProviderAsync(string provider, string keyVariable, string officialBaseUrl, Func<Uri, Uri> fakeBaseUrl)
+{
+    var section = $"ModelRelay:Providers:{provider}";
+    if (builder.Configuration[$"{section}:BaseUrl"] is { Length: > 0 } configured)
+    {
+        routes.Add($"{provider,-10} -> {configured} (configured)");
+        return;
+    }
+
+    var settings = new Dictionary<string, string?>();
+    if (Environment.GetEnvironmentVariable(keyVariable) is { Length: > 0 } apiKey)
+    {
+        settings[$"{section}:BaseUrl"] = officialBaseUrl;
+        settings[$"{section}:ApiKey"] = apiKey;
+        routes.Add($"{provider,-10} -> {officialBaseUrl} (key from {keyVariable}: real requests, real costs)");
+    }
+    else
+    {
+        var url = fakeBaseUrl(await fake.StartAsync()).AbsoluteUri;
+        settings[$"{section}:BaseUrl"] = url;
+        routes.Add($"{provider,-10} -> {url} (embedded fake upstream; set {keyVariable} for the real API)");
+    }
+
+    builder.Configuration.AddInMemoryCollection(settings);
+}
+
+static void PrintQuickStart(WebApplication app, List<string> routes)
+{
+    var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+        ?? "http://localhost:5000";
+    var baseUrl = address.Replace("://[::]", "://localhost", StringComparison.Ordinal).Replace("://0.0.0.0", "://localhost", StringComparison.Ordinal).TrimEnd('/');
+    var key = app.Configuration["ModelRelay:Keys:0:Secret"];
+    var providers = string.Join(Environment.NewLine, routes.Select(r => "    " + r));
+    Console.WriteLine($$"""
+
+        RelayKit relay is running.
+          OpenAI base URL:     {{baseUrl}}/v1
+          Anthropic base URL:  {{baseUrl}}
+          Development key:     {{key ?? "(the first key is configured by hash; use its secret)"}}
+        Providers:
+        {{providers}}
+
+        Try it:
+          curl {{baseUrl}}/v1/chat/completions -H "Authorization: Bearer {{key}}" -H "Content-Type: application/json" -d '{"model":"gpt-5.5","messages":[{"role":"user","content":"Hello!"}]}'
+          curl {{baseUrl}}/v1/messages -H "x-api-key: {{key}}" -H "anthropic-version: 2023-06-01" -H "Content-Type: application/json" -d '{"model":"claude-code-opus-4.8","max_tokens":200,"messages":[{"role":"user","content":"Hello!"}]}'
+          curl {{baseUrl}}/v1/models -H "Authorization: Bearer {{key}}"
+
+        """);
+}

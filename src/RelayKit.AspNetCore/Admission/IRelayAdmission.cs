@@ -1,0 +1,12 @@
+using RelayKit.AspNetCore.Protocols;
+
+namespace RelayKit.AspNetCore.Admission;
+
+/// <summary>
+/// Step 4 of the request path: decides whether a routed request may go upstream (rate limits, budget
+/// reservation). Implementations run in registration order; the first error stops the request.
+/// </summary>
+internal interface IRelayAdmission
+{
+    ValueTask<RelayError?> AdmitAsync(RelayRequestContext context);
+}

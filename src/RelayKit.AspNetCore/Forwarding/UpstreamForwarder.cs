@@ -1,0 +1,217 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Protocols;
+using RelayKit.AspNetCore.Routing;
+
+namespace RelayKit.AspNetCore.Forwarding;
+
+/// <summary>
+/// Step 5 of the request path: sends the request to the first candidate that answers and streams the
+/// answer back as it arrives.
+/// </summary>
+/// <remarks>
+/// Hand-written on <see cref="HttpMessageInvoker"/> rather than YARP's <c>IHttpForwarder</c>, because the
+/// relay is not a transparent proxy: the body it sends is one it parsed and may rewrite (the model,
+/// later <c>stream_options</c>), which YARP would stream from the request instead; a failure before the
+/// first byte must fall back to the next candidate or answer in the caller's wire format, while YARP
+/// writes its own bare 502/504 and does not retry; and metering must see every chunk in the copy loop.
+/// What YARP would contribute beyond that (hop-by-hop header rules, a proxy-grade handler) is small and
+/// lives in <see cref="ProxyHeaders"/> and <see cref="UpstreamHandlerSetup"/>.
+/// </remarks>
+internal sealed partial class UpstreamForwarder(
+    IHttpMessageHandlerFactory handlers,
+    IOptionsMonitor<ModelRelayOptions> options,
+    TimeProvider timeProvider,
+    ILogger<UpstreamForwarder> logger)
+{
+    private const string AnthropicVersion = "2023-06-01";
+    private const int ChunkSize = 16 * 1024;
+
+    /// <summary>Forwards the request; returns the error to answer when no candidate answered, otherwise null.</summary>
+    public async Task<RelayError?> ForwardAsync(RelayRequestContext context)
+    {
+        RelayError? lastError = null;
+        foreach (var candidate in context.Candidates)
+        {
+            var (response, error) = await SendAsync(context, candidate);
+            if (response is null)
+            {
+                if (context.ClientAborted)
+                {
+                    return null;
+                }
+
+                lastError = error;
+                continue;
+            }
+
+            using (response)
+            {
+                context.Upstream = candidate;
+                context.UpstreamStatusCode = (int)response.StatusCode;
+                await CopyResponseAsync(context, candidate, response);
+                return null;
+            }
+        }
+
+        return lastError;
+    }
+
+    private async Task<(HttpResponseMessage? Response, RelayError? Error)> SendAsync(RelayRequestContext context, UpstreamCandidate candidate)
+    {
+        var provider = candidate.Provider;
+        using var request = CreateRequest(context, candidate);
+
+        // The handler comes from IHttpClientFactory (pooled and rotated there), so the invoker must not dispose it.
+        using var invoker = new HttpMessageInvoker(handlers.CreateHandler(UpstreamClientNames.For(provider.Name)), disposeHandler: false);
+        var timeout = options.CurrentValue.UpstreamTimeout;
+        using var timeoutSource = new CancellationTokenSource(timeout, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, timeoutSource.Token);
+        try
+        {
+            var response = await invoker.SendAsync(request, linked.Token);
+            if (linked.IsCancellationRequested)
+            {
+                // Some handlers (TestServer's, for one) hand back a response when cancellation raced the
+                // answer; its body would fail at once, so treat it as the cancellation it is.
+                response.Dispose();
+                throw new OperationCanceledException(linked.Token);
+            }
+
+            return (response, null);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            context.ClientAborted = true;
+            return (null, null);
+        }
+        catch (OperationCanceledException) when (timeoutSource.IsCancellationRequested)
+        {
+            LogUpstreamTimedOut(provider.Name, timeout);
+            return (null, RelayError.UpstreamTimeout(provider.Name));
+        }
+        catch (HttpRequestException ex)
+        {
+            LogUpstreamUnreachable(provider.Name, ex.HttpRequestError, ex.Message);
+            return (null, RelayError.UpstreamUnreachable(provider.Name));
+        }
+    }
+
+    private static HttpRequestMessage CreateRequest(RelayRequestContext context, UpstreamCandidate candidate)
+    {
+        var http = context.HttpContext;
+        var provider = candidate.Provider;
+        var uri = new Uri(provider.BaseUri, context.Operation.UpstreamPath + http.Request.QueryString.Value);
+        var request = new HttpRequestMessage(HttpMethod.Post, uri)
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+
+        ProxyHeaders.CopyRequestHeaders(http.Request, request);
+        if (provider.ApiKey is { } apiKey)
+        {
+            if (provider.Format == WireFormat.Anthropic)
+            {
+                request.Headers.TryAddWithoutValidation("x-api-key", apiKey);
+            }
+            else
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+            }
+        }
+
+        if (provider.Format == WireFormat.Anthropic && !request.Headers.Contains("anthropic-version"))
+        {
+            request.Headers.TryAddWithoutValidation("anthropic-version", AnthropicVersion);
+        }
+
+        if (!string.Equals(candidate.UpstreamModel, context.Fields!.Model, StringComparison.Ordinal))
+        {
+            context.BodyOverrides["model"] = JsonValue.Create(candidate.UpstreamModel);
+        }
+        else
+        {
+            context.BodyOverrides.Remove("model");
+        }
+
+        var body = context.BodyOverrides.Count == 0
+            ? context.Body!.Raw
+            : JsonBodyRewriter.Rewrite(context.Body!.Root, context.BodyOverrides);
+        request.Content = new ReadOnlyMemoryContent(body);
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return request;
+    }
+
+    private async Task CopyResponseAsync(RelayRequestContext context, UpstreamCandidate candidate, HttpResponseMessage response)
+    {
+        var http = context.HttpContext;
+        http.Response.StatusCode = (int)response.StatusCode;
+        ProxyHeaders.CopyResponseHeaders(response, http.Response);
+        foreach (var observer in context.ResponseObservers)
+        {
+            observer.OnResponseStarted(response);
+        }
+
+        // Each chunk goes out when it arrives: no response buffering anywhere between upstream and caller.
+        http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        var completed = false;
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        try
+        {
+            await http.Response.StartAsync(context.RequestAborted);
+            await using var upstream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
+            int read;
+            while ((read = await upstream.ReadAsync(buffer.AsMemory(0, ChunkSize), context.RequestAborted)) > 0)
+            {
+                await http.Response.Body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
+                await http.Response.Body.FlushAsync(context.RequestAborted);
+                foreach (var observer in context.ResponseObservers)
+                {
+                    observer.OnBodyChunk(buffer.AsSpan(0, read));
+                }
+            }
+
+            completed = true;
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException)
+        {
+            if (context.RequestAborted.IsCancellationRequested)
+            {
+                // Leaving this method disposes the upstream response, which aborts the upstream request.
+                context.ClientAborted = true;
+            }
+            else
+            {
+                // The status line is gone already; cutting the connection is the only way left to tell
+                // the caller that the body is incomplete, rather than letting it look finished.
+                LogUpstreamBroke(candidate.Provider.Name, ex.Message);
+                http.Abort();
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            context.ResponseCompleted = completed;
+            foreach (var observer in context.ResponseObservers)
+            {
+                observer.OnResponseEnded(completed);
+            }
+        }
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "Provider {Provider} is unreachable ({Error}): {Reason}")]
+    private partial void LogUpstreamUnreachable(string provider, HttpRequestError error, string reason);
+
+    [LoggerMessage(2, LogLevel.Warning, "Provider {Provider} did not start its response within {Timeout}")]
+    private partial void LogUpstreamTimedOut(string provider, TimeSpan timeout);
+
+    [LoggerMessage(3, LogLevel.Warning, "Provider {Provider} broke off its response: {Reason}")]
+    private partial void LogUpstreamBroke(string provider, string reason);
+}

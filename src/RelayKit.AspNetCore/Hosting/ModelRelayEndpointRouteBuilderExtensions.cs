@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Hosting;
+using RelayKit.AspNetCore.Protocols;
+
+namespace RelayKit.AspNetCore;
+
+/// <summary>Maps the model relay's endpoints.</summary>
+public static partial class ModelRelayEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps the relay's OpenAI-compatible (<c>POST /v1/chat/completions</c>, <c>/v1/embeddings</c>,
+    /// <c>/v1/responses</c>, <c>GET /v1/models</c>) and Anthropic-compatible (<c>POST /v1/messages</c>,
+    /// <c>/v1/messages/count_tokens</c>) endpoints under <paramref name="prefix"/>. With
+    /// <c>ModelRelay:Enabled=false</c> it maps nothing and logs that the relay is off.
+    /// </summary>
+    /// <param name="endpoints">The app's endpoint route builder.</param>
+    /// <param name="prefix">The path the endpoints go under, for example <c>/relay</c>; empty for the root.</param>
+    /// <returns>A convention builder for all relay endpoints, for the host's authorization, CORS or rate limiting.</returns>
+    public static IEndpointConventionBuilder MapModelRelay(this IEndpointRouteBuilder endpoints, string prefix = "")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(prefix);
+
+        var services = endpoints.ServiceProvider;
+        var handler = services.GetService<RelayRequestHandler>()
+            ?? throw new InvalidOperationException("The model relay's services are missing: call builder.Services.AddModelRelay() before app.MapModelRelay().");
+        var group = endpoints.MapGroup(prefix);
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ModelRelayEndpointRouteBuilderExtensions).FullName!);
+        if (!services.GetRequiredService<IOptionsMonitor<ModelRelayOptions>>().CurrentValue.Enabled)
+        {
+            LogRelayDisabled(logger);
+            return group;
+        }
+
+        Map(group, "/v1/chat/completions", RelayOperation.ChatCompletions);
+        Map(group, "/v1/embeddings", RelayOperation.Embeddings);
+        Map(group, "/v1/responses", RelayOperation.Responses);
+        Map(group, "/v1/messages", RelayOperation.Messages);
+        Map(group, "/v1/messages/count_tokens", RelayOperation.CountTokens);
+        group.MapGet("/v1/models", http => handler.HandleAsync(http, RelayOperation.ListModels))
+            .WithDisplayName("RelayKit models");
+        LogRelayMapped(logger, string.IsNullOrEmpty(prefix) ? "/" : prefix);
+        return group;
+
+        void Map(RouteGroupBuilder routes, string pattern, RelayOperation operation) =>
+            routes.MapPost(pattern, http => handler.HandleAsync(http, operation))
+                .WithDisplayName("RelayKit " + operation.Name);
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "The model relay is off (ModelRelay:Enabled=false); no relay endpoints are mapped")]
+    private static partial void LogRelayDisabled(ILogger logger);
+
+    [LoggerMessage(2, LogLevel.Information, "The model relay is mapped at {Prefix}")]
+    private static partial void LogRelayMapped(ILogger logger, string prefix);
+}

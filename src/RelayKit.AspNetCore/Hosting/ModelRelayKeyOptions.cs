@@ -1,0 +1,22 @@
+namespace RelayKit.AspNetCore;
+
+/// <summary>
+/// A relay key: what a caller sends as <c>Authorization: Bearer</c> or <c>x-api-key</c>. Configure
+/// either its <see cref="Secret"/> or, to keep the secret out of configuration, its <see cref="SecretSha256"/>.
+/// </summary>
+public sealed class ModelRelayKeyOptions
+{
+    /// <summary>The key's name, used in logs and usage records instead of the secret. Required and unique.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The key's secret as callers send it.</summary>
+    public string? Secret { get; set; }
+
+    /// <summary>The SHA-256 hash of the UTF-8 secret as 64 hexadecimal digits (<c>printf %s "$SECRET" | sha256sum</c>).</summary>
+    public string? SecretSha256 { get; set; }
+
+    /// <summary>
+    /// The models this key may use, as names or wildcard patterns (<c>gpt-*</c>); empty means every configured model.
+    /// </summary>
+    public IList<string> Models { get; } = new List<string>();
+}

@@ -1,0 +1,17 @@
+namespace RelayKit.AspNetCore;
+
+/// <summary>A model callers may ask for and where the relay sends it.</summary>
+public sealed class ModelRelayModelOptions
+{
+    /// <summary>The name of the provider (a key of <see cref="ModelRelayOptions.Providers"/>) that serves the model. Required.</summary>
+    public string? Provider { get; set; }
+
+    /// <summary>
+    /// The model name the provider knows, when it differs from the name callers use. Unset means the
+    /// caller's model name is sent as it is (for a wildcard entry, whatever name matched).
+    /// </summary>
+    public string? UpstreamModel { get; set; }
+
+    /// <summary>More names callers may use for this model.</summary>
+    public IList<string> Aliases { get; } = new List<string>();
+}

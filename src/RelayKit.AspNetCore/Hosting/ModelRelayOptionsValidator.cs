@@ -1,0 +1,216 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Keys;
+using RelayKit.AspNetCore.Routing;
+
+namespace RelayKit.AspNetCore.Hosting;
+
+/// <summary>
+/// Checks the relay's configuration at start, with one message per problem that names the setting by
+/// its configuration path (<c>ModelRelay:Models:fast:Provider</c>), so a broken appsettings.json fails
+/// the host's start instead of a caller's request. The configuration section, when there is one, shows
+/// providers the binder dropped silently (it skips a dictionary entry whose Kind is not an enum name).
+/// </summary>
+internal sealed class ModelRelayOptionsValidator(string settingsPath, IConfigurationSection? section) : IValidateOptions<ModelRelayOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ModelRelayOptions options)
+    {
+        if (!options.Enabled)
+        {
+            return ValidateOptionsResult.Success;
+        }
+
+        var failures = new List<string>();
+        ValidateLimits(options, failures);
+        ValidateProviders(options, failures);
+        ValidateModels(options, failures);
+        ValidateKeys(options, failures);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private string Path(params object[] segments) =>
+        string.Join(':', [settingsPath, .. segments.Select(s => Convert.ToString(s, CultureInfo.InvariantCulture))]);
+
+    private void ValidateLimits(ModelRelayOptions options, List<string> failures)
+    {
+        if (options.MaxRequestBodySize <= 0)
+        {
+            failures.Add($"{Path(nameof(options.MaxRequestBodySize))} must be a positive number of bytes.");
+        }
+
+        if (options.ConnectTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"{Path(nameof(options.ConnectTimeout))} must be positive, for example 00:00:10.");
+        }
+
+        if (options.UpstreamTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"{Path(nameof(options.UpstreamTimeout))} must be positive, for example 00:10:00.");
+        }
+    }
+
+    private void ValidateProviders(ModelRelayOptions options, List<string> failures)
+    {
+        foreach (var configured in section?.GetSection("Providers").GetChildren() ?? [])
+        {
+            if (!options.Providers.ContainsKey(configured.Key) && configured["Kind"] is { } kind && !Enum.TryParse<ModelRelayProviderKind>(kind, ignoreCase: true, out _))
+            {
+                failures.Add($"{Path("Providers", configured.Key, "Kind")} '{kind}' is not a provider kind; use OpenAI or Anthropic.");
+            }
+        }
+
+        foreach (var (providerName, provider) in options.Providers)
+        {
+            if (provider is null)
+            {
+                failures.Add($"{Path("Providers", providerName)} is empty; set its Kind and BaseUrl.");
+                continue;
+            }
+
+            if (provider.Kind is not (ModelRelayProviderKind.OpenAI or ModelRelayProviderKind.Anthropic))
+            {
+                failures.Add($"{Path("Providers", providerName, "Kind")} is missing; set it to OpenAI or Anthropic.");
+            }
+
+            if (string.IsNullOrWhiteSpace(provider.BaseUrl))
+            {
+                failures.Add($"{Path("Providers", providerName, "BaseUrl")} is missing; set it to the provider's API base URL, for example https://api.openai.com/v1.");
+            }
+            else if (!Uri.TryCreate(provider.BaseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            {
+                failures.Add($"{Path("Providers", providerName, "BaseUrl")} '{provider.BaseUrl}' is not an absolute http or https URL.");
+            }
+        }
+    }
+
+    private void ValidateModels(ModelRelayOptions options, List<string> failures)
+    {
+        // Every name and alias a caller may send must lead to one model entry.
+        var owners = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var modelName in options.Models.Keys)
+        {
+            owners[modelName] = modelName;
+        }
+
+        foreach (var (modelName, model) in options.Models)
+        {
+            if (model is null)
+            {
+                failures.Add($"{Path("Models", modelName)} is empty; set its Provider.");
+                continue;
+            }
+
+            if (string.IsNullOrWhiteSpace(model.Provider))
+            {
+                failures.Add($"{Path("Models", modelName, "Provider")} is missing; set it to one of the configured providers ({Known(options.Providers.Keys)}).");
+            }
+            else if (!options.Providers.ContainsKey(model.Provider))
+            {
+                failures.Add($"{Path("Models", modelName, "Provider")} names the unknown provider '{model.Provider}'; configured providers: {Known(options.Providers.Keys)}.");
+            }
+
+            if (model.UpstreamModel is { } upstream && string.IsNullOrWhiteSpace(upstream))
+            {
+                failures.Add($"{Path("Models", modelName, "UpstreamModel")} is blank; remove it to send the caller's model name.");
+            }
+
+            for (var i = 0; i < model.Aliases.Count; i++)
+            {
+                var alias = model.Aliases[i];
+                if (string.IsNullOrWhiteSpace(alias))
+                {
+                    failures.Add($"{Path("Models", modelName, "Aliases", i)} is blank.");
+                }
+                else if (ModelPattern.IsPattern(alias))
+                {
+                    failures.Add($"{Path("Models", modelName, "Aliases", i)} '{alias}' is a wildcard pattern; an alias must be a plain name (use a wildcard model entry instead).");
+                }
+                else if (owners.TryGetValue(alias, out var owner) && !string.Equals(owner, modelName, StringComparison.OrdinalIgnoreCase))
+                {
+                    failures.Add($"{Path("Models", modelName, "Aliases", i)} '{alias}' is already used by {Path("Models", owner)}.");
+                }
+                else
+                {
+                    owners[alias] = modelName;
+                }
+            }
+        }
+    }
+
+    private void ValidateKeys(ModelRelayOptions options, List<string> failures)
+    {
+        var names = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        var hashes = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < options.Keys.Count; i++)
+        {
+            var key = options.Keys[i];
+            if (key is null)
+            {
+                failures.Add($"{Path("Keys", i)} is empty; set its Name and Secret or SecretSha256.");
+                continue;
+            }
+
+            if (string.IsNullOrWhiteSpace(key.Name))
+            {
+                failures.Add($"{Path("Keys", i, "Name")} is missing; every key needs a name for logs and usage records.");
+            }
+            else if (names.TryGetValue(key.Name, out var first))
+            {
+                failures.Add($"{Path("Keys", i, "Name")} '{key.Name}' duplicates {Path("Keys", first, "Name")}; key names must be unique.");
+            }
+            else
+            {
+                names[key.Name] = i;
+            }
+
+            var hasSecret = !string.IsNullOrEmpty(key.Secret);
+            var hasHash = !string.IsNullOrEmpty(key.SecretSha256);
+            string? hash = null;
+            if (hasSecret && hasHash)
+            {
+                failures.Add($"{Path("Keys", i)} sets both Secret and SecretSha256; set only one.");
+            }
+            else if (!hasSecret && !hasHash)
+            {
+                failures.Add($"{Path("Keys", i, "Secret")} is missing; set Secret or SecretSha256.");
+            }
+            else if (hasHash && !RelayKeyHash.TryParseHex(key.SecretSha256!, out _))
+            {
+                // The value is a hash, not a secret, so it may be named in the message.
+                failures.Add($"{Path("Keys", i, "SecretSha256")} '{key.SecretSha256}' is not 64 hexadecimal digits.");
+            }
+            else
+            {
+                hash = hasSecret ? Convert.ToHexString(RelayKeyHash.Compute(key.Secret!)) : key.SecretSha256!;
+            }
+
+            if (hash is not null)
+            {
+                if (hashes.TryGetValue(hash, out var same))
+                {
+                    // Never the secret itself: only which entries collide.
+                    failures.Add($"{Path("Keys", i)} has the same secret as {Path("Keys", same)}; every key needs its own secret.");
+                }
+                else
+                {
+                    hashes[hash] = i;
+                }
+            }
+
+            for (var m = 0; m < key.Models.Count; m++)
+            {
+                if (string.IsNullOrWhiteSpace(key.Models[m]))
+                {
+                    failures.Add($"{Path("Keys", i, "Models", m)} is blank; give a model name or a pattern such as gpt-*.");
+                }
+            }
+        }
+    }
+
+    private static string Known(IEnumerable<string> names)
+    {
+        var list = names.Order(StringComparer.OrdinalIgnoreCase).ToList();
+        return list.Count == 0 ? "none" : string.Join(", ", list);
+    }
+}

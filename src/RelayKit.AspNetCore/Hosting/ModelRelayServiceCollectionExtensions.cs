@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http;
+using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Forwarding;
+using RelayKit.AspNetCore.Hosting;
+using RelayKit.AspNetCore.Keys;
+using RelayKit.AspNetCore.Routing;
+
+namespace RelayKit.AspNetCore;
+
+/// <summary>Registers the model relay's services.</summary>
+public static class ModelRelayServiceCollectionExtensions
+{
+    /// <summary>Adds the model relay, configured from the <c>ModelRelay</c> configuration section.</summary>
+    /// <param name="services">The services to add to.</param>
+    /// <returns>A builder for further relay configuration.</returns>
+    public static IModelRelayBuilder AddModelRelay(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<ModelRelayOptions>().BindConfiguration(ModelRelayOptions.SectionName);
+        return AddCore(services, ModelRelayOptions.SectionName,
+            sp => sp.GetService<IConfiguration>()?.GetSection(ModelRelayOptions.SectionName));
+    }
+
+    /// <summary>Adds the model relay, configured from the given configuration section.</summary>
+    /// <param name="services">The services to add to.</param>
+    /// <param name="section">The section of the shape documented for <c>ModelRelay</c>.</param>
+    /// <returns>A builder for further relay configuration.</returns>
+    public static IModelRelayBuilder AddModelRelay(this IServiceCollection services, IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(section);
+        services.AddOptions<ModelRelayOptions>().Bind(section);
+        return AddCore(services, section.Path, _ => section);
+    }
+
+    /// <summary>Adds the model relay, configured in code.</summary>
+    /// <param name="services">The services to add to.</param>
+    /// <param name="configure">Configures the relay's options.</param>
+    /// <returns>A builder for further relay configuration.</returns>
+    public static IModelRelayBuilder AddModelRelay(this IServiceCollection services, Action<ModelRelayOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        services.AddOptions<ModelRelayOptions>().Configure(configure);
+        return AddCore(services, ModelRelayOptions.SectionName, _ => null);
+    }
+
+    private static ModelRelayBuilder AddCore(IServiceCollection services, string settingsPath, Func<IServiceProvider, IConfigurationSection?> section)
+    {
+        services.AddOptions<ModelRelayOptions>().ValidateOnStart();
+        if (!services.Any(d => d.ServiceType == typeof(RelayRequestHandler)))
+        {
+            services.AddSingleton<IValidateOptions<ModelRelayOptions>>(sp => new ModelRelayOptionsValidator(settingsPath, section(sp)));
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddLogging();
+
+        // The outgoing clients come from IHttpClientFactory (one named client per provider), so the host's
+        // own handler configuration and handler rotation apply; the primary handler is set up in
+        // UpstreamHandlerSetup.
+        services.AddHttpClient();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<HttpClientFactoryOptions>, UpstreamHandlerSetup>());
+
+        services.TryAddSingleton<RelayKeyAuthenticator>();
+        services.TryAddSingleton<ModelRouter>();
+        services.TryAddSingleton<UpstreamForwarder>();
+        services.TryAddSingleton<RelayRequestHandler>();
+        return new ModelRelayBuilder(services);
+    }
+}

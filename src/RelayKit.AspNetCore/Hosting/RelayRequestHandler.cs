@@ -1,0 +1,197 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Admission;
+using RelayKit.AspNetCore.Forwarding;
+using RelayKit.AspNetCore.Keys;
+using RelayKit.AspNetCore.Protocols;
+using RelayKit.AspNetCore.Protocols.Anthropic;
+using RelayKit.AspNetCore.Protocols.OpenAI;
+using RelayKit.AspNetCore.Routing;
+using RelayKit.AspNetCore.Settlement;
+
+namespace RelayKit.AspNetCore.Hosting;
+
+/// <summary>
+/// Runs one request along the request path, in order: authenticate, read, route, admit, forward,
+/// settle. Each step is one call here; what a step finds goes into the <see cref="RelayRequestContext"/>.
+/// </summary>
+internal sealed partial class RelayRequestHandler(
+    RelayKeyAuthenticator authenticator,
+    ModelRouter router,
+    UpstreamForwarder forwarder,
+    IEnumerable<IRelayAdmission> admissions,
+    IEnumerable<IRelaySettlement> settlements,
+    IOptionsMonitor<ModelRelayOptions> options,
+    TimeProvider timeProvider,
+    ILogger<RelayRequestHandler> logger)
+{
+    public const string RequestIdHeader = "x-request-id";
+
+    private readonly IRelayAdmission[] _admissions = [.. admissions];
+    private readonly IRelaySettlement[] _settlements = [.. settlements];
+
+    public async Task HandleAsync(HttpContext http, RelayOperation operation)
+    {
+        var format = operation == RelayOperation.ListModels && http.Request.Headers.ContainsKey("anthropic-version")
+            ? WireFormat.Anthropic
+            : operation.Format;
+        var now = timeProvider.GetUtcNow();
+        var requestId = "req_" + Guid.CreateVersion7(now).ToString("N");
+        http.Response.Headers[RequestIdHeader] = requestId;
+
+        using var context = new RelayRequestContext(http, operation, format, requestId, now);
+        try
+        {
+            var rejection = await AuthenticateReadRouteAdmitAsync(context);
+            if (rejection is not null)
+            {
+                await RespondWithErrorAsync(context, rejection);
+                return;
+            }
+
+            if (operation == RelayOperation.ListModels)
+            {
+                await ListModelsAsync(context);
+                return;
+            }
+
+            await ForwardAndSettleAsync(context);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            context.ClientAborted = true;
+        }
+        catch (Exception ex) when (!http.Response.HasStarted)
+        {
+            // A relay bug must still answer in the caller's format, and never with a stack trace
+            // (the host's developer exception page would show one).
+            LogFailed(ex, context.Operation.Name, requestId);
+            await RespondWithErrorAsync(context, RelayError.Internal(requestId));
+        }
+    }
+
+    private async Task<RelayError?> AuthenticateReadRouteAdmitAsync(RelayRequestContext context)
+    {
+        var http = context.HttpContext;
+
+        // 1 Authenticate
+        context.Caller = authenticator.Authenticate(http.Request);
+        if (context.Caller is null)
+        {
+            return http.Request.Headers.ContainsKey("Authorization") || http.Request.Headers.ContainsKey("x-api-key")
+                ? RelayError.UnknownKey()
+                : RelayError.MissingKey();
+        }
+
+        if (context.Operation == RelayOperation.ListModels)
+        {
+            return null;
+        }
+
+        // 2 Read
+        var (body, bodyError) = await RelayRequestBodyReader.ReadAsync(http.Request, options.CurrentValue.MaxRequestBodySize, context.RequestAborted);
+        if (bodyError is not null)
+        {
+            return bodyError;
+        }
+
+        context.Body = body;
+        var (fields, fieldError) = context.Operation.ReadFields(body!.Root);
+        if (fieldError is not null)
+        {
+            return fieldError;
+        }
+
+        context.Fields = fields;
+        var model = fields!.Model;
+
+        // 3 Route
+        var table = router.Table;
+        var candidates = table.Resolve(model);
+        if (candidates.Count == 0)
+        {
+            return RelayError.UnknownModel(model, table.Closest(model, context.Caller.MayUse, 3));
+        }
+
+        if (!context.Caller.MayUse(model))
+        {
+            return RelayError.ModelNotAllowed(model);
+        }
+
+        context.Candidates = [.. candidates.Where(c => c.Provider.Format == context.Operation.Format)];
+        if (context.Candidates.Count == 0)
+        {
+            var provider = candidates[0].Provider;
+            return RelayError.WrongFormat(model, provider.Name, provider.Format, context.Operation);
+        }
+
+        // 4 Admit
+        foreach (var admission in _admissions)
+        {
+            if (await admission.AdmitAsync(context) is { } refused)
+            {
+                return refused;
+            }
+        }
+
+        return null;
+    }
+
+    private async Task ForwardAndSettleAsync(RelayRequestContext context)
+    {
+        try
+        {
+            // 5 Forward (6 Meter observes the response inside the forwarder's copy loop)
+            var error = await forwarder.ForwardAsync(context);
+            if (error is not null)
+            {
+                await RespondWithErrorAsync(context, error);
+            }
+            else if (context.Upstream is { } upstream)
+            {
+                LogRelayed(context.Operation.Name, context.Fields!.Model, context.Caller!.KeyName, upstream.Provider.Name, upstream.UpstreamModel,
+                    context.UpstreamStatusCode ?? 0, context.ClientAborted, context.RequestId);
+            }
+        }
+        finally
+        {
+            // 7 Settle: once for every admitted request, however forwarding ended.
+            foreach (var settlement in _settlements)
+            {
+                await settlement.SettleAsync(context);
+            }
+        }
+    }
+
+    private Task ListModelsAsync(RelayRequestContext context)
+    {
+        var table = router.Table;
+        var models = table.ListedModels
+            .Where(m => context.Caller!.MayUse(m.Name))
+            .Select(m => new ListedModel(m.Name, m.Entry.Provider.Name))
+            .ToList();
+        var response = context.HttpContext.Response;
+        return context.CallerFormat == WireFormat.Anthropic
+            ? AnthropicModelListWriter.WriteAsync(response, models, table.CompiledAt, context.RequestAborted)
+            : OpenAiModelListWriter.WriteAsync(response, models, table.CompiledAt, context.RequestAborted);
+    }
+
+    private Task RespondWithErrorAsync(RelayRequestContext context, RelayError error)
+    {
+        context.Error = error;
+        LogRejected(context.Operation.Name, error.Status, error.Code, context.Caller?.KeyName, context.RequestId);
+        return context.HttpContext.Response.HasStarted
+            ? Task.CompletedTask
+            : RelayErrorWriter.WriteAsync(context.HttpContext, context.CallerFormat, error);
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Relayed {Operation} {Model} for key {KeyName} to {Provider} as {UpstreamModel}: {Status} (caller aborted: {Aborted}, {RequestId})")]
+    private partial void LogRelayed(string operation, string model, string keyName, string provider, string upstreamModel, int status, bool aborted, string requestId);
+
+    [LoggerMessage(3, LogLevel.Error, "The relay failed on {Operation} ({RequestId})")]
+    private partial void LogFailed(Exception exception, string operation, string requestId);
+
+    [LoggerMessage(2, LogLevel.Information, "Answered {Operation} with {Status} {Code} (key {KeyName}, {RequestId})")]
+    private partial void LogRejected(string operation, int status, string code, string? keyName, string requestId);
+}

@@ -1,0 +1,19 @@
+using RelayKit.AspNetCore.Routing;
+
+namespace RelayKit.AspNetCore.Keys;
+
+/// <summary>
+/// Who is calling, as step 1 found it: the relay key's name (never its secret) and the models it may use.
+/// Later steps hang budgets and limits on the key name.
+/// </summary>
+internal sealed class RelayCaller(string keyName, IReadOnlyList<ModelPattern> models)
+{
+    public string KeyName { get; } = keyName;
+
+    /// <summary>The model names and patterns the key may use; empty means every model.</summary>
+    public IReadOnlyList<ModelPattern> Models { get; } = models;
+
+    public bool MayUse(string model) => Models.Count == 0 || Models.Any(p => p.Matches(model));
+
+    public override string ToString() => KeyName;
+}

@@ -1,0 +1,45 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace RelayKit.AspNetCore.Protocols.Anthropic;
+
+/// <summary>Writes Anthropic's <c>GET /v1/models</c> page: <c>{"data":[{"type":"model","id","display_name","created_at"}],"has_more","first_id","last_id"}</c>.</summary>
+internal static class AnthropicModelListWriter
+{
+    public static async Task WriteAsync(HttpResponse response, IReadOnlyList<ListedModel> models, DateTimeOffset created, CancellationToken cancellationToken)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json";
+        await using var writer = new Utf8JsonWriter(response.BodyWriter, RelayJson.WriterOptions);
+        writer.WriteStartObject();
+        writer.WriteStartArray("data");
+        foreach (var model in models)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type", "model");
+            writer.WriteString("id", model.Id);
+            writer.WriteString("display_name", model.Id);
+            writer.WriteString("created_at", created.UtcDateTime);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteBoolean("has_more", false);
+        WriteNullableString(writer, "first_id", models.Count > 0 ? models[0].Id : null);
+        WriteNullableString(writer, "last_id", models.Count > 0 ? models[^1].Id : null);
+        writer.WriteEndObject();
+        await writer.FlushAsync(cancellationToken);
+    }
+
+    private static void WriteNullableString(Utf8JsonWriter writer, string name, string? value)
+    {
+        if (value is null)
+        {
+            writer.WriteNull(name);
+        }
+        else
+        {
+            writer.WriteString(name, value);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace RelayKit.AspNetCore.Protocols.OpenAI;
+
+/// <summary>Writes OpenAI's <c>GET /v1/models</c> list: <c>{"object":"list","data":[{"id","object":"model","created","owned_by"}]}</c>.</summary>
+internal static class OpenAiModelListWriter
+{
+    public static async Task WriteAsync(HttpResponse response, IReadOnlyList<ListedModel> models, DateTimeOffset created, CancellationToken cancellationToken)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json";
+        await using var writer = new Utf8JsonWriter(response.BodyWriter, RelayJson.WriterOptions);
+        writer.WriteStartObject();
+        writer.WriteString("object", "list");
+        writer.WriteStartArray("data");
+        foreach (var model in models)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("id", model.Id);
+            writer.WriteString("object", "model");
+            writer.WriteNumber("created", created.ToUnixTimeSeconds());
+            writer.WriteString("owned_by", model.Provider);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        await writer.FlushAsync(cancellationToken);
+    }
+}

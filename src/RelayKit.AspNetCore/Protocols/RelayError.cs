@@ -1,0 +1,66 @@
+using Microsoft.AspNetCore.Http;
+
+namespace RelayKit.AspNetCore.Protocols;
+
+/// <summary>
+/// A failure the relay answers itself, in the caller's wire format. Messages never carry a secret or a
+/// stack trace; <see cref="Code"/> is a stable machine-readable reason (OpenAI's <c>code</c> field).
+/// </summary>
+internal sealed record RelayError(int Status, RelayErrorKind Kind, string Code, string Message, string? Param = null)
+{
+    public static RelayError MissingKey() => new(StatusCodes.Status401Unauthorized, RelayErrorKind.Authentication, "invalid_api_key",
+        "No relay key was sent. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.");
+
+    public static RelayError UnknownKey() => new(StatusCodes.Status401Unauthorized, RelayErrorKind.Authentication, "invalid_api_key",
+        "The relay key is not valid.");
+
+    public static RelayError ModelNotAllowed(string model) => new(StatusCodes.Status403Forbidden, RelayErrorKind.Permission, "model_not_allowed",
+        $"This relay key may not use the model '{model}'.", "model");
+
+    public static RelayError UnknownModel(string model, IReadOnlyList<string> closest) => new(StatusCodes.Status404NotFound, RelayErrorKind.NotFound, "model_not_found",
+        closest.Count == 0
+            ? $"The model '{model}' is not configured on this relay, and no models are available to this key."
+            : $"The model '{model}' is not configured on this relay. Closest configured models: {string.Join(", ", closest)}.",
+        "model");
+
+    public static RelayError WrongFormat(string model, string provider, WireFormat providerFormat, RelayOperation operation) =>
+        new(StatusCodes.Status400BadRequest, RelayErrorKind.InvalidRequest, "unsupported_model_format",
+            $"The model '{model}' is served by provider '{provider}', which speaks the {Describe(providerFormat)}; send this request to {Endpoint(providerFormat)} instead of the {operation.Name} endpoint. The relay does not translate between formats yet.",
+            "model");
+
+    public static RelayError UnsupportedContentType(string? contentType) => new(StatusCodes.Status400BadRequest, RelayErrorKind.InvalidRequest, "unsupported_content_type",
+        $"The request body must be JSON with 'Content-Type: application/json' (got '{contentType ?? "none"}').");
+
+    public static RelayError InvalidJson(string detail) => new(StatusCodes.Status400BadRequest, RelayErrorKind.InvalidRequest, "invalid_json",
+        $"The request body is not valid JSON: {detail}");
+
+    public static RelayError NotAnObject() => new(StatusCodes.Status400BadRequest, RelayErrorKind.InvalidRequest, "invalid_json",
+        "The request body must be a JSON object.");
+
+    public static RelayError MissingModel() => new(StatusCodes.Status400BadRequest, RelayErrorKind.InvalidRequest, "missing_required_parameter",
+        "The request body has no 'model'; the relay routes every request by its model.", "model");
+
+    public static RelayError InvalidField(string field, string requirement) => new(StatusCodes.Status400BadRequest, RelayErrorKind.InvalidRequest, "invalid_type",
+        $"'{field}' {requirement}.", field);
+
+    public static RelayError BodyTooLarge(long limit) => new(StatusCodes.Status413PayloadTooLarge, RelayErrorKind.RequestTooLarge, "request_too_large",
+        $"The request body is larger than this relay accepts ({limit} bytes).");
+
+    public static RelayError UnreadableBody() => new(StatusCodes.Status400BadRequest, RelayErrorKind.InvalidRequest, "invalid_body",
+        "The request body could not be read.");
+
+    public static RelayError UpstreamUnreachable(string provider) => new(StatusCodes.Status502BadGateway, RelayErrorKind.UpstreamUnreachable, "upstream_unreachable",
+        $"The relay could not reach provider '{provider}'.");
+
+    public static RelayError UpstreamTimeout(string provider) => new(StatusCodes.Status504GatewayTimeout, RelayErrorKind.UpstreamTimeout, "upstream_timeout",
+        $"Provider '{provider}' did not answer in time.");
+
+    public static RelayError Internal(string requestId) => new(StatusCodes.Status500InternalServerError, RelayErrorKind.Internal, "relay_error",
+        $"The relay failed to handle this request (x-request-id {requestId}); the relay's log has the details.");
+
+    private static string Describe(WireFormat format) =>
+        format == WireFormat.Anthropic ? "Anthropic Messages format" : "OpenAI format";
+
+    private static string Endpoint(WireFormat format) =>
+        format == WireFormat.Anthropic ? "/v1/messages" : "/v1/chat/completions, /v1/responses or /v1/embeddings";
+}

@@ -1,0 +1,91 @@
+using System.Buffers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
+
+namespace RelayKit.AspNetCore.Protocols;
+
+/// <summary>
+/// Step 2, the format-independent part: checks the content type and size and parses the JSON. The body
+/// is read whole (it is bounded by <see cref="ModelRelayOptions.MaxRequestBodySize"/>) because routing
+/// needs its model and forwarding may rewrite it; responses, which are unbounded, are never buffered.
+/// </summary>
+internal static class RelayRequestBodyReader
+{
+    private const int ReadSize = 16 * 1024;
+
+    // Duplicate names are refused: with {"model":"allowed","model":"other"} the relay and the upstream
+    // could each read a different model, and the key's model restriction would not hold.
+    private static readonly JsonDocumentOptions DocumentOptions = new() { AllowDuplicateProperties = false };
+
+    public static async Task<(RelayRequestBody? Body, RelayError? Error)> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
+        if (!IsJson(request.ContentType))
+        {
+            return (null, RelayError.UnsupportedContentType(request.ContentType));
+        }
+
+        if (request.ContentLength > limit)
+        {
+            return (null, RelayError.BodyTooLarge(limit));
+        }
+
+        // Lets a limit above the server's default (Kestrel: 30 MB) take effect, and below it fail early.
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = limit;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? ReadSize, limit) + 1);
+        try
+        {
+            while (true)
+            {
+                var read = await request.Body.ReadAsync(buffer.GetMemory(ReadSize), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                buffer.Advance(read);
+                if (buffer.WrittenCount > limit)
+                {
+                    return (null, RelayError.BodyTooLarge(limit));
+                }
+            }
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, RelayError.BodyTooLarge(limit));
+        }
+        catch (BadHttpRequestException)
+        {
+            return (null, RelayError.UnreadableBody());
+        }
+
+        var raw = buffer.WrittenMemory;
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(raw, DocumentOptions);
+        }
+        catch (JsonException ex)
+        {
+            return (null, RelayError.InvalidJson(ex.Message));
+        }
+
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            document.Dispose();
+            return (null, RelayError.NotAnObject());
+        }
+
+        return (new RelayRequestBody(raw, document), null);
+    }
+
+    private static bool IsJson(string? contentType) =>
+        MediaTypeHeaderValue.TryParse(contentType, out var parsed)
+        && (parsed.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || parsed.MediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+}

@@ -1,0 +1,78 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using RelayKit.AspNetCore.Forwarding;
+using RelayKit.AspNetCore.Keys;
+using RelayKit.AspNetCore.Protocols;
+using RelayKit.AspNetCore.Routing;
+
+namespace RelayKit.AspNetCore;
+
+/// <summary>
+/// One request's state as it moves along the request path. Each step fills in its own section and only
+/// reads what earlier steps filled in, so a later step (admission, metering, settlement) plugs in by
+/// reading this object and adding its own section, without reworking the steps before it.
+/// </summary>
+internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperation operation, WireFormat callerFormat, string requestId, DateTimeOffset startedAt)
+    : IDisposable
+{
+    public HttpContext HttpContext { get; } = httpContext;
+
+    public RelayOperation Operation { get; } = operation;
+
+    /// <summary>The caller's wire format: errors and lists are answered in it.</summary>
+    public WireFormat CallerFormat { get; } = callerFormat;
+
+    /// <summary>The relay's id for this request, sent back as x-request-id.</summary>
+    public string RequestId { get; } = requestId;
+
+    public DateTimeOffset StartedAt { get; } = startedAt;
+
+    public CancellationToken RequestAborted => HttpContext.RequestAborted;
+
+    // 1 Authenticate
+
+    public RelayCaller? Caller { get; set; }
+
+    // 2 Read
+
+    public RelayRequestBody? Body { get; set; }
+
+    public RelayRequestFields? Fields { get; set; }
+
+    // 3 Route
+
+    /// <summary>Where the request may go, best first.</summary>
+    public IReadOnlyList<UpstreamCandidate> Candidates { get; set; } = [];
+
+    // 4 Admit: rate limits and budget reservations add their state here.
+
+    // 5 Forward
+
+    /// <summary>
+    /// Top-level body fields to replace (or add) when forwarding, by name; the rest of the body goes out
+    /// byte for byte. Routing sets <c>model</c> when the upstream name differs; metering will add
+    /// <c>stream_options</c> so streamed usage is reported.
+    /// </summary>
+    public IDictionary<string, JsonNode?> BodyOverrides { get; } = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
+
+    /// <summary>Observers of the upstream response as it streams through (metering reads usage here).</summary>
+    public IList<IResponseBodyObserver> ResponseObservers { get; } = new List<IResponseBodyObserver>();
+
+    /// <summary>The candidate that answered, once one did.</summary>
+    public UpstreamCandidate? Upstream { get; set; }
+
+    public int? UpstreamStatusCode { get; set; }
+
+    // Outcome, read by settlement
+
+    /// <summary>The error the relay answered with, if it answered one itself.</summary>
+    public RelayError? Error { get; set; }
+
+    /// <summary>Whether the caller went away before the response was complete.</summary>
+    public bool ClientAborted { get; set; }
+
+    /// <summary>Whether the upstream response reached the caller in full.</summary>
+    public bool ResponseCompleted { get; set; }
+
+    public void Dispose() => Body?.Dispose();
+}

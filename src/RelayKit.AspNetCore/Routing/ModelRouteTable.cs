@@ -1,0 +1,97 @@
+using RelayKit.AspNetCore.Protocols;
+
+namespace RelayKit.AspNetCore.Routing;
+
+/// <summary>The configured models compiled for lookup: exact names and aliases first, then wildcard entries by specificity.</summary>
+internal sealed class ModelRouteTable
+{
+    private readonly Dictionary<string, ModelEntry> _exact = new(StringComparer.OrdinalIgnoreCase);
+    private readonly List<ModelEntry> _patterns = [];
+
+    public ModelRouteTable(ModelRelayOptions options, DateTimeOffset compiledAt)
+    {
+        Source = options;
+        CompiledAt = compiledAt;
+        var providers = new Dictionary<string, UpstreamProvider>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, p) in options.Providers)
+        {
+            if (p?.BaseUrl is null || p.Kind is null || !Uri.TryCreate(p.BaseUrl, UriKind.Absolute, out var baseUri))
+            {
+                continue; // reported by ModelRelayOptionsValidator
+            }
+
+            var withSlash = baseUri.AbsoluteUri.EndsWith('/') ? baseUri : new Uri(baseUri.AbsoluteUri + "/");
+            var format = p.Kind == ModelRelayProviderKind.Anthropic ? WireFormat.Anthropic : WireFormat.OpenAI;
+            providers[name] = new UpstreamProvider(name, format, withSlash, string.IsNullOrEmpty(p.ApiKey) ? null : p.ApiKey);
+        }
+
+        foreach (var (name, m) in options.Models.OrderBy(m => m.Key, StringComparer.Ordinal))
+        {
+            if (m?.Provider is null || !providers.TryGetValue(m.Provider, out var provider))
+            {
+                continue; // reported by ModelRelayOptionsValidator
+            }
+
+            var entry = new ModelEntry(ModelPattern.Parse(name), provider, m.UpstreamModel, [.. m.Aliases.Where(a => !string.IsNullOrWhiteSpace(a))]);
+            if (entry.Name.IsWildcard)
+            {
+                _patterns.Add(entry);
+                continue;
+            }
+
+            _exact[entry.Name.Text] = entry;
+            foreach (var alias in entry.Aliases)
+            {
+                _exact.TryAdd(alias, entry);
+            }
+        }
+
+        // Most literal characters first; equal ones in name order so routing never depends on configuration order.
+        _patterns.Sort((a, b) => b.Name.Specificity != a.Name.Specificity
+            ? b.Name.Specificity.CompareTo(a.Name.Specificity)
+            : StringComparer.Ordinal.Compare(a.Name.Text, b.Name.Text));
+    }
+
+    /// <summary>The options this table was compiled from.</summary>
+    public ModelRelayOptions Source { get; }
+
+    /// <summary>When this table was compiled; model lists report it as the models' creation time.</summary>
+    public DateTimeOffset CompiledAt { get; }
+
+    /// <summary>The names callers can list: every exact model name and alias, in name order.</summary>
+    public IEnumerable<(string Name, ModelEntry Entry)> ListedModels =>
+        _exact.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => (e.Key, e.Value));
+
+    /// <summary>Every upstream that may serve the model, best first; empty when no entry matches.</summary>
+    public IReadOnlyList<UpstreamCandidate> Resolve(string model)
+    {
+        if (_exact.TryGetValue(model, out var exact))
+        {
+            return [new UpstreamCandidate(exact, exact.UpstreamModel ?? exact.Name.Text)];
+        }
+
+        foreach (var entry in _patterns)
+        {
+            if (entry.Name.Matches(model))
+            {
+                return [new UpstreamCandidate(entry, entry.UpstreamModel ?? model)];
+            }
+        }
+
+        return [];
+    }
+
+    /// <summary>The configured names (exact names, aliases and patterns) closest to an unknown model, among those the caller may see.</summary>
+    public IReadOnlyList<string> Closest(string model, Func<string, bool> visible, int count)
+    {
+        return _exact.Keys
+            .Concat(_patterns.Select(p => p.Name.Text))
+            .Where(visible)
+            .Select(name => (name, distance: ModelNameDistance.Between(model, name)))
+            .OrderBy(x => x.distance)
+            .ThenBy(x => x.name, StringComparer.Ordinal)
+            .Take(count)
+            .Select(x => x.name)
+            .ToList();
+    }
+}

@@ -1,0 +1,4 @@
+namespace RelayKit.AspNetCore.Tests.Hosting;
+
+/// <summary>Marks endpoints that a convention reached.</summary>
+internal sealed class ProbeMetadata;

@@ -1,0 +1,88 @@
+using Microsoft.Extensions.DependencyInjection;
+using RelayKit.AspNetCore.Admission;
+using RelayKit.AspNetCore.Protocols;
+using RelayKit.AspNetCore.Settlement;
+using RelayKit.AspNetCore.Tests.TestHost;
+
+namespace RelayKit.AspNetCore.Tests.Hosting;
+
+/// <summary>The places where admission and settlement plug into the request path.</summary>
+public sealed class RequestPathSeamTests
+{
+    private const string ChatBody = """{"model":"default","messages":[{"role":"user","content":"hi"}]}""";
+
+    [Fact]
+    public async Task An_admission_sees_the_routed_request_and_its_refusal_is_answered_before_anything_goes_upstream()
+    {
+        var admission = new RecordingAdmission(new RelayError(429, RelayErrorKind.InvalidRequest, "rate_limited", "Slow down."));
+        var settlement = new RecordingSettlement();
+        await using var relay = FakeRelay.Create(services: s => s.AddSingleton<IRelayAdmission>(admission).AddSingleton<IRelaySettlement>(settlement));
+        using var http = relay.App.CreateClient();
+
+        var answer = await RawRelayCall.PostAsync(http, "v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+
+        Assert.Equal(429, answer.Status);
+        Assert.Equal("rate_limited", answer.Body.GetProperty("error").GetProperty("code").GetString());
+        var seen = Assert.Single(admission.Seen);
+        Assert.Equal(("alice", "default", "gpt-5.5"), seen);
+        Assert.Empty(relay.Fake.Requests);
+        Assert.Empty(settlement.Outcomes);
+    }
+
+    [Fact]
+    public async Task Settlement_runs_once_per_admitted_request_with_its_outcome()
+    {
+        var settlement = new RecordingSettlement();
+        await using var relay = FakeRelay.Create(services: s => s.AddSingleton<IRelayAdmission>(new RecordingAdmission(null)).AddSingleton<IRelaySettlement>(settlement));
+        using var http = relay.App.CreateClient();
+
+        await RawRelayCall.PostAsync(http, "v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+        await RawRelayCall.PostAsync(http, "v1/chat/completions", ChatBody, bearer: "rk-wrong");
+
+        var outcome = Assert.Single(settlement.Outcomes);
+        Assert.Equal(("openai", 200, true, null), outcome);
+    }
+
+    [Fact]
+    public async Task A_failure_inside_the_relay_is_a_500_in_the_callers_format_without_details()
+    {
+        await using var relay = FakeRelay.Create(services: s => s.AddSingleton<IRelayAdmission>(new ThrowingAdmission()));
+        using var http = relay.App.CreateClient();
+
+        var answer = await RawRelayCall.PostAsync(http, "v1/messages", """{"model":"claude-code-opus-4.8","max_tokens":5,"messages":[]}""", apiKey: RelaySettings.AliceKey);
+
+        Assert.Equal(500, answer.Status);
+        Assert.Equal("api_error", answer.Body.GetProperty("error").GetProperty("type").GetString());
+        var message = answer.Body.GetProperty("error").GetProperty("message").GetString()!;
+        Assert.Contains(answer.Headers.GetValues("x-request-id").Single(), message, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret detail", message, StringComparison.Ordinal);
+        Assert.Contains(relay.App.Logs.GetSnapshot(), r => r.Exception?.Message == "secret detail");
+    }
+
+    private sealed class RecordingAdmission(RelayError? answer) : IRelayAdmission
+    {
+        public List<(string Key, string Model, string Upstream)> Seen { get; } = [];
+
+        public ValueTask<RelayError?> AdmitAsync(RelayRequestContext context)
+        {
+            Seen.Add((context.Caller!.KeyName, context.Fields!.Model, context.Candidates[0].UpstreamModel));
+            return ValueTask.FromResult(answer);
+        }
+    }
+
+    private sealed class ThrowingAdmission : IRelayAdmission
+    {
+        public ValueTask<RelayError?> AdmitAsync(RelayRequestContext context) => throw new InvalidOperationException("secret detail");
+    }
+
+    private sealed class RecordingSettlement : IRelaySettlement
+    {
+        public List<(string? Provider, int? Status, bool Completed, RelayError? Error)> Outcomes { get; } = [];
+
+        public ValueTask SettleAsync(RelayRequestContext context)
+        {
+            Outcomes.Add((context.Upstream?.Provider.Name, context.UpstreamStatusCode, context.ResponseCompleted, context.Error));
+            return ValueTask.CompletedTask;
+        }
+    }
+}
