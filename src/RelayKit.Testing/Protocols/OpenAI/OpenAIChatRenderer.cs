@@ -144,6 +144,12 @@ internal sealed class OpenAIChatRenderer : IAnswerRenderer
             ["logprobs"] = null,
             ["finish_reason"] = finishReason,
         });
+        if (answer.Request.IncludeUsage)
+        {
+            // With include_usage OpenAI sends "usage": null on every chunk but the last.
+            chunk["usage"] = null;
+        }
+
         return new SseEvent(null, chunk.ToJsonString());
     }
 }
