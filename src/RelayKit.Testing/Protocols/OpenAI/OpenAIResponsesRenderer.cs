@@ -144,7 +144,9 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
             ["code"] = errorType,
             ["message"] = message,
             ["param"] = null,
-            ["sequence_number"] = 0,
+
+            // The error takes the place of the event after the last one sent, so it continues their numbering.
+            ["sequence_number"] = answer.Fault?.StreamErrorAfterEvents ?? 0,
         }.ToJsonString());
 
     private static JsonObject Response(Answer answer, bool completed)

@@ -1,15 +1,13 @@
 using System.Text.Json;
 using Microsoft.Extensions.AI;
-using Microsoft.ML.Tokenizers;
 using NJsonSchema;
+using RelayKit.Testing.Tests.Tokens;
 
 namespace RelayKit.Testing.Tests.Protocols.OpenAI;
 
 /// <summary>A Microsoft.Extensions.AI <see cref="IChatClient"/> (<c>ChatClient.AsIChatClient()</c>) pointed at the fake.</summary>
 public sealed class ChatClientTests
 {
-    private static readonly Tokenizer O200k = TiktokenTokenizer.CreateForEncoding("o200k_base");
-
     [Fact]
     public async Task Gets_text_usage_and_finish_reason()
     {
@@ -22,8 +20,8 @@ public sealed class ChatClientTests
         Assert.Equal("Hello from the fake.", response.Text);
         Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
         Assert.StartsWith("chatcmpl-", response.ResponseId, StringComparison.Ordinal);
-        Assert.Equal(O200k.CountTokens("Hello from the fake."), response.Usage?.OutputTokenCount);
-        Assert.Equal(O200k.CountTokens("Be nice.\nhi"), response.Usage?.InputTokenCount);
+        Assert.Equal(O200k.Count("Hello from the fake."), response.Usage?.OutputTokenCount);
+        Assert.Equal(O200k.Count("Be nice.\nhi"), response.Usage?.InputTokenCount);
     }
 
     [Fact]
@@ -43,7 +41,7 @@ public sealed class ChatClientTests
         Assert.Single(updates.Select(u => u.ResponseId).Where(id => id is not null).Distinct());
         Assert.Equal([ChatFinishReason.Stop], updates.Where(u => u.FinishReason is not null).Select(u => u.FinishReason!.Value).Distinct());
         var usage = updates.SelectMany(u => u.Contents).OfType<UsageContent>().Single();
-        Assert.Equal(O200k.CountTokens("A streamed answer, token by token."), usage.Details.OutputTokenCount);
+        Assert.Equal(O200k.Count("A streamed answer, token by token."), usage.Details.OutputTokenCount);
     }
 
     [Fact]

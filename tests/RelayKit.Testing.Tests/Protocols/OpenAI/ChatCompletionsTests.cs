@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using Microsoft.ML.Tokenizers;
 using NJsonSchema;
 using OpenAI.Chat;
+using RelayKit.Testing.Tests.Tokens;
 
 namespace RelayKit.Testing.Tests.Protocols.OpenAI;
 
@@ -36,8 +36,6 @@ public sealed class ChatCompletionsTests
         { "type": "object", "properties": { "zone": { "type": "string", "enum": ["UTC", "CET"] } }, "required": ["zone"], "additionalProperties": false }
         """;
 
-    private static readonly Tokenizer O200k = TiktokenTokenizer.CreateForEncoding("o200k_base");
-
     [Fact]
     public async Task Completes_with_the_scripted_text_and_usage_counted_from_it()
     {
@@ -53,8 +51,8 @@ public sealed class ChatCompletionsTests
         Assert.Equal(ChatFinishReason.Stop, completion.FinishReason);
         Assert.StartsWith("chatcmpl-", completion.Id, StringComparison.Ordinal);
         Assert.Equal("gpt-4o", completion.Model);
-        Assert.Equal(O200k.CountTokens("The capital of France is Paris."), completion.Usage.OutputTokenCount);
-        Assert.Equal(O200k.CountTokens("Be brief.\nWhat is the capital of France?"), completion.Usage.InputTokenCount);
+        Assert.Equal(O200k.Count("The capital of France is Paris."), completion.Usage.OutputTokenCount);
+        Assert.Equal(O200k.Count("Be brief.\nWhat is the capital of France?"), completion.Usage.InputTokenCount);
         Assert.Equal(completion.Usage.InputTokenCount + completion.Usage.OutputTokenCount, completion.Usage.TotalTokenCount);
     }
 
@@ -84,8 +82,8 @@ public sealed class ChatCompletionsTests
 
         var usage = Assert.Single(updates, u => u.Usage is not null);
         Assert.Same(updates[^1], usage);
-        Assert.Equal(O200k.CountTokens(Text), usage.Usage.OutputTokenCount);
-        Assert.Equal(O200k.CountTokens("stream please"), usage.Usage.InputTokenCount);
+        Assert.Equal(O200k.Count(Text), usage.Usage.OutputTokenCount);
+        Assert.Equal(O200k.Count("stream please"), usage.Usage.InputTokenCount);
     }
 
     [Theory]
@@ -118,7 +116,7 @@ public sealed class ChatCompletionsTests
             var usage = Assert.Single(usageChunks);
             Assert.Same(chunks[^1], usage);
             Assert.Empty(usage["choices"]!.AsArray());
-            Assert.Equal(O200k.CountTokens("Two words."), (int)usage["usage"]!["completion_tokens"]!);
+            Assert.Equal(O200k.Count("Two words."), (int)usage["usage"]!["completion_tokens"]!);
 
             // With include_usage every other chunk carries "usage": null, as OpenAI sends it.
             Assert.All(chunks.SkipLast(1), c => Assert.True(c.ContainsKey("usage") && c["usage"] is null));

@@ -1,16 +1,14 @@
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
-using Microsoft.ML.Tokenizers;
 using OpenAI.Embeddings;
+using RelayKit.Testing.Tests.Tokens;
 
 namespace RelayKit.Testing.Tests.Protocols.OpenAI;
 
 /// <summary><c>POST /v1/embeddings</c> through the SDK (which always asks for base64) and as plain floats.</summary>
 public sealed class EmbeddingsTests
 {
-    private static readonly Tokenizer O200k = TiktokenTokenizer.CreateForEncoding("o200k_base");
-
     [Fact]
     public async Task The_sdk_gets_base64_vectors_of_the_requested_dimensions()
     {
@@ -29,7 +27,7 @@ public sealed class EmbeddingsTests
         Assert.Equal(vectors[0], vectors[2]);
         Assert.NotEqual(vectors[0], vectors[1]);
         Assert.Equal("text-embedding-3-small", result.Model);
-        Assert.Equal(O200k.CountTokens("first input") * 2 + O200k.CountTokens("second input"), result.Usage.InputTokenCount);
+        Assert.Equal(O200k.Count("first input") * 2 + O200k.Count("second input"), result.Usage.InputTokenCount);
         Assert.Equal(result.Usage.InputTokenCount, result.Usage.TotalTokenCount);
     }
 

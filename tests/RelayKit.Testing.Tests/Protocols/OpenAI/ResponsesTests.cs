@@ -1,15 +1,13 @@
 using Microsoft.Extensions.AI;
-using Microsoft.ML.Tokenizers;
 using NJsonSchema;
 using OpenAI.Responses;
+using RelayKit.Testing.Tests.Tokens;
 
 namespace RelayKit.Testing.Tests.Protocols.OpenAI;
 
 /// <summary><c>POST /v1/responses</c> through the SDK's <see cref="ResponsesClient"/>, whole and as typed events.</summary>
 public sealed class ResponsesTests
 {
-    private static readonly Tokenizer O200k = TiktokenTokenizer.CreateForEncoding("o200k_base");
-
     [Fact]
     public async Task Creates_a_completed_response_with_text_and_usage()
     {
@@ -29,8 +27,8 @@ public sealed class ResponsesTests
         Assert.Equal("Autumn moonlight, a worm digs silently.", response.GetOutputText());
         var message = Assert.IsAssignableFrom<MessageResponseItem>(Assert.Single(response.OutputItems));
         Assert.Equal(MessageRole.Assistant, message.Role);
-        Assert.Equal(O200k.CountTokens("Autumn moonlight, a worm digs silently."), response.Usage.OutputTokenCount);
-        Assert.Equal(O200k.CountTokens("Write a haiku\nYou are a poet."), response.Usage.InputTokenCount);
+        Assert.Equal(O200k.Count("Autumn moonlight, a worm digs silently."), response.Usage.OutputTokenCount);
+        Assert.Equal(O200k.Count("Write a haiku\nYou are a poet."), response.Usage.InputTokenCount);
         Assert.Equal(response.Usage.InputTokenCount + response.Usage.OutputTokenCount, response.Usage.TotalTokenCount);
     }
 
@@ -81,7 +79,7 @@ public sealed class ResponsesTests
         Assert.Equal(ResponseStatus.Incomplete, response.Status);
         Assert.Equal(ResponseIncompleteStatusReason.MaxOutputTokens, response.IncompleteStatusDetails.Reason);
         Assert.Equal(5, response.Usage.OutputTokenCount);
-        Assert.Equal(5, O200k.CountTokens(response.GetOutputText()));
+        Assert.Equal(5, O200k.Count(response.GetOutputText()));
     }
 
     [Fact]
@@ -113,7 +111,7 @@ public sealed class ResponsesTests
         var completed = Assert.IsType<StreamingResponseCompletedUpdate>(updates[^1]);
         Assert.Equal(ResponseStatus.Completed, completed.Response.Status);
         Assert.Equal(Text, completed.Response.GetOutputText());
-        Assert.Equal(O200k.CountTokens(Text), completed.Response.Usage.OutputTokenCount);
+        Assert.Equal(O200k.Count(Text), completed.Response.Usage.OutputTokenCount);
         Assert.Equal(((StreamingResponseCreatedUpdate)updates[0]).Response.Id, completed.Response.Id);
     }
 
@@ -161,8 +159,8 @@ public sealed class ResponsesTests
         var response = await chat.GetResponseAsync("hello");
 
         Assert.Equal("Through the Responses API.", response.Text);
-        Assert.Equal(O200k.CountTokens("Through the Responses API."), response.Usage?.OutputTokenCount);
-        Assert.Equal(O200k.CountTokens("hello"), response.Usage?.InputTokenCount);
+        Assert.Equal(O200k.Count("Through the Responses API."), response.Usage?.OutputTokenCount);
+        Assert.Equal(O200k.Count("hello"), response.Usage?.InputTokenCount);
         Assert.Equal(FakeEndpoint.OpenAIResponses, Assert.Single(fake.Requests).Endpoint);
     }
 
