@@ -63,6 +63,20 @@ public sealed class FakeRuleTests
     }
 
     [Fact]
+    public async Task OnCall_counts_requests_that_an_earlier_rule_answered()
+    {
+        await using var fake = new FakeUpstream();
+        fake.Setup().OnCall(1).RespondWithText("first");
+        fake.Setup().OnCall(2).RespondWithText("second");
+        fake.Setup().OnCall(3).RespondWithText("third");
+        var chat = OpenAITestClients.InMemory(fake).GetChatClient("gpt-4o");
+
+        Assert.Equal("first", await AskAsync(chat, "hi"));
+        Assert.Equal("second", await AskAsync(chat, "hi"));
+        Assert.Equal("third", await AskAsync(chat, "hi"));
+    }
+
+    [Fact]
     public async Task Rules_answer_with_a_reply_computed_from_the_request()
     {
         await using var fake = new FakeUpstream();

@@ -7,8 +7,6 @@ namespace RelayKit.Testing.Protocols.OpenAI;
 /// <summary>Responses API answers: a <c>response</c> object, or its typed events with sequence numbers.</summary>
 internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
 {
-    private const int ArgumentFragmentLength = 8;
-
     public SseEvent? Terminator => null;
 
     public JsonObject RenderBody(Answer answer)
@@ -40,7 +38,7 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
                 data[name] = value;
             }
 
-            return new SseEvent(type, data.ToJsonString());
+            return new SseEvent(type, WireJson.Write(data));
         }
 
         yield return Event("response.created", new JsonObject { ["response"] = Response(answer, completed: false) });
@@ -107,13 +105,13 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
                 ["output_index"] = outputIndex,
                 ["item"] = FunctionCallItem(answer, i, "", "in_progress"),
             });
-            for (var offset = 0; offset < call.ArgumentsJson.Length; offset += ArgumentFragmentLength)
+            foreach (var fragment in ArgumentFragments.Of(call.ArgumentsJson))
             {
                 yield return Event("response.function_call_arguments.delta", new JsonObject
                 {
                     ["item_id"] = itemId,
                     ["output_index"] = outputIndex,
-                    ["delta"] = call.ArgumentsJson.Substring(offset, Math.Min(ArgumentFragmentLength, call.ArgumentsJson.Length - offset)),
+                    ["delta"] = fragment,
                 });
             }
 
@@ -138,7 +136,7 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
     }
 
     public SseEvent RenderStreamError(Answer answer, string errorType, string message) =>
-        new("error", new JsonObject
+        new("error", WireJson.Write(new JsonObject
         {
             ["type"] = "error",
             ["code"] = errorType,
@@ -147,7 +145,7 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
 
             // The error takes the place of the event after the last one sent, so it continues their numbering.
             ["sequence_number"] = answer.Fault?.StreamErrorAfterEvents ?? 0,
-        }.ToJsonString());
+        }));
 
     private static JsonObject Response(Answer answer, bool completed)
     {
