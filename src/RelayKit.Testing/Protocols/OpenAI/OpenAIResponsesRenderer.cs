@@ -171,19 +171,44 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
             ["temperature"] = body?["temperature"]?.DeepClone() ?? 1.0,
             ["text"] = new JsonObject { ["format"] = new JsonObject { ["type"] = "text" } },
             ["tool_choice"] = body?["tool_choice"]?.DeepClone() ?? "auto",
-            ["tools"] = body?["tools"]?.DeepClone() ?? new JsonArray(),
+            ["tools"] = EchoedTools(body?["tools"]),
             ["top_p"] = body?["top_p"]?.DeepClone() ?? 1.0,
             ["truncation"] = "disabled",
             ["usage"] = completed ? Usage(answer) : null,
-            ["user"] = null,
             ["metadata"] = body?["metadata"]?.DeepClone() ?? new JsonObject(),
         };
+    }
+
+    /// <summary>
+    /// The request's tools as the API echoes them: function tools carry <c>description</c>, <c>parameters</c>
+    /// and <c>strict</c> (true by default on the Responses API) even when the request left them out.
+    /// </summary>
+    private static JsonArray EchoedTools(JsonNode? tools)
+    {
+        var echoed = new JsonArray();
+        foreach (var tool in (tools as JsonArray ?? []).Select(t => t?.DeepClone()))
+        {
+            if (tool is JsonObject function && JsonText.String(function["type"]) == "function")
+            {
+                function.TryAdd("description", null);
+                function.TryAdd("parameters", null);
+                function.TryAdd("strict", true);
+            }
+
+            echoed.Add(tool);
+        }
+
+        return echoed;
     }
 
     private static JsonObject Usage(Answer answer) => new()
     {
         ["input_tokens"] = answer.InputTokens,
-        ["input_tokens_details"] = new JsonObject { ["cached_tokens"] = answer.CachedInputTokens },
+        ["input_tokens_details"] = new JsonObject
+        {
+            ["cached_tokens"] = answer.CachedInputTokens,
+            ["cache_write_tokens"] = answer.CacheCreationInputTokens,
+        },
         ["output_tokens"] = answer.OutputTokens,
         ["output_tokens_details"] = new JsonObject { ["reasoning_tokens"] = answer.Reply.ReasoningTokens },
         ["total_tokens"] = answer.InputTokens + answer.OutputTokens,
