@@ -187,13 +187,22 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     internal FakeRule? FindRule(FakeRequest request)
     {
-        FakeRule[] rules;
+        // Every rule observes every request (so OnCall counts all matching calls); the first willing one
+        // answers. One lock around both keeps concurrent requests from overrunning a Times limit.
         lock (_gate)
         {
-            rules = [.. _rules];
-        }
+            FakeRule? chosen = null;
+            foreach (var rule in _rules)
+            {
+                if (rule.Observe(request) && chosen is null)
+                {
+                    chosen = rule;
+                }
+            }
 
-        return rules.FirstOrDefault(rule => rule.TryClaim(request));
+            chosen?.Claim();
+            return chosen;
+        }
     }
 
     internal string DescribeRules()

@@ -89,7 +89,12 @@ public sealed record FakeFault
     }
 
     /// <summary>A connection reset, before any response (0) or after <paramref name="events"/> streamed events.</summary>
-    /// <param name="events">How many events reach the client before the reset.</param>
+    /// <remarks>
+    /// The fake flushes the events and then aborts the connection. A reset discards what the client has not
+    /// read yet (a TCP reset drops unread bytes; the in-memory TestServer fails the reader at once), so a
+    /// client may see fewer events; what it always sees is a failed read instead of an ended stream.
+    /// </remarks>
+    /// <param name="events">How many events the fake sends before the reset.</param>
     public static FakeFault ConnectionReset(int events = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(events);

@@ -26,7 +26,7 @@ internal sealed class AnswerGenerator(FakeUpstreamOptions options)
         if (tool is not null)
         {
             var arguments = SchemaArgumentGenerator.Generate(tool.Parameters, faker);
-            return FakeReply.WithToolCalls(new FakeToolCall(tool.Name, arguments.ToJsonString()));
+            return FakeReply.WithToolCalls(new FakeToolCall(tool.Name, Protocols.WireJson.Write(arguments)));
         }
 
         var sentences = Math.Max(1, options.GeneratedSentences + faker.Random.Int(-1, 1));
@@ -42,8 +42,17 @@ internal sealed class AnswerGenerator(FakeUpstreamOptions options)
             return FakeReply.WithText(text);
         }
 
-        var pieces = TokenCounter.SplitIntoTokens(text);
-        return FakeReply.WithText(string.Concat(pieces.Take(max)), FakeFinishReason.Length);
+        // A piece is usually one token, but a character made of several byte-level tokens is one piece,
+        // so drop pieces until the count fits.
+        var pieces = TokenCounter.SplitIntoTokens(text).Take(max).ToList();
+        var cut = string.Concat(pieces);
+        while (pieces.Count > 1 && TokenCounter.Count(cut) > max)
+        {
+            pieces.RemoveAt(pieces.Count - 1);
+            cut = string.Concat(pieces);
+        }
+
+        return FakeReply.WithText(cut, FakeFinishReason.Length);
     }
 
     private float[][] GenerateEmbeddings(FakeRequest request)

@@ -374,7 +374,7 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
+        await context.Response.WriteAsync(WireJson.Write(body), context.RequestAborted);
     }
 
     private static Task WriteErrorAsync(HttpContext context, FakeWireFormat format, int status, string? type, string message, string? param, string requestId)

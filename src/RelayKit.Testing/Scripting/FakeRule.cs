@@ -193,8 +193,11 @@ public sealed class FakeRule
         return this;
     }
 
-    /// <summary>Decides whether the rule answers <paramref name="request"/>, counting it when it matches.</summary>
-    internal bool TryClaim(FakeRequest request)
+    /// <summary>
+    /// Sees every request, even one an earlier rule answers, so <see cref="OnCall"/> counts all the
+    /// requests that match; returns whether this rule would answer it.
+    /// </summary>
+    internal bool Observe(FakeRequest request)
     {
         lock (_gate)
         {
@@ -212,13 +215,16 @@ public sealed class FakeRule
             }
 
             _matchingRequests++;
-            if (_onCall is { } call && _matchingRequests != call)
-            {
-                return false;
-            }
+            return _onCall is not { } call || _matchingRequests == call;
+        }
+    }
 
+    /// <summary>Counts a request this rule was chosen to answer.</summary>
+    internal void Claim()
+    {
+        lock (_gate)
+        {
             _answered++;
-            return true;
         }
     }
 

@@ -18,7 +18,11 @@ internal static class TokenCounter
     public static int Count(string? text) =>
         string.IsNullOrEmpty(text) ? 0 : Encoding.Value.CountTokens(text);
 
-    /// <summary>Splits text into pieces of whole tokens, for streaming chunk by chunk.</summary>
+    /// <summary>
+    /// Splits text into pieces of whole tokens, for streaming chunk by chunk. Byte-level tokens that share
+    /// one character (an emoji, a flag) report overlapping offsets; they become one piece, so the pieces
+    /// always join back into the text exactly and never split a character.
+    /// </summary>
     public static IReadOnlyList<string> SplitIntoTokens(string text)
     {
         if (string.IsNullOrEmpty(text))
@@ -30,14 +34,17 @@ internal static class TokenCounter
         var consumed = 0;
         foreach (var token in Encoding.Value.EncodeToTokens(text, out _))
         {
-            var (start, length) = (token.Offset.Start.Value, token.Offset.End.Value - token.Offset.Start.Value);
-            if (start > consumed)
+            var end = Math.Min(text.Length, Math.Max(consumed, token.Offset.End.Value));
+            if (end < text.Length && end > 0 && char.IsHighSurrogate(text[end - 1]))
             {
-                pieces.Add(text[consumed..start]);
+                end++;
             }
 
-            pieces.Add(text.Substring(start, length));
-            consumed = start + length;
+            if (end > consumed)
+            {
+                pieces.Add(text[consumed..end]);
+                consumed = end;
+            }
         }
 
         if (consumed < text.Length)

@@ -7,9 +7,6 @@ namespace RelayKit.Testing.Protocols.OpenAI;
 /// <summary>Chat Completions answers: a <c>chat.completion</c> object, or <c>chat.completion.chunk</c> events.</summary>
 internal sealed class OpenAIChatRenderer : IAnswerRenderer
 {
-    // Tool-call arguments are streamed in fragments of this many characters, as OpenAI does.
-    private const int ArgumentFragmentLength = 8;
-
     public SseEvent? Terminator => new SseEvent(null, "[DONE]");
 
     public static string FinishReason(FakeFinishReason reason) => reason switch
@@ -83,9 +80,8 @@ internal sealed class OpenAIChatRenderer : IAnswerRenderer
                     ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = "" },
                 }),
             });
-            for (var offset = 0; offset < call.ArgumentsJson.Length; offset += ArgumentFragmentLength)
+            foreach (var fragment in ArgumentFragments.Of(call.ArgumentsJson))
             {
-                var fragment = call.ArgumentsJson.Substring(offset, Math.Min(ArgumentFragmentLength, call.ArgumentsJson.Length - offset));
                 yield return Chunk(answer, new JsonObject
                 {
                     ["tool_calls"] = new JsonArray(new JsonObject
@@ -103,12 +99,12 @@ internal sealed class OpenAIChatRenderer : IAnswerRenderer
             var usage = Envelope(answer, "chat.completion.chunk");
             usage["choices"] = new JsonArray();
             usage["usage"] = Usage(answer);
-            yield return new SseEvent(null, usage.ToJsonString());
+            yield return new SseEvent(null, WireJson.Write(usage));
         }
     }
 
     public SseEvent RenderStreamError(Answer answer, string errorType, string message) =>
-        new(null, OpenAIErrorBody.Create(message, errorType, null, null).ToJsonString());
+        new(null, WireJson.Write(OpenAIErrorBody.Create(message, errorType, null, null)));
 
     internal static JsonObject Usage(Answer answer) => new()
     {
@@ -144,6 +140,12 @@ internal sealed class OpenAIChatRenderer : IAnswerRenderer
             ["logprobs"] = null,
             ["finish_reason"] = finishReason,
         });
-        return new SseEvent(null, chunk.ToJsonString());
+        if (answer.Request.IncludeUsage)
+        {
+            // With include_usage OpenAI sends "usage": null on every chunk but the last.
+            chunk["usage"] = null;
+        }
+
+        return new SseEvent(null, WireJson.Write(chunk));
     }
 }

@@ -6,6 +6,8 @@ namespace RelayKit.Testing.Protocols.OpenAI;
 /// <summary>Reads the policy-relevant fields of OpenAI chat, responses and embeddings bodies.</summary>
 internal static class OpenAIRequestReader
 {
+    private const int MaxEmbeddingDimensions = 8192;
+
     public static ParsedBody ReadChat(JsonObject body)
     {
         var model = JsonText.RequireModel(body);
@@ -139,6 +141,13 @@ internal static class OpenAIRequestReader
         if (format is not (null or "float" or "base64"))
         {
             throw new BadRequestException(400, $"Invalid value for 'encoding_format': '{format}'. Supported values are: 'float' and 'base64'.", "encoding_format");
+        }
+
+        if (body["dimensions"] is { } dimensions && JsonText.Int(dimensions) is not (>= 1 and <= MaxEmbeddingDimensions))
+        {
+            // Real models cap dimensions too (3072 for text-embedding-3-large); the cap keeps one request from
+            // making the fake build a gigabyte of floats.
+            throw new BadRequestException(400, $"Invalid 'dimensions': {dimensions.ToJsonString()}. Expected an integer from 1 to {MaxEmbeddingDimensions}.", "dimensions");
         }
 
         return new ParsedBody { Model = model, EmbeddingInputs = inputs, PromptText = string.Join('\n', inputs) };

@@ -7,8 +7,6 @@ namespace RelayKit.Testing.Protocols.OpenAI;
 /// <summary>Responses API answers: a <c>response</c> object, or its typed events with sequence numbers.</summary>
 internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
 {
-    private const int ArgumentFragmentLength = 8;
-
     public SseEvent? Terminator => null;
 
     public JsonObject RenderBody(Answer answer)
@@ -40,7 +38,7 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
                 data[name] = value;
             }
 
-            return new SseEvent(type, data.ToJsonString());
+            return new SseEvent(type, WireJson.Write(data));
         }
 
         yield return Event("response.created", new JsonObject { ["response"] = Response(answer, completed: false) });
@@ -107,13 +105,13 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
                 ["output_index"] = outputIndex,
                 ["item"] = FunctionCallItem(answer, i, "", "in_progress"),
             });
-            for (var offset = 0; offset < call.ArgumentsJson.Length; offset += ArgumentFragmentLength)
+            foreach (var fragment in ArgumentFragments.Of(call.ArgumentsJson))
             {
                 yield return Event("response.function_call_arguments.delta", new JsonObject
                 {
                     ["item_id"] = itemId,
                     ["output_index"] = outputIndex,
-                    ["delta"] = call.ArgumentsJson.Substring(offset, Math.Min(ArgumentFragmentLength, call.ArgumentsJson.Length - offset)),
+                    ["delta"] = fragment,
                 });
             }
 
@@ -138,14 +136,16 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
     }
 
     public SseEvent RenderStreamError(Answer answer, string errorType, string message) =>
-        new("error", new JsonObject
+        new("error", WireJson.Write(new JsonObject
         {
             ["type"] = "error",
             ["code"] = errorType,
             ["message"] = message,
             ["param"] = null,
-            ["sequence_number"] = 0,
-        }.ToJsonString());
+
+            // The error takes the place of the event after the last one sent, so it continues their numbering.
+            ["sequence_number"] = answer.Fault?.StreamErrorAfterEvents ?? 0,
+        }));
 
     private static JsonObject Response(Answer answer, bool completed)
     {
@@ -171,19 +171,44 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
             ["temperature"] = body?["temperature"]?.DeepClone() ?? 1.0,
             ["text"] = new JsonObject { ["format"] = new JsonObject { ["type"] = "text" } },
             ["tool_choice"] = body?["tool_choice"]?.DeepClone() ?? "auto",
-            ["tools"] = body?["tools"]?.DeepClone() ?? new JsonArray(),
+            ["tools"] = EchoedTools(body?["tools"]),
             ["top_p"] = body?["top_p"]?.DeepClone() ?? 1.0,
             ["truncation"] = "disabled",
             ["usage"] = completed ? Usage(answer) : null,
-            ["user"] = null,
             ["metadata"] = body?["metadata"]?.DeepClone() ?? new JsonObject(),
         };
+    }
+
+    /// <summary>
+    /// The request's tools as the API echoes them: function tools carry <c>description</c>, <c>parameters</c>
+    /// and <c>strict</c> (true by default on the Responses API) even when the request left them out.
+    /// </summary>
+    private static JsonArray EchoedTools(JsonNode? tools)
+    {
+        var echoed = new JsonArray();
+        foreach (var tool in (tools as JsonArray ?? []).Select(t => t?.DeepClone()))
+        {
+            if (tool is JsonObject function && JsonText.String(function["type"]) == "function")
+            {
+                function.TryAdd("description", null);
+                function.TryAdd("parameters", null);
+                function.TryAdd("strict", true);
+            }
+
+            echoed.Add(tool);
+        }
+
+        return echoed;
     }
 
     private static JsonObject Usage(Answer answer) => new()
     {
         ["input_tokens"] = answer.InputTokens,
-        ["input_tokens_details"] = new JsonObject { ["cached_tokens"] = answer.CachedInputTokens },
+        ["input_tokens_details"] = new JsonObject
+        {
+            ["cached_tokens"] = answer.CachedInputTokens,
+            ["cache_write_tokens"] = answer.CacheCreationInputTokens,
+        },
         ["output_tokens"] = answer.OutputTokens,
         ["output_tokens_details"] = new JsonObject { ["reasoning_tokens"] = answer.Reply.ReasoningTokens },
         ["total_tokens"] = answer.InputTokens + answer.OutputTokens,

@@ -1,0 +1,99 @@
+using System.Text.Json.Nodes;
+using OpenAI.Chat;
+using RelayKit.Testing.Tests.Protocols.OpenAI;
+using RelayKit.Testing.Tests.Tokens;
+
+namespace RelayKit.Testing.Tests.Generation;
+
+/// <summary>Generated answers: deterministic per seed and request, capped by max tokens, usage that matches the text.</summary>
+public sealed class AnswerGeneratorTests
+{
+    [Fact]
+    public async Task The_same_seed_and_request_give_the_same_text_and_another_seed_or_prompt_does_not()
+    {
+        var first = await GenerateAsync(seed: 11, "Tell me something");
+        var again = await GenerateAsync(seed: 11, "Tell me something");
+        var otherSeed = await GenerateAsync(seed: 12, "Tell me something");
+        var otherPrompt = await GenerateAsync(seed: 11, "Tell me something else");
+
+        Assert.False(string.IsNullOrWhiteSpace(first.Content[0].Text));
+        Assert.Equal(first.Content[0].Text, again.Content[0].Text);
+        Assert.NotEqual(first.Content[0].Text, otherSeed.Content[0].Text);
+        Assert.NotEqual(first.Content[0].Text, otherPrompt.Content[0].Text);
+    }
+
+    [Fact]
+    public async Task Generated_text_reports_usage_that_matches_it()
+    {
+        var completion = await GenerateAsync(seed: 3, "Count me");
+
+        Assert.Equal(ChatFinishReason.Stop, completion.FinishReason);
+        Assert.Equal(O200k.Count(completion.Content[0].Text), completion.Usage.OutputTokenCount);
+        Assert.Equal(O200k.Count("Count me"), completion.Usage.InputTokenCount);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(9)]
+    public async Task Max_tokens_cuts_the_text_with_finish_reason_length_and_matching_usage(int maxTokens)
+    {
+        await using var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = 5, GeneratedSentences = 4 });
+        var chat = OpenAITestClients.InMemory(fake).GetChatClient("gpt-4o");
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = maxTokens };
+
+        ChatCompletion completion = await chat.CompleteChatAsync([new UserChatMessage("Write a lot")], options);
+        var streamed = "";
+        ChatTokenUsage? usage = null;
+        ChatFinishReason? finish = null;
+        await foreach (var update in chat.CompleteChatStreamingAsync([new UserChatMessage("Write a lot")], options))
+        {
+            streamed += string.Concat(update.ContentUpdate.Select(p => p.Text));
+            usage ??= update.Usage;
+            finish ??= update.FinishReason;
+        }
+
+        var text = completion.Content[0].Text;
+        Assert.Equal(ChatFinishReason.Length, completion.FinishReason);
+        Assert.Equal(maxTokens, O200k.Count(text));
+        Assert.Equal(maxTokens, completion.Usage.OutputTokenCount);
+        Assert.Equal(text, streamed);
+        Assert.Equal(ChatFinishReason.Length, finish);
+        Assert.Equal(maxTokens, usage?.OutputTokenCount);
+        Assert.Equal(maxTokens, (int)fake.Requests[0].Body!["max_completion_tokens"]!);
+    }
+
+    [Fact]
+    public async Task The_legacy_max_tokens_field_is_honoured_too()
+    {
+        await using var fake = new FakeUpstream();
+        using var response = await OpenAITestClients.PostJsonAsync(fake.CreateClient(), "/v1/chat/completions",
+            """{"model":"gpt-4o","max_tokens":3,"messages":[{"role":"user","content":"Write a lot"}]}""");
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+
+        Assert.Equal("length", (string)body["choices"]![0]!["finish_reason"]!);
+        Assert.Equal(3, O200k.Count((string)body["choices"]![0]!["message"]!["content"]!));
+        Assert.Equal(3, (int)body["usage"]!["completion_tokens"]!);
+    }
+
+    [Fact]
+    public async Task Embeddings_are_deterministic_per_seed()
+    {
+        async Task<float[]> EmbedAsync(int seed)
+        {
+            await using var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = seed });
+            var result = await OpenAITestClients.InMemory(fake).GetEmbeddingClient("text-embedding-3-small").GenerateEmbeddingAsync("hello");
+            return result.Value.ToFloats().ToArray();
+        }
+
+        Assert.Equal(await EmbedAsync(1), await EmbedAsync(1));
+        Assert.NotEqual(await EmbedAsync(1), await EmbedAsync(2));
+    }
+
+    private static async Task<ChatCompletion> GenerateAsync(int seed, string prompt)
+    {
+        await using var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = seed });
+        var chat = OpenAITestClients.InMemory(fake).GetChatClient("gpt-4o");
+        return await chat.CompleteChatAsync([new UserChatMessage(prompt)]);
+    }
+}

@@ -1,0 +1,126 @@
+using System.Text.Json.Nodes;
+using Bogus;
+using NJsonSchema;
+using RelayKit.Testing.Generation;
+
+namespace RelayKit.Testing.Tests.Generation;
+
+/// <summary>Generated tool arguments validated against the tool's JSON schema with NJsonSchema, over many seeds.</summary>
+public sealed class SchemaArgumentGeneratorTests
+{
+    public static TheoryData<string, string> Schemas => new()
+    {
+        {
+            "nested objects, arrays of objects, formats",
+            """
+            {
+              "type": "object",
+              "properties": {
+                "email": { "type": "string", "format": "email" },
+                "id": { "type": "string", "format": "uuid" },
+                "day": { "type": "string", "format": "date" },
+                "site": { "type": "string", "format": "uri" },
+                "code": { "type": "string", "minLength": 5, "maxLength": 8 },
+                "items": {
+                  "type": "array", "minItems": 2, "maxItems": 4,
+                  "items": {
+                    "type": "object",
+                    "properties": { "sku": { "type": "string" }, "qty": { "type": "integer", "minimum": 1, "maximum": 9 } },
+                    "required": ["sku", "qty"], "additionalProperties": false
+                  }
+                },
+                "flag": { "type": "boolean" },
+                "kind": { "const": "order" }
+              },
+              "required": ["email", "id", "items", "kind", "code"],
+              "additionalProperties": false
+            }
+            """
+        },
+        {
+            "nullable type arrays and anyOf",
+            """
+            {
+              "type": "object",
+              "properties": {
+                "note": { "type": ["string", "null"] },
+                "score": { "anyOf": [ { "type": "number", "minimum": 0, "maximum": 1 }, { "type": "null" } ] },
+                "level": { "enum": [1, 2, 3] }
+              },
+              "required": ["note", "score", "level"]
+            }
+            """
+        },
+        {
+            "refs to $defs (pydantic style)",
+            """
+            {
+              "$defs": {
+                "Address": {
+                  "type": "object",
+                  "properties": { "street": { "type": "string" }, "zip": { "type": "string", "minLength": 5, "maxLength": 5 } },
+                  "required": ["street", "zip"], "additionalProperties": false
+                }
+              },
+              "type": "object",
+              "properties": {
+                "home": { "$ref": "#/$defs/Address" },
+                "others": { "type": "array", "items": { "$ref": "#/$defs/Address" } }
+              },
+              "required": ["home", "others"],
+              "additionalProperties": false
+            }
+            """
+        },
+        {
+            "exclusive and fractional bounds",
+            """
+            {
+              "type": "object",
+              "properties": {
+                "ratio": { "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1 },
+                "count": { "type": "integer", "exclusiveMinimum": 10, "maximum": 12 },
+                "tiny": { "type": "number", "minimum": 0.5, "maximum": 0.52 },
+                "half": { "type": "integer", "minimum": 1.5, "maximum": 3.5 }
+              },
+              "required": ["ratio", "count", "tiny", "half"]
+            }
+            """
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(Schemas))]
+    public async Task Arguments_are_valid_for_the_schema(string description, string schemaJson)
+    {
+        var validator = await JsonSchema.FromJsonAsync(schemaJson);
+        var schema = JsonNode.Parse(schemaJson);
+        for (var seed = 0; seed < 50; seed++)
+        {
+            var arguments = SchemaArgumentGenerator.Generate(schema, new Faker { Random = new Randomizer(seed) }).ToJsonString();
+            var errors = validator.Validate(arguments);
+            Assert.True(errors.Count == 0, $"{description}, seed {seed}: {arguments} → {string.Join("; ", errors)}");
+        }
+    }
+
+    [Fact]
+    public void Huge_or_silly_bounds_do_not_hang_or_throw()
+    {
+        var schema = JsonNode.Parse("""
+            { "type": "object", "properties": {
+                "big": { "type": "string", "minLength": 100000000 },
+                "many": { "type": "array", "minItems": 100000000, "items": { "type": "integer" } },
+                "weird": { "type": [1, "string"] },
+                "reversed": { "type": "integer", "minimum": 50, "maximum": 40 },
+                "short": { "type": "array", "items": { "type": "integer" }, "minItems": 3, "maxItems": 1 } },
+              "required": ["big", "many", "weird", "reversed", "short"] }
+            """);
+
+        var arguments = SchemaArgumentGenerator.Generate(schema, new Faker { Random = new Randomizer(1) });
+
+        Assert.True(((string)arguments["big"]!).Length >= 1000);
+        Assert.NotEmpty(arguments["many"]!.AsArray());
+        Assert.NotNull(arguments["weird"]);
+        Assert.Equal(50, (long)arguments["reversed"]!);
+    }
+}
