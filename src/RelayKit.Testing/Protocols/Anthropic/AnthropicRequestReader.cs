@@ -1,23 +1,56 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
 
 namespace RelayKit.Testing.Protocols.Anthropic;
 
 /// <summary>Reads the policy-relevant fields of Anthropic Messages and count_tokens bodies.</summary>
 internal static class AnthropicRequestReader
 {
+    /// <summary>
+    /// Rejects a request without the headers every Anthropic call carries, with the real API's
+    /// status and message, so a client or relay that forgets to send them fails here and not in production.
+    /// </summary>
+    public static void RequireHeaders(IHeaderDictionary headers)
+    {
+        if (!headers.ContainsKey("x-api-key") && !headers.ContainsKey("Authorization"))
+        {
+            throw new BadRequestException(401, "x-api-key header is required");
+        }
+
+        if (string.IsNullOrWhiteSpace(headers["anthropic-version"]))
+        {
+            throw new BadRequestException(400, "anthropic-version: header is required");
+        }
+    }
+
     public static ParsedBody ReadMessages(JsonObject body, bool requireMaxTokens)
     {
-        var model = JsonText.RequireModel(body);
+        if (string.IsNullOrWhiteSpace(JsonText.String(body["model"])))
+        {
+            throw new BadRequestException(400, "model: Field required", "model");
+        }
+
+        var model = JsonText.String(body["model"])!;
         if (body["messages"] is not JsonArray messages)
         {
             throw new BadRequestException(400, "messages: Field required", "messages");
+        }
+
+        if (messages.Count == 0)
+        {
+            throw new BadRequestException(400, "messages: at least one message is required", "messages");
         }
 
         var maxTokens = JsonText.Int(body["max_tokens"]);
         if (requireMaxTokens && maxTokens is null)
         {
             throw new BadRequestException(400, "max_tokens: Field required", "max_tokens");
+        }
+
+        if (maxTokens < 1)
+        {
+            throw new BadRequestException(400, "max_tokens: Input should be greater than or equal to 1", "max_tokens");
         }
 
         var system = JsonText.ContentText(body["system"]);
@@ -66,6 +99,17 @@ internal static class AnthropicRequestReader
 
         var choice = body["tool_choice"] as JsonObject;
         var choiceType = JsonText.String(choice?["type"]);
+        var forced = choiceType == "tool" ? JsonText.String(choice?["name"]) : null;
+        if (choiceType is "tool" or "any" && tools.Count == 0)
+        {
+            throw new BadRequestException(400, "tool_choice.type: may only be specified while providing tools", "tool_choice");
+        }
+
+        if (choiceType == "tool" && (forced is null || tools.All(t => t.Name != forced)))
+        {
+            throw new BadRequestException(400, $"tool_choice.name: Tool '{forced}' not found in provided tools", "tool_choice");
+        }
+
         return new ParsedBody
         {
             Model = model,
@@ -73,7 +117,7 @@ internal static class AnthropicRequestReader
             LastUserMessage = lastUser,
             SystemPrompt = system,
             Tools = tools,
-            ForcedToolName = choiceType == "tool" ? JsonText.String(choice?["name"]) : null,
+            ForcedToolName = forced,
             RequiresToolCall = choiceType == "any",
             MaxOutputTokens = maxTokens,
             PromptText = prompt.ToString(),
