@@ -57,23 +57,32 @@ public sealed class MessagesTests
     }
 
     [Fact]
-    public async Task Create_sends_the_api_key_and_version_headers_and_the_fake_records_them_redacted()
+    public async Task Create_sends_the_key_and_version_headers_and_the_fake_records_them_redacted()
     {
         await using var fake = new FakeUpstream();
         var client = AnthropicSdk.Client(fake);
+        using var http = fake.CreateClient();
 
         await client.Messages.Create(AnthropicSdk.Ask("hi"));
+        using var raw = await http.SendAsync(AnthropicSdk.Raw(HttpMethod.Post, "v1/messages",
+            """{"model":"claude-haiku-4-5","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"""));
 
-        var request = Assert.Single(fake.Requests);
-        Assert.Equal(FakeEndpoint.AnthropicMessages, request.Endpoint);
-        Assert.Equal(FakeWireFormat.Anthropic, request.WireFormat);
-        Assert.Equal(AnthropicSdk.SdkVersion, request.Headers["anthropic-version"]);
-        Assert.Equal("[redacted]", request.Headers["x-api-key"]);
-        Assert.DoesNotContain(request.Headers.Values, v => v.Contains("sk-ant-test-key", StringComparison.Ordinal));
-        Assert.Equal("claude-sonnet-4-5", request.Model);
-        Assert.Equal(256, request.MaxOutputTokens);
-        Assert.Equal("hi", request.LastUserMessage);
-        Assert.Equal(200, request.StatusCode);
+        Assert.Equal(2, fake.Requests.Count);
+        var sdk = fake.Requests[0];
+        Assert.Equal(FakeEndpoint.AnthropicMessages, sdk.Endpoint);
+        Assert.Equal(FakeWireFormat.Anthropic, sdk.WireFormat);
+        Assert.Equal(AnthropicSdk.SdkVersion, sdk.Headers["anthropic-version"]);
+
+        // SDK 13.x sends its API key as a bearer token; curl and older SDKs send x-api-key. Both are secrets.
+        Assert.Equal("[redacted]", sdk.Headers["Authorization"]);
+        Assert.Equal("[redacted]", fake.Requests[1].Headers["x-api-key"]);
+        Assert.Equal(AnthropicSdk.Version, fake.Requests[1].Headers["anthropic-version"]);
+        Assert.All(fake.Requests, r => Assert.DoesNotContain(r.Headers.Values, v => v.Contains("sk-ant-test-key", StringComparison.Ordinal)));
+        Assert.Equal("claude-sonnet-4-5", sdk.Model);
+        Assert.Equal(256, sdk.MaxOutputTokens);
+        Assert.Equal("hi", sdk.LastUserMessage);
+        Assert.Equal(200, sdk.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, raw.StatusCode);
     }
 
     [Fact]
