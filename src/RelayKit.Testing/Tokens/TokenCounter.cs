@@ -30,14 +30,19 @@ internal static class TokenCounter
         var consumed = 0;
         foreach (var token in Encoding.Value.EncodeToTokens(text, out _))
         {
-            var (start, length) = (token.Offset.Start.Value, token.Offset.End.Value - token.Offset.Start.Value);
-            if (start > consumed)
+            // Byte-level tokens of one multi-byte character (an emoji, a CJK ideograph) all report that
+            // character's whole range: emit it once, and never end a piece between the halves of a surrogate pair.
+            var end = Math.Min(text.Length, token.Offset.End.Value);
+            if (end > 0 && end < text.Length && char.IsHighSurrogate(text[end - 1]))
             {
-                pieces.Add(text[consumed..start]);
+                end++;
             }
 
-            pieces.Add(text.Substring(start, length));
-            consumed = start + length;
+            if (end > consumed)
+            {
+                pieces.Add(text[consumed..end]);
+                consumed = end;
+            }
         }
 
         if (consumed < text.Length)

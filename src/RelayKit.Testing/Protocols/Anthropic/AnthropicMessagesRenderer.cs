@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using RelayKit.Testing.Streaming;
 using RelayKit.Testing.Tokens;
@@ -9,6 +11,11 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
 {
     // input_json_delta fragments are this many characters long, as the real API splits them.
     private const int JsonFragmentLength = 8;
+
+    // The API writes quotes as \" and non-ASCII text as UTF-8, not as \u0022 and \u00e9 (the serializer's
+    // HTML-safe default); an SSE data line is never embedded in HTML, so the relaxed encoder is safe here.
+    // Characters outside the BMP (emoji) stay \u-escaped: System.Text.Json cannot write them raw.
+    private static readonly JsonSerializerOptions WireJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public SseEvent? Terminator => null;
 
@@ -193,6 +200,6 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
             data[name] = value;
         }
 
-        return new SseEvent(type, data.ToJsonString());
+        return new SseEvent(type, data.ToJsonString(WireJson));
     }
 }

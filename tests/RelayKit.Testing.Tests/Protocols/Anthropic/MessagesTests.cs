@@ -228,6 +228,34 @@ public sealed class MessagesTests
         Assert.True(startUsage.GetProperty("output_tokens").GetInt32() < expectedOutput);
     }
 
+    [Fact]
+    public async Task Quotes_and_non_ascii_text_stream_as_raw_utf8_and_reassemble_exactly()
+    {
+        const string reply = "Café \"au lait\" – naïve 🌊 日本語 <b>&</b>";
+        await using var fake = new FakeUpstream();
+        fake.Setup().RespondWithText(reply);
+        using var http = fake.CreateClient();
+
+        var text = "";
+        await foreach (var e in AnthropicSdk.Client(fake).Messages.CreateStreaming(AnthropicSdk.Ask("hi")))
+        {
+            if (e.TryPickContentBlockDelta(out var d) && d.Delta.TryPickText(out var t))
+            {
+                text += t.Text;
+            }
+        }
+
+        using var raw = await http.SendAsync(AnthropicSdk.Raw(HttpMethod.Post, "v1/messages",
+            """{"model":"claude-sonnet-4-5","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hi"}]}"""));
+        var body = await raw.Content.ReadAsStringAsync();
+
+        Assert.Equal(reply, text);
+        Assert.Contains("é", body, StringComparison.Ordinal);
+        Assert.Contains("語", body, StringComparison.Ordinal);
+        Assert.Contains("\\\"", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u0022", body, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(FakeFinishReason.Stop, StopReason.EndTurn)]
     [InlineData(FakeFinishReason.Length, StopReason.MaxTokens)]
