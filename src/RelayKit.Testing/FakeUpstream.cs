@@ -48,10 +48,14 @@ public sealed class FakeUpstream : IAsyncDisposable
         Generator = new AnswerGenerator(Options);
         RateLimits = new RateLimitWindow(Options);
         _handler = new FakeUpstreamHandler(this);
+        Cassette = Options.Cassette is { } cassette ? new Cassette(cassette, Options.TimeProvider) : null;
     }
 
     /// <summary>The fake's settings.</summary>
     public FakeUpstreamOptions Options { get; }
+
+    /// <summary>The cassette in use when <see cref="FakeUpstreamOptions.Cassette"/> is set: what it replayed, recorded and missed.</summary>
+    public Cassette? Cassette { get; }
 
     /// <summary>The base address of the loopback server once <see cref="StartAsync"/> has run, such as <c>http://127.0.0.1:5123/</c>.</summary>
     public Uri? BaseAddress { get; private set; }
@@ -143,6 +147,8 @@ public sealed class FakeUpstream : IAsyncDisposable
         {
             await _inMemory.DisposeAsync();
         }
+
+        Cassette?.Dispose();
     }
 
     internal Task HandleAsync(HttpContext context, string path) => _handler.HandleAsync(context, path);

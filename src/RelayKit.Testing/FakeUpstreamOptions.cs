@@ -36,4 +36,11 @@ public sealed class FakeUpstreamOptions
 
     /// <summary>Typical number of sentences in a generated answer (the generator varies it by one either way).</summary>
     public int GeneratedSentences { get; set; } = 2;
+
+    /// <summary>
+    /// A cassette that answers every request before script rules and the generator: it replays
+    /// recorded answers and, as its mode allows, records new ones from a real upstream.
+    /// See <see cref="FakeUpstream.Cassette"/> for what it replayed, recorded and missed.
+    /// </summary>
+    public CassetteOptions? Cassette { get; set; }
 }

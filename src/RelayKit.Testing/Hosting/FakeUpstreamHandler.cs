@@ -101,6 +101,10 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
             {
                 await WriteErrorAsync(context, format, problem.Status, problem.ErrorType, problem.Message, problem.Param, requestId);
             }
+            else if (fake.Cassette is { } cassette)
+            {
+                await cassette.AnswerAsync(context, request);
+            }
             else
             {
                 await AnswerAsync(context, request, headerFault, requestId, ids);

@@ -1,0 +1,82 @@
+using Microsoft.Extensions.Options;
+
+namespace RelayKit.AspNetCore.Admission.RateLimits;
+
+/// <summary>
+/// Reads limits from <see cref="RateLimitPolicyOptions"/> through <see cref="IOptionsMonitor{TOptions}"/>,
+/// so a configuration reload changes the limits of the next request.
+/// </summary>
+internal sealed class ConfiguredRateLimitPolicySource : IRateLimitPolicySource
+{
+    private readonly IOptionsMonitor<RateLimitPolicyOptions> _options;
+    private Snapshot? _snapshot;
+
+    public ConfiguredRateLimitPolicySource(IOptionsMonitor<RateLimitPolicyOptions> options)
+    {
+        _options = options;
+    }
+
+    public RateLimitPolicy GetPolicy(string keyName, string model)
+    {
+        var snapshot = CurrentSnapshot();
+        var rules = new List<RateLimitRule>(3);
+        var queueTimeout = TimeSpan.Zero;
+        if (snapshot.Keys.TryGetValue(keyName, out var key))
+        {
+            queueTimeout = key.Options.QueueTimeout;
+            if (key.Options.HasAnyLimit)
+            {
+                rules.Add(new RateLimitRule(RateLimitScope.Key, CounterIds.Key(keyName), key.Options));
+            }
+
+            if (key.ModelLimits.TryFind(model, out var entry, out var pairLimits))
+            {
+                rules.Add(new RateLimitRule(RateLimitScope.KeyModel, CounterIds.KeyModel(keyName, entry), pairLimits));
+            }
+        }
+
+        if (snapshot.Models.TryFind(model, out var modelEntry, out var modelLimits))
+        {
+            rules.Add(new RateLimitRule(RateLimitScope.Model, CounterIds.Model(modelEntry), modelLimits));
+        }
+
+        return rules.Count == 0 && queueTimeout == TimeSpan.Zero ? RateLimitPolicy.Unlimited : new RateLimitPolicy(rules, queueTimeout);
+    }
+
+    private Snapshot CurrentSnapshot()
+    {
+        // IOptionsMonitor hands out the same instance until configuration reloads, so the lookup tables
+        // are rebuilt once per reload rather than once per request.
+        var current = _options.CurrentValue;
+        var snapshot = Volatile.Read(ref _snapshot);
+        if (snapshot is null || !ReferenceEquals(snapshot.Source, current))
+        {
+            snapshot = new Snapshot(current);
+            Volatile.Write(ref _snapshot, snapshot);
+        }
+
+        return snapshot;
+    }
+
+    private sealed class Snapshot
+    {
+        public Snapshot(RateLimitPolicyOptions source)
+        {
+            Source = source;
+            foreach (var key in source.Keys)
+            {
+                Keys[key.Name] = new KeyEntry(key, new ModelLimitTable(key.ModelLimits));
+            }
+
+            Models = new ModelLimitTable(source.Models.Select(m => new KeyValuePair<string, RateLimitOptions>(m.Name, m)));
+        }
+
+        public RateLimitPolicyOptions Source { get; }
+
+        public Dictionary<string, KeyEntry> Keys { get; } = new(StringComparer.Ordinal);
+
+        public ModelLimitTable Models { get; }
+    }
+
+    private sealed record KeyEntry(KeyRateLimitOptions Options, ModelLimitTable ModelLimits);
+}

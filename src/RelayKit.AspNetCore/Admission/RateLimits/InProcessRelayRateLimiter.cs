@@ -1,0 +1,313 @@
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace RelayKit.AspNetCore.Admission.RateLimits;
+
+/// <summary>
+/// Rate limits for one relay instance. Concurrency uses <see cref="ConcurrencyLimiter"/> partitions of a
+/// <see cref="PartitionedRateLimiter"/> (which also gives FIFO queueing for keys that may wait);
+/// requests and tokens per minute use <see cref="TokenBucket"/>s driven by <see cref="TimeProvider"/>,
+/// checked and taken together under one lock so a rejected request uses up nothing.
+/// </summary>
+internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter, IAsyncDisposable
+{
+    private const int MaxQueuedPerCounter = 1024;
+
+    // Full buckets carry no state worth keeping; forgetting them bounds memory to recently active counters.
+    private const int SweepEveryOperations = 4096;
+
+    private readonly IRateLimitPolicySource _policies;
+    private readonly IOptionsMonitor<RelayRateLimitsOptions> _options;
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
+    private readonly PartitionedRateLimiter<ConcurrencyPartition> _slots;
+    private int _operationsSinceSweep;
+
+    public InProcessRelayRateLimiter(IRateLimitPolicySource policies, IOptionsMonitor<RelayRateLimitsOptions> options, TimeProvider time)
+    {
+        _policies = policies;
+        _options = options;
+        _time = time;
+        _slots = PartitionedRateLimiter.Create<ConcurrencyPartition, ConcurrencyPartition>(
+            partition => RateLimitPartition.GetConcurrencyLimiter(partition, static p => new ConcurrencyLimiterOptions
+            {
+                PermitLimit = p.Limit,
+                QueueLimit = MaxQueuedPerCounter,
+                QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+            }));
+    }
+
+    /// <summary>Counters held in memory (for tests of the sweep).</summary>
+    internal int BucketCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _buckets.Count;
+            }
+        }
+    }
+
+    public async ValueTask<RelayRateLimitLease> AcquireAsync(string keyName, string model, long estimatedTokens, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(estimatedTokens);
+        var policy = _policies.GetPolicy(keyName, model);
+        if (policy.Rules.Count == 0)
+        {
+            return RelayRateLimitLease.Granted(null, null, [], estimatedTokens, null);
+        }
+
+        var started = _time.GetTimestamp();
+        var (slots, slotRejection) = await AcquireSlotsAsync(policy, started, cancellationToken);
+        if (slotRejection is not null)
+        {
+            var (requests, tokens) = Peek(policy);
+            return RelayRateLimitLease.Rejected(slotRejection, requests, tokens);
+        }
+
+        try
+        {
+            while (true)
+            {
+                var decision = TryTakeRates(policy, estimatedTokens);
+                if (decision.Rejection is null)
+                {
+                    return RelayRateLimitLease.Granted(decision.Requests, decision.Tokens, decision.Charges, estimatedTokens, slots);
+                }
+
+                var waitLeft = policy.QueueTimeout - _time.GetElapsedTime(started);
+                if (decision.Rejection.RetryAfter is not { } retryAfter || retryAfter > waitLeft)
+                {
+                    if (slots is not null)
+                    {
+                        await slots.DisposeAsync();
+                    }
+
+                    return RelayRateLimitLease.Rejected(decision.Rejection, decision.Requests, decision.Tokens);
+                }
+
+                await Task.Delay(retryAfter, _time, cancellationToken);
+            }
+        }
+        catch
+        {
+            if (slots is not null)
+            {
+                await slots.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    public ValueTask CorrectTokensAsync(RelayRateLimitLease lease, long actualTokens, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(actualTokens);
+        var delta = actualTokens - lease.ChargedTokens;
+        if (delta == 0 || lease.TokenCharges.Count == 0)
+        {
+            lease.ChargedTokens = actualTokens;
+            return default;
+        }
+
+        lock (_gate)
+        {
+            var now = _time.GetTimestamp();
+            foreach (var charge in lease.TokenCharges)
+            {
+                var id = CounterIds.Tokens(charge.CounterId);
+                var limit = _buckets.TryGetValue(id, out var existing) ? existing.Limit : charge.Limit;
+                Bucket(id, limit, now).Take(delta);
+            }
+        }
+
+        lease.ChargedTokens = actualTokens;
+        return default;
+    }
+
+    public ValueTask DisposeAsync() => _slots.DisposeAsync();
+
+    private async ValueTask<(ConcurrencySlotGroup? Slots, RateLimitRejection? Rejection)> AcquireSlotsAsync(
+        RateLimitPolicy policy, long started, CancellationToken cancellationToken)
+    {
+        List<RateLimitLease>? leases = null;
+        foreach (var rule in policy.Rules)
+        {
+            if (rule.Limits.MaxConcurrentRequests is not { } max)
+            {
+                continue;
+            }
+
+            var partition = new ConcurrencyPartition(rule.CounterId, max);
+            var lease = await AcquireSlotAsync(partition, policy.QueueTimeout - _time.GetElapsedTime(started), cancellationToken);
+            if (lease is not { IsAcquired: true })
+            {
+                lease?.Dispose();
+                if (leases is not null)
+                {
+                    await new ConcurrencySlotGroup(leases).DisposeAsync();
+                }
+
+                return (null, new RateLimitRejection(RateLimitDimension.Concurrency, rule.Scope, _options.CurrentValue.ConcurrencyRetryAfter));
+            }
+
+            (leases ??= []).Add(lease);
+        }
+
+        return (leases is null ? null : new ConcurrencySlotGroup(leases), null);
+    }
+
+    private async ValueTask<RateLimitLease?> AcquireSlotAsync(ConcurrencyPartition partition, TimeSpan waitLeft, CancellationToken cancellationToken)
+    {
+        if (waitLeft <= TimeSpan.Zero)
+        {
+            return _slots.AttemptAcquire(partition);
+        }
+
+        using var timeout = new CancellationTokenSource(waitLeft, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            return await _slots.AcquireAsync(partition, 1, linked.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    private RateDecision TryTakeRates(RateLimitPolicy policy, long estimatedTokens)
+    {
+        lock (_gate)
+        {
+            var now = _time.GetTimestamp();
+            RateLimitRejection? rejection = null;
+            foreach (var rule in policy.Rules)
+            {
+                if (rule.Limits.RequestsPerMinute is { } rpm)
+                {
+                    var bucket = Bucket(CounterIds.Requests(rule.CounterId), rpm, now);
+                    if (!bucket.Has(1))
+                    {
+                        rejection = RateLimitRejection.Worse(rejection, new RateLimitRejection(RateLimitDimension.Requests, rule.Scope, bucket.TimeUntil(1)));
+                    }
+                }
+
+                if (rule.Limits.TokensPerMinute is { } tpm)
+                {
+                    var bucket = Bucket(CounterIds.Tokens(rule.CounterId), tpm, now);
+                    if (estimatedTokens > tpm)
+                    {
+                        rejection = RateLimitRejection.Worse(rejection, new RateLimitRejection(RateLimitDimension.Tokens, rule.Scope, null));
+                    }
+                    else if (!bucket.Has(estimatedTokens))
+                    {
+                        rejection = RateLimitRejection.Worse(rejection, new RateLimitRejection(RateLimitDimension.Tokens, rule.Scope, bucket.TimeUntil(estimatedTokens)));
+                    }
+                }
+            }
+
+            var charges = new List<TokenCharge>();
+            if (rejection is null)
+            {
+                foreach (var rule in policy.Rules)
+                {
+                    if (rule.Limits.RequestsPerMinute is not null)
+                    {
+                        _buckets[CounterIds.Requests(rule.CounterId)].Take(1);
+                    }
+
+                    if (rule.Limits.TokensPerMinute is { } tpm)
+                    {
+                        _buckets[CounterIds.Tokens(rule.CounterId)].Take(estimatedTokens);
+                        charges.Add(new TokenCharge(rule.CounterId, tpm));
+                    }
+                }
+            }
+
+            var (requests, tokens) = QuotasLocked(policy);
+            SweepLocked(now);
+            return new RateDecision(rejection, requests, tokens, charges);
+        }
+    }
+
+    private (RateLimitQuota? Requests, RateLimitQuota? Tokens) Peek(RateLimitPolicy policy)
+    {
+        lock (_gate)
+        {
+            var now = _time.GetTimestamp();
+            foreach (var rule in policy.Rules)
+            {
+                if (rule.Limits.RequestsPerMinute is { } rpm)
+                {
+                    Bucket(CounterIds.Requests(rule.CounterId), rpm, now);
+                }
+
+                if (rule.Limits.TokensPerMinute is { } tpm)
+                {
+                    Bucket(CounterIds.Tokens(rule.CounterId), tpm, now);
+                }
+            }
+
+            return QuotasLocked(policy);
+        }
+    }
+
+    private (RateLimitQuota? Requests, RateLimitQuota? Tokens) QuotasLocked(RateLimitPolicy policy)
+    {
+        var utcNow = _time.GetUtcNow();
+        RateLimitQuota? requests = null;
+        RateLimitQuota? tokens = null;
+        foreach (var rule in policy.Rules)
+        {
+            if (rule.Limits.RequestsPerMinute is not null)
+            {
+                requests = RateLimitQuota.Tighter(requests, _buckets[CounterIds.Requests(rule.CounterId)].Quota(utcNow));
+            }
+
+            if (rule.Limits.TokensPerMinute is not null)
+            {
+                tokens = RateLimitQuota.Tighter(tokens, _buckets[CounterIds.Tokens(rule.CounterId)].Quota(utcNow));
+            }
+        }
+
+        return (requests, tokens);
+    }
+
+    private TokenBucket Bucket(string id, long limit, long now)
+    {
+        if (_buckets.TryGetValue(id, out var bucket))
+        {
+            bucket.Advance(limit, now, _time);
+        }
+        else
+        {
+            bucket = new TokenBucket(limit, now);
+            _buckets.Add(id, bucket);
+        }
+
+        return bucket;
+    }
+
+    private void SweepLocked(long now)
+    {
+        if (++_operationsSinceSweep < SweepEveryOperations)
+        {
+            return;
+        }
+
+        _operationsSinceSweep = 0;
+        foreach (var (id, bucket) in _buckets)
+        {
+            bucket.Advance(bucket.Limit, now, _time);
+            if (bucket.IsFull)
+            {
+                _buckets.Remove(id);
+            }
+        }
+    }
+
+    private sealed record RateDecision(RateLimitRejection? Rejection, RateLimitQuota? Requests, RateLimitQuota? Tokens, List<TokenCharge> Charges);
+}

@@ -1,0 +1,83 @@
+using Microsoft.Extensions.Options;
+
+namespace RelayKit.AspNetCore.Admission.RateLimits;
+
+/// <summary>Rejects limits that cannot be enforced, at start and on every reload.</summary>
+internal sealed class RateLimitPolicyOptionsValidator : IValidateOptions<RateLimitPolicyOptions>
+{
+    /// <summary>The longest wait a key may configure: longer would hold connections open for too long.</summary>
+    internal static readonly TimeSpan MaxQueueTimeout = TimeSpan.FromMinutes(10);
+
+    public ValidateOptionsResult Validate(string? name, RateLimitPolicyOptions options)
+    {
+        var failures = new List<string>();
+        var keyNames = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < options.Keys.Count; i++)
+        {
+            var key = options.Keys[i];
+            var where = $"ModelRelay:Keys:{i}";
+            if (string.IsNullOrWhiteSpace(key.Name))
+            {
+                failures.Add($"{where}:Name is required.");
+            }
+            else if (!keyNames.Add(key.Name))
+            {
+                failures.Add($"{where}:Name '{key.Name}' appears twice.");
+            }
+
+            if (key.QueueTimeout < TimeSpan.Zero || key.QueueTimeout > MaxQueueTimeout)
+            {
+                failures.Add($"{where}:QueueTimeout must be between 0 and {MaxQueueTimeout}.");
+            }
+
+            ValidateLimits(key, where, failures);
+            foreach (var (model, limits) in key.ModelLimits)
+            {
+                var modelWhere = $"{where}:ModelLimits:{model}";
+                if (string.IsNullOrWhiteSpace(model))
+                {
+                    failures.Add($"{modelWhere} needs a model name or pattern.");
+                }
+
+                ValidateLimits(limits, modelWhere, failures);
+            }
+        }
+
+        var modelNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < options.Models.Count; i++)
+        {
+            var model = options.Models[i];
+            var where = $"ModelRelay:Models:{i}";
+            if (string.IsNullOrWhiteSpace(model.Name))
+            {
+                failures.Add($"{where}:Name is required.");
+            }
+            else if (!modelNames.Add(model.Name))
+            {
+                failures.Add($"{where}:Name '{model.Name}' appears twice.");
+            }
+
+            ValidateLimits(model, where, failures);
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateLimits(RateLimitOptions limits, string where, List<string> failures)
+    {
+        if (limits.RequestsPerMinute is <= 0)
+        {
+            failures.Add($"{where}:RequestsPerMinute must be positive (leave it out for no limit).");
+        }
+
+        if (limits.TokensPerMinute is <= 0)
+        {
+            failures.Add($"{where}:TokensPerMinute must be positive (leave it out for no limit).");
+        }
+
+        if (limits.MaxConcurrentRequests is <= 0)
+        {
+            failures.Add($"{where}:MaxConcurrentRequests must be positive (leave it out for no limit).");
+        }
+    }
+}

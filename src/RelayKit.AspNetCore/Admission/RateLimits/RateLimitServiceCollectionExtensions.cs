@@ -1,0 +1,53 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace RelayKit.AspNetCore.Admission.RateLimits;
+
+/// <summary>Registers rate limiting; the relay builder calls this.</summary>
+internal static class RateLimitServiceCollectionExtensions
+{
+    /// <summary>The section whose <c>Keys</c> and <c>Models</c> entries carry limits.</summary>
+    public const string PolicySectionPath = "ModelRelay";
+
+    /// <summary>
+    /// Adds <see cref="IRelayRateLimiter"/> (in-process, or Redis when <c>ModelRelay:RateLimits:Redis</c>
+    /// is set), <see cref="IRateLimitPolicySource"/> reading <c>ModelRelay:Keys</c> and <c>ModelRelay:Models</c>,
+    /// and <see cref="UpstreamCooldown"/>. Options are validated at start and limits follow configuration reloads.
+    /// </summary>
+    public static IServiceCollection AddRelayRateLimits(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<RateLimitPolicyOptions>().BindConfiguration(PolicySectionPath).ValidateOnStart();
+        services.AddOptions<RelayRateLimitsOptions>().BindConfiguration(RelayRateLimitsOptions.SectionPath).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RateLimitPolicyOptions>, RateLimitPolicyOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RelayRateLimitsOptions>, RelayRateLimitsOptionsValidator>());
+
+        services.TryAddSingleton<IRateLimitPolicySource, ConfiguredRateLimitPolicySource>();
+        services.TryAddSingleton<UpstreamCooldown>();
+        services.TryAddSingleton<RateLimitRedisConnection>();
+        services.TryAddSingleton<IRelayRateLimiter>(CreateLimiter);
+        return services;
+    }
+
+    private static IRelayRateLimiter CreateLimiter(IServiceProvider services)
+    {
+        // The store is chosen once at start: moving counters between stores while running would reset them.
+        var options = services.GetRequiredService<IOptions<RelayRateLimitsOptions>>().Value;
+        var policies = services.GetRequiredService<IRateLimitPolicySource>();
+        var monitor = services.GetRequiredService<IOptionsMonitor<RelayRateLimitsOptions>>();
+        var time = services.GetRequiredService<TimeProvider>();
+        if (string.IsNullOrWhiteSpace(options.Redis))
+        {
+            return new InProcessRelayRateLimiter(policies, monitor, time);
+        }
+
+        return new RedisRelayRateLimiter(
+            services.GetRequiredService<RateLimitRedisConnection>().Connection,
+            policies,
+            monitor,
+            time,
+            services.GetRequiredService<ILogger<RedisRelayRateLimiter>>());
+    }
+}

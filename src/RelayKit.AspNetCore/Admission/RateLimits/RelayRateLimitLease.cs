@@ -1,0 +1,64 @@
+namespace RelayKit.AspNetCore.Admission.RateLimits;
+
+/// <summary>
+/// The admission decision for one request. When granted it holds the request's concurrency slots
+/// until disposed, and remembers the tokens charged so the charge can be corrected to actual usage.
+/// Either way it carries the quota data for the rate-limit response headers.
+/// </summary>
+internal sealed class RelayRateLimitLease : IAsyncDisposable
+{
+    private IAsyncDisposable? _slots;
+
+    private RelayRateLimitLease(
+        RateLimitRejection? rejection,
+        RateLimitQuota? requests,
+        RateLimitQuota? tokens,
+        IReadOnlyList<TokenCharge> tokenCharges,
+        long chargedTokens,
+        IAsyncDisposable? slots)
+    {
+        Rejection = rejection;
+        Requests = requests;
+        Tokens = tokens;
+        TokenCharges = tokenCharges;
+        ChargedTokens = chargedTokens;
+        _slots = slots;
+    }
+
+    /// <summary>Whether the request may go ahead.</summary>
+    public bool IsAcquired => Rejection is null;
+
+    /// <summary>Why the request was rejected; <see langword="null"/> when it was admitted.</summary>
+    public RateLimitRejection? Rejection { get; }
+
+    /// <summary>The tightest requests-per-minute quota, or <see langword="null"/> when none applies.</summary>
+    public RateLimitQuota? Requests { get; }
+
+    /// <summary>The tightest tokens-per-minute quota, or <see langword="null"/> when none applies.</summary>
+    public RateLimitQuota? Tokens { get; }
+
+    /// <summary>The token counters this request was charged against.</summary>
+    internal IReadOnlyList<TokenCharge> TokenCharges { get; }
+
+    /// <summary>Tokens currently charged: the estimate, then the actual usage once corrected.</summary>
+    internal long ChargedTokens { get; set; }
+
+    /// <summary>The concurrency slots held (for tests of Redis lease renewal).</summary>
+    internal IAsyncDisposable? Slots => Volatile.Read(ref _slots);
+
+    /// <summary>An admitted request.</summary>
+    public static RelayRateLimitLease Granted(
+        RateLimitQuota? requests,
+        RateLimitQuota? tokens,
+        IReadOnlyList<TokenCharge> tokenCharges,
+        long chargedTokens,
+        IAsyncDisposable? slots) =>
+        new(null, requests, tokens, tokenCharges, chargedTokens, slots);
+
+    /// <summary>A rejected request.</summary>
+    public static RelayRateLimitLease Rejected(RateLimitRejection rejection, RateLimitQuota? requests, RateLimitQuota? tokens) =>
+        new(rejection, requests, tokens, [], 0, null);
+
+    /// <summary>Releases the concurrency slots; safe to call more than once.</summary>
+    public ValueTask DisposeAsync() => Interlocked.Exchange(ref _slots, null)?.DisposeAsync() ?? default;
+}

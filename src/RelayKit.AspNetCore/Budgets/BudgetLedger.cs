@@ -1,0 +1,322 @@
+using Microsoft.Extensions.Logging;
+
+namespace RelayKit.AspNetCore.Budgets;
+
+/// <summary>
+/// The money rules, written once over any <see cref="ILedgerStore"/> (in-memory, SQLite,
+/// PostgreSQL). Each operation runs in one store transaction that holds the account's lock from
+/// the check to the write.
+/// </summary>
+internal sealed partial class BudgetLedger : IBudgetLedger
+{
+    private const int SweepBatch = 100;
+
+    private readonly ILedgerStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger<BudgetLedger> _logger;
+
+    /// <summary>Creates a ledger over a store.</summary>
+    public BudgetLedger(ILedgerStore store, TimeProvider time, ILogger<BudgetLedger> logger)
+    {
+        _store = store;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <inheritdoc />
+    public Task<ReservationResult> TryReserveAsync(string keyId, string requestId, decimal amount, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(keyId);
+        ArgumentException.ThrowIfNullOrEmpty(requestId);
+        ArgumentOutOfRangeException.ThrowIfNegative(amount);
+
+        return _store is IConditionalReservationStore conditional
+            ? TryReserveConditionallyAsync(conditional, keyId, requestId, amount, expiresAt, cancellationToken)
+            : _store.RunAsync(async session =>
+        {
+            var now = _time.GetUtcNow();
+            if (await session.GetReservationAsync(requestId) is not null)
+            {
+                var current = await session.GetAccountAsync(keyId);
+                return new ReservationResult(ReservationStatus.DuplicateRequest, current?.ToBalance().Available ?? 0m);
+            }
+
+            var account = await session.GetAccountAsync(keyId);
+            if (account is null)
+            {
+                return new ReservationResult(ReservationStatus.AccountNotFound, 0m);
+            }
+
+            if (account.Closed)
+            {
+                return new ReservationResult(ReservationStatus.AccountClosed, 0m);
+            }
+
+            var available = account.Balance - account.Reserved;
+            if (amount > available)
+            {
+                return new ReservationResult(ReservationStatus.InsufficientBalance, available);
+            }
+
+            await session.InsertReservationAsync(new BudgetReservation(requestId, keyId, amount, ReservationState.Open, null, null, now, expiresAt));
+            await session.SaveAccountAsync(account with { Reserved = account.Reserved + amount }, now);
+            await session.AppendAsync(Entry(keyId, BudgetEntryKind.Reservation, amount, now, requestId: requestId));
+            return new ReservationResult(ReservationStatus.Granted, available - amount);
+        }, cancellationToken);
+    }
+
+    private async Task<ReservationResult> TryReserveConditionallyAsync(
+        IConditionalReservationStore store, string keyId, string requestId, decimal amount, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        var available = await store.TryReserveAsync(keyId, requestId, amount, _time.GetUtcNow(), expiresAt, cancellationToken);
+        if (available is { } left)
+        {
+            return new ReservationResult(ReservationStatus.Granted, left);
+        }
+
+        // Nothing was held; this read only says why.
+        return await _store.RunAsync(async session =>
+        {
+            var account = await session.GetAccountAsync(keyId);
+            var status = await session.GetReservationAsync(requestId) is not null ? ReservationStatus.DuplicateRequest
+                : account is null ? ReservationStatus.AccountNotFound
+                : account.Closed ? ReservationStatus.AccountClosed
+                : ReservationStatus.InsufficientBalance;
+            return new ReservationResult(status, account?.ToBalance().Available ?? 0m);
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<SettlementResult> SettleAsync(string requestId, decimal actualCost, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(requestId);
+        ArgumentOutOfRangeException.ThrowIfNegative(actualCost);
+
+        var result = await _store.RunAsync(async session =>
+        {
+            var now = _time.GetUtcNow();
+            var reservation = await session.GetReservationAsync(requestId);
+            if (reservation is null)
+            {
+                return new SettlementResult(SettlementStatus.NotFound, 0m, 0m, null);
+            }
+
+            var account = await session.GetAccountAsync(reservation.KeyId)
+                ?? throw new InvalidOperationException("A reservation without an account: the ledger store is inconsistent.");
+            if (reservation.State is ReservationState.Settled or ReservationState.Released)
+            {
+                var charged = reservation.Charged ?? 0m;
+                return new SettlementResult(SettlementStatus.AlreadySettled, charged, Math.Max(0m, (reservation.ReportedCost ?? 0m) - charged), account.Balance);
+            }
+
+            decimal charge;
+            var reserved = account.Reserved;
+            if (reservation.State == ReservationState.Open)
+            {
+                // The reservation is the worst case the caller was shown; never charge past it.
+                charge = Math.Min(actualCost, reservation.Amount);
+                reserved -= reservation.Amount;
+                await session.AppendAsync(Entry(reservation.KeyId, BudgetEntryKind.Release, reservation.Amount, now, requestId: requestId));
+            }
+            else
+            {
+                // Expired: the hold is gone and others may have reserved the money since, so a late
+                // settle takes only what is still available.
+                charge = Math.Min(actualCost, Math.Min(reservation.Amount, Math.Max(0m, account.Balance - account.Reserved)));
+            }
+
+            var balance = account.Balance - charge;
+            var free = Math.Max(0m, account.FreeCredit - charge);
+            await session.AppendAsync(Entry(reservation.KeyId, BudgetEntryKind.Charge, charge, now, requestId: requestId, reportedCost: actualCost));
+            await session.SaveAccountAsync(account with { Balance = balance, Reserved = reserved, FreeCredit = free }, now);
+            await session.SaveReservationAsync(reservation with { State = ReservationState.Settled, Charged = charge, ReportedCost = actualCost }, now);
+            return new SettlementResult(SettlementStatus.Applied, charge, actualCost - charge, balance);
+        }, cancellationToken);
+
+        if (result is { Status: SettlementStatus.Applied, Uncharged: > 0m })
+        {
+            LogUncharged(requestId, result.Charged, result.Charged + result.Uncharged);
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc />
+    public Task<SettlementResult> ReleaseAsync(string requestId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(requestId);
+        return _store.RunAsync(async session =>
+        {
+            var now = _time.GetUtcNow();
+            var reservation = await session.GetReservationAsync(requestId);
+            if (reservation is null)
+            {
+                return new SettlementResult(SettlementStatus.NotFound, 0m, 0m, null);
+            }
+
+            var account = await session.GetAccountAsync(reservation.KeyId)
+                ?? throw new InvalidOperationException("A reservation without an account: the ledger store is inconsistent.");
+            switch (reservation.State)
+            {
+                case ReservationState.Open:
+                    await session.AppendAsync(Entry(reservation.KeyId, BudgetEntryKind.Release, reservation.Amount, now, requestId: requestId));
+                    await session.SaveAccountAsync(account with { Reserved = account.Reserved - reservation.Amount }, now);
+                    await session.SaveReservationAsync(reservation with { State = ReservationState.Released, Charged = 0m, ReportedCost = 0m }, now);
+                    return new SettlementResult(SettlementStatus.Applied, 0m, 0m, account.Balance);
+                case ReservationState.Expired:
+                    // The sweep released the hold already; record that the request ended without a charge.
+                    await session.SaveReservationAsync(reservation with { State = ReservationState.Released, Charged = 0m, ReportedCost = 0m }, now);
+                    return new SettlementResult(SettlementStatus.Applied, 0m, 0m, account.Balance);
+                default:
+                    return new SettlementResult(SettlementStatus.AlreadySettled, reservation.Charged ?? 0m, 0m, account.Balance);
+            }
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<CreditResult> TopUpAsync(string keyId, decimal amount, string reference, CancellationToken cancellationToken = default) =>
+        CreditAsync(keyId, amount, reference, BudgetEntryKind.TopUp, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<CreditResult> GrantFreeCreditAsync(string keyId, decimal amount, string reference, CancellationToken cancellationToken = default) =>
+        CreditAsync(keyId, amount, reference, BudgetEntryKind.FreeCredit, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<CreditResult> RefundAsync(string keyId, string reference, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(keyId);
+        ArgumentException.ThrowIfNullOrEmpty(reference);
+        return _store.RunAsync(async session =>
+        {
+            var now = _time.GetUtcNow();
+            var account = await session.GetAccountAsync(keyId);
+            var earlier = await session.FindByReferenceAsync(reference);
+            if (earlier is not null)
+            {
+                var status = earlier.KeyId == keyId && earlier.Kind == BudgetEntryKind.Refund
+                    ? CreditStatus.AlreadyApplied
+                    : CreditStatus.ReferenceConflict;
+                return new CreditResult(status, earlier.Amount, account?.Balance);
+            }
+
+            if (account is null)
+            {
+                return new CreditResult(CreditStatus.AccountNotFound, 0m, null);
+            }
+
+            var refund = Math.Max(0m, account.Balance - account.Reserved - account.FreeCredit);
+            var balance = account.Balance - refund;
+            await session.AppendAsync(Entry(keyId, BudgetEntryKind.Refund, refund, now, reference: reference));
+            await session.SaveAccountAsync(account with { Balance = balance, Closed = true }, now);
+            return new CreditResult(CreditStatus.Applied, refund, balance);
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<int> ReleaseExpiredAsync(CancellationToken cancellationToken = default)
+    {
+        var released = 0;
+        while (true)
+        {
+            var now = _time.GetUtcNow();
+            var expired = await _store.FindExpiredAsync(now, SweepBatch, cancellationToken);
+            foreach (var requestId in expired)
+            {
+                var applied = await _store.RunAsync(async session =>
+                {
+                    // Another instance's sweep or a late settle may have got here first.
+                    var reservation = await session.GetReservationAsync(requestId);
+                    if (reservation is not { State: ReservationState.Open } || reservation.ExpiresAt > now)
+                    {
+                        return false;
+                    }
+
+                    var account = await session.GetAccountAsync(reservation.KeyId)
+                        ?? throw new InvalidOperationException("A reservation without an account: the ledger store is inconsistent.");
+                    await session.AppendAsync(Entry(reservation.KeyId, BudgetEntryKind.Expiry, reservation.Amount, now, requestId: requestId));
+                    await session.SaveAccountAsync(account with { Reserved = account.Reserved - reservation.Amount }, now);
+                    await session.SaveReservationAsync(reservation with { State = ReservationState.Expired }, now);
+                    return true;
+                }, cancellationToken);
+                if (applied)
+                {
+                    released++;
+                }
+            }
+
+            if (expired.Count < SweepBatch)
+            {
+                break;
+            }
+        }
+
+        if (released > 0)
+        {
+            LogExpired(released);
+        }
+
+        return released;
+    }
+
+    /// <inheritdoc />
+    public Task<BudgetBalance?> GetBalanceAsync(string keyId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(keyId);
+        return _store.RunAsync(async session => (await session.GetAccountAsync(keyId))?.ToBalance(), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence = 0, int limit = 1000, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(keyId);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return _store.GetEntriesAsync(keyId, afterSequence, limit, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<BudgetReservation?> GetReservationAsync(string requestId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(requestId);
+        return _store.RunAsync(session => session.GetReservationAsync(requestId), cancellationToken);
+    }
+
+    private Task<CreditResult> CreditAsync(string keyId, decimal amount, string reference, BudgetEntryKind kind, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(keyId);
+        ArgumentException.ThrowIfNullOrEmpty(reference);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(amount);
+
+        return _store.RunAsync(async session =>
+        {
+            var now = _time.GetUtcNow();
+            var account = await session.GetOrCreateAccountAsync(keyId, now);
+            var earlier = await session.FindByReferenceAsync(reference);
+            if (earlier is not null)
+            {
+                var status = earlier.KeyId == keyId && earlier.Kind == kind && earlier.Amount == amount
+                    ? CreditStatus.AlreadyApplied
+                    : CreditStatus.ReferenceConflict;
+                return new CreditResult(status, earlier.Amount, account.Balance);
+            }
+
+            if (account.Closed)
+            {
+                return new CreditResult(CreditStatus.AccountClosed, 0m, account.Balance);
+            }
+
+            var free = kind == BudgetEntryKind.FreeCredit ? account.FreeCredit + amount : account.FreeCredit;
+            await session.AppendAsync(Entry(keyId, kind, amount, now, reference: reference));
+            await session.SaveAccountAsync(account with { Balance = account.Balance + amount, FreeCredit = free }, now);
+            return new CreditResult(CreditStatus.Applied, amount, account.Balance + amount);
+        }, cancellationToken);
+    }
+
+    private static BudgetEntry Entry(string keyId, BudgetEntryKind kind, decimal amount, DateTimeOffset at, string? requestId = null, string? reference = null, decimal? reportedCost = null) =>
+        new(0, keyId, kind, amount, requestId, reference, reportedCost, at);
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Request {RequestId} reported a cost of {ReportedCost} but was charged {Charged}: the excess is recorded, not charged.")]
+    private partial void LogUncharged(string requestId, decimal charged, decimal reportedCost);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "Released {Count} expired budget reservations.")]
+    private partial void LogExpired(int count);
+}

@@ -1,0 +1,64 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+
+namespace RelayKit.AspNetCore.Budgets;
+
+/// <summary>Registers the budget ledger, the worst-case estimator and the expiry sweeper.</summary>
+internal static class BudgetServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds <see cref="IBudgetLedger"/> over the storage <paramref name="options"/> selects, the
+    /// <see cref="WorstCaseEstimator"/> and the hosted <see cref="ReservationExpirySweeper"/>.
+    /// </summary>
+    internal static IServiceCollection AddBudgetLedger(this IServiceCollection services, BudgetStorageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.ExpirySweepInterval <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("ExpirySweepInterval must be positive.", nameof(options));
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddLogging();
+        services.AddOptions<BudgetEstimateOptions>();
+        services.TryAddSingleton(options);
+
+        switch (options.Provider)
+        {
+            case BudgetStorageProvider.Sqlite:
+                if (string.IsNullOrWhiteSpace(options.SqlitePath))
+                {
+                    throw new ArgumentException("SqlitePath is required for SQLite budget storage.", nameof(options));
+                }
+
+                services.TryAddSingleton<ILedgerStore>(_ => new SqliteLedgerStore(options.SqlitePath));
+                break;
+            case BudgetStorageProvider.PostgreSql:
+                if (string.IsNullOrWhiteSpace(options.PostgresConnectionString))
+                {
+                    throw new ArgumentException("PostgresConnectionString is required for PostgreSQL budget storage.", nameof(options));
+                }
+
+                var connectionString = options.PostgresConnectionString;
+                var schema = options.PostgresSchema;
+                services.TryAddSingleton<ILedgerStore>(_ => new PostgresLedgerStore(connectionString, schema));
+                break;
+            case BudgetStorageProvider.InMemory:
+                services.TryAddSingleton<ILedgerStore, InMemoryLedgerStore>();
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(options), options.Provider, "Unknown budget storage provider.");
+        }
+
+        services.TryAddSingleton<IBudgetLedger>(provider => new BudgetLedger(
+            provider.GetRequiredService<ILedgerStore>(),
+            provider.GetRequiredService<TimeProvider>(),
+            provider.GetRequiredService<ILogger<BudgetLedger>>()));
+        services.TryAddSingleton<PromptTokenCounter>();
+        services.TryAddSingleton<WorstCaseEstimator>();
+        services.AddHostedService<ReservationExpirySweeper>();
+        return services;
+    }
+}

@@ -1,0 +1,20 @@
+namespace RelayKit.AspNetCore.Budgets;
+
+/// <summary>Where the budget ledger is kept and how often unsettled reservations are swept.</summary>
+public sealed class BudgetStorageOptions
+{
+    /// <summary>The storage; <see cref="BudgetStorageProvider.Sqlite"/> unless set.</summary>
+    public BudgetStorageProvider Provider { get; set; } = BudgetStorageProvider.Sqlite;
+
+    /// <summary>The SQLite file (relative paths are relative to the working directory).</summary>
+    public string SqlitePath { get; set; } = "relaykit-budgets.db";
+
+    /// <summary>The PostgreSQL connection string; required when <see cref="Provider"/> is PostgreSQL.</summary>
+    public string? PostgresConnectionString { get; set; }
+
+    /// <summary>The PostgreSQL schema the ledger tables live in (created on first use).</summary>
+    public string PostgresSchema { get; set; } = "relaykit";
+
+    /// <summary>How often reservations that were never settled (a crash) are looked for and released.</summary>
+    public TimeSpan ExpirySweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+}

@@ -1,0 +1,138 @@
+namespace RelayKit.AspNetCore.Budgets;
+
+/// <summary>
+/// A ledger store in process memory, for tests and for hosts that do not need balances to survive
+/// a restart. One unit of work at a time; its writes are applied only when it completes, so a
+/// failed unit leaves nothing behind, like a rolled-back transaction.
+/// </summary>
+internal sealed class InMemoryLedgerStore : ILedgerStore, IDisposable
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<string, LedgerAccount> _accounts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, BudgetReservation> _reservations = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, BudgetEntry> _byReference = new(StringComparer.Ordinal);
+    private readonly List<BudgetEntry> _entries = [];
+
+    /// <inheritdoc />
+    public async Task<T> RunAsync<T>(Func<ILedgerSession, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var session = new Session(this);
+            var result = await work(session);
+            session.Commit();
+            return result;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> FindExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            return _reservations.Values
+                .Where(r => r.State == ReservationState.Open && r.ExpiresAt <= now)
+                .OrderBy(r => r.ExpiresAt)
+                .Take(limit)
+                .Select(r => r.RequestId)
+                .ToList();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            return _entries.Where(e => e.KeyId == keyId && e.Sequence > afterSequence).Take(limit).ToList();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _gate.Dispose();
+
+    private sealed class Session(InMemoryLedgerStore store) : ILedgerSession
+    {
+        private readonly Dictionary<string, LedgerAccount> _accounts = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, BudgetReservation> _reservations = new(StringComparer.Ordinal);
+        private readonly List<BudgetEntry> _entries = [];
+
+        public Task<LedgerAccount?> GetAccountAsync(string keyId) =>
+            Task.FromResult(_accounts.TryGetValue(keyId, out var pending) ? pending : store._accounts.GetValueOrDefault(keyId));
+
+        public async Task<LedgerAccount> GetOrCreateAccountAsync(string keyId, DateTimeOffset now) =>
+            await GetAccountAsync(keyId) ?? (_accounts[keyId] = new LedgerAccount(keyId, 0m, 0m, 0m, false));
+
+        public Task SaveAccountAsync(LedgerAccount account, DateTimeOffset now)
+        {
+            _accounts[account.KeyId] = account;
+            return Task.CompletedTask;
+        }
+
+        public Task<BudgetReservation?> GetReservationAsync(string requestId) =>
+            Task.FromResult(_reservations.TryGetValue(requestId, out var pending) ? pending : store._reservations.GetValueOrDefault(requestId));
+
+        public Task InsertReservationAsync(BudgetReservation reservation)
+        {
+            if (store._reservations.ContainsKey(reservation.RequestId) || !_reservations.TryAdd(reservation.RequestId, reservation))
+            {
+                throw new InvalidOperationException($"Reservation {reservation.RequestId} exists already.");
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task SaveReservationAsync(BudgetReservation reservation, DateTimeOffset now)
+        {
+            _reservations[reservation.RequestId] = reservation;
+            return Task.CompletedTask;
+        }
+
+        public Task<BudgetEntry?> FindByReferenceAsync(string reference) =>
+            Task.FromResult(_entries.FirstOrDefault(e => e.Reference == reference) ?? store._byReference.GetValueOrDefault(reference));
+
+        public Task AppendAsync(BudgetEntry entry)
+        {
+            _entries.Add(entry);
+            return Task.CompletedTask;
+        }
+
+        public void Commit()
+        {
+            foreach (var (key, account) in _accounts)
+            {
+                store._accounts[key] = account;
+            }
+
+            foreach (var (id, reservation) in _reservations)
+            {
+                store._reservations[id] = reservation;
+            }
+
+            foreach (var entry in _entries)
+            {
+                var stored = entry with { Sequence = store._entries.Count + 1 };
+                store._entries.Add(stored);
+                if (stored.Reference is not null)
+                {
+                    store._byReference[stored.Reference] = stored;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace RelayKit.AspNetCore.Budgets;
+
+/// <summary>
+/// Releases reservations that were never settled: at start (the previous process may have crashed
+/// with requests in flight) and then every <see cref="BudgetStorageOptions.ExpirySweepInterval"/>.
+/// </summary>
+internal sealed partial class ReservationExpirySweeper : BackgroundService
+{
+    private readonly IBudgetLedger _ledger;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _interval;
+    private readonly ILogger<ReservationExpirySweeper> _logger;
+
+    /// <summary>Creates the sweeper.</summary>
+    public ReservationExpirySweeper(IBudgetLedger ledger, TimeProvider time, BudgetStorageOptions options, ILogger<ReservationExpirySweeper> logger)
+    {
+        _ledger = ledger;
+        _time = time;
+        _interval = options.ExpirySweepInterval;
+        _logger = logger;
+    }
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_interval, _time);
+        do
+        {
+            try
+            {
+                await _ledger.ReleaseExpiredAsync(stoppingToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // A database outage must not stop the sweeper; the next tick tries again.
+                LogSweepFailed(exception);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Error, Message = "Sweeping expired budget reservations failed.")]
+    private partial void LogSweepFailed(Exception exception);
+}

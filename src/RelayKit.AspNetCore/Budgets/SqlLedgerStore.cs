@@ -1,0 +1,234 @@
+using System.Data.Common;
+using System.Globalization;
+
+namespace RelayKit.AspNetCore.Budgets;
+
+/// <summary>
+/// The ledger store over a SQL database, shared by SQLite and PostgreSQL: the same tables and the
+/// same statements; the subclass opens connections, begins a transaction that locks what it reads
+/// (SQLite: <c>BEGIN IMMEDIATE</c>; PostgreSQL: <c>SELECT … FOR UPDATE</c>) and says which errors
+/// mean "another writer got there first, run the unit again".
+/// </summary>
+internal abstract class SqlLedgerStore : ILedgerStore
+{
+    private const int MaxAttempts = 8;
+
+    /// <summary>The name of a ledger table, qualified as the database needs.</summary>
+    protected abstract string Table(string name);
+
+    /// <summary>What a <c>SELECT</c> appends to lock the rows it reads until commit.</summary>
+    protected abstract string LockClause { get; }
+
+    /// <summary>Opens a connection to a database whose schema exists.</summary>
+    protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>Begins the transaction one unit of work runs in.</summary>
+    protected abstract Task<DbTransaction> BeginAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>The unit lost a race (a unique key taken meanwhile, a deadlock, a busy database) and may run again.</summary>
+    protected abstract bool IsConflict(DbException exception);
+
+    /// <summary>Waits for this instance's turn to write, when the database serializes writers anyway.</summary>
+    protected virtual ValueTask<IDisposable?> EnterAsync(CancellationToken cancellationToken) => ValueTask.FromResult<IDisposable?>(null);
+
+    /// <inheritdoc />
+    public async Task<T> RunAsync<T>(Func<ILedgerSession, Task<T>> work, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            using var turn = await EnterAsync(cancellationToken);
+            await using var connection = await OpenAsync(cancellationToken);
+            try
+            {
+                await using var transaction = await BeginAsync(connection, cancellationToken);
+                var result = await work(new Session(this, connection, transaction, cancellationToken));
+                await transaction.CommitAsync(cancellationToken);
+                return result;
+            }
+            catch (DbException exception) when (attempt < MaxAttempts && IsConflict(exception))
+            {
+                // The transaction rolled back on dispose; run the unit again from a fresh read.
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> FindExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            $"SELECT request_id FROM {Table("budget_reservations")} WHERE state = 'open' AND expires_at <= @now ORDER BY expires_at LIMIT @limit";
+        AddParameter(command, "now", now.ToUnixTimeMilliseconds());
+        AddParameter(command, "limit", limit);
+        var ids = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            $"SELECT {EntryColumns} FROM {Table("budget_entries")} WHERE key_id = @key AND seq > @after ORDER BY seq LIMIT @limit";
+        AddParameter(command, "key", keyId);
+        AddParameter(command, "after", afterSequence);
+        AddParameter(command, "limit", limit);
+        var entries = new List<BudgetEntry>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            entries.Add(ReadEntry(reader));
+        }
+
+        return entries;
+    }
+
+    private const string EntryColumns = "seq, key_id, kind, amount, request_id, reference, reported_cost, at";
+
+    private static BudgetEntry ReadEntry(DbDataReader reader) => new(
+        Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture),
+        reader.GetString(1),
+        Enum.Parse<BudgetEntryKind>(reader.GetString(2)),
+        reader.GetDecimal(3),
+        reader.IsDBNull(4) ? null : reader.GetString(4),
+        reader.IsDBNull(5) ? null : reader.GetString(5),
+        reader.IsDBNull(6) ? null : reader.GetDecimal(6),
+        DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(7), CultureInfo.InvariantCulture)));
+
+    private static void AddParameter(DbCommand command, string name, object? value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value ?? DBNull.Value;
+        command.Parameters.Add(parameter);
+    }
+
+    private static string StateName(ReservationState state) => state.ToString().ToLowerInvariant();
+
+    private sealed class Session(SqlLedgerStore store, DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) : ILedgerSession
+    {
+        public async Task<LedgerAccount?> GetAccountAsync(string keyId)
+        {
+            await using var command = Command(
+                $"SELECT key_id, balance, reserved, free_credit, closed FROM {store.Table("budget_accounts")} WHERE key_id = @key{store.LockClause}",
+                ("key", keyId));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+
+            return new LedgerAccount(
+                reader.GetString(0),
+                reader.GetDecimal(1),
+                reader.GetDecimal(2),
+                reader.GetDecimal(3),
+                Convert.ToInt64(reader.GetValue(4), CultureInfo.InvariantCulture) != 0);
+        }
+
+        public async Task<LedgerAccount> GetOrCreateAccountAsync(string keyId, DateTimeOffset now)
+        {
+            await using (var insert = Command(
+                $"INSERT INTO {store.Table("budget_accounts")} (key_id, balance, reserved, free_credit, closed, updated_at) VALUES (@key, @zero, @zero, @zero, 0, @now) ON CONFLICT (key_id) DO NOTHING",
+                ("key", keyId), ("zero", 0m), ("now", now.ToUnixTimeMilliseconds())))
+            {
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            return await GetAccountAsync(keyId) ?? throw new InvalidOperationException("The account just created is missing.");
+        }
+
+        public async Task SaveAccountAsync(LedgerAccount account, DateTimeOffset now)
+        {
+            await using var command = Command(
+                $"UPDATE {store.Table("budget_accounts")} SET balance = @balance, reserved = @reserved, free_credit = @free, closed = @closed, updated_at = @now WHERE key_id = @key",
+                ("key", account.KeyId), ("balance", account.Balance), ("reserved", account.Reserved), ("free", account.FreeCredit),
+                ("closed", account.Closed ? 1 : 0), ("now", now.ToUnixTimeMilliseconds()));
+            if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+            {
+                throw new InvalidOperationException($"Account {account.KeyId} is missing.");
+            }
+        }
+
+        public async Task<BudgetReservation?> GetReservationAsync(string requestId)
+        {
+            await using var command = Command(
+                $"SELECT request_id, key_id, amount, state, charged, reported_cost, created_at, expires_at FROM {store.Table("budget_reservations")} WHERE request_id = @id{store.LockClause}",
+                ("id", requestId));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+
+            return new BudgetReservation(
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.GetDecimal(2),
+                Enum.Parse<ReservationState>(reader.GetString(3), ignoreCase: true),
+                reader.IsDBNull(4) ? null : reader.GetDecimal(4),
+                reader.IsDBNull(5) ? null : reader.GetDecimal(5),
+                DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(6), CultureInfo.InvariantCulture)),
+                DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(7), CultureInfo.InvariantCulture)));
+        }
+
+        public async Task InsertReservationAsync(BudgetReservation reservation)
+        {
+            await using var command = Command(
+                $"INSERT INTO {store.Table("budget_reservations")} (request_id, key_id, amount, state, charged, reported_cost, created_at, expires_at, updated_at) VALUES (@id, @key, @amount, @state, NULL, NULL, @created, @expires, @created)",
+                ("id", reservation.RequestId), ("key", reservation.KeyId), ("amount", reservation.Amount), ("state", StateName(reservation.State)),
+                ("created", reservation.CreatedAt.ToUnixTimeMilliseconds()), ("expires", reservation.ExpiresAt.ToUnixTimeMilliseconds()));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        public async Task SaveReservationAsync(BudgetReservation reservation, DateTimeOffset now)
+        {
+            await using var command = Command(
+                $"UPDATE {store.Table("budget_reservations")} SET state = @state, charged = @charged, reported_cost = @reported, updated_at = @now WHERE request_id = @id",
+                ("id", reservation.RequestId), ("state", StateName(reservation.State)), ("charged", reservation.Charged),
+                ("reported", reservation.ReportedCost), ("now", now.ToUnixTimeMilliseconds()));
+            if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+            {
+                throw new InvalidOperationException($"Reservation {reservation.RequestId} is missing.");
+            }
+        }
+
+        public async Task<BudgetEntry?> FindByReferenceAsync(string reference)
+        {
+            await using var command = Command(
+                $"SELECT {EntryColumns} FROM {store.Table("budget_entries")} WHERE reference = @reference", ("reference", reference));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) ? ReadEntry(reader) : null;
+        }
+
+        public async Task AppendAsync(BudgetEntry entry)
+        {
+            await using var command = Command(
+                $"INSERT INTO {store.Table("budget_entries")} (key_id, kind, amount, request_id, reference, reported_cost, at) VALUES (@key, @kind, @amount, @request, @reference, @reported, @at)",
+                ("key", entry.KeyId), ("kind", entry.Kind.ToString()), ("amount", entry.Amount), ("request", entry.RequestId),
+                ("reference", entry.Reference), ("reported", entry.ReportedCost), ("at", entry.At.ToUnixTimeMilliseconds()));
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        private DbCommand Command(string sql, params (string Name, object? Value)[] parameters)
+        {
+            var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = sql;
+            foreach (var (name, value) in parameters)
+            {
+                AddParameter(command, name, value);
+            }
+
+            return command;
+        }
+    }
+}

@@ -1,0 +1,185 @@
+namespace RelayKit.AspNetCore.Status;
+
+/// <summary>
+/// One upstream's traffic over the last day in fixed rings, so memory stays bounded however much
+/// traffic flows: success and failure counts per minute (1,440 slots) and latency bins per five
+/// minutes (288 slots of <see cref="LatencyBins.Count"/> counters). A slot is reset when reused for a new period.
+/// </summary>
+internal sealed class ProviderHealthState
+{
+    public const int MinuteSlots = 1440;
+    public const int LatencySlotMinutes = 5;
+    public const int LatencySlots = MinuteSlots / LatencySlotMinutes;
+
+    private readonly Lock _gate = new();
+    private readonly long[] _minuteOf = new long[MinuteSlots];
+    private readonly int[] _successes = new int[MinuteSlots];
+    private readonly int[] _failures = new int[MinuteSlots];
+    private readonly long[] _latencySlotOf = new long[LatencySlots];
+    private readonly long[] _latencyCounts = new long[LatencySlots * LatencyBins.Count];
+    private readonly TimeSpan[] _latencyMin = new TimeSpan[LatencySlots];
+    private readonly TimeSpan[] _latencyMax = new TimeSpan[LatencySlots];
+    private DateTimeOffset? _lastSuccess;
+    private DateTimeOffset? _lastFailure;
+    private int _consecutiveFailures;
+
+    public ProviderHealthState(string provider)
+    {
+        Provider = provider;
+        Array.Fill(_minuteOf, -1);
+        Array.Fill(_latencySlotOf, -1);
+    }
+
+    public string Provider { get; }
+
+    public void Record(DateTimeOffset now, bool succeeded, TimeSpan latency)
+    {
+        var minute = MinuteOf(now);
+        var latencySlot = minute / LatencySlotMinutes;
+        lock (_gate)
+        {
+            var m = (int)(minute % MinuteSlots);
+            if (_minuteOf[m] != minute)
+            {
+                _minuteOf[m] = minute;
+                _successes[m] = 0;
+                _failures[m] = 0;
+            }
+
+            if (succeeded)
+            {
+                _successes[m]++;
+                _lastSuccess = now;
+                _consecutiveFailures = 0;
+            }
+            else
+            {
+                _failures[m]++;
+                _lastFailure = now;
+                _consecutiveFailures++;
+            }
+
+            var l = (int)(latencySlot % LatencySlots);
+            var bins = _latencyCounts.AsSpan(l * LatencyBins.Count, LatencyBins.Count);
+            if (_latencySlotOf[l] != latencySlot)
+            {
+                _latencySlotOf[l] = latencySlot;
+                bins.Clear();
+                _latencyMin[l] = TimeSpan.MaxValue;
+                _latencyMax[l] = TimeSpan.Zero;
+            }
+
+            bins[LatencyBins.IndexOf(latency)]++;
+            _latencyMin[l] = latency < _latencyMin[l] ? latency : _latencyMin[l];
+            _latencyMax[l] = latency > _latencyMax[l] ? latency : _latencyMax[l];
+        }
+    }
+
+    public UpstreamHealthReport Report(DateTimeOffset now, UpstreamHealthOptions options)
+    {
+        lock (_gate)
+        {
+            var recentMinutes = Math.Max(1, (int)Math.Ceiling(options.RecentWindow.TotalMinutes));
+            var (recentAttempts, recentFailures) = Counts(now, recentMinutes);
+            var health = recentAttempts == 0
+                ? UpstreamHealth.Unknown
+                : _consecutiveFailures >= options.MinimumAttempts
+                  || (recentAttempts >= options.MinimumAttempts && (double)recentFailures / recentAttempts >= options.DownErrorRate)
+                    ? UpstreamHealth.Down
+                    : (double)recentFailures / recentAttempts >= options.DegradedErrorRate
+                        ? UpstreamHealth.Degraded
+                        : UpstreamHealth.Healthy;
+
+            return new UpstreamHealthReport(
+                Provider,
+                health,
+                Window(now, 60, options),
+                Window(now, MinuteSlots, options),
+                _lastSuccess,
+                _lastFailure,
+                _consecutiveFailures);
+        }
+    }
+
+    private static long MinuteOf(DateTimeOffset time) => time.ToUnixTimeMilliseconds() / 60_000;
+
+    /// <summary>Attempts and failures in the last <paramref name="minutes"/> minutes, the current one included.</summary>
+    private (long Attempts, long Failures) Counts(DateTimeOffset now, int minutes)
+    {
+        var current = MinuteOf(now);
+        long attempts = 0, failures = 0;
+        for (var minute = current - minutes + 1; minute <= current; minute++)
+        {
+            var m = (int)(minute % MinuteSlots);
+            if (minute >= 0 && _minuteOf[m] == minute)
+            {
+                attempts += _successes[m] + _failures[m];
+                failures += _failures[m];
+            }
+        }
+
+        return (attempts, failures);
+    }
+
+    private UpstreamWindowStats Window(DateTimeOffset now, int minutes, UpstreamHealthOptions options)
+    {
+        var current = MinuteOf(now);
+        long attempts = 0, failures = 0;
+        int minutesWithTraffic = 0, minutesUp = 0;
+        for (var minute = current - minutes + 1; minute <= current; minute++)
+        {
+            var m = (int)(minute % MinuteSlots);
+            if (minute < 0 || _minuteOf[m] != minute)
+            {
+                continue;
+            }
+
+            var total = _successes[m] + _failures[m];
+            attempts += total;
+            failures += _failures[m];
+            if (total > 0)
+            {
+                minutesWithTraffic++;
+                if ((double)_failures[m] / total < options.DownErrorRate)
+                {
+                    minutesUp++;
+                }
+            }
+        }
+
+        // Latency slots are five minutes wide: the window covers every slot it touches.
+        Span<long> bins = stackalloc long[LatencyBins.Count];
+        long samples = 0;
+        TimeSpan min = TimeSpan.MaxValue, max = TimeSpan.Zero;
+        var currentSlot = current / LatencySlotMinutes;
+        var firstSlot = (current - minutes + 1) / LatencySlotMinutes;
+        for (var slot = firstSlot; slot <= currentSlot; slot++)
+        {
+            var l = (int)(slot % LatencySlots);
+            if (slot < 0 || _latencySlotOf[l] != slot)
+            {
+                continue;
+            }
+
+            var slotBins = _latencyCounts.AsSpan(l * LatencyBins.Count, LatencyBins.Count);
+            for (var i = 0; i < bins.Length; i++)
+            {
+                bins[i] += slotBins[i];
+                samples += slotBins[i];
+            }
+
+            min = _latencyMin[l] < min ? _latencyMin[l] : min;
+            max = _latencyMax[l] > max ? _latencyMax[l] : max;
+        }
+
+        return new UpstreamWindowStats(
+            TimeSpan.FromMinutes(minutes),
+            attempts,
+            failures,
+            attempts == 0 ? null : (double)failures / attempts,
+            minutesWithTraffic == 0 ? null : (double)minutesUp / minutesWithTraffic,
+            LatencyBins.Percentile(bins, samples, 0.50, min, max),
+            LatencyBins.Percentile(bins, samples, 0.95, min, max),
+            LatencyBins.Percentile(bins, samples, 0.99, min, max));
+    }
+}

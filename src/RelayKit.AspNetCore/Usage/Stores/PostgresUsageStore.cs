@@ -1,0 +1,314 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace RelayKit.AspNetCore.Usage.Stores;
+
+/// <summary>
+/// Usage records in PostgreSQL, shared by every relay instance. The schema and table are created on
+/// first use under an advisory lock, so instances starting together do not race.
+/// </summary>
+internal sealed class PostgresUsageStore : IUsageStore, IAsyncDisposable
+{
+    private const string Columns =
+        "request_id, ts, day, key_name, requested_model, provider, upstream_model, operation, streamed, " +
+        "input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, cost, " +
+        "status_code, error_type, ttfb_us, duration_us, prompt, completion";
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly string _table;
+    private readonly string _schema;
+    private readonly SemaphoreSlim _schemaGate = new(1, 1);
+    private volatile bool _schemaReady;
+
+    /// <param name="connectionString">The Npgsql connection string.</param>
+    /// <param name="schema">A lower-case SQL identifier (validated by <see cref="UsageOptions"/>).</param>
+    public PostgresUsageStore(string connectionString, string schema)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        ArgumentException.ThrowIfNullOrWhiteSpace(schema);
+        if (!schema.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_') || char.IsAsciiDigit(schema[0]))
+        {
+            // The schema is spliced into SQL text (identifiers cannot be parameters), so only plain identifiers pass.
+            throw new ArgumentException("The schema must be a lower-case SQL identifier.", nameof(schema));
+        }
+
+        _dataSource = NpgsqlDataSource.Create(connectionString);
+        _schema = schema;
+        _table = $"\"{schema}\".usage_records";
+    }
+
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand($"SELECT 1 FROM {_table} LIMIT 1", connection);
+        await command.ExecuteScalarAsync(cancellationToken);
+    }
+
+    public async Task AppendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection);
+        var sql =
+            $"INSERT INTO {_table} ({Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) " +
+            "ON CONFLICT (request_id) DO NOTHING";
+        foreach (var record in records)
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            var p = command.Parameters;
+            p.Add(new NpgsqlParameter<string> { TypedValue = record.RequestId });
+            p.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = record.Timestamp.ToUniversalTime() });
+            p.Add(new NpgsqlParameter<DateOnly> { TypedValue = DateOnly.FromDateTime(record.Timestamp.UtcDateTime) });
+            p.Add(Text(record.KeyName));
+            p.Add(new NpgsqlParameter<string> { TypedValue = record.RequestedModel });
+            p.Add(Text(record.Provider));
+            p.Add(Text(record.UpstreamModel));
+            p.Add(new NpgsqlParameter<string> { TypedValue = record.Operation });
+            p.Add(new NpgsqlParameter<bool> { TypedValue = record.Streamed });
+            p.Add(Bigint(record.InputTokens));
+            p.Add(Bigint(record.OutputTokens));
+            p.Add(Bigint(record.CachedInputTokens));
+            p.Add(Bigint(record.CacheWriteTokens));
+            p.Add(Bigint(record.ReasoningTokens));
+            p.Add(new NpgsqlParameter<decimal> { TypedValue = decimal.Round(record.Cost, 12, MidpointRounding.AwayFromZero) });
+            p.Add(new NpgsqlParameter<int> { TypedValue = record.StatusCode });
+            p.Add(Text(record.ErrorType));
+            p.Add(Bigint(record.TimeToFirstByte is { } ttfb ? UsageStoreArguments.ToMicroseconds(ttfb) : null));
+            p.Add(new NpgsqlParameter<long> { TypedValue = UsageStoreArguments.ToMicroseconds(record.Duration) });
+            p.Add(Text(record.Prompt));
+            p.Add(Text(record.Completion));
+            batch.BatchCommands.Add(command);
+        }
+
+        // A batch runs as one implicit transaction: all records are stored or none.
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<UsagePage> QueryAsync(UsageFilter filter, int offset, int limit, CancellationToken cancellationToken)
+    {
+        UsageStoreArguments.CheckPage(offset, limit);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        var where = Where(filter, command);
+        command.CommandText =
+            $"SELECT {Columns} FROM {_table}{where} ORDER BY ts DESC, request_id COLLATE \"C\" DESC LIMIT @limit OFFSET @offset";
+        command.Parameters.AddWithValue("limit", limit + 1);
+        command.Parameters.AddWithValue("offset", offset);
+
+        var records = new List<UsageRecord>(Math.Min(limit + 1, 64));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            records.Add(Read(reader));
+        }
+
+        var hasMore = records.Count > limit;
+        if (hasMore)
+        {
+            records.RemoveAt(limit);
+        }
+
+        return new UsagePage(records, hasMore ? offset + limit : null);
+    }
+
+    public async Task<IReadOnlyList<UsageDailyTotal>> GetDailyTotalsAsync(UsageFilter filter, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        var where = Where(filter, command);
+        command.CommandText = $"""
+            SELECT day, requested_model, count(*), count(*) FILTER (WHERE status_code >= 400),
+                   coalesce(sum(input_tokens), 0)::bigint, coalesce(sum(output_tokens), 0)::bigint,
+                   coalesce(sum(cached_input_tokens), 0)::bigint, coalesce(sum(cache_write_tokens), 0)::bigint,
+                   coalesce(sum(reasoning_tokens), 0)::bigint, coalesce(sum(cost), 0)
+            FROM {_table}{where}
+            GROUP BY day, requested_model
+            ORDER BY day, requested_model COLLATE "C"
+            """;
+
+        var totals = new List<UsageDailyTotal>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            totals.Add(new UsageDailyTotal(
+                reader.GetFieldValue<DateOnly>(0),
+                reader.GetString(1),
+                reader.GetInt64(2),
+                reader.GetInt64(3),
+                reader.GetInt64(4),
+                reader.GetInt64(5),
+                reader.GetInt64(6),
+                reader.GetInt64(7),
+                reader.GetInt64(8),
+                reader.GetDecimal(9)));
+        }
+
+        return totals;
+    }
+
+    public async IAsyncEnumerable<UsageRecord> ReadAsync(UsageFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        var where = Where(filter, command);
+        command.CommandText = $"SELECT {Columns} FROM {_table}{where} ORDER BY ts, request_id COLLATE \"C\"";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return Read(reader);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _dataSource.DisposeAsync();
+        _schemaGate.Dispose();
+    }
+
+    private static NpgsqlParameter Text(string? value) =>
+        new() { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)value ?? DBNull.Value };
+
+    private static NpgsqlParameter Bigint(long? value) =>
+        new() { NpgsqlDbType = NpgsqlDbType.Bigint, Value = (object?)value ?? DBNull.Value };
+
+    private static string Where(UsageFilter filter, NpgsqlCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var where = new StringBuilder();
+        void Add(string condition, string name, object value)
+        {
+            where.Append(where.Length == 0 ? " WHERE " : " AND ").Append(condition);
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        if (filter.KeyName is not null)
+        {
+            Add("key_name = @fkey", "fkey", filter.KeyName);
+        }
+
+        if (filter.Model is not null)
+        {
+            Add("requested_model = @fmodel", "fmodel", filter.Model);
+        }
+
+        if (filter.Provider is not null)
+        {
+            Add("provider = @fprovider", "fprovider", filter.Provider);
+        }
+
+        var (from, until) = filter.TimeRange();
+        if (from is { } start)
+        {
+            Add("ts >= @ffrom", "ffrom", start);
+        }
+
+        if (until is { } end)
+        {
+            Add("ts < @funtil", "funtil", end);
+        }
+
+        return where.ToString();
+    }
+
+    private static UsageRecord Read(NpgsqlDataReader reader) => new()
+    {
+        RequestId = reader.GetString(0),
+        Timestamp = reader.GetFieldValue<DateTimeOffset>(1),
+        KeyName = reader.IsDBNull(3) ? null : reader.GetString(3),
+        RequestedModel = reader.GetString(4),
+        Provider = reader.IsDBNull(5) ? null : reader.GetString(5),
+        UpstreamModel = reader.IsDBNull(6) ? null : reader.GetString(6),
+        Operation = reader.GetString(7),
+        Streamed = reader.GetBoolean(8),
+        InputTokens = reader.IsDBNull(9) ? null : reader.GetInt64(9),
+        OutputTokens = reader.IsDBNull(10) ? null : reader.GetInt64(10),
+        CachedInputTokens = reader.IsDBNull(11) ? null : reader.GetInt64(11),
+        CacheWriteTokens = reader.IsDBNull(12) ? null : reader.GetInt64(12),
+        ReasoningTokens = reader.IsDBNull(13) ? null : reader.GetInt64(13),
+        Cost = reader.GetDecimal(14),
+        StatusCode = reader.GetInt32(15),
+        ErrorType = reader.IsDBNull(16) ? null : reader.GetString(16),
+        TimeToFirstByte = reader.IsDBNull(17) ? null : UsageStoreArguments.FromMicroseconds(reader.GetInt64(17)),
+        Duration = UsageStoreArguments.FromMicroseconds(reader.GetInt64(18)),
+        Prompt = reader.IsDBNull(19) ? null : reader.GetString(19),
+        Completion = reader.IsDBNull(20) ? null : reader.GetString(20),
+    };
+
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            if (!_schemaReady)
+            {
+                await EnsureSchemaAsync(connection, cancellationToken);
+            }
+
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task EnsureSchemaAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await _schemaGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_schemaReady)
+            {
+                return;
+            }
+
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using var command = new NpgsqlCommand(
+                $"""
+                SELECT pg_advisory_xact_lock(hashtext('relaykit.usage.schema'));
+                CREATE SCHEMA IF NOT EXISTS "{_schema}";
+                CREATE TABLE IF NOT EXISTS {_table} (
+                    request_id text NOT NULL PRIMARY KEY,
+                    ts timestamptz NOT NULL,
+                    day date NOT NULL,
+                    key_name text,
+                    requested_model text NOT NULL,
+                    provider text,
+                    upstream_model text,
+                    operation text NOT NULL,
+                    streamed boolean NOT NULL,
+                    input_tokens bigint,
+                    output_tokens bigint,
+                    cached_input_tokens bigint,
+                    cache_write_tokens bigint,
+                    reasoning_tokens bigint,
+                    cost numeric(30, 12) NOT NULL,
+                    status_code integer NOT NULL,
+                    error_type text,
+                    ttfb_us bigint,
+                    duration_us bigint NOT NULL,
+                    prompt text,
+                    completion text);
+                CREATE INDEX IF NOT EXISTS usage_records_key_ts ON {_table} (key_name, ts);
+                CREATE INDEX IF NOT EXISTS usage_records_ts ON {_table} (ts);
+                """,
+                connection,
+                transaction);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            _schemaReady = true;
+        }
+        finally
+        {
+            _schemaGate.Release();
+        }
+    }
+}

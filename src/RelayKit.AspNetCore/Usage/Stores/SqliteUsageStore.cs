@@ -1,0 +1,326 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Microsoft.Data.Sqlite;
+
+namespace RelayKit.AspNetCore.Usage.Stores;
+
+/// <summary>
+/// Usage records in a SQLite file in WAL mode, so the store's batched writes never block readers
+/// (the usage page, exports). The schema is created on first use.
+/// </summary>
+internal sealed class SqliteUsageStore : IUsageStore
+{
+    private const string Columns =
+        "request_id, ts_us, day, key_name, requested_model, provider, upstream_model, operation, streamed, " +
+        "input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, cost_pico_usd, " +
+        "status_code, error_type, ttfb_us, duration_us, prompt, completion";
+
+    private const string Schema = """
+        PRAGMA journal_mode = WAL;
+        CREATE TABLE IF NOT EXISTS usage_records (
+            request_id TEXT NOT NULL PRIMARY KEY,
+            ts_us INTEGER NOT NULL,
+            day TEXT NOT NULL,
+            key_name TEXT,
+            requested_model TEXT NOT NULL,
+            provider TEXT,
+            upstream_model TEXT,
+            operation TEXT NOT NULL,
+            streamed INTEGER NOT NULL,
+            input_tokens INTEGER,
+            output_tokens INTEGER,
+            cached_input_tokens INTEGER,
+            cache_write_tokens INTEGER,
+            reasoning_tokens INTEGER,
+            cost_pico_usd INTEGER NOT NULL,
+            status_code INTEGER NOT NULL,
+            error_type TEXT,
+            ttfb_us INTEGER,
+            duration_us INTEGER NOT NULL,
+            prompt TEXT,
+            completion TEXT);
+        CREATE INDEX IF NOT EXISTS usage_records_key_ts ON usage_records (key_name, ts_us);
+        CREATE INDEX IF NOT EXISTS usage_records_ts ON usage_records (ts_us);
+        """;
+
+    private readonly string _connectionString;
+    private readonly string? _directory;
+    private readonly SemaphoreSlim _schemaGate = new(1, 1);
+    private volatile bool _schemaReady;
+
+    public SqliteUsageStore(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var fullPath = Path.GetFullPath(path);
+        _directory = Path.GetDirectoryName(fullPath);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = fullPath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM (SELECT 1 FROM usage_records LIMIT 1)";
+        await command.ExecuteScalarAsync(cancellationToken);
+    }
+
+    public async Task AppendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText =
+            $"INSERT INTO usage_records ({Columns}) VALUES (" +
+            "$id, $ts, $day, $key, $model, $provider, $upstream, $operation, $streamed, $input, $output, $cached, $cacheWrite, " +
+            "$reasoning, $cost, $status, $error, $ttfb, $duration, $prompt, $completion) ON CONFLICT (request_id) DO NOTHING";
+        string[] names = ["$id", "$ts", "$day", "$key", "$model", "$provider", "$upstream", "$operation", "$streamed", "$input",
+            "$output", "$cached", "$cacheWrite", "$reasoning", "$cost", "$status", "$error", "$ttfb", "$duration", "$prompt", "$completion"];
+        var parameters = names.Select(name =>
+        {
+            // Untyped: each value binds with the SQLite type of its CLR type (text, integer or null).
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            command.Parameters.Add(parameter);
+            return parameter;
+        }).ToArray();
+        await command.PrepareAsync(cancellationToken);
+        foreach (var record in records)
+        {
+            object?[] values =
+            [
+                record.RequestId,
+                UsageStoreArguments.ToUnixMicroseconds(record.Timestamp),
+                DateOnly.FromDateTime(record.Timestamp.UtcDateTime).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                record.KeyName,
+                record.RequestedModel,
+                record.Provider,
+                record.UpstreamModel,
+                record.Operation,
+                record.Streamed ? 1 : 0,
+                record.InputTokens,
+                record.OutputTokens,
+                record.CachedInputTokens,
+                record.CacheWriteTokens,
+                record.ReasoningTokens,
+                UsageStoreArguments.ToPico(record.Cost),
+                record.StatusCode,
+                record.ErrorType,
+                record.TimeToFirstByte is { } ttfb ? UsageStoreArguments.ToMicroseconds(ttfb) : null,
+                UsageStoreArguments.ToMicroseconds(record.Duration),
+                record.Prompt,
+                record.Completion,
+            ];
+            for (var i = 0; i < values.Length; i++)
+            {
+                parameters[i].Value = values[i] ?? DBNull.Value;
+            }
+
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<UsagePage> QueryAsync(UsageFilter filter, int offset, int limit, CancellationToken cancellationToken)
+    {
+        UsageStoreArguments.CheckPage(offset, limit);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        var where = Where(filter, command);
+        command.CommandText =
+            $"SELECT {Columns} FROM usage_records{where} ORDER BY ts_us DESC, request_id DESC LIMIT $limit OFFSET $offset";
+        command.Parameters.AddWithValue("$limit", limit + 1);
+        command.Parameters.AddWithValue("$offset", offset);
+
+        var records = new List<UsageRecord>(Math.Min(limit + 1, 64));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            records.Add(Read(reader));
+        }
+
+        var hasMore = records.Count > limit;
+        if (hasMore)
+        {
+            records.RemoveAt(limit);
+        }
+
+        return new UsagePage(records, hasMore ? offset + limit : null);
+    }
+
+    public async Task<IReadOnlyList<UsageDailyTotal>> GetDailyTotalsAsync(UsageFilter filter, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        var where = Where(filter, command);
+        command.CommandText = $"""
+            SELECT day, requested_model, count(*), coalesce(sum(status_code >= 400), 0),
+                   coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(cached_input_tokens), 0),
+                   coalesce(sum(cache_write_tokens), 0), coalesce(sum(reasoning_tokens), 0), coalesce(sum(cost_pico_usd), 0)
+            FROM usage_records{where}
+            GROUP BY day, requested_model
+            ORDER BY day, requested_model
+            """;
+
+        var totals = new List<UsageDailyTotal>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            totals.Add(new UsageDailyTotal(
+                DateOnly.ParseExact(reader.GetString(0), "yyyy-MM-dd", CultureInfo.InvariantCulture),
+                reader.GetString(1),
+                reader.GetInt64(2),
+                reader.GetInt64(3),
+                reader.GetInt64(4),
+                reader.GetInt64(5),
+                reader.GetInt64(6),
+                reader.GetInt64(7),
+                reader.GetInt64(8),
+                UsageStoreArguments.FromPico(reader.GetInt64(9))));
+        }
+
+        return totals;
+    }
+
+    public async IAsyncEnumerable<UsageRecord> ReadAsync(UsageFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        var where = Where(filter, command);
+        command.CommandText = $"SELECT {Columns} FROM usage_records{where} ORDER BY ts_us, request_id";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return Read(reader);
+        }
+    }
+
+    private static string Where(UsageFilter filter, SqliteCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var where = new StringBuilder();
+        void Add(string condition, string name, object value)
+        {
+            where.Append(where.Length == 0 ? " WHERE " : " AND ").Append(condition);
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        if (filter.KeyName is not null)
+        {
+            Add("key_name = $fkey", "$fkey", filter.KeyName);
+        }
+
+        if (filter.Model is not null)
+        {
+            Add("requested_model = $fmodel", "$fmodel", filter.Model);
+        }
+
+        if (filter.Provider is not null)
+        {
+            Add("provider = $fprovider", "$fprovider", filter.Provider);
+        }
+
+        var (from, until) = filter.TimeRange();
+        if (from is { } start)
+        {
+            Add("ts_us >= $ffrom", "$ffrom", UsageStoreArguments.ToUnixMicroseconds(start));
+        }
+
+        if (until is { } end)
+        {
+            Add("ts_us < $funtil", "$funtil", UsageStoreArguments.ToUnixMicroseconds(end));
+        }
+
+        return where.ToString();
+    }
+
+    private static UsageRecord Read(DbDataReader reader) => new()
+    {
+        RequestId = reader.GetString(0),
+        Timestamp = UsageStoreArguments.FromUnixMicroseconds(reader.GetInt64(1)),
+        KeyName = NullableString(reader, 3),
+        RequestedModel = reader.GetString(4),
+        Provider = NullableString(reader, 5),
+        UpstreamModel = NullableString(reader, 6),
+        Operation = reader.GetString(7),
+        Streamed = reader.GetInt64(8) != 0,
+        InputTokens = NullableLong(reader, 9),
+        OutputTokens = NullableLong(reader, 10),
+        CachedInputTokens = NullableLong(reader, 11),
+        CacheWriteTokens = NullableLong(reader, 12),
+        ReasoningTokens = NullableLong(reader, 13),
+        Cost = UsageStoreArguments.FromPico(reader.GetInt64(14)),
+        StatusCode = reader.GetInt32(15),
+        ErrorType = NullableString(reader, 16),
+        TimeToFirstByte = NullableLong(reader, 17) is { } ttfb ? UsageStoreArguments.FromMicroseconds(ttfb) : null,
+        Duration = UsageStoreArguments.FromMicroseconds(reader.GetInt64(18)),
+        Prompt = NullableString(reader, 19),
+        Completion = NullableString(reader, 20),
+    };
+
+    private static string? NullableString(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    private static long? NullableLong(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt64(ordinal);
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        if (!_schemaReady && !string.IsNullOrEmpty(_directory))
+        {
+            // Created on first use rather than in the constructor, so a bad path shows in the health check instead of failing start.
+            Directory.CreateDirectory(_directory);
+        }
+
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            if (!_schemaReady)
+            {
+                await EnsureSchemaAsync(connection, cancellationToken);
+            }
+
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task EnsureSchemaAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await _schemaGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_schemaReady)
+            {
+                return;
+            }
+
+            await using var command = connection.CreateCommand();
+            command.CommandText = Schema;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            _schemaReady = true;
+        }
+        finally
+        {
+            _schemaGate.Release();
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace RelayKit.AspNetCore.Usage;
+
+/// <summary>How the relay records usage: where records are stored and how they get there.</summary>
+public sealed class UsageOptions : IValidatableObject
+{
+    /// <summary>Where records are stored. Default: <see cref="UsageStoreKind.Sqlite"/>.</summary>
+    public UsageStoreKind Store { get; set; } = UsageStoreKind.Sqlite;
+
+    /// <summary>The SQLite file for <see cref="UsageStoreKind.Sqlite"/>; a relative path resolves against the current directory. Default: <c>relaykit-usage.db</c>.</summary>
+    public string SqlitePath { get; set; } = "relaykit-usage.db";
+
+    /// <summary>The Npgsql connection string for <see cref="UsageStoreKind.Postgres"/>.</summary>
+    public string? PostgresConnectionString { get; set; }
+
+    /// <summary>The PostgreSQL schema that holds the usage table, created on first use. Default: <c>relaykit</c>.</summary>
+    [RegularExpression("^[a-z_][a-z0-9_]{0,62}$", ErrorMessage = "PostgresSchema must be a lower-case SQL identifier.")]
+    public string PostgresSchema { get; set; } = "relaykit";
+
+    /// <summary>How many records may wait for the store before <see cref="WhenQueueFull"/> applies. Default: 10,000.</summary>
+    [Range(1, 10_000_000)]
+    public int QueueCapacity { get; set; } = 10_000;
+
+    /// <summary>The most records written to the store in one batch. Default: 500.</summary>
+    [Range(1, 10_000)]
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>What happens to a record when the queue is full. Default: <see cref="UsageQueueFullMode.DropNewest"/>.</summary>
+    public UsageQueueFullMode WhenQueueFull { get; set; } = UsageQueueFullMode.DropNewest;
+
+    /// <summary>
+    /// Whether prompt and completion text is kept in records. Off by default: prompts often hold
+    /// personal or confidential data. Even when on, secret-looking strings are redacted.
+    /// </summary>
+    public bool RecordContent { get; set; }
+
+    /// <summary>The most characters of prompt or completion text kept per record when <see cref="RecordContent"/> is on. Default: 32,768.</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxContentLength { get; set; } = 32_768;
+
+    /// <inheritdoc/>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Store == UsageStoreKind.Postgres && string.IsNullOrWhiteSpace(PostgresConnectionString))
+        {
+            yield return new ValidationResult(
+                "PostgresConnectionString is required when Store is Postgres.", [nameof(PostgresConnectionString)]);
+        }
+
+        if (Store == UsageStoreKind.Sqlite && string.IsNullOrWhiteSpace(SqlitePath))
+        {
+            yield return new ValidationResult("SqlitePath is required when Store is Sqlite.", [nameof(SqlitePath)]);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Usage.Telemetry;
+
+namespace RelayKit.AspNetCore.Usage;
+
+/// <summary>
+/// Where the settle step hands a finished request's usage: it scrubs the record, writes the
+/// structured log event and the metrics at once, and queues the record for the background store
+/// writer, so the request never waits on the store.
+/// </summary>
+internal sealed class UsageRecorder
+{
+    private readonly UsageQueue _queue;
+    private readonly RelayMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly UsageOptions _options;
+
+    public UsageRecorder(UsageQueue queue, RelayMetrics metrics, IOptions<UsageOptions> options, ILogger<UsageRecorder> logger)
+    {
+        _queue = queue;
+        _metrics = metrics;
+        _logger = logger;
+        _options = options.Value;
+    }
+
+    /// <summary>Records one settled request. Completes at once unless the queue is full and the policy is <see cref="UsageQueueFullMode.Wait"/>.</summary>
+    public ValueTask RecordAsync(UsageRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var clean = Sanitize(record);
+
+        UsageLog.Usage(
+            _logger,
+            clean.RequestId,
+            clean.KeyName,
+            clean.Operation,
+            clean.RequestedModel,
+            clean.Provider,
+            clean.UpstreamModel,
+            clean.Streamed,
+            clean.StatusCode,
+            clean.ErrorType,
+            clean.InputTokens,
+            clean.OutputTokens,
+            clean.CachedInputTokens,
+            clean.CacheWriteTokens,
+            clean.ReasoningTokens,
+            clean.Cost,
+            clean.TimeToFirstByte?.TotalMilliseconds,
+            clean.Duration.TotalMilliseconds);
+        _metrics.RecordRequest(clean);
+
+        return _options.Store == UsageStoreKind.None ? ValueTask.CompletedTask : _queue.EnqueueAsync(clean, cancellationToken);
+    }
+
+    /// <summary>The record as it may be kept: content only when enabled and bounded, secret-looking text redacted.</summary>
+    internal UsageRecord Sanitize(UsageRecord record) => record with
+    {
+        KeyName = SecretScrubber.Scrub(record.KeyName),
+        RequestedModel = SecretScrubber.Scrub(record.RequestedModel)!,
+        UpstreamModel = SecretScrubber.Scrub(record.UpstreamModel),
+        ErrorType = SecretScrubber.Scrub(record.ErrorType),
+        Prompt = _options.RecordContent ? Bound(SecretScrubber.Scrub(record.Prompt)) : null,
+        Completion = _options.RecordContent ? Bound(SecretScrubber.Scrub(record.Completion)) : null,
+    };
+
+    private string? Bound(string? text) =>
+        text is null || text.Length <= _options.MaxContentLength ? text : text[.._options.MaxContentLength];
+}

@@ -1,0 +1,76 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Status;
+using RelayKit.AspNetCore.Usage.Stores;
+using RelayKit.AspNetCore.Usage.Telemetry;
+
+namespace RelayKit.AspNetCore.Usage;
+
+/// <summary>Registers the usage path: recorder, background store writer, store, metrics, spans, upstream health and health checks.</summary>
+internal static class UsageServiceCollectionExtensions
+{
+    /// <summary>The tag on RelayKit's health checks, for <c>MapHealthChecks(…, new() { Predicate = c => c.Tags.Contains("relaykit") })</c>.</summary>
+    public const string HealthCheckTag = "relaykit";
+
+    /// <summary>
+    /// Adds the usage services. Options come from <paramref name="configureUsage"/> and
+    /// <paramref name="configureHealth"/> on top of anything configured for
+    /// <see cref="UsageOptions"/> and <see cref="UpstreamHealthOptions"/>, and are validated at start.
+    /// Calling it again only adds the configuration.
+    /// </summary>
+    public static IServiceCollection AddRelayUsage(
+        this IServiceCollection services,
+        Action<UsageOptions>? configureUsage = null,
+        Action<UpstreamHealthOptions>? configureHealth = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+
+        var usageOptions = services.AddOptions<UsageOptions>();
+        var healthOptions = services.AddOptions<UpstreamHealthOptions>();
+        if (configureUsage is not null)
+        {
+            usageOptions.Configure(configureUsage);
+        }
+
+        if (configureHealth is not null)
+        {
+            healthOptions.Configure(configureHealth);
+        }
+
+        if (services.Any(d => d.ServiceType == typeof(UsageRecorder)))
+        {
+            return services;
+        }
+
+        usageOptions.ValidateOnStart();
+        healthOptions.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UsageOptions>, UsageOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UpstreamHealthOptions>, UpstreamHealthOptionsValidator>());
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<RelayMetrics>();
+        services.TryAddSingleton<RelayActivitySource>();
+        services.TryAddSingleton<UpstreamHealthTracker>();
+
+        services.TryAddSingleton<IUsageStore>(provider => CreateStore(provider.GetRequiredService<IOptions<UsageOptions>>().Value));
+        services.TryAddSingleton<UsageQueue>();
+        services.AddSingleton<UsageRecorder>();
+        services.AddSingleton<UsageWriterService>();
+        services.AddSingleton<IHostedService>(provider => provider.GetRequiredService<UsageWriterService>());
+
+        services.AddHealthChecks()
+            .AddCheck<UsageStoreHealthCheck>("relaykit-usage-store", tags: [HealthCheckTag])
+            .AddCheck<UpstreamsHealthCheck>("relaykit-upstreams", tags: [HealthCheckTag]);
+        return services;
+    }
+
+    private static IUsageStore CreateStore(UsageOptions options) => options.Store switch
+    {
+        UsageStoreKind.Sqlite => new SqliteUsageStore(options.SqlitePath),
+        UsageStoreKind.Postgres => new PostgresUsageStore(options.PostgresConnectionString!, options.PostgresSchema),
+        _ => new InMemoryUsageStore(),
+    };
+}

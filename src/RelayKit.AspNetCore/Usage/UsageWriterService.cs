@@ -1,0 +1,160 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Usage.Telemetry;
+
+namespace RelayKit.AspNetCore.Usage;
+
+/// <summary>
+/// Drains the usage queue into the store in batches, in the background. On shutdown it waits until
+/// every queued record is stored. It drains in <see cref="StoppedAsync"/>, after every hosted service
+/// (the web server included) has stopped, so records of requests that finish during the server's
+/// graceful drain are stored too.
+/// </summary>
+internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDisposable
+{
+    private const int MaxAttempts = 5;
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
+
+    private readonly UsageQueue _queue;
+    private readonly IUsageStore _store;
+    private readonly RelayMetrics _metrics;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly int _batchSize;
+    private readonly CancellationTokenSource _abort = new();
+    private Task? _loop;
+    private int _disposed;
+
+    public UsageWriterService(
+        UsageQueue queue,
+        IUsageStore store,
+        RelayMetrics metrics,
+        TimeProvider timeProvider,
+        IOptions<UsageOptions> options,
+        ILogger<UsageWriterService> logger)
+    {
+        _queue = queue;
+        _store = store;
+        _metrics = metrics;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _batchSize = options.Value.BatchSize;
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loop ??= Task.Run(RunAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StoppedAsync(CancellationToken cancellationToken)
+    {
+        _queue.Complete();
+        if (_loop is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await _loop.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // The host's shutdown timeout ran out: stop retrying and say what was not stored.
+            await _abort.CancelAsync();
+            UsageLog.ShutdownIncomplete(_logger, _queue.Reader.Count);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // The container may dispose this twice: it is both a service and the hosted service's instance.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        _queue.Complete();
+        await _abort.CancelAsync();
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        _abort.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<UsageRecord>(_batchSize);
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync(CancellationToken.None))
+        {
+            while (batch.Count < _batchSize && reader.TryRead(out var record))
+            {
+                batch.Add(record);
+            }
+
+            await WriteAsync(batch);
+            batch.Clear();
+            ReportDropped();
+        }
+
+        ReportDropped();
+    }
+
+    private async Task WriteAsync(List<UsageRecord> batch)
+    {
+        var delay = FirstRetryDelay;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await _store.AppendAsync(batch, _abort.Token);
+                return;
+            }
+            catch (Exception exception) when (attempt < MaxAttempts && !_abort.IsCancellationRequested)
+            {
+                UsageLog.WriteFailed(_logger, exception, batch.Count, attempt);
+                try
+                {
+                    await Task.Delay(delay, _timeProvider, _abort.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Shutdown gave up waiting; the next attempt runs without delay, and its failure is final.
+                }
+
+                delay *= 2;
+            }
+            catch (Exception exception)
+            {
+                // The store is a side record of requests already served: losing a batch is logged and
+                // counted, never allowed to stop the writer.
+                UsageLog.RecordsLost(_logger, exception, batch.Count, attempt);
+                _metrics.UsageDropped(batch.Count);
+                return;
+            }
+        }
+    }
+
+    private void ReportDropped()
+    {
+        var dropped = _queue.TakeDropped();
+        if (dropped > 0)
+        {
+            UsageLog.RecordsDropped(_logger, dropped, _queue.FullMode);
+            _metrics.UsageDropped(dropped);
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Microsoft.ML.Tokenizers;
+using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Pricing;
+
+namespace RelayKit.AspNetCore.Tests.Budgets;
+
+public sealed class WorstCaseEstimatorTests
+{
+    private static readonly BudgetEstimateOptions Defaults = new();
+    private readonly WorstCaseEstimator _estimator = new(new PromptTokenCounter(), Options.Create(new BudgetEstimateOptions()));
+    private readonly ModelPriceCatalog _catalog = new();
+
+    private CostEstimate Estimate(string json, PromptFormat format, string model, int? cap = null)
+    {
+        Assert.True(_catalog.TryGetPrice(model, out var price));
+        return _estimator.Estimate(JsonNode.Parse(json)!, format, model, price, cap ?? _catalog.GetOutputCap(model));
+    }
+
+    [Fact]
+    public void Chat_output_limit_prefers_max_completion_tokens_and_multiplies_by_n()
+    {
+        const string messages = "\"messages\":[{\"role\":\"user\",\"content\":\"Say hi\"}]";
+
+        Assert.Equal(100, Estimate($$"""{"model":"gpt-4o",{{messages}},"max_tokens":100}""", PromptFormat.OpenAIChat, "gpt-4o").OutputTokens);
+        Assert.Equal(50, Estimate($$"""{"model":"gpt-4o",{{messages}},"max_tokens":100,"max_completion_tokens":50}""", PromptFormat.OpenAIChat, "gpt-4o").OutputTokens);
+        var three = Estimate($$"""{"model":"gpt-4o",{{messages}},"max_completion_tokens":50,"n":3}""", PromptFormat.OpenAIChat, "gpt-4o");
+        Assert.Equal(150, three.OutputTokens);
+        Assert.True(three.OutputLimitFromRequest);
+        Assert.True(three.ExactTokenizer);
+    }
+
+    [Fact]
+    public void Without_a_limit_in_the_request_the_model_cap_or_the_default_applies_and_is_flagged()
+    {
+        var capped = Estimate("""{"messages":[{"role":"user","content":"hi"}]}""", PromptFormat.OpenAIChat, "gpt-4o");
+        Assert.Equal(16_384, capped.OutputTokens);
+        Assert.False(capped.OutputLimitFromRequest);
+
+        var price = new ModelPrice { Input = 1m, Output = 2m };
+        var fallback = _estimator.Estimate(JsonNode.Parse("""{"input":"hi"}""")!, PromptFormat.OpenAIResponses, "gpt-5.5", price, null);
+        Assert.Equal(Defaults.DefaultOutputCap, fallback.OutputTokens);
+        Assert.Equal(TokenCost.WorstCase(price, fallback.PromptTokens, fallback.OutputTokens), fallback.Cost);
+    }
+
+    [Fact]
+    public void Cost_is_the_prompt_at_the_dearest_prompt_price_plus_the_output_limit_at_the_output_price()
+    {
+        var estimate = Estimate("""{"messages":[{"role":"user","content":"Hello there"}],"max_tokens":1000}""", PromptFormat.OpenAIChat, "gpt-4o");
+        var gpt4o = BuiltInModelPrices.Table["gpt-4o"].Price;
+
+        Assert.Equal(((estimate.PromptTokens * 2.50m) + (1000 * 10m)) / 1_000_000m, estimate.Cost);
+        var text = TiktokenTokenizer.CreateForModel("gpt-4o").CountTokens("Hello there");
+        Assert.InRange(estimate.PromptTokens, text + Defaults.MessageOverheadTokens, text + 20);
+        Assert.Equal(TokenCost.WorstCase(gpt4o, estimate.PromptTokens, 1000), estimate.Cost);
+    }
+
+    [Fact]
+    public void Responses_limit_and_context_the_relay_cannot_see_are_reported()
+    {
+        var plain = Estimate("""{"input":"Tell me a joke","instructions":"Be brief","max_output_tokens":64}""", PromptFormat.OpenAIResponses, "gpt-5");
+        Assert.Equal(64, plain.OutputTokens);
+        Assert.False(plain.HasUncountedContext);
+
+        var chained = Estimate("""{"input":"And another","previous_response_id":"resp_1","max_output_tokens":64}""", PromptFormat.OpenAIResponses, "gpt-5");
+        Assert.True(chained.HasUncountedContext);
+        var file = Estimate("""{"input":[{"role":"user","content":[{"type":"input_file","file_id":"file-1"}]}]}""", PromptFormat.OpenAIResponses, "gpt-5");
+        Assert.True(file.HasUncountedContext);
+    }
+
+    [Fact]
+    public void Embeddings_cost_only_their_input_and_token_arrays_count_by_length()
+    {
+        var tokens = Estimate("""{"input":[[1,2,3,4,5],[6,7]],"model":"text-embedding-3-small"}""", PromptFormat.OpenAIEmbeddings, "text-embedding-3-small");
+        Assert.Equal(7, tokens.PromptTokens);
+        Assert.Equal(0, tokens.OutputTokens);
+        Assert.Equal(7 * 0.02m / 1_000_000m, tokens.Cost);
+
+        var strings = Estimate("""{"input":["a cat","a dog on a mat"]}""", PromptFormat.OpenAIEmbeddings, "text-embedding-3-small");
+        var cl100k = TiktokenTokenizer.CreateForEncoding("cl100k_base");
+        Assert.Equal(cl100k.CountTokens("a cat") + cl100k.CountTokens("a dog on a mat"), strings.PromptTokens);
+    }
+
+    [Fact]
+    public void Anthropic_prompts_carry_the_margin_and_tool_use_adds_its_system_prompt()
+    {
+        var text = string.Join(' ', Enumerable.Repeat("The quick brown fox jumps over the lazy dog.", 40));
+        var plain = Estimate($$"""{"system":"Be kind","messages":[{"role":"user","content":"{{text}}"}],"max_tokens":512}""", PromptFormat.AnthropicMessages, "claude-sonnet-4-5");
+
+        Assert.False(plain.ExactTokenizer);
+        var cl100k = TiktokenTokenizer.CreateForEncoding("cl100k_base").CountTokens(text);
+        Assert.True(plain.PromptTokens >= Math.Ceiling(cl100k * Defaults.ApproximateTokenizerMargin), $"{plain.PromptTokens} for {cl100k}");
+        Assert.Equal(512, plain.OutputTokens);
+
+        var withTools = Estimate("""{"system":"Be kind","messages":[{"role":"user","content":"TEXT"}],"max_tokens":512,"tools":[{"name":"get_weather","description":"Weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}}}}]}""".Replace("TEXT", text, StringComparison.Ordinal), PromptFormat.AnthropicMessages, "claude-sonnet-4-5");
+        Assert.True(withTools.PromptTokens - plain.PromptTokens >= Defaults.AnthropicToolSystemPromptTokens * Defaults.ApproximateTokenizerMargin);
+    }
+
+    [Fact]
+    public void An_image_costs_the_fixed_allowance_not_its_bytes()
+    {
+        var base64 = Convert.ToBase64String(new byte[300_000]);
+        var openAi = Estimate($$$"""{"messages":[{"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,{{{base64}}}"}}]}],"max_tokens":10}""", PromptFormat.OpenAIChat, "gpt-4o");
+        var anthropic = Estimate($$$"""{"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"{{{base64}}}"}}]}],"max_tokens":10}""", PromptFormat.AnthropicMessages, "claude-haiku-4-5");
+
+        Assert.InRange(openAi.PromptTokens, Defaults.ImageTokens, Defaults.ImageTokens + 50);
+        Assert.InRange(anthropic.PromptTokens, Defaults.ImageTokens * Defaults.ApproximateTokenizerMargin, (Defaults.ImageTokens + 50) * Defaults.ApproximateTokenizerMargin);
+    }
+}

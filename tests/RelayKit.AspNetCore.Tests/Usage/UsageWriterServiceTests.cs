@@ -1,0 +1,165 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
+using RelayKit.AspNetCore.Usage;
+using RelayKit.AspNetCore.Usage.Stores;
+
+namespace RelayKit.AspNetCore.Tests.Usage;
+
+public sealed class UsageWriterServiceTests
+{
+    private static IHost BuildHost(Action<UsageOptions> configure, IUsageStore? store = null, TimeProvider? time = null, Action<IServiceCollection>? before = null)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddFakeLogging();
+        before?.Invoke(builder.Services);
+        if (store is not null)
+        {
+            builder.Services.AddSingleton(store);
+        }
+
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
+        }
+
+        builder.Services.AddRelayUsage(configure);
+        return builder.Build();
+    }
+
+    [Fact]
+    public async Task A_graceful_stop_stores_every_queued_record_in_SQLite()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "relaykit-usage-tests", Guid.NewGuid().ToString("N"), "usage.db");
+        using var host = BuildHost(o => { o.SqlitePath = path; o.BatchSize = 64; });
+        await host.StartAsync();
+        var recorder = host.Services.GetRequiredService<UsageRecorder>();
+
+        for (var i = 0; i < 1000; i++)
+        {
+            await recorder.RecordAsync(UsageRecords.Make($"r{i:D4}", UsageRecords.Day1.AddSeconds(i)));
+        }
+
+        await host.StopAsync();
+
+        var reopened = new SqliteUsageStore(path);
+        var count = 0;
+        await foreach (var _ in reopened.ReadAsync(UsageFilter.All, CancellationToken.None))
+        {
+            count++;
+        }
+
+        Assert.Equal(1000, count);
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
+    }
+
+    [Fact]
+    public async Task Records_of_requests_that_finish_while_the_server_drains_are_stored()
+    {
+        var store = new InMemoryUsageStore();
+
+        // Registered before the usage services, so the host stops it after the writer's StopAsync,
+        // the way it stops the web server that drains in-flight requests.
+        using var host = BuildHost(o => o.Store = UsageStoreKind.InMemory, store, before: s => s.AddHostedService<LateRequest>());
+        await host.StartAsync();
+        await host.StopAsync();
+
+        var stored = Assert.Single((await store.QueryAsync(UsageFilter.All, 0, 10, CancellationToken.None)).Records);
+        Assert.Equal("late", stored.RequestId);
+    }
+
+    [Theory]
+    [InlineData(UsageQueueFullMode.DropNewest, new[] { "r1", "r2", "r3" })]
+    [InlineData(UsageQueueFullMode.DropOldest, new[] { "r1", "r3", "r4" })]
+    public async Task A_full_queue_drops_by_policy_and_reports_it(UsageQueueFullMode mode, string[] expected)
+    {
+        var store = new GatedUsageStore();
+        using var host = BuildHost(o => { o.QueueCapacity = 2; o.WhenQueueFull = mode; }, store);
+        using var dropped = new MetricCollector<long>(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "RelayKit", "relaykit.usage.dropped");
+        await host.StartAsync();
+        var recorder = host.Services.GetRequiredService<UsageRecorder>();
+
+        await recorder.RecordAsync(UsageRecords.Make("r1"));
+        await store.WriteStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var pending = new[] { "r2", "r3", "r4" }.Select(id => recorder.RecordAsync(UsageRecords.Make(id))).ToList();
+
+        Assert.All(pending, p => Assert.True(p.IsCompleted, "a drop policy must never make the request wait"));
+        store.Open();
+        await host.StopAsync();
+
+        Assert.Equal(expected, await store.StoredIdsAsync());
+        Assert.Equal(1, dropped.GetMeasurementSnapshot().Sum(m => m.Value));
+        var warning = Assert.Single(host.Services.GetFakeLogCollector().GetSnapshot(), r => r.Id.Name == "UsageRecordsDropped");
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Equal("1", warning.GetStructuredStateValue("Count"));
+    }
+
+    [Fact]
+    public async Task The_wait_policy_holds_the_request_until_there_is_room_and_loses_nothing()
+    {
+        var store = new GatedUsageStore();
+        using var host = BuildHost(o => { o.QueueCapacity = 1; o.WhenQueueFull = UsageQueueFullMode.Wait; }, store);
+        await host.StartAsync();
+        var recorder = host.Services.GetRequiredService<UsageRecorder>();
+
+        await recorder.RecordAsync(UsageRecords.Make("r1"));
+        await store.WriteStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await recorder.RecordAsync(UsageRecords.Make("r2"));
+        var third = recorder.RecordAsync(UsageRecords.Make("r3")).AsTask();
+
+        Assert.False(third.IsCompleted);
+        store.Open();
+        await third.WaitAsync(TimeSpan.FromSeconds(10));
+        await host.StopAsync();
+
+        Assert.Equal(["r1", "r2", "r3"], await store.StoredIdsAsync());
+    }
+
+    [Fact]
+    public async Task A_failing_store_is_retried_with_backoff_and_the_batch_lands()
+    {
+        var time = new FakeTimeProvider(UsageRecords.Day1);
+        var store = new GatedUsageStore(open: true, failFirst: 2);
+        using var host = BuildHost(o => o.Store = UsageStoreKind.InMemory, store, time);
+        await host.StartAsync();
+
+        await host.Services.GetRequiredService<UsageRecorder>().RecordAsync(UsageRecords.Make("r1"));
+
+        Assert.Equal(1, await store.Failures.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        await AdvanceUntilAsync(time, TimeSpan.FromSeconds(1), () => store.Attempts >= 2);
+        Assert.Equal(2, await store.Failures.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Empty(await store.StoredIdsAsync());
+        await AdvanceUntilAsync(time, TimeSpan.FromSeconds(2), () => store.Attempts >= 3);
+        await host.StopAsync();
+
+        Assert.Equal(["r1"], await store.StoredIdsAsync());
+        Assert.Equal(2, host.Services.GetFakeLogCollector().GetSnapshot().Count(r => r.Id.Name == "UsageStoreWriteFailed"));
+    }
+
+    /// <summary>Advances fake time by the backoff once the writer is waiting on it (its timer exists only after the failure is handled).</summary>
+    private static async Task AdvanceUntilAsync(FakeTimeProvider time, TimeSpan step, Func<bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!done())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the writer did not retry");
+            time.Advance(step);
+            await Task.Yield();
+            await Task.Delay(5);
+        }
+    }
+
+    private sealed class LateRequest(UsageRecorder recorder) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) =>
+            recorder.RecordAsync(UsageRecords.Make("late"), cancellationToken).AsTask();
+    }
+}

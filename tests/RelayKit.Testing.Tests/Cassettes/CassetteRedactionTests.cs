@@ -1,0 +1,88 @@
+using System.Text.Json.Nodes;
+using static RelayKit.Testing.Tests.Cassettes.CassetteHttp;
+
+namespace RelayKit.Testing.Tests.Cassettes;
+
+public sealed class CassetteRedactionTests
+{
+    private const string OpenAIKey = "sk-proj-Abc123Def456Ghi789Jkl012Mno345";
+    private const string AnthropicKey = "sk-ant-api03-Zyx987Wvu654Tsr321Qpo";
+
+    [Fact]
+    public async Task Secret_headers_and_configured_paths_never_reach_the_written_file()
+    {
+        using var folder = new CassetteFolder();
+        await using var upstream = new FakeUpstream();
+        upstream.Setup().RespondWithText("Fine.");
+        var address = await upstream.StartAsync();
+        var options = folder.Options("secrets", CassetteRecordMode.Once, address);
+        options.RedactHeaders.Add("x-tenant-*");
+        options.RedactJsonPaths.Add("metadata.customer_email");
+        options.RedactJsonPaths.Add("choices[*].message.content");
+        var body = Chat("Hello");
+        body["metadata"] = new JsonObject { ["customer_email"] = "alice@example.com", ["plan"] = "pro" };
+        await using (var recorder = new FakeUpstream(new FakeUpstreamOptions { Cassette = options }))
+        {
+            var answer = await SendJsonAsync(recorder.CreateClient(), Post("/v1/chat/completions", body,
+                ("Authorization", "Bearer " + OpenAIKey),
+                ("x-api-key", AnthropicKey),
+                ("openai-organization", "org-Secret123"),
+                ("openai-project", "proj_Secret456"),
+                ("Cookie", "session=s3cr3t-cookie"),
+                ("x-tenant-token", "tenant-secret-789")));
+
+            // The caller still gets the real answer; only the file is redacted.
+            Assert.Equal("Fine.", (string?)answer.Body!["choices"]![0]!["message"]!["content"]);
+        }
+
+        // The upstream got the real credentials: redaction happens on the way to disk, not on the wire.
+        Assert.Equal("[redacted]", upstream.Requests[0].Headers["Authorization"]);
+        var text = await File.ReadAllTextAsync(folder.FileOf("secrets"));
+        foreach (var secret in new[] { OpenAIKey, AnthropicKey, "org-Secret123", "proj_Secret456", "s3cr3t-cookie", "tenant-secret-789", "alice@example.com", "Fine." })
+        {
+            Assert.DoesNotContain(secret, text, StringComparison.Ordinal);
+        }
+
+        var request = JsonNode.Parse(text)!["interactions"]![0]!["request"]!;
+        foreach (var header in new[] { "authorization", "x-api-key", "openai-organization", "openai-project", "cookie", "x-tenant-token" })
+        {
+            Assert.Equal("[redacted]", (string?)request["headers"]![header]);
+        }
+
+        Assert.Equal("pro", (string?)request["body"]!["metadata"]!["plan"]);
+        CassetteSecretScanner.AssertNoSecrets(folder.Path);
+
+        // Matching happens after the same redaction, so the redacted recording still answers.
+        var replay = folder.Options("secrets", CassetteRecordMode.None);
+        replay.RedactJsonPaths.Add("metadata.customer_email");
+        replay.RedactJsonPaths.Add("choices[*].message.content");
+        await using var replayer = new FakeUpstream(new FakeUpstreamOptions { Cassette = replay });
+        body["metadata"]!["customer_email"] = "someone-else@example.com";
+        Assert.Equal(200, (await SendJsonAsync(replayer.CreateClient(), Post("/v1/chat/completions", body))).Status);
+    }
+
+    [Fact]
+    public void The_secret_scanner_finds_key_shaped_values_and_masks_them()
+    {
+        using var folder = new CassetteFolder();
+        var file = Path.Combine(folder.Path, "leaky.json");
+        File.WriteAllLines(file,
+        [
+            "{",
+            $"  \"a\": \"{OpenAIKey}\",",
+            $"  \"b\": \"{AnthropicKey}\",",
+            "  \"c\": \"rk-live-0123456789abcdefghij\",",
+            "  \"d\": \"Bearer eyJhbGciOiJIUzI1NiJ9.payload.signature\",",
+            "  \"e\": \"Bearer [redacted]\", \"f\": \"task-1234567890123456789012345\", \"g\": \"chatcmpl-AbCdEf1234567890\"",
+            "}",
+        ]);
+
+        var findings = CassetteSecretScanner.Scan(file);
+        Assert.Equal(["OpenAI key", "Anthropic key", "restricted key", "bearer token"], findings.Select(f => f.Kind));
+        Assert.Equal([2, 3, 4, 5], findings.Select(f => f.Line));
+        var error = Assert.Throws<InvalidOperationException>(() => CassetteSecretScanner.AssertNoSecrets(folder.Path));
+        Assert.DoesNotContain(OpenAIKey, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(AnthropicKey, error.Message, StringComparison.Ordinal);
+        Assert.Contains("leaky.json:2: OpenAI key sk-proj-Ab", error.Message, StringComparison.Ordinal);
+    }
+}
