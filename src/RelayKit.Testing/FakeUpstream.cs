@@ -108,7 +108,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     /// An in-memory handler (no sockets) that serves this fake, for <c>HttpClient</c>s, SDK transports,
     /// or a relay's upstream client in <c>WebApplicationFactory</c> tests. Base address: <c>http://fake-upstream/</c>.
     /// </summary>
-    public HttpMessageHandler CreateHandler() => InMemoryServer().CreateHandler();
+    public HttpMessageHandler CreateHandler() => new InMemoryResetHandler(InMemoryServer().CreateHandler());
 
     /// <summary>An <see cref="HttpClient"/> over <see cref="CreateHandler"/> whose base address is <c>http://fake-upstream/</c>.</summary>
     public HttpClient CreateClient() => new(CreateHandler()) { BaseAddress = new Uri("http://fake-upstream/") };

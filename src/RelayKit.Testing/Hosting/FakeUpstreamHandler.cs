@@ -51,6 +51,11 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
                     : new BadRequestException(404, $"Unknown request URL: {http.Method} {path}. Please check the URL for typos.");
             }
 
+            if (endpoint is FakeEndpoint.AnthropicMessages or FakeEndpoint.AnthropicCountTokens or FakeEndpoint.AnthropicModels)
+            {
+                AnthropicRequestReader.RequireHeaders(http.Headers);
+            }
+
             if (HttpMethods.IsPost(http.Method))
             {
                 rawBody = await ReadBodyAsync(http, context.RequestAborted);

@@ -23,11 +23,32 @@ internal static class ModelListRenderer
         {
             ["type"] = "model",
             ["id"] = id,
-            ["display_name"] = id,
+            ["display_name"] = DisplayName(id),
             ["created_at"] = created.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
+            ["lifecycle"] = "active",
         }).ToArray()),
         ["has_more"] = false,
         ["first_id"] = models.Count == 0 ? null : models[0],
         ["last_id"] = models.Count == 0 ? null : models[^1],
     };
+
+    /// <summary>Anthropic's display style: <c>claude-sonnet-4-5</c> is shown as <c>Claude Sonnet 4.5</c>.</summary>
+    internal static string DisplayName(string id)
+    {
+        var words = new List<string>();
+        var version = new List<string>();
+        foreach (var part in id.Split('-', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (part.All(char.IsAsciiDigit) && part.Length <= 2)
+            {
+                version.Add(part);
+            }
+            else if (version.Count == 0)
+            {
+                words.Add(char.ToUpperInvariant(part[0]) + part[1..]);
+            }
+        }
+
+        return version.Count == 0 ? string.Join(' ', words) : string.Join(' ', words) + " " + string.Join('.', version);
+    }
 }

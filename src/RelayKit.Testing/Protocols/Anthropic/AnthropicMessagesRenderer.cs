@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using RelayKit.Testing.Streaming;
 using RelayKit.Testing.Tokens;
@@ -9,6 +11,11 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
 {
     // input_json_delta fragments are this many characters long, as the real API splits them.
     private const int JsonFragmentLength = 8;
+
+    // The API writes quotes as \" and non-ASCII text as UTF-8, not as \u0022 and \u00e9 (the serializer's
+    // HTML-safe default); an SSE data line is never embedded in HTML, so the relaxed encoder is safe here.
+    // Characters outside the BMP (emoji) stay \u-escaped: System.Text.Json cannot write them raw.
+    private static readonly JsonSerializerOptions WireJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public SseEvent? Terminator => null;
 
@@ -38,6 +45,7 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
                 ["id"] = call.Id,
                 ["name"] = call.Name,
                 ["input"] = JsonNode.Parse(call.ArgumentsJson),
+                ["caller"] = DirectCaller(),
             });
         }
 
@@ -87,6 +95,7 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
                     ["id"] = call.Id,
                     ["name"] = call.Name,
                     ["input"] = new JsonObject(),
+                    ["caller"] = DirectCaller(),
                 },
             });
             if (!pinged)
@@ -120,9 +129,9 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
                 ["delta"] = new JsonObject
                 {
                     ["stop_reason"] = StopReason(answer.Reply.EffectiveFinishReason),
-                    ["stop_sequence"] = null,
+                    ["stop_sequence"] = MatchedStopSequence(answer),
                 },
-                ["usage"] = Usage(answer, answer.OutputTokens),
+                ["usage"] = DeltaUsage(answer),
             });
         }
 
@@ -140,8 +149,23 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
         ["model"] = answer.Model,
         ["content"] = content,
         ["stop_reason"] = stopReason,
-        ["stop_sequence"] = null,
+        ["stop_sequence"] = stopReason is null ? null : MatchedStopSequence(answer),
     };
+
+    /// <summary>
+    /// The stop sequence a <c>stop_sequence</c> stop matched: the first one the request asked for, as the
+    /// real API names the one it hit; <see langword="null"/> for every other stop reason.
+    /// </summary>
+    private static string? MatchedStopSequence(Answer answer) =>
+        answer.Reply.EffectiveFinishReason == FakeFinishReason.StopSequence
+        && answer.Request.Body?["stop_sequences"] is JsonArray sequences
+        && sequences.Count > 0
+            ? JsonText.String(sequences[0])
+            : null;
+
+    // The official SDK requires a caller on every tool_use block; "direct" is what the API sends for a
+    // call the model made itself (the alternative is a call made from a code-execution tool).
+    private static JsonObject DirectCaller() => new() { ["type"] = "direct" };
 
     /// <summary>Usage in Anthropic's terms: <c>input_tokens</c> excludes cache reads and writes.</summary>
     private static JsonObject Usage(Answer answer, int outputTokens) => new()
@@ -149,8 +173,22 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
         ["input_tokens"] = answer.UncachedInputTokens,
         ["cache_creation_input_tokens"] = answer.CacheCreationInputTokens,
         ["cache_read_input_tokens"] = answer.CachedInputTokens,
+        ["cache_creation"] = new JsonObject
+        {
+            ["ephemeral_5m_input_tokens"] = answer.CacheCreationInputTokens,
+            ["ephemeral_1h_input_tokens"] = 0,
+        },
         ["output_tokens"] = outputTokens,
         ["service_tier"] = "standard",
+    };
+
+    /// <summary>The cumulative usage of <c>message_delta</c>: the same counts as the whole message, without its tier.</summary>
+    private static JsonObject DeltaUsage(Answer answer) => new()
+    {
+        ["input_tokens"] = answer.UncachedInputTokens,
+        ["cache_creation_input_tokens"] = answer.CacheCreationInputTokens,
+        ["cache_read_input_tokens"] = answer.CachedInputTokens,
+        ["output_tokens"] = answer.OutputTokens,
     };
 
     private static SseEvent Event(string type, JsonObject payload)
@@ -162,6 +200,6 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
             data[name] = value;
         }
 
-        return new SseEvent(type, data.ToJsonString());
+        return new SseEvent(type, data.ToJsonString(WireJson));
     }
 }
