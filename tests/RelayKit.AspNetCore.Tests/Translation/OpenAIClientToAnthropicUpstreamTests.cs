@@ -199,7 +199,12 @@ public sealed class OpenAIClientToAnthropicUpstreamTests : IAsyncDisposable
     {
         using var http = _fake.CreateClient();
         var body = _relay.LastUpstreamBody!.ToJsonString();
-        using var response = await http.PostAsync("v1/messages", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/messages")
+        {
+            Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("anthropic-version", "2023-06-01");
+        using var response = await http.SendAsync(request);
         var usage = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["usage"]!;
         Assert.Contains(prompt, body, StringComparison.Ordinal);
         return ((long)usage["input_tokens"]!, (long)usage["cache_read_input_tokens"]!, (long)usage["cache_creation_input_tokens"]!, (long)usage["output_tokens"]!);
