@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using RelayKit.AspNetCore.Forwarding;
 using RelayKit.AspNetCore.Keys;
+using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Protocols;
 using RelayKit.AspNetCore.Routing;
 
@@ -58,10 +59,33 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     /// <summary>Observers of the upstream response as it streams through (metering reads usage here).</summary>
     public IList<IResponseBodyObserver> ResponseObservers { get; } = new List<IResponseBodyObserver>();
 
+    /// <summary>
+    /// Rewrites the upstream response for the caller (translation, stripping an unasked-for usage chunk);
+    /// null passes the upstream's bytes through unchanged.
+    /// </summary>
+    public IResponseBodyTransform? ResponseTransform { get; set; }
+
     /// <summary>The candidate that answered, once one did.</summary>
     public UpstreamCandidate? Upstream { get; set; }
 
     public int? UpstreamStatusCode { get; set; }
+
+    // 6 Meter: filled in by the usage meter from the upstream's own response, read by settlement.
+
+    /// <summary>The usage the upstream reported, or null when it reported none (a cut stream, an error).</summary>
+    public TokenUsage? ReportedUsage { get; set; }
+
+    /// <summary>
+    /// Output tokens counted from the text and tool arguments the upstream sent, for charging an aborted
+    /// or cut stream whose usage never arrived.
+    /// </summary>
+    public long DeliveredOutputTokens { get; set; }
+
+    /// <summary>When the first byte of the upstream's body arrived.</summary>
+    public DateTimeOffset? FirstByteAt { get; set; }
+
+    /// <summary>The model the upstream said answered (its response's <c>model</c>), if it said.</summary>
+    public string? ResponseModel { get; set; }
 
     // Outcome, read by settlement
 

@@ -159,6 +159,14 @@ internal sealed partial class UpstreamForwarder(
             observer.OnResponseStarted(response);
         }
 
+        var transform = context.ResponseTransform;
+        if (transform is not null)
+        {
+            // The transformed body has its own length; the upstream's would be wrong.
+            http.Response.ContentLength = null;
+            transform.OnResponseStarted(response, http.Response);
+        }
+
         // Each chunk goes out when it arrives: no response buffering anywhere between upstream and caller.
         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         var completed = false;
@@ -170,15 +178,31 @@ internal sealed partial class UpstreamForwarder(
             int read;
             while ((read = await upstream.ReadAsync(buffer.AsMemory(0, ChunkSize), context.RequestAborted)) > 0)
             {
-                await http.Response.Body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
-                await http.Response.Body.FlushAsync(context.RequestAborted);
+                // Observers (metering) see the upstream's own bytes first, so usage is read even when the
+                // caller goes away while this chunk is being written.
                 foreach (var observer in context.ResponseObservers)
                 {
                     observer.OnBodyChunk(buffer.AsSpan(0, read));
                 }
+
+                if (transform is null)
+                {
+                    await http.Response.Body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
+                }
+                else
+                {
+                    await transform.WriteAsync(buffer.AsMemory(0, read), http.Response.Body, context.RequestAborted);
+                }
+
+                await http.Response.Body.FlushAsync(context.RequestAborted);
             }
 
             completed = true;
+            if (transform is not null)
+            {
+                await transform.CompleteAsync(true, http.Response.Body, context.RequestAborted);
+                await http.Response.Body.FlushAsync(context.RequestAborted);
+            }
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException)
         {
