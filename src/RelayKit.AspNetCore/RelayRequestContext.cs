@@ -87,6 +87,14 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     /// <summary>The model the upstream said answered (its response's <c>model</c>), if it said.</summary>
     public string? ResponseModel { get; set; }
 
+    // 7 Settle: what the budget step charged, and the request's span, read by the usage settlement.
+
+    /// <summary>What the request was charged, in US dollars, when a budget step charged it; null otherwise (usage then prices it itself).</summary>
+    public decimal? ChargedCost { get; set; }
+
+    /// <summary>The request's span, started before the first upstream attempt and ended when usage is recorded.</summary>
+    public System.Diagnostics.Activity? Activity { get; set; }
+
     // Outcome, read by settlement
 
     /// <summary>The error the relay answered with, if it answered one itself.</summary>

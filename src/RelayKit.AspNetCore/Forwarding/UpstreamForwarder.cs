@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Protocols;
 using RelayKit.AspNetCore.Routing;
+using RelayKit.AspNetCore.Usage;
 
 namespace RelayKit.AspNetCore.Forwarding;
 
@@ -28,7 +29,8 @@ internal sealed partial class UpstreamForwarder(
     IHttpMessageHandlerFactory handlers,
     IOptionsMonitor<ModelRelayOptions> options,
     TimeProvider timeProvider,
-    ILogger<UpstreamForwarder> logger)
+    ILogger<UpstreamForwarder> logger,
+    UpstreamAttemptTracker? attempts = null)
 {
     private const string AnthropicVersion = "2023-06-01";
     private const int ChunkSize = 16 * 1024;
@@ -37,11 +39,15 @@ internal sealed partial class UpstreamForwarder(
     public async Task<RelayError?> ForwardAsync(RelayRequestContext context)
     {
         RelayError? lastError = null;
+        var attemptNumber = 0;
+        attempts?.StartRequest(context);
         foreach (var candidate in context.Candidates)
         {
+            using var attempt = attempts?.StartAttempt(context, candidate, ++attemptNumber);
             var (response, error) = await SendAsync(context, candidate);
             if (response is null)
             {
+                attempt?.Failed(error);
                 if (context.ClientAborted)
                 {
                     return null;
@@ -55,7 +61,9 @@ internal sealed partial class UpstreamForwarder(
             {
                 context.Upstream = candidate;
                 context.UpstreamStatusCode = (int)response.StatusCode;
+                attempt?.Answered((int)response.StatusCode);
                 await CopyResponseAsync(context, candidate, response);
+                attempt?.Ended(context.ResponseCompleted, context.ClientAborted);
                 return null;
             }
         }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Hosting;
 using RelayKit.AspNetCore.Protocols;
+using RelayKit.AspNetCore.Status;
 
 namespace RelayKit.AspNetCore;
 
@@ -44,6 +45,7 @@ public static partial class ModelRelayEndpointRouteBuilderExtensions
         Map(group, "/v1/messages/count_tokens", RelayOperation.CountTokens);
         group.MapGet("/v1/models", http => handler.HandleAsync(http, RelayOperation.ListModels))
             .WithDisplayName("RelayKit models");
+        group.MapRelayPages();
         LogRelayMapped(logger, string.IsNullOrEmpty(prefix) ? "/" : prefix);
         return group;
 

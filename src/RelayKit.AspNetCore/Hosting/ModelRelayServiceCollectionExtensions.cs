@@ -7,6 +7,7 @@ using RelayKit.AspNetCore.Forwarding;
 using RelayKit.AspNetCore.Hosting;
 using RelayKit.AspNetCore.Keys;
 using RelayKit.AspNetCore.Routing;
+using RelayKit.AspNetCore.Usage;
 
 namespace RelayKit.AspNetCore;
 
@@ -69,6 +70,9 @@ public static class ModelRelayServiceCollectionExtensions
         services.TryAddSingleton<ModelRouter>();
         services.TryAddSingleton<UpstreamForwarder>();
         services.TryAddSingleton<RelayRequestHandler>();
+
+        // 7 Settle: usage records, metrics, spans and upstream health (options under the section's Usage and UpstreamHealth).
+        services.AddRelayUsage(section);
         return new ModelRelayBuilder(services);
     }
 }

@@ -1,7 +1,9 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Settlement;
 using RelayKit.AspNetCore.Status;
 using RelayKit.AspNetCore.Usage.Stores;
 using RelayKit.AspNetCore.Usage.Telemetry;
@@ -64,6 +66,21 @@ internal static class UsageServiceCollectionExtensions
         services.AddHealthChecks()
             .AddCheck<UsageStoreHealthCheck>("relaykit-usage-store", tags: [HealthCheckTag])
             .AddCheck<UpstreamsHealthCheck>("relaykit-upstreams", tags: [HealthCheckTag]);
+        return services;
+    }
+
+    /// <summary>
+    /// The relay's usage wiring, called by <c>AddModelRelay</c>: the usage services with options bound from
+    /// the relay section's <c>Usage</c> and <c>UpstreamHealth</c> subsections, the per-attempt telemetry the
+    /// forwarder reports to, and the settlement that records each request.
+    /// </summary>
+    public static IServiceCollection AddRelayUsage(this IServiceCollection services, Func<IServiceProvider, IConfigurationSection?> relaySection)
+    {
+        services.AddOptions<UsageOptions>().Configure<IServiceProvider>((options, provider) => relaySection(provider)?.GetSection("Usage").Bind(options));
+        services.AddOptions<UpstreamHealthOptions>().Configure<IServiceProvider>((options, provider) => relaySection(provider)?.GetSection("UpstreamHealth").Bind(options));
+        services.AddRelayUsage();
+        services.TryAddSingleton<UpstreamAttemptTracker>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRelaySettlement, UsageSettlement>());
         return services;
     }
 

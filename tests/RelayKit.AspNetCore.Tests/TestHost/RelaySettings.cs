@@ -40,6 +40,9 @@ internal static class RelaySettings
         ["ModelRelay:Keys:1:Name"] = "bob",
         ["ModelRelay:Keys:1:SecretSha256"] = BobKeySha256,
         ["ModelRelay:Keys:1:Models:0"] = "gpt-5.5",
+
+        // Tests run in parallel: no shared SQLite file in the test output.
+        ["ModelRelay:Usage:Store"] = "InMemory",
     };
 
     /// <summary>Base URLs nothing listens on, for tests that never reach an upstream.</summary>

@@ -1,0 +1,164 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using RelayKit.AspNetCore.Pricing;
+using RelayKit.AspNetCore.Protocols;
+using RelayKit.AspNetCore.Routing;
+
+namespace RelayKit.AspNetCore.Status;
+
+/// <summary>
+/// <c>GET /relay/status</c>, anonymous: every configured upstream's health from real traffic (uptime,
+/// error rate, latency percentiles over the last hour and day) and the model list with prices, as JSON
+/// or, for a browser, as a page. It names providers and models only: no key, key name, address or secret.
+/// </summary>
+internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTracker health, TimeProvider timeProvider, IServiceProvider services)
+{
+    private readonly ModelPriceCatalog _prices = services.GetService<ModelPriceCatalog>() ?? new ModelPriceCatalog();
+
+    public Task HandleAsync(HttpContext http)
+    {
+        var status = Build();
+        http.Response.Headers.CacheControl = "no-store";
+        return RelayPageResponses.WantsHtml(http.Request)
+            ? RelayPageResponses.WriteHtmlAsync(http, RenderHtml(status), nonce: null)
+            : RelayPageResponses.WriteJsonAsync(http, status);
+    }
+
+    /// <summary>The status as JSON.</summary>
+    public JsonObject Build()
+    {
+        var table = router.Table;
+        var upstreams = new JsonArray();
+        foreach (var (name, provider) in table.Source.Providers.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            var report = health.GetReport(name);
+            upstreams.Add(new JsonObject
+            {
+                ["name"] = name,
+                ["format"] = provider?.Kind == ModelRelayProviderKind.Anthropic ? "anthropic" : "openai",
+                ["health"] = report.Health.ToString().ToLowerInvariant(),
+                ["lastHour"] = Window(report.LastHour),
+                ["lastDay"] = Window(report.LastDay),
+                ["lastSuccess"] = report.LastSuccess,
+                ["lastFailure"] = report.LastFailure,
+                ["consecutiveFailures"] = report.ConsecutiveFailures,
+            });
+        }
+
+        var models = new JsonArray();
+        foreach (var (name, entry) in table.ListedModels)
+        {
+            var upstreamModel = entry.UpstreamModel ?? entry.Name.Text;
+            models.Add(new JsonObject
+            {
+                ["name"] = name,
+                ["provider"] = entry.Provider.Name,
+                ["upstreamModel"] = upstreamModel,
+                ["price"] = Price(name, upstreamModel),
+            });
+        }
+
+        return new JsonObject
+        {
+            ["generatedAt"] = timeProvider.GetUtcNow(),
+            ["upstreams"] = upstreams,
+            ["models"] = models,
+        };
+    }
+
+    private JsonObject? Price(string name, string upstreamModel)
+    {
+        if (!_prices.TryGetPrice(name, out var price) && !_prices.TryGetPrice(upstreamModel, out price))
+        {
+            return null;
+        }
+
+        return new JsonObject
+        {
+            ["currency"] = "USD",
+            ["per"] = "1M tokens",
+            ["free"] = price.Free,
+            ["input"] = price.Input,
+            ["cachedInput"] = price.EffectiveCachedInput,
+            ["cacheWrite"] = price.EffectiveCacheWrite,
+            ["output"] = price.Output,
+        };
+    }
+
+    private static JsonObject Window(UpstreamWindowStats stats) => new()
+    {
+        ["attempts"] = stats.Attempts,
+        ["failures"] = stats.Failures,
+        ["errorRate"] = stats.ErrorRate,
+        ["uptime"] = stats.Uptime,
+        ["latencyMs"] = new JsonObject
+        {
+            ["p50"] = stats.P50?.TotalMilliseconds,
+            ["p95"] = stats.P95?.TotalMilliseconds,
+            ["p99"] = stats.P99?.TotalMilliseconds,
+        },
+    };
+
+    private static string RenderHtml(JsonObject status)
+    {
+        var html = new StringBuilder();
+        html.Append("<h1>Relay status</h1><p>Generated ").Append(E(status["generatedAt"]!.GetValue<DateTimeOffset>().ToString("u", CultureInfo.InvariantCulture))).Append(" (UTC). From the relay's real traffic.</p>");
+        html.Append("<h2>Upstreams</h2><table id=\"upstreams\"><thead><tr><th>Upstream</th><th>Format</th><th>Health</th>")
+            .Append("<th>Uptime 1 h</th><th>Uptime 24 h</th><th>Requests 1 h</th><th>Error rate 1 h</th><th>Error rate 24 h</th>")
+            .Append("<th>p50</th><th>p95</th><th>p99</th></tr></thead><tbody>");
+        foreach (var upstream in status["upstreams"]!.AsArray())
+        {
+            var hour = upstream!["lastHour"]!;
+            var day = upstream["lastDay"]!;
+            var latency = day["latencyMs"]!;
+            html.Append("<tr class=\"upstream\" data-name=\"").Append(E(Text(upstream["name"]))).Append("\"><td>").Append(E(Text(upstream["name"])))
+                .Append("</td><td>").Append(E(Text(upstream["format"])))
+                .Append("</td><td class=\"health ").Append(E(Text(upstream["health"]))).Append("\">").Append(E(Text(upstream["health"])))
+                .Append("</td><td>").Append(Percent(hour["uptime"])).Append("</td><td>").Append(Percent(day["uptime"]))
+                .Append("</td><td class=\"attempts\">").Append(E(hour["attempts"]?.ToString()))
+                .Append("</td><td>").Append(Percent(hour["errorRate"])).Append("</td><td>").Append(Percent(day["errorRate"]))
+                .Append("</td><td>").Append(Millis(latency["p50"])).Append("</td><td>").Append(Millis(latency["p95"]))
+                .Append("</td><td>").Append(Millis(latency["p99"])).Append("</td></tr>");
+        }
+
+        html.Append("</tbody></table><h2>Models</h2><table id=\"models\"><thead><tr><th>Model</th><th>Upstream</th><th>Runs as</th>")
+            .Append("<th>Input $/1M</th><th>Cached input $/1M</th><th>Output $/1M</th></tr></thead><tbody>");
+        foreach (var model in status["models"]!.AsArray())
+        {
+            var price = model!["price"];
+            html.Append("<tr class=\"model\"><td>").Append(E(Text(model["name"]))).Append("</td><td>").Append(E(Text(model["provider"])))
+                .Append("</td><td>").Append(E(Text(model["upstreamModel"]))).Append("</td>");
+            if (price is null)
+            {
+                html.Append("<td colspan=\"3\">no price</td>");
+            }
+            else
+            {
+                html.Append("<td>").Append(Money(price["input"])).Append("</td><td>").Append(Money(price["cachedInput"]))
+                    .Append("</td><td>").Append(Money(price["output"])).Append("</td>");
+            }
+
+            html.Append("</tr>");
+        }
+
+        html.Append("</tbody></table>");
+        return RelayPageResponses.Document("Relay status", html.ToString(), script: null, nonce: null);
+    }
+
+    private static string? Text(JsonNode? node) => node?.GetValue<string>();
+
+    private static string E(string? text) => HtmlEncoder.Default.Encode(text ?? "");
+
+    private static string Percent(JsonNode? node) =>
+        node is null ? "—" : (node.GetValue<double>() * 100).ToString("0.##", CultureInfo.InvariantCulture) + "%";
+
+    private static string Millis(JsonNode? node) =>
+        node is null ? "—" : node.GetValue<double>().ToString("0", CultureInfo.InvariantCulture) + " ms";
+
+    private static string Money(JsonNode? node) =>
+        node is null ? "—" : "$" + node.GetValue<decimal>().ToString("0.00##", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,37 @@
+using RelayKit.AspNetCore.Protocols;
+using RelayKit.AspNetCore.Routing;
+using RelayKit.AspNetCore.Status;
+using RelayKit.AspNetCore.Usage.Telemetry;
+
+namespace RelayKit.AspNetCore.Usage;
+
+/// <summary>
+/// The forward step's link to telemetry: starts the request's span before the first attempt and one
+/// span per upstream attempt, and reports every attempt's outcome to <see cref="UpstreamHealthTracker"/>,
+/// so the status page and the health check judge upstreams by the relay's real traffic.
+/// </summary>
+internal sealed class UpstreamAttemptTracker(RelayActivitySource activities, UpstreamHealthTracker health, TimeProvider timeProvider)
+{
+    /// <summary>Starts the request's span, unless it has one already.</summary>
+    public void StartRequest(RelayRequestContext context)
+    {
+        var fields = context.Fields;
+        if (context.Activity is null && fields is not null)
+        {
+            context.Activity = activities.StartRequest(
+                context.RequestId, OperationName(context.Operation), fields.Model, context.Caller?.KeyName, fields.Stream);
+        }
+    }
+
+    /// <summary>Starts one attempt at <paramref name="candidate"/>; <paramref name="number"/> is 1 for the first.</summary>
+    public UpstreamAttempt StartAttempt(RelayRequestContext context, UpstreamCandidate candidate, int number)
+    {
+        var provider = candidate.Provider;
+        var span = activities.StartAttempt(provider.Name, OperationName(context.Operation), candidate.UpstreamModel, number, provider.BaseUri);
+        return new UpstreamAttempt(health, timeProvider, provider.Name, span);
+    }
+
+    /// <summary>The GenAI operation name of a relay operation.</summary>
+    public static string OperationName(RelayOperation operation) =>
+        operation == RelayOperation.Embeddings ? GenAIOperationNames.Embeddings : GenAIOperationNames.Chat;
+}
