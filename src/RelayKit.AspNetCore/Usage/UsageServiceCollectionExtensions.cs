@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Settlement;
 using RelayKit.AspNetCore.Status;
@@ -80,6 +81,12 @@ internal static class UsageServiceCollectionExtensions
         services.AddOptions<UpstreamHealthOptions>().Configure<IServiceProvider>((options, provider) => relaySection(provider)?.GetSection("UpstreamHealth").Bind(options));
         services.AddRelayUsage();
         services.TryAddSingleton<UpstreamAttemptTracker>();
+
+        // IHttpClientFactory's Trace-level "Request Headers" event redacts its message but carries the raw
+        // header values (the provider's key) in its structured state, which structured sinks export. The
+        // relay's upstream clients log nothing below Information; the forwarder logs what matters itself.
+        services.AddLogging(logging => logging.AddFilter(
+            "System.Net.Http.HttpClient." + Forwarding.UpstreamClientNames.Prefix.TrimEnd('.'), LogLevel.Information));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRelaySettlement, UsageSettlement>());
         return services;
     }

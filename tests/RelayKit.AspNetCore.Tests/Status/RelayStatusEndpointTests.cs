@@ -1,0 +1,81 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+using RelayKit.AspNetCore.Tests.TestHost;
+using RelayKit.AspNetCore.Tests.Usage;
+
+namespace RelayKit.AspNetCore.Tests.Status;
+
+/// <summary><c>GET /relay/status</c>: upstream health from real traffic and the model list, JSON or HTML, without secrets.</summary>
+public sealed class RelayStatusEndpointTests
+{
+    [Fact]
+    public async Task The_JSON_shows_each_upstream_from_real_traffic_and_the_models_with_prices()
+    {
+        await using var relay = UsageRelay.Create(s => s.With("ModelRelay:Models:gpt-4o:Provider", "openai"));
+        using var http = relay.App.CreateClient();
+        for (var i = 0; i < 3; i++)
+        {
+            var (code, _, _) = await RawRelayCall.PostAsync(http, "v1/chat/completions",
+                """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""", bearer: RelaySettings.AliceKey);
+            Assert.Equal(200, code);
+        }
+
+        var (status, body, headers) = await RawRelayCall.GetAsync(http, "relay/status");
+
+        Assert.Equal(200, status);
+        Assert.Equal("no-store", headers.CacheControl?.ToString());
+        var upstreams = body.GetProperty("upstreams").EnumerateArray().ToDictionary(u => u.GetProperty("name").GetString()!);
+        Assert.Equal(["anthropic", "openai"], upstreams.Keys.Order(StringComparer.Ordinal));
+        var openai = upstreams["openai"];
+        Assert.Equal("healthy", openai.GetProperty("health").GetString());
+        Assert.Equal(3, openai.GetProperty("lastHour").GetProperty("attempts").GetInt64());
+        Assert.Equal(0, openai.GetProperty("lastHour").GetProperty("errorRate").GetDouble());
+        Assert.Equal(1.0, openai.GetProperty("lastDay").GetProperty("uptime").GetDouble());
+        Assert.True(openai.GetProperty("lastHour").GetProperty("latencyMs").GetProperty("p99").GetDouble() >= 0);
+        Assert.Equal("unknown", upstreams["anthropic"].GetProperty("health").GetString());
+        Assert.Equal(JsonValueKind.Null, upstreams["anthropic"].GetProperty("lastHour").GetProperty("latencyMs").GetProperty("p50").ValueKind);
+
+        var models = body.GetProperty("models").EnumerateArray().ToDictionary(m => m.GetProperty("name").GetString()!);
+        Assert.Contains("gpt-5.5", models.Keys);
+        Assert.Equal("claude-opus-4-8", models["claude-code-opus-4.8"].GetProperty("upstreamModel").GetString());
+        Assert.Equal(2.50m, models["gpt-4o"].GetProperty("price").GetProperty("input").GetDecimal());
+        Assert.Equal(10.00m, models["gpt-4o"].GetProperty("price").GetProperty("output").GetDecimal());
+
+        var text = body.GetRawText();
+        Assert.DoesNotContain("alice", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("fake-upstream", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(RelaySettings.OpenAiProviderKey, text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_browser_gets_an_escaped_page_under_a_content_security_policy()
+    {
+        await using var relay = UsageRelay.Create(s => s.With("ModelRelay:Models:<img src=x onerror=alert(1)>:Provider", "openai"));
+        using var http = relay.App.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "relay/status");
+        request.Headers.Accept.ParseAdd("text/html,application/xhtml+xml,*/*;q=0.8");
+
+        using var response = await http.SendAsync(request);
+        var html = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("default-src 'none'", response.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+        Assert.Contains("<tr class=\"upstream\" data-name=\"openai\">", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<img", html, StringComparison.Ordinal);
+        Assert.Contains("&lt;img src=x onerror=alert(1)&gt;", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_status_needs_no_key_and_JSON_is_the_default()
+    {
+        await using var relay = UsageRelay.Create();
+        using var http = relay.App.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "relay/status");
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("*/*"));
+
+        using var response = await http.SendAsync(request);
+
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+    }
+}
