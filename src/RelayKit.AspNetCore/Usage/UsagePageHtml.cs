@@ -73,8 +73,8 @@ internal static class UsagePageHtml
               var barHeight = max > 0 ? (height - bottom - top) * value / max : 0;
               var bar = svg('rect', {
                 'class': 'bar', 'data-day': d.day, 'data-cost': d.cost,
-                x: left + i * step + 2, y: height - bottom - barHeight,
-                width: Math.max(1, step - 4), height: barHeight, fill: '#3b6fd4'
+                x: left + i * step + Math.max(2, (step - 48) / 2), y: height - bottom - barHeight,
+                width: Math.max(1, Math.min(48, step - 4)), height: barHeight, fill: '#3b6fd4'
               }, root);
               svg('title', {}, bar).textContent = d.day + ': ' + money(value);
               svg('text', { x: left + i * step + step / 2, y: height - bottom + 14, 'font-size': 10, 'text-anchor': 'middle' }, root)
