@@ -47,7 +47,7 @@ internal sealed class InMemoryRelayKeyStore : IRelayKeyStore
     {
         lock (_gate)
         {
-            return Task.FromResult<IReadOnlyList<CreatedRelayKey>>([.. _keys]);
+            return Task.FromResult<IReadOnlyList<CreatedRelayKey>>([.. _keys.OrderBy(k => k.CreatedAt).ThenBy(k => k.Id, StringComparer.Ordinal)]);
         }
     }
 
