@@ -76,7 +76,7 @@ internal sealed partial class RelayRequestHandler(
         var http = context.HttpContext;
 
         // 1 Authenticate
-        context.Caller = authenticator.Authenticate(http.Request);
+        context.Caller = await authenticator.AuthenticateAsync(http.Request, context.RequestAborted);
         if (context.Caller is null)
         {
             return http.Request.Headers.ContainsKey("Authorization") || http.Request.Headers.ContainsKey("x-api-key")
