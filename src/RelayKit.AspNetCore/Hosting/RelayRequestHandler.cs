@@ -9,6 +9,7 @@ using RelayKit.AspNetCore.Protocols.Anthropic;
 using RelayKit.AspNetCore.Protocols.OpenAI;
 using RelayKit.AspNetCore.Routing;
 using RelayKit.AspNetCore.Settlement;
+using RelayKit.AspNetCore.Translation.Relay;
 
 namespace RelayKit.AspNetCore.Hosting;
 
@@ -122,8 +123,18 @@ internal sealed partial class RelayRequestHandler(
         context.Candidates = [.. candidates.Where(c => c.Provider.Format == context.Operation.Format)];
         if (context.Candidates.Count == 0)
         {
+            // The model's provider speaks the other format: translate (step 5's other-format branch).
             var provider = candidates[0].Provider;
-            return RelayError.WrongFormat(model, provider.Name, provider.Format, context.Operation);
+            if (!RequestTranslation.CanTranslate(context.Operation, provider.Format))
+            {
+                return RelayError.WrongFormat(model, provider.Name, provider.Format, context.Operation);
+            }
+
+            context.Candidates = [.. candidates.Where(c => c.Provider.Format == provider.Format)];
+            if (RequestTranslation.Apply(context, provider.Format, context.Candidates[0].UpstreamModel) is { } untranslatable)
+            {
+                return untranslatable;
+            }
         }
 
         // 4 Admit
