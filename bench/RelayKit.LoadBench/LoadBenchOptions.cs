@@ -13,7 +13,7 @@ internal sealed class LoadBenchOptions
     /// <summary>Length of each fixed-rate phase (open loop).</summary>
     public TimeSpan FixedDuration { get; private set; } = TimeSpan.FromSeconds(12);
 
-    /// <summary>Requests per second of the fixed-rate phases; unset: half of the slowest target's saturation throughput.</summary>
+    /// <summary>Requests per second of the fixed-rate phases; unset: 30% of the slowest target's saturation throughput.</summary>
     public double? Rate { get; private set; }
 
     /// <summary>Concurrent clients of the closed loop.</summary>
@@ -24,6 +24,9 @@ internal sealed class LoadBenchOptions
 
     /// <summary>Relay requests of the optional memory soak (0: no soak).</summary>
     public int Soak { get; private set; }
+
+    /// <summary>Each phase is cut into this many rounds in which the targets take turns.</summary>
+    public int Rounds { get; private set; } = 3;
 
     public bool Quick { get; private set; }
 
@@ -40,11 +43,15 @@ internal sealed class LoadBenchOptions
                     options.Warmup = TimeSpan.FromSeconds(1);
                     options.SaturationDuration = TimeSpan.FromSeconds(3);
                     options.FixedDuration = TimeSpan.FromSeconds(4);
+                    options.Rounds = 2;
                     break;
                 case "--duration":
                     var seconds = double.Parse(Next(), CultureInfo.InvariantCulture);
                     options.SaturationDuration = TimeSpan.FromSeconds(seconds);
                     options.FixedDuration = TimeSpan.FromSeconds(seconds);
+                    break;
+                case "--rounds":
+                    options.Rounds = Math.Max(1, int.Parse(Next(), CultureInfo.InvariantCulture));
                     break;
                 case "--rate":
                     options.Rate = double.Parse(Next(), CultureInfo.InvariantCulture);
@@ -72,7 +79,8 @@ internal sealed class LoadBenchOptions
         dotnet run -c Release --project bench/RelayKit.LoadBench -- [options]
           --quick              short phases (about 45 s in all) for a first look
           --duration <s>       seconds per fixed-rate and per saturation phase (default 12 and 9)
-          --rate <rps>         fixed request rate (default: half the slowest target's saturation throughput)
+          --rate <rps>         fixed request rate (default: 30% of the slowest target's saturation throughput)
+          --rounds <n>         cut each phase into n rounds in which the targets take turns (default 3)
           --concurrency <n>    clients in the saturation closed loop (default 16)
           --max-requests <n>   at most this many requests per phase (default 200000)
           --soak <n>           afterwards, send n relay requests and show the heap every n/10 (memory flat?)

@@ -12,114 +12,134 @@ internal sealed class LoadDriver(RequestSender sender, LoadBenchOptions options,
     // An open loop that falls this far behind is past what the machine sustains; stop adding work.
     private const int MaxInFlight = 2_000;
 
-    public async Task<PhaseResult> SaturateAsync(Target target, bool stream, TimeSpan duration)
+    /// <summary>
+    /// Each target in turn, in <paramref name="rounds"/> rounds (direct, yarp, relay, direct, …), so that
+    /// a burst of load from elsewhere on a shared machine lands on all of them rather than on one.
+    /// </summary>
+    public async Task<IReadOnlyList<PhaseResult>> SaturateAsync(IReadOnlyList<Target> targets, bool stream, TimeSpan duration, int rounds, string prefix = "")
     {
-        var label = $"{target.Name,-6} {(stream ? "stream" : "json"),-6} saturation ×{options.Concurrency}";
-        return await RunPhaseAsync(target, stream, $"closed ×{options.Concurrency}", label, duration, async (recorder, deadline) =>
-        {
-            var issued = 0;
-            var workers = Enumerable.Range(0, options.Concurrency).Select(async _ =>
-            {
-                while (Stopwatch.GetTimestamp() < deadline && Interlocked.Increment(ref issued) <= options.MaxRequestsPerPhase)
-                {
-                    recorder.Add(await sender.SendAsync(target, stream, CancellationToken.None));
-                }
-            });
-            await Task.WhenAll(workers);
-        });
+        var load = $"closed ×{options.Concurrency}";
+        return await InRoundsAsync(targets, stream, load, duration, rounds, target => $"{prefix}{target.Name,-6} {(stream ? "stream" : "json"),-6} saturation ×{options.Concurrency}",
+            (target, recorder, deadline) => ClosedLoopAsync(target, stream, recorder, () => Stopwatch.GetTimestamp() < deadline, options.MaxRequestsPerPhase / rounds));
     }
 
-    /// <summary>A closed loop bounded by count only: the soak's chunks.</summary>
+    /// <summary>An open loop at <paramref name="rate"/> requests per second, in rounds like <see cref="SaturateAsync"/>.</summary>
+    public async Task<IReadOnlyList<PhaseResult>> FixedRateAsync(IReadOnlyList<Target> targets, bool stream, double rate, TimeSpan duration, int rounds)
+    {
+        var load = string.Create(CultureInfo.InvariantCulture, $"{rate:0} rps");
+        return await InRoundsAsync(targets, stream, load, duration, rounds, target => $"{target.Name,-6} {(stream ? "stream" : "json"),-6} fixed {load}",
+            (target, recorder, deadline) => OpenLoopAsync(target, stream, recorder, rate, deadline, options.MaxRequestsPerPhase / rounds));
+    }
+
+    /// <summary>A closed loop bounded by count only: the soak's parts.</summary>
     public async Task<PhaseResult> CountAsync(Target target, bool stream, int count, string label)
     {
-        return await RunPhaseAsync(target, stream, $"{count} req", label, TimeSpan.FromHours(1), async (recorder, _) =>
-        {
-            var issued = 0;
-            var workers = Enumerable.Range(0, options.Concurrency).Select(async _ =>
-            {
-                while (Interlocked.Increment(ref issued) <= count)
-                {
-                    recorder.Add(await sender.SendAsync(target, stream, CancellationToken.None));
-                }
-            });
-            await Task.WhenAll(workers);
-        });
+        var accumulator = new PhaseAccumulator();
+        await RunAsync(accumulator, label, TimeSpan.FromHours(1), (recorder, _) => ClosedLoopAsync(target, stream, recorder, () => true, count));
+        return accumulator.ToResult(target.Name, stream, $"{count} req");
     }
 
-    public async Task<PhaseResult> FixedRateAsync(Target target, bool stream, double rate, TimeSpan duration)
+    private async Task<IReadOnlyList<PhaseResult>> InRoundsAsync(
+        IReadOnlyList<Target> targets, bool stream, string load, TimeSpan duration, int rounds, Func<Target, string> label, Func<Target, PhaseRecorder, long, Task> drive)
     {
-        var label = $"{target.Name,-6} {(stream ? "stream" : "json"),-6} fixed {rate:0} rps";
-        return await RunPhaseAsync(target, stream, $"{rate:0} rps", label, duration, async (recorder, deadline) =>
+        var accumulators = targets.Select(_ => new PhaseAccumulator()).ToArray();
+        var slice = duration / rounds;
+        for (var round = 1; round <= rounds; round++)
         {
-            var interval = Stopwatch.Frequency / rate;
-            var start = Stopwatch.GetTimestamp();
-            var inFlight = new List<Task>();
-            var running = 0;
-            for (var i = 0; i < options.MaxRequestsPerPhase; i++)
+            for (var i = 0; i < targets.Count; i++)
             {
-                var due = start + (long)(i * interval);
-                if (due >= deadline)
-                {
-                    break;
-                }
+                var target = targets[i];
+                var roundLabel = rounds > 1 ? $"{label(target)} ({round}/{rounds})" : label(target);
+                await RunAsync(accumulators[i], roundLabel, slice, (recorder, deadline) => drive(target, recorder, deadline));
+            }
+        }
 
-                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
-                if (wait > TimeSpan.FromMilliseconds(1))
-                {
-                    await Task.Delay(wait);
-                }
+        return targets.Select((target, i) => accumulators[i].ToResult(target.Name, stream, load)).ToList();
+    }
 
-                if (Volatile.Read(ref running) >= MaxInFlight)
-                {
-                    recorder.Add(new Sample(false, 0, 0, "not sent: backlog"));
-                    continue;
-                }
+    private async Task ClosedLoopAsync(Target target, bool stream, PhaseRecorder recorder, Func<bool> more, int maxRequests)
+    {
+        var issued = 0;
+        var workers = Enumerable.Range(0, options.Concurrency).Select(async _ =>
+        {
+            while (more() && Interlocked.Increment(ref issued) <= maxRequests)
+            {
+                recorder.Add(await sender.SendAsync(target, stream, CancellationToken.None));
+            }
+        });
+        await Task.WhenAll(workers);
+    }
 
-                Interlocked.Increment(ref running);
-                inFlight.Add(Task.Run(async () =>
-                {
-                    recorder.Add(await sender.SendAsync(target, stream, CancellationToken.None));
-                    Interlocked.Decrement(ref running);
-                }));
+    private async Task OpenLoopAsync(Target target, bool stream, PhaseRecorder recorder, double rate, long deadline, int maxRequests)
+    {
+        var interval = Stopwatch.Frequency / rate;
+        var start = Stopwatch.GetTimestamp();
+        var inFlight = new List<Task>();
+        var running = 0;
+        for (var i = 0; i < maxRequests; i++)
+        {
+            var due = start + (long)(i * interval);
+            if (due >= deadline)
+            {
+                break;
             }
 
-            await Task.WhenAll(inFlight);
-        });
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+            if (wait > TimeSpan.FromMilliseconds(1))
+            {
+                await Task.Delay(wait);
+            }
+
+            if (Volatile.Read(ref running) >= MaxInFlight)
+            {
+                recorder.Add(new Sample(false, 0, 0, "not sent: backlog"));
+                continue;
+            }
+
+            Interlocked.Increment(ref running);
+            inFlight.Add(Task.Run(async () =>
+            {
+                recorder.Add(await sender.SendAsync(target, stream, CancellationToken.None));
+                Interlocked.Decrement(ref running);
+            }));
+        }
+
+        await Task.WhenAll(inFlight);
     }
 
-    private async Task<PhaseResult> RunPhaseAsync(
-        Target target, bool stream, string load, string label, TimeSpan duration, Func<PhaseRecorder, long, Task> drive)
+    private async Task RunAsync(PhaseAccumulator accumulator, string label, TimeSpan duration, Func<PhaseRecorder, long, Task> drive)
     {
-        // Start each phase from the same place: no requests recorded by the fake, no garbage from the last phase.
+        // Start each run from the same place: no requests recorded by the fake, no garbage from the last run.
         servers.ForgetFakeRequests();
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
 
-        var recorder = new PhaseRecorder();
+        var recorder = accumulator.Recorder;
+        var before = recorder.Completed;
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var started = Stopwatch.GetTimestamp();
         var deadline = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         using var progressStop = new CancellationTokenSource();
-        var progress = ShowProgressAsync(label, recorder, started, duration, progressStop.Token);
+        var progress = ShowProgressAsync(label, recorder, before, started, duration, progressStop.Token);
 
         await drive(recorder, deadline);
         var elapsed = Stopwatch.GetElapsedTime(started);
-        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        accumulator.AllocatedBytes += GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        accumulator.Elapsed += elapsed;
         await progressStop.CancelAsync();
         await progress;
         servers.ForgetFakeRequests();
 
         using var process = Process.GetCurrentProcess();
-        var workingSet = process.WorkingSet64;
-        var heap = GC.GetTotalMemory(forceFullCollection: true);
-        var result = PhaseResult.From(target.Name, stream, load, recorder, elapsed, allocated, workingSet, heap);
+        accumulator.WorkingSet = process.WorkingSet64;
+        accumulator.Heap = GC.GetTotalMemory(forceFullCollection: true);
+        var done = recorder.Completed - before;
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"\r  {label,-40} {result.Requests,7} ok {result.Failed,5} failed  {result.Throughput,7:0} rps  p50 {result.P50Ms,7:0.000} ms  p99 {result.P99Ms,7:0.000} ms        "));
-        return result;
+            $"\r  {label,-46} {done,7} done  {done / elapsed.TotalSeconds,7:0} rps                    "));
     }
 
-    private static async Task ShowProgressAsync(string label, PhaseRecorder recorder, long started, TimeSpan duration, CancellationToken stop)
+    private static async Task ShowProgressAsync(string label, PhaseRecorder recorder, int before, long started, TimeSpan duration, CancellationToken stop)
     {
         var redirected = Console.IsErrorRedirected;
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(redirected ? 3000 : 500));
@@ -128,8 +148,9 @@ internal sealed class LoadDriver(RequestSender sender, LoadBenchOptions options,
             while (await timer.WaitForNextTickAsync(stop))
             {
                 var elapsed = Stopwatch.GetElapsedTime(started);
+                var done = recorder.Completed - before;
                 var line = string.Create(CultureInfo.InvariantCulture,
-                    $"  {label,-40} {recorder.Completed,7} done  {recorder.Completed / elapsed.TotalSeconds,7:0} rps  {elapsed.TotalSeconds,4:0}/{duration.TotalSeconds:0} s");
+                    $"  {label,-46} {done,7} done  {done / elapsed.TotalSeconds,7:0} rps  {elapsed.TotalSeconds,4:0}/{duration.TotalSeconds:0} s");
                 if (redirected)
                 {
                     Console.Error.WriteLine(line);

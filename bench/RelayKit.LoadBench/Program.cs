@@ -22,7 +22,7 @@ Console.WriteLine(string.Create(invariant,
     $"RelayKit load bench · {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC · {RuntimeInformation.FrameworkDescription} · {RuntimeInformation.OSDescription} · " +
     $"{Environment.ProcessorCount} CPUs · GC {(GCSettings.IsServerGC ? "server" : "workstation")} · load average at start {loadAverage}"));
 Console.WriteLine(string.Create(invariant,
-    $"phases: warm-up {options.Warmup.TotalSeconds:0} s, saturation {options.SaturationDuration.TotalSeconds:0} s with {options.Concurrency} clients, fixed rate {options.FixedDuration.TotalSeconds:0} s at {(options.Rate is { } r ? r.ToString("0", invariant) + " rps" : "half the slowest saturation rate")}"));
+    $"phases ({options.Rounds} rounds, targets taking turns): warm-up {options.Warmup.TotalSeconds:0} s, saturation {options.SaturationDuration.TotalSeconds:0} s with {options.Concurrency} clients, fixed rate {options.FixedDuration.TotalSeconds:0} s at {(options.Rate is { } r ? r.ToString("0", invariant) + " rps" : "30% of the slowest saturation rate")}"));
 
 using var telemetry = new TelemetryListeners();
 await using var servers = await BenchServers.StartAsync();
@@ -45,26 +45,17 @@ foreach (var target in new[] { servers.Direct, servers.Yarp, servers.Relay })
 var driver = new LoadDriver(sender, options, servers);
 var results = new List<PhaseResult>();
 var wallClock = Stopwatch.StartNew();
+Target[] targets = [servers.Direct, servers.Yarp, servers.Relay];
 foreach (var stream in new[] { false, true })
 {
     Console.Error.WriteLine(stream ? "streaming (SSE):" : "non-streaming (JSON):");
-    foreach (var target in new[] { servers.Direct, servers.Yarp, servers.Relay })
-    {
-        await driver.SaturateAsync(target, stream, options.Warmup);
-    }
-
-    var saturation = new List<PhaseResult>();
-    foreach (var target in new[] { servers.Direct, servers.Yarp, servers.Relay })
-    {
-        saturation.Add(await driver.SaturateAsync(target, stream, options.SaturationDuration));
-    }
-
+    await driver.SaturateAsync(targets, stream, options.Warmup, 1, "warm-up ");
+    var saturation = await driver.SaturateAsync(targets, stream, options.SaturationDuration, options.Rounds);
     results.AddRange(saturation);
-    var rate = options.Rate ?? Math.Max(10, Math.Floor(saturation.Min(s => s.Throughput) * 0.5 / 10) * 10);
-    foreach (var target in new[] { servers.Direct, servers.Yarp, servers.Relay })
-    {
-        results.Add(await driver.FixedRateAsync(target, stream, rate, options.FixedDuration));
-    }
+
+    // Well below saturation, so that queueing does not swamp the per-request cost being measured.
+    var rate = options.Rate ?? Math.Max(10, Math.Floor(saturation.Min(s => s.Throughput) * 0.3 / 10) * 10);
+    results.AddRange(await driver.FixedRateAsync(targets, stream, rate, options.FixedDuration, options.Rounds));
 }
 
 double? soakGrowth = null;
