@@ -54,6 +54,10 @@ public class RelayedRequestBenchmarks
             ["ModelRelay:Keys:0:RequestsPerMinute"] = "100000000",
             ["ModelRelay:Keys:0:TokensPerMinute"] = "100000000000",
             ["ModelRelay:Keys:0:MaxConcurrentRequests"] = "10000",
+
+            // In memory: this measures the relay's own work; the load bench measures it on SQLite.
+            ["ModelRelay:Budgets:Provider"] = "InMemory",
+            ["ModelRelay:Usage:Store"] = "InMemory",
         });
         builder.Services.AddModelRelay().ConfigureUpstreamHandler((_, _) => _fake.CreateHandler());
         _app = builder.Build();
