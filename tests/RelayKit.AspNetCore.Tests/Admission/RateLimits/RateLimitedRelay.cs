@@ -29,15 +29,20 @@ internal sealed class RateLimitedRelay : IAsyncDisposable
     public HttpClient Http { get; }
 
     /// <summary>A relay with the given extra settings; on fake time unless <paramref name="realTime"/>.</summary>
-    public static RateLimitedRelay Create(Action<Dictionary<string, string?>> settings, bool realTime = false)
+    public static RateLimitedRelay Create(Action<Dictionary<string, string?>> settings, bool realTime = false) => Create(settings, null, realTime);
+
+    /// <summary>A relay with the given extra settings and services; on fake time unless <paramref name="realTime"/>.</summary>
+    public static RateLimitedRelay Create(Action<Dictionary<string, string?>> settings, Action<IServiceCollection>? services, bool realTime = false)
     {
         var time = realTime ? null : new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
-        var relay = FakeRelay.Create(settings, services =>
+        var relay = FakeRelay.Create(settings, s =>
         {
             if (time is not null)
             {
-                services.AddSingleton<TimeProvider>(time);
+                s.AddSingleton<TimeProvider>(time);
             }
+
+            services?.Invoke(s);
         });
         return new RateLimitedRelay(relay, time);
     }
