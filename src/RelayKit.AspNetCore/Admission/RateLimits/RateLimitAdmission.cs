@@ -18,13 +18,16 @@ internal sealed class RateLimitAdmission : IRelayAdmission
     private static readonly ModelPrice NoPrice = new() { Free = true };
 
     private readonly IRelayRateLimiter _limiter;
+    private readonly IRateLimitPolicySource _policies;
     private readonly UpstreamCooldown _cooldown;
     private readonly WorstCaseEstimator _estimator;
     private readonly RelayMetrics? _metrics;
 
-    public RateLimitAdmission(IRelayRateLimiter limiter, UpstreamCooldown cooldown, WorstCaseEstimator estimator, RelayMetrics? metrics = null)
+    public RateLimitAdmission(
+        IRelayRateLimiter limiter, IRateLimitPolicySource policies, UpstreamCooldown cooldown, WorstCaseEstimator estimator, RelayMetrics? metrics = null)
     {
         _limiter = limiter;
+        _policies = policies;
         _cooldown = cooldown;
         _estimator = estimator;
         _metrics = metrics;
@@ -44,7 +47,11 @@ internal sealed class RateLimitAdmission : IRelayAdmission
                 $"The upstream for '{model}' is rate limited; try again in {Seconds(wait)} s.");
         }
 
-        var lease = await _limiter.AcquireAsync(context.Caller!.KeyName, model, EstimateTokens(context), context.RequestAborted);
+        var keyName = context.Caller!.KeyName;
+
+        // Counting the prompt costs a tokenizer pass; only a tokens-per-minute limit needs it.
+        var countsTokens = _policies.GetPolicy(keyName, model).Rules.Any(r => r.Limits.TokensPerMinute is not null);
+        var lease = await _limiter.AcquireAsync(keyName, model, countsTokens ? EstimateTokens(context) : 0, context.RequestAborted);
 
         // Released when the request ends, however it ends, even when a later admission step refuses it.
         response.RegisterForDisposeAsync(lease);
