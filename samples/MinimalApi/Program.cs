@@ -6,20 +6,38 @@
 //   3. otherwise the fake upstream (RelayKit.Testing), started in this process on a free loopback port.
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.AI;
 using RelayKit.AspNetCore;
+using RelayKit.Samples.MinimalApi;
 using RelayKit.Testing;
 
 var builder = WebApplication.CreateBuilder(args);
 
 await using var fake = new FakeUpstream();
 var routes = new List<string>();
+
+// The two lines that make any ASP.NET Core app a model relay; the app's own clients for two models of
+// different providers go through it in-process (under the relay key "app"), or straight to the
+// providers with ModelRelay:Enabled=false.
+builder.Services.AddModelRelay().AddChatClient("gpt-5.5").AddChatClient("claude-code-opus-4.8");
+var app = builder.Build();
+
+// Routed once the app is built: the embedded fake is a host of its own, and WebApplicationFactory<Program>
+// (the sample's tests) takes the first host built in Program as the app under test.
 await RouteProviderAsync("openai", "OPENAI_API_KEY", "https://api.openai.com/v1", fakeBase => new Uri(fakeBase, "v1"));
 await RouteProviderAsync("anthropic", "ANTHROPIC_API_KEY", "https://api.anthropic.com", fakeBase => fakeBase);
-
-// The two lines that make any ASP.NET Core app a model relay.
-builder.Services.AddModelRelay();
-var app = builder.Build();
 app.MapModelRelay();
+
+// The app itself: one question, two models, one client type.
+app.MapGet("/ask", async (
+    string q,
+    [FromKeyedServices("gpt-5.5")] IChatClient gpt,
+    [FromKeyedServices("claude-code-opus-4.8")] IChatClient claude,
+    CancellationToken cancellationToken) =>
+{
+    var answers = await Task.WhenAll(gpt.GetResponseAsync(q, cancellationToken: cancellationToken), claude.GetResponseAsync(q, cancellationToken: cancellationToken));
+    return new AskAnswers(q, answers[0].Text, answers[1].Text);
+});
 
 await app.StartAsync();
 PrintQuickStart(app, routes);
@@ -28,7 +46,7 @@ await app.WaitForShutdownAsync();
 async Task RouteProviderAsync(string provider, string keyVariable, string officialBaseUrl, Func<Uri, Uri> fakeBaseUrl)
 {
     var section = $"ModelRelay:Providers:{provider}";
-    if (builder.Configuration[$"{section}:BaseUrl"] is { Length: > 0 } configured)
+    if (app.Configuration[$"{section}:BaseUrl"] is { Length: > 0 } configured)
     {
         routes.Add($"{provider,-10} -> {configured} (configured)");
         return;
@@ -48,7 +66,7 @@ async Task RouteProviderAsync(string provider, string keyVariable, string offici
         routes.Add($"{provider,-10} -> {url} (embedded fake upstream; set {keyVariable} for the real API)");
     }
 
-    builder.Configuration.AddInMemoryCollection(settings);
+    ((IConfigurationBuilder)app.Configuration).AddInMemoryCollection(settings);
 }
 
 static void PrintQuickStart(WebApplication app, List<string> routes)
@@ -71,6 +89,10 @@ static void PrintQuickStart(WebApplication app, List<string> routes)
           curl {{baseUrl}}/v1/chat/completions -H "Authorization: Bearer {{key}}" -H "Content-Type: application/json" -d '{"model":"gpt-5.5","messages":[{"role":"user","content":"Hello!"}]}'
           curl {{baseUrl}}/v1/messages -H "x-api-key: {{key}}" -H "anthropic-version: 2023-06-01" -H "Content-Type: application/json" -d '{"model":"claude-code-opus-4.8","max_tokens":200,"messages":[{"role":"user","content":"Hello!"}]}'
           curl {{baseUrl}}/v1/models -H "Authorization: Bearer {{key}}"
+          curl "{{baseUrl}}/ask?q=What+is+a+relay%3F"   (the app's own endpoint: gpt-5.5 and claude-code-opus-4.8 answer)
 
         """);
 }
+
+/// <summary>The sample's entry point, public so tests can host it with WebApplicationFactory.</summary>
+public partial class Program;

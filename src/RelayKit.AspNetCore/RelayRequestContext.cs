@@ -5,6 +5,7 @@ using RelayKit.AspNetCore.Keys;
 using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Protocols;
 using RelayKit.AspNetCore.Routing;
+using RelayKit.AspNetCore.Translation.Relay;
 
 namespace RelayKit.AspNetCore;
 
@@ -68,6 +69,12 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     /// </summary>
     public IResponseBodyTransform? ResponseTransform { get; set; }
 
+    /// <summary>
+    /// The request restated for an upstream of the other wire format, or null when the caller's body goes
+    /// out as it is; the forwarder sends this body to this path instead.
+    /// </summary>
+    public TranslatedRequest? Translation { get; set; }
+
     /// <summary>The candidate that answered, once one did.</summary>
     public UpstreamCandidate? Upstream { get; set; }
 
@@ -101,5 +108,9 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     /// <summary>Whether the upstream response reached the caller in full.</summary>
     public bool ResponseCompleted { get; set; }
 
-    public void Dispose() => Body?.Dispose();
+    public void Dispose()
+    {
+        Body?.Dispose();
+        Translation?.Dispose();
+    }
 }

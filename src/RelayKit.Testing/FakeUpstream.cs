@@ -138,6 +138,17 @@ public sealed class FakeUpstream : IAsyncDisposable
     /// <summary>Stops the servers the fake started.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Cassette is not null)
+        {
+            // A recording is written after its answer reached the caller; let answers in flight finish
+            // writing, so a replay started right after this fake is gone finds them on disk.
+            var inFlight = Requests.Select(r => r.Completion).Where(t => !t.IsCompleted).ToArray();
+            if (inFlight.Length > 0)
+            {
+                await Task.WhenAny(Task.WhenAll(inFlight), Task.Delay(TimeSpan.FromSeconds(10), TimeProvider.System));
+            }
+        }
+
         if (_kestrel is not null)
         {
             await _kestrel.DisposeAsync();

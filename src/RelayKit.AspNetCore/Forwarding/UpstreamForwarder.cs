@@ -107,7 +107,7 @@ internal sealed partial class UpstreamForwarder(
     {
         var http = context.HttpContext;
         var provider = candidate.Provider;
-        var uri = new Uri(provider.BaseUri, context.Operation.UpstreamPath + http.Request.QueryString.Value);
+        var uri = new Uri(provider.BaseUri, (context.Translation?.UpstreamPath ?? context.Operation.UpstreamPath) + http.Request.QueryString.Value);
         var request = new HttpRequestMessage(HttpMethod.Post, uri)
         {
             Version = HttpVersion.Version20,
@@ -141,9 +141,10 @@ internal sealed partial class UpstreamForwarder(
             context.BodyOverrides.Remove("model");
         }
 
+        var source = context.Translation?.Body ?? context.Body!;
         var body = context.BodyOverrides.Count == 0
-            ? context.Body!.Raw
-            : JsonBodyRewriter.Rewrite(context.Body!.Root, context.BodyOverrides);
+            ? source.Raw
+            : JsonBodyRewriter.Rewrite(source.Root, context.BodyOverrides);
         request.Content = new ReadOnlyMemoryContent(body);
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         return request;

@@ -29,6 +29,9 @@ public sealed class ModelRelayOptions
     /// <summary>The relay keys callers authenticate with.</summary>
     public IList<ModelRelayKeyOptions> Keys { get; } = new List<ModelRelayKeyOptions>();
 
+    /// <summary>The operations API's settings (<c>ModelRelay:Admin</c>); used once <c>AddAdmin()</c> is called.</summary>
+    public ModelRelayAdminOptions Admin { get; } = new();
+
     /// <summary>The largest request body the relay accepts, in bytes; larger requests get 413. Default 8 MiB.</summary>
     public long MaxRequestBodySize { get; set; } = 8 * 1024 * 1024;
 

@@ -9,6 +9,7 @@ using RelayKit.AspNetCore.Protocols.Anthropic;
 using RelayKit.AspNetCore.Protocols.OpenAI;
 using RelayKit.AspNetCore.Routing;
 using RelayKit.AspNetCore.Settlement;
+using RelayKit.AspNetCore.Translation.Relay;
 
 namespace RelayKit.AspNetCore.Hosting;
 
@@ -76,7 +77,7 @@ internal sealed partial class RelayRequestHandler(
         var http = context.HttpContext;
 
         // 1 Authenticate
-        context.Caller = authenticator.Authenticate(http.Request);
+        context.Caller = await authenticator.AuthenticateAsync(http.Request, context.RequestAborted);
         if (context.Caller is null)
         {
             return http.Request.Headers.ContainsKey("Authorization") || http.Request.Headers.ContainsKey("x-api-key")
@@ -122,8 +123,18 @@ internal sealed partial class RelayRequestHandler(
         context.Candidates = [.. candidates.Where(c => c.Provider.Format == context.Operation.Format)];
         if (context.Candidates.Count == 0)
         {
+            // The model's provider speaks the other format: translate (step 5's other-format branch).
             var provider = candidates[0].Provider;
-            return RelayError.WrongFormat(model, provider.Name, provider.Format, context.Operation);
+            if (!RequestTranslation.CanTranslate(context.Operation, provider.Format))
+            {
+                return RelayError.WrongFormat(model, provider.Name, provider.Format, context.Operation);
+            }
+
+            context.Candidates = [.. candidates.Where(c => c.Provider.Format == provider.Format)];
+            if (RequestTranslation.Apply(context, provider.Format, context.Candidates[0].UpstreamModel) is { } untranslatable)
+            {
+                return untranslatable;
+            }
         }
 
         // 4 Admit

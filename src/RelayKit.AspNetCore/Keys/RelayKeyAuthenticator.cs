@@ -7,7 +7,7 @@ namespace RelayKit.AspNetCore.Keys;
 /// Step 1 of the request path: reads the relay key the way each SDK sends it (OpenAI clients:
 /// <c>Authorization: Bearer</c>; Anthropic clients: <c>x-api-key</c>) and finds its caller.
 /// </summary>
-internal sealed class RelayKeyAuthenticator(IOptionsMonitor<ModelRelayOptions> options)
+internal sealed class RelayKeyAuthenticator(IOptionsMonitor<ModelRelayOptions> options, CreatedKeyLookup? createdKeys = null)
 {
     private RelayKeyRing? _ring;
 
@@ -15,6 +15,27 @@ internal sealed class RelayKeyAuthenticator(IOptionsMonitor<ModelRelayOptions> o
     {
         var secret = ReadSecret(request);
         return string.IsNullOrEmpty(secret) ? null : Ring.Find(secret);
+    }
+
+    /// <summary>
+    /// The caller of a configured key or, when the operations API is added, of a key created at run
+    /// time that is neither expired, revoked nor closed.
+    /// </summary>
+    public async ValueTask<RelayCaller?> AuthenticateAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var secret = ReadSecret(request);
+        if (string.IsNullOrEmpty(secret))
+        {
+            return null;
+        }
+
+        var configured = Ring.Find(secret);
+        if (configured is not null || createdKeys is null)
+        {
+            return configured;
+        }
+
+        return await createdKeys.FindAsync(RelayKeyHash.Compute(secret), cancellationToken);
     }
 
     private RelayKeyRing Ring

@@ -25,7 +25,7 @@ internal sealed record RelayError(int Status, RelayErrorKind Kind, string Code, 
 
     public static RelayError WrongFormat(string model, string provider, WireFormat providerFormat, RelayOperation operation) =>
         new(StatusCodes.Status400BadRequest, RelayErrorKind.InvalidRequest, "unsupported_model_format",
-            $"The model '{model}' is served by provider '{provider}', which speaks the {Describe(providerFormat)}; send this request to {Endpoint(providerFormat)} instead of the {operation.Name} endpoint. The relay does not translate between formats yet.",
+            $"The model '{model}' is served by provider '{provider}', which speaks the {Describe(providerFormat)}; send this request to {Endpoint(providerFormat)} instead of the {operation.Name} endpoint. The relay translates chat, messages and responses between formats, but not this endpoint.",
             "model");
 
     public static RelayError UnsupportedContentType(string? contentType) => new(StatusCodes.Status400BadRequest, RelayErrorKind.InvalidRequest, "unsupported_content_type",

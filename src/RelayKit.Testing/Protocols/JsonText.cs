@@ -56,4 +56,18 @@ internal static class JsonText
 
         return model;
     }
+
+    /// <summary>Adds a prompt text on a line of its own; empty texts add nothing.</summary>
+    public static void AppendLine(StringBuilder prompt, string? text)
+    {
+        if (!string.IsNullOrEmpty(text))
+        {
+            if (prompt.Length > 0)
+            {
+                prompt.Append('\n');
+            }
+
+            prompt.Append(text);
+        }
+    }
 }

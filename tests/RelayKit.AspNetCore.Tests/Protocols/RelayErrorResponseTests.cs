@@ -111,14 +111,19 @@ public sealed class RelayErrorResponseTests
     }
 
     [Fact]
-    public async Task A_model_of_the_other_format_is_400_saying_which_format_its_provider_speaks()
+    public async Task An_untranslated_endpoint_on_a_model_of_the_other_format_is_400_saying_which_format_its_provider_speaks()
     {
         await using var relay = FakeRelay.Create();
 
+        // Chat, Messages and Responses are translated; embeddings and token counting have no counterpart.
         var openAi = await Assert.ThrowsAsync<ClientResultException>(() =>
-            relay.App.CreateOpenAiClient(RelaySettings.AliceKey).GetChatClient("claude-code-opus-4.8").CompleteChatAsync([new UserChatMessage("hi")]));
+            relay.App.CreateOpenAiClient(RelaySettings.AliceKey).GetEmbeddingClient("claude-code-opus-4.8").GenerateEmbeddingAsync("hi"));
         var anthropic = await Assert.ThrowsAsync<AnthropicBadRequestException>(() =>
-            relay.App.CreateAnthropicClient(RelaySettings.AliceKey).Messages.Create(Params("gpt-5.5")));
+            relay.App.CreateAnthropicClient(RelaySettings.AliceKey).Messages.CountTokens(new MessageCountTokensParams
+            {
+                Model = "gpt-5.5",
+                Messages = [new UserMessageParam("hi")],
+            }));
 
         Assert.Equal(400, openAi.Status);
         Assert.Contains("served by provider 'anthropic', which speaks the Anthropic Messages format; send this request to /v1/messages", openAi.Message, StringComparison.Ordinal);

@@ -61,7 +61,7 @@ internal static class AnthropicRequestReader
                 lastUser = text;
             }
 
-            Append(prompt, text);
+            JsonText.AppendLine(prompt, text);
             if (content is JsonArray blocks)
             {
                 foreach (var block in blocks.OfType<JsonObject>())
@@ -69,10 +69,10 @@ internal static class AnthropicRequestReader
                     switch (JsonText.String(block["type"]))
                     {
                         case "tool_use":
-                            Append(prompt, block["input"]?.ToJsonString());
+                            JsonText.AppendLine(prompt, block["input"]?.ToJsonString());
                             break;
                         case "tool_result":
-                            Append(prompt, JsonText.ContentText(block["content"]));
+                            JsonText.AppendLine(prompt, JsonText.ContentText(block["content"]));
                             break;
                     }
                 }
@@ -87,8 +87,8 @@ internal static class AnthropicRequestReader
                 if (JsonText.String(tool["name"]) is { } name)
                 {
                     tools.Add(new FakeTool(name, tool["input_schema"]?.DeepClone()));
-                    Append(prompt, name);
-                    Append(prompt, tool["input_schema"]?.ToJsonString());
+                    JsonText.AppendLine(prompt, name);
+                    JsonText.AppendLine(prompt, tool["input_schema"]?.ToJsonString());
                 }
             }
         }
@@ -118,18 +118,5 @@ internal static class AnthropicRequestReader
             MaxOutputTokens = maxTokens,
             PromptText = prompt.ToString(),
         };
-    }
-
-    private static void Append(StringBuilder prompt, string? text)
-    {
-        if (!string.IsNullOrEmpty(text))
-        {
-            if (prompt.Length > 0)
-            {
-                prompt.Append('\n');
-            }
-
-            prompt.Append(text);
-        }
     }
 }

@@ -32,12 +32,12 @@ internal static class OpenAIRequestReader
                 lastUser = text;
             }
 
-            Append(prompt, text);
+            JsonText.AppendLine(prompt, text);
             if (message["tool_calls"] is JsonArray calls)
             {
                 foreach (var call in calls)
                 {
-                    Append(prompt, JsonText.String(call?["function"]?["arguments"]));
+                    JsonText.AppendLine(prompt, JsonText.String(call?["function"]?["arguments"]));
                 }
             }
         }
@@ -69,7 +69,7 @@ internal static class OpenAIRequestReader
         {
             case JsonValue value when value.TryGetValue<string>(out var text):
                 lastUser = text;
-                Append(prompt, text);
+                JsonText.AppendLine(prompt, text);
                 break;
             case JsonArray items:
                 foreach (var item in items.OfType<JsonObject>())
@@ -81,7 +81,7 @@ internal static class OpenAIRequestReader
                         lastUser = text;
                     }
 
-                    Append(prompt, text);
+                    JsonText.AppendLine(prompt, text);
                 }
 
                 break;
@@ -92,7 +92,7 @@ internal static class OpenAIRequestReader
         }
 
         var instructions = JsonText.String(body["instructions"]);
-        Append(prompt, instructions);
+        JsonText.AppendLine(prompt, instructions);
         var tools = ReadTools(body["tools"], nested: false);
         var (forced, required) = ReadToolChoice(body["tool_choice"], nested: false);
         AppendTools(prompt, tools);
@@ -186,21 +186,8 @@ internal static class OpenAIRequestReader
     {
         foreach (var tool in tools)
         {
-            Append(prompt, tool.Name);
-            Append(prompt, tool.Parameters?.ToJsonString());
-        }
-    }
-
-    private static void Append(StringBuilder prompt, string? text)
-    {
-        if (!string.IsNullOrEmpty(text))
-        {
-            if (prompt.Length > 0)
-            {
-                prompt.Append('\n');
-            }
-
-            prompt.Append(text);
+            JsonText.AppendLine(prompt, tool.Name);
+            JsonText.AppendLine(prompt, tool.Parameters?.ToJsonString());
         }
     }
 }

@@ -1,0 +1,48 @@
+using BenchmarkDotNet.Attributes;
+using Microsoft.Extensions.Logging.Abstractions;
+using RelayKit.AspNetCore.Budgets;
+
+namespace RelayKit.Benchmarks;
+
+/// <summary>Steps 4 and 7: hold the worst case, then charge the real cost and release the rest.</summary>
+[MemoryDiagnoser]
+public class LedgerBenchmarks
+{
+    private const string KeyId = "bench";
+    private string _directory = "";
+    private ILedgerStore _store = null!;
+    private BudgetLedger _ledger = null!;
+    private long _request;
+
+    [Params("InMemory", "Sqlite")]
+    public string Store { get; set; } = "InMemory";
+
+    [GlobalSetup]
+    public async Task Setup()
+    {
+        _directory = Path.Combine(Path.GetTempPath(), "relaykit-bench-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_directory);
+        _store = Store == "Sqlite"
+            ? new SqliteLedgerStore(Path.Combine(_directory, "ledger.db"))
+            : new InMemoryLedgerStore();
+        _ledger = new BudgetLedger(_store, TimeProvider.System, NullLogger<BudgetLedger>.Instance);
+        await _ledger.TopUpAsync(KeyId, 1_000_000_000m, "bench-top-up");
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        (_store as IDisposable)?.Dispose();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Benchmark(Description = "reserve + settle")]
+    public async Task<bool> ReserveAndSettle()
+    {
+        var requestId = "req-" + Interlocked.Increment(ref _request).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var reserved = await _ledger.TryReserveAsync(KeyId, requestId, 0.0125m, DateTimeOffset.UtcNow.AddMinutes(10));
+        var settled = await _ledger.SettleAsync(requestId, 0.0031m);
+        return reserved.Granted && settled is not null;
+    }
+}

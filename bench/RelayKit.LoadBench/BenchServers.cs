@@ -1,0 +1,157 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using RelayKit.AspNetCore;
+using RelayKit.Testing;
+using Yarp.ReverseProxy.Configuration;
+
+namespace RelayKit.LoadBench;
+
+/// <summary>
+/// The three servers of the bench, each on its own Kestrel loopback port in this process: the fake
+/// upstream with one fixed answer, a plain YARP forwarder to it, and the relay with every feature configured.
+/// </summary>
+internal sealed class BenchServers : IAsyncDisposable
+{
+    public const string Model = "gpt-4o-mini";
+    public const string RelayKey = "rk-loadbench-0123456789";
+    public const string ProviderKey = "sk-loadbench-provider";
+
+    /// <summary>About 60 tokens: a short real answer, identical for every request.</summary>
+    public const string Answer =
+        "Casa do Conto, Torel 1884 and Pestana Vintage Porto are all on quiet streets above the Douro. " +
+        "Casa do Conto sits in a residential block with a garden; Torel 1884 is on a pedestrian lane; " +
+        "Pestana Vintage faces the river but has triple-glazed rooms on the Ribeira side.";
+
+    private readonly List<WebApplication> _apps = [];
+
+    private BenchServers(string dataDirectory) => DataDirectory = dataDirectory;
+
+    public FakeUpstream Fake { get; } = new(new FakeUpstreamOptions { Seed = 1, RequestsPerMinute = int.MaxValue, TokensPerMinute = int.MaxValue });
+
+    /// <summary>Where the relay's SQLite ledger and usage store live.</summary>
+    public string DataDirectory { get; }
+
+    public Target Direct { get; private set; } = null!;
+
+    public Target Yarp { get; private set; } = null!;
+
+    public Target Relay { get; private set; } = null!;
+
+    /// <summary>The relay's settings, by their documented configuration names.</summary>
+    public IReadOnlyDictionary<string, string?> RelaySettings { get; private set; } = new Dictionary<string, string?>();
+
+    public static async Task<BenchServers> StartAsync()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "relaykit-loadbench-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        var servers = new BenchServers(directory);
+        var fakeBase = await servers.Fake.StartAsync();
+        servers.ScriptAnswer();
+        servers.Direct = new Target("direct", new Uri(fakeBase, "v1/chat/completions"), "Bearer " + ProviderKey);
+
+        var yarpBase = await servers.StartYarpAsync(fakeBase);
+        servers.Yarp = new Target("yarp", new Uri(yarpBase, "v1/chat/completions"), "Bearer " + ProviderKey);
+
+        var relayBase = await servers.StartRelayAsync(fakeBase);
+        servers.Relay = new Target("relay", new Uri(relayBase, "v1/chat/completions"), "Bearer " + RelayKey);
+        return servers;
+    }
+
+    /// <summary>
+    /// Forgets the requests the fake recorded (it keeps every one for inspection, which would grow the
+    /// heap and blur the relay's memory); only call while no request is in flight.
+    /// </summary>
+    public void ForgetFakeRequests()
+    {
+        Fake.Reset();
+        ScriptAnswer();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var app in _apps)
+        {
+            await app.DisposeAsync();
+        }
+
+        await Fake.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A store still closing its file: the temp folder is left behind, nothing more.
+        }
+    }
+
+    private void ScriptAnswer() => Fake.Setup().RespondWithText(Answer);
+
+    private async Task<Uri> StartYarpAsync(Uri fakeBase)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddReverseProxy().LoadFromMemory(
+            [new RouteConfig { RouteId = "all", ClusterId = "fake", Match = new RouteMatch { Path = "{**catch-all}" } }],
+            [new ClusterConfig
+            {
+                ClusterId = "fake",
+                Destinations = new Dictionary<string, DestinationConfig> { ["fake"] = new() { Address = fakeBase.AbsoluteUri } },
+            }]);
+        var app = builder.Build();
+        app.MapReverseProxy();
+        return await StartAsync(app);
+    }
+
+    private async Task<Uri> StartRelayAsync(Uri fakeBase)
+    {
+        var invariant = CultureInfo.InvariantCulture;
+        var settings = new Dictionary<string, string?>
+        {
+            ["ModelRelay:Providers:openai:Kind"] = "OpenAI",
+            ["ModelRelay:Providers:openai:BaseUrl"] = new Uri(fakeBase, "v1").AbsoluteUri,
+            ["ModelRelay:Providers:openai:ApiKey"] = ProviderKey,
+            [$"ModelRelay:Models:{Model}:Provider"] = "openai",
+            [$"ModelRelay:Models:{Model}:Price:Input"] = "0.15",
+            [$"ModelRelay:Models:{Model}:Price:Output"] = "0.6",
+            ["ModelRelay:Keys:0:Name"] = "loadbench",
+            ["ModelRelay:Keys:0:Secret"] = RelayKey,
+            // Large enough that nothing is refused: the bench measures the work, not the refusals.
+            ["ModelRelay:Keys:0:Budget"] = 1_000_000_000m.ToString(invariant),
+            ["ModelRelay:Keys:0:RequestsPerMinute"] = 100_000_000.ToString(invariant),
+            ["ModelRelay:Keys:0:TokensPerMinute"] = 100_000_000_000L.ToString(invariant),
+            ["ModelRelay:Keys:0:MaxConcurrentRequests"] = 100_000.ToString(invariant),
+            ["ModelRelay:Budgets:Provider"] = "Sqlite",
+            ["ModelRelay:Budgets:SqlitePath"] = Path.Combine(DataDirectory, "relaykit-budgets.db"),
+            ["ModelRelay:Usage:Store"] = "Sqlite",
+            ["ModelRelay:Usage:SqlitePath"] = Path.Combine(DataDirectory, "relaykit-usage.db"),
+        };
+        RelaySettings = settings;
+
+        // Stores whose path is not configured default to files in the content root: keep those in the temp folder too.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = DataDirectory });
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddModelRelay();
+        var app = builder.Build();
+        app.MapModelRelay();
+        return await StartAsync(app);
+    }
+
+    private async Task<Uri> StartAsync(WebApplication app)
+    {
+        await app.StartAsync();
+        _apps.Add(app);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new Uri(address.TrimEnd('/') + "/");
+    }
+}

@@ -1,0 +1,88 @@
+using System.Globalization;
+
+namespace RelayKit.LoadBench;
+
+/// <summary>How long and how hard the bench drives each target; parsed from the command line.</summary>
+internal sealed class LoadBenchOptions
+{
+    public TimeSpan Warmup { get; private set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Length of each saturation phase (closed loop).</summary>
+    public TimeSpan SaturationDuration { get; private set; } = TimeSpan.FromSeconds(9);
+
+    /// <summary>Length of each fixed-rate phase (open loop).</summary>
+    public TimeSpan FixedDuration { get; private set; } = TimeSpan.FromSeconds(12);
+
+    /// <summary>Requests per second of the fixed-rate phases; unset: 30% of the slowest target's saturation throughput.</summary>
+    public double? Rate { get; private set; }
+
+    /// <summary>Concurrent clients of the closed loop.</summary>
+    public int Concurrency { get; private set; } = 16;
+
+    /// <summary>Upper bound of requests per phase, whatever the duration.</summary>
+    public int MaxRequestsPerPhase { get; private set; } = 200_000;
+
+    /// <summary>Relay requests of the optional memory soak (0: no soak).</summary>
+    public int Soak { get; private set; }
+
+    /// <summary>Each phase is cut into this many rounds in which the targets take turns.</summary>
+    public int Rounds { get; private set; } = 3;
+
+    public bool Quick { get; private set; }
+
+    public static LoadBenchOptions Parse(string[] args)
+    {
+        var options = new LoadBenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            switch (args[i])
+            {
+                case "--quick":
+                    options.Quick = true;
+                    options.Warmup = TimeSpan.FromSeconds(1);
+                    options.SaturationDuration = TimeSpan.FromSeconds(3);
+                    options.FixedDuration = TimeSpan.FromSeconds(4);
+                    options.Rounds = 2;
+                    break;
+                case "--duration":
+                    var seconds = double.Parse(Next(), CultureInfo.InvariantCulture);
+                    options.SaturationDuration = TimeSpan.FromSeconds(seconds);
+                    options.FixedDuration = TimeSpan.FromSeconds(seconds);
+                    break;
+                case "--rounds":
+                    options.Rounds = Math.Max(1, int.Parse(Next(), CultureInfo.InvariantCulture));
+                    break;
+                case "--rate":
+                    options.Rate = double.Parse(Next(), CultureInfo.InvariantCulture);
+                    break;
+                case "--concurrency":
+                    options.Concurrency = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    break;
+                case "--max-requests":
+                    options.MaxRequestsPerPhase = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    break;
+                case "--soak":
+                    options.Soak = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    break;
+                case "-h" or "--help":
+                    throw new ArgumentException(Usage);
+                default:
+                    throw new ArgumentException($"Unknown option {args[i]}.\n{Usage}");
+            }
+        }
+
+        return options;
+    }
+
+    public const string Usage = """
+        dotnet run -c Release --project bench/RelayKit.LoadBench -- [options]
+          --quick              short phases (about 45 s in all) for a first look
+          --duration <s>       seconds per fixed-rate and per saturation phase (default 12 and 9)
+          --rate <rps>         fixed request rate (default: 30% of the slowest target's saturation throughput)
+          --rounds <n>         cut each phase into n rounds in which the targets take turns (default 3)
+          --concurrency <n>    clients in the saturation closed loop (default 16)
+          --max-requests <n>   at most this many requests per phase (default 200000)
+          --soak <n>           afterwards, send n relay requests and show the heap every n/10 (memory flat?)
+        """;
+}

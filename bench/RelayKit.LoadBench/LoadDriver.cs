@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace RelayKit.LoadBench;
+
+/// <summary>
+/// Runs the phases: a closed loop of N clients for saturation, an open loop at a fixed rate for latency.
+/// Allocation and memory are read for the whole process (clients, fake, YARP and relay together).
+/// </summary>
+internal sealed class LoadDriver(RequestSender sender, LoadBenchOptions options, BenchServers servers)
+{
+    // An open loop that falls this far behind is past what the machine sustains; stop adding work.
+    private const int MaxInFlight = 2_000;
+
+    /// <summary>
+    /// Each target in turn, in <paramref name="rounds"/> rounds (direct, yarp, relay, direct, …), so that
+    /// a burst of load from elsewhere on a shared machine lands on all of them rather than on one.
+    /// </summary>
+    public async Task<IReadOnlyList<PhaseResult>> SaturateAsync(IReadOnlyList<Target> targets, bool stream, TimeSpan duration, int rounds, string prefix = "")
+    {
+        var load = $"closed ×{options.Concurrency}";
+        return await InRoundsAsync(targets, stream, load, duration, rounds, target => $"{prefix}{target.Name,-6} {(stream ? "stream" : "json"),-6} saturation ×{options.Concurrency}",
+            (target, recorder, deadline) => ClosedLoopAsync(target, stream, recorder, () => Stopwatch.GetTimestamp() < deadline, options.MaxRequestsPerPhase / rounds));
+    }
+
+    /// <summary>An open loop at <paramref name="rate"/> requests per second, in rounds like <see cref="SaturateAsync"/>.</summary>
+    public async Task<IReadOnlyList<PhaseResult>> FixedRateAsync(IReadOnlyList<Target> targets, bool stream, double rate, TimeSpan duration, int rounds)
+    {
+        var load = string.Create(CultureInfo.InvariantCulture, $"{rate:0} rps");
+        return await InRoundsAsync(targets, stream, load, duration, rounds, target => $"{target.Name,-6} {(stream ? "stream" : "json"),-6} fixed {load}",
+            (target, recorder, deadline) => OpenLoopAsync(target, stream, recorder, rate, deadline, options.MaxRequestsPerPhase / rounds));
+    }
+
+    /// <summary>A closed loop bounded by count only: the soak's parts.</summary>
+    public async Task<PhaseResult> CountAsync(Target target, bool stream, int count, string label)
+    {
+        var accumulator = new PhaseAccumulator();
+        await RunAsync(accumulator, label, TimeSpan.FromHours(1), (recorder, _) => ClosedLoopAsync(target, stream, recorder, () => true, count));
+        return accumulator.ToResult(target.Name, stream, $"{count} req");
+    }
+
+    private async Task<IReadOnlyList<PhaseResult>> InRoundsAsync(
+        IReadOnlyList<Target> targets, bool stream, string load, TimeSpan duration, int rounds, Func<Target, string> label, Func<Target, PhaseRecorder, long, Task> drive)
+    {
+        var accumulators = targets.Select(_ => new PhaseAccumulator()).ToArray();
+        var slice = duration / rounds;
+        for (var round = 1; round <= rounds; round++)
+        {
+            for (var i = 0; i < targets.Count; i++)
+            {
+                var target = targets[i];
+                var roundLabel = rounds > 1 ? $"{label(target)} ({round}/{rounds})" : label(target);
+                await RunAsync(accumulators[i], roundLabel, slice, (recorder, deadline) => drive(target, recorder, deadline));
+            }
+        }
+
+        return targets.Select((target, i) => accumulators[i].ToResult(target.Name, stream, load)).ToList();
+    }
+
+    private async Task ClosedLoopAsync(Target target, bool stream, PhaseRecorder recorder, Func<bool> more, int maxRequests)
+    {
+        var issued = 0;
+        var workers = Enumerable.Range(0, options.Concurrency).Select(async _ =>
+        {
+            while (more() && Interlocked.Increment(ref issued) <= maxRequests)
+            {
+                recorder.Add(await sender.SendAsync(target, stream, CancellationToken.None));
+            }
+        });
+        await Task.WhenAll(workers);
+    }
+
+    private async Task OpenLoopAsync(Target target, bool stream, PhaseRecorder recorder, double rate, long deadline, int maxRequests)
+    {
+        var interval = Stopwatch.Frequency / rate;
+        var start = Stopwatch.GetTimestamp();
+        var inFlight = new List<Task>();
+        var running = 0;
+        for (var i = 0; i < maxRequests; i++)
+        {
+            var due = start + (long)(i * interval);
+            if (due >= deadline)
+            {
+                break;
+            }
+
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+            if (wait > TimeSpan.FromMilliseconds(1))
+            {
+                await Task.Delay(wait);
+            }
+
+            if (Volatile.Read(ref running) >= MaxInFlight)
+            {
+                recorder.Add(new Sample(false, 0, 0, "not sent: backlog"));
+                continue;
+            }
+
+            Interlocked.Increment(ref running);
+            inFlight.Add(Task.Run(async () =>
+            {
+                recorder.Add(await sender.SendAsync(target, stream, CancellationToken.None));
+                Interlocked.Decrement(ref running);
+            }));
+        }
+
+        await Task.WhenAll(inFlight);
+    }
+
+    private async Task RunAsync(PhaseAccumulator accumulator, string label, TimeSpan duration, Func<PhaseRecorder, long, Task> drive)
+    {
+        // Start each run from the same place: no requests recorded by the fake, no garbage from the last run.
+        servers.ForgetFakeRequests();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        var recorder = accumulator.Recorder;
+        var before = recorder.Completed;
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var started = Stopwatch.GetTimestamp();
+        var deadline = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        using var progressStop = new CancellationTokenSource();
+        var progress = ShowProgressAsync(label, recorder, before, started, duration, progressStop.Token);
+
+        await drive(recorder, deadline);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        accumulator.AllocatedBytes += GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        accumulator.Elapsed += elapsed;
+        await progressStop.CancelAsync();
+        await progress;
+        servers.ForgetFakeRequests();
+
+        using var process = Process.GetCurrentProcess();
+        accumulator.WorkingSet = process.WorkingSet64;
+        accumulator.Heap = GC.GetTotalMemory(forceFullCollection: true);
+        var done = recorder.Completed - before;
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"\r  {label,-46} {done,7} done  {done / elapsed.TotalSeconds,7:0} rps                    "));
+    }
+
+    private static async Task ShowProgressAsync(string label, PhaseRecorder recorder, int before, long started, TimeSpan duration, CancellationToken stop)
+    {
+        var redirected = Console.IsErrorRedirected;
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(redirected ? 3000 : 500));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                var elapsed = Stopwatch.GetElapsedTime(started);
+                var done = recorder.Completed - before;
+                var line = string.Create(CultureInfo.InvariantCulture,
+                    $"  {label,-46} {done,7} done  {done / elapsed.TotalSeconds,7:0} rps  {elapsed.TotalSeconds,4:0}/{duration.TotalSeconds:0} s");
+                if (redirected)
+                {
+                    Console.Error.WriteLine(line);
+                }
+                else
+                {
+                    Console.Error.Write("\r" + line);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The phase ended.
+        }
+    }
+}

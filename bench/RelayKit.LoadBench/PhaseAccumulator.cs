@@ -1,0 +1,18 @@
+namespace RelayKit.LoadBench;
+
+/// <summary>One target's samples over the rounds of a phase, with the time and allocation they took.</summary>
+internal sealed class PhaseAccumulator
+{
+    public PhaseRecorder Recorder { get; } = new();
+
+    public TimeSpan Elapsed { get; set; }
+
+    public long AllocatedBytes { get; set; }
+
+    public long WorkingSet { get; set; }
+
+    public long Heap { get; set; }
+
+    public PhaseResult ToResult(string target, bool stream, string load) =>
+        PhaseResult.From(target, stream, load, Recorder, Elapsed, AllocatedBytes, WorkingSet, Heap);
+}

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+
+namespace RelayKit.LoadBench;
+
+/// <summary>What one phase measured: one target, JSON or stream, at a fixed rate or at saturation.</summary>
+internal sealed record PhaseResult(
+    string Target,
+    bool Stream,
+    string Load,
+    int Requests,
+    int Failed,
+    string ErrorSummary,
+    double Throughput,
+    double P50Ms,
+    double P99Ms,
+    double FirstByteP50Ms,
+    double FirstByteP99Ms,
+    double AllocatedBytesPerRequest,
+    double WorkingSetMb,
+    double HeapMb)
+{
+    public static PhaseResult From(
+        string target, bool stream, string load, PhaseRecorder recorder, TimeSpan elapsed, long allocatedBytes, long workingSet, long heap)
+    {
+        var (latencies, firstBytes, errors) = recorder.Snapshot();
+        Array.Sort(latencies);
+        Array.Sort(firstBytes);
+        var total = latencies.Length + errors.Values.Sum();
+        return new PhaseResult(
+            target,
+            stream,
+            load,
+            latencies.Length,
+            errors.Values.Sum(),
+            string.Join(", ", errors.Select(e => $"{e.Key}×{e.Value}")),
+            latencies.Length / elapsed.TotalSeconds,
+            Percentile(latencies, 0.50),
+            Percentile(latencies, 0.99),
+            Percentile(firstBytes, 0.50),
+            Percentile(firstBytes, 0.99),
+            total == 0 ? 0 : (double)allocatedBytes / total,
+            workingSet / (1024.0 * 1024.0),
+            heap / (1024.0 * 1024.0));
+    }
+
+    private static double Percentile(long[] sorted, double quantile)
+    {
+        if (sorted.Length == 0)
+        {
+            return double.NaN;
+        }
+
+        var index = (int)Math.Ceiling(quantile * sorted.Length) - 1;
+        return sorted[Math.Clamp(index, 0, sorted.Length - 1)] * 1000.0 / Stopwatch.Frequency;
+    }
+}

@@ -1,0 +1,46 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Admin;
+using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Keys;
+
+namespace RelayKit.AspNetCore;
+
+/// <summary>Adds the operations API (keys created at run time, top-ups, refunds) to the relay.</summary>
+public static class ModelRelayAdminBuilderExtensions
+{
+    /// <summary>
+    /// Adds the services behind <c>app.MapModelRelayAdmin()</c> and lets callers authenticate with keys
+    /// created through it. Created keys are stored where the budget ledger is (the same SQLite file or
+    /// PostgreSQL schema; in memory when the ledger is); settings come from <c>ModelRelay:Admin</c>.
+    /// </summary>
+    /// <param name="builder">The relay builder from <c>AddModelRelay()</c>.</param>
+    /// <returns>The same builder.</returns>
+    public static IModelRelayBuilder AddAdmin(this IModelRelayBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        if (services.Any(d => d.ServiceType == typeof(RelayAdminEndpoints)))
+        {
+            return builder;
+        }
+
+        services.AddSingleton<IValidateOptions<ModelRelayOptions>, ModelRelayAdminOptionsValidator>();
+        services.TryAddSingleton<IRelayKeyStore>(provider =>
+        {
+            var storage = provider.GetService<BudgetStorageOptions>() ?? new BudgetStorageOptions();
+            return storage.Provider switch
+            {
+                BudgetStorageProvider.InMemory => new InMemoryRelayKeyStore(),
+                BudgetStorageProvider.PostgreSql => new PostgresRelayKeyStore(
+                    storage.PostgresConnectionString ?? throw new InvalidOperationException("PostgresConnectionString is required for PostgreSQL storage."),
+                    storage.PostgresSchema),
+                _ => new SqliteRelayKeyStore(storage.SqlitePath),
+            };
+        });
+        services.TryAddSingleton<CreatedKeyLookup>();
+        services.AddSingleton<RelayAdminEndpoints>();
+        return builder;
+    }
+}

@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Keys;
+
+namespace RelayKit.AspNetCore.Admin;
+
+/// <summary>Checks <c>ModelRelay:Admin</c> at start.</summary>
+internal sealed class ModelRelayAdminOptionsValidator : IValidateOptions<ModelRelayOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ModelRelayOptions options)
+    {
+        var admin = options.Admin;
+        var failures = new List<string>();
+        if (admin.TrialCredit < 0)
+        {
+            failures.Add("ModelRelay:Admin:TrialCredit must not be negative.");
+        }
+
+        if (admin.KeyCacheDuration < TimeSpan.Zero)
+        {
+            failures.Add("ModelRelay:Admin:KeyCacheDuration must not be negative.");
+        }
+
+        if (!string.IsNullOrEmpty(admin.KeySha256) && !RelayKeyHash.TryParseHex(admin.KeySha256, out _))
+        {
+            failures.Add("ModelRelay:Admin:KeySha256 must be 64 hexadecimal digits (the SHA-256 of the admin key).");
+        }
+
+        if (admin.Key is { Length: > 0 and < 16 })
+        {
+            failures.Add("ModelRelay:Admin:Key must be at least 16 characters long.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,45 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using RelayKit.AspNetCore.Admin;
+
+namespace RelayKit.AspNetCore;
+
+/// <summary>Maps the relay's operations API.</summary>
+public static class ModelRelayAdminEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps the operations API under <paramref name="prefix"/>: <c>POST keys</c> (create; the secret is
+    /// answered once), <c>GET keys</c>, <c>GET keys/{id}</c>, <c>GET keys/{id}/balance</c>,
+    /// <c>GET keys/{id}/ledger</c>, <c>POST keys/{id}/topups</c>, <c>POST keys/{id}/refund</c> and
+    /// <c>POST keys/{id}/revoke</c>. Protect it with the host's policy on the returned builder
+    /// (<c>.RequireAuthorization("admin")</c>), with <c>ModelRelay:Admin:Key</c>, or both; with neither,
+    /// every request is refused with 403.
+    /// </summary>
+    /// <param name="endpoints">The app's endpoint route builder.</param>
+    /// <param name="prefix">The path the endpoints go under.</param>
+    /// <returns>A convention builder for all operations endpoints, for the host's authorization policy.</returns>
+    public static IEndpointConventionBuilder MapModelRelayAdmin(this IEndpointRouteBuilder endpoints, string prefix = "/relay/admin")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(prefix);
+        var admin = endpoints.ServiceProvider.GetService<RelayAdminEndpoints>()
+            ?? throw new InvalidOperationException("The operations API's services are missing: call builder.Services.AddModelRelay().AddAdmin() before app.MapModelRelayAdmin().");
+        if (!admin.HasLedger)
+        {
+            throw new InvalidOperationException("The operations API needs the relay's budget ledger, which is not registered.");
+        }
+
+        var group = endpoints.MapGroup(prefix);
+        group.MapPost("/keys", http => admin.HandleAsync(http, admin.CreateAsync)).WithDisplayName("RelayKit admin: create key");
+        group.MapGet("/keys", http => admin.HandleAsync(http, admin.ListAsync)).WithDisplayName("RelayKit admin: list keys");
+        group.MapGet("/keys/{id}", http => admin.HandleAsync(http, admin.GetAsync)).WithDisplayName("RelayKit admin: read key");
+        group.MapGet("/keys/{id}/balance", http => admin.HandleAsync(http, admin.BalanceAsync)).WithDisplayName("RelayKit admin: read balance");
+        group.MapGet("/keys/{id}/ledger", http => admin.HandleAsync(http, admin.LedgerAsync)).WithDisplayName("RelayKit admin: read ledger");
+        group.MapPost("/keys/{id}/topups", http => admin.HandleAsync(http, admin.TopUpAsync)).WithDisplayName("RelayKit admin: top up");
+        group.MapPost("/keys/{id}/refund", http => admin.HandleAsync(http, admin.RefundAsync)).WithDisplayName("RelayKit admin: refund and close");
+        group.MapPost("/keys/{id}/revoke", http => admin.HandleAsync(http, admin.RevokeAsync)).WithDisplayName("RelayKit admin: revoke");
+        return group;
+    }
+}

@@ -1,0 +1,97 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+
+namespace RelayKit.AspNetCore.Keys;
+
+/// <summary>Created keys in a SQLite file (WAL), by default the budget ledger's file.</summary>
+internal sealed class SqliteRelayKeyStore : SqlRelayKeyStore, IDisposable
+{
+    private const int SqliteConstraint = 19;
+
+    private readonly SemaphoreSlim _schemaGate = new(1, 1);
+    private readonly string _connectionString;
+    private volatile bool _schemaReady;
+
+    /// <summary>Creates a store over the SQLite file at <paramref name="path"/> (created when missing).</summary>
+    public SqliteRelayKeyStore(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    /// <inheritdoc />
+    protected override string Table => "relay_keys";
+
+    /// <inheritdoc />
+    protected override bool IsUniqueViolation(DbException exception) =>
+        exception is SqliteException { SqliteErrorCode: SqliteConstraint };
+
+    /// <inheritdoc />
+    protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            await ExecuteAsync(connection, "PRAGMA busy_timeout = 30000;", cancellationToken);
+            if (!_schemaReady)
+            {
+                await _schemaGate.WaitAsync(cancellationToken);
+                try
+                {
+                    if (!_schemaReady)
+                    {
+                        await ExecuteAsync(connection, "PRAGMA journal_mode = WAL;", cancellationToken);
+                        await ExecuteAsync(connection, """
+                            CREATE TABLE IF NOT EXISTS relay_keys (
+                                id TEXT NOT NULL PRIMARY KEY,
+                                name TEXT NOT NULL,
+                                secret_sha256 BLOB NOT NULL UNIQUE,
+                                models TEXT NOT NULL,
+                                created_at INTEGER NOT NULL,
+                                expires_at INTEGER NULL,
+                                revoked_at INTEGER NULL,
+                                closed_at INTEGER NULL);
+                            """, cancellationToken);
+                        _schemaReady = true;
+                    }
+                }
+                finally
+                {
+                    _schemaGate.Release();
+                }
+            }
+
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        // Pooled connections keep the file open; release them so the file can be moved or deleted.
+        using (var connection = new SqliteConnection(_connectionString))
+        {
+            SqliteConnection.ClearPool(connection);
+        }
+
+        _schemaGate.Dispose();
+    }
+}

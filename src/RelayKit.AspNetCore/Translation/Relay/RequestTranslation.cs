@@ -1,0 +1,50 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using RelayKit.AspNetCore.Protocols;
+using RelayKit.AspNetCore.Translation.Requests;
+
+namespace RelayKit.AspNetCore.Translation.Relay;
+
+/// <summary>
+/// The Forward step's "other format" branch: restates the caller's request for an upstream of the other
+/// wire format and sets up the transform that restates the answer. Chat Completions ⇄ Messages both ways,
+/// and Responses → Messages; other pairs (embeddings, token counting) have no counterpart to translate to.
+/// </summary>
+internal static class RequestTranslation
+{
+    /// <summary>Whether a request of this operation can be translated for an upstream of this format.</summary>
+    public static bool CanTranslate(RelayOperation operation, WireFormat upstreamFormat) =>
+        (operation == RelayOperation.ChatCompletions && upstreamFormat == WireFormat.Anthropic)
+        || (operation == RelayOperation.Responses && upstreamFormat == WireFormat.Anthropic)
+        || (operation == RelayOperation.Messages && upstreamFormat == WireFormat.OpenAI);
+
+    /// <summary>
+    /// Translates the caller's body for <paramref name="upstreamFormat"/> into <see cref="RelayRequestContext.Translation"/>
+    /// and sets the response transform; returns the 400 to answer when a field cannot be carried over.
+    /// </summary>
+    public static RelayError? Apply(RelayRequestContext context, WireFormat upstreamFormat, string upstreamModel)
+    {
+        var callerBody = (JsonObject)JsonNode.Parse(context.Body!.Raw.Span)!;
+        var options = new RequestTranslationOptions(upstreamModel);
+        JsonObject translated;
+        try
+        {
+            translated = context.Operation == RelayOperation.ChatCompletions ? ChatCompletionsToMessagesRequest.Translate(callerBody, options)
+                : context.Operation == RelayOperation.Responses ? ResponsesToMessagesRequest.Translate(callerBody, options)
+                : MessagesToChatCompletionsRequest.Translate(callerBody, options);
+        }
+        catch (TranslationException ex)
+        {
+            return new RelayError(StatusCodes.Status400BadRequest, RelayErrorKind.InvalidRequest, "untranslatable_field",
+                $"This request cannot be translated for a model served in the {(upstreamFormat == WireFormat.Anthropic ? "Anthropic" : "OpenAI")} format: {ex.Message}",
+                ex.Field);
+        }
+
+        var raw = JsonSerializer.SerializeToUtf8Bytes(translated);
+        var upstreamPath = upstreamFormat == WireFormat.Anthropic ? RelayOperation.Messages.UpstreamPath : RelayOperation.ChatCompletions.UpstreamPath;
+        context.Translation = new TranslatedRequest(upstreamFormat, upstreamPath, new RelayRequestBody(raw, JsonDocument.Parse(raw)));
+        context.ResponseTransform = new TranslatingResponseTransform(context.Operation, callerBody, context.Fields!.Model, context.StartedAt);
+        return null;
+    }
+}

@@ -1,0 +1,114 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using RelayKit.AspNetCore.Forwarding;
+using RelayKit.AspNetCore.Metering;
+using RelayKit.AspNetCore.Protocols;
+using RelayKit.AspNetCore.Translation.Errors;
+using RelayKit.AspNetCore.Translation.Responses;
+using RelayKit.AspNetCore.Translation.Streaming;
+
+namespace RelayKit.AspNetCore.Translation.Relay;
+
+/// <summary>
+/// Restates the upstream's answer in the caller's wire format as it arrives: a stream event by event
+/// (split with <see cref="SseEventSplitter"/>, translated by the stream translators), a whole JSON answer
+/// or an error body once it has fully arrived (they are small and only meaningful whole).
+/// </summary>
+internal sealed class TranslatingResponseTransform(RelayOperation operation, JsonObject callerBody, string callerModel, DateTimeOffset created)
+    : IResponseBodyTransform
+{
+    private readonly SseEventSplitter _splitter = new();
+    private readonly ArrayBufferWriter<byte> _whole = new();
+    private IStreamTranslator? _stream;
+    private bool _error;
+    private int _upstreamStatus;
+
+    private bool CallerIsAnthropic => operation == RelayOperation.Messages;
+
+    public void OnResponseStarted(HttpResponseMessage response, HttpResponse callerResponse)
+    {
+        _upstreamStatus = (int)response.StatusCode;
+        if (!response.IsSuccessStatusCode)
+        {
+            // The status must go out before the body has arrived, so it is mapped from the status alone
+            // (the body may refine the type, which the translated body then carries).
+            _error = true;
+            callerResponse.StatusCode = TranslateError(null).Status;
+            callerResponse.ContentType = "application/json";
+            return;
+        }
+
+        if (response.Content.Headers.ContentType?.MediaType == "text/event-stream")
+        {
+            _stream = operation == RelayOperation.ChatCompletions
+                ? new MessagesToChatChunksStreamTranslator(callerBody["stream_options"]?["include_usage"]?.GetValue<bool>() == true, created, callerModel)
+                : operation == RelayOperation.Responses
+                    ? new MessagesToResponsesStreamTranslator(callerBody, created, callerModel)
+                    : new ChatChunksToMessagesStreamTranslator(callerModel);
+            callerResponse.ContentType = "text/event-stream; charset=utf-8";
+        }
+        else
+        {
+            callerResponse.ContentType = "application/json";
+        }
+    }
+
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> upstreamChunk, Stream caller, CancellationToken cancellationToken)
+    {
+        if (_stream is null)
+        {
+            _whole.Write(upstreamChunk.Span);
+            return;
+        }
+
+        var output = new ArrayBufferWriter<byte>();
+        var sink = new BufferWriterSseSink(output);
+        _splitter.Push(upstreamChunk.Span, (name, data) => _stream.Push(name, data, sink));
+        if (output.WrittenCount > 0)
+        {
+            await caller.WriteAsync(output.WrittenMemory, cancellationToken);
+        }
+    }
+
+    public async ValueTask CompleteAsync(bool completed, Stream caller, CancellationToken cancellationToken)
+    {
+        byte[] bytes;
+        if (_stream is not null)
+        {
+            var output = new ArrayBufferWriter<byte>();
+            var sink = new BufferWriterSseSink(output);
+            _splitter.Complete((name, data) => _stream.Push(name, data, sink));
+            _stream.Complete(sink);
+            bytes = output.WrittenSpan.ToArray();
+        }
+        else if (_error)
+        {
+            bytes = JsonSerializer.SerializeToUtf8Bytes(TranslateError(Encoding.UTF8.GetString(_whole.WrittenSpan)).Body);
+        }
+        else
+        {
+            bytes = JsonSerializer.SerializeToUtf8Bytes(TranslateAnswer());
+        }
+
+        await caller.WriteAsync(bytes, cancellationToken);
+    }
+
+    private TranslatedError TranslateError(string? body) => CallerIsAnthropic
+        ? ErrorTranslation.OpenAIToAnthropic(_upstreamStatus, body)
+        : ErrorTranslation.AnthropicToOpenAI(_upstreamStatus, body);
+
+    private JsonObject TranslateAnswer()
+    {
+        if (JsonNode.Parse(_whole.WrittenSpan) is not JsonObject answer)
+        {
+            throw new JsonException("The upstream's answer is not a JSON object.");
+        }
+
+        return operation == RelayOperation.ChatCompletions ? MessagesToChatCompletionResponse.Translate(answer, created, callerModel)
+            : operation == RelayOperation.Responses ? MessagesToResponsesResponse.Translate(answer, callerBody, created, callerModel)
+            : ChatCompletionToMessagesResponse.Translate(answer, callerModel);
+    }
+}
