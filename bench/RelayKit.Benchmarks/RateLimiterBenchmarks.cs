@@ -12,8 +12,8 @@ public class RateLimiterBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var policy = new RateLimitPolicyOptions();
-        policy.Keys.Add(new KeyRateLimitOptions
+        var policy = new RelayKit.AspNetCore.ModelRelayOptions();
+        policy.Keys.Add(new RelayKit.AspNetCore.ModelRelayKeyOptions
         {
             Name = "bench",
             RequestsPerMinute = int.MaxValue,
@@ -21,7 +21,7 @@ public class RateLimiterBenchmarks
             MaxConcurrentRequests = 10_000,
         });
         _limiter = new InProcessRelayRateLimiter(
-            new ConfiguredRateLimitPolicySource(new StaticOptionsMonitor<RateLimitPolicyOptions>(policy)),
+            new ConfiguredRateLimitPolicySource(new StaticOptionsMonitor<RelayKit.AspNetCore.ModelRelayOptions>(policy)),
             new StaticOptionsMonitor<RelayRateLimitsOptions>(new RelayRateLimitsOptions()),
             TimeProvider.System);
     }

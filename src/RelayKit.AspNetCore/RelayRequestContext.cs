@@ -48,6 +48,9 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
 
     // 4 Admit: rate limits and budget reservations add their state here.
 
+    /// <summary>The rate-limit lease of an admitted request: its concurrency slots and the tokens it was charged.</summary>
+    public Admission.RateLimits.RelayRateLimitLease? RateLimitLease { get; set; }
+
     // 5 Forward
 
     /// <summary>

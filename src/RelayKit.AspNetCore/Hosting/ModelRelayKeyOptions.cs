@@ -1,10 +1,13 @@
+using RelayKit.AspNetCore.Admission.RateLimits;
+
 namespace RelayKit.AspNetCore;
 
 /// <summary>
 /// A relay key: what a caller sends as <c>Authorization: Bearer</c> or <c>x-api-key</c>. Configure
 /// either its <see cref="Secret"/> or, to keep the secret out of configuration, its <see cref="SecretSha256"/>.
+/// Its rate limits (<see cref="RateLimitOptions"/>) count all its requests.
 /// </summary>
-public sealed class ModelRelayKeyOptions
+public sealed class ModelRelayKeyOptions : RateLimitOptions
 {
     /// <summary>The key's name, used in logs and usage records instead of the secret. Required and unique.</summary>
     public string? Name { get; set; }
@@ -19,4 +22,17 @@ public sealed class ModelRelayKeyOptions
     /// The models this key may use, as names or wildcard patterns (<c>gpt-*</c>); empty means every configured model.
     /// </summary>
     public IList<string> Models { get; } = new List<string>();
+
+    /// <summary>
+    /// How long a request of this key may wait for a free slot or for its rate limits to refill
+    /// before it is rejected. Zero (the default) rejects at once.
+    /// </summary>
+    public TimeSpan QueueTimeout { get; set; }
+
+    /// <summary>
+    /// Limits of this key on particular models, by model name or by a pattern with <c>*</c>
+    /// (<c>"gpt-*"</c>). A pattern is one limit shared by every model it matches; when several entries
+    /// match a model, the exact name wins, then the longest pattern.
+    /// </summary>
+    public IDictionary<string, RateLimitOptions> ModelLimits { get; } = new Dictionary<string, RateLimitOptions>(StringComparer.OrdinalIgnoreCase);
 }

@@ -1,7 +1,12 @@
+using RelayKit.AspNetCore.Admission.RateLimits;
+
 namespace RelayKit.AspNetCore;
 
-/// <summary>A model callers may ask for and where the relay sends it.</summary>
-public sealed class ModelRelayModelOptions
+/// <summary>
+/// A model callers may ask for and where the relay sends it. Its rate limits (<see cref="RateLimitOptions"/>)
+/// count every key's requests to it; a wildcard entry's limits are shared by all the models it matches.
+/// </summary>
+public sealed class ModelRelayModelOptions : RateLimitOptions
 {
     /// <summary>The name of the provider (a key of <see cref="ModelRelayOptions.Providers"/>) that serves the model. Required.</summary>
     public string? Provider { get; set; }

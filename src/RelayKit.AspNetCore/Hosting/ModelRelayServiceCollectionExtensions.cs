@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Admission.RateLimits;
 using RelayKit.AspNetCore.Forwarding;
 using RelayKit.AspNetCore.Hosting;
 using RelayKit.AspNetCore.Keys;
@@ -70,6 +71,9 @@ public static class ModelRelayServiceCollectionExtensions
         services.TryAddSingleton<ModelRouter>();
         services.TryAddSingleton<UpstreamForwarder>();
         services.TryAddSingleton<RelayRequestHandler>();
+
+        // 4 Admit: rate limits first, so a request they refuse never holds money.
+        services.AddRelayRateLimits();
 
         // 7 Settle: usage records, metrics, spans and upstream health (options under the section's Usage and UpstreamHealth).
         services.AddRelayUsage(section);

@@ -55,6 +55,13 @@ internal sealed record RelayError(int Status, RelayErrorKind Kind, string Code, 
     public static RelayError UpstreamTimeout(string provider) => new(StatusCodes.Status504GatewayTimeout, RelayErrorKind.UpstreamTimeout, "upstream_timeout",
         $"Provider '{provider}' did not answer in time.");
 
+    /// <summary>The OpenAI error code of a rate limit a retry can pass.</summary>
+    public const string RateLimitExceededCode = "rate_limit_exceeded";
+
+    public static RelayError RateLimited(string message) => new(StatusCodes.Status429TooManyRequests, RelayErrorKind.RateLimited, RateLimitExceededCode, message);
+
+    public static RelayError RateLimitTooLarge(string message) => new(StatusCodes.Status429TooManyRequests, RelayErrorKind.RateLimited, "rate_limit_request_too_large", message);
+
     public static RelayError Internal(string requestId) => new(StatusCodes.Status500InternalServerError, RelayErrorKind.Internal, "relay_error",
         $"The relay failed to handle this request (x-request-id {requestId}); the relay's log has the details.");
 

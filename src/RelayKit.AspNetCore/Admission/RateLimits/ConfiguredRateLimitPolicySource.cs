@@ -3,15 +3,16 @@ using Microsoft.Extensions.Options;
 namespace RelayKit.AspNetCore.Admission.RateLimits;
 
 /// <summary>
-/// Reads limits from <see cref="RateLimitPolicyOptions"/> through <see cref="IOptionsMonitor{TOptions}"/>,
-/// so a configuration reload changes the limits of the next request.
+/// Reads limits from the relay's own <see cref="ModelRelayOptions"/> (the limit properties of its
+/// <c>Keys</c> and <c>Models</c> entries) through <see cref="IOptionsMonitor{TOptions}"/>, so a
+/// configuration reload changes the limits of the next request.
 /// </summary>
 internal sealed class ConfiguredRateLimitPolicySource : IRateLimitPolicySource
 {
-    private readonly IOptionsMonitor<RateLimitPolicyOptions> _options;
+    private readonly IOptionsMonitor<ModelRelayOptions> _options;
     private Snapshot? _snapshot;
 
-    public ConfiguredRateLimitPolicySource(IOptionsMonitor<RateLimitPolicyOptions> options)
+    public ConfiguredRateLimitPolicySource(IOptionsMonitor<ModelRelayOptions> options)
     {
         _options = options;
     }
@@ -19,6 +20,13 @@ internal sealed class ConfiguredRateLimitPolicySource : IRateLimitPolicySource
     public RateLimitPolicy GetPolicy(string keyName, string model)
     {
         var snapshot = CurrentSnapshot();
+
+        // An alias counts against its model's limits: callers may ask for either name.
+        if (snapshot.Aliases.TryGetValue(model, out var aliased))
+        {
+            model = aliased;
+        }
+
         var rules = new List<RateLimitRule>(3);
         var queueTimeout = TimeSpan.Zero;
         if (snapshot.Keys.TryGetValue(keyName, out var key))
@@ -60,23 +68,36 @@ internal sealed class ConfiguredRateLimitPolicySource : IRateLimitPolicySource
 
     private sealed class Snapshot
     {
-        public Snapshot(RateLimitPolicyOptions source)
+        public Snapshot(ModelRelayOptions source)
         {
             Source = source;
             foreach (var key in source.Keys)
             {
-                Keys[key.Name] = new KeyEntry(key, new ModelLimitTable(key.ModelLimits));
+                if (!string.IsNullOrEmpty(key.Name))
+                {
+                    Keys[key.Name] = new KeyEntry(key, new ModelLimitTable(key.ModelLimits));
+                }
             }
 
-            Models = new ModelLimitTable(source.Models.Select(m => new KeyValuePair<string, RateLimitOptions>(m.Name, m)));
+            foreach (var (name, model) in source.Models)
+            {
+                foreach (var alias in model.Aliases.Where(a => !string.IsNullOrWhiteSpace(a)))
+                {
+                    Aliases.TryAdd(alias, name);
+                }
+            }
+
+            Models = new ModelLimitTable(source.Models.Select(m => new KeyValuePair<string, RateLimitOptions>(m.Key, m.Value)));
         }
 
-        public RateLimitPolicyOptions Source { get; }
+        public ModelRelayOptions Source { get; }
 
         public Dictionary<string, KeyEntry> Keys { get; } = new(StringComparer.Ordinal);
 
         public ModelLimitTable Models { get; }
+
+        public Dictionary<string, string> Aliases { get; } = new(StringComparer.OrdinalIgnoreCase);
     }
 
-    private sealed record KeyEntry(KeyRateLimitOptions Options, ModelLimitTable ModelLimits);
+    private sealed record KeyEntry(ModelRelayKeyOptions Options, ModelLimitTable ModelLimits);
 }

@@ -2,32 +2,39 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Settlement;
 
 namespace RelayKit.AspNetCore.Admission.RateLimits;
 
 /// <summary>Registers rate limiting; the relay builder calls this.</summary>
 internal static class RateLimitServiceCollectionExtensions
 {
-    /// <summary>The section whose <c>Keys</c> and <c>Models</c> entries carry limits.</summary>
-    public const string PolicySectionPath = "ModelRelay";
-
     /// <summary>
     /// Adds <see cref="IRelayRateLimiter"/> (in-process, or Redis when <c>ModelRelay:RateLimits:Redis</c>
-    /// is set), <see cref="IRateLimitPolicySource"/> reading <c>ModelRelay:Keys</c> and <c>ModelRelay:Models</c>,
-    /// and <see cref="UpstreamCooldown"/>. Options are validated at start and limits follow configuration reloads.
+    /// is set), <see cref="IRateLimitPolicySource"/> reading the limits of <see cref="ModelRelayOptions"/>'s
+    /// keys and models, <see cref="UpstreamCooldown"/>, and the admission and settlement steps that use them.
+    /// Options are validated at start and limits follow configuration reloads.
     /// </summary>
     public static IServiceCollection AddRelayRateLimits(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.AddOptions<RateLimitPolicyOptions>().BindConfiguration(PolicySectionPath).ValidateOnStart();
+        services.AddOptions<ModelRelayOptions>().ValidateOnStart();
         services.AddOptions<RelayRateLimitsOptions>().BindConfiguration(RelayRateLimitsOptions.SectionPath).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RateLimitPolicyOptions>, RateLimitPolicyOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelRelayOptions>, KeyAndModelLimitsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RelayRateLimitsOptions>, RelayRateLimitsOptionsValidator>());
 
         services.TryAddSingleton<IRateLimitPolicySource, ConfiguredRateLimitPolicySource>();
         services.TryAddSingleton<UpstreamCooldown>();
         services.TryAddSingleton<RateLimitRedisConnection>();
         services.TryAddSingleton<IRelayRateLimiter>(CreateLimiter);
+
+        // The token estimate is the budgets' worst-case count (prompt plus output cap).
+        services.AddOptions<BudgetEstimateOptions>();
+        services.TryAddSingleton<PromptTokenCounter>();
+        services.TryAddSingleton<WorstCaseEstimator>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRelayAdmission, RateLimitAdmission>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRelaySettlement, RateLimitSettlement>());
         return services;
     }
 

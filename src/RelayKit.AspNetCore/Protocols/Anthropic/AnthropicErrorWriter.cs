@@ -28,6 +28,7 @@ internal static class AnthropicErrorWriter
         RelayErrorKind.NotFound => "not_found_error",
         RelayErrorKind.RequestTooLarge => "request_too_large",
         RelayErrorKind.UpstreamTimeout => "timeout_error",
+        RelayErrorKind.RateLimited => "rate_limit_error",
         RelayErrorKind.UpstreamUnreachable or RelayErrorKind.Internal => "api_error",
         _ => "invalid_request_error",
     };

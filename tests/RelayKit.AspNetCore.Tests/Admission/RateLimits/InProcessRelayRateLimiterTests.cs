@@ -189,8 +189,7 @@ public sealed class InProcessRelayRateLimiterTests
     public async Task A_rejected_request_uses_up_none_of_its_other_limits()
     {
         var settings = Settings.Key("alice", rpm: 10, concurrent: 10);
-        settings["ModelRelay:Models:0:Name"] = "gpt-4o";
-        settings["ModelRelay:Models:0:RequestsPerMinute"] = "2";
+        settings["ModelRelay:Models:gpt-4o:RequestsPerMinute"] = "2";
         await using var host = new RateLimitTestHost(settings);
         var limiter = host.Limiter;
 
@@ -209,8 +208,7 @@ public sealed class InProcessRelayRateLimiterTests
     {
         var settings = new Dictionary<string, string?>
         {
-            ["ModelRelay:Models:0:Name"] = "gpt-4o",
-            ["ModelRelay:Models:0:RequestsPerMinute"] = "3",
+            ["ModelRelay:Models:gpt-4o:RequestsPerMinute"] = "3",
         };
         await using var host = new RateLimitTestHost(settings);
         var limiter = host.Limiter;
@@ -243,8 +241,7 @@ public sealed class InProcessRelayRateLimiterTests
     {
         var settings = Settings.Key("alice", rpm: 100, tpm: 10_000);
         settings["ModelRelay:Keys:0:ModelLimits:gpt-4o:RequestsPerMinute"] = "5";
-        settings["ModelRelay:Models:0:Name"] = "gpt-4o";
-        settings["ModelRelay:Models:0:TokensPerMinute"] = "1000";
+        settings["ModelRelay:Models:gpt-4o:TokensPerMinute"] = "1000";
         await using var host = new RateLimitTestHost(settings);
 
         var lease = await host.Limiter.AcquireAsync("alice", "gpt-4o", 100);
@@ -316,8 +313,7 @@ public sealed class InProcessRelayRateLimiterTests
         var settings = new Dictionary<string, string?>();
         for (var i = 0; i < 10; i++)
         {
-            settings[$"ModelRelay:Models:{i}:Name"] = $"m{i}";
-            settings[$"ModelRelay:Models:{i}:RequestsPerMinute"] = "100000";
+            settings[$"ModelRelay:Models:m{i}:RequestsPerMinute"] = "100000";
         }
 
         await using var host = new RateLimitTestHost(settings);

@@ -10,19 +10,17 @@ public sealed class RateLimitOptionsTests
     public async Task Limits_that_cannot_be_enforced_are_refused()
     {
         var settings = Settings.Key("alice", rpm: 0);
-        settings["ModelRelay:Keys:1:Name"] = "alice";
         settings["ModelRelay:Keys:0:ModelLimits:gpt-*:TokensPerMinute"] = "-5";
         settings["ModelRelay:Keys:0:QueueTimeout"] = "01:00:00";
-        settings["ModelRelay:Models:0:MaxConcurrentRequests"] = "3";
+        settings["ModelRelay:Models:gpt-4o:MaxConcurrentRequests"] = "0";
         await using var host = new RateLimitTestHost(settings);
 
-        var error = Assert.Throws<OptionsValidationException>(() => host.Services.GetRequiredService<IOptions<RateLimitPolicyOptions>>().Value);
+        var error = Assert.Throws<OptionsValidationException>(() => host.Services.GetRequiredService<IOptions<ModelRelayOptions>>().Value);
 
         Assert.Contains(error.Failures, f => f.Contains("Keys:0:RequestsPerMinute", StringComparison.Ordinal));
-        Assert.Contains(error.Failures, f => f.Contains("'alice' appears twice", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains("ModelLimits:gpt-*:TokensPerMinute", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains("QueueTimeout", StringComparison.Ordinal));
-        Assert.Contains(error.Failures, f => f.Contains("Models:0:Name is required", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, f => f.Contains("Models:gpt-4o:MaxConcurrentRequests", StringComparison.Ordinal));
     }
 
     [Fact]

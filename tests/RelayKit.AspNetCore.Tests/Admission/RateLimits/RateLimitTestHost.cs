@@ -21,6 +21,7 @@ internal sealed class RateLimitTestHost : IAsyncDisposable
             .AddLogging()
             .AddSingleton<IConfiguration>(Configuration)
             .AddSingleton<TimeProvider>(Time)
+            .AddOptions<ModelRelayOptions>().BindConfiguration(ModelRelayOptions.SectionName).Services
             .AddRelayRateLimits()
             .BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true, ValidateOnBuild = true });
     }

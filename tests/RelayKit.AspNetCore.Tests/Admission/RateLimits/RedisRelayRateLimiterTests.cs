@@ -92,8 +92,7 @@ public sealed class RedisRelayRateLimiterTests
     public async Task A_rejected_request_uses_up_none_of_its_other_limits()
     {
         var settings = Settings.Key("alice", rpm: 10, concurrent: 10);
-        settings["ModelRelay:Models:0:Name"] = "gpt-4o";
-        settings["ModelRelay:Models:0:RequestsPerMinute"] = "1";
+        settings["ModelRelay:Models:gpt-4o:RequestsPerMinute"] = "1";
         await using var pair = RedisPair.Start(settings);
 
         Assert.True((await pair.A.Limiter.AcquireAsync("alice", "gpt-4o", 0)).IsAcquired);

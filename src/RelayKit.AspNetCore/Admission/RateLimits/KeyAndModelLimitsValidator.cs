@@ -2,29 +2,25 @@ using Microsoft.Extensions.Options;
 
 namespace RelayKit.AspNetCore.Admission.RateLimits;
 
-/// <summary>Rejects limits that cannot be enforced, at start and on every reload.</summary>
-internal sealed class RateLimitPolicyOptionsValidator : IValidateOptions<RateLimitPolicyOptions>
+/// <summary>Rejects limits of the relay's keys and models that cannot be enforced, at start and on every reload.</summary>
+internal sealed class KeyAndModelLimitsValidator : IValidateOptions<ModelRelayOptions>
 {
     /// <summary>The longest wait a key may configure: longer would hold connections open for too long.</summary>
     internal static readonly TimeSpan MaxQueueTimeout = TimeSpan.FromMinutes(10);
 
-    public ValidateOptionsResult Validate(string? name, RateLimitPolicyOptions options)
+    public ValidateOptionsResult Validate(string? name, ModelRelayOptions options)
     {
+        if (!options.Enabled)
+        {
+            return ValidateOptionsResult.Skip;
+        }
+
+        // Names, secrets and duplicates are the relay core's validator's business; this one checks limits only.
         var failures = new List<string>();
-        var keyNames = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < options.Keys.Count; i++)
         {
             var key = options.Keys[i];
             var where = $"ModelRelay:Keys:{i}";
-            if (string.IsNullOrWhiteSpace(key.Name))
-            {
-                failures.Add($"{where}:Name is required.");
-            }
-            else if (!keyNames.Add(key.Name))
-            {
-                failures.Add($"{where}:Name '{key.Name}' appears twice.");
-            }
-
             if (key.QueueTimeout < TimeSpan.Zero || key.QueueTimeout > MaxQueueTimeout)
             {
                 failures.Add($"{where}:QueueTimeout must be between 0 and {MaxQueueTimeout}.");
@@ -43,21 +39,9 @@ internal sealed class RateLimitPolicyOptionsValidator : IValidateOptions<RateLim
             }
         }
 
-        var modelNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        for (var i = 0; i < options.Models.Count; i++)
+        foreach (var (modelName, model) in options.Models)
         {
-            var model = options.Models[i];
-            var where = $"ModelRelay:Models:{i}";
-            if (string.IsNullOrWhiteSpace(model.Name))
-            {
-                failures.Add($"{where}:Name is required.");
-            }
-            else if (!modelNames.Add(model.Name))
-            {
-                failures.Add($"{where}:Name '{model.Name}' appears twice.");
-            }
-
-            ValidateLimits(model, where, failures);
+            ValidateLimits(model, $"ModelRelay:Models:{modelName}", failures);
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -1,0 +1,168 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Pricing;
+using RelayKit.AspNetCore.Protocols;
+using RelayKit.AspNetCore.Usage.Telemetry;
+
+namespace RelayKit.AspNetCore.Admission.RateLimits;
+
+/// <summary>
+/// Step 4's rate-limit check: leaves out upstreams that are cooling down after a 429, then holds the
+/// request to its key's, its model's and the pair's limits, charged with the request's estimated tokens.
+/// An admitted request's lease goes on the context; its headers go on the response when it starts.
+/// </summary>
+internal sealed class RateLimitAdmission : IRelayAdmission
+{
+    // The estimator wants a price; rate limits count tokens only, so any price does.
+    private static readonly ModelPrice NoPrice = new() { Free = true };
+
+    private readonly IRelayRateLimiter _limiter;
+    private readonly IRateLimitPolicySource _policies;
+    private readonly UpstreamCooldown _cooldown;
+    private readonly WorstCaseEstimator _estimator;
+    private readonly RelayMetrics? _metrics;
+
+    public RateLimitAdmission(
+        IRelayRateLimiter limiter, IRateLimitPolicySource policies, UpstreamCooldown cooldown, WorstCaseEstimator estimator, RelayMetrics? metrics = null)
+    {
+        _limiter = limiter;
+        _policies = policies;
+        _cooldown = cooldown;
+        _estimator = estimator;
+        _metrics = metrics;
+    }
+
+    public async ValueTask<RelayError?> AdmitAsync(RelayRequestContext context)
+    {
+        var model = context.Fields!.Model;
+        var format = context.CallerFormat == WireFormat.Anthropic ? RateLimitWireFormat.Anthropic : RateLimitWireFormat.OpenAI;
+        var response = context.HttpContext.Response;
+
+        if (LeaveOutCoolingUpstreams(context) is { } wait)
+        {
+            _metrics?.RateLimitRefused(model, "upstream");
+            RateLimitHeaderWriter.WriteRetryAfter(response.Headers, wait);
+            return RelayError.RateLimited(
+                $"The upstream for '{model}' is rate limited; try again in {Seconds(wait)} s.");
+        }
+
+        var keyName = context.Caller!.KeyName;
+
+        // Counting the prompt costs a tokenizer pass; only a tokens-per-minute limit needs it.
+        var countsTokens = _policies.GetPolicy(keyName, model).Rules.Any(r => r.Limits.TokensPerMinute is not null);
+        var lease = await _limiter.AcquireAsync(keyName, model, countsTokens ? EstimateTokens(context) : 0, context.RequestAborted);
+
+        // Released when the request ends, however it ends, even when a later admission step refuses it.
+        response.RegisterForDisposeAsync(lease);
+        if (lease.Rejection is { } rejection)
+        {
+            _metrics?.RateLimitRefused(model, LimitName(rejection));
+            RateLimitHeaderWriter.Write(response.Headers, format, lease);
+            return rejection.RetryAfter is { } retryAfter
+                ? RelayError.RateLimited(
+                    $"Rate limit reached for {Describe(rejection)}; try again in {Seconds(retryAfter)} s.")
+                : RelayError.RateLimitTooLarge(
+                    $"This request's estimated tokens exceed the whole tokens-per-minute limit of {Whose(rejection.Scope)}; it can never pass. Ask for fewer output tokens or send a shorter prompt.");
+        }
+
+        context.RateLimitLease = lease;
+        if (lease.Requests is not null || lease.Tokens is not null)
+        {
+            // Written as the response starts, after the forwarder copied the upstream's headers, so the
+            // relay's own limits replace the upstream's same-named ones.
+            response.OnStarting(() =>
+            {
+                RateLimitHeaderWriter.Write(response.Headers, format, lease);
+                return Task.CompletedTask;
+            });
+        }
+
+        context.ResponseObservers.Add(new UpstreamRateLimitObserver(context, _cooldown));
+        return null;
+    }
+
+    /// <summary>
+    /// Drops the candidates that are cooling down; when none is left, the shortest remaining wait.
+    /// </summary>
+    private TimeSpan? LeaveOutCoolingUpstreams(RelayRequestContext context)
+    {
+        TimeSpan? shortest = null;
+        var usable = new List<Routing.UpstreamCandidate>(context.Candidates.Count);
+        foreach (var candidate in context.Candidates)
+        {
+            if (_cooldown.RemainingCooldown(candidate.Provider.Name) is { } remaining)
+            {
+                shortest = shortest is { } s && s < remaining ? s : remaining;
+            }
+            else
+            {
+                usable.Add(candidate);
+            }
+        }
+
+        if (usable.Count == context.Candidates.Count)
+        {
+            return null;
+        }
+
+        if (usable.Count == 0)
+        {
+            return shortest;
+        }
+
+        context.Candidates = usable;
+        return null;
+    }
+
+    /// <summary>Prompt tokens (counted with a tokenizer) plus the output cap.</summary>
+    private long EstimateTokens(RelayRequestContext context)
+    {
+        PromptFormat? format = context.Operation.Name switch
+        {
+            "chat.completions" => PromptFormat.OpenAIChat,
+            "responses" => PromptFormat.OpenAIResponses,
+            "embeddings" => PromptFormat.OpenAIEmbeddings,
+            "messages" => PromptFormat.AnthropicMessages,
+            _ => null,
+        };
+        if (format is not { } promptFormat || JsonObject.Create(context.Body!.Root) is not { } body)
+        {
+            return 0;
+        }
+
+        var upstreamModel = context.Candidates.Count > 0 ? context.Candidates[0].UpstreamModel : context.Fields!.Model;
+        var estimate = _estimator.Estimate(body, promptFormat, upstreamModel, NoPrice, null);
+        return estimate.PromptTokens + estimate.OutputTokens;
+    }
+
+    private static string LimitName(RateLimitRejection rejection) =>
+        $"{Whose(rejection.Scope)}.{rejection.Dimension.ToString().ToLowerInvariant()}";
+
+    private static string Whose(RateLimitScope scope) => scope switch
+    {
+        RateLimitScope.Key => "key",
+        RateLimitScope.Model => "model",
+        _ => "key_model",
+    };
+
+    private static string Describe(RateLimitRejection rejection)
+    {
+        var what = rejection.Dimension switch
+        {
+            RateLimitDimension.Requests => "requests per minute",
+            RateLimitDimension.Tokens => "tokens per minute",
+            _ => "concurrent requests",
+        };
+        var whose = rejection.Scope switch
+        {
+            RateLimitScope.Key => "this key",
+            RateLimitScope.Model => "this model",
+            _ => "this key on this model",
+        };
+        return $"{what} of {whose}";
+    }
+
+    private static string Seconds(TimeSpan wait) =>
+        Math.Max(1, Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+}
