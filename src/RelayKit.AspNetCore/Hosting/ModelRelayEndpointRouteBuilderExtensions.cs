@@ -44,6 +44,7 @@ public static partial class ModelRelayEndpointRouteBuilderExtensions
         Map(group, "/v1/messages/count_tokens", RelayOperation.CountTokens);
         group.MapGet("/v1/models", http => handler.HandleAsync(http, RelayOperation.ListModels))
             .WithDisplayName("RelayKit models");
+        RelayBudgetEndpoints.Map(group);
         LogRelayMapped(logger, string.IsNullOrEmpty(prefix) ? "/" : prefix);
         return group;
 

@@ -19,4 +19,10 @@ public sealed class ModelRelayKeyOptions
     /// The models this key may use, as names or wildcard patterns (<c>gpt-*</c>); empty means every configured model.
     /// </summary>
     public IList<string> Models { get; } = new List<string>();
+
+    /// <summary>
+    /// The key's pre-paid balance in US dollars, credited once when the key is first used (ledger reference
+    /// <c>initial:&lt;name&gt;</c>). Unset: the key is unmetered (no reservation, no charge).
+    /// </summary>
+    public decimal? Budget { get; set; }
 }

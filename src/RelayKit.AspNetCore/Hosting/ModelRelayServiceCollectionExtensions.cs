@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Forwarding;
 using RelayKit.AspNetCore.Hosting;
 using RelayKit.AspNetCore.Keys;
@@ -69,6 +70,7 @@ public static class ModelRelayServiceCollectionExtensions
         services.TryAddSingleton<ModelRouter>();
         services.TryAddSingleton<UpstreamForwarder>();
         services.TryAddSingleton<RelayRequestHandler>();
+        services.AddRelayBudgets();
         return new ModelRelayBuilder(services);
     }
 }

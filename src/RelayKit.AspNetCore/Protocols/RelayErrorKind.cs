@@ -11,4 +11,5 @@ internal enum RelayErrorKind
     UpstreamUnreachable,
     UpstreamTimeout,
     Internal,
+    InsufficientQuota,
 }

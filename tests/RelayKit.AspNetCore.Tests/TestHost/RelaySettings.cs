@@ -40,6 +40,9 @@ internal static class RelaySettings
         ["ModelRelay:Keys:1:Name"] = "bob",
         ["ModelRelay:Keys:1:SecretSha256"] = BobKeySha256,
         ["ModelRelay:Keys:1:Models:0"] = "gpt-5.5",
+
+        // Tests never share a ledger file: balances live in the test's own host.
+        ["ModelRelay:Budgets:Provider"] = "InMemory",
     };
 
     /// <summary>Base URLs nothing listens on, for tests that never reach an upstream.</summary>

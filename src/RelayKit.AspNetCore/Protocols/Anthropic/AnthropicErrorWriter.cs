@@ -29,6 +29,7 @@ internal static class AnthropicErrorWriter
         RelayErrorKind.RequestTooLarge => "request_too_large",
         RelayErrorKind.UpstreamTimeout => "timeout_error",
         RelayErrorKind.UpstreamUnreachable or RelayErrorKind.Internal => "api_error",
+        RelayErrorKind.InsufficientQuota => "billing_error",
         _ => "invalid_request_error",
     };
 }

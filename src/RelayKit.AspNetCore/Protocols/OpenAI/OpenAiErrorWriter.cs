@@ -34,6 +34,7 @@ internal static class OpenAiErrorWriter
     private static string Type(RelayErrorKind kind) => kind switch
     {
         RelayErrorKind.UpstreamUnreachable or RelayErrorKind.UpstreamTimeout or RelayErrorKind.Internal => "server_error",
+        RelayErrorKind.InsufficientQuota => "insufficient_quota",
         _ => "invalid_request_error",
     };
 }
