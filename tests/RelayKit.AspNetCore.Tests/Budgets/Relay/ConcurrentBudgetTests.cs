@@ -45,7 +45,8 @@ public sealed class ConcurrentBudgetTests
     [SkippableFact]
     public Task Postgres_ledger_is_never_overspent()
     {
-        var connectionString = TestServers.RequirePostgres();
+        // 200 requests must not open 200 connections: other tests share the server's max_connections (100).
+        var connectionString = TestServers.RequirePostgres() + ";Maximum Pool Size=30";
         return RunAsync(s =>
         {
             s["ModelRelay:Budgets:Provider"] = "PostgreSql";

@@ -13,7 +13,8 @@ public sealed class SharedLedgerTests
     [SkippableFact]
     public async Task Two_hosts_share_one_balance()
     {
-        var connectionString = TestServers.RequirePostgres();
+        // 200 requests must not open 200 connections: other tests share the server's max_connections (100).
+        var connectionString = TestServers.RequirePostgres() + ";Maximum Pool Size=30";
         var schema = "rk_shared_" + Guid.NewGuid().ToString("N")[..12];
         decimal reservation;
         await using (var probe = BudgetRelay.Create(1m))
