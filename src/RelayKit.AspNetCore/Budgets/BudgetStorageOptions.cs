@@ -17,4 +17,10 @@ public sealed class BudgetStorageOptions
 
     /// <summary>How often reservations that were never settled (a crash) are looked for and released.</summary>
     public TimeSpan ExpirySweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long a request's reservation is held before the sweep may release it: longer than any request
+    /// runs (streams included), so only reservations a crash left behind expire. Default one hour.
+    /// </summary>
+    public TimeSpan ReservationLifetime { get; set; } = TimeSpan.FromHours(1);
 }

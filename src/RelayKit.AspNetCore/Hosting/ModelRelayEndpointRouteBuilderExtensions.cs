@@ -46,6 +46,8 @@ public static partial class ModelRelayEndpointRouteBuilderExtensions
         group.MapGet("/v1/models", http => handler.HandleAsync(http, RelayOperation.ListModels))
             .WithDisplayName("RelayKit models");
         group.MapRelayPages();
+
+        RelayBudgetEndpoints.Map(group);
         LogRelayMapped(logger, string.IsNullOrEmpty(prefix) ? "/" : prefix);
         return group;
 

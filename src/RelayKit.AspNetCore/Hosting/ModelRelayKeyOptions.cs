@@ -35,4 +35,10 @@ public sealed class ModelRelayKeyOptions : RateLimitOptions
     /// match a model, the exact name wins, then the longest pattern.
     /// </summary>
     public IDictionary<string, RateLimitOptions> ModelLimits { get; } = new Dictionary<string, RateLimitOptions>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The key's pre-paid balance in US dollars, credited once when the key is first used (ledger reference
+    /// <c>initial:&lt;name&gt;</c>). Unset: the key is unmetered (no reservation, no charge).
+    /// </summary>
+    public decimal? Budget { get; set; }
 }

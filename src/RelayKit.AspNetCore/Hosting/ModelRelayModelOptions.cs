@@ -19,4 +19,13 @@ public sealed class ModelRelayModelOptions : RateLimitOptions
 
     /// <summary>More names callers may use for this model.</summary>
     public IList<string> Aliases { get; } = new List<string>();
+
+    /// <summary>
+    /// What the model costs, in US dollars per million tokens (<c>Input</c>, <c>Output</c>, <c>CachedInput</c>,
+    /// <c>CacheWrite</c>, or <c>Free: true</c>); replaces the built-in price. Keys with a budget may only use priced or free models.
+    /// </summary>
+    public Pricing.ModelPrice? Price { get; set; }
+
+    /// <summary>The most output tokens the model produces; reserved (and sent upstream) when a request sets no limit.</summary>
+    public int? MaxOutputTokens { get; set; }
 }

@@ -43,4 +43,7 @@ public sealed class ModelRelayOptions
     /// answering 504. A non-streaming completion only starts when it is complete, so this is long. Default 10 minutes.
     /// </summary>
     public TimeSpan UpstreamTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Where key balances are kept (section <c>ModelRelay:Budgets</c>); SQLite file by default.</summary>
+    public Budgets.BudgetStorageOptions Budgets { get; } = new();
 }

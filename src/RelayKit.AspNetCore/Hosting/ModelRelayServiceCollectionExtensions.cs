@@ -4,6 +4,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Admission.RateLimits;
+
+using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Forwarding;
 using RelayKit.AspNetCore.Hosting;
 using RelayKit.AspNetCore.Keys;
@@ -74,6 +76,10 @@ public static class ModelRelayServiceCollectionExtensions
 
         // 4 Admit: rate limits first, so a request they refuse never holds money.
         services.AddRelayRateLimits();
+
+        // Then the meter and the budget reservation; the budget settlement must run before the usage record is
+        // written, so the record carries the charged cost.
+        services.AddRelayBudgets();
 
         // 7 Settle: usage records, metrics, spans and upstream health (options under the section's Usage and UpstreamHealth).
         services.AddRelayUsage(section);

@@ -12,4 +12,6 @@ internal enum RelayErrorKind
     UpstreamTimeout,
     Internal,
     RateLimited,
+
+    InsufficientQuota,
 }

@@ -43,6 +43,9 @@ internal static class RelaySettings
 
         // Tests run in parallel: no shared SQLite file in the test output.
         ["ModelRelay:Usage:Store"] = "InMemory",
+
+        // Tests never share a ledger file: balances live in the test's own host.
+        ["ModelRelay:Budgets:Provider"] = "InMemory",
     };
 
     /// <summary>Base URLs nothing listens on, for tests that never reach an upstream.</summary>

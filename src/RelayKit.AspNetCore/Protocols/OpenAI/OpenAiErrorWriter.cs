@@ -35,6 +35,7 @@ internal static class OpenAiErrorWriter
     {
         RelayErrorKind.UpstreamUnreachable or RelayErrorKind.UpstreamTimeout or RelayErrorKind.Internal => "server_error",
         RelayErrorKind.RateLimited => "requests",
+        RelayErrorKind.InsufficientQuota => "insufficient_quota",
         _ => "invalid_request_error",
     };
 }

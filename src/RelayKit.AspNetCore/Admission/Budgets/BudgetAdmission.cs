@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Pricing;
+using RelayKit.AspNetCore.Protocols;
+
+namespace RelayKit.AspNetCore.Admission.Budgets;
+
+/// <summary>
+/// Step 4, the budget part: for a key with a budget, estimates the request's worst-case cost, makes the
+/// limit it assumed binding on the forwarded request, and reserves the cost atomically, or refuses before
+/// any upstream call. Keys without a budget are unmetered and pass untouched.
+/// </summary>
+internal sealed partial class BudgetAdmission(
+    KeyBudgets keys,
+    IBudgetLedger ledger,
+    RelayPriceCatalog prices,
+    WorstCaseEstimator estimator,
+    IOptions<BudgetEstimateOptions> estimateOptions,
+    IOptionsMonitor<ModelRelayOptions> options,
+    TimeProvider time,
+    ILogger<BudgetAdmission> logger) : IRelayAdmission
+{
+    /// <summary>The worst-case cost held for the request, on every relayed response of a metered key.</summary>
+    public const string ReservedHeader = "x-relaykit-cost-reserved";
+
+    public async ValueTask<RelayError?> AdmitAsync(RelayRequestContext context)
+    {
+        if (context.Operation == RelayOperation.CountTokens || context.Caller is not { } caller || keys.BudgetOf(caller.KeyName) is null)
+        {
+            return null;
+        }
+
+        var (estimate, error) = Estimate(context);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        await keys.EnsureOpenedAsync(caller.KeyName, context.RequestAborted);
+        var expiresAt = time.GetUtcNow() + options.CurrentValue.Budgets.ReservationLifetime;
+        var result = await ledger.TryReserveAsync(caller.KeyName, context.RequestId, estimate!.Cost, expiresAt, context.RequestAborted);
+        switch (result.Status)
+        {
+            case ReservationStatus.Granted:
+                context.HttpContext.Features.Set(new BudgetHold(caller.KeyName, estimate));
+                context.HttpContext.Response.Headers[ReservedHeader] = FormatMoney(estimate.Cost);
+                return null;
+            case ReservationStatus.AccountClosed:
+                LogRefused(caller.KeyName, estimate.Cost, result.Available, context.RequestId);
+                return BudgetErrors.AccountClosed(context.CallerFormat);
+            default:
+                LogRefused(caller.KeyName, estimate.Cost, result.Available, context.RequestId);
+                return BudgetErrors.InsufficientBalance(context.CallerFormat, estimate.Cost, result.Available);
+        }
+    }
+
+    /// <summary>
+    /// The worst case over every candidate the request may reach (a fallback may be dearer), and the output
+    /// limit written into the forwarded body when the request set none. Used by the dry-run endpoint too.
+    /// </summary>
+    public (CostEstimate? Estimate, RelayError? Error) Estimate(RelayRequestContext context)
+    {
+        var body = JsonNode.Parse(context.Body!.Raw.Span)!;
+        var format = FormatOf(context.Operation);
+        CostEstimate? worst = null;
+        int? assumedCap = null;
+        foreach (var candidate in context.Candidates)
+        {
+            if (prices.PriceOf(candidate) is not { } price)
+            {
+                return (null, BudgetErrors.ModelNotPriced(context.Fields!.Model));
+            }
+
+            var cap = prices.OutputCapOf(candidate);
+            var estimate = estimator.Estimate(body, format, candidate.UpstreamModel, price, cap);
+            if (worst is null || estimate.Cost > worst.Cost)
+            {
+                worst = estimate;
+            }
+
+            // The smallest cap among candidates is the one that binds them all once it is in the body.
+            var perChoice = cap ?? estimateOptions.Value.DefaultOutputCap;
+            assumedCap = assumedCap is { } c ? Math.Min(c, perChoice) : perChoice;
+        }
+
+        if (worst is not null && !worst.OutputLimitFromRequest && format != PromptFormat.OpenAIEmbeddings && assumedCap is { } limit)
+        {
+            // The estimate assumed this limit; putting it in the forwarded body makes it a bound the upstream keeps.
+            context.BodyOverrides[OutputLimitField(context.Operation, context.Candidates[0].UpstreamModel)] = JsonValue.Create(limit);
+        }
+
+        return (worst, null);
+    }
+
+    internal static PromptFormat FormatOf(RelayOperation operation) =>
+        operation == RelayOperation.Messages ? PromptFormat.AnthropicMessages
+        : operation == RelayOperation.Responses ? PromptFormat.OpenAIResponses
+        : operation == RelayOperation.Embeddings ? PromptFormat.OpenAIEmbeddings
+        : PromptFormat.OpenAIChat;
+
+    internal static string FormatMoney(decimal amount) => amount.ToString("0.##########", CultureInfo.InvariantCulture);
+
+    private static string OutputLimitField(RelayOperation operation, string upstreamModel)
+    {
+        if (operation == RelayOperation.Responses)
+        {
+            return "max_output_tokens";
+        }
+
+        if (operation == RelayOperation.Messages)
+        {
+            return "max_tokens";
+        }
+
+        // OpenAI's reasoning models refuse max_tokens; OpenAI-compatible servers (DeepSeek, vLLM, Ollama) know only max_tokens.
+        return upstreamModel.StartsWith("gpt-5", StringComparison.OrdinalIgnoreCase)
+            || (upstreamModel.Length > 1 && upstreamModel[0] is 'o' or 'O' && char.IsDigit(upstreamModel[1]))
+            ? "max_completion_tokens"
+            : "max_tokens";
+    }
+
+    [LoggerMessage(5101, LogLevel.Information, "Refused a request of key {KeyName}: worst case {Needed} exceeds the available {Available} ({RequestId})")]
+    private partial void LogRefused(string keyName, decimal needed, decimal available, string requestId);
+}

@@ -1,0 +1,31 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Budgets;
+
+namespace RelayKit.AspNetCore.Admission.Budgets;
+
+/// <summary>
+/// Which keys are metered (those configured with a <c>Budget</c>) and their initial credit: the
+/// configured budget is topped up once per key with the ledger reference <c>initial:&lt;name&gt;</c>, on the
+/// key's first use, so a restart or a second relay instance never credits it twice.
+/// </summary>
+internal sealed class KeyBudgets(IOptionsMonitor<ModelRelayOptions> options, IBudgetLedger ledger)
+{
+    private readonly ConcurrentDictionary<string, bool> _opened = new(StringComparer.Ordinal);
+
+    /// <summary>The key's configured budget, or null when the key is unmetered.</summary>
+    public decimal? BudgetOf(string keyName) =>
+        options.CurrentValue.Keys.FirstOrDefault(k => string.Equals(k.Name, keyName, StringComparison.Ordinal))?.Budget;
+
+    /// <summary>Credits the key's configured budget if this process has not done so yet (idempotent in the ledger).</summary>
+    public async Task EnsureOpenedAsync(string keyName, CancellationToken cancellationToken)
+    {
+        if (_opened.ContainsKey(keyName) || BudgetOf(keyName) is not { } budget)
+        {
+            return;
+        }
+
+        await ledger.TopUpAsync(keyName, budget, "initial:" + keyName, cancellationToken);
+        _opened[keyName] = true;
+    }
+}

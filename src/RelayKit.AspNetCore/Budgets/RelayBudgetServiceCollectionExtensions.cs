@@ -1,0 +1,59 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Admission;
+using RelayKit.AspNetCore.Admission.Budgets;
+using RelayKit.AspNetCore.Metering;
+using RelayKit.AspNetCore.Pricing;
+using RelayKit.AspNetCore.Settlement;
+
+namespace RelayKit.AspNetCore.Budgets;
+
+/// <summary>Wires metering and budgets into the request path.</summary>
+internal static class RelayBudgetServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the meter, budget admission and settlement, and the ledger over <c>ModelRelay:Budgets</c>
+    /// (<see cref="ModelRelayOptions.Budgets"/>), read when the ledger is first needed so every
+    /// <c>AddModelRelay</c> overload configures it the same way.
+    /// </summary>
+    internal static IServiceCollection AddRelayBudgets(this IServiceCollection services)
+    {
+        if (services.Any(d => d.ServiceType == typeof(BudgetAdmission)))
+        {
+            return services;
+        }
+
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<ModelRelayOptions>>().Value.Budgets);
+        services.TryAddSingleton<ILedgerStore>(sp =>
+        {
+            var options = sp.GetRequiredService<BudgetStorageOptions>();
+            return options.Provider switch
+            {
+                BudgetStorageProvider.PostgreSql => new PostgresLedgerStore(
+                    options.PostgresConnectionString ?? throw new OptionsValidationException("ModelRelay:Budgets", typeof(BudgetStorageOptions),
+                        ["ModelRelay:Budgets:PostgresConnectionString is required when Provider is PostgreSql."]),
+                    options.PostgresSchema),
+                BudgetStorageProvider.InMemory => new InMemoryLedgerStore(),
+                _ => new SqliteLedgerStore(options.SqlitePath),
+            };
+        });
+
+        // The store and its options are registered above from configuration, so AddBudgetLedger's own
+        // (TryAdd) registrations of them give way; it adds the ledger, estimator and expiry sweeper.
+        services.AddBudgetLedger(new BudgetStorageOptions());
+
+        services.TryAddSingleton<RelayPriceCatalog>();
+        services.TryAddSingleton<KeyBudgets>();
+        services.AddSingleton<BudgetAdmission>();
+        services.AddSingleton<MeteringAdmission>();
+        services.AddSingleton<BudgetSettlement>();
+
+        // The meter is attached first (it never refuses); admissions registered before this call (rate limits)
+        // run before the reservation, so a request they refuse never holds money.
+        services.AddSingleton<IRelayAdmission>(sp => sp.GetRequiredService<MeteringAdmission>());
+        services.AddSingleton<IRelayAdmission>(sp => sp.GetRequiredService<BudgetAdmission>());
+        services.AddSingleton<IRelaySettlement>(sp => sp.GetRequiredService<BudgetSettlement>());
+        return services;
+    }
+}

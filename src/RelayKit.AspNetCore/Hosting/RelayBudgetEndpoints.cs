@@ -1,0 +1,180 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Admission.Budgets;
+using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Keys;
+using RelayKit.AspNetCore.Protocols;
+using RelayKit.AspNetCore.Routing;
+
+namespace RelayKit.AspNetCore.Hosting;
+
+/// <summary>
+/// What a caller may ask about its own money, with its own relay key: its balance
+/// (<c>GET /v1/relay/balance</c>), what a request was charged (<c>GET /v1/relay/requests/{id}/cost</c>, for
+/// streams, whose charge is known only after their headers went out), and a dry run
+/// (<c>POST /v1/relay/estimate?endpoint=chat/completions</c>) that prices a request body without sending it.
+/// </summary>
+internal static class RelayBudgetEndpoints
+{
+    private static readonly Dictionary<string, RelayOperation> Operations = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["chat/completions"] = RelayOperation.ChatCompletions,
+        ["responses"] = RelayOperation.Responses,
+        ["embeddings"] = RelayOperation.Embeddings,
+        ["messages"] = RelayOperation.Messages,
+    };
+
+    public static void Map(RouteGroupBuilder group)
+    {
+        group.MapGet("/v1/relay/balance", BalanceAsync).WithDisplayName("RelayKit balance");
+        group.MapGet("/v1/relay/requests/{requestId}/cost", CostAsync).WithDisplayName("RelayKit request cost");
+        group.MapPost("/v1/relay/estimate", EstimateAsync).WithDisplayName("RelayKit estimate");
+    }
+
+    private static async Task BalanceAsync(HttpContext http)
+    {
+        if (await AuthenticateAsync(http, WireFormat.OpenAI) is not { } caller)
+        {
+            return;
+        }
+
+        var keys = http.RequestServices.GetRequiredService<KeyBudgets>();
+        if (keys.BudgetOf(caller.KeyName) is null)
+        {
+            await Results.Json(new { key = caller.KeyName, metered = false }).ExecuteAsync(http);
+            return;
+        }
+
+        await keys.EnsureOpenedAsync(caller.KeyName, http.RequestAborted);
+        var balance = await http.RequestServices.GetRequiredService<IBudgetLedger>().GetBalanceAsync(caller.KeyName, http.RequestAborted);
+        await Results.Json(new
+        {
+            key = caller.KeyName,
+            metered = true,
+            balance = balance?.Balance ?? 0m,
+            reserved = balance?.Reserved ?? 0m,
+            available = balance?.Available ?? 0m,
+            free_credit = balance?.FreeCredit ?? 0m,
+            closed = balance?.Closed ?? false,
+        }).ExecuteAsync(http);
+    }
+
+    private static async Task CostAsync(HttpContext http, string requestId)
+    {
+        if (await AuthenticateAsync(http, WireFormat.OpenAI) is not { } caller)
+        {
+            return;
+        }
+
+        var reservation = await http.RequestServices.GetRequiredService<IBudgetLedger>().GetReservationAsync(requestId, http.RequestAborted);
+
+        // Another key's request is answered exactly like an unknown one, so ids reveal nothing.
+        if (reservation is null || !string.Equals(reservation.KeyId, caller.KeyName, StringComparison.Ordinal))
+        {
+            await RelayErrorWriter.WriteAsync(http, WireFormat.OpenAI, new RelayError(StatusCodes.Status404NotFound, RelayErrorKind.NotFound, "request_not_found",
+                $"No metered request '{requestId}' of this key is known."));
+            return;
+        }
+
+        await Results.Json(new
+        {
+            request_id = reservation.RequestId,
+            state = reservation.State.ToString().ToLowerInvariant(),
+            reserved = reservation.Amount,
+            charged = reservation.Charged,
+            reported_cost = reservation.ReportedCost,
+        }).ExecuteAsync(http);
+    }
+
+    private static async Task EstimateAsync(HttpContext http)
+    {
+        var endpoint = http.Request.Query["endpoint"].ToString().Trim('/');
+        if (endpoint.StartsWith("v1/", StringComparison.OrdinalIgnoreCase))
+        {
+            endpoint = endpoint[3..];
+        }
+
+        var operation = Operations.GetValueOrDefault(endpoint.Length == 0 ? "chat/completions" : endpoint);
+        var format = operation?.Format ?? WireFormat.OpenAI;
+        if (await AuthenticateAsync(http, format) is not { } caller)
+        {
+            return;
+        }
+
+        if (operation is null)
+        {
+            await RelayErrorWriter.WriteAsync(http, format, RelayError.InvalidField("endpoint", "must be one of " + string.Join(", ", Operations.Keys)));
+            return;
+        }
+
+        var services = http.RequestServices;
+        var (body, bodyError) = await RelayRequestBodyReader.ReadAsync(http.Request, services.GetRequiredService<IOptionsMonitor<ModelRelayOptions>>().CurrentValue.MaxRequestBodySize, http.RequestAborted);
+        using var context = new RelayRequestContext(http, operation, format, "estimate", services.GetRequiredService<TimeProvider>().GetUtcNow()) { Caller = caller, Body = body };
+        var error = bodyError;
+        if (error is null)
+        {
+            var (fields, fieldError) = operation.ReadFields(body!.Root);
+            context.Fields = fields;
+            error = fieldError ?? Route(context, services.GetRequiredService<ModelRouter>().Table);
+        }
+
+        CostEstimate? estimate = null;
+        if (error is null)
+        {
+            (estimate, error) = services.GetRequiredService<BudgetAdmission>().Estimate(context);
+        }
+
+        if (error is not null)
+        {
+            await RelayErrorWriter.WriteAsync(http, format, error);
+            return;
+        }
+
+        await Results.Json(new
+        {
+            model = context.Fields!.Model,
+            worst_case_cost = estimate!.Cost,
+            prompt_tokens = estimate.PromptTokens,
+            output_tokens = estimate.OutputTokens,
+            exact_tokenizer = estimate.ExactTokenizer,
+            has_uncounted_context = estimate.HasUncountedContext,
+            output_limit_set_by_relay = context.BodyOverrides.Keys.FirstOrDefault(k => k.StartsWith("max_", StringComparison.Ordinal)),
+        }, new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull }).ExecuteAsync(http);
+    }
+
+    private static RelayError? Route(RelayRequestContext context, ModelRouteTable table)
+    {
+        var model = context.Fields!.Model;
+        var candidates = table.Resolve(model);
+        if (candidates.Count == 0)
+        {
+            return RelayError.UnknownModel(model, table.Closest(model, context.Caller!.MayUse, 3));
+        }
+
+        if (!context.Caller!.MayUse(model))
+        {
+            return RelayError.ModelNotAllowed(model);
+        }
+
+        context.Candidates = [.. candidates.Where(c => c.Provider.Format == context.Operation.Format)];
+        return context.Candidates.Count == 0
+            ? RelayError.WrongFormat(model, candidates[0].Provider.Name, candidates[0].Provider.Format, context.Operation)
+            : null;
+    }
+
+    private static async Task<RelayCaller?> AuthenticateAsync(HttpContext http, WireFormat format)
+    {
+        var caller = http.RequestServices.GetRequiredService<RelayKeyAuthenticator>().Authenticate(http.Request);
+        if (caller is null)
+        {
+            await RelayErrorWriter.WriteAsync(http, format,
+                http.Request.Headers.ContainsKey("Authorization") || http.Request.Headers.ContainsKey("x-api-key") ? RelayError.UnknownKey() : RelayError.MissingKey());
+        }
+
+        return caller;
+    }
+}

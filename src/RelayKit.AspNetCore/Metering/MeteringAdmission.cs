@@ -1,0 +1,44 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using RelayKit.AspNetCore.Admission;
+using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Protocols;
+
+namespace RelayKit.AspNetCore.Metering;
+
+/// <summary>
+/// Sets up step 6 before forwarding: attaches a <see cref="UsageMeter"/> to every generation request, and
+/// makes sure an OpenAI chat stream reports its usage (<c>stream_options.include_usage</c>), stripping the
+/// extra usage chunk from the caller's stream when the caller did not ask for it. Never refuses.
+/// </summary>
+internal sealed class MeteringAdmission(PromptTokenCounter tokenizers, TimeProvider time) : IRelayAdmission
+{
+    public ValueTask<RelayError?> AdmitAsync(RelayRequestContext context)
+    {
+        if (context.Operation == RelayOperation.CountTokens || context.Candidates.Count == 0)
+        {
+            return ValueTask.FromResult<RelayError?>(null);
+        }
+
+        var (tokenizer, _) = tokenizers.For(context.Candidates[0].UpstreamModel);
+        context.ResponseObservers.Add(new UsageMeter(context, time, text => tokenizer.CountTokens(text)));
+
+        if (context.Operation == RelayOperation.ChatCompletions && context.Fields!.Stream && !CallerAskedForUsage(context.Body!.Root))
+        {
+            var streamOptions = context.Body!.Root.TryGetProperty("stream_options", out var existing) && existing.ValueKind == JsonValueKind.Object
+                ? JsonNode.Parse(existing.GetRawText())!.AsObject()
+                : new JsonObject();
+            streamOptions["include_usage"] = true;
+            context.BodyOverrides["stream_options"] = streamOptions;
+
+            // A translator that rewrites the stream handles usage itself.
+            context.ResponseTransform ??= new UsageChunkStripper();
+        }
+
+        return ValueTask.FromResult<RelayError?>(null);
+    }
+
+    private static bool CallerAskedForUsage(JsonElement root) =>
+        root.TryGetProperty("stream_options", out var options) && options.ValueKind == JsonValueKind.Object
+        && options.TryGetProperty("include_usage", out var include) && include.ValueKind == JsonValueKind.True;
+}

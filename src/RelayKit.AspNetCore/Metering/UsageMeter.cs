@@ -1,0 +1,389 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using RelayKit.AspNetCore.Forwarding;
+using RelayKit.AspNetCore.Pricing;
+using RelayKit.AspNetCore.Protocols;
+
+namespace RelayKit.AspNetCore.Metering;
+
+/// <summary>
+/// Step 6 of the request path: reads the upstream's own response as it passes (SSE events or a JSON
+/// body) and fills the Meter section of the <see cref="RelayRequestContext"/>: the usage the upstream
+/// reported, the output tokens actually delivered (for a stream whose usage never arrived), when the
+/// first byte came and which model answered. It never holds a chunk back.
+/// </summary>
+internal sealed class UsageMeter : IResponseBodyObserver
+{
+    /// <summary>
+    /// A non-streamed body is copied (it is passed on at once) up to this size and parsed at its end;
+    /// a larger one is not metered from its body. Embedding answers are the largest relayed JSON bodies.
+    /// </summary>
+    internal const int JsonBodyCap = 32 * 1024 * 1024;
+
+    private readonly RelayRequestContext _context;
+    private readonly RelayOperation _operation;
+    private readonly TimeProvider _time;
+    private readonly Func<string, int> _countTokens;
+    private readonly SseEventSplitter _splitter = new();
+    private readonly StringBuilder _delivered = new();
+    private ArrayBufferWriter<byte>? _json;
+    private bool _streamed;
+    private bool _jsonOverCap;
+
+    // Anthropic streams report usage in two parts: message_start (prompt) and message_delta (cumulative output).
+    private long _anthropicInput;
+    private long _anthropicCacheRead;
+    private long _anthropicCacheWrite;
+    private bool _anthropicStarted;
+
+    /// <summary>Creates a meter for one request.</summary>
+    /// <param name="context">The request whose Meter section is filled.</param>
+    /// <param name="time">The clock for <see cref="RelayRequestContext.FirstByteAt"/>.</param>
+    /// <param name="countTokens">Counts output text with the tokenizer the estimator uses for the upstream model.</param>
+    public UsageMeter(RelayRequestContext context, TimeProvider time, Func<string, int> countTokens)
+    {
+        _context = context;
+        _operation = context.Operation;
+        _time = time;
+        _countTokens = countTokens;
+    }
+
+    /// <inheritdoc />
+    public void OnResponseStarted(HttpResponseMessage response)
+    {
+        _streamed = response.Content.Headers.ContentType?.MediaType is { } media
+            && media.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase);
+        if (!_streamed)
+        {
+            _json = new ArrayBufferWriter<byte>();
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnBodyChunk(ReadOnlySpan<byte> chunk)
+    {
+        if (chunk.IsEmpty)
+        {
+            return;
+        }
+
+        _context.FirstByteAt ??= _time.GetUtcNow();
+        if (_streamed)
+        {
+            _splitter.Push(chunk, OnEvent);
+        }
+        else if (_json is not null && !_jsonOverCap)
+        {
+            if (_json.WrittenCount + chunk.Length > JsonBodyCap)
+            {
+                _jsonOverCap = true;
+                _json = null;
+                return;
+            }
+
+            _json.Write(chunk);
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnResponseEnded(bool completed)
+    {
+        if (_streamed)
+        {
+            // A cut stream may still end with a complete last event that lacks its blank line.
+            _splitter.Complete(OnEvent);
+        }
+        else if (_json is { WrittenCount: > 0 } json && completed)
+        {
+            ReadJsonBody(json.WrittenSpan);
+        }
+
+        _context.DeliveredOutputTokens = _delivered.Length == 0 ? 0 : _countTokens(_delivered.ToString());
+    }
+
+    private void OnEvent(string? name, string data)
+    {
+        if (data.Length == 0 || data == "[DONE]")
+        {
+            return;
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(data);
+        }
+        catch (JsonException)
+        {
+            return;
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return;
+            }
+
+            if (_operation == RelayOperation.Messages)
+            {
+                ReadAnthropicEvent(root);
+            }
+            else if (_operation == RelayOperation.Responses)
+            {
+                ReadResponsesEvent(root);
+            }
+            else
+            {
+                ReadChatChunk(root);
+            }
+        }
+    }
+
+    private void ReadChatChunk(JsonElement chunk)
+    {
+        ReadModel(chunk);
+        if (chunk.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var choice in choices.EnumerateArray())
+            {
+                if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object)
+                {
+                    AddChatMessageText(delta);
+                }
+            }
+        }
+
+        if (chunk.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+        {
+            _context.ReportedUsage = OpenAIUsage(usage);
+        }
+    }
+
+    private void ReadResponsesEvent(JsonElement item)
+    {
+        var type = String(item, "type");
+        switch (type)
+        {
+            case "response.output_text.delta":
+            case "response.function_call_arguments.delta":
+            case "response.reasoning_summary_text.delta":
+            case "response.refusal.delta":
+                Deliver(String(item, "delta"));
+                break;
+            case "response.created":
+            case "response.in_progress":
+            case "response.completed":
+            case "response.incomplete":
+            case "response.failed":
+                if (item.TryGetProperty("response", out var response) && response.ValueKind == JsonValueKind.Object)
+                {
+                    ReadModel(response);
+                    if (response.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+                    {
+                        _context.ReportedUsage = OpenAIUsage(usage);
+                    }
+                }
+
+                break;
+        }
+    }
+
+    private void ReadAnthropicEvent(JsonElement item)
+    {
+        switch (String(item, "type"))
+        {
+            case "message_start" when item.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object:
+                ReadModel(message);
+                if (message.TryGetProperty("usage", out var startUsage) && startUsage.ValueKind == JsonValueKind.Object)
+                {
+                    _anthropicStarted = true;
+                    _anthropicInput = Long(startUsage, "input_tokens");
+                    _anthropicCacheRead = Long(startUsage, "cache_read_input_tokens");
+                    _anthropicCacheWrite = Long(startUsage, "cache_creation_input_tokens");
+                }
+
+                break;
+            case "content_block_start" when item.TryGetProperty("content_block", out var block) && block.ValueKind == JsonValueKind.Object:
+                Deliver(String(block, "text"));
+                break;
+            case "content_block_delta" when item.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object:
+                Deliver(String(delta, "text"));
+                Deliver(String(delta, "partial_json"));
+                Deliver(String(delta, "thinking"));
+                break;
+            case "message_delta" when item.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object:
+                // message_delta's usage is cumulative; newer API versions repeat the prompt counts in it.
+                if (usage.TryGetProperty("input_tokens", out _))
+                {
+                    _anthropicInput = Long(usage, "input_tokens");
+                }
+
+                if (usage.TryGetProperty("cache_read_input_tokens", out _))
+                {
+                    _anthropicCacheRead = Long(usage, "cache_read_input_tokens");
+                }
+
+                if (usage.TryGetProperty("cache_creation_input_tokens", out _))
+                {
+                    _anthropicCacheWrite = Long(usage, "cache_creation_input_tokens");
+                }
+
+                if (_anthropicStarted || usage.TryGetProperty("input_tokens", out _))
+                {
+                    _context.ReportedUsage = TokenUsage.FromAnthropic(_anthropicInput, _anthropicCacheRead, _anthropicCacheWrite, Long(usage, "output_tokens"));
+                }
+
+                break;
+        }
+    }
+
+    private void ReadJsonBody(ReadOnlySpan<byte> body)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body.ToArray());
+        }
+        catch (JsonException)
+        {
+            return;
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
+            {
+                return;
+            }
+
+            ReadModel(root);
+            var hasUsage = root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object;
+            if (_operation == RelayOperation.Messages)
+            {
+                if (root.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var block in content.EnumerateArray())
+                    {
+                        Deliver(String(block, "text"));
+                        if (block.TryGetProperty("input", out var input))
+                        {
+                            Deliver(input.GetRawText());
+                        }
+                    }
+                }
+
+                if (hasUsage)
+                {
+                    _context.ReportedUsage = TokenUsage.FromAnthropic(
+                        Long(usage, "input_tokens"), Long(usage, "cache_read_input_tokens"), Long(usage, "cache_creation_input_tokens"), Long(usage, "output_tokens"));
+                }
+
+                return;
+            }
+
+            if (_operation == RelayOperation.Responses)
+            {
+                if (root.TryGetProperty("output", out var output) && output.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var item in output.EnumerateArray())
+                    {
+                        Deliver(String(item, "arguments"));
+                        if (item.TryGetProperty("content", out var parts) && parts.ValueKind == JsonValueKind.Array)
+                        {
+                            foreach (var part in parts.EnumerateArray())
+                            {
+                                Deliver(String(part, "text"));
+                            }
+                        }
+                    }
+                }
+            }
+            else if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var choice in choices.EnumerateArray())
+                {
+                    if (choice.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object)
+                    {
+                        AddChatMessageText(message);
+                    }
+                }
+            }
+
+            if (hasUsage)
+            {
+                _context.ReportedUsage = OpenAIUsage(usage);
+            }
+        }
+    }
+
+    private void AddChatMessageText(JsonElement message)
+    {
+        Deliver(String(message, "content"));
+        Deliver(String(message, "refusal"));
+        Deliver(String(message, "reasoning_content"));
+        if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var call in calls.EnumerateArray())
+            {
+                if (call.TryGetProperty("function", out var function) && function.ValueKind == JsonValueKind.Object)
+                {
+                    Deliver(String(function, "name"));
+                    Deliver(String(function, "arguments"));
+                }
+            }
+        }
+    }
+
+    /// <summary>OpenAI usage in either shape: chat/embeddings (prompt_tokens…) or responses (input_tokens…).</summary>
+    private static TokenUsage OpenAIUsage(JsonElement usage)
+    {
+        if (usage.TryGetProperty("input_tokens", out _))
+        {
+            return TokenUsage.FromOpenAI(
+                Long(usage, "input_tokens"),
+                Nested(usage, "input_tokens_details", "cached_tokens"),
+                Long(usage, "output_tokens"),
+                Nested(usage, "output_tokens_details", "reasoning_tokens"));
+        }
+
+        return TokenUsage.FromOpenAI(
+            Long(usage, "prompt_tokens"),
+            Nested(usage, "prompt_tokens_details", "cached_tokens"),
+            Long(usage, "completion_tokens"),
+            Nested(usage, "completion_tokens_details", "reasoning_tokens"));
+    }
+
+    private void ReadModel(JsonElement item)
+    {
+        if (String(item, "model") is { Length: > 0 } model)
+        {
+            _context.ResponseModel = model;
+        }
+    }
+
+    private void Deliver(string? text)
+    {
+        if (!string.IsNullOrEmpty(text))
+        {
+            _delivered.Append(text);
+        }
+    }
+
+    private static string? String(JsonElement item, string name) =>
+        item.ValueKind == JsonValueKind.Object && item.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : null;
+
+    private static long Long(JsonElement item, string name) =>
+        item.ValueKind == JsonValueKind.Object && item.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number
+            && value.TryGetInt64(out var number)
+            ? number
+            : 0;
+
+    private static long Nested(JsonElement item, string outer, string inner) =>
+        item.TryGetProperty(outer, out var nested) && nested.ValueKind == JsonValueKind.Object ? Long(nested, inner) : 0;
+}

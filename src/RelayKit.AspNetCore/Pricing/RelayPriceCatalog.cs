@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Routing;
+
+namespace RelayKit.AspNetCore.Pricing;
+
+/// <summary>
+/// The <see cref="ModelPriceCatalog"/> of the relay's current configuration: configured
+/// <c>Models:&lt;name&gt;:Price</c> and <c>MaxOutputTokens</c> over the built-in table, rebuilt when the options change.
+/// </summary>
+internal sealed class RelayPriceCatalog(IOptionsMonitor<ModelRelayOptions> options)
+{
+    private (ModelRelayOptions Options, ModelPriceCatalog Catalog)? _current;
+
+    public ModelPriceCatalog Catalog
+    {
+        get
+        {
+            var value = options.CurrentValue;
+            var current = _current;
+            if (current is { } c && ReferenceEquals(c.Options, value))
+            {
+                return c.Catalog;
+            }
+
+            var prices = value.Models.Where(m => m.Value.Price is not null).ToDictionary(m => m.Key, m => m.Value.Price!, StringComparer.OrdinalIgnoreCase);
+            var caps = value.Models.Where(m => m.Value.MaxOutputTokens is not null).ToDictionary(m => m.Key, m => m.Value.MaxOutputTokens!.Value, StringComparer.OrdinalIgnoreCase);
+            var catalog = new ModelPriceCatalog(prices, caps);
+            _current = (value, catalog);
+            return catalog;
+        }
+    }
+
+    /// <summary>
+    /// The price of a candidate: the configured entry's own price first (the name callers use, or its
+    /// pattern), then the upstream model's built-in price. Null when it has none.
+    /// </summary>
+    public ModelPrice? PriceOf(UpstreamCandidate candidate)
+    {
+        var catalog = Catalog;
+        if (catalog.TryGetPrice(candidate.Entry.Name.Text, out var price) || catalog.TryGetPrice(candidate.UpstreamModel, out price))
+        {
+            return price;
+        }
+
+        return null;
+    }
+
+    /// <summary>The candidate's output cap: configured on its entry, else known for the upstream model.</summary>
+    public int? OutputCapOf(UpstreamCandidate candidate) =>
+        Catalog.GetOutputCap(candidate.Entry.Name.Text) ?? Catalog.GetOutputCap(candidate.UpstreamModel);
+}
