@@ -75,6 +75,15 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     /// </summary>
     public TranslatedRequest? Translation { get; set; }
 
+    /// <summary>
+    /// The operation as the upstream sees it: the caller's own, or the one a translated request became
+    /// (Anthropic upstreams answer Messages, OpenAI upstreams Chat Completions). Metering reads the
+    /// upstream's bytes in this format, and fields added to the forwarded body are named for it.
+    /// </summary>
+    public RelayOperation UpstreamOperation => Translation is { } translation
+        ? translation.UpstreamFormat == WireFormat.Anthropic ? RelayOperation.Messages : RelayOperation.ChatCompletions
+        : Operation;
+
     /// <summary>The candidate that answered, once one did.</summary>
     public UpstreamCandidate? Upstream { get; set; }
 

@@ -23,7 +23,8 @@ internal sealed class MeteringAdmission(PromptTokenCounter tokenizers, TimeProvi
         var (tokenizer, _) = tokenizers.For(context.Candidates[0].UpstreamModel);
         context.ResponseObservers.Add(new UsageMeter(context, time, text => tokenizer.CountTokens(text)));
 
-        if (context.Operation == RelayOperation.ChatCompletions && context.Fields!.Stream && !CallerAskedForUsage(context.Body!.Root))
+        // A translated request's translator asks its OpenAI upstream for usage and rewrites the stream itself.
+        if (context.Translation is null && context.Operation == RelayOperation.ChatCompletions && context.Fields!.Stream && !CallerAskedForUsage(context.Body!.Root))
         {
             var streamOptions = context.Body!.Root.TryGetProperty("stream_options", out var existing) && existing.ValueKind == JsonValueKind.Object
                 ? JsonNode.Parse(existing.GetRawText())!.AsObject()

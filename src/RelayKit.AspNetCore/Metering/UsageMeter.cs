@@ -44,7 +44,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
     public UsageMeter(RelayRequestContext context, TimeProvider time, Func<string, int> countTokens)
     {
         _context = context;
-        _operation = context.Operation;
+        _operation = context.UpstreamOperation;
         _time = time;
         _countTokens = countTokens;
     }

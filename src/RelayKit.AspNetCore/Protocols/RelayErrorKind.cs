@@ -12,6 +12,5 @@ internal enum RelayErrorKind
     UpstreamTimeout,
     Internal,
     RateLimited,
-
     InsufficientQuota,
 }

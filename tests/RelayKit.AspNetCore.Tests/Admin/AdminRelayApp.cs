@@ -36,6 +36,13 @@ public sealed class AdminRelayApp : WebApplicationFactory<AdminRelayApp>
     public AdminRelayApp(AdminStorage storage, Action<Dictionary<string, string?>>? settings = null, bool hostPolicy = true)
     {
         _settings = RelaySettings.Create(new Uri("http://fake-upstream/v1"), new Uri("http://fake-upstream/"));
+        if (storage == AdminStorage.Sqlite)
+        {
+            // The relay registers its ledger from configuration; point it at this test's own file.
+            _settings["ModelRelay:Budgets:Provider"] = "Sqlite";
+            _settings["ModelRelay:Budgets:SqlitePath"] = SqlitePath;
+        }
+
         settings?.Invoke(_settings);
         _hostPolicy = hostPolicy;
         _storage = storage switch

@@ -125,13 +125,14 @@ public sealed class UsageRecordsThroughRelayTests
     [Fact]
     public async Task Usage_nobody_reported_stays_missing_in_the_record_never_zero()
     {
-        await using var relay = FakeRelay.Create(); // no meter: nothing fills the context's usage
+        await using var relay = FakeRelay.Create();
+        relay.Fake.Setup().WithFault(FakeFault.StreamWithoutUsage()); // the stream ends properly, but reports no usage
         using var http = relay.App.CreateClient();
 
-        var (status, _, _) = await RawRelayCall.PostAsync(http, "v1/chat/completions",
-            """{"model":"gpt-5.5","messages":[{"role":"user","content":"x"}]}""", bearer: RelaySettings.AliceKey);
+        var events = await PostSseAsync(http, "v1/chat/completions", RelaySettings.AliceKey, null,
+            """{"model":"gpt-5.5","stream":true,"messages":[{"role":"user","content":"x"}]}""");
 
-        Assert.Equal(200, status);
+        Assert.NotEmpty(events);
         var record = Assert.Single(await relay.WaitForRecordsAsync(1));
         Assert.Equal("alice", record.KeyName);
         Assert.Null(record.InputTokens);

@@ -89,7 +89,7 @@ internal sealed partial class BudgetAdmission(
         if (worst is not null && !worst.OutputLimitFromRequest && format != PromptFormat.OpenAIEmbeddings && assumedCap is { } limit)
         {
             // The estimate assumed this limit; putting it in the forwarded body makes it a bound the upstream keeps.
-            context.BodyOverrides[OutputLimitField(context.Operation, context.Candidates[0].UpstreamModel)] = JsonValue.Create(limit);
+            context.BodyOverrides[OutputLimitField(context.UpstreamOperation, context.Candidates[0].UpstreamModel)] = JsonValue.Create(limit);
         }
 
         return (worst, null);

@@ -58,9 +58,11 @@ public sealed class UpstreamLimitsThroughRelayTests
         Assert.True(estimate > 100);
         Assert.Equal(100000 - 15 - estimate, second);
 
-        // Without reported usage the estimate stands.
-        var unmeteredFirst = Remaining(await relay.ChatAsync());
-        Assert.Equal(unmeteredFirst - estimate, Remaining(await relay.ChatAsync()));
+        // With the relay's own meter, the charge is corrected to what the fake upstream reported.
+        var firstAnswer = await relay.ChatAsync();
+        var used = firstAnswer.Body.GetProperty("usage").GetProperty("total_tokens").GetInt64();
+        Assert.Equal(100000 - estimate, Remaining(firstAnswer));
+        Assert.Equal(100000 - used - estimate, Remaining(await relay.ChatAsync()));
     }
 
     private static long Remaining((int Status, System.Text.Json.JsonElement Body, System.Net.Http.Headers.HttpResponseHeaders Headers) answer)
