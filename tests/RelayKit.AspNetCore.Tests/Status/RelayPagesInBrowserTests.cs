@@ -30,7 +30,6 @@ public sealed class RelayPagesInBrowserTests
         builder.Configuration.AddInMemoryCollection(
             RelaySettings.Create(new Uri(fakeBase, "v1"), fakeBase).With("ModelRelay:Models:gpt-4o:Provider", "openai"));
         builder.Services.AddModelRelay();
-        builder.Services.AddSingleton<IRelayAdmission>(new TestUsageMeter(TimeProvider.System));
         await using var app = builder.Build();
         app.MapModelRelay();
         await app.StartAsync();

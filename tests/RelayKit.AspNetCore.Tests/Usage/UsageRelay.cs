@@ -1,17 +1,16 @@
 using Microsoft.Extensions.DependencyInjection;
-using RelayKit.AspNetCore.Admission;
 using RelayKit.AspNetCore.Tests.TestHost;
 using RelayKit.AspNetCore.Usage;
 
 namespace RelayKit.AspNetCore.Tests.Usage;
 
-/// <summary>A <see cref="FakeRelay"/> with usage metered (<see cref="TestUsageMeter"/>) and a way to wait for the background writer.</summary>
+/// <summary>A <see cref="FakeRelay"/> (metered by the relay's own usage meter) and a way to wait for the background writer.</summary>
 internal static class UsageRelay
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
 
     public static FakeRelay Create(Action<Dictionary<string, string?>>? settings = null) =>
-        FakeRelay.Create(settings, services => services.AddSingleton<IRelayAdmission>(new TestUsageMeter(TimeProvider.System)));
+        FakeRelay.Create(settings);
 
     /// <summary>The records once the background writer has stored at least <paramref name="count"/>, oldest first.</summary>
     public static async Task<List<UsageRecord>> WaitForRecordsAsync(this FakeRelay relay, int count)
