@@ -43,7 +43,7 @@ internal static class RelayBudgetEndpoints
         }
 
         var keys = http.RequestServices.GetRequiredService<KeyBudgets>();
-        if (keys.BudgetOf(caller.KeyName) is null)
+        if (!keys.IsMetered(caller.KeyName))
         {
             await Results.Json(new { key = caller.KeyName, metered = false }).ExecuteAsync(http);
             return;

@@ -36,6 +36,13 @@ public sealed class AdminRelayApp : WebApplicationFactory<AdminRelayApp>
     public AdminRelayApp(AdminStorage storage, Action<Dictionary<string, string?>>? settings = null, bool hostPolicy = true)
     {
         _settings = RelaySettings.Create(new Uri("http://fake-upstream/v1"), new Uri("http://fake-upstream/"));
+        // Created keys are metered: their models need prices.
+        foreach (var model in new[] { "gpt-5.5", "claude-code-opus-4.8" })
+        {
+            _settings[$"ModelRelay:Models:{model}:Price:Input"] = "1";
+            _settings[$"ModelRelay:Models:{model}:Price:Output"] = "10";
+        }
+
         if (storage == AdminStorage.Sqlite)
         {
             // The relay registers its ledger from configuration; point it at this test's own file.

@@ -28,7 +28,7 @@ internal sealed partial class BudgetAdmission(
 
     public async ValueTask<RelayError?> AdmitAsync(RelayRequestContext context)
     {
-        if (context.Operation == RelayOperation.CountTokens || context.Caller is not { } caller || keys.BudgetOf(caller.KeyName) is null)
+        if (context.Operation == RelayOperation.CountTokens || context.Caller is not { } caller || !keys.IsMetered(caller.KeyName))
         {
             return null;
         }

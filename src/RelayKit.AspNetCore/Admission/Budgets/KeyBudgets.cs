@@ -17,6 +17,17 @@ internal sealed class KeyBudgets(IOptionsMonitor<ModelRelayOptions> options, IBu
     public decimal? BudgetOf(string keyName) =>
         options.CurrentValue.Keys.FirstOrDefault(k => string.Equals(k.Name, keyName, StringComparison.Ordinal))?.Budget;
 
+    /// <summary>
+    /// Whether the key's requests reserve and charge money: a configured key when it has a <c>Budget</c>; a key
+    /// created through the operations API always (it exists to spend its ledger balance, so an empty
+    /// balance refuses rather than serving for free).
+    /// </summary>
+    public bool IsMetered(string keyName)
+    {
+        var configured = options.CurrentValue.Keys.FirstOrDefault(k => string.Equals(k.Name, keyName, StringComparison.Ordinal));
+        return configured is null || configured.Budget is not null;
+    }
+
     /// <summary>Credits the key's configured budget if this process has not done so yet (idempotent in the ledger).</summary>
     public async Task EnsureOpenedAsync(string keyName, CancellationToken cancellationToken)
     {
