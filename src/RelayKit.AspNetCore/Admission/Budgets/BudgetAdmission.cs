@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Usage.Telemetry;
 using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Protocols;
 
@@ -21,7 +22,8 @@ internal sealed partial class BudgetAdmission(
     IOptions<BudgetEstimateOptions> estimateOptions,
     IOptionsMonitor<ModelRelayOptions> options,
     TimeProvider time,
-    ILogger<BudgetAdmission> logger) : IRelayAdmission
+    ILogger<BudgetAdmission> logger,
+    RelayMetrics? metrics = null) : IRelayAdmission
 {
     /// <summary>The worst-case cost held for the request, on every relayed response of a metered key.</summary>
     public const string ReservedHeader = "x-relaykit-cost-reserved";
@@ -50,9 +52,11 @@ internal sealed partial class BudgetAdmission(
                 return null;
             case ReservationStatus.AccountClosed:
                 LogRefused(caller.KeyName, estimate.Cost, result.Available, context.RequestId);
+                metrics?.BudgetRefused(context.Fields!.Model);
                 return BudgetErrors.AccountClosed(context.CallerFormat);
             default:
                 LogRefused(caller.KeyName, estimate.Cost, result.Available, context.RequestId);
+                metrics?.BudgetRefused(context.Fields!.Model);
                 return BudgetErrors.InsufficientBalance(context.CallerFormat, estimate.Cost, result.Available);
         }
     }
