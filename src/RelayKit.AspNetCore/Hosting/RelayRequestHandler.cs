@@ -48,6 +48,15 @@ internal sealed partial class RelayRequestHandler(
             if (rejection is not null)
             {
                 await RespondWithErrorAsync(context, rejection);
+
+                // A refused request of a known caller settles too: whatever an earlier admission step held
+                // (a reservation, a concurrency slot) is let go at once, and the caller's usage shows the
+                // refusal. Requests without a valid key are not recorded, so no one fills the store without one.
+                if (context.Caller is not null && operation != RelayOperation.ListModels)
+                {
+                    await SettleAsync(context);
+                }
+
                 return;
             }
 
@@ -168,10 +177,15 @@ internal sealed partial class RelayRequestHandler(
         finally
         {
             // 7 Settle: once for every admitted request, however forwarding ended.
-            foreach (var settlement in _settlements)
-            {
-                await settlement.SettleAsync(context);
-            }
+            await SettleAsync(context);
+        }
+    }
+
+    private async Task SettleAsync(RelayRequestContext context)
+    {
+        foreach (var settlement in _settlements)
+        {
+            await settlement.SettleAsync(context);
         }
     }
 

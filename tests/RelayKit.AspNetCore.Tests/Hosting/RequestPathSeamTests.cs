@@ -26,7 +26,11 @@ public sealed class RequestPathSeamTests
         var seen = Assert.Single(admission.Seen);
         Assert.Equal(("alice", "default", "gpt-5.5"), seen);
         Assert.Empty(relay.Fake.Requests);
-        Assert.Empty(settlement.Outcomes);
+
+        // Settled once, with nothing forwarded and the refusal as its outcome.
+        var outcome = Assert.Single(settlement.Outcomes);
+        Assert.Null(outcome.Item1);
+        Assert.Equal("rate_limited", outcome.Item4?.Code);
     }
 
     [Fact]
