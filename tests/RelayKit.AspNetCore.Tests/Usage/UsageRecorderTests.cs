@@ -1,3 +1,4 @@
+using RelayKit.Tests.Shared;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -9,8 +10,8 @@ namespace RelayKit.AspNetCore.Tests.Usage;
 
 public sealed class UsageRecorderTests
 {
-    private const string RelayKey = "rk-live-7Hq2mZx9Lp4Tn8Vb3Kd6";
-    private const string ProviderKey = "sk-proj-Abc123Def456Ghi789Jkl0";
+    private static readonly string RelayKey = TestSecrets.Key("rk-live", "Recorder");
+    private static readonly string ProviderKey = TestSecrets.Key("sk-proj", "Recorder");
 
     private static async Task<(IHost Host, IUsageStore Store)> StartAsync(Action<UsageOptions> configure)
     {

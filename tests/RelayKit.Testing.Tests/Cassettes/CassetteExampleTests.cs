@@ -1,3 +1,4 @@
+using RelayKit.Tests.Shared;
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Text.Json.Nodes;
@@ -107,7 +108,7 @@ public sealed class CassetteExampleTests
         var openAIOptions = ExampleOptions("openai-chat", CassetteRecordMode.All, address);
         await using (var fake = new FakeUpstream(new FakeUpstreamOptions { Cassette = openAIOptions }))
         {
-            var chat = OpenAIChat(fake, "sk-proj-never-written-0123456789abcdef");
+            var chat = OpenAIChat(fake, TestSecrets.Key("sk-proj", "NeverWritten"));
             await foreach (var update in chat.CompleteChatStreamingAsync([new UserChatMessage(ColorsQuestion)]))
             {
                 _ = update;
@@ -170,7 +171,7 @@ public sealed class CassetteExampleTests
     private static AnthropicClient AnthropicClientFor(FakeUpstream fake)
     {
         var http = fake.CreateClient();
-        return new AnthropicClient { ApiKey = "sk-ant-never-written-0123456789", BaseUrl = http.BaseAddress!.ToString().TrimEnd('/'), HttpClient = http, MaxRetries = 0 };
+        return new AnthropicClient { ApiKey = TestSecrets.Key("sk-ant", "NeverWritten"), BaseUrl = http.BaseAddress!.ToString().TrimEnd('/'), HttpClient = http, MaxRetries = 0 };
     }
 
     private static string FindRecordedFolder()

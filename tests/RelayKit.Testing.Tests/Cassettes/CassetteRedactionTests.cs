@@ -1,3 +1,4 @@
+using RelayKit.Tests.Shared;
 using System.Text.Json.Nodes;
 using static RelayKit.Testing.Tests.Cassettes.CassetteHttp;
 
@@ -5,8 +6,8 @@ namespace RelayKit.Testing.Tests.Cassettes;
 
 public sealed class CassetteRedactionTests
 {
-    private const string OpenAIKey = "sk-proj-Abc123Def456Ghi789Jkl012Mno345";
-    private const string AnthropicKey = "sk-ant-api03-Zyx987Wvu654Tsr321Qpo";
+    private static readonly string OpenAIKey = TestSecrets.Key("sk-proj", "Redaction");
+    private static readonly string AnthropicKey = TestSecrets.Key("sk-ant-api03", "Redaction");
 
     [Fact]
     public async Task Secret_headers_and_configured_paths_never_reach_the_written_file()
@@ -71,7 +72,7 @@ public sealed class CassetteRedactionTests
             "{",
             $"  \"a\": \"{OpenAIKey}\",",
             $"  \"b\": \"{AnthropicKey}\",",
-            "  \"c\": \"rk-live-0123456789abcdefghij\",",
+            $"  \"c\": \"{TestSecrets.Key("rk-live", "Scanner")}\",",
             "  \"d\": \"Bearer eyJhbGciOiJIUzI1NiJ9.payload.signature\",",
             "  \"e\": \"Bearer [redacted]\", \"f\": \"task-1234567890123456789012345\", \"g\": \"chatcmpl-AbCdEf1234567890\"",
             "}",
@@ -83,6 +84,6 @@ public sealed class CassetteRedactionTests
         var error = Assert.Throws<InvalidOperationException>(() => CassetteSecretScanner.AssertNoSecrets(folder.Path));
         Assert.DoesNotContain(OpenAIKey, error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(AnthropicKey, error.Message, StringComparison.Ordinal);
-        Assert.Contains("leaky.json:2: OpenAI key sk-proj-Ab", error.Message, StringComparison.Ordinal);
+        Assert.Contains("leaky.json:2: OpenAI key " + OpenAIKey[..10], error.Message, StringComparison.Ordinal);
     }
 }

@@ -86,8 +86,14 @@ public sealed class AnswerGeneratorTests
             return result.Value.ToFloats().ToArray();
         }
 
-        Assert.Equal(await EmbedAsync(1), await EmbedAsync(1));
-        Assert.NotEqual(await EmbedAsync(1), await EmbedAsync(2));
+        // Two separate fakes with the same seed: nothing is shared between them but the seed.
+        var first = await EmbedAsync(1);
+        var again = await EmbedAsync(1);
+        var otherSeed = await EmbedAsync(2);
+
+        Assert.Equal(1536, first.Length);
+        Assert.Equal(first, again);
+        Assert.NotEqual(first, otherSeed);
     }
 
     private static async Task<ChatCompletion> GenerateAsync(int seed, string prompt)
