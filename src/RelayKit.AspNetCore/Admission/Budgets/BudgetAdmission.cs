@@ -67,8 +67,8 @@ internal sealed partial class BudgetAdmission(
     /// </summary>
     public (CostEstimate? Estimate, RelayError? Error) Estimate(RelayRequestContext context)
     {
-        var body = JsonNode.Parse(context.Body!.Raw.Span)!;
-        var format = FormatOf(context.Operation);
+        var body = context.Body!.Node;
+        var format = PromptFormatOf(context.Operation) ?? PromptFormat.OpenAIChat;
         CostEstimate? worst = null;
         int? assumedCap = null;
         foreach (var candidate in context.Candidates)
@@ -99,11 +99,13 @@ internal sealed partial class BudgetAdmission(
         return (worst, null);
     }
 
-    internal static PromptFormat FormatOf(RelayOperation operation) =>
+    /// <summary>How the estimators read an operation's body; null for operations that have no prompt to price.</summary>
+    internal static PromptFormat? PromptFormatOf(RelayOperation operation) =>
         operation == RelayOperation.Messages ? PromptFormat.AnthropicMessages
         : operation == RelayOperation.Responses ? PromptFormat.OpenAIResponses
         : operation == RelayOperation.Embeddings ? PromptFormat.OpenAIEmbeddings
-        : PromptFormat.OpenAIChat;
+        : operation == RelayOperation.ChatCompletions ? PromptFormat.OpenAIChat
+        : null;
 
     internal static string FormatMoney(decimal amount) => amount.ToString("0.##########", CultureInfo.InvariantCulture);
 

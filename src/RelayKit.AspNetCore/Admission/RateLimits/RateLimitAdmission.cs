@@ -5,6 +5,8 @@ using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Protocols;
 using RelayKit.AspNetCore.Usage.Telemetry;
 
+using RelayKit.AspNetCore.Admission.Budgets;
+
 namespace RelayKit.AspNetCore.Admission.RateLimits;
 
 /// <summary>
@@ -118,21 +120,13 @@ internal sealed class RateLimitAdmission : IRelayAdmission
     /// <summary>Prompt tokens (counted with a tokenizer) plus the output cap.</summary>
     private long EstimateTokens(RelayRequestContext context)
     {
-        PromptFormat? format = context.Operation.Name switch
-        {
-            "chat.completions" => PromptFormat.OpenAIChat,
-            "responses" => PromptFormat.OpenAIResponses,
-            "embeddings" => PromptFormat.OpenAIEmbeddings,
-            "messages" => PromptFormat.AnthropicMessages,
-            _ => null,
-        };
-        if (format is not { } promptFormat || JsonObject.Create(context.Body!.Root) is not { } body)
+        if (BudgetAdmission.PromptFormatOf(context.Operation) is not { } promptFormat)
         {
             return 0;
         }
 
         var upstreamModel = context.Candidates.Count > 0 ? context.Candidates[0].UpstreamModel : context.Fields!.Model;
-        var estimate = _estimator.Estimate(body, promptFormat, upstreamModel, NoPrice, null);
+        var estimate = _estimator.Estimate(context.Body!.Node, promptFormat, upstreamModel, NoPrice, null);
         return estimate.PromptTokens + estimate.OutputTokens;
     }
 
