@@ -24,20 +24,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable
     /// <summary>Creates a store over the SQLite file at <paramref name="path"/> (created when missing).</summary>
     public SqliteLedgerStore(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
-        }
-
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = 30,
-        }.ToString();
+        _connectionString = SqliteFile.ConnectionString(path);
     }
 
     /// <inheritdoc />

@@ -1,6 +1,8 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 
+using RelayKit.AspNetCore.Budgets;
+
 namespace RelayKit.AspNetCore.Keys;
 
 /// <summary>Created keys in a SQLite file (WAL), by default the budget ledger's file.</summary>
@@ -15,20 +17,7 @@ internal sealed class SqliteRelayKeyStore : SqlRelayKeyStore, IDisposable
     /// <summary>Creates a store over the SQLite file at <paramref name="path"/> (created when missing).</summary>
     public SqliteRelayKeyStore(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
-        }
-
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = 30,
-        }.ToString();
+        _connectionString = SqliteFile.ConnectionString(path);
     }
 
     /// <inheritdoc />
