@@ -37,8 +37,27 @@ public class LedgerBenchmarks
         Directory.Delete(_directory, recursive: true);
     }
 
+    /// <summary>What one request costs the ledger when it is alone.</summary>
     [Benchmark(Description = "reserve + settle")]
-    public async Task<bool> ReserveAndSettle()
+    public Task<bool> ReserveAndSettle() => ReserveAndSettleOnceAsync();
+
+    /// <summary>The same with 16 requests at once, as under load: the SQLite store commits them in batches.</summary>
+    [Benchmark(Description = "reserve + settle, 16 at once (per request)", OperationsPerInvoke = Concurrent)]
+    public async Task<int> ReserveAndSettleConcurrently()
+    {
+        var requests = new Task<bool>[Concurrent];
+        for (var i = 0; i < requests.Length; i++)
+        {
+            requests[i] = Task.Run(ReserveAndSettleOnceAsync);
+        }
+
+        var results = await Task.WhenAll(requests);
+        return results.Count(granted => granted);
+    }
+
+    private const int Concurrent = 16;
+
+    private async Task<bool> ReserveAndSettleOnceAsync()
     {
         var requestId = "req-" + Interlocked.Increment(ref _request).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var reserved = await _ledger.TryReserveAsync(KeyId, requestId, 0.0125m, DateTimeOffset.UtcNow.AddMinutes(10));

@@ -11,7 +11,8 @@ namespace RelayKit.AspNetCore.Budgets;
 /// </summary>
 internal abstract class SqlLedgerStore : ILedgerStore
 {
-    private const int MaxAttempts = 8;
+    /// <summary>How often a unit that lost a race runs again before its error is given up to the caller.</summary>
+    protected const int MaxAttempts = 8;
 
     /// <summary>The name of a ledger table, qualified as the database needs.</summary>
     protected abstract string Table(string name);
@@ -28,20 +29,16 @@ internal abstract class SqlLedgerStore : ILedgerStore
     /// <summary>The unit lost a race (a unique key taken meanwhile, a deadlock, a busy database) and may run again.</summary>
     protected abstract bool IsConflict(DbException exception);
 
-    /// <summary>Waits for this instance's turn to write, when the database serializes writers anyway.</summary>
-    protected virtual ValueTask<IDisposable?> EnterAsync(CancellationToken cancellationToken) => ValueTask.FromResult<IDisposable?>(null);
-
     /// <inheritdoc />
-    public async Task<T> RunAsync<T>(Func<ILedgerSession, Task<T>> work, CancellationToken cancellationToken)
+    public virtual async Task<T> RunAsync<T>(Func<ILedgerSession, Task<T>> work, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
-            using var turn = await EnterAsync(cancellationToken);
             await using var connection = await OpenAsync(cancellationToken);
             try
             {
                 await using var transaction = await BeginAsync(connection, cancellationToken);
-                var result = await work(new Session(this, connection, transaction, cancellationToken));
+                var result = await work(new Session(this, connection, transaction, null, cancellationToken));
                 await transaction.CommitAsync(cancellationToken);
                 return result;
             }
@@ -91,6 +88,13 @@ internal abstract class SqlLedgerStore : ILedgerStore
         return entries;
     }
 
+    /// <summary>
+    /// A session over a transaction a subclass began itself (one that batches units, say), running its
+    /// statements through <paramref name="prepared"/> when given, so they are parsed once per connection.
+    /// </summary>
+    protected ILedgerSession CreateSession(DbConnection connection, DbTransaction transaction, PreparedCommands? prepared) =>
+        new Session(this, connection, transaction, prepared, CancellationToken.None);
+
     private const string EntryColumns = "seq, key_id, kind, amount, request_id, reference, reported_cost, at";
 
     private static BudgetEntry ReadEntry(DbDataReader reader) => new(
@@ -113,14 +117,14 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
     private static string StateName(ReservationState state) => state.ToString().ToLowerInvariant();
 
-    private sealed class Session(SqlLedgerStore store, DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) : ILedgerSession
+    private sealed class Session(SqlLedgerStore store, DbConnection connection, DbTransaction transaction, PreparedCommands? prepared, CancellationToken cancellationToken) : ILedgerSession
     {
         public async Task<LedgerAccount?> GetAccountAsync(string keyId)
         {
-            await using var command = Command(
+            await using var lease = Command(
                 $"SELECT key_id, balance, reserved, free_credit, closed FROM {store.Table("budget_accounts")} WHERE key_id = @key{store.LockClause}",
                 ("key", keyId));
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await using var reader = await lease.Command.ExecuteReaderAsync(cancellationToken);
             if (!await reader.ReadAsync(cancellationToken))
             {
                 return null;
@@ -136,11 +140,11 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
         public async Task<LedgerAccount> GetOrCreateAccountAsync(string keyId, DateTimeOffset now)
         {
-            await using (var insert = Command(
+            await using (var lease = Command(
                 $"INSERT INTO {store.Table("budget_accounts")} (key_id, balance, reserved, free_credit, closed, updated_at) VALUES (@key, @zero, @zero, @zero, 0, @now) ON CONFLICT (key_id) DO NOTHING",
                 ("key", keyId), ("zero", 0m), ("now", now.ToUnixTimeMilliseconds())))
             {
-                await insert.ExecuteNonQueryAsync(cancellationToken);
+                await lease.Command.ExecuteNonQueryAsync(cancellationToken);
             }
 
             return await GetAccountAsync(keyId) ?? throw new InvalidOperationException("The account just created is missing.");
@@ -148,11 +152,11 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
         public async Task SaveAccountAsync(LedgerAccount account, DateTimeOffset now)
         {
-            await using var command = Command(
+            await using var lease = Command(
                 $"UPDATE {store.Table("budget_accounts")} SET balance = @balance, reserved = @reserved, free_credit = @free, closed = @closed, updated_at = @now WHERE key_id = @key",
                 ("key", account.KeyId), ("balance", account.Balance), ("reserved", account.Reserved), ("free", account.FreeCredit),
                 ("closed", account.Closed ? 1 : 0), ("now", now.ToUnixTimeMilliseconds()));
-            if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+            if (await lease.Command.ExecuteNonQueryAsync(cancellationToken) != 1)
             {
                 throw new InvalidOperationException($"Account {account.KeyId} is missing.");
             }
@@ -160,10 +164,10 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
         public async Task<BudgetReservation?> GetReservationAsync(string requestId)
         {
-            await using var command = Command(
+            await using var lease = Command(
                 $"SELECT request_id, key_id, amount, state, charged, reported_cost, created_at, expires_at FROM {store.Table("budget_reservations")} WHERE request_id = @id{store.LockClause}",
                 ("id", requestId));
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await using var reader = await lease.Command.ExecuteReaderAsync(cancellationToken);
             if (!await reader.ReadAsync(cancellationToken))
             {
                 return null;
@@ -182,20 +186,20 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
         public async Task InsertReservationAsync(BudgetReservation reservation)
         {
-            await using var command = Command(
+            await using var lease = Command(
                 $"INSERT INTO {store.Table("budget_reservations")} (request_id, key_id, amount, state, charged, reported_cost, created_at, expires_at, updated_at) VALUES (@id, @key, @amount, @state, NULL, NULL, @created, @expires, @created)",
                 ("id", reservation.RequestId), ("key", reservation.KeyId), ("amount", reservation.Amount), ("state", StateName(reservation.State)),
                 ("created", reservation.CreatedAt.ToUnixTimeMilliseconds()), ("expires", reservation.ExpiresAt.ToUnixTimeMilliseconds()));
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            await lease.Command.ExecuteNonQueryAsync(cancellationToken);
         }
 
         public async Task SaveReservationAsync(BudgetReservation reservation, DateTimeOffset now)
         {
-            await using var command = Command(
+            await using var lease = Command(
                 $"UPDATE {store.Table("budget_reservations")} SET state = @state, charged = @charged, reported_cost = @reported, updated_at = @now WHERE request_id = @id",
                 ("id", reservation.RequestId), ("state", StateName(reservation.State)), ("charged", reservation.Charged),
                 ("reported", reservation.ReportedCost), ("now", now.ToUnixTimeMilliseconds()));
-            if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+            if (await lease.Command.ExecuteNonQueryAsync(cancellationToken) != 1)
             {
                 throw new InvalidOperationException($"Reservation {reservation.RequestId} is missing.");
             }
@@ -203,32 +207,38 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
         public async Task<BudgetEntry?> FindByReferenceAsync(string reference)
         {
-            await using var command = Command(
+            await using var lease = Command(
                 $"SELECT {EntryColumns} FROM {store.Table("budget_entries")} WHERE reference = @reference", ("reference", reference));
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await using var reader = await lease.Command.ExecuteReaderAsync(cancellationToken);
             return await reader.ReadAsync(cancellationToken) ? ReadEntry(reader) : null;
         }
 
         public async Task AppendAsync(BudgetEntry entry)
         {
-            await using var command = Command(
+            await using var lease = Command(
                 $"INSERT INTO {store.Table("budget_entries")} (key_id, kind, amount, request_id, reference, reported_cost, at) VALUES (@key, @kind, @amount, @request, @reference, @reported, @at)",
                 ("key", entry.KeyId), ("kind", entry.Kind.ToString()), ("amount", entry.Amount), ("request", entry.RequestId),
                 ("reference", entry.Reference), ("reported", entry.ReportedCost), ("at", entry.At.ToUnixTimeMilliseconds()));
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            await lease.Command.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        private DbCommand Command(string sql, params (string Name, object? Value)[] parameters)
+        private CommandLease Command(string sql, params (string Name, object? Value)[] parameters)
         {
-            var command = connection.CreateCommand();
+            var cached = prepared?.Get(sql);
+            var command = cached ?? connection.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = sql;
+            if (cached is null)
+            {
+                command.CommandText = sql;
+            }
+
+            command.Parameters.Clear();
             foreach (var (name, value) in parameters)
             {
                 AddParameter(command, name, value);
             }
 
-            return command;
+            return new CommandLease(command, owned: cached is null);
         }
     }
 }

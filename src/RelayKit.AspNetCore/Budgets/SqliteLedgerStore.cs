@@ -1,30 +1,51 @@
 using System.Data.Common;
+using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
 namespace RelayKit.AspNetCore.Budgets;
 
 /// <summary>
-/// The embedded ledger store: one SQLite file in WAL mode. Every unit of work runs in
-/// <c>BEGIN IMMEDIATE</c>, which takes the database's write lock before the first read, so a
-/// balance check and the write it guards cannot interleave with another writer — in this process
-/// or another one on the same file. Amounts are stored as exact decimal text, never as floating point.
+/// The embedded ledger store: one SQLite file in WAL mode, written by one writer per store with
+/// group commit. Units of work queue up; the writer takes every unit waiting, runs them one after
+/// another inside one <c>BEGIN IMMEDIATE</c> transaction over its own connection, and commits once.
 /// </summary>
-internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable
+/// <remarks>
+/// <para>
+/// Why group commit: SQLite admits one writer per file, so units are serialized anyway, and each
+/// commit writes the pages it dirtied to the WAL. One transaction per unit (a reservation, a settle)
+/// capped a relay at a few hundred settled requests per second under concurrency, all of it waiting
+/// in line for the file (see bench/README.md). A batch writes each dirty page once for all its units.
+/// </para>
+/// <para>
+/// What does not change: units still run strictly one after another and each sees every earlier
+/// unit's writes, so the money rules in <see cref="BudgetLedger"/> hold exactly as with one
+/// transaction per unit. <c>BEGIN IMMEDIATE</c> takes the file's write lock before the first read, so
+/// another process on the same file cannot interleave either. A unit that throws fails alone: the batch
+/// rolls back and runs again without it. A caller learns its result only after the commit that made it
+/// durable. The writer keeps its statements prepared (<see cref="PreparedCommands"/>).
+/// Amounts are stored as exact decimal text, never as floating point.
+/// </para>
+/// </remarks>
+internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDisposable
 {
     private const int SqliteBusy = 5;
     private const int SqliteLocked = 6;
     private const int SqliteConstraint = 19;
 
-    // Writers queue here rather than spinning on SQLITE_BUSY: the file admits one writer anyway.
-    private readonly SemaphoreSlim _writer = new(1, 1);
+    // A bound keeps one batch's transaction (and the wait of its first unit) short.
+    private const int MaxBatch = 128;
+
     private readonly SemaphoreSlim _schemaGate = new(1, 1);
     private readonly string _connectionString;
+    private readonly Channel<QueuedUnit> _queue = Channel.CreateUnbounded<QueuedUnit>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lazy<Task> _writer;
     private volatile bool _schemaReady;
 
     /// <summary>Creates a store over the SQLite file at <paramref name="path"/> (created when missing).</summary>
     public SqliteLedgerStore(string path)
     {
         _connectionString = SqliteFile.ConnectionString(path);
+        _writer = new Lazy<Task>(() => Task.Run(WriteAsync), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <inheritdoc />
@@ -34,10 +55,17 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable
     protected override string Table(string name) => name;
 
     /// <inheritdoc />
-    protected override async ValueTask<IDisposable?> EnterAsync(CancellationToken cancellationToken)
+    public override Task<T> RunAsync<T>(Func<ILedgerSession, Task<T>> work, CancellationToken cancellationToken)
     {
-        await _writer.WaitAsync(cancellationToken);
-        return new Turn(_writer);
+        cancellationToken.ThrowIfCancellationRequested();
+        var unit = new QueuedUnit<T>(work, cancellationToken);
+        if (!_queue.Writer.TryWrite(unit))
+        {
+            throw new ObjectDisposedException(nameof(SqliteLedgerStore));
+        }
+
+        _ = _writer.Value;
+        return unit.Result;
     }
 
     /// <inheritdoc />
@@ -72,16 +100,142 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable
         exception is SqliteException { SqliteErrorCode: SqliteBusy or SqliteLocked or SqliteConstraint };
 
     /// <inheritdoc />
-    public void Dispose()
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
     {
+        if (!_queue.Writer.TryComplete())
+        {
+            return;
+        }
+
+        if (_writer.IsValueCreated)
+        {
+            // Units already queued still run and commit: a settle that was accepted is not dropped.
+            await _writer.Value.ConfigureAwait(false);
+        }
+
         // Pooled connections keep the file open; release them so the file can be moved or deleted.
         using (var connection = new SqliteConnection(_connectionString))
         {
             SqliteConnection.ClearPool(connection);
         }
 
-        _writer.Dispose();
         _schemaGate.Dispose();
+    }
+
+    private async Task WriteAsync()
+    {
+        var batch = new List<QueuedUnit>(MaxBatch);
+        Writer? writer = null;
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                batch.Clear();
+                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var unit))
+                {
+                    if (!unit.CancelIfRequested())
+                    {
+                        batch.Add(unit);
+                    }
+                }
+
+                if (batch.Count == 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    if (writer is null)
+                    {
+                        var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
+                        writer = new Writer(connection, new PreparedCommands(connection));
+                    }
+
+                    await CommitBatchAsync(writer, batch).ConfigureAwait(false);
+                }
+                catch (Exception exception)
+                {
+                    // The batch's transaction could not begin or commit: nothing of it was written.
+                    foreach (var unit in batch)
+                    {
+                        unit.Fail(exception);
+                    }
+
+                    // A fresh connection for the next batch, in case this one is what broke.
+                    if (writer is not null)
+                    {
+                        await writer.DisposeAsync().ConfigureAwait(false);
+                        writer = null;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            if (writer is not null)
+            {
+                await writer.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task CommitBatchAsync(Writer writer, List<QueuedUnit> batch)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var failed = false;
+            try
+            {
+                await using var transaction = await BeginAsync(writer.Connection, CancellationToken.None).ConfigureAwait(false);
+                var session = CreateSession(writer.Connection, transaction, writer.Commands);
+                foreach (var unit in batch)
+                {
+                    if (unit.Failed)
+                    {
+                        continue;
+                    }
+
+                    try
+                    {
+                        await unit.RunAsync(session).ConfigureAwait(false);
+                    }
+                    catch (Exception exception)
+                    {
+                        // Rare (a bug, a broken file): undo the whole batch and run it again without this unit,
+                        // rather than pay for a savepoint around every unit on the hot path.
+                        unit.Hold(exception);
+                        failed = true;
+                        break;
+                    }
+                }
+
+                if (!failed)
+                {
+                    await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                    break;
+                }
+            }
+            catch (DbException exception) when (attempt < MaxAttempts && IsConflict(exception))
+            {
+                // Begin or commit lost to another process on the file; the whole batch rolled back.
+                failed = true;
+            }
+
+            // The transaction rolled back on dispose: every unit runs again from a fresh read.
+            foreach (var unit in batch)
+            {
+                unit.Reset();
+            }
+        }
+
+        foreach (var unit in batch)
+        {
+            unit.Publish();
+        }
     }
 
     private async Task CreateSchemaAsync(SqliteConnection connection, CancellationToken cancellationToken)
@@ -141,8 +295,74 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private sealed class Turn(SemaphoreSlim gate) : IDisposable
+    /// <summary>The writer's own connection and its statements, kept open between batches.</summary>
+    private sealed class Writer(DbConnection connection, PreparedCommands commands) : IAsyncDisposable
     {
-        public void Dispose() => gate.Release();
+        public DbConnection Connection { get; } = connection;
+
+        public PreparedCommands Commands { get; } = commands;
+
+        public async ValueTask DisposeAsync()
+        {
+            await Commands.DisposeAsync().ConfigureAwait(false);
+            await Connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A unit of work waiting for the writer, and what became of it in the current batch.</summary>
+    private abstract class QueuedUnit
+    {
+        /// <summary>The unit threw in an earlier run of this batch; it stays out of the batch's reruns.</summary>
+        public abstract bool Failed { get; }
+
+        /// <summary>Cancels the caller's task when its token fired while the unit waited; true if so.</summary>
+        public abstract bool CancelIfRequested();
+
+        public abstract Task RunAsync(ILedgerSession session);
+
+        /// <summary>Keeps the error the unit threw, for <see cref="Publish"/>.</summary>
+        public abstract void Hold(Exception exception);
+
+        /// <summary>Forgets the result of a batch that rolled back (an error the unit threw is kept).</summary>
+        public abstract void Reset();
+
+        /// <summary>Hands the caller its result or error: only after the commit.</summary>
+        public abstract void Publish();
+
+        /// <summary>Hands the caller the error that stopped its whole batch.</summary>
+        public abstract void Fail(Exception exception);
+    }
+
+    private sealed class QueuedUnit<T>(Func<ILedgerSession, Task<T>> work, CancellationToken cancellationToken) : QueuedUnit
+    {
+        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _result;
+        private Exception? _error;
+
+        public Task<T> Result => _completion.Task;
+
+        public override bool CancelIfRequested() => cancellationToken.IsCancellationRequested && _completion.TrySetCanceled(cancellationToken);
+
+        public override async Task RunAsync(ILedgerSession session) => _result = await work(session).ConfigureAwait(false);
+
+        public override bool Failed => _error is not null;
+
+        public override void Hold(Exception exception) => _error = exception;
+
+        public override void Reset() => _result = default;
+
+        public override void Publish()
+        {
+            if (_error is not null)
+            {
+                _completion.TrySetException(_error);
+            }
+            else
+            {
+                _completion.TrySetResult(_result!);
+            }
+        }
+
+        public override void Fail(Exception exception) => _completion.TrySetException(exception);
     }
 }

@@ -28,4 +28,71 @@ public sealed class SqliteBudgetLedgerTests : BudgetLedgerContract
         command.CommandText = "SELECT balance FROM budget_accounts WHERE key_id = 'alice'";
         Assert.Equal("0.000000000123456789012345", (string?)await command.ExecuteScalarAsync());
     }
+
+    [Fact]
+    public async Task Units_queued_behind_a_busy_writer_commit_in_one_batch_and_a_failing_unit_fails_alone()
+    {
+        var store = (SqliteLedgerStore)CreateStore();
+        var ledger = NewLedger(store);
+        await ledger.TopUpAsync("alice", 10m, "pay-1");
+
+        // Hold the writer inside a unit, so that everything below queues up and lands in one batch.
+        var writerBusy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var letGo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var blocker = store.RunAsync(async session =>
+        {
+            writerBusy.SetResult();
+            await letGo.Task;
+            return await session.GetAccountAsync("alice");
+        }, CancellationToken.None);
+        await writerBusy.Task;
+
+        var first = ledger.TryReserveAsync("alice", "r1", 4m, InFiveMinutes);
+        var failing = store.RunAsync<int>(async session =>
+        {
+            // Writes, then throws: its write must be undone and nobody else's.
+            await session.SaveAccountAsync((await session.GetAccountAsync("alice"))! with { Balance = 1_000_000m }, Time.GetUtcNow());
+            throw new InvalidOperationException("unit broke");
+        }, CancellationToken.None);
+        var second = ledger.TryReserveAsync("alice", "r2", 4m, InFiveMinutes);
+        var third = ledger.TryReserveAsync("alice", "r3", 4m, InFiveMinutes);
+        using (var cancelled = new CancellationTokenSource())
+        {
+            var given = ledger.TopUpAsync("alice", 100m, "pay-cancelled", cancelled.Token);
+            await cancelled.CancelAsync();
+            letGo.SetResult();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => given);
+        }
+
+        Assert.Equal(10m, (await blocker)!.Balance);
+        Assert.True((await first).Granted);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => failing);
+        Assert.Equal("unit broke", error.Message);
+
+        // Each unit saw the ones before it: the third does not fit.
+        Assert.True((await second).Granted);
+        Assert.Equal(ReservationStatus.InsufficientBalance, (await third).Status);
+        Assert.Equal(new BudgetBalance("alice", 10m, 8m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        Assert.Equal(
+            [BudgetEntryKind.TopUp, BudgetEntryKind.Reservation, BudgetEntryKind.Reservation],
+            (await ledger.GetEntriesAsync("alice")).Select(e => e.Kind));
+    }
+
+    [Fact]
+    public async Task Disposing_the_store_commits_what_was_already_queued()
+    {
+        var store = (SqliteLedgerStore)CreateStore();
+        var ledger = new BudgetLedger(store, Time, Microsoft.Extensions.Logging.Abstractions.NullLogger<BudgetLedger>.Instance);
+        await ledger.TopUpAsync("alice", 1m, "pay-0");
+        var topUps = Enumerable.Range(1, 50).Select(i => ledger.TopUpAsync("alice", 1m, $"pay-{i}")).ToList();
+        await store.DisposeAsync();
+
+        Assert.All(await Task.WhenAll(topUps), result => Assert.Equal(CreditStatus.Applied, result.Status));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => ledger.TopUpAsync("alice", 1m, "pay-late"));
+
+        // A new store over the same file (a restart) finds every queued top-up.
+        Assert.Equal(51m, (await NewLedger().GetBalanceAsync("alice"))!.Balance);
+    }
+
+    private DateTimeOffset InFiveMinutes => Time.GetUtcNow().AddMinutes(5);
 }
