@@ -16,7 +16,8 @@ namespace RelayKit.AspNetCore.Forwarding;
 
 /// <summary>
 /// Step 5 of the request path: sends the request to the first candidate that answers and streams the
-/// answer back as it arrives.
+/// answer back as it arrives. A non-streamed answer is held whole first (up to <see cref="HeldBodyCap"/>) only
+/// when a step adds headers that depend on it (<see cref="RelayRequestContext.BeforeResponseStart"/>).
 /// </summary>
 /// <remarks>
 /// Hand-written on <see cref="HttpMessageInvoker"/> rather than YARP's <c>IHttpForwarder</c>, because the
@@ -38,10 +39,11 @@ internal sealed partial class UpstreamForwarder(
     private const int ChunkSize = 16 * 1024;
 
     /// <summary>
-    /// The largest non-streamed answer held back whole so that headers known only at its end (the charged
-    /// cost) go out with it; a larger one streams through as it arrives, without those headers.
+    /// The largest non-streamed answer held back whole (16 MiB) so that headers known only at its end (the
+    /// charged cost) go out with it; a larger one streams through as it arrives, without those headers.
+    /// Settable so tests reach the fallback without sending megabytes.
     /// </summary>
-    internal const int HeldBodyCap = 16 * 1024 * 1024;
+    internal int HeldBodyCap { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>Forwards the request; returns the error to answer when no candidate answered, otherwise null.</summary>
     public async Task<RelayError?> ForwardAsync(RelayRequestContext context)
@@ -187,7 +189,9 @@ internal sealed partial class UpstreamForwarder(
         // Each chunk goes out when it arrives: no response buffering anywhere between upstream and caller,
         // except a whole non-streamed answer held back for headers that depend on it (see HoldsWholeBody).
         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        var held = HoldsWholeBody(context, response) ? new ArrayPoolBufferWriter<byte>() : null;
+        var held = HoldsWholeBody(context, response)
+            ? new ArrayPoolBufferWriter<byte>(response.Content.Headers.ContentLength is > 0 and var length ? (int)length : ChunkSize)
+            : null;
         var completed = false;
         var observersEnded = false;
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
@@ -310,7 +314,7 @@ internal sealed partial class UpstreamForwarder(
     /// that is not an event stream (streams always go out as they arrive), and only when the upstream did not
     /// announce a body larger than <see cref="HeldBodyCap"/>.
     /// </summary>
-    private static bool HoldsWholeBody(RelayRequestContext context, HttpResponseMessage response) =>
+    private bool HoldsWholeBody(RelayRequestContext context, HttpResponseMessage response) =>
         context.BeforeResponseStart.Count > 0
         && !string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase)
         && !(response.Content.Headers.ContentLength > HeldBodyCap);

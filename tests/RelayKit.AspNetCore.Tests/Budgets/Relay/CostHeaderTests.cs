@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using OpenAI.Chat;
+using RelayKit.AspNetCore.Forwarding;
 using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Tests.TestHost;
 using RelayKit.Testing;
@@ -135,6 +137,49 @@ public sealed class CostHeaderTests
         Assert.Contains("data: [DONE]", rest, StringComparison.Ordinal);
         var reservation = await relay.SettledAsync(response.Headers.GetValues("x-request-id").Single());
         Assert.True(reservation.Charged > 0m);
+    }
+
+    [Fact]
+    public async Task Answer_announced_larger_than_the_cap_streams_through_without_the_charge_and_is_charged_after()
+    {
+        await using var relay = BudgetRelay.Create(1m);
+        relay.App.Services.GetRequiredService<UpstreamForwarder>().HeldBodyCap = 64;
+        var http = relay.App.CreateClient();
+        using var request = BudgetRelay.Post("/v1/chat/completions", ChatBody);
+        using var response = await http.SendAsync(request);
+        var body = await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(response.Headers.Contains(Reserved));
+        Assert.False(response.Headers.Contains(Charged));
+        Assert.False(response.Headers.Contains(Balance));
+        var upstream = relay.Recorder.Exchanges.Single().JsonBody!;
+        Assert.True(upstream.Length > 64);
+        Assert.Equal(upstream, body);
+
+        var usage = JsonDocument.Parse(body).RootElement.GetProperty("usage");
+        var reservation = await relay.SettledAsync(response.Headers.GetValues("x-request-id").Single());
+        Assert.Equal(BudgetRelay.Cost(usage.GetProperty("prompt_tokens").GetInt64(), usage.GetProperty("completion_tokens").GetInt64()), reservation.Charged);
+    }
+
+    [Fact]
+    public async Task Answer_of_unknown_length_that_outgrows_the_cap_goes_out_whole_without_the_charge()
+    {
+        // Over real sockets the fake writes its JSON without a Content-Length, so the cap is found while reading.
+        await using var relay = await FakeRelay.CreateOverSocketsAsync(BudgetRelay.Settings(1m));
+        relay.App.Services.GetRequiredService<UpstreamForwarder>().HeldBodyCap = 64;
+        var result = await relay.App.CreateOpenAiClient(RelaySettings.AliceKey).GetChatClient("gpt-5.5")
+            .CompleteChatAsync([new UserChatMessage("Tell me about budgets, at length.")], new ChatCompletionOptions { MaxOutputTokenCount = 200 });
+        var headers = result.GetRawResponse().Headers;
+
+        Assert.False(string.IsNullOrEmpty(result.Value.Content[0].Text));
+        Assert.True(result.GetRawResponse().Content.ToMemory().Length > 64);
+        Assert.True(headers.TryGetValue(Reserved, out _));
+        Assert.False(headers.TryGetValue(Charged, out _));
+        Assert.False(headers.TryGetValue(Balance, out _));
+
+        var reservation = await relay.SettledAsync(headers.TryGetValue("x-request-id", out var id) ? id! : "");
+        Assert.Equal(BudgetRelay.Cost(result.Value.Usage.InputTokenCount, result.Value.Usage.OutputTokenCount), reservation.Charged);
     }
 
     [Fact]
