@@ -70,6 +70,14 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     public IResponseBodyTransform? ResponseTransform { get; set; }
 
     /// <summary>
+    /// Steps that add response headers known only once the whole upstream answer is (the budget's charged
+    /// cost and remaining balance). When any is set, the forwarder reads a non-streamed answer in full (up to
+    /// <see cref="UpstreamForwarder.HeldBodyCap"/>), lets the observers see all of it, runs these in order, and
+    /// only then starts the response. Streams and larger answers go out as they arrive and these never run.
+    /// </summary>
+    public IList<Func<RelayRequestContext, ValueTask>> BeforeResponseStart { get; } = new List<Func<RelayRequestContext, ValueTask>>();
+
+    /// <summary>
     /// The request restated for an upstream of the other wire format, or null when the caller's body goes
     /// out as it is; the forwarder sends this body to this path instead.
     /// </summary>

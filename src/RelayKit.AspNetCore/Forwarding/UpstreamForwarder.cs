@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
+using CommunityToolkit.HighPerformance;
+using CommunityToolkit.HighPerformance.Buffers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -14,7 +16,8 @@ namespace RelayKit.AspNetCore.Forwarding;
 
 /// <summary>
 /// Step 5 of the request path: sends the request to the first candidate that answers and streams the
-/// answer back as it arrives.
+/// answer back as it arrives. A non-streamed answer is held whole first (up to <see cref="HeldBodyCap"/>) only
+/// when a step adds headers that depend on it (<see cref="RelayRequestContext.BeforeResponseStart"/>).
 /// </summary>
 /// <remarks>
 /// Hand-written on <see cref="HttpMessageInvoker"/> rather than YARP's <c>IHttpForwarder</c>, because the
@@ -34,6 +37,13 @@ internal sealed partial class UpstreamForwarder(
 {
     private const string AnthropicVersion = "2023-06-01";
     private const int ChunkSize = 16 * 1024;
+
+    /// <summary>
+    /// The largest non-streamed answer held back whole (16 MiB) so that headers known only at its end (the
+    /// charged cost) go out with it; a larger one streams through as it arrives, without those headers.
+    /// Settable so tests reach the fallback without sending megabytes.
+    /// </summary>
+    internal int HeldBodyCap { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>Forwards the request; returns the error to answer when no candidate answered, otherwise null.</summary>
     public async Task<RelayError?> ForwardAsync(RelayRequestContext context)
@@ -176,13 +186,29 @@ internal sealed partial class UpstreamForwarder(
             transform.OnResponseStarted(response, http.Response);
         }
 
-        // Each chunk goes out when it arrives: no response buffering anywhere between upstream and caller.
+        // Each chunk goes out when it arrives: no response buffering anywhere between upstream and caller,
+        // except a whole non-streamed answer held back for headers that depend on it (see HoldsWholeBody).
         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        var held = HoldsWholeBody(context, response)
+            ? new ArrayPoolBufferWriter<byte>(response.Content.Headers.ContentLength is > 0 and var length ? (int)length : ChunkSize)
+            : null;
         var completed = false;
+        var observersEnded = false;
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try
         {
-            await http.Response.StartAsync(context.RequestAborted);
+            Stream output;
+            if (held is null)
+            {
+                await http.Response.StartAsync(context.RequestAborted);
+                output = http.Response.Body;
+            }
+            else
+            {
+                output = held.AsStream();
+            }
+
+            long upstreamBytes = 0;
             await using var upstream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
             int read;
             while ((read = await upstream.ReadAsync(buffer.AsMemory(0, ChunkSize), context.RequestAborted)) > 0)
@@ -196,21 +222,59 @@ internal sealed partial class UpstreamForwarder(
 
                 if (transform is null)
                 {
-                    await http.Response.Body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
+                    await output.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
                 }
                 else
                 {
-                    await transform.WriteAsync(buffer.AsMemory(0, read), http.Response.Body, context.RequestAborted);
+                    await transform.WriteAsync(buffer.AsMemory(0, read), output, context.RequestAborted);
                 }
 
-                await http.Response.Body.FlushAsync(context.RequestAborted);
+                if (held is not null && (upstreamBytes += read) > HeldBodyCap)
+                {
+                    // Too large to hold: it goes out as it arrives after all, without the late headers.
+                    output = await StartWithHeldAsync(http, held, context.RequestAborted);
+                    held.Dispose();
+                    held = null;
+                }
+
+                if (held is null)
+                {
+                    await http.Response.Body.FlushAsync(context.RequestAborted);
+                }
             }
 
-            completed = true;
+            if (held is null)
+            {
+                completed = true;
+            }
+
             if (transform is not null)
             {
-                await transform.CompleteAsync(true, http.Response.Body, context.RequestAborted);
-                await http.Response.Body.FlushAsync(context.RequestAborted);
+                await transform.CompleteAsync(true, output, context.RequestAborted);
+                if (held is null)
+                {
+                    await http.Response.Body.FlushAsync(context.RequestAborted);
+                }
+            }
+
+            if (held is not null)
+            {
+                // The whole answer is known: metering has read its usage, and the steps that wait for it
+                // (settling the budget) add their headers while the response has not started.
+                observersEnded = true;
+                foreach (var observer in context.ResponseObservers)
+                {
+                    observer.OnResponseEnded(true);
+                }
+
+                foreach (var beforeStart in context.BeforeResponseStart)
+                {
+                    await beforeStart(context);
+                }
+
+                http.Response.ContentLength = held.WrittenCount;
+                await StartWithHeldAsync(http, held, context.RequestAborted);
+                completed = true;
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException)
@@ -222,8 +286,9 @@ internal sealed partial class UpstreamForwarder(
             }
             else
             {
-                // The status line is gone already; cutting the connection is the only way left to tell
-                // the caller that the body is incomplete, rather than letting it look finished.
+                // The status line is gone already (or, for a held answer, would claim a body that never came);
+                // cutting the connection is the only way left to tell the caller that the body is incomplete,
+                // rather than letting it look finished.
                 LogUpstreamBroke(candidate.Provider.Name, ex.Message);
                 http.Abort();
             }
@@ -231,12 +296,40 @@ internal sealed partial class UpstreamForwarder(
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            held?.Dispose();
             context.ResponseCompleted = completed;
-            foreach (var observer in context.ResponseObservers)
+            if (!observersEnded)
             {
-                observer.OnResponseEnded(completed);
+                foreach (var observer in context.ResponseObservers)
+                {
+                    observer.OnResponseEnded(completed);
+                }
             }
         }
+    }
+
+    /// <summary>
+    /// Whether to read the whole upstream answer before the response starts: only when a step wants to add
+    /// headers that depend on it (<see cref="RelayRequestContext.BeforeResponseStart"/>), only for an answer
+    /// that is not an event stream (streams always go out as they arrive), and only when the upstream did not
+    /// announce a body larger than <see cref="HeldBodyCap"/>.
+    /// </summary>
+    private bool HoldsWholeBody(RelayRequestContext context, HttpResponseMessage response) =>
+        context.BeforeResponseStart.Count > 0
+        && !string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase)
+        && !(response.Content.Headers.ContentLength > HeldBodyCap);
+
+    /// <summary>Starts the response and writes what was held; returns the caller's body stream for the rest.</summary>
+    private static async Task<Stream> StartWithHeldAsync(HttpContext http, ArrayPoolBufferWriter<byte> held, CancellationToken cancellationToken)
+    {
+        await http.Response.StartAsync(cancellationToken);
+        if (held.WrittenCount > 0)
+        {
+            await http.Response.Body.WriteAsync(held.WrittenMemory, cancellationToken);
+        }
+
+        await http.Response.Body.FlushAsync(cancellationToken);
+        return http.Response.Body;
     }
 
     [LoggerMessage(1, LogLevel.Warning, "Provider {Provider} is unreachable ({Error}): {Reason}")]

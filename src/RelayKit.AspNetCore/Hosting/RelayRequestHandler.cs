@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Admission;
 using RelayKit.AspNetCore.Forwarding;
 using RelayKit.AspNetCore.Keys;
+using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Protocols;
 using RelayKit.AspNetCore.Protocols.Anthropic;
 using RelayKit.AspNetCore.Protocols.OpenAI;
@@ -25,7 +26,8 @@ internal sealed partial class RelayRequestHandler(
     IEnumerable<IRelaySettlement> settlements,
     IOptionsMonitor<ModelRelayOptions> options,
     TimeProvider timeProvider,
-    ILogger<RelayRequestHandler> logger)
+    ILogger<RelayRequestHandler> logger,
+    RelayPriceCatalog prices)
 {
     public const string RequestIdHeader = "x-request-id";
 
@@ -194,7 +196,7 @@ internal sealed partial class RelayRequestHandler(
         var table = router.Table;
         var models = table.ListedModels
             .Where(m => context.Caller!.MayUse(m.Name))
-            .Select(m => new ListedModel(m.Name, m.Entry.Provider.Name))
+            .Select(m => new ListedModel(m.Name, m.Entry.Provider.Name, prices.PriceOf(m.Entry)))
             .ToList();
         var response = context.HttpContext.Response;
         return context.CallerFormat == WireFormat.Anthropic

@@ -45,6 +45,9 @@ internal sealed class RelayPriceCatalog(IOptionsMonitor<ModelRelayOptions> optio
         return null;
     }
 
+    /// <summary>The price of a configured entry as the model list shows it: what a request to it would be charged.</summary>
+    public ModelPrice? PriceOf(ModelEntry entry) => PriceOf(new UpstreamCandidate(entry, entry.UpstreamModel ?? entry.Name.Text));
+
     /// <summary>The candidate's output cap: configured on its entry, else known for the upstream model.</summary>
     public int? OutputCapOf(UpstreamCandidate candidate) =>
         Catalog.GetOutputCap(candidate.Entry.Name.Text) ?? Catalog.GetOutputCap(candidate.UpstreamModel);

@@ -12,11 +12,31 @@ namespace RelayKit.AspNetCore.Settlement;
 /// delivered (an upstream error, a failure before output) → released, charged nothing. Idempotent through
 /// the ledger: a second settle of the same request charges nothing more.
 /// </summary>
+/// <remarks>
+/// A non-streamed answer settles early, in <see cref="SettleBeforeResponseAsync"/>, once the forwarder has read
+/// it whole and before the response starts, so the answer carries <see cref="ChargedHeader"/> and
+/// <see cref="BalanceHeader"/>; step 7 then finds the hold settled and does nothing more. Streams settle at step 7.
+/// </remarks>
 internal sealed partial class BudgetSettlement(IBudgetLedger ledger, RelayPriceCatalog prices, ILogger<BudgetSettlement> logger) : IRelaySettlement
 {
+    /// <summary>
+    /// What a non-streamed answer of a metered key was charged, in US dollars (formatted like
+    /// <see cref="BudgetAdmission.ReservedHeader"/>). Streams do not carry it: their charge is known only
+    /// after the body, so it is read by request id afterwards.
+    /// </summary>
+    public const string ChargedHeader = "x-relaykit-cost-charged";
+
+    /// <summary>
+    /// The key's balance right after the charge of a non-streamed answer, in US dollars: credits minus charges
+    /// and refunds, as <c>balance</c> in <c>GET /v1/relay/balance</c> (requests still in flight hold part of it).
+    /// </summary>
+    public const string BalanceHeader = "x-relaykit-balance-remaining";
+
     public async ValueTask SettleAsync(RelayRequestContext context)
     {
-        if (context.HttpContext.Features.Get<BudgetHold>() is not { } hold)
+        // A non-streamed answer settled before its response started; the ledger would charge nothing more,
+        // and skipping it keeps the charge and the usage record counted once.
+        if (context.HttpContext.Features.Get<BudgetHold>() is not { Settlement: null } hold)
         {
             return;
         }
@@ -37,6 +57,42 @@ internal sealed partial class BudgetSettlement(IBudgetLedger ledger, RelayPriceC
         {
             // The reservation stays open and the expiry sweep releases it; the caller's answer is already out.
             LogSettleFailed(ex, context.RequestId);
+        }
+    }
+
+    /// <summary>
+    /// Settles a whole non-streamed answer before its response starts (the forwarder calls it through
+    /// <see cref="RelayRequestContext.BeforeResponseStart"/>) and adds the charged cost and the remaining
+    /// balance to its headers. When settling fails, neither header is set and the reservation expires as usual.
+    /// </summary>
+    public async ValueTask SettleBeforeResponseAsync(RelayRequestContext context)
+    {
+        await SettleAsync(context);
+        if (context.HttpContext.Features.Get<BudgetHold>() is not { Settlement: { } settled } hold)
+        {
+            return;
+        }
+
+        var headers = context.HttpContext.Response.Headers;
+        headers[ChargedHeader] = BudgetAdmission.FormatMoney(settled.Charged);
+
+        // The ledger reports the balance with the charge; should a store not, one read gives it.
+        var balance = settled.Balance;
+        if (balance is null)
+        {
+            try
+            {
+                balance = (await ledger.GetBalanceAsync(hold.KeyName, CancellationToken.None))?.Balance;
+            }
+            catch (Exception ex)
+            {
+                LogBalanceReadFailed(ex, context.RequestId);
+            }
+        }
+
+        if (balance is { } remaining)
+        {
+            headers[BalanceHeader] = BudgetAdmission.FormatMoney(remaining);
         }
     }
 
@@ -66,4 +122,7 @@ internal sealed partial class BudgetSettlement(IBudgetLedger ledger, RelayPriceC
 
     [LoggerMessage(5102, LogLevel.Error, "Settling the budget of {RequestId} failed; the reservation expires instead")]
     private partial void LogSettleFailed(Exception exception, string requestId);
+
+    [LoggerMessage(5103, LogLevel.Warning, "Reading the balance after settling {RequestId} failed; the answer goes without the balance header")]
+    private partial void LogBalanceReadFailed(Exception exception, string requestId);
 }

@@ -17,4 +17,7 @@ public sealed class RecordedExchange
 
     /// <summary>The upstream's body, captured only for error statuses (small and never streamed).</summary>
     public byte[]? ErrorBody { get; set; }
+
+    /// <summary>The upstream's successful JSON (non-streamed) body, exactly as it came.</summary>
+    public byte[]? JsonBody { get; set; }
 }

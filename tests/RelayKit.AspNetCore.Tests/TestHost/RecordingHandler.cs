@@ -19,10 +19,18 @@ internal sealed class RecordingHandler(UpstreamRecorder recorder, string provide
         var response = await base.SendAsync(request, cancellationToken);
         exchange.Status = (int)response.StatusCode;
         exchange.ResponseHeaders = Flatten(response.Headers, response.Content.Headers);
-        if (exchange.Status >= 400)
+        if (exchange.Status >= 400 || response.Content.Headers.ContentType?.MediaType == "application/json")
         {
             var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-            exchange.ErrorBody = body;
+            if (exchange.Status >= 400)
+            {
+                exchange.ErrorBody = body;
+            }
+            else
+            {
+                exchange.JsonBody = body;
+            }
+
             var copy = new ByteArrayContent(body);
             foreach (var header in response.Content.Headers)
             {

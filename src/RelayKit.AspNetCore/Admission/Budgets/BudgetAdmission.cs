@@ -6,6 +6,7 @@ using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Usage.Telemetry;
 using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Protocols;
+using RelayKit.AspNetCore.Settlement;
 
 namespace RelayKit.AspNetCore.Admission.Budgets;
 
@@ -22,6 +23,7 @@ internal sealed partial class BudgetAdmission(
     IOptions<BudgetEstimateOptions> estimateOptions,
     IOptionsMonitor<ModelRelayOptions> options,
     TimeProvider time,
+    BudgetSettlement settlement,
     ILogger<BudgetAdmission> logger,
     RelayMetrics? metrics = null) : IRelayAdmission
 {
@@ -49,6 +51,9 @@ internal sealed partial class BudgetAdmission(
             case ReservationStatus.Granted:
                 context.HttpContext.Features.Set(new BudgetHold(caller.KeyName, estimate));
                 context.HttpContext.Response.Headers[ReservedHeader] = FormatMoney(estimate.Cost);
+
+                // A non-streamed answer settles before its response starts, so it carries the charge too.
+                context.BeforeResponseStart.Add(settlement.SettleBeforeResponseAsync);
                 return null;
             case ReservationStatus.AccountClosed:
                 LogRefused(caller.KeyName, estimate.Cost, result.Available, context.RequestId);

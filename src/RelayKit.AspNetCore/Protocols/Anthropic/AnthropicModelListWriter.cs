@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace RelayKit.AspNetCore.Protocols.Anthropic;
 
-/// <summary>Writes Anthropic's <c>GET /v1/models</c> page: <c>{"data":[{"type":"model","id","display_name","created_at"}],"has_more","first_id","last_id"}</c>.</summary>
+/// <summary>Writes Anthropic's <c>GET /v1/models</c> page: <c>{"data":[{"type":"model","id","display_name","created_at","relaykit"}],"has_more","first_id","last_id"}</c> (<c>relaykit</c>: see <see cref="ListedModelPriceWriter"/>).</summary>
 internal static class AnthropicModelListWriter
 {
     public static async Task WriteAsync(HttpResponse response, IReadOnlyList<ListedModel> models, DateTimeOffset created, CancellationToken cancellationToken)
@@ -20,6 +20,7 @@ internal static class AnthropicModelListWriter
             writer.WriteString("id", model.Id);
             writer.WriteString("display_name", model.Id);
             writer.WriteString("created_at", created.UtcDateTime);
+            ListedModelPriceWriter.Write(writer, model.Price);
             writer.WriteEndObject();
         }
 

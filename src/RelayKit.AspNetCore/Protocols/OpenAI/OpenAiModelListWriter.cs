@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace RelayKit.AspNetCore.Protocols.OpenAI;
 
-/// <summary>Writes OpenAI's <c>GET /v1/models</c> list: <c>{"object":"list","data":[{"id","object":"model","created","owned_by"}]}</c>.</summary>
+/// <summary>Writes OpenAI's <c>GET /v1/models</c> list: <c>{"object":"list","data":[{"id","object":"model","created","owned_by","relaykit"}]}</c> (<c>relaykit</c>: see <see cref="ListedModelPriceWriter"/>).</summary>
 internal static class OpenAiModelListWriter
 {
     public static async Task WriteAsync(HttpResponse response, IReadOnlyList<ListedModel> models, DateTimeOffset created, CancellationToken cancellationToken)
@@ -21,6 +21,7 @@ internal static class OpenAiModelListWriter
             writer.WriteString("object", "model");
             writer.WriteNumber("created", created.ToUnixTimeSeconds());
             writer.WriteString("owned_by", model.Provider);
+            ListedModelPriceWriter.Write(writer, model.Price);
             writer.WriteEndObject();
         }
 

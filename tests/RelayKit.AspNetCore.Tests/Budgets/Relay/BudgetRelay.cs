@@ -17,7 +17,9 @@ internal static class BudgetRelay
     public const decimal InputPrice = 1m;
     public const decimal OutputPrice = 10m;
 
-    public static FakeRelay Create(decimal budget, Action<Dictionary<string, string?>>? more = null) => FakeRelay.Create(settings =>
+    public static FakeRelay Create(decimal budget, Action<Dictionary<string, string?>>? more = null) => FakeRelay.Create(Settings(budget, more));
+
+    public static Action<Dictionary<string, string?>> Settings(decimal budget, Action<Dictionary<string, string?>>? more = null) => settings =>
     {
         settings["ModelRelay:Keys:0:Budget"] = budget.ToString(CultureInfo.InvariantCulture);
         foreach (var model in new[] { "gpt-5.5", "claude-code-opus-4.8" })
@@ -27,7 +29,7 @@ internal static class BudgetRelay
         }
 
         more?.Invoke(settings);
-    });
+    };
 
     public static IBudgetLedger Ledger(this FakeRelay relay) => relay.App.Services.GetRequiredService<IBudgetLedger>();
 
