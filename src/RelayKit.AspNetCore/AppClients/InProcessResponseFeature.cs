@@ -19,6 +19,7 @@ internal sealed class InProcessResponseFeature : IHttpResponseFeature, IHttpResp
     private readonly List<(Func<object, Task> Callback, object State)> _onStarting = [];
     private readonly CancellationTokenSource _readerGone;
     private readonly InProcessResponseBodyStream _body;
+    private int _completed;
 
     public InProcessResponseFeature(CancellationTokenSource readerGone)
     {
@@ -82,6 +83,12 @@ internal sealed class InProcessResponseFeature : IHttpResponseFeature, IHttpResp
 
     public async Task CompleteAsync()
     {
+        // The relay completes the response itself before it settles; the handler's own call after it is then a no-op.
+        if (Interlocked.Exchange(ref _completed, 1) == 1)
+        {
+            return;
+        }
+
         await StartAsync();
         await Writer.FlushAsync();
         await _pipe.Writer.CompleteAsync();

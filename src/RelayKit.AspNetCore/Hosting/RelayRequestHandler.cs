@@ -175,11 +175,35 @@ internal sealed partial class RelayRequestHandler(
                 LogRelayed(context.Operation.Name, context.Fields!.Model, context.Caller!.KeyName, upstream.Provider.Name, upstream.UpstreamModel,
                     context.UpstreamStatusCode ?? 0, context.ClientAborted, context.RequestId);
             }
+
+            await CompleteResponseAsync(context);
         }
         finally
         {
             // 7 Settle: once for every admitted request, however forwarding ended.
             await SettleAsync(context);
+        }
+    }
+
+    /// <summary>
+    /// Ends the caller's response before step 7, so that the caller has the whole answer (a stream's last
+    /// chunk) without waiting for the ledger and usage writes that settling does.
+    /// </summary>
+    private static async Task CompleteResponseAsync(RelayRequestContext context)
+    {
+        var http = context.HttpContext;
+        if (!http.Response.HasStarted || context.ClientAborted || http.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        try
+        {
+            await http.Response.CompleteAsync();
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            // The caller went away as the answer ended; settling does not depend on it.
         }
     }
 

@@ -63,6 +63,62 @@ public sealed class RequestPathSeamTests
         Assert.Contains(relay.App.Logs.GetSnapshot(), r => r.Exception?.Message == "secret detail");
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task The_caller_has_the_whole_answer_before_settling_ends(bool stream)
+    {
+        var settlement = new HeldSettlement();
+        await using var relay = FakeRelay.Create(services: s => s.AddSingleton<IRelaySettlement>(settlement));
+
+        // Over Kestrel: TestServer ends a response body only when the whole request pipeline returns.
+        relay.App.UseKestrel(0);
+        relay.App.StartServer();
+        using var http = relay.App.CreateClient();
+        var body = stream
+            ? """{"model":"default","stream":true,"messages":[{"role":"user","content":"hi"}]}"""
+            : ChatBody;
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new("Bearer", RelaySettings.AliceKey);
+        try
+        {
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(TimeSpan.FromSeconds(10));
+            var text = await response.Content.ReadAsStringAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+            // The body ended while the settlement step is still waiting: settling does not hold the caller.
+            Assert.True(settlement.Entered.Task.IsCompleted);
+            Assert.False(settlement.Finished);
+            Assert.Contains(stream ? "data: [DONE]" : "\"choices\"", text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            settlement.Release.TrySetResult();
+        }
+
+        await settlement.Done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(settlement.Finished);
+    }
+
+    private sealed class HeldSettlement : IRelaySettlement
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool Finished { get; private set; }
+
+        public async ValueTask SettleAsync(RelayRequestContext context)
+        {
+            Entered.TrySetResult();
+            await Release.Task;
+            Finished = true;
+            Done.TrySetResult();
+        }
+    }
+
     private sealed class RecordingAdmission(RelayError? answer) : IRelayAdmission
     {
         public List<(string Key, string Model, string Upstream)> Seen { get; } = [];
