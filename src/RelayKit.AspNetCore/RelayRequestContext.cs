@@ -104,7 +104,7 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
 
     /// <summary>
     /// Output tokens counted from the text and tool arguments the upstream sent, for charging an aborted
-    /// or cut stream whose usage never arrived.
+    /// or cut stream whose usage never arrived; 0 when the upstream reported usage (then nothing is counted).
     /// </summary>
     public long DeliveredOutputTokens { get; set; }
 

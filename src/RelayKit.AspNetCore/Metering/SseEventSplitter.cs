@@ -1,6 +1,10 @@
-using System.Text;
+using System.Buffers;
 
 namespace RelayKit.AspNetCore.Metering;
+
+/// <summary>Receives one complete server-sent event: its name (empty when it had none) and its data, as UTF-8.</summary>
+/// <remarks>Both are valid only during the call: the splitter reuses its buffers for the next event.</remarks>
+internal delegate void SseEventHandler(ReadOnlySpan<byte> eventName, ReadOnlyMemory<byte> data);
 
 /// <summary>
 /// Splits a server-sent-event byte stream into events as chunks arrive (push-based), calling back with
@@ -8,92 +12,114 @@ namespace RelayKit.AspNetCore.Metering;
 /// pull-based over a Stream, and the relay's copy loop must hand every chunk on at once rather than let
 /// a parser pull and hold it. Only what the relay needs: event, data (multi-line joined), comments skipped.
 /// </summary>
+/// <remarks>
+/// It runs on every chunk of every relayed stream, so it works on the bytes and reuses its buffers: an event
+/// costs no allocation here; a handler that needs a string or a JSON document makes it from the span.
+/// </remarks>
 internal sealed class SseEventSplitter
 {
-    private readonly List<byte> _line = new(256);
-    private readonly StringBuilder _data = new();
-    private string? _eventName;
+    private static ReadOnlySpan<byte> LineBreaks => "\r\n"u8;
+
+    private readonly ArrayBufferWriter<byte> _line = new(256);
+    private readonly ArrayBufferWriter<byte> _data = new(1024);
+    private readonly ArrayBufferWriter<byte> _eventName = new(32);
     private bool _hasData;
     private bool _lastWasCarriageReturn;
 
     /// <summary>Feeds a chunk; <paramref name="onEvent"/> runs for every event it completes.</summary>
-    public void Push(ReadOnlySpan<byte> chunk, Action<string?, string> onEvent)
+    public void Push(ReadOnlySpan<byte> chunk, SseEventHandler onEvent)
     {
-        foreach (var b in chunk)
+        while (!chunk.IsEmpty)
         {
-            if (b == (byte)'\n' && _lastWasCarriageReturn)
+            if (_lastWasCarriageReturn)
             {
+                // CR LF is one line break, also when a chunk boundary falls between the two.
                 _lastWasCarriageReturn = false;
-                continue;
+                if (chunk[0] == (byte)'\n')
+                {
+                    chunk = chunk[1..];
+                    continue;
+                }
             }
 
-            _lastWasCarriageReturn = b == (byte)'\r';
-            if (b is (byte)'\n' or (byte)'\r')
+            var end = chunk.IndexOfAny(LineBreaks);
+            if (end < 0)
             {
-                EndLine(onEvent);
+                _line.Write(chunk);
+                return;
+            }
+
+            if (_line.WrittenCount == 0)
+            {
+                // The whole line is in this chunk: read it in place.
+                EndLine(chunk[..end], onEvent);
             }
             else
             {
-                _line.Add(b);
+                _line.Write(chunk[..end]);
+                EndLine(_line.WrittenSpan, onEvent);
+                _line.ResetWrittenCount();
             }
+
+            _lastWasCarriageReturn = chunk[end] == (byte)'\r';
+            chunk = chunk[(end + 1)..];
         }
     }
 
     /// <summary>Ends the stream: a last event without its blank line still counts.</summary>
-    public void Complete(Action<string?, string> onEvent)
+    public void Complete(SseEventHandler onEvent)
     {
-        if (_line.Count > 0)
+        if (_line.WrittenCount > 0)
         {
-            EndLine(onEvent);
+            EndLine(_line.WrittenSpan, onEvent);
+            _line.ResetWrittenCount();
         }
 
-        EndLine(onEvent);
+        EndLine([], onEvent);
     }
 
-    private void EndLine(Action<string?, string> onEvent)
+    private void EndLine(ReadOnlySpan<byte> line, SseEventHandler onEvent)
     {
-        if (_line.Count == 0)
+        if (line.IsEmpty)
         {
             if (_hasData)
             {
-                onEvent(_eventName, _data.ToString());
+                onEvent(_eventName.WrittenSpan, _data.WrittenMemory);
             }
 
-            _data.Clear();
-            _eventName = null;
+            _data.ResetWrittenCount();
+            _eventName.ResetWrittenCount();
             _hasData = false;
             return;
         }
 
-        var line = Encoding.UTF8.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_line));
-        _line.Clear();
-        if (line.StartsWith(':'))
+        if (line[0] == (byte)':')
         {
             return;
         }
 
-        var colon = line.IndexOf(':', StringComparison.Ordinal);
+        var colon = line.IndexOf((byte)':');
         var field = colon < 0 ? line : line[..colon];
-        var value = colon < 0 ? "" : line[(colon + 1)..];
-        if (value.StartsWith(' '))
+        var value = colon < 0 ? [] : line[(colon + 1)..];
+        if (!value.IsEmpty && value[0] == (byte)' ')
         {
             value = value[1..];
         }
 
-        switch (field)
+        if (field.SequenceEqual("event"u8))
         {
-            case "event":
-                _eventName = value;
-                break;
-            case "data":
-                if (_hasData)
-                {
-                    _data.Append('\n');
-                }
+            _eventName.ResetWrittenCount();
+            _eventName.Write(value);
+        }
+        else if (field.SequenceEqual("data"u8))
+        {
+            if (_hasData)
+            {
+                _data.Write("\n"u8);
+            }
 
-                _data.Append(value);
-                _hasData = true;
-                break;
+            _data.Write(value);
+            _hasData = true;
         }
     }
 }

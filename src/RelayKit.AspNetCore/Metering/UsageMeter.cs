@@ -26,10 +26,12 @@ internal sealed class UsageMeter : IResponseBodyObserver
     private readonly TimeProvider _time;
     private readonly Func<string, int> _countTokens;
     private readonly SseEventSplitter _splitter = new();
+    private readonly SseEventHandler _onEvent;
     private readonly StringBuilder _delivered = new();
     private ArrayBufferWriter<byte>? _json;
     private bool _streamed;
     private bool _jsonOverCap;
+    private bool _modelSeen;
 
     // Anthropic streams report usage in two parts: message_start (prompt) and message_delta (cumulative output).
     private long _anthropicInput;
@@ -47,6 +49,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
         _operation = context.UpstreamOperation;
         _time = time;
         _countTokens = countTokens;
+        _onEvent = OnEvent;
     }
 
     /// <inheritdoc />
@@ -71,7 +74,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
         _context.FirstByteAt ??= _time.GetUtcNow();
         if (_streamed)
         {
-            _splitter.Push(chunk, OnEvent);
+            _splitter.Push(chunk, _onEvent);
         }
         else if (_json is not null && !_jsonOverCap)
         {
@@ -92,19 +95,23 @@ internal sealed class UsageMeter : IResponseBodyObserver
         if (_streamed)
         {
             // A cut stream may still end with a complete last event that lacks its blank line.
-            _splitter.Complete(OnEvent);
+            _splitter.Complete(_onEvent);
         }
         else if (_json is { WrittenCount: > 0 } json && completed)
         {
-            ReadJsonBody(json.WrittenSpan);
+            ReadJsonBody(json.WrittenMemory);
         }
 
-        _context.DeliveredOutputTokens = _delivered.Length == 0 ? 0 : _countTokens(_delivered.ToString());
+        // Counted only when the upstream reported no usage: it is what settles such a request. Tokenizing
+        // every answer's text when the usage is known would cost as much as the rest of metering together.
+        _context.DeliveredOutputTokens = _delivered.Length == 0 || _context.ReportedUsage is not null
+            ? 0
+            : _countTokens(_delivered.ToString());
     }
 
-    private void OnEvent(string? name, string data)
+    private void OnEvent(ReadOnlySpan<byte> name, ReadOnlyMemory<byte> data)
     {
-        if (data.Length == 0 || data == "[DONE]")
+        if (data.IsEmpty || data.Span.SequenceEqual("[DONE]"u8))
         {
             return;
         }
@@ -112,6 +119,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
         JsonDocument document;
         try
         {
+            // Parsed in place: the document reads the splitter's buffer and is disposed before it is reused.
             document = JsonDocument.Parse(data);
         }
         catch (JsonException)
@@ -240,12 +248,12 @@ internal sealed class UsageMeter : IResponseBodyObserver
         }
     }
 
-    private void ReadJsonBody(ReadOnlySpan<byte> body)
+    private void ReadJsonBody(ReadOnlyMemory<byte> body)
     {
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body.ToArray());
+            document = JsonDocument.Parse(body);
         }
         catch (JsonException)
         {
@@ -359,9 +367,11 @@ internal sealed class UsageMeter : IResponseBodyObserver
 
     private void ReadModel(JsonElement item)
     {
-        if (String(item, "model") is { Length: > 0 } model)
+        // Every chat chunk repeats the model; the first one that names it is enough.
+        if (!_modelSeen && String(item, "model") is { Length: > 0 } model)
         {
             _context.ResponseModel = model;
+            _modelSeen = true;
         }
     }
 

@@ -32,10 +32,19 @@ public sealed class UsageMeterTests
         Assert.Equal(endpoint == "messages" ? "claude-opus-4-8" : "gpt-5.5", context.ResponseModel);
         Assert.NotEqual(time.GetUtcNow(), context.FirstByteAt);
         Assert.Equal(Start.AddMilliseconds(250), context.FirstByteAt);
-        Assert.True(context.DeliveredOutputTokens > 0);
 
-        // What was delivered is the output the upstream counted, give or take the tokenizer's splits.
-        Assert.InRange(context.DeliveredOutputTokens, expected.OutputTokens / 2, (expected.OutputTokens * 2) + 2);
+        // With usage reported, the delivered text is not tokenized: nothing settles from it.
+        Assert.Equal(0, context.DeliveredOutputTokens);
+        if (!stream)
+        {
+            // The same answer without its usage: what was delivered is counted, and it is the output the
+            // upstream counted, give or take the tokenizer's splits.
+            var body = System.Text.Json.Nodes.JsonNode.Parse(bytes)!.AsObject();
+            Assert.True(body.Remove("usage"));
+            var (unreported, _) = Meter(endpoint, Encoding.UTF8.GetBytes(body.ToJsonString()), contentType, completed: true);
+            Assert.Null(unreported.ReportedUsage);
+            Assert.InRange(unreported.DeliveredOutputTokens, Math.Max(1, expected.OutputTokens / 2), (expected.OutputTokens * 2) + 2);
+        }
     }
 
     [Fact]

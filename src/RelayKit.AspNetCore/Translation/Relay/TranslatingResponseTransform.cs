@@ -66,12 +66,16 @@ internal sealed class TranslatingResponseTransform(RelayOperation operation, Jso
 
         var output = new ArrayBufferWriter<byte>();
         var sink = new BufferWriterSseSink(output);
-        _splitter.Push(upstreamChunk.Span, (name, data) => _stream.Push(name, data, sink));
+        _splitter.Push(upstreamChunk.Span, (name, data) => PushEvent(name, data, sink));
         if (output.WrittenCount > 0)
         {
             await caller.WriteAsync(output.WrittenMemory, cancellationToken);
         }
     }
+
+    /// <summary>The translators work on strings: translated streams are the rarer path, and each event is rewritten anyway.</summary>
+    private void PushEvent(ReadOnlySpan<byte> name, ReadOnlyMemory<byte> data, ISseSink sink) =>
+        _stream!.Push(name.IsEmpty ? null : Encoding.UTF8.GetString(name), Encoding.UTF8.GetString(data.Span), sink);
 
     public async ValueTask CompleteAsync(bool completed, Stream caller, CancellationToken cancellationToken)
     {
@@ -80,7 +84,7 @@ internal sealed class TranslatingResponseTransform(RelayOperation operation, Jso
         {
             var output = new ArrayBufferWriter<byte>();
             var sink = new BufferWriterSseSink(output);
-            _splitter.Complete((name, data) => _stream.Push(name, data, sink));
+            _splitter.Complete((name, data) => PushEvent(name, data, sink));
             _stream.Complete(sink);
             bytes = output.WrittenSpan.ToArray();
         }
