@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using CommunityToolkit.HighPerformance.Buffers;
 using RelayKit.AspNetCore.Forwarding;
 using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Protocols;
@@ -32,6 +33,8 @@ internal sealed class UsageMeter : IResponseBodyObserver
     private bool _streamed;
     private bool _jsonOverCap;
     private bool _modelSeen;
+    private ArrayPoolBufferWriter<byte>? _deferred;
+    private ArrayPoolBufferWriter<int>? _deferredLengths;
 
     // Anthropic streams report usage in two parts: message_start (prompt) and message_delta (cumulative output).
     private long _anthropicInput;
@@ -96,6 +99,16 @@ internal sealed class UsageMeter : IResponseBodyObserver
         {
             // A cut stream may still end with a complete last event that lacks its blank line.
             _splitter.Complete(_onEvent);
+            if (_context.ReportedUsage is null)
+            {
+                // No usage seen: read the events put aside, for their text (and any usage written unusually).
+                ReplayDeferred();
+            }
+
+            _deferred?.Dispose();
+            _deferredLengths?.Dispose();
+            _deferred = null;
+            _deferredLengths = null;
         }
         else if (_json is { WrittenCount: > 0 } json && completed)
         {
@@ -116,6 +129,56 @@ internal sealed class UsageMeter : IResponseBodyObserver
             return;
         }
 
+        if (_modelSeen && !MayCarryUsage(data.Span))
+        {
+            // Most events only carry text, which matters only if the usage never arrives: keep their bytes
+            // (pooled) and parse them at the end in that case, rather than parse every event as it passes.
+            _deferred ??= new ArrayPoolBufferWriter<byte>(4096);
+            _deferredLengths ??= new ArrayPoolBufferWriter<int>(64);
+            _deferred.Write(data.Span);
+            _deferredLengths.Write([data.Length]);
+            return;
+        }
+
+        ReadEvent(data);
+    }
+
+    /// <summary>
+    /// Whether the event has a <c>"usage"</c> key with an object value (OpenAI chunks carry <c>"usage":null</c>
+    /// until the last one). A miss is safe: events put aside are read at the end when no usage was seen.
+    /// </summary>
+    private static bool MayCarryUsage(ReadOnlySpan<byte> data)
+    {
+        var key = "\"usage\""u8;
+        for (var at = data.IndexOf(key); at >= 0; at = data.IndexOf(key))
+        {
+            data = data[(at + key.Length)..].TrimStart(" \t\r\n"u8);
+            if (!data.IsEmpty && data[0] == (byte)':' && data[1..].TrimStart(" \t\r\n"u8) is [(byte)'{', ..])
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private void ReplayDeferred()
+    {
+        if (_deferred is null || _deferredLengths is null)
+        {
+            return;
+        }
+
+        var offset = 0;
+        foreach (var length in _deferredLengths.WrittenSpan)
+        {
+            ReadEvent(_deferred.WrittenMemory.Slice(offset, length));
+            offset += length;
+        }
+    }
+
+    private void ReadEvent(ReadOnlyMemory<byte> data)
+    {
         JsonDocument document;
         try
         {

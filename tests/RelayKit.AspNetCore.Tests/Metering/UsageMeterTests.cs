@@ -71,6 +71,22 @@ public sealed class UsageMeterTests
     }
 
     [Fact]
+    public void Usage_in_an_event_the_fast_path_put_aside_is_still_found_at_the_end()
+    {
+        // The usage key written with an escape: the in-line check for "usage" misses it, the end does not.
+        var stream = string.Join("", [
+            "data: {\"model\":\"gpt-5.5\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello there\"}}]}\n\n",
+            "data: {\"choices\":[],\"us\\u0061ge\":{\"prompt_tokens\":11,\"completion_tokens\":3,\"total_tokens\":14}}\n\n",
+            "data: [DONE]\n\n"]);
+        var (context, _) = Meter("chat", Encoding.UTF8.GetBytes(stream), "text/event-stream", completed: true);
+
+        Assert.Equal(TokenUsage.FromOpenAI(11, 0, 3), context.ReportedUsage);
+        Assert.Equal("gpt-5.5", context.ResponseModel);
+        Assert.Equal(0, context.DeliveredOutputTokens);
+    }
+
+    [Fact]
     public void An_error_body_reports_nothing()
     {
         var bytes = Encoding.UTF8.GetBytes("""{"error":{"message":"boom","type":"server_error","param":null,"code":null},"usage":{"prompt_tokens":5,"completion_tokens":5}}""");
