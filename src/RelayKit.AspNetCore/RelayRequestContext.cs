@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Forwarding;
 using RelayKit.AspNetCore.Keys;
 using RelayKit.AspNetCore.Pricing;
@@ -82,6 +83,12 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     /// out as it is; the forwarder sends this body to this path instead.
     /// </summary>
     public TranslatedRequest? Translation { get; set; }
+
+    /// <summary>
+    /// Prompt tokens counted so far, by prompt format and upstream model: the rate limit's and the budget's
+    /// estimates of one request read the same count rather than each tokenizing the prompt.
+    /// </summary>
+    internal Dictionary<(PromptFormat Format, string Model), PromptTokenCount> PromptTokenCounts { get; } = [];
 
     /// <summary>
     /// The operation as the upstream sees it: the caller's own, or the one a translated request became

@@ -41,7 +41,18 @@ internal sealed class WorstCaseEstimator
     /// <param name="model">The upstream model the request goes to (its tokenizer is chosen by this name).</param>
     /// <param name="price">That model's price.</param>
     /// <param name="modelOutputCap">The model's configured or known output cap, if any.</param>
-    public CostEstimate Estimate(JsonNode body, PromptFormat format, string model, ModelPrice price, int? modelOutputCap)
+    public CostEstimate Estimate(JsonNode body, PromptFormat format, string model, ModelPrice price, int? modelOutputCap) =>
+        Estimate(body, format, model, price, modelOutputCap, memo: null);
+
+    /// <summary>
+    /// The worst-case cost of the request's body sent to <paramref name="model"/>, counting its prompt once per
+    /// request and model (<see cref="RelayRequestContext.PromptTokenCounts"/>) however many steps ask.
+    /// </summary>
+    public CostEstimate Estimate(RelayRequestContext context, PromptFormat format, string model, ModelPrice price, int? modelOutputCap) =>
+        Estimate(context.Body!.Node, format, model, price, modelOutputCap, context.PromptTokenCounts);
+
+    private CostEstimate Estimate(
+        JsonNode body, PromptFormat format, string model, ModelPrice price, int? modelOutputCap, Dictionary<(PromptFormat, string), PromptTokenCount>? memo)
     {
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(price);
@@ -51,6 +62,28 @@ internal sealed class WorstCaseEstimator
         }
 
         var (tokenizer, exact) = _counter.For(model);
+        PromptTokenCount count;
+        if (memo is null)
+        {
+            count = CountPrompt(request, format, tokenizer);
+        }
+        else if (!memo.TryGetValue((format, model), out count))
+        {
+            count = CountPrompt(request, format, tokenizer);
+            memo[(format, model)] = count;
+        }
+
+        var promptTokens = exact
+            ? count.Tokens
+            : (long)Math.Ceiling(count.Tokens * _options.ApproximateTokenizerMargin);
+
+        var (outputTokens, fromRequest) = OutputLimit(request, format, modelOutputCap);
+        var cost = TokenCost.WorstCase(price, promptTokens, outputTokens);
+        return new CostEstimate(promptTokens, outputTokens, cost, exact, fromRequest, count.Uncounted);
+    }
+
+    private PromptTokenCount CountPrompt(JsonObject request, PromptFormat format, Tokenizer tokenizer)
+    {
         var prompt = new PromptCount(tokenizer, _options);
         var uncounted = false;
 
@@ -97,13 +130,7 @@ internal sealed class WorstCaseEstimator
                 throw new ArgumentOutOfRangeException(nameof(format), format, null);
         }
 
-        var promptTokens = exact
-            ? prompt.Tokens
-            : (long)Math.Ceiling(prompt.Tokens * _options.ApproximateTokenizerMargin);
-
-        var (outputTokens, fromRequest) = OutputLimit(request, format, modelOutputCap);
-        var cost = TokenCost.WorstCase(price, promptTokens, outputTokens);
-        return new CostEstimate(promptTokens, outputTokens, cost, exact, fromRequest, uncounted);
+        return new PromptTokenCount(prompt.Tokens, uncounted);
     }
 
     private (long Tokens, bool FromRequest) OutputLimit(JsonObject request, PromptFormat format, int? modelOutputCap)

@@ -19,6 +19,33 @@ public sealed class WorstCaseEstimatorTests
     }
 
     [Fact]
+    public void A_request_prompt_is_counted_once_per_model_however_many_steps_estimate_it()
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes("""{"model":"gpt-4o","messages":[{"role":"user","content":"Count me once, please."}]}""");
+        using var context = new RelayRequestContext(new Microsoft.AspNetCore.Http.DefaultHttpContext(), RelayKit.AspNetCore.Protocols.RelayOperation.ChatCompletions,
+            RelayKit.AspNetCore.Protocols.WireFormat.OpenAI, "req_test", DateTimeOffset.UnixEpoch)
+        {
+            Body = new RelayKit.AspNetCore.Protocols.RelayRequestBody(bytes, System.Text.Json.JsonDocument.Parse(bytes)),
+        };
+        Assert.True(_catalog.TryGetPrice("gpt-4o", out var price));
+
+        // The rate limit's estimate (no price) and the budget's (a price, a cap) of the same request.
+        var forLimit = _estimator.Estimate(context, PromptFormat.OpenAIChat, "gpt-4o", new ModelPrice(), null);
+        var forBudget = _estimator.Estimate(context, PromptFormat.OpenAIChat, "gpt-4o", price, 100);
+        var uncached = Estimate(System.Text.Encoding.UTF8.GetString(bytes), PromptFormat.OpenAIChat, "gpt-4o", 100);
+
+        Assert.Equal(uncached.PromptTokens, forLimit.PromptTokens);
+        Assert.Equal(uncached, forBudget);
+        var (key, count) = Assert.Single(context.PromptTokenCounts);
+        Assert.Equal((PromptFormat.OpenAIChat, "gpt-4o"), key);
+        Assert.Equal(uncached.PromptTokens, count.Tokens);
+
+        // What is remembered is what is used: a later estimate reads the count rather than tokenizing again.
+        context.PromptTokenCounts[key] = count with { Tokens = 1_000_000 };
+        Assert.Equal(1_000_000, _estimator.Estimate(context, PromptFormat.OpenAIChat, "gpt-4o", price, 100).PromptTokens);
+    }
+
+    [Fact]
     public void Chat_output_limit_prefers_max_completion_tokens_and_multiplies_by_n()
     {
         const string messages = "\"messages\":[{\"role\":\"user\",\"content\":\"Say hi\"}]";

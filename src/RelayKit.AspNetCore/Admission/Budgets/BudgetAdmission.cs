@@ -72,7 +72,6 @@ internal sealed partial class BudgetAdmission(
     /// </summary>
     public (CostEstimate? Estimate, RelayError? Error) Estimate(RelayRequestContext context)
     {
-        var body = context.Body!.Node;
         var format = PromptFormatOf(context.Operation) ?? PromptFormat.OpenAIChat;
         CostEstimate? worst = null;
         int? assumedCap = null;
@@ -84,7 +83,7 @@ internal sealed partial class BudgetAdmission(
             }
 
             var cap = prices.OutputCapOf(candidate);
-            var estimate = estimator.Estimate(body, format, candidate.UpstreamModel, price, cap);
+            var estimate = estimator.Estimate(context, format, candidate.UpstreamModel, price, cap);
             if (worst is null || estimate.Cost > worst.Cost)
             {
                 worst = estimate;

@@ -126,7 +126,7 @@ internal sealed class RateLimitAdmission : IRelayAdmission
         }
 
         var upstreamModel = context.Candidates.Count > 0 ? context.Candidates[0].UpstreamModel : context.Fields!.Model;
-        var estimate = _estimator.Estimate(context.Body!.Node, promptFormat, upstreamModel, NoPrice, null);
+        var estimate = _estimator.Estimate(context, promptFormat, upstreamModel, NoPrice, null);
         return estimate.PromptTokens + estimate.OutputTokens;
     }
 
