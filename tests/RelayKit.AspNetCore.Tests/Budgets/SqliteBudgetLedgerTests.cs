@@ -94,5 +94,23 @@ public sealed class SqliteBudgetLedgerTests : BudgetLedgerContract
         Assert.Equal(51m, (await NewLedger().GetBalanceAsync("alice"))!.Balance);
     }
 
+    [Fact]
+    public async Task The_writer_checkpoints_the_wal_so_it_does_not_grow_without_bound()
+    {
+        var ledger = NewLedger();
+        await ledger.TopUpAsync("alice", 1_000_000m, "pay-0");
+
+        // Each reservation writes several pages; without checkpoints 6,000 of them leave a WAL of over 100 MB.
+        for (var i = 0; i < 6_000; i++)
+        {
+            Assert.True((await ledger.TryReserveAsync("alice", $"r{i}", 0.01m, InFiveMinutes)).Granted);
+        }
+
+        var wal = new FileInfo(Path.Combine(_directory, "ledger.db-wal"));
+        Assert.True(wal.Exists);
+        Assert.InRange(wal.Length, 1, 64 * 1024 * 1024);
+        Assert.Equal(60m, (await ledger.GetBalanceAsync("alice"))!.Reserved);
+    }
+
     private DateTimeOffset InFiveMinutes => Time.GetUtcNow().AddMinutes(5);
 }
