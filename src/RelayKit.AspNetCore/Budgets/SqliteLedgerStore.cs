@@ -35,11 +35,13 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     // A bound keeps one batch's transaction (and the wait of its first unit) short.
     private const int MaxBatch = 128;
 
-    // A checkpoint copies the WAL into the database file and syncs both: milliseconds, during which every queued
-    // reservation waits. SQLite's default runs one inside whichever commit passes 1,000 WAL pages (every ~80
-    // relayed requests). The writer instead checkpoints after this many commits, at a moment when nothing is
-    // queued, or regardless once four times as many have passed (a WAL of roughly 25-100 MB at most).
-    private const int CommitsPerCheckpoint = 1024;
+    // A checkpoint copies the WAL into the database file and syncs it: milliseconds, during which every queued
+    // reservation would wait if the writer did it. SQLite's default does it inside whichever commit passes 1,000
+    // WAL pages (every ~80 relayed requests). Here a second connection does the bulk of it in the background after
+    // this many commits; the writer then finishes it (the few frames written meanwhile, so that the WAL can start
+    // over) at a moment when nothing is queued, or regardless once MaxCommitsBetweenCheckpoints have passed.
+    private const int CommitsPerCheckpoint = 128;
+    private const int MaxCommitsBetweenCheckpoints = 4096;
 
     private readonly SemaphoreSlim _schemaGate = new(1, 1);
     private readonly string _connectionString;
@@ -47,6 +49,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     private readonly Lazy<Task> _writer;
     private volatile bool _schemaReady;
     private int _commitsSinceCheckpoint;
+    private Task? _backgroundCheckpoint;
 
     /// <summary>Creates a store over the SQLite file at <paramref name="path"/> (created when missing).</summary>
     public SqliteLedgerStore(string path)
@@ -123,6 +126,11 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
             await _writer.Value.ConfigureAwait(false);
         }
 
+        if (_backgroundCheckpoint is { } checkpoint)
+        {
+            await checkpoint.ConfigureAwait(false);
+        }
+
         // Pooled connections keep the file open; release them so the file can be moved or deleted.
         using (var connection = new SqliteConnection(_connectionString))
         {
@@ -164,13 +172,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
                     }
 
                     await CommitBatchAsync(writer, batch).ConfigureAwait(false);
-                    _commitsSinceCheckpoint++;
-                    if ((_commitsSinceCheckpoint >= CommitsPerCheckpoint && !_queue.Reader.TryPeek(out _))
-                        || _commitsSinceCheckpoint >= 4 * CommitsPerCheckpoint)
-                    {
-                        _commitsSinceCheckpoint = 0;
-                        await CheckpointAsync(writer.Connection).ConfigureAwait(false);
-                    }
+                    await CheckpointIfDueAsync(writer.Connection).ConfigureAwait(false);
                 }
                 catch (Exception exception)
                 {
@@ -198,9 +200,46 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
         }
     }
 
+    /// <summary>Runs after every commit of the writer: starts, or finishes, a checkpoint when one is due.</summary>
+    private async Task CheckpointIfDueAsync(DbConnection writer)
+    {
+        _commitsSinceCheckpoint++;
+        if (_backgroundCheckpoint is null)
+        {
+            if (_commitsSinceCheckpoint >= CommitsPerCheckpoint)
+            {
+                _backgroundCheckpoint = Task.Run(async () =>
+                {
+                    try
+                    {
+                        await using var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
+                        await CheckpointAsync(connection).ConfigureAwait(false);
+                    }
+                    catch (SqliteException)
+                    {
+                        // The writer's own checkpoint below still runs; it then has more to copy.
+                    }
+                });
+            }
+
+            return;
+        }
+
+        var idle = !_queue.Reader.TryPeek(out _);
+        if ((_backgroundCheckpoint.IsCompleted && idle) || _commitsSinceCheckpoint >= MaxCommitsBetweenCheckpoints)
+        {
+            await _backgroundCheckpoint.ConfigureAwait(false);
+            _backgroundCheckpoint = null;
+            _commitsSinceCheckpoint = 0;
+
+            // Only what was committed since the background checkpoint began is left to copy.
+            await CheckpointAsync(writer).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>
     /// Copies the WAL into the database file (PASSIVE: readers, in this process or another, are not waited
-    /// for); the next transaction then starts the WAL over from its beginning.
+    /// for); once all of it is copied, the next transaction starts the WAL over from its beginning.
     /// </summary>
     private static async Task CheckpointAsync(DbConnection connection)
     {
