@@ -319,6 +319,11 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
             }
 
             await ExecuteAsync(connection, "PRAGMA journal_mode = WAL;", cancellationToken);
+
+            // Every page a commit touches is written to the WAL, so the tables keep to as few B-trees as they
+            // can: accounts and reservations are keyed by their text id alone (WITHOUT ROWID: no second index),
+            // and entries number themselves by rowid, which only grows because entries are never deleted
+            // (AUTOINCREMENT would write sqlite_sequence on every insert as well).
             await ExecuteAsync(connection, """
                 CREATE TABLE IF NOT EXISTS budget_accounts (
                     key_id TEXT NOT NULL PRIMARY KEY,
@@ -326,7 +331,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
                     reserved TEXT NOT NULL,
                     free_credit TEXT NOT NULL,
                     closed INTEGER NOT NULL,
-                    updated_at INTEGER NOT NULL);
+                    updated_at INTEGER NOT NULL) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS budget_reservations (
                     request_id TEXT NOT NULL PRIMARY KEY,
                     key_id TEXT NOT NULL,
@@ -336,10 +341,10 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
                     reported_cost TEXT NULL,
                     created_at INTEGER NOT NULL,
                     expires_at INTEGER NOT NULL,
-                    updated_at INTEGER NOT NULL);
+                    updated_at INTEGER NOT NULL) WITHOUT ROWID;
                 CREATE INDEX IF NOT EXISTS budget_reservations_open ON budget_reservations (expires_at) WHERE state = 'open';
                 CREATE TABLE IF NOT EXISTS budget_entries (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    seq INTEGER PRIMARY KEY,
                     key_id TEXT NOT NULL,
                     kind TEXT NOT NULL,
                     amount TEXT NOT NULL,
