@@ -46,7 +46,8 @@ internal sealed class BenchServers : IAsyncDisposable
     /// <summary>The relay's settings, by their documented configuration names.</summary>
     public IReadOnlyDictionary<string, string?> RelaySettings { get; private set; } = new Dictionary<string, string?>();
 
-    public static async Task<BenchServers> StartAsync()
+    /// <summary>Starts the three servers; <paramref name="relayOverrides"/> replace or add relay settings (<c>--relay-setting</c>).</summary>
+    public static async Task<BenchServers> StartAsync(IReadOnlyDictionary<string, string?> relayOverrides)
     {
         var directory = Path.Combine(Path.GetTempPath(), "relaykit-loadbench-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
@@ -58,7 +59,7 @@ internal sealed class BenchServers : IAsyncDisposable
         var yarpBase = await servers.StartYarpAsync(fakeBase);
         servers.Yarp = new Target("yarp", new Uri(yarpBase, "v1/chat/completions"), "Bearer " + ProviderKey);
 
-        var relayBase = await servers.StartRelayAsync(fakeBase);
+        var relayBase = await servers.StartRelayAsync(fakeBase, relayOverrides);
         servers.Relay = new Target("relay", new Uri(relayBase, "v1/chat/completions"), "Bearer " + RelayKey);
         return servers;
     }
@@ -111,7 +112,7 @@ internal sealed class BenchServers : IAsyncDisposable
         return await StartAsync(app);
     }
 
-    private async Task<Uri> StartRelayAsync(Uri fakeBase)
+    private async Task<Uri> StartRelayAsync(Uri fakeBase, IReadOnlyDictionary<string, string?> overrides)
     {
         var invariant = CultureInfo.InvariantCulture;
         var settings = new Dictionary<string, string?>
@@ -134,6 +135,11 @@ internal sealed class BenchServers : IAsyncDisposable
             ["ModelRelay:Usage:Store"] = "Sqlite",
             ["ModelRelay:Usage:SqlitePath"] = Path.Combine(DataDirectory, "relaykit-usage.db"),
         };
+        foreach (var (name, value) in overrides)
+        {
+            settings[name] = value;
+        }
+
         RelaySettings = settings;
 
         // Stores whose path is not configured default to files in the content root: keep those in the temp folder too.

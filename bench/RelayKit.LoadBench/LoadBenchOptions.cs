@@ -30,6 +30,9 @@ internal sealed class LoadBenchOptions
 
     public bool Quick { get; private set; }
 
+    /// <summary>Relay settings that replace the bench's own (<c>--relay-setting name=value</c>), to see what a feature costs.</summary>
+    public Dictionary<string, string?> RelaySettings { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     public static LoadBenchOptions Parse(string[] args)
     {
         var options = new LoadBenchOptions();
@@ -65,6 +68,16 @@ internal sealed class LoadBenchOptions
                 case "--soak":
                     options.Soak = int.Parse(Next(), CultureInfo.InvariantCulture);
                     break;
+                case "--relay-setting":
+                    var setting = Next();
+                    var equals = setting.IndexOf('=', StringComparison.Ordinal);
+                    if (equals <= 0)
+                    {
+                        throw new ArgumentException($"--relay-setting takes name=value, not {setting}.");
+                    }
+
+                    options.RelaySettings[setting[..equals]] = setting[(equals + 1)..];
+                    break;
                 case "-h" or "--help":
                     throw new ArgumentException(Usage);
                 default:
@@ -84,5 +97,7 @@ internal sealed class LoadBenchOptions
           --concurrency <n>    clients in the saturation closed loop (default 16)
           --max-requests <n>   at most this many requests per phase (default 200000)
           --soak <n>           afterwards, send n relay requests and show the heap every n/10 (memory flat?)
+          --relay-setting k=v  replace one of the relay's settings, e.g. ModelRelay:Budgets:Provider=InMemory
+                               (repeatable; the run then no longer measures every feature as configured)
         """;
 }

@@ -25,7 +25,12 @@ Console.WriteLine(string.Create(invariant,
     $"phases ({options.Rounds} rounds, targets taking turns): warm-up {options.Warmup.TotalSeconds:0} s, saturation {options.SaturationDuration.TotalSeconds:0} s with {options.Concurrency} clients, fixed rate {options.FixedDuration.TotalSeconds:0} s at {(options.Rate is { } r ? r.ToString("0", invariant) + " rps" : "30% of the slowest saturation rate")}"));
 
 using var telemetry = new TelemetryListeners();
-await using var servers = await BenchServers.StartAsync();
+await using var servers = await BenchServers.StartAsync(options.RelaySettings);
+foreach (var (name, value) in options.RelaySettings)
+{
+    Console.WriteLine($"relay setting changed for this run: {name} = {value}");
+}
+
 using var sender = new RequestSender();
 
 // A target that does not answer 200 would make every number below meaningless.
