@@ -21,26 +21,7 @@ public sealed class ConcurrentBudgetTests
     public Task In_memory_ledger_is_never_overspent() => RunAsync(_ => { });
 
     [Fact]
-    public async Task Sqlite_ledger_is_never_overspent()
-    {
-        var path = Path.Combine(Path.GetTempPath(), "relaykit-budget-" + Guid.NewGuid().ToString("N") + ".db");
-        try
-        {
-            await RunAsync(s =>
-            {
-                s["ModelRelay:Budgets:Provider"] = "Sqlite";
-                s["ModelRelay:Budgets:SqlitePath"] = path;
-            });
-        }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            foreach (var file in new[] { path, path + "-wal", path + "-shm" })
-            {
-                File.Delete(file);
-            }
-        }
-    }
+    public Task Sqlite_ledger_is_never_overspent() => SqliteLedgerFile.RunAsync(RunAsync);
 
     [SkippableFact]
     public Task Postgres_ledger_is_never_overspent()

@@ -22,26 +22,7 @@ public sealed class SettleRetriedTests
     private const string ChatBody = """{"model":"gpt-5.5","max_tokens":200,"messages":[{"role":"user","content":"Tell me about budgets."}]}""";
 
     [Fact]
-    public async Task Retried_settle_charges_once_on_SQLite()
-    {
-        var path = Path.Combine(Path.GetTempPath(), "relaykit-settle-retry-" + Guid.NewGuid().ToString("N") + ".db");
-        try
-        {
-            await RetriedSettleChargesOnceAsync(s =>
-            {
-                s["ModelRelay:Budgets:Provider"] = "Sqlite";
-                s["ModelRelay:Budgets:SqlitePath"] = path;
-            });
-        }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            foreach (var file in new[] { path, path + "-wal", path + "-shm" })
-            {
-                File.Delete(file);
-            }
-        }
-    }
+    public Task Retried_settle_charges_once_on_SQLite() => SqliteLedgerFile.RunAsync(RetriedSettleChargesOnceAsync);
 
     [SkippableFact]
     public async Task Retried_settle_charges_once_on_PostgreSQL()

@@ -1,0 +1,27 @@
+namespace RelayKit.AspNetCore.Tests.Budgets.Relay;
+
+/// <summary>A relay test's SQLite ledger: a fresh file in the temp folder, deleted (with its WAL) afterwards.</summary>
+internal static class SqliteLedgerFile
+{
+    /// <summary>Runs <paramref name="test"/> with settings that put the relay's ledger in a new SQLite file.</summary>
+    public static async Task RunAsync(Func<Action<Dictionary<string, string?>>, Task> test)
+    {
+        var path = Path.Combine(Path.GetTempPath(), "relaykit-ledger-" + Guid.NewGuid().ToString("N") + ".db");
+        try
+        {
+            await test(settings =>
+            {
+                settings["ModelRelay:Budgets:Provider"] = "Sqlite";
+                settings["ModelRelay:Budgets:SqlitePath"] = path;
+            });
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var file in new[] { path, path + "-wal", path + "-shm" })
+            {
+                File.Delete(file);
+            }
+        }
+    }
+}
