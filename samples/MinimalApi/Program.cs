@@ -3,7 +3,8 @@
 // Where each provider goes, in order:
 //   1. ModelRelay:Providers:<name>:BaseUrl if it is configured (appsettings, environment, --ModelRelay:... on the command line);
 //   2. the official API when OPENAI_API_KEY / ANTHROPIC_API_KEY is set;
-//   3. otherwise the fake upstream (RelayKit.Testing), started in this process on a free loopback port.
+//   3. otherwise the fake upstream (RelayKit.Testing), in this process: the relay reaches it through an
+//      in-memory handler, so no port is opened and nothing leaves the machine.
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.AI;
@@ -15,17 +16,21 @@ var builder = WebApplication.CreateBuilder(args);
 
 await using var fake = new FakeUpstream();
 var routes = new List<string>();
+var faked = new HashSet<string>(StringComparer.Ordinal);
+
+// Decided before the app is built: the fake is not a host of its own (a second host built while
+// WebApplicationFactory<Program> watches for the app's would be taken over by the test server).
+RouteProvider("openai", "OPENAI_API_KEY", "https://api.openai.com/v1", "http://embedded-fake-upstream/v1");
+RouteProvider("anthropic", "ANTHROPIC_API_KEY", "https://api.anthropic.com", "http://embedded-fake-upstream/");
 
 // The two lines that make any ASP.NET Core app a model relay; the app's own clients for two models of
 // different providers go through it in-process (under the relay key "app"), or straight to the
 // providers with ModelRelay:Enabled=false.
-builder.Services.AddModelRelay().AddChatClient("gpt-5.5").AddChatClient("claude-code-opus-4.8");
+builder.Services.AddModelRelay()
+    .AddChatClient("gpt-5.5")
+    .AddChatClient("claude-code-opus-4.8")
+    .ConfigureUpstreamHandler((_, provider) => faked.Contains(provider) ? fake.CreateHandler() : null);
 var app = builder.Build();
-
-// Routed once the app is built: the embedded fake is a host of its own, and WebApplicationFactory<Program>
-// (the sample's tests) takes the first host built in Program as the app under test.
-await RouteProviderAsync("openai", "OPENAI_API_KEY", "https://api.openai.com/v1", fakeBase => new Uri(fakeBase, "v1"));
-await RouteProviderAsync("anthropic", "ANTHROPIC_API_KEY", "https://api.anthropic.com", fakeBase => fakeBase);
 app.MapModelRelay();
 
 // The app itself: one question, two models, one client type.
@@ -43,10 +48,10 @@ await app.StartAsync();
 PrintQuickStart(app, routes);
 await app.WaitForShutdownAsync();
 
-async Task RouteProviderAsync(string provider, string keyVariable, string officialBaseUrl, Func<Uri, Uri> fakeBaseUrl)
+void RouteProvider(string provider, string keyVariable, string officialBaseUrl, string fakeBaseUrl)
 {
     var section = $"ModelRelay:Providers:{provider}";
-    if (app.Configuration[$"{section}:BaseUrl"] is { Length: > 0 } configured)
+    if (builder.Configuration[$"{section}:BaseUrl"] is { Length: > 0 } configured)
     {
         routes.Add($"{provider,-10} -> {configured} (configured)");
         return;
@@ -61,12 +66,12 @@ async Task RouteProviderAsync(string provider, string keyVariable, string offici
     }
     else
     {
-        var url = fakeBaseUrl(await fake.StartAsync()).AbsoluteUri;
-        settings[$"{section}:BaseUrl"] = url;
-        routes.Add($"{provider,-10} -> {url} (embedded fake upstream; set {keyVariable} for the real API)");
+        settings[$"{section}:BaseUrl"] = fakeBaseUrl;
+        faked.Add(provider);
+        routes.Add($"{provider,-10} -> embedded fake upstream, in process (set {keyVariable} for the real API)");
     }
 
-    ((IConfigurationBuilder)app.Configuration).AddInMemoryCollection(settings);
+    builder.Configuration.AddInMemoryCollection(settings);
 }
 
 static void PrintQuickStart(WebApplication app, List<string> routes)

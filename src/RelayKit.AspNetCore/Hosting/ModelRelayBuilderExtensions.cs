@@ -13,11 +13,11 @@ public static class ModelRelayBuilderExtensions
     /// Without it the relay uses a <see cref="System.Net.Http.SocketsHttpHandler"/> set up for proxying.
     /// </summary>
     /// <param name="builder">The relay builder.</param>
-    /// <param name="createHandler">Creates the primary handler for a provider name.</param>
+    /// <param name="createHandler">Creates the primary handler for a provider name; null keeps the relay's own for that provider.</param>
     /// <returns>The builder, for chaining.</returns>
     public static IModelRelayBuilder ConfigureUpstreamHandler(
         this IModelRelayBuilder builder,
-        Func<IServiceProvider, string, HttpMessageHandler> createHandler)
+        Func<IServiceProvider, string, HttpMessageHandler?> createHandler)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(createHandler);
