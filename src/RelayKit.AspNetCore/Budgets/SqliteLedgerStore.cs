@@ -120,9 +120,10 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
             return;
         }
 
-        if (_writer.IsValueCreated)
+        if (_writer.IsValueCreated || _queue.Reader.TryPeek(out _))
         {
-            // Units already queued still run and commit: a settle that was accepted is not dropped.
+            // Units already queued still run and commit: a settle that was accepted is not dropped (also one
+            // queued by a caller that had not yet started the writer when disposal began).
             await _writer.Value.ConfigureAwait(false);
         }
 
