@@ -1,5 +1,5 @@
+using System.Data.Common;
 using System.Runtime.CompilerServices;
-using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -102,20 +102,8 @@ internal sealed class PostgresUsageStore : IUsageStore, IAsyncDisposable
         command.Parameters.AddWithValue("limit", limit + 1);
         command.Parameters.AddWithValue("offset", offset);
 
-        var records = new List<UsageRecord>(Math.Min(limit + 1, 64));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            records.Add(Read(reader));
-        }
-
-        var hasMore = records.Count > limit;
-        if (hasMore)
-        {
-            records.RemoveAt(limit);
-        }
-
-        return new UsagePage(records, hasMore ? offset + limit : null);
+        return await UsageRows.PageAsync(reader, Read, offset, limit, cancellationToken);
     }
 
     public async Task<IReadOnlyList<UsageDailyTotal>> GetDailyTotalsAsync(UsageFilter filter, CancellationToken cancellationToken)
@@ -178,68 +166,14 @@ internal sealed class PostgresUsageStore : IUsageStore, IAsyncDisposable
     private static NpgsqlParameter Bigint(long? value) =>
         new() { NpgsqlDbType = NpgsqlDbType.Bigint, Value = (object?)value ?? DBNull.Value };
 
-    private static string Where(UsageFilter filter, NpgsqlCommand command)
-    {
-        ArgumentNullException.ThrowIfNull(filter);
-        var where = new StringBuilder();
-        void Add(string condition, string name, object value)
-        {
-            where.Append(where.Length == 0 ? " WHERE " : " AND ").Append(condition);
-            command.Parameters.AddWithValue(name, value);
-        }
+    private static string Where(UsageFilter filter, NpgsqlCommand command) =>
+        UsageRows.Where(filter, command, '@', "ts", time => time);
 
-        if (filter.KeyName is not null)
-        {
-            Add("key_name = @fkey", "fkey", filter.KeyName);
-        }
-
-        if (filter.Model is not null)
-        {
-            Add("requested_model = @fmodel", "fmodel", filter.Model);
-        }
-
-        if (filter.Provider is not null)
-        {
-            Add("provider = @fprovider", "fprovider", filter.Provider);
-        }
-
-        var (from, until) = filter.TimeRange();
-        if (from is { } start)
-        {
-            Add("ts >= @ffrom", "ffrom", start);
-        }
-
-        if (until is { } end)
-        {
-            Add("ts < @funtil", "funtil", end);
-        }
-
-        return where.ToString();
-    }
-
-    private static UsageRecord Read(NpgsqlDataReader reader) => new()
-    {
-        RequestId = reader.GetString(0),
-        Timestamp = reader.GetFieldValue<DateTimeOffset>(1),
-        KeyName = reader.IsDBNull(3) ? null : reader.GetString(3),
-        RequestedModel = reader.GetString(4),
-        Provider = reader.IsDBNull(5) ? null : reader.GetString(5),
-        UpstreamModel = reader.IsDBNull(6) ? null : reader.GetString(6),
-        Operation = reader.GetString(7),
-        Streamed = reader.GetBoolean(8),
-        InputTokens = reader.IsDBNull(9) ? null : reader.GetInt64(9),
-        OutputTokens = reader.IsDBNull(10) ? null : reader.GetInt64(10),
-        CachedInputTokens = reader.IsDBNull(11) ? null : reader.GetInt64(11),
-        CacheWriteTokens = reader.IsDBNull(12) ? null : reader.GetInt64(12),
-        ReasoningTokens = reader.IsDBNull(13) ? null : reader.GetInt64(13),
-        Cost = reader.GetDecimal(14),
-        StatusCode = reader.GetInt32(15),
-        ErrorType = reader.IsDBNull(16) ? null : reader.GetString(16),
-        TimeToFirstByte = reader.IsDBNull(17) ? null : UsageStoreArguments.FromMicroseconds(reader.GetInt64(17)),
-        Duration = UsageStoreArguments.FromMicroseconds(reader.GetInt64(18)),
-        Prompt = reader.IsDBNull(19) ? null : reader.GetString(19),
-        Completion = reader.IsDBNull(20) ? null : reader.GetString(20),
-    };
+    private static UsageRecord Read(DbDataReader reader) => UsageRows.Read(
+        reader,
+        reader.GetFieldValue<DateTimeOffset>(1),
+        reader.GetBoolean(8),
+        reader.GetDecimal(14));
 
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
     {

@@ -147,20 +147,8 @@ internal sealed class SqliteUsageStore : IUsageStore
         command.Parameters.AddWithValue("$limit", limit + 1);
         command.Parameters.AddWithValue("$offset", offset);
 
-        var records = new List<UsageRecord>(Math.Min(limit + 1, 64));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            records.Add(Read(reader));
-        }
-
-        var hasMore = records.Count > limit;
-        if (hasMore)
-        {
-            records.RemoveAt(limit);
-        }
-
-        return new UsagePage(records, hasMore ? offset + limit : null);
+        return await UsageRows.PageAsync(reader, Read, offset, limit, cancellationToken);
     }
 
     public async Task<IReadOnlyList<UsageDailyTotal>> GetDailyTotalsAsync(UsageFilter filter, CancellationToken cancellationToken)
@@ -210,72 +198,14 @@ internal sealed class SqliteUsageStore : IUsageStore
         }
     }
 
-    private static string Where(UsageFilter filter, SqliteCommand command)
-    {
-        ArgumentNullException.ThrowIfNull(filter);
-        var where = new StringBuilder();
-        void Add(string condition, string name, object value)
-        {
-            where.Append(where.Length == 0 ? " WHERE " : " AND ").Append(condition);
-            command.Parameters.AddWithValue(name, value);
-        }
+    private static string Where(UsageFilter filter, SqliteCommand command) =>
+        UsageRows.Where(filter, command, '$', "ts_us", time => UsageStoreArguments.ToUnixMicroseconds(time));
 
-        if (filter.KeyName is not null)
-        {
-            Add("key_name = $fkey", "$fkey", filter.KeyName);
-        }
-
-        if (filter.Model is not null)
-        {
-            Add("requested_model = $fmodel", "$fmodel", filter.Model);
-        }
-
-        if (filter.Provider is not null)
-        {
-            Add("provider = $fprovider", "$fprovider", filter.Provider);
-        }
-
-        var (from, until) = filter.TimeRange();
-        if (from is { } start)
-        {
-            Add("ts_us >= $ffrom", "$ffrom", UsageStoreArguments.ToUnixMicroseconds(start));
-        }
-
-        if (until is { } end)
-        {
-            Add("ts_us < $funtil", "$funtil", UsageStoreArguments.ToUnixMicroseconds(end));
-        }
-
-        return where.ToString();
-    }
-
-    private static UsageRecord Read(DbDataReader reader) => new()
-    {
-        RequestId = reader.GetString(0),
-        Timestamp = UsageStoreArguments.FromUnixMicroseconds(reader.GetInt64(1)),
-        KeyName = NullableString(reader, 3),
-        RequestedModel = reader.GetString(4),
-        Provider = NullableString(reader, 5),
-        UpstreamModel = NullableString(reader, 6),
-        Operation = reader.GetString(7),
-        Streamed = reader.GetInt64(8) != 0,
-        InputTokens = NullableLong(reader, 9),
-        OutputTokens = NullableLong(reader, 10),
-        CachedInputTokens = NullableLong(reader, 11),
-        CacheWriteTokens = NullableLong(reader, 12),
-        ReasoningTokens = NullableLong(reader, 13),
-        Cost = UsageStoreArguments.FromPico(reader.GetInt64(14)),
-        StatusCode = reader.GetInt32(15),
-        ErrorType = NullableString(reader, 16),
-        TimeToFirstByte = NullableLong(reader, 17) is { } ttfb ? UsageStoreArguments.FromMicroseconds(ttfb) : null,
-        Duration = UsageStoreArguments.FromMicroseconds(reader.GetInt64(18)),
-        Prompt = NullableString(reader, 19),
-        Completion = NullableString(reader, 20),
-    };
-
-    private static string? NullableString(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
-    private static long? NullableLong(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt64(ordinal);
+    private static UsageRecord Read(DbDataReader reader) => UsageRows.Read(
+        reader,
+        UsageStoreArguments.FromUnixMicroseconds(reader.GetInt64(1)),
+        reader.GetInt64(8) != 0,
+        UsageStoreArguments.FromPico(reader.GetInt64(14)));
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
