@@ -41,10 +41,15 @@ internal sealed class UsageChunkStripper : IResponseBodyTransform
             consumed += end;
         }
 
-        if (consumed > 0)
+        if (consumed == pending.Length)
+        {
+            // The usual case: the chunk ended on an event boundary, nothing to keep.
+            _pending.ResetWrittenCount();
+        }
+        else if (consumed > 0)
         {
             var rest = pending[consumed..].ToArray();
-            _pending.Clear();
+            _pending.ResetWrittenCount();
             _pending.Write(rest);
         }
     }
@@ -56,7 +61,7 @@ internal sealed class UsageChunkStripper : IResponseBodyTransform
             await caller.WriteAsync(_pending.WrittenMemory, cancellationToken);
         }
 
-        _pending.Clear();
+        _pending.ResetWrittenCount();
     }
 
     /// <summary>The length of the first complete event (through its blank line), or null.</summary>
@@ -80,6 +85,12 @@ internal sealed class UsageChunkStripper : IResponseBodyTransform
 
     private static bool IsUsageOnlyChunk(ReadOnlySpan<byte> item)
     {
+        // Every event passes here; only one per stream has a usage object worth parsing.
+        if (!UsageObject.MayBeIn(item))
+        {
+            return false;
+        }
+
         var text = System.Text.Encoding.UTF8.GetString(item).Trim();
         if (!text.StartsWith("data:", StringComparison.Ordinal) || text.Contains('\n', StringComparison.Ordinal))
         {

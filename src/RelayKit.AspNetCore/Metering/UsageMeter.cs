@@ -129,7 +129,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
             return;
         }
 
-        if (_modelSeen && !MayCarryUsage(data.Span))
+        if (_modelSeen && !UsageObject.MayBeIn(data.Span))
         {
             // Most events only carry text, which matters only if the usage never arrives: keep their bytes
             // (pooled) and parse them at the end in that case, rather than parse every event as it passes.
@@ -141,25 +141,6 @@ internal sealed class UsageMeter : IResponseBodyObserver
         }
 
         ReadEvent(data);
-    }
-
-    /// <summary>
-    /// Whether the event has a <c>"usage"</c> key with an object value (OpenAI chunks carry <c>"usage":null</c>
-    /// until the last one). A miss is safe: events put aside are read at the end when no usage was seen.
-    /// </summary>
-    private static bool MayCarryUsage(ReadOnlySpan<byte> data)
-    {
-        var key = "\"usage\""u8;
-        for (var at = data.IndexOf(key); at >= 0; at = data.IndexOf(key))
-        {
-            data = data[(at + key.Length)..].TrimStart(" \t\r\n"u8);
-            if (!data.IsEmpty && data[0] == (byte)':' && data[1..].TrimStart(" \t\r\n"u8) is [(byte)'{', ..])
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     private void ReplayDeferred()
