@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace RelayKit.AspNetCore.Translation.Requests;
@@ -25,6 +26,53 @@ internal static class AnthropicToolMapping
         }
 
         return tool;
+    }
+
+    /// <summary>Anthropic tools for OpenAI's <c>tools</c> (functions only); <see langword="null"/> when there are none.</summary>
+    /// <param name="tools">OpenAI's <c>tools</c>.</param>
+    /// <param name="nested">Whether each definition sits under <c>function</c> (Chat Completions) or in the tool itself (Responses).</param>
+    public static JsonArray? Tools(JsonNode? tools, bool nested)
+    {
+        var list = JsonRead.Array(tools, "tools");
+        if (list is not { Count: > 0 })
+        {
+            return null;
+        }
+
+        var anthropicTools = new JsonArray();
+        for (var i = 0; i < list.Count; i++)
+        {
+            var path = $"tools[{i}]";
+            var tool = JsonRead.RequireObject(list[i], path);
+            var type = JsonRead.RequireString(tool["type"], JsonRead.Path(path, "type"));
+            if (type != "function")
+            {
+                throw new TranslationException(JsonRead.Path(path, "type"), $"'{type}' tools have no Anthropic equivalent (function only)");
+            }
+
+            anthropicTools.Add(nested
+                ? Tool(JsonRead.RequireObject(tool["function"], JsonRead.Path(path, "function")), JsonRead.Path(path, "function"))
+                : Tool(tool, path));
+        }
+
+        return anthropicTools;
+    }
+
+    /// <summary>A tool call's arguments (a JSON string in OpenAI's formats) as the object Anthropic's <c>tool_use.input</c> is.</summary>
+    public static JsonObject Arguments(string? arguments, string path)
+    {
+        JsonNode? input;
+        try
+        {
+            input = string.IsNullOrWhiteSpace(arguments) ? new JsonObject() : JsonNode.Parse(arguments);
+        }
+        catch (JsonException)
+        {
+            throw new TranslationException(path, "is not valid JSON; Anthropic needs the arguments as an object");
+        }
+
+        return input as JsonObject
+            ?? throw new TranslationException(path, "must be a JSON object; Anthropic needs the arguments as an object");
     }
 
     /// <summary>

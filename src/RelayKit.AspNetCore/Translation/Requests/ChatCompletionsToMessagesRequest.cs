@@ -130,27 +130,13 @@ internal static class ChatCompletionsToMessagesRequest
             }
         }
 
-        var tools = JsonRead.Array(request["tools"], "tools");
-        if (tools is { Count: > 0 })
+        var tools = AnthropicToolMapping.Tools(request["tools"], nested: true);
+        if (tools is not null)
         {
-            var anthropicTools = new JsonArray();
-            for (var i = 0; i < tools.Count; i++)
-            {
-                var path = $"tools[{i}]";
-                var tool = JsonRead.RequireObject(tools[i], path);
-                var type = JsonRead.RequireString(tool["type"], JsonRead.Path(path, "type"));
-                if (type != "function")
-                {
-                    throw new TranslationException(JsonRead.Path(path, "type"), $"'{type}' tools have no Anthropic equivalent (function only)");
-                }
-
-                anthropicTools.Add(AnthropicToolMapping.Tool(JsonRead.RequireObject(tool["function"], JsonRead.Path(path, "function")), JsonRead.Path(path, "function")));
-            }
-
-            result["tools"] = anthropicTools;
+            result["tools"] = tools;
         }
 
-        if (AnthropicToolMapping.ToolChoice(request["tool_choice"], JsonRead.Bool(request["parallel_tool_calls"], "parallel_tool_calls"), tools is { Count: > 0 }, nested: true) is { } choice)
+        if (AnthropicToolMapping.ToolChoice(request["tool_choice"], JsonRead.Bool(request["parallel_tool_calls"], "parallel_tool_calls"), tools is not null, nested: true) is { } choice)
         {
             result["tool_choice"] = choice;
         }
@@ -187,7 +173,8 @@ internal static class ChatCompletionsToMessagesRequest
         }
     }
 
-    private static JsonObject OutputConfig(JsonObject result)
+    /// <summary>The request's <c>output_config</c>, added when it is first needed.</summary>
+    internal static JsonObject OutputConfig(JsonObject result)
     {
         if (result["output_config"] is not JsonObject config)
         {
@@ -297,21 +284,7 @@ internal static class ChatCompletionsToMessagesRequest
 
         var function = JsonRead.RequireObject(call["function"], JsonRead.Path(path, "function"));
         var argumentsPath = JsonRead.Path(path, "function.arguments");
-        var arguments = JsonRead.String(function["arguments"], argumentsPath);
-        JsonNode? input;
-        try
-        {
-            input = string.IsNullOrWhiteSpace(arguments) ? new JsonObject() : JsonNode.Parse(arguments);
-        }
-        catch (JsonException)
-        {
-            throw new TranslationException(argumentsPath, "is not valid JSON; Anthropic needs the arguments as an object");
-        }
-
-        if (input is not JsonObject)
-        {
-            throw new TranslationException(argumentsPath, "must be a JSON object; Anthropic needs the arguments as an object");
-        }
+        var input = AnthropicToolMapping.Arguments(JsonRead.String(function["arguments"], argumentsPath), argumentsPath);
 
         return new JsonObject
         {

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace RelayKit.AspNetCore.Translation.Requests;
@@ -87,7 +86,7 @@ internal static class ResponsesToMessagesRequest
                     if (JsonRead.String(reasoning["effort"], "reasoning.effort") is { } effortName
                         && ChatCompletionsToMessagesRequest.Effort(effortName, "reasoning.effort") is { } effort)
                     {
-                        OutputConfig(result)["effort"] = effort;
+                        ChatCompletionsToMessagesRequest.OutputConfig(result)["effort"] = effort;
                     }
 
                     break;
@@ -96,7 +95,7 @@ internal static class ResponsesToMessagesRequest
                     if (JsonRead.Object(text["format"], "text.format") is { } format
                         && ChatCompletionsToMessagesRequest.ResponseFormat(format, "text.format") is { } outputFormat)
                     {
-                        OutputConfig(result)["format"] = outputFormat;
+                        ChatCompletionsToMessagesRequest.OutputConfig(result)["format"] = outputFormat;
                     }
 
                     if (text["verbosity"] is { } verbosity && JsonRead.String(verbosity, "text.verbosity") != "medium")
@@ -129,43 +128,18 @@ internal static class ResponsesToMessagesRequest
             }
         }
 
-        var tools = JsonRead.Array(request["tools"], "tools");
-        if (tools is { Count: > 0 })
+        var tools = AnthropicToolMapping.Tools(request["tools"], nested: false);
+        if (tools is not null)
         {
-            var anthropicTools = new JsonArray();
-            for (var i = 0; i < tools.Count; i++)
-            {
-                var path = $"tools[{i}]";
-                var tool = JsonRead.RequireObject(tools[i], path);
-                var type = JsonRead.RequireString(tool["type"], JsonRead.Path(path, "type"));
-                if (type != "function")
-                {
-                    throw new TranslationException(JsonRead.Path(path, "type"), $"'{type}' tools have no Anthropic equivalent (function only)");
-                }
-
-                anthropicTools.Add(AnthropicToolMapping.Tool(tool, path));
-            }
-
-            result["tools"] = anthropicTools;
+            result["tools"] = tools;
         }
 
-        if (AnthropicToolMapping.ToolChoice(request["tool_choice"], JsonRead.Bool(request["parallel_tool_calls"], "parallel_tool_calls"), tools is { Count: > 0 }, nested: false) is { } choice)
+        if (AnthropicToolMapping.ToolChoice(request["tool_choice"], JsonRead.Bool(request["parallel_tool_calls"], "parallel_tool_calls"), tools is not null, nested: false) is { } choice)
         {
             result["tool_choice"] = choice;
         }
 
         return result;
-    }
-
-    private static JsonObject OutputConfig(JsonObject result)
-    {
-        if (result["output_config"] is not JsonObject config)
-        {
-            config = [];
-            result["output_config"] = config;
-        }
-
-        return config;
     }
 
     private static void AddItem(JsonObject item, string path, JsonArray system, AnthropicTurns turns)
@@ -178,21 +152,7 @@ internal static class ResponsesToMessagesRequest
                 break;
             case "function_call":
                 var argumentsPath = JsonRead.Path(path, "arguments");
-                var arguments = JsonRead.String(item["arguments"], argumentsPath);
-                JsonNode? input;
-                try
-                {
-                    input = string.IsNullOrWhiteSpace(arguments) ? new JsonObject() : JsonNode.Parse(arguments);
-                }
-                catch (JsonException)
-                {
-                    throw new TranslationException(argumentsPath, "is not valid JSON; Anthropic needs the arguments as an object");
-                }
-
-                if (input is not JsonObject)
-                {
-                    throw new TranslationException(argumentsPath, "must be a JSON object; Anthropic needs the arguments as an object");
-                }
+                var input = AnthropicToolMapping.Arguments(JsonRead.String(item["arguments"], argumentsPath), argumentsPath);
 
                 turns.Add("assistant", new JsonObject
                 {
