@@ -1,12 +1,13 @@
 using Npgsql;
 using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Tests.TestHost;
 using RelayKit.Tests.Shared;
 
 namespace RelayKit.AspNetCore.Tests.Budgets;
 
 public sealed class PostgresBudgetLedgerTests : BudgetLedgerContract
 {
-    private readonly string _schema = "budget_test_" + Guid.NewGuid().ToString("N");
+    private readonly string _schema = PostgresTestSchema.NewName("budget_test");
     private string? _connectionString;
 
     internal override ILedgerStore CreateStore()
@@ -19,12 +20,6 @@ public sealed class PostgresBudgetLedgerTests : BudgetLedgerContract
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        if (_connectionString is not null)
-        {
-            await using var connection = new NpgsqlConnection(_connectionString);
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE", connection);
-            await command.ExecuteNonQueryAsync();
-        }
+        await PostgresTestSchema.DropAsync(_connectionString, _schema);
     }
 }

@@ -1,12 +1,13 @@
 using Npgsql;
 using RelayKit.AspNetCore.Keys;
+using RelayKit.AspNetCore.Tests.TestHost;
 using RelayKit.Tests.Shared;
 
 namespace RelayKit.AspNetCore.Tests.Keys;
 
 public sealed class PostgresRelayKeyStoreTests : RelayKeyStoreContract
 {
-    private readonly string _schema = "keys_test_" + Guid.NewGuid().ToString("N");
+    private readonly string _schema = PostgresTestSchema.NewName("keys_test");
     private string? _connectionString;
 
     internal override IRelayKeyStore CreateStore()
@@ -18,12 +19,6 @@ public sealed class PostgresRelayKeyStoreTests : RelayKeyStoreContract
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        if (_connectionString is not null)
-        {
-            await using var connection = new NpgsqlConnection(_connectionString);
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE", connection);
-            await command.ExecuteNonQueryAsync();
-        }
+        await PostgresTestSchema.DropAsync(_connectionString, _schema);
     }
 }

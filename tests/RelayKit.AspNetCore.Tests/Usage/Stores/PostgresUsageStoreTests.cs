@@ -1,6 +1,7 @@
 using Npgsql;
 using RelayKit.AspNetCore.Usage;
 using RelayKit.AspNetCore.Usage.Stores;
+using RelayKit.AspNetCore.Tests.TestHost;
 using RelayKit.Tests.Shared;
 
 namespace RelayKit.AspNetCore.Tests.Usage.Stores;
@@ -27,12 +28,7 @@ public sealed class PostgresUsageStoreTests : UsageStoreContractTests
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        if (!string.IsNullOrWhiteSpace(_connectionString))
-        {
-            await using var dataSource = NpgsqlDataSource.Create(_connectionString);
-            await using var command = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS \"{_schema}\" CASCADE");
-            await command.ExecuteNonQueryAsync();
-        }
+        await PostgresTestSchema.DropAsync(_connectionString, _schema);
     }
 
     [SkippableFact]
