@@ -88,7 +88,7 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     /// Prompt tokens counted so far, by prompt format and upstream model: the rate limit's and the budget's
     /// estimates of one request read the same count rather than each tokenizing the prompt.
     /// </summary>
-    internal Dictionary<(PromptFormat Format, string Model), PromptTokenCount> PromptTokenCounts { get; } = [];
+    internal Dictionary<(PromptFormat Format, string Model), PromptTokenCount> PromptTokenCounts => field ??= [];
 
     /// <summary>
     /// The operation as the upstream sees it: the caller's own, or the one a translated request became

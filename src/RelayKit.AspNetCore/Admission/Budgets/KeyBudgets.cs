@@ -14,19 +14,15 @@ internal sealed class KeyBudgets(IOptionsMonitor<ModelRelayOptions> options, IBu
     private readonly ConcurrentDictionary<string, bool> _opened = new(StringComparer.Ordinal);
 
     /// <summary>The key's configured budget, or null when the key is unmetered.</summary>
-    public decimal? BudgetOf(string keyName) =>
-        options.CurrentValue.Keys.FirstOrDefault(k => string.Equals(k.Name, keyName, StringComparison.Ordinal))?.Budget;
+    public decimal? BudgetOf(string keyName) => Configured(keyName)?.Budget;
 
     /// <summary>
     /// Whether the key's requests reserve and charge money: a configured key when it has a <c>Budget</c>; a key
     /// created through the operations API always (it exists to spend its ledger balance, so an empty
     /// balance refuses rather than serving for free).
     /// </summary>
-    public bool IsMetered(string keyName)
-    {
-        var configured = options.CurrentValue.Keys.FirstOrDefault(k => string.Equals(k.Name, keyName, StringComparison.Ordinal));
-        return configured is null || configured.Budget is not null;
-    }
+    public bool IsMetered(string keyName) =>
+        Configured(keyName) is not { } configured || configured.Budget is not null;
 
     /// <summary>Credits the key's configured budget if this process has not done so yet (idempotent in the ledger).</summary>
     public async Task EnsureOpenedAsync(string keyName, CancellationToken cancellationToken)
@@ -39,4 +35,8 @@ internal sealed class KeyBudgets(IOptionsMonitor<ModelRelayOptions> options, IBu
         await ledger.TopUpAsync(keyName, budget, "initial:" + keyName, cancellationToken);
         _opened[keyName] = true;
     }
+
+    /// <summary>The key as configured (<c>ModelRelay:Keys</c>); null for a key created through the operations API.</summary>
+    private ModelRelayKeyOptions? Configured(string keyName) =>
+        options.CurrentValue.Keys.FirstOrDefault(k => string.Equals(k.Name, keyName, StringComparison.Ordinal));
 }
