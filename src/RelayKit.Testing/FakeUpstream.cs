@@ -123,9 +123,8 @@ public sealed class FakeUpstream : IAsyncDisposable
             return BaseAddress;
         }
 
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        var builder = CreateHostBuilder();
+        builder.WebHost.UseKestrelCore().UseUrls("http://127.0.0.1:0");
         var app = builder.Build();
         app.MapFakeUpstream(this);
         await app.StartAsync(cancellationToken);
@@ -226,14 +225,26 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     internal IdSource NewIdSource() => new(StableHash.Of(Options.Seed, "ids", Interlocked.Increment(ref _idSeeds).ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
+    /// <summary>
+    /// The fake's own host, built empty: it reads no appsettings.json, environment variables or command line of
+    /// the app or test run it sits in (a <c>Kestrel:Endpoints</c> or <c>urls</c> setting there must not move the
+    /// fake), logs nothing, and sets no file watcher on the working directory (which would wake on every write
+    /// under it, a database file's included).
+    /// </summary>
+    private static WebApplicationBuilder CreateHostBuilder()
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.Services.AddRouting();
+        return builder;
+    }
+
     private TestServer InMemoryServer()
     {
         lock (_gate)
         {
             if (_inMemory is null)
             {
-                var builder = WebApplication.CreateSlimBuilder();
-                builder.Logging.ClearProviders();
+                var builder = CreateHostBuilder();
                 builder.WebHost.UseTestServer(o => o.BaseAddress = new Uri("http://fake-upstream/"));
                 var app = builder.Build();
                 app.MapFakeUpstream(this);
