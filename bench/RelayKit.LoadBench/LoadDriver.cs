@@ -118,6 +118,7 @@ internal sealed class LoadDriver(RequestSender sender, LoadBenchOptions options,
         var recorder = accumulator.Recorder;
         var before = recorder.Completed;
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var cpuBefore = Environment.CpuUsage.TotalTime;
         var started = Stopwatch.GetTimestamp();
         var deadline = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         using var progressStop = new CancellationTokenSource();
@@ -126,6 +127,7 @@ internal sealed class LoadDriver(RequestSender sender, LoadBenchOptions options,
         await drive(recorder, deadline);
         var elapsed = Stopwatch.GetElapsedTime(started);
         accumulator.AllocatedBytes += GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        accumulator.CpuTime += Environment.CpuUsage.TotalTime - cpuBefore;
         accumulator.Elapsed += elapsed;
         await progressStop.CancelAsync();
         await progress;

@@ -9,10 +9,13 @@ internal sealed class PhaseAccumulator
 
     public long AllocatedBytes { get; set; }
 
+    /// <summary>CPU time of the whole process (user + kernel, all threads) over the phase's runs.</summary>
+    public TimeSpan CpuTime { get; set; }
+
     public long WorkingSet { get; set; }
 
     public long Heap { get; set; }
 
     public PhaseResult ToResult(string target, bool stream, string load) =>
-        PhaseResult.From(target, stream, load, Recorder, Elapsed, AllocatedBytes, WorkingSet, Heap);
+        PhaseResult.From(target, stream, load, Recorder, Elapsed, AllocatedBytes, CpuTime, WorkingSet, Heap);
 }

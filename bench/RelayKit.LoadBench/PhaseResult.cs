@@ -16,11 +16,12 @@ internal sealed record PhaseResult(
     double FirstByteP50Ms,
     double FirstByteP99Ms,
     double AllocatedBytesPerRequest,
+    double CpuMicrosecondsPerRequest,
     double WorkingSetMb,
     double HeapMb)
 {
     public static PhaseResult From(
-        string target, bool stream, string load, PhaseRecorder recorder, TimeSpan elapsed, long allocatedBytes, long workingSet, long heap)
+        string target, bool stream, string load, PhaseRecorder recorder, TimeSpan elapsed, long allocatedBytes, TimeSpan cpuTime, long workingSet, long heap)
     {
         var (latencies, firstBytes, errors) = recorder.Snapshot();
         Array.Sort(latencies);
@@ -39,6 +40,7 @@ internal sealed record PhaseResult(
             Percentile(firstBytes, 0.50),
             Percentile(firstBytes, 0.99),
             total == 0 ? 0 : (double)allocatedBytes / total,
+            total == 0 ? 0 : cpuTime.TotalMicroseconds / total,
             workingSet / (1024.0 * 1024.0),
             heap / (1024.0 * 1024.0));
     }
