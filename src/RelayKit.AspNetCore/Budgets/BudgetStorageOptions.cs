@@ -6,7 +6,10 @@ public sealed class BudgetStorageOptions
     /// <summary>The storage; <see cref="BudgetStorageProvider.Sqlite"/> unless set.</summary>
     public BudgetStorageProvider Provider { get; set; } = BudgetStorageProvider.Sqlite;
 
-    /// <summary>The SQLite file (relative paths are relative to the working directory).</summary>
+    /// <summary>
+    /// The SQLite file (relative paths are relative to the working directory). In production, keep it outside the
+    /// host's content root: the host watches that folder for appsettings.json changes and would wake on every write.
+    /// </summary>
     public string SqlitePath { get; set; } = "relaykit-budgets.db";
 
     /// <summary>The PostgreSQL connection string; required when <see cref="Provider"/> is PostgreSQL.</summary>

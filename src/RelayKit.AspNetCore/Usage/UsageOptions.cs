@@ -8,7 +8,11 @@ public sealed class UsageOptions : IValidatableObject
     /// <summary>Where records are stored. Default: <see cref="UsageStoreKind.Sqlite"/>.</summary>
     public UsageStoreKind Store { get; set; } = UsageStoreKind.Sqlite;
 
-    /// <summary>The SQLite file for <see cref="UsageStoreKind.Sqlite"/>; a relative path resolves against the current directory. Default: <c>relaykit-usage.db</c>.</summary>
+    /// <summary>
+    /// The SQLite file for <see cref="UsageStoreKind.Sqlite"/>; a relative path resolves against the current directory.
+    /// Default: <c>relaykit-usage.db</c>. In production, keep it outside the host's content root: the host watches that
+    /// folder for appsettings.json changes and would wake on every write.
+    /// </summary>
     public string SqlitePath { get; set; } = "relaykit-usage.db";
 
     /// <summary>The Npgsql connection string for <see cref="UsageStoreKind.Postgres"/>.</summary>
