@@ -22,7 +22,10 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly int _batchSize;
+    private readonly int _capacity;
+    private readonly TimeSpan _flushInterval;
     private readonly CancellationTokenSource _abort = new();
+    private readonly CancellationTokenSource _flushNow = new();
     private Task? _loop;
     private int _disposed;
 
@@ -40,6 +43,8 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
         _timeProvider = timeProvider;
         _logger = logger;
         _batchSize = options.Value.BatchSize;
+        _capacity = options.Value.QueueCapacity;
+        _flushInterval = options.Value.FlushInterval;
     }
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -59,6 +64,7 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
     public async Task StoppedAsync(CancellationToken cancellationToken)
     {
         _queue.Complete();
+        await _flushNow.CancelAsync();
         if (_loop is null)
         {
             return;
@@ -85,6 +91,7 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
         }
 
         _queue.Complete();
+        await _flushNow.CancelAsync();
         await _abort.CancelAsync();
         if (_loop is not null)
         {
@@ -92,6 +99,7 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
         }
 
         _abort.Dispose();
+        _flushNow.Dispose();
     }
 
     private async Task RunAsync()
@@ -100,6 +108,7 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync(CancellationToken.None))
         {
+            await LetRecordsGatherAsync(reader);
             while (batch.Count < _batchSize && reader.TryRead(out var record))
             {
                 batch.Add(record);
@@ -111,6 +120,31 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
         }
 
         ReportDropped();
+    }
+
+    /// <summary>
+    /// Waits <see cref="UsageOptions.FlushInterval"/> before a batch that would not be full, unless the host is
+    /// stopping or the queue is already full (a full queue would make callers wait or records be dropped).
+    /// </summary>
+    /// <remarks>
+    /// The pause is measured on the system clock, not the injected <see cref="TimeProvider"/>: it only coalesces
+    /// disk writes, and with a test's fake clock records must still reach the store without the test advancing it.
+    /// </remarks>
+    private async Task LetRecordsGatherAsync(System.Threading.Channels.ChannelReader<UsageRecord> reader)
+    {
+        if (_flushInterval <= TimeSpan.Zero || _flushNow.IsCancellationRequested || reader.Count >= Math.Min(_batchSize, _capacity))
+        {
+            return;
+        }
+
+        try
+        {
+            await Task.Delay(_flushInterval, TimeProvider.System, _flushNow.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping: write what is queued now.
+        }
     }
 
     private async Task WriteAsync(List<UsageRecord> batch)

@@ -142,6 +142,47 @@ public sealed class UsageWriterServiceTests
         Assert.Equal(2, host.Services.GetFakeLogCollector().GetSnapshot().Count(r => r.Id.Name == "UsageStoreWriteFailed"));
     }
 
+    [Fact]
+    public async Task Records_that_arrive_within_the_flush_interval_are_written_in_one_batch()
+    {
+        var store = new GatedUsageStore(open: true);
+        using var host = BuildHost(o => { o.Store = UsageStoreKind.InMemory; o.FlushInterval = TimeSpan.FromMilliseconds(500); }, store);
+        await host.StartAsync();
+        var recorder = host.Services.GetRequiredService<UsageRecorder>();
+
+        for (var i = 0; i < 5; i++)
+        {
+            await recorder.RecordAsync(UsageRecords.Make($"r{i}"));
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await store.StoredIdsAsync()).Length < 5)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the records were not written");
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(1, store.Attempts);
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task A_graceful_stop_writes_at_once_rather_than_wait_out_the_flush_interval()
+    {
+        var store = new GatedUsageStore(open: true);
+        using var host = BuildHost(o => { o.Store = UsageStoreKind.InMemory; o.FlushInterval = TimeSpan.FromSeconds(10); }, store);
+        await host.StartAsync();
+        var recorder = host.Services.GetRequiredService<UsageRecorder>();
+        await recorder.RecordAsync(UsageRecords.Make("r1"));
+        await recorder.RecordAsync(UsageRecords.Make("r2"));
+
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        await host.StopAsync();
+
+        Assert.InRange(stopping.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+        Assert.Equal(["r1", "r2"], await store.StoredIdsAsync());
+    }
+
     /// <summary>Advances fake time by the backoff once the writer is waiting on it (its timer exists only after the failure is handled).</summary>
     private static async Task AdvanceUntilAsync(FakeTimeProvider time, TimeSpan step, Func<bool> done)
     {
