@@ -79,6 +79,37 @@ public sealed class SqliteBudgetLedgerTests : BudgetLedgerContract
     }
 
     [Fact]
+    public async Task Disposing_the_store_waits_for_a_unit_that_runs_alone_on_its_callers_thread()
+    {
+        var store = (SqliteLedgerStore)CreateStore();
+        var ledger = NewLedger(store);
+        await ledger.TopUpAsync("alice", 10m, "pay-1");
+
+        // Nothing is queued, so this unit runs at once on this thread, and holds the file while it waits.
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var letGo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var alone = store.RunAsync(async session =>
+        {
+            running.SetResult();
+            await letGo.Task;
+            var account = (await session.GetAccountAsync("alice"))!;
+            await session.SaveAccountAsync(account with { Balance = account.Balance + 5m }, Time.GetUtcNow());
+            return account.Balance + 5m;
+        }, CancellationToken.None);
+        await running.Task;
+
+        var disposing = store.DisposeAsync().AsTask();
+        await Task.Delay(100);
+        Assert.False(disposing.IsCompleted);
+
+        letGo.SetResult();
+        Assert.Equal(15m, await alone);
+        await disposing;
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => ledger.TopUpAsync("alice", 1m, "pay-late"));
+        Assert.Equal(15m, (await NewLedger().GetBalanceAsync("alice"))!.Balance);
+    }
+
+    [Fact]
     public async Task Disposing_the_store_commits_what_was_already_queued()
     {
         var store = (SqliteLedgerStore)CreateStore();
