@@ -37,15 +37,8 @@ public sealed class SqliteBudgetLedgerTests : BudgetLedgerContract
         await ledger.TopUpAsync("alice", 10m, "pay-1");
 
         // Hold the writer inside a unit, so that everything below queues up and lands in one batch.
-        var writerBusy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var letGo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var blocker = store.RunAsync(async session =>
-        {
-            writerBusy.SetResult();
-            await letGo.Task;
-            return await session.GetAccountAsync("alice");
-        }, CancellationToken.None);
-        await writerBusy.Task;
+        var blocker = await HoldTheFileAsync(store, letGo.Task, session => session.GetAccountAsync("alice"));
 
         var first = ledger.TryReserveAsync("alice", "r1", 4m, InFiveMinutes);
         var failing = store.RunAsync<int>(async session =>
@@ -86,17 +79,13 @@ public sealed class SqliteBudgetLedgerTests : BudgetLedgerContract
         await ledger.TopUpAsync("alice", 10m, "pay-1");
 
         // Nothing is queued, so this unit runs at once on this thread, and holds the file while it waits.
-        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var letGo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var alone = store.RunAsync(async session =>
+        var alone = await HoldTheFileAsync(store, letGo.Task, async session =>
         {
-            running.SetResult();
-            await letGo.Task;
             var account = (await session.GetAccountAsync("alice"))!;
             await session.SaveAccountAsync(account with { Balance = account.Balance + 5m }, Time.GetUtcNow());
             return account.Balance + 5m;
-        }, CancellationToken.None);
-        await running.Task;
+        });
 
         var disposing = store.DisposeAsync().AsTask();
         await Task.Delay(100);
@@ -144,4 +133,18 @@ public sealed class SqliteBudgetLedgerTests : BudgetLedgerContract
     }
 
     private DateTimeOffset InFiveMinutes => Time.GetUtcNow().AddMinutes(5);
+
+    /// <summary>Starts a unit that holds the file until <paramref name="letGo"/> completes, then does <paramref name="then"/>; returns once the unit runs.</summary>
+    private static async Task<Task<T>> HoldTheFileAsync<T>(SqliteLedgerStore store, Task letGo, Func<ILedgerSession, Task<T>> then)
+    {
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var unit = store.RunAsync(async session =>
+        {
+            running.SetResult();
+            await letGo;
+            return await then(session);
+        }, CancellationToken.None);
+        await running.Task;
+        return unit;
+    }
 }
