@@ -1,6 +1,7 @@
 using System.ClientModel;
 using System.Globalization;
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using OpenAI.Chat;
 using RelayKit.AspNetCore.Budgets;
@@ -152,6 +153,19 @@ public sealed class BudgetThroughRelayTests
         var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
         var requestId = response.Headers.GetValues("x-request-id").Single();
         await gate.Reached;
+
+        // The fake has sent its first events; wait until the caller has some of the answer (so the relay has read
+        // and passed on output) before it goes away. Cancelling at the gate alone raced the relay's read.
+        var body = await response.Content.ReadAsStreamAsync(cancel.Token);
+        var received = new StringBuilder();
+        var chunk = new byte[4096];
+        while (!received.ToString().Contains("token", StringComparison.Ordinal))
+        {
+            var read = await body.ReadAsync(chunk, cancel.Token);
+            Assert.True(read > 0, "the stream ended before any output arrived");
+            received.Append(Encoding.UTF8.GetString(chunk, 0, read));
+        }
+
         cancel.Cancel();
         response.Dispose();
 
