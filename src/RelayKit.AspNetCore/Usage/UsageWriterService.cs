@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -130,7 +131,7 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
     /// The pause is measured on the system clock, not the injected <see cref="TimeProvider"/>: it only coalesces
     /// disk writes, and with a test's fake clock records must still reach the store without the test advancing it.
     /// </remarks>
-    private async Task LetRecordsGatherAsync(System.Threading.Channels.ChannelReader<UsageRecord> reader)
+    private async Task LetRecordsGatherAsync(ChannelReader<UsageRecord> reader)
     {
         if (_flushInterval <= TimeSpan.Zero || _flushNow.IsCancellationRequested || reader.Count >= Math.Min(_batchSize, _capacity))
         {
