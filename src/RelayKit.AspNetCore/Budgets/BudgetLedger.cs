@@ -173,6 +173,105 @@ internal sealed partial class BudgetLedger : IBudgetLedger
         }, cancellationToken);
     }
 
+    /// <summary>
+    /// Settles, or with <paramref name="actualCost"/> null releases, a request whose hold was carved in memory out of
+    /// the lease <paramref name="leaseId"/> (a reservation of the same key, see <see cref="LeasedBudgetLedger"/>). One
+    /// unit records the request as if it had reserved on its own (its reservation row and its reservation, release and
+    /// charge entries) and moves its hold out of the lease, so the lease's amount stays what its open requests and its
+    /// unused rest hold. The rules are <see cref="SettleAsync"/>'s: the charge is capped at the hold, and a lease the
+    /// sweep expired meanwhile (its hold is gone) lets a late settle take only what is still available. Idempotent: a
+    /// request already recorded is charged nothing more.
+    /// </summary>
+    internal async Task<SettlementResult> SettleCarvedAsync(
+        string leaseId, string keyId, string requestId, decimal held, DateTimeOffset createdAt, DateTimeOffset expiresAt, decimal? actualCost, CancellationToken cancellationToken)
+    {
+        var result = await _store.RunAsync(async session =>
+        {
+            var now = _time.GetUtcNow();
+            if (await session.GetReservationAsync(requestId) is { } recorded)
+            {
+                var account = await session.GetAccountAsync(recorded.KeyId);
+                var earlier = recorded.Charged ?? 0m;
+                return new SettlementResult(SettlementStatus.AlreadySettled, earlier, Math.Max(0m, (recorded.ReportedCost ?? 0m) - earlier), account?.Balance);
+            }
+
+            var lease = await session.GetReservationAsync(leaseId);
+            var current = await session.GetAccountAsync(keyId);
+            if (lease is null || lease.KeyId != keyId || current is null)
+            {
+                throw new InvalidOperationException($"Lease {leaseId} of a carved request is missing: the ledger store is inconsistent.");
+            }
+
+            decimal charge;
+            var reserved = current.Reserved;
+            if (lease.State == ReservationState.Open)
+            {
+                if (lease.Amount < held)
+                {
+                    throw new InvalidOperationException($"Lease {leaseId} holds less than its requests: the ledger store is inconsistent.");
+                }
+
+                // The request's hold leaves the lease: the same money, now shown as the request's own, then released.
+                charge = Math.Min(actualCost ?? 0m, held);
+                reserved -= held;
+                await session.AppendAsync(Entry(keyId, BudgetEntryKind.Reservation, held, createdAt, requestId: requestId));
+                await session.AppendAsync(Entry(keyId, BudgetEntryKind.Release, held, now, requestId: leaseId));
+                await session.AppendAsync(Entry(keyId, BudgetEntryKind.Release, held, now, requestId: requestId));
+                await session.SaveReservationAsync(lease with { Amount = lease.Amount - held }, now);
+            }
+            else
+            {
+                // The lease was expired (or returned): its hold is gone, so a late settle takes only what is available.
+                charge = Math.Min(actualCost ?? 0m, Math.Min(held, Math.Max(0m, current.Balance - current.Reserved)));
+            }
+
+            var state = actualCost is null ? ReservationState.Released : ReservationState.Settled;
+            var balance = current.Balance - charge;
+            if (actualCost is { } cost)
+            {
+                await session.AppendAsync(Entry(keyId, BudgetEntryKind.Charge, charge, now, requestId: requestId, reportedCost: cost));
+            }
+
+            await session.InsertReservationAsync(new BudgetReservation(requestId, keyId, held, state, charge, actualCost ?? 0m, createdAt, expiresAt));
+            await session.SaveAccountAsync(current with { Balance = balance, Reserved = reserved, FreeCredit = Math.Max(0m, current.FreeCredit - charge) }, now);
+            return new SettlementResult(SettlementStatus.Applied, charge, (actualCost ?? 0m) - charge, balance);
+        }, cancellationToken);
+
+        if (result is { Status: SettlementStatus.Applied, Uncharged: > 0m })
+        {
+            LogUncharged(requestId, result.Charged, result.Charged + result.Uncharged);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Gives back part of an open lease's hold (what no request in flight needs) and returns the key's available
+    /// balance afterwards; a lease no longer open gives back nothing.
+    /// </summary>
+    internal Task<decimal> ShrinkLeaseAsync(string leaseId, decimal amount, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(amount);
+        return _store.RunAsync(async session =>
+        {
+            var now = _time.GetUtcNow();
+            var lease = await session.GetReservationAsync(leaseId)
+                ?? throw new InvalidOperationException($"Lease {leaseId} is missing: the ledger store is inconsistent.");
+            var account = await session.GetAccountAsync(lease.KeyId)
+                ?? throw new InvalidOperationException("A reservation without an account: the ledger store is inconsistent.");
+            var giveBack = lease.State == ReservationState.Open ? Math.Min(amount, lease.Amount) : 0m;
+            if (giveBack > 0m)
+            {
+                await session.AppendAsync(Entry(lease.KeyId, BudgetEntryKind.Release, giveBack, now, requestId: leaseId));
+                await session.SaveReservationAsync(lease with { Amount = lease.Amount - giveBack }, now);
+                account = account with { Reserved = account.Reserved - giveBack };
+                await session.SaveAccountAsync(account, now);
+            }
+
+            return account.ToBalance().Available;
+        }, cancellationToken);
+    }
+
     /// <inheritdoc />
     public Task<CreditResult> TopUpAsync(string keyId, decimal amount, string reference, CancellationToken cancellationToken = default) =>
         CreditAsync(keyId, amount, reference, BudgetEntryKind.TopUp, cancellationToken);

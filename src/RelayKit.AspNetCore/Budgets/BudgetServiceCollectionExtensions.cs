@@ -52,10 +52,17 @@ internal static class BudgetServiceCollectionExtensions
                 throw new ArgumentOutOfRangeException(nameof(options), options.Provider, "Unknown budget storage provider.");
         }
 
-        services.TryAddSingleton<IBudgetLedger>(provider => new BudgetLedger(
-            provider.GetRequiredService<ILedgerStore>(),
-            provider.GetRequiredService<TimeProvider>(),
-            provider.GetRequiredService<ILogger<BudgetLedger>>()));
+        services.TryAddSingleton<IBudgetLedger>(provider =>
+        {
+            var time = provider.GetRequiredService<TimeProvider>();
+            var ledger = new BudgetLedger(provider.GetRequiredService<ILedgerStore>(), time, provider.GetRequiredService<ILogger<BudgetLedger>>());
+
+            // The options registered (from configuration, by AddModelRelay) win over the ones passed here.
+            var leaseRequests = provider.GetRequiredService<BudgetStorageOptions>().EffectiveLeaseRequests;
+            return leaseRequests > 0
+                ? new LeasedBudgetLedger(ledger, time, leaseRequests, provider.GetRequiredService<ILogger<LeasedBudgetLedger>>())
+                : ledger;
+        });
         services.TryAddSingleton<PromptTokenCounter>();
         services.TryAddSingleton<WorstCaseEstimator>();
         services.AddHostedService<ReservationExpirySweeper>();

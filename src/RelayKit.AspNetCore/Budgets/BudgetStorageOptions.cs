@@ -26,4 +26,18 @@ public sealed class BudgetStorageOptions
     /// runs (streams included), so only reservations a crash left behind expire. Default one hour.
     /// </summary>
     public TimeSpan ReservationLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Reservation leases: how many requests' worst case one lease holds, or 0 for none. With leases, a key's first
+    /// request reserves that many times its worst case in the store at once, and the requests after it are held out
+    /// of that block in memory, so only a request's settle writes to the store (README "Budgets"). Nothing is ever
+    /// spent past the balance either way; a lease's unused rest is given back after a second without requests.
+    /// Unset: 32 for <see cref="BudgetStorageProvider.Sqlite"/>, 0 otherwise. With several relay instances on one
+    /// store, another instance's unused rest may refuse a request for up to that second; set 0 where they must
+    /// refuse to the cent (the PostgreSQL default).
+    /// </summary>
+    public int? LeaseRequests { get; set; }
+
+    /// <summary>The lease size in effect: <see cref="LeaseRequests"/>, or the provider's default.</summary>
+    internal int EffectiveLeaseRequests => LeaseRequests ?? (Provider == BudgetStorageProvider.Sqlite ? 32 : 0);
 }

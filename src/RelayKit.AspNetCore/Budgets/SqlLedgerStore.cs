@@ -187,8 +187,9 @@ internal abstract class SqlLedgerStore : ILedgerStore
         public async Task InsertReservationAsync(BudgetReservation reservation)
         {
             await using var lease = Command(
-                $"INSERT INTO {store.Table("budget_reservations")} (request_id, key_id, amount, state, charged, reported_cost, created_at, expires_at, updated_at) VALUES (@id, @key, @amount, @state, NULL, NULL, @created, @expires, @created)",
+                $"INSERT INTO {store.Table("budget_reservations")} (request_id, key_id, amount, state, charged, reported_cost, created_at, expires_at, updated_at) VALUES (@id, @key, @amount, @state, @charged, @reported, @created, @expires, @created)",
                 ("id", reservation.RequestId), ("key", reservation.KeyId), ("amount", reservation.Amount), ("state", StateName(reservation.State)),
+                ("charged", reservation.Charged), ("reported", reservation.ReportedCost),
                 ("created", reservation.CreatedAt.ToUnixTimeMilliseconds()), ("expires", reservation.ExpiresAt.ToUnixTimeMilliseconds()));
             await lease.Command.ExecuteNonQueryAsync(cancellationToken);
         }
@@ -196,8 +197,8 @@ internal abstract class SqlLedgerStore : ILedgerStore
         public async Task SaveReservationAsync(BudgetReservation reservation, DateTimeOffset now)
         {
             await using var lease = Command(
-                $"UPDATE {store.Table("budget_reservations")} SET state = @state, charged = @charged, reported_cost = @reported, updated_at = @now WHERE request_id = @id",
-                ("id", reservation.RequestId), ("state", StateName(reservation.State)), ("charged", reservation.Charged),
+                $"UPDATE {store.Table("budget_reservations")} SET amount = @amount, state = @state, charged = @charged, reported_cost = @reported, updated_at = @now WHERE request_id = @id",
+                ("id", reservation.RequestId), ("amount", reservation.Amount), ("state", StateName(reservation.State)), ("charged", reservation.Charged),
                 ("reported", reservation.ReportedCost), ("now", now.ToUnixTimeMilliseconds()));
             if (await lease.Command.ExecuteNonQueryAsync(cancellationToken) != 1)
             {

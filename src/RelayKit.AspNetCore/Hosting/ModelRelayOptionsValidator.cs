@@ -48,6 +48,11 @@ internal sealed class ModelRelayOptionsValidator(string settingsPath, IConfigura
         {
             failures.Add($"{Path(nameof(options.UpstreamTimeout))} must be positive, for example 00:10:00.");
         }
+
+        if (options.Budgets.LeaseRequests is < 0 or > 10_000)
+        {
+            failures.Add($"{Path(nameof(options.Budgets), nameof(options.Budgets.LeaseRequests))} must be between 0 (no leases) and 10000.");
+        }
     }
 
     private void ValidateProviders(ModelRelayOptions options, List<string> failures)

@@ -361,7 +361,7 @@ public abstract class BudgetLedgerContract : IAsyncLifetime
         Assert.Equal(all[2], Assert.Single(page));
     }
 
-    private static async Task AssertConsistentAsync(IBudgetLedger ledger, string keyId)
+    internal static async Task AssertConsistentAsync(IBudgetLedger ledger, string keyId)
     {
         var entries = new List<BudgetEntry>();
         long after = 0;

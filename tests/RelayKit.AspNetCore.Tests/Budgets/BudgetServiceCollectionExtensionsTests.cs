@@ -20,6 +20,7 @@ public sealed class BudgetServiceCollectionExtensionsTests
             {
                 Assert.IsType<SqliteLedgerStore>(services.GetRequiredService<ILedgerStore>());
                 var ledger = services.GetRequiredService<IBudgetLedger>();
+                Assert.IsType<LeasedBudgetLedger>(ledger);
                 await ledger.TopUpAsync("alice", 3m, "pay-1");
                 Assert.Equal(3m, (await ledger.GetBalanceAsync("alice"))!.Balance);
                 Assert.NotNull(services.GetRequiredService<WorstCaseEstimator>());
@@ -32,6 +33,31 @@ public sealed class BudgetServiceCollectionExtensionsTests
         {
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    [Theory]
+    [InlineData(BudgetStorageProvider.Sqlite, null, true)]
+    [InlineData(BudgetStorageProvider.Sqlite, 0, false)]
+    [InlineData(BudgetStorageProvider.InMemory, null, false)]
+    [InlineData(BudgetStorageProvider.InMemory, 8, true)]
+    [InlineData(BudgetStorageProvider.PostgreSql, null, false)]
+    [InlineData(BudgetStorageProvider.PostgreSql, 8, true)]
+    public async Task Leases_are_on_by_default_for_SQLite_only_and_follow_the_setting(BudgetStorageProvider provider, int? leaseRequests, bool leased)
+    {
+        var options = new BudgetStorageOptions
+        {
+            Provider = provider,
+            LeaseRequests = leaseRequests,
+            SqlitePath = Path.Combine(Path.GetTempPath(), "relaykit-tests", Guid.NewGuid().ToString("N"), "budgets.db"),
+            PostgresConnectionString = "Host=127.0.0.1;Database=unused",
+        };
+        var services = new ServiceCollection().AddBudgetLedger(options);
+
+        // Replace the store: the choice of ledger must not depend on reaching a database.
+        services.AddSingleton<ILedgerStore, InMemoryLedgerStore>();
+        await using var provided = services.BuildServiceProvider();
+
+        Assert.Equal(leased, provided.GetRequiredService<IBudgetLedger>() is LeasedBudgetLedger);
     }
 
     [Fact]

@@ -28,6 +28,8 @@ public sealed class ModelRelayOptionsValidationTests
         { "ModelRelay:MaxRequestBodySize", "0", "ModelRelay:MaxRequestBodySize must be a positive number of bytes." },
         { "ModelRelay:ConnectTimeout", "00:00:00", "ModelRelay:ConnectTimeout must be positive" },
         { "ModelRelay:UpstreamTimeout", "-00:00:01", "ModelRelay:UpstreamTimeout must be positive" },
+        { "ModelRelay:Budgets:LeaseRequests", "-1", "ModelRelay:Budgets:LeaseRequests must be between 0 (no leases) and 10000." },
+        { "ModelRelay:Budgets:LeaseRequests", "10001", "ModelRelay:Budgets:LeaseRequests must be between 0 (no leases) and 10000." },
     };
 
     [Theory]

@@ -22,10 +22,16 @@ public sealed class CostHeaderTests
     private const string ChatBody = """{"model":"gpt-5.5","max_tokens":200,"messages":[{"role":"user","content":"Tell me about budgets."}]}""";
 
     [Fact]
-    public async Task OpenAI_SDK_sees_the_charge_of_the_reported_usage_and_the_balance_going_down()
+    public Task OpenAI_SDK_sees_the_charge_of_the_reported_usage_and_the_balance_going_down() => ChargeAndBalanceAsync(_ => { }, leases: false);
+
+    /// <summary>The same on the SQLite ledger, where requests are held out of a reservation lease by default.</summary>
+    [Fact]
+    public Task OpenAI_SDK_sees_the_charge_and_the_balance_on_the_SQLite_ledger_with_leases() => SqliteLedgerFile.RunAsync(storage => ChargeAndBalanceAsync(storage, leases: true));
+
+    private static async Task ChargeAndBalanceAsync(Action<Dictionary<string, string?>> storage, bool leases)
     {
         const decimal budget = 1m;
-        await using var relay = BudgetRelay.Create(budget);
+        await using var relay = BudgetRelay.Create(budget, storage);
         var chat = relay.App.CreateOpenAiClient(RelaySettings.AliceKey).GetChatClient("gpt-5.5");
         var options = new ChatCompletionOptions { MaxOutputTokenCount = 200 };
 
@@ -44,12 +50,25 @@ public sealed class CostHeaderTests
         Assert.Equal(budget - firstCost - secondCost, Money(secondHeaders, Balance));
         Assert.True(Money(secondHeaders, Balance) < Money(firstHeaders, Balance));
 
-        // The headers tell what the ledger holds, and each request was charged once.
+        // The headers tell what the ledger holds, nothing is held for a request any more, and each request was charged once.
         var ledger = await relay.Ledger().GetBalanceAsync("alice");
         Assert.Equal(Money(secondHeaders, Balance), ledger!.Balance);
+        Assert.Equal(0m, ledger.Reserved);
         var (credited, charged, held) = await relay.SumsAsync();
         Assert.Equal(budget, credited);
         Assert.Equal(firstCost + secondCost, charged);
+
+        var entries = await relay.Ledger().GetEntriesAsync("alice");
+        Assert.Equal(leases, entries.Any(e => e.Kind == BudgetEntryKind.Reservation && e.RequestId!.StartsWith("lease_", StringComparison.Ordinal)));
+
+        // A lease's unused rest goes back once the key is idle for a second.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (held != 0m && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+            (_, _, held) = await relay.SumsAsync();
+        }
+
         Assert.Equal(0m, held);
     }
 

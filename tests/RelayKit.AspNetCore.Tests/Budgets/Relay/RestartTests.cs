@@ -5,11 +5,17 @@ using RelayKit.AspNetCore.Tests.TestHost;
 
 namespace RelayKit.AspNetCore.Tests.Budgets.Relay;
 
-/// <summary>A relay that crashed with a reservation open: the next start's sweep releases it once it expired.</summary>
+/// <summary>
+/// A relay that stopped with a reservation open: the next start's sweep releases it once it expired. Without leases
+/// the request's own reservation expires; with them (SQLite's default) the request lived in a lease, whose unused rest
+/// the stop gave back and whose remaining hold expires instead: either way nothing is charged for the lost request.
+/// </summary>
 public sealed class RestartTests
 {
-    [Fact]
-    public async Task Reservation_left_by_a_crash_is_released_by_the_next_start_after_it_expired()
+    [Theory]
+    [InlineData("0")]
+    [InlineData(null)]
+    public async Task Reservation_left_by_a_crash_is_released_by_the_next_start_after_it_expired(string? leaseRequests)
     {
         var path = Path.Combine(Path.GetTempPath(), "relaykit-restart-" + Guid.NewGuid().ToString("N") + ".db");
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
@@ -19,6 +25,7 @@ public sealed class RestartTests
             s["ModelRelay:Budgets:Provider"] = "Sqlite";
             s["ModelRelay:Budgets:SqlitePath"] = path;
             s["ModelRelay:Budgets:ReservationLifetime"] = "00:30:00";
+            s["ModelRelay:Budgets:LeaseRequests"] = leaseRequests;
         }
 
         try
@@ -44,14 +51,26 @@ public sealed class RestartTests
             await using var restarted = FakeRelay.Create(Settings, services => services.AddSingleton<TimeProvider>(time));
             var http = restarted.App.CreateClient();
             var deadline = DateTime.UtcNow.AddSeconds(10);
+            // With leases the hold that expires is the lease's, named in the key's entries; without, the request's own.
+            var held = leaseRequests == "0"
+                ? "req_lost"
+                : (await restarted.Ledger().GetEntriesAsync("alice")).Single(e => e.Kind == BudgetEntryKind.Reservation).RequestId!;
+            Assert.Equal(leaseRequests != "0", held.StartsWith("lease_", StringComparison.Ordinal));
             BudgetReservation? lost;
             do
             {
-                lost = await restarted.Ledger().GetReservationAsync("req_lost");
+                lost = await restarted.Ledger().GetReservationAsync(held);
             }
             while (lost?.State == ReservationState.Open && DateTime.UtcNow < deadline && await Task.Delay(20).ContinueWith(_ => true));
 
             Assert.Equal(ReservationState.Expired, lost!.State);
+            Assert.Equal(0.4m, lost.Amount);
+            if (leaseRequests != "0")
+            {
+                // The request in flight was never recorded under its own id, so nothing can charge it later.
+                Assert.Null(await restarted.Ledger().GetReservationAsync("req_lost"));
+            }
+
             var (_, after, _) = await RawRelayCall.GetAsync(http, "/v1/relay/balance", bearer: RelaySettings.AliceKey);
             Assert.Equal(1m, after.GetProperty("available").GetDecimal());
             Assert.Equal(1m, after.GetProperty("balance").GetDecimal());

@@ -1,0 +1,409 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Tests.TestHost;
+using RelayKit.Tests.Shared;
+
+namespace RelayKit.AspNetCore.Tests.Budgets;
+
+/// <summary>
+/// Reservation leases (<see cref="LeasedBudgetLedger"/>) keep every money rule of the ledger under them: never a hold
+/// past the balance, refusals exactly when short (within one instance), every request charged at most its hold and
+/// recorded as if it had reserved alone, nothing lost to a crash or a failed write. Run on each store.
+/// </summary>
+public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
+{
+    private readonly List<object> _disposables = [];
+
+    protected FakeTimeProvider Time { get; } = new(new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero));
+
+    private DateTimeOffset InFiveMinutes => Time.GetUtcNow().AddMinutes(5);
+
+    /// <summary>A new store instance over this test's storage (twice: a second relay instance, or a restart).</summary>
+    internal abstract ILedgerStore CreateStore();
+
+    /// <summary>The ledger under the leases, over its own store instance.</summary>
+    internal BudgetLedger NewLedger(ILedgerStore? store = null)
+    {
+        store ??= CreateStore();
+        _disposables.Add(store);
+        return new BudgetLedger(store, Time, NullLogger<BudgetLedger>.Instance);
+    }
+
+    internal LeasedBudgetLedger NewLeased(BudgetLedger ledger, int leaseRequests = 4)
+    {
+        var leased = new LeasedBudgetLedger(ledger, Time, leaseRequests, NullLogger<LeasedBudgetLedger>.Instance);
+        _disposables.Insert(0, leased);
+        return leased;
+    }
+
+    public virtual Task InitializeAsync() => Task.CompletedTask;
+
+    public virtual async Task DisposeAsync()
+    {
+        // Leases first (they write to their stores as they go), then the stores.
+        foreach (var disposable in _disposables.Distinct())
+        {
+            switch (disposable)
+            {
+                case IAsyncDisposable asyncDisposable:
+                    await asyncDisposable.DisposeAsync();
+                    break;
+                case IDisposable plain:
+                    plain.Dispose();
+                    break;
+            }
+        }
+    }
+
+    [SkippableFact]
+    public async Task Requests_after_the_lease_write_nothing_until_they_settle_and_read_as_if_reserved_alone()
+    {
+        var ledger = NewLedger();
+        var leased = NewLeased(ledger, leaseRequests: 4);
+        await ledger.TopUpAsync("alice", 100m, "pay-1");
+
+        for (var i = 1; i <= 4; i++)
+        {
+            Assert.Equal(ReservationStatus.Granted, (await leased.TryReserveAsync("alice", $"r{i}", 1m, InFiveMinutes)).Status);
+        }
+
+        // One store write for four requests: the lease.
+        var entries = await ledger.GetEntriesAsync("alice");
+        Assert.Equal([BudgetEntryKind.TopUp, BudgetEntryKind.Reservation], entries.Select(e => e.Kind));
+        var firstLease = entries[1];
+        Assert.StartsWith("lease_", firstLease.RequestId, StringComparison.Ordinal);
+        Assert.Equal(4m, firstLease.Amount);
+        var inFlight = await leased.GetReservationAsync("r2");
+        Assert.Equal(new BudgetReservation("r2", "alice", 1m, ReservationState.Open, null, null, Time.GetUtcNow(), InFiveMinutes), inFlight);
+        Assert.Null(await ledger.GetReservationAsync("r2"));
+        Assert.Equal(4m, (await leased.GetBalanceAsync("alice"))!.Reserved);
+
+        // The fifth does not fit the lease: a second one is taken.
+        Assert.True((await leased.TryReserveAsync("alice", "r5", 1m, InFiveMinutes)).Granted);
+        Assert.Equal(2, (await ledger.GetEntriesAsync("alice")).Count(e => e.Kind == BudgetEntryKind.Reservation));
+        Assert.Equal(5m, (await leased.GetBalanceAsync("alice"))!.Reserved);
+        Assert.Equal(8m, (await ledger.GetBalanceAsync("alice"))!.Reserved);
+
+        var settled = await leased.SettleAsync("r1", 0.25m);
+        Assert.Equal(new SettlementResult(SettlementStatus.Applied, 0.25m, 0m, 99.75m), settled);
+        var r1 = (await ledger.GetEntriesAsync("alice")).Where(e => e.RequestId == "r1").Select(e => (e.Kind, e.Amount, e.ReportedCost));
+        Assert.Equal([(BudgetEntryKind.Reservation, 1m, null), (BudgetEntryKind.Release, 1m, null), (BudgetEntryKind.Charge, 0.25m, 0.25m)], r1);
+        var stored = await ledger.GetReservationAsync("r1");
+        Assert.Equal(ReservationState.Settled, stored!.State);
+        Assert.Equal(0.25m, stored.Charged);
+        Assert.Equal(1m, stored.Amount);
+        Assert.Equal(ReservationState.Settled, (await leased.GetReservationAsync("r1"))!.State);
+
+        // Above the hold: capped at it, the excess recorded; a release charges nothing.
+        Assert.Equal(new SettlementResult(SettlementStatus.Applied, 1m, 2m, 98.75m), await leased.SettleAsync("r2", 3m));
+        Assert.Equal(new SettlementResult(SettlementStatus.Applied, 0m, 0m, 98.75m), await leased.ReleaseAsync("r3"));
+        Assert.Equal(ReservationState.Released, (await ledger.GetReservationAsync("r3"))!.State);
+
+        Assert.Equal(2m, (await leased.GetBalanceAsync("alice"))!.Reserved);
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task Many_requests_at_once_never_hold_past_the_balance_are_refused_only_when_short_and_add_up()
+    {
+        var ledger = NewLedger();
+        var leased = NewLeased(ledger, leaseRequests: 8);
+        const decimal budget = 50m;
+        await ledger.TopUpAsync("alice", budget, "pay-1");
+        var random = new Random(20261202);
+        var amounts = Enumerable.Range(0, 300).Select(_ => random.Next(1, 200) / 100m).ToArray();
+
+        var results = await Task.WhenAll(amounts.Select((amount, i) => Task.Run(() => leased.TryReserveAsync("alice", $"r{i}", amount, InFiveMinutes))));
+
+        var granted = Enumerable.Range(0, amounts.Length).Where(i => results[i].Granted).ToList();
+        var held = granted.Sum(i => amounts[i]);
+        Assert.True(held <= budget, $"held {held} of {budget}");
+        Assert.True(granted.Count > 10, $"only {granted.Count} granted");
+        foreach (var i in Enumerable.Range(0, amounts.Length).Where(i => !results[i].Granted))
+        {
+            Assert.Equal(ReservationStatus.InsufficientBalance, results[i].Status);
+
+            // Holds only grew while these ran, so each refusal saw at most what is free now: it did not fit.
+            Assert.True(amounts[i] > budget - held, $"{amounts[i]} was refused with {budget - held} free at the end");
+        }
+
+        var store = (await ledger.GetBalanceAsync("alice"))!;
+        Assert.True(store.Reserved >= held && store.Reserved <= budget, $"store holds {store.Reserved}");
+
+        // Settle all at once: some above their hold, some released, some settled twice.
+        var costs = granted.ToDictionary(i => i, _ => random.Next(0, 4) == 0 ? (decimal?)null : random.Next(0, 300) / 100m);
+        var settles = granted.Select(i => Task.Run(() => costs[i] is { } cost ? leased.SettleAsync($"r{i}", cost) : leased.ReleaseAsync($"r{i}")))
+            .Concat(granted.Take(20).Select(i => Task.Run(() => costs[i] is { } cost ? leased.SettleAsync($"r{i}", cost) : leased.ReleaseAsync($"r{i}"))))
+            .ToList();
+        await Task.WhenAll(settles);
+
+        var charged = 0m;
+        foreach (var i in granted)
+        {
+            var reservation = (await ledger.GetReservationAsync($"r{i}"))!;
+            var expected = Math.Min(costs[i] ?? 0m, amounts[i]);
+            Assert.Equal(expected, reservation.Charged);
+            Assert.Equal(costs[i] is null ? ReservationState.Released : ReservationState.Settled, reservation.State);
+            charged += expected;
+        }
+
+        Assert.Equal(granted.Count(i => costs[i] is not null), (await ledger.GetEntriesAsync("alice", 0, 10_000)).Count(e => e.Kind == BudgetEntryKind.Charge));
+        await leased.DisposeAsync();
+        var after = (await ledger.GetBalanceAsync("alice"))!;
+        Assert.Equal(budget - charged, after.Balance);
+        Assert.Equal(0m, after.Reserved);
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task Two_instances_on_one_store_never_hold_past_the_balance_together()
+    {
+        var first = NewLedger();
+        var second = NewLedger();
+        var leases = new[] { NewLeased(first, 8), NewLeased(second, 8) };
+        await first.TopUpAsync("alice", 20m, "pay-1");
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(() => leases[i % 2].TryReserveAsync("alice", $"r{i}", 0.5m, InFiveMinutes))));
+        var granted = Enumerable.Range(0, 200).Where(i => results[i].Granted).ToList();
+        Assert.True(granted.Count * 0.5m <= 20m, $"{granted.Count} granted");
+        Assert.NotEmpty(granted);
+
+        await Task.WhenAll(granted.Select(i => Task.Run(() => leases[i % 2].SettleAsync($"r{i}", 0.4m))));
+        foreach (var leased in leases)
+        {
+            await leased.DisposeAsync();
+        }
+
+        var after = (await second.GetBalanceAsync("alice"))!;
+        Assert.Equal(20m - (granted.Count * 0.4m), after.Balance);
+        Assert.Equal(0m, after.Reserved);
+        await BudgetLedgerContract.AssertConsistentAsync(second, "alice");
+    }
+
+    [SkippableFact]
+    public async Task Short_of_a_lease_the_request_reserves_alone_and_is_refused_exactly_as_without_leases()
+    {
+        var ledger = NewLedger();
+        var leased = NewLeased(ledger, leaseRequests: 32);
+        await ledger.TopUpAsync("alice", 1m, "pay-1");
+
+        // 32 × 0.4 is not there: the lease takes what is (1), the third request no longer fits it.
+        Assert.True((await leased.TryReserveAsync("alice", "r1", 0.4m, InFiveMinutes)).Granted);
+        Assert.True((await leased.TryReserveAsync("alice", "r2", 0.4m, InFiveMinutes)).Granted);
+        var refused = await leased.TryReserveAsync("alice", "r3", 0.4m, InFiveMinutes);
+        Assert.Equal(new ReservationResult(ReservationStatus.InsufficientBalance, 0.2m), refused);
+        Assert.Null(await leased.GetReservationAsync("r3"));
+
+        await leased.SettleAsync("r1", 0.4m);
+        Assert.Equal(ReservationStatus.InsufficientBalance, (await leased.TryReserveAsync("alice", "r4", 0.4m, InFiveMinutes)).Status);
+        await leased.ReleaseAsync("r2");
+
+        // 0.6 left is less than two requests' worth: this one reserves on its own, as without leases.
+        var alone = await leased.TryReserveAsync("alice", "r5", 0.4m, InFiveMinutes);
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 0.2m), alone);
+        Assert.Equal(ReservationState.Open, (await ledger.GetReservationAsync("r5"))!.State);
+        Assert.Equal(new SettlementResult(SettlementStatus.Applied, 0.1m, 0m, 0.5m), await leased.SettleAsync("r5", 0.1m));
+        Assert.Equal(ReservationStatus.AccountNotFound, (await leased.TryReserveAsync("bob", "r6", 0.4m, InFiveMinutes)).Status);
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task A_crash_leaves_the_lease_to_expire_charging_nothing_and_a_late_settle_takes_only_what_is_available()
+    {
+        var ledger = NewLedger();
+        var crashed = NewLeased(ledger, leaseRequests: 4);
+        await ledger.TopUpAsync("alice", 10m, "pay-1");
+        Assert.True((await crashed.TryReserveAsync("alice", "r1", 1m, InFiveMinutes)).Granted);
+        Assert.True((await crashed.TryReserveAsync("alice", "r2", 1m, InFiveMinutes)).Granted);
+
+        // The next start, on the same storage: the lease is held until the last request it may hold expires.
+        var restarted = NewLedger();
+        Time.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(0, await restarted.ReleaseExpiredAsync());
+        Assert.Equal(4m, (await restarted.GetBalanceAsync("alice"))!.Reserved);
+        Time.Advance(LeasedBudgetLedger.LeaseWindow);
+        Assert.Equal(1, await restarted.ReleaseExpiredAsync());
+        Assert.Equal(new BudgetBalance("alice", 10m, 0m, 0m, false), await restarted.GetBalanceAsync("alice"));
+        Assert.Null(await restarted.GetReservationAsync("r1"));
+
+        // The instance was only stalled and settles now: its hold is gone, so it takes what is available.
+        Assert.True((await restarted.TryReserveAsync("alice", "other", 9.5m, Time.GetUtcNow().AddMinutes(5))).Granted);
+        Assert.Equal(new SettlementResult(SettlementStatus.Applied, 0.5m, 0.5m, 9.5m), await crashed.SettleAsync("r1", 1m));
+        Assert.Equal(ReservationState.Settled, (await restarted.GetReservationAsync("r1"))!.State);
+        await BudgetLedgerContract.AssertConsistentAsync(restarted, "alice");
+    }
+
+    [SkippableFact]
+    public async Task An_idle_lease_is_given_back_and_a_stale_one_is_given_back_after_its_last_request()
+    {
+        var ledger = NewLedger();
+        var leased = NewLeased(ledger, leaseRequests: 4);
+        await ledger.TopUpAsync("alice", 10m, "pay-1");
+        await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
+        await leased.SettleAsync("r1", 1m);
+        Assert.Equal(3m, (await ledger.GetBalanceAsync("alice"))!.Reserved);
+
+        // One tick finds it used since the last, the next finds it idle.
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+        await UntilAsync(async () => (await ledger.GetBalanceAsync("alice"))!.Reserved == 0m);
+
+        // A lease takes requests for one window; the next request after it takes a new one, and the old one goes back
+        // when its last request ends.
+        await leased.TryReserveAsync("alice", "r2", 1m, InFiveMinutes);
+        Time.Advance(LeasedBudgetLedger.LeaseWindow / 2);
+        await leased.TryReserveAsync("alice", "r3", 1m, InFiveMinutes);
+        Time.Advance(LeasedBudgetLedger.LeaseWindow);
+        await leased.TryReserveAsync("alice", "r4", 1m, InFiveMinutes);
+        Assert.Equal(3, (await ledger.GetEntriesAsync("alice")).Count(e => e.Kind == BudgetEntryKind.Reservation && e.RequestId!.StartsWith("lease_", StringComparison.Ordinal)));
+        await leased.SettleAsync("r2", 0.5m);
+        await leased.SettleAsync("r3", 0.5m);
+        await UntilAsync(async () => (await ledger.GetBalanceAsync("alice"))!.Reserved == 4m);
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task Settling_twice_at_once_charges_once()
+    {
+        var ledger = NewLedger();
+        var leased = NewLeased(ledger);
+        await ledger.TopUpAsync("alice", 10m, "pay-1");
+        await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
+
+        var both = await Task.WhenAll(Task.Run(() => leased.SettleAsync("r1", 0.5m)), Task.Run(() => leased.SettleAsync("r1", 0.5m)));
+
+        Assert.Equal([SettlementStatus.Applied, SettlementStatus.AlreadySettled], both.Select(r => r.Status).Order());
+        Assert.All(both, r => Assert.Equal(0.5m, r.Charged));
+        Assert.Equal(SettlementStatus.AlreadySettled, (await leased.SettleAsync("r1", 0.5m)).Status);
+        Assert.Equal(SettlementStatus.AlreadySettled, (await leased.ReleaseAsync("r1")).Status);
+        Assert.Single(await ledger.GetEntriesAsync("alice"), e => e.Kind == BudgetEntryKind.Charge);
+        Assert.Equal(9.5m, (await ledger.GetBalanceAsync("alice"))!.Balance);
+    }
+
+    [SkippableFact]
+    public async Task A_settle_whose_write_failed_keeps_the_hold_and_can_run_again()
+    {
+        var store = new FailingStore(CreateStore());
+        var ledger = NewLedger(store);
+        var leased = NewLeased(ledger);
+        await ledger.TopUpAsync("alice", 10m, "pay-1");
+        await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
+
+        store.FailNext = true;
+        await Assert.ThrowsAsync<InvalidOperationException>(() => leased.SettleAsync("r1", 0.5m));
+        Assert.Equal(ReservationState.Open, (await leased.GetReservationAsync("r1"))!.State);
+        Assert.Equal(10m, (await ledger.GetBalanceAsync("alice"))!.Balance);
+
+        Assert.Equal(SettlementStatus.Applied, (await leased.SettleAsync("r1", 0.5m)).Status);
+        Assert.Equal(9.5m, (await ledger.GetBalanceAsync("alice"))!.Balance);
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task Refund_pays_out_what_the_lease_held_unused_and_stopping_keeps_only_what_requests_in_flight_hold()
+    {
+        var ledger = NewLedger();
+        var leased = NewLeased(ledger);
+        await ledger.TopUpAsync("alice", 10m, "pay-1");
+        await ledger.TopUpAsync("bob", 10m, "pay-2");
+        await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
+        await leased.SettleAsync("r1", 0.5m);
+
+        var refund = await leased.RefundAsync("alice", "refund-1");
+        Assert.Equal(new CreditResult(CreditStatus.Applied, 9.5m, 0m), refund);
+
+        await leased.TryReserveAsync("bob", "r2", 1m, InFiveMinutes);
+        await leased.DisposeAsync();
+        Assert.Equal(1m, (await ledger.GetBalanceAsync("bob"))!.Reserved);
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "bob");
+    }
+
+    private static async Task UntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition never held");
+            await Task.Delay(10);
+        }
+    }
+
+    /// <summary>A store whose next unit fails before it writes anything, when told to.</summary>
+    private sealed class FailingStore(ILedgerStore inner) : ILedgerStore, IAsyncDisposable
+    {
+        public bool FailNext { get; set; }
+
+        public Task<T> RunAsync<T>(Func<ILedgerSession, Task<T>> work, CancellationToken cancellationToken)
+        {
+            if (FailNext)
+            {
+                FailNext = false;
+                throw new InvalidOperationException("the database is gone");
+            }
+
+            return inner.RunAsync(work, cancellationToken);
+        }
+
+        public Task<IReadOnlyList<string>> FindExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+            inner.FindExpiredAsync(now, limit, cancellationToken);
+
+        public Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken) =>
+            inner.GetEntriesAsync(keyId, afterSequence, limit, cancellationToken);
+
+        public async ValueTask DisposeAsync()
+        {
+            switch (inner)
+            {
+                case IAsyncDisposable asyncDisposable:
+                    await asyncDisposable.DisposeAsync();
+                    break;
+                case IDisposable plain:
+                    plain.Dispose();
+                    break;
+            }
+        }
+    }
+}
+
+public sealed class InMemoryLeasedBudgetLedgerTests : LeasedBudgetLedgerContract
+{
+    private readonly InMemoryLedgerStore _store = new();
+
+    internal override ILedgerStore CreateStore() => _store;
+}
+
+public sealed class SqliteLeasedBudgetLedgerTests : LeasedBudgetLedgerContract
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "relaykit-tests", Guid.NewGuid().ToString("N"));
+
+    internal override ILedgerStore CreateStore() => new SqliteLedgerStore(Path.Combine(_directory, "ledger.db"));
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+}
+
+public sealed class PostgresLeasedBudgetLedgerTests : LeasedBudgetLedgerContract
+{
+    private readonly string _schema = PostgresTestSchema.NewName("lease_test");
+    private string? _connectionString;
+
+    internal override ILedgerStore CreateStore()
+    {
+        _connectionString ??= new NpgsqlConnectionStringBuilder(TestServers.RequirePostgres()) { MaxPoolSize = 20 }.ToString();
+        return new PostgresLedgerStore(_connectionString, _schema);
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await PostgresTestSchema.DropAsync(_connectionString, _schema);
+    }
+}
