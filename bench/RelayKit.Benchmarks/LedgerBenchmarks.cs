@@ -11,10 +11,11 @@ public class LedgerBenchmarks
     private const string KeyId = "bench";
     private string _directory = "";
     private ILedgerStore _store = null!;
-    private BudgetLedger _ledger = null!;
+    private IBudgetLedger _ledger = null!;
     private long _request;
 
-    [Params("InMemory", "Sqlite")]
+    /// <summary>The store; "Sqlite+leases" is the SQLite store under reservation leases (the relay's default on SQLite).</summary>
+    [Params("InMemory", "Sqlite", "Sqlite+leases")]
     public string Store { get; set; } = "InMemory";
 
     [GlobalSetup]
@@ -22,16 +23,24 @@ public class LedgerBenchmarks
     {
         _directory = Path.Combine(Path.GetTempPath(), "relaykit-bench-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_directory);
-        _store = Store == "Sqlite"
+        _store = Store.StartsWith("Sqlite", StringComparison.Ordinal)
             ? new SqliteLedgerStore(Path.Combine(_directory, "ledger.db"))
             : new InMemoryLedgerStore();
-        _ledger = new BudgetLedger(_store, TimeProvider.System, NullLogger<BudgetLedger>.Instance);
+        var ledger = new BudgetLedger(_store, TimeProvider.System, NullLogger<BudgetLedger>.Instance);
+        _ledger = Store.EndsWith("+leases", StringComparison.Ordinal)
+            ? new LeasedBudgetLedger(ledger, TimeProvider.System, 32, NullLogger<LeasedBudgetLedger>.Instance)
+            : ledger;
         await _ledger.TopUpAsync(KeyId, 1_000_000_000m, "bench-top-up");
     }
 
     [GlobalCleanup]
-    public void Cleanup()
+    public async Task Cleanup()
     {
+        if (_ledger is IAsyncDisposable leases)
+        {
+            await leases.DisposeAsync();
+        }
+
         (_store as IDisposable)?.Dispose();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(_directory, recursive: true);
