@@ -106,14 +106,18 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
 
     private async Task<T> RunAloneAsync<T>(QueuedUnit<T> unit)
     {
+        var handedOff = false;
         try
         {
             ObjectDisposedException.ThrowIf(_closed, this);
-            await RunBatchAsync([unit]).ConfigureAwait(false);
+            handedOff = await RunBatchAsync([unit], finishCheckpointLater: true).ConfigureAwait(false);
         }
         finally
         {
-            _writeGate.Release();
+            if (!handedOff)
+            {
+                _writeGate.Release();
+            }
         }
 
         return await unit.Result.ConfigureAwait(false);
@@ -222,8 +226,13 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
         }
     }
 
-    /// <summary>Runs one batch in one transaction; the caller holds <see cref="_writeGate"/>.</summary>
-    private async Task RunBatchAsync(IReadOnlyList<QueuedUnit> batch)
+    /// <summary>
+    /// Runs one batch in one transaction; the caller holds <see cref="_writeGate"/>. With
+    /// <paramref name="finishCheckpointLater"/>, a checkpoint the writer must finish now (it syncs the file: milliseconds)
+    /// does not hold up the caller, whose unit is committed: it runs on the thread pool, which then releases the gate
+    /// (the next unit queues for the writer meanwhile), and true says the gate was handed off.
+    /// </summary>
+    private async Task<bool> RunBatchAsync(IReadOnlyList<QueuedUnit> batch, bool finishCheckpointLater = false)
     {
         _lastBatchSize = batch.Count;
         try
@@ -236,6 +245,13 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
             }
 
             await CommitBatchAsync(_connection, batch).ConfigureAwait(false);
+            _commitsSinceCheckpoint++;
+            if (finishCheckpointLater && CheckpointToFinish)
+            {
+                _ = Task.Run(FinishCheckpointAndReleaseAsync);
+                return true;
+            }
+
             await CheckpointIfDueAsync(_connection.Connection).ConfigureAwait(false);
         }
         catch (Exception exception)
@@ -246,19 +262,47 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
                 unit.Fail(exception);
             }
 
-            // A fresh connection for the next batch, in case this one is what broke.
-            if (_connection is not null)
-            {
-                await _connection.DisposeAsync().ConfigureAwait(false);
-                _connection = null;
-            }
+            await DropConnectionAsync().ConfigureAwait(false);
+        }
+
+        return false;
+    }
+
+    private async Task FinishCheckpointAndReleaseAsync()
+    {
+        try
+        {
+            await CheckpointIfDueAsync(_connection!.Connection).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The units are committed; a checkpoint that broke the connection leaves only the connection to replace.
+            await DropConnectionAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeGate.Release();
         }
     }
+
+    /// <summary>A fresh connection for the next batch, in case this one is what broke.</summary>
+    private async Task DropConnectionAsync()
+    {
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync().ConfigureAwait(false);
+            _connection = null;
+        }
+    }
+
+    /// <summary>The background checkpoint is done and nothing is queued, or the WAL has grown too long to wait longer.</summary>
+    private bool CheckpointToFinish =>
+        _backgroundCheckpoint is { } background
+        && ((background.IsCompleted && !_queue.Reader.TryPeek(out _)) || _commitsSinceCheckpoint >= MaxCommitsBetweenCheckpoints);
 
     /// <summary>Runs after every commit of the writer: starts, or finishes, a checkpoint when one is due.</summary>
     private async Task CheckpointIfDueAsync(DbConnection writer)
     {
-        _commitsSinceCheckpoint++;
         if (_backgroundCheckpoint is null)
         {
             if (_commitsSinceCheckpoint >= CommitsPerCheckpoint)
@@ -280,8 +324,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
             return;
         }
 
-        var idle = !_queue.Reader.TryPeek(out _);
-        if ((_backgroundCheckpoint.IsCompleted && idle) || _commitsSinceCheckpoint >= MaxCommitsBetweenCheckpoints)
+        if (CheckpointToFinish)
         {
             await _backgroundCheckpoint.ConfigureAwait(false);
             _backgroundCheckpoint = null;
