@@ -95,6 +95,11 @@ internal abstract class SqlLedgerStore : ILedgerStore
     protected ILedgerSession CreateSession(DbConnection connection, DbTransaction transaction, PreparedCommands? prepared) =>
         new Session(this, connection, transaction, prepared, CancellationToken.None);
 
+    private Statements? _sql;
+
+    /// <summary>The session's statements, built once per store (their text depends only on the table names and the lock clause).</summary>
+    private Statements Sql => _sql ??= new Statements(this);
+
     private const string EntryColumns = "seq, key_id, kind, amount, request_id, reference, reported_cost, at";
 
     private static BudgetEntry ReadEntry(DbDataReader reader) => new(
@@ -117,13 +122,33 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
     private static string StateName(ReservationState state) => state.ToString().ToLowerInvariant();
 
+    /// <summary>The text of each statement a session runs, also the key under which <see cref="PreparedCommands"/> keeps it.</summary>
+    private sealed class Statements(SqlLedgerStore store)
+    {
+        public string GetAccount { get; } = $"SELECT key_id, balance, reserved, free_credit, closed FROM {store.Table("budget_accounts")} WHERE key_id = @key{store.LockClause}";
+
+        public string CreateAccount { get; } = $"INSERT INTO {store.Table("budget_accounts")} (key_id, balance, reserved, free_credit, closed, updated_at) VALUES (@key, @zero, @zero, @zero, 0, @now) ON CONFLICT (key_id) DO NOTHING";
+
+        public string SaveAccount { get; } = $"UPDATE {store.Table("budget_accounts")} SET balance = @balance, reserved = @reserved, free_credit = @free, closed = @closed, updated_at = @now WHERE key_id = @key";
+
+        public string GetReservation { get; } = $"SELECT request_id, key_id, amount, state, charged, reported_cost, created_at, expires_at FROM {store.Table("budget_reservations")} WHERE request_id = @id{store.LockClause}";
+
+        public string InsertReservation { get; } = $"INSERT INTO {store.Table("budget_reservations")} (request_id, key_id, amount, state, charged, reported_cost, created_at, expires_at, updated_at) VALUES (@id, @key, @amount, @state, @charged, @reported, @created, @expires, @created)";
+
+        public string SaveReservation { get; } = $"UPDATE {store.Table("budget_reservations")} SET amount = @amount, state = @state, charged = @charged, reported_cost = @reported, updated_at = @now WHERE request_id = @id";
+
+        public string FindByReference { get; } = $"SELECT {EntryColumns} FROM {store.Table("budget_entries")} WHERE reference = @reference";
+
+        public string Append { get; } = $"INSERT INTO {store.Table("budget_entries")} (key_id, kind, amount, request_id, reference, reported_cost, at) VALUES (@key, @kind, @amount, @request, @reference, @reported, @at)";
+    }
+
     private sealed class Session(SqlLedgerStore store, DbConnection connection, DbTransaction transaction, PreparedCommands? prepared, CancellationToken cancellationToken) : ILedgerSession
     {
         public async Task<LedgerAccount?> GetAccountAsync(string keyId)
         {
             await using var lease = Command(
-                $"SELECT key_id, balance, reserved, free_credit, closed FROM {store.Table("budget_accounts")} WHERE key_id = @key{store.LockClause}",
-                ("key", keyId));
+                store.Sql.GetAccount,
+                ("@key", keyId));
             await using var reader = await lease.Command.ExecuteReaderAsync(cancellationToken);
             if (!await reader.ReadAsync(cancellationToken))
             {
@@ -141,8 +166,8 @@ internal abstract class SqlLedgerStore : ILedgerStore
         public async Task<LedgerAccount> GetOrCreateAccountAsync(string keyId, DateTimeOffset now)
         {
             await using (var lease = Command(
-                $"INSERT INTO {store.Table("budget_accounts")} (key_id, balance, reserved, free_credit, closed, updated_at) VALUES (@key, @zero, @zero, @zero, 0, @now) ON CONFLICT (key_id) DO NOTHING",
-                ("key", keyId), ("zero", 0m), ("now", now.ToUnixTimeMilliseconds())))
+                store.Sql.CreateAccount,
+                ("@key", keyId), ("@zero", 0m), ("@now", now.ToUnixTimeMilliseconds())))
             {
                 await lease.Command.ExecuteNonQueryAsync(cancellationToken);
             }
@@ -153,9 +178,9 @@ internal abstract class SqlLedgerStore : ILedgerStore
         public async Task SaveAccountAsync(LedgerAccount account, DateTimeOffset now)
         {
             await using var lease = Command(
-                $"UPDATE {store.Table("budget_accounts")} SET balance = @balance, reserved = @reserved, free_credit = @free, closed = @closed, updated_at = @now WHERE key_id = @key",
-                ("key", account.KeyId), ("balance", account.Balance), ("reserved", account.Reserved), ("free", account.FreeCredit),
-                ("closed", account.Closed ? 1 : 0), ("now", now.ToUnixTimeMilliseconds()));
+                store.Sql.SaveAccount,
+                ("@key", account.KeyId), ("@balance", account.Balance), ("@reserved", account.Reserved), ("@free", account.FreeCredit),
+                ("@closed", account.Closed ? 1 : 0), ("@now", now.ToUnixTimeMilliseconds()));
             if (await lease.Command.ExecuteNonQueryAsync(cancellationToken) != 1)
             {
                 throw new InvalidOperationException($"Account {account.KeyId} is missing.");
@@ -165,8 +190,8 @@ internal abstract class SqlLedgerStore : ILedgerStore
         public async Task<BudgetReservation?> GetReservationAsync(string requestId)
         {
             await using var lease = Command(
-                $"SELECT request_id, key_id, amount, state, charged, reported_cost, created_at, expires_at FROM {store.Table("budget_reservations")} WHERE request_id = @id{store.LockClause}",
-                ("id", requestId));
+                store.Sql.GetReservation,
+                ("@id", requestId));
             await using var reader = await lease.Command.ExecuteReaderAsync(cancellationToken);
             if (!await reader.ReadAsync(cancellationToken))
             {
@@ -187,19 +212,19 @@ internal abstract class SqlLedgerStore : ILedgerStore
         public async Task InsertReservationAsync(BudgetReservation reservation)
         {
             await using var lease = Command(
-                $"INSERT INTO {store.Table("budget_reservations")} (request_id, key_id, amount, state, charged, reported_cost, created_at, expires_at, updated_at) VALUES (@id, @key, @amount, @state, @charged, @reported, @created, @expires, @created)",
-                ("id", reservation.RequestId), ("key", reservation.KeyId), ("amount", reservation.Amount), ("state", StateName(reservation.State)),
-                ("charged", reservation.Charged), ("reported", reservation.ReportedCost),
-                ("created", reservation.CreatedAt.ToUnixTimeMilliseconds()), ("expires", reservation.ExpiresAt.ToUnixTimeMilliseconds()));
+                store.Sql.InsertReservation,
+                ("@id", reservation.RequestId), ("@key", reservation.KeyId), ("@amount", reservation.Amount), ("@state", StateName(reservation.State)),
+                ("@charged", reservation.Charged), ("@reported", reservation.ReportedCost),
+                ("@created", reservation.CreatedAt.ToUnixTimeMilliseconds()), ("@expires", reservation.ExpiresAt.ToUnixTimeMilliseconds()));
             await lease.Command.ExecuteNonQueryAsync(cancellationToken);
         }
 
         public async Task SaveReservationAsync(BudgetReservation reservation, DateTimeOffset now)
         {
             await using var lease = Command(
-                $"UPDATE {store.Table("budget_reservations")} SET amount = @amount, state = @state, charged = @charged, reported_cost = @reported, updated_at = @now WHERE request_id = @id",
-                ("id", reservation.RequestId), ("amount", reservation.Amount), ("state", StateName(reservation.State)), ("charged", reservation.Charged),
-                ("reported", reservation.ReportedCost), ("now", now.ToUnixTimeMilliseconds()));
+                store.Sql.SaveReservation,
+                ("@id", reservation.RequestId), ("@amount", reservation.Amount), ("@state", StateName(reservation.State)), ("@charged", reservation.Charged),
+                ("@reported", reservation.ReportedCost), ("@now", now.ToUnixTimeMilliseconds()));
             if (await lease.Command.ExecuteNonQueryAsync(cancellationToken) != 1)
             {
                 throw new InvalidOperationException($"Reservation {reservation.RequestId} is missing.");
@@ -209,7 +234,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
         public async Task<BudgetEntry?> FindByReferenceAsync(string reference)
         {
             await using var lease = Command(
-                $"SELECT {EntryColumns} FROM {store.Table("budget_entries")} WHERE reference = @reference", ("reference", reference));
+                store.Sql.FindByReference, ("@reference", reference));
             await using var reader = await lease.Command.ExecuteReaderAsync(cancellationToken);
             return await reader.ReadAsync(cancellationToken) ? ReadEntry(reader) : null;
         }
@@ -217,9 +242,9 @@ internal abstract class SqlLedgerStore : ILedgerStore
         public async Task AppendAsync(BudgetEntry entry)
         {
             await using var lease = Command(
-                $"INSERT INTO {store.Table("budget_entries")} (key_id, kind, amount, request_id, reference, reported_cost, at) VALUES (@key, @kind, @amount, @request, @reference, @reported, @at)",
-                ("key", entry.KeyId), ("kind", entry.Kind.ToString()), ("amount", entry.Amount), ("request", entry.RequestId),
-                ("reference", entry.Reference), ("reported", entry.ReportedCost), ("at", entry.At.ToUnixTimeMilliseconds()));
+                store.Sql.Append,
+                ("@key", entry.KeyId), ("@kind", entry.Kind.ToString()), ("@amount", entry.Amount), ("@request", entry.RequestId),
+                ("@reference", entry.Reference), ("@reported", entry.ReportedCost), ("@at", entry.At.ToUnixTimeMilliseconds()));
             await lease.Command.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -233,10 +258,23 @@ internal abstract class SqlLedgerStore : ILedgerStore
                 command.CommandText = sql;
             }
 
-            command.Parameters.Clear();
-            foreach (var (name, value) in parameters)
+            // A kept command keeps its parameters from its last use (the same statement, so the same names in the same
+            // order): only their values change. Names carry their prefix so that SQLite finds each in one lookup.
+            var bound = command.Parameters;
+            if (cached is not null && bound.Count == parameters.Length)
             {
-                AddParameter(command, name, value);
+                for (var i = 0; i < parameters.Length; i++)
+                {
+                    bound[i].Value = parameters[i].Value ?? DBNull.Value;
+                }
+            }
+            else
+            {
+                bound.Clear();
+                foreach (var (name, value) in parameters)
+                {
+                    AddParameter(command, name, value);
+                }
             }
 
             return new CommandLease(command, owned: cached is null);
