@@ -119,6 +119,7 @@ internal sealed class LoadDriver(RequestSender sender, LoadBenchOptions options,
         var before = recorder.Completed;
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var cpuBefore = Environment.CpuUsage.TotalTime;
+        var pausedBefore = GC.GetTotalPauseDuration();
         var started = Stopwatch.GetTimestamp();
         var deadline = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         using var progressStop = new CancellationTokenSource();
@@ -128,6 +129,7 @@ internal sealed class LoadDriver(RequestSender sender, LoadBenchOptions options,
         var elapsed = Stopwatch.GetElapsedTime(started);
         accumulator.AllocatedBytes += GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         accumulator.CpuTime += Environment.CpuUsage.TotalTime - cpuBefore;
+        accumulator.GcPause += GC.GetTotalPauseDuration() - pausedBefore;
         accumulator.Elapsed += elapsed;
         await progressStop.CancelAsync();
         await progress;

@@ -12,10 +12,13 @@ internal sealed class PhaseAccumulator
     /// <summary>CPU time of the whole process (user + kernel, all threads) over the phase's runs.</summary>
     public TimeSpan CpuTime { get; set; }
 
+    /// <summary>Time the process spent paused for garbage collection over the phase's runs (all three servers and the client).</summary>
+    public TimeSpan GcPause { get; set; }
+
     public long WorkingSet { get; set; }
 
     public long Heap { get; set; }
 
     public PhaseResult ToResult(string target, bool stream, string load) =>
-        PhaseResult.From(target, stream, load, Recorder, Elapsed, AllocatedBytes, CpuTime, WorkingSet, Heap);
+        PhaseResult.From(target, stream, load, Recorder, Elapsed, AllocatedBytes, CpuTime, GcPause, WorkingSet, Heap);
 }

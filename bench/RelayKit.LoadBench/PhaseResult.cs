@@ -17,11 +17,12 @@ internal sealed record PhaseResult(
     double FirstByteP99Ms,
     double AllocatedBytesPerRequest,
     double CpuMicrosecondsPerRequest,
+    double GcPauseMsPerSecond,
     double WorkingSetMb,
     double HeapMb)
 {
     public static PhaseResult From(
-        string target, bool stream, string load, PhaseRecorder recorder, TimeSpan elapsed, long allocatedBytes, TimeSpan cpuTime, long workingSet, long heap)
+        string target, bool stream, string load, PhaseRecorder recorder, TimeSpan elapsed, long allocatedBytes, TimeSpan cpuTime, TimeSpan gcPause, long workingSet, long heap)
     {
         var (latencies, firstBytes, errors) = recorder.Snapshot();
         Array.Sort(latencies);
@@ -41,6 +42,7 @@ internal sealed record PhaseResult(
             Percentile(firstBytes, 0.99),
             total == 0 ? 0 : (double)allocatedBytes / total,
             total == 0 ? 0 : cpuTime.TotalMicroseconds / total,
+            gcPause.TotalMilliseconds / elapsed.TotalSeconds,
             workingSet / (1024.0 * 1024.0),
             heap / (1024.0 * 1024.0));
     }

@@ -9,8 +9,8 @@ internal static class ResultTable
     public static string Render(IReadOnlyList<PhaseResult> results)
     {
         var text = new StringBuilder();
-        text.AppendLine("| target | body | load | ok | failed | req/s | p50 ms | p99 ms | p50 added | p99 added | TTFB p50 ms | TTFB added | CPU µs/req (process) | alloc KB/req (process) | working set MB | heap MB |");
-        text.AppendLine("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        text.AppendLine("| target | body | load | ok | failed | req/s | p50 ms | p99 ms | p50 added | p99 added | TTFB p50 ms | TTFB added | CPU µs/req (process) | GC pause ms/s (process) | alloc KB/req (process) | working set MB | heap MB |");
+        text.AppendLine("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var r in results)
         {
             var direct = results.FirstOrDefault(d => d.Target == "direct" && d.Stream == r.Stream && d.Load == r.Load);
@@ -20,7 +20,7 @@ internal static class ResultTable
             var firstByte = r.Stream ? r.FirstByteP50Ms.ToString("0.000", CultureInfo.InvariantCulture) : "—";
             var firstByteAdded = r.Stream && !isDirect ? Ms(r.FirstByteP50Ms - direct!.FirstByteP50Ms) : "—";
             text.AppendLine(Invariant(
-                $"| {r.Target} | {(r.Stream ? "stream" : "json")} | {r.Load} | {r.Requests} | {r.Failed} | {r.Throughput:0} | {r.P50Ms:0.000} | {r.P99Ms:0.000} | {p50Added} | {p99Added} | {firstByte} | {firstByteAdded} | {r.CpuMicrosecondsPerRequest:0} | {r.AllocatedBytesPerRequest / 1024:0.0} | {r.WorkingSetMb:0} | {r.HeapMb:0.0} |"));
+                $"| {r.Target} | {(r.Stream ? "stream" : "json")} | {r.Load} | {r.Requests} | {r.Failed} | {r.Throughput:0} | {r.P50Ms:0.000} | {r.P99Ms:0.000} | {p50Added} | {p99Added} | {firstByte} | {firstByteAdded} | {r.CpuMicrosecondsPerRequest:0} | {r.GcPauseMsPerSecond:0.0} | {r.AllocatedBytesPerRequest / 1024:0.0} | {r.WorkingSetMb:0} | {r.HeapMb:0.0} |"));
         }
 
         return text.ToString();
