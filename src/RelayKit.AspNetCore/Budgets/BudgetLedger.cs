@@ -111,12 +111,13 @@ internal sealed partial class BudgetLedger : IBudgetLedger
 
             decimal charge;
             var reserved = account.Reserved;
+            var entries = new List<BudgetEntry>(2);
             if (reservation.State == ReservationState.Open)
             {
                 // The reservation is the worst case the caller was shown; never charge past it.
                 charge = Math.Min(actualCost, reservation.Amount);
                 reserved -= reservation.Amount;
-                await session.AppendAsync(Entry(reservation.KeyId, BudgetEntryKind.Release, reservation.Amount, now, requestId: requestId));
+                entries.Add(Entry(reservation.KeyId, BudgetEntryKind.Release, reservation.Amount, now, requestId: requestId));
             }
             else
             {
@@ -127,7 +128,8 @@ internal sealed partial class BudgetLedger : IBudgetLedger
 
             var balance = account.Balance - charge;
             var free = Math.Max(0m, account.FreeCredit - charge);
-            await session.AppendAsync(Entry(reservation.KeyId, BudgetEntryKind.Charge, charge, now, requestId: requestId, reportedCost: actualCost));
+            entries.Add(Entry(reservation.KeyId, BudgetEntryKind.Charge, charge, now, requestId: requestId, reportedCost: actualCost));
+            await session.AppendAsync(entries);
             await session.SaveAccountAsync(account with { Balance = balance, Reserved = reserved, FreeCredit = free }, now);
             await session.SaveReservationAsync(reservation with { State = ReservationState.Settled, Charged = charge, ReportedCost = actualCost }, now);
             return new SettlementResult(SettlementStatus.Applied, charge, actualCost - charge, balance);
@@ -204,6 +206,7 @@ internal sealed partial class BudgetLedger : IBudgetLedger
 
             decimal charge;
             var reserved = current.Reserved;
+            var entries = new List<BudgetEntry>(4);
             if (lease.State == ReservationState.Open)
             {
                 if (lease.Amount < held)
@@ -214,9 +217,9 @@ internal sealed partial class BudgetLedger : IBudgetLedger
                 // The request's hold leaves the lease: the same money, now shown as the request's own, then released.
                 charge = Math.Min(actualCost ?? 0m, held);
                 reserved -= held;
-                await session.AppendAsync(Entry(keyId, BudgetEntryKind.Reservation, held, createdAt, requestId: requestId));
-                await session.AppendAsync(Entry(keyId, BudgetEntryKind.Release, held, now, requestId: leaseId));
-                await session.AppendAsync(Entry(keyId, BudgetEntryKind.Release, held, now, requestId: requestId));
+                entries.Add(Entry(keyId, BudgetEntryKind.Reservation, held, createdAt, requestId: requestId));
+                entries.Add(Entry(keyId, BudgetEntryKind.Release, held, now, requestId: leaseId));
+                entries.Add(Entry(keyId, BudgetEntryKind.Release, held, now, requestId: requestId));
                 await session.SaveReservationAsync(lease with { Amount = lease.Amount - held }, now);
             }
             else
@@ -229,7 +232,12 @@ internal sealed partial class BudgetLedger : IBudgetLedger
             var balance = current.Balance - charge;
             if (actualCost is { } cost)
             {
-                await session.AppendAsync(Entry(keyId, BudgetEntryKind.Charge, charge, now, requestId: requestId, reportedCost: cost));
+                entries.Add(Entry(keyId, BudgetEntryKind.Charge, charge, now, requestId: requestId, reportedCost: cost));
+            }
+
+            if (entries.Count > 0)
+            {
+                await session.AppendAsync(entries);
             }
 
             await session.InsertReservationAsync(new BudgetReservation(requestId, keyId, held, state, charge, actualCost ?? 0m, createdAt, expiresAt));

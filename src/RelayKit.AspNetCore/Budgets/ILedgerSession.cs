@@ -21,4 +21,7 @@ internal interface ILedgerSession
 
     /// <summary>Appends an entry; its sequence number is assigned by the store.</summary>
     Task AppendAsync(BudgetEntry entry);
+
+    /// <summary>Appends entries in their order, in one statement where the store can (a settle writes several).</summary>
+    Task AppendAsync(IReadOnlyList<BudgetEntry> entries);
 }

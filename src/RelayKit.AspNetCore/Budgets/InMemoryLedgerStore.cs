@@ -112,6 +112,12 @@ internal sealed class InMemoryLedgerStore : ILedgerStore, IDisposable
             return Task.CompletedTask;
         }
 
+        public Task AppendAsync(IReadOnlyList<BudgetEntry> entries)
+        {
+            _entries.AddRange(entries);
+            return Task.CompletedTask;
+        }
+
         public void Commit()
         {
             foreach (var (key, account) in _accounts)
