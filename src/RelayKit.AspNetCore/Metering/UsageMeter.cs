@@ -28,8 +28,11 @@ internal sealed class UsageMeter : IResponseBodyObserver
     private readonly Func<string, int> _countTokens;
     private readonly SseEventSplitter _splitter = new();
     private readonly SseEventHandler _onEvent;
-    private readonly StringBuilder _delivered = new();
-    private ArrayBufferWriter<byte>? _json;
+    private StringBuilder? _delivered;
+
+    // Pooled: a growing ArrayBufferWriter per answer was the meter's largest allocation. Given back when the
+    // response ends (or the body passes the cap).
+    private ArrayPoolBufferWriter<byte>? _json;
     private bool _streamed;
     private bool _jsonOverCap;
     private bool _modelSeen;
@@ -62,7 +65,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
             && media.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase);
         if (!_streamed)
         {
-            _json = new ArrayBufferWriter<byte>();
+            _json = new ArrayPoolBufferWriter<byte>(response.Content.Headers.ContentLength is > 0 and <= JsonBodyCap and var length ? (int)length : 4096);
         }
     }
 
@@ -84,6 +87,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
             if (_json.WrittenCount + chunk.Length > JsonBodyCap)
             {
                 _jsonOverCap = true;
+                _json.Dispose();
                 _json = null;
                 return;
             }
@@ -110,14 +114,20 @@ internal sealed class UsageMeter : IResponseBodyObserver
             _deferred = null;
             _deferredLengths = null;
         }
-        else if (_json is { WrittenCount: > 0 } json && completed)
+        else if (_json is { } json)
         {
-            ReadJsonBody(json.WrittenMemory);
+            if (json.WrittenCount > 0 && completed)
+            {
+                ReadJsonBody(json.WrittenMemory);
+            }
+
+            json.Dispose();
+            _json = null;
         }
 
         // Counted only when the upstream reported no usage: it is what settles such a request. Tokenizing
         // every answer's text when the usage is known would cost as much as the rest of metering together.
-        _context.DeliveredOutputTokens = _delivered.Length == 0 || _context.ReportedUsage is not null
+        _context.DeliveredOutputTokens = _delivered is not { Length: > 0 } || _context.ReportedUsage is not null
             ? 0
             : _countTokens(_delivered.ToString());
     }
@@ -314,9 +324,12 @@ internal sealed class UsageMeter : IResponseBodyObserver
 
             ReadModel(root);
             var hasUsage = root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object;
+
+            // The delivered text is counted only when the upstream reported no usage (see OnResponseEnded):
+            // with usage in the body, reading it out would be thrown away.
             if (_operation == RelayOperation.Messages)
             {
-                if (root.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
+                if (!hasUsage && root.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
                 {
                     foreach (var block in content.EnumerateArray())
                     {
@@ -337,7 +350,11 @@ internal sealed class UsageMeter : IResponseBodyObserver
                 return;
             }
 
-            if (_operation == RelayOperation.Responses)
+            if (hasUsage)
+            {
+                _context.ReportedUsage = OpenAIUsage(usage);
+            }
+            else if (_operation == RelayOperation.Responses)
             {
                 if (root.TryGetProperty("output", out var output) && output.ValueKind == JsonValueKind.Array)
                 {
@@ -363,11 +380,6 @@ internal sealed class UsageMeter : IResponseBodyObserver
                         AddChatMessageText(message);
                     }
                 }
-            }
-
-            if (hasUsage)
-            {
-                _context.ReportedUsage = OpenAIUsage(usage);
             }
         }
     }
@@ -423,7 +435,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
     {
         if (!string.IsNullOrEmpty(text))
         {
-            _delivered.Append(text);
+            (_delivered ??= new StringBuilder()).Append(text);
         }
     }
 
