@@ -26,8 +26,10 @@ internal sealed class UsageMeter : IResponseBodyObserver
     private readonly RelayOperation _operation;
     private readonly TimeProvider _time;
     private readonly Func<string, int> _countTokens;
-    private readonly SseEventSplitter _splitter = new();
     private readonly SseEventHandler _onEvent;
+
+    // Made when the answer turns out to be a stream: its line and data buffers are wasted on a JSON answer.
+    private SseEventSplitter? _splitter;
     private StringBuilder? _delivered;
 
     // Pooled: a growing ArrayBufferWriter per answer was the meter's largest allocation. Given back when the
@@ -63,7 +65,11 @@ internal sealed class UsageMeter : IResponseBodyObserver
     {
         _streamed = response.Content.Headers.ContentType?.MediaType is { } media
             && media.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase);
-        if (!_streamed)
+        if (_streamed)
+        {
+            _splitter ??= new SseEventSplitter();
+        }
+        else
         {
             _json = new ArrayPoolBufferWriter<byte>(response.Content.Headers.ContentLength is > 0 and <= JsonBodyCap and var length ? (int)length : 4096);
         }
@@ -80,7 +86,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
         _context.FirstByteAt ??= _time.GetUtcNow();
         if (_streamed)
         {
-            _splitter.Push(chunk, _onEvent);
+            _splitter!.Push(chunk, _onEvent);
         }
         else if (_json is not null && !_jsonOverCap)
         {
@@ -102,7 +108,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
         if (_streamed)
         {
             // A cut stream may still end with a complete last event that lacks its blank line.
-            _splitter.Complete(_onEvent);
+            _splitter!.Complete(_onEvent);
             if (_context.ReportedUsage is null)
             {
                 // No usage seen: read the events put aside, for their text (and any usage written unusually).
