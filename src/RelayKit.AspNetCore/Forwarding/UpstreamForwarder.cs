@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using CommunityToolkit.HighPerformance;
 using CommunityToolkit.HighPerformance.Buffers;
@@ -37,6 +39,11 @@ internal sealed partial class UpstreamForwarder(
 {
     private const string AnthropicVersion = "2023-06-01";
     private const int ChunkSize = 16 * 1024;
+
+    // A provider's operation URIs, made (and parsed) once rather than per request; a Uri is immutable, so
+    // requests share it. Keyed by the provider object, so a recompiled route table's providers start afresh
+    // and the old ones' entries go with them.
+    private static readonly ConditionalWeakTable<UpstreamProvider, ConcurrentDictionary<string, Uri>> UpstreamUris = [];
 
     /// <summary>
     /// The largest non-streamed answer held back whole (16 MiB) so that headers known only at its end (the
@@ -125,7 +132,10 @@ internal sealed partial class UpstreamForwarder(
     {
         var http = context.HttpContext;
         var provider = candidate.Provider;
-        var uri = new Uri(provider.BaseUri, (context.Translation?.UpstreamPath ?? context.Operation.UpstreamPath) + http.Request.QueryString.Value);
+        var path = context.Translation?.UpstreamPath ?? context.Operation.UpstreamPath;
+        var uri = http.Request.QueryString.HasValue
+            ? new Uri(provider.BaseUri, path + http.Request.QueryString.Value)
+            : UpstreamUris.GetValue(provider, static _ => new()).GetOrAdd(path, static (relative, baseUri) => new Uri(baseUri, relative), provider.BaseUri);
         var request = new HttpRequestMessage(HttpMethod.Post, uri)
         {
             Version = HttpVersion.Version20,
