@@ -86,7 +86,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
         _context.FirstByteAt ??= _time.GetUtcNow();
         if (_streamed)
         {
-            _splitter!.Push(chunk, _onEvent);
+            _splitter?.Push(chunk, _onEvent);
         }
         else if (_json is not null && !_jsonOverCap)
         {
@@ -108,13 +108,15 @@ internal sealed class UsageMeter : IResponseBodyObserver
         if (_streamed)
         {
             // A cut stream may still end with a complete last event that lacks its blank line.
-            _splitter!.Complete(_onEvent);
+            _splitter?.Complete(_onEvent);
             if (_context.ReportedUsage is null)
             {
                 // No usage seen: read the events put aside, for their text (and any usage written unusually).
                 ReplayDeferred();
             }
 
+            _splitter?.Dispose();
+            _splitter = null;
             _deferred?.Dispose();
             _deferredLengths?.Dispose();
             _deferred = null;
