@@ -96,17 +96,20 @@ internal sealed partial class UpstreamForwarder(
         // The handler comes from IHttpClientFactory (pooled and rotated there), so the invoker must not dispose it.
         using var invoker = new HttpMessageInvoker(handlers.CreateHandler(UpstreamClientNames.For(provider.Name)), disposeHandler: false);
         var timeout = options.CurrentValue.UpstreamTimeout;
-        using var timeoutSource = new CancellationTokenSource(timeout, timeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, timeoutSource.Token);
+        using var cancel = new CancellationTokenSource(timeout, timeProvider);
+
+        // The caller's abort cancels the same source: one registration, where a source linked to the timeout's
+        // would make another source and two. Which of the two it was is told by RequestAborted, checked first.
+        using var abort = context.RequestAborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), cancel);
         try
         {
-            var response = await invoker.SendAsync(request, linked.Token);
-            if (linked.IsCancellationRequested)
+            var response = await invoker.SendAsync(request, cancel.Token);
+            if (cancel.IsCancellationRequested)
             {
                 // Some handlers (TestServer's, for one) hand back a response when cancellation raced the
                 // answer; its body would fail at once, so treat it as the cancellation it is.
                 response.Dispose();
-                throw new OperationCanceledException(linked.Token);
+                throw new OperationCanceledException(cancel.Token);
             }
 
             return (response, null);
@@ -116,7 +119,7 @@ internal sealed partial class UpstreamForwarder(
             context.ClientAborted = true;
             return (null, null);
         }
-        catch (OperationCanceledException) when (timeoutSource.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
             LogUpstreamTimedOut(provider.Name, timeout);
             return (null, RelayError.UpstreamTimeout(provider.Name));
