@@ -59,7 +59,15 @@ internal static class ProxyHeaders
                 continue;
             }
 
-            to.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+            // One value (nearly always) goes in as a string: through IEnumerable it would be boxed and enumerated.
+            if (values.Count == 1)
+            {
+                to.Headers.TryAddWithoutValidation(name, values[0]);
+            }
+            else
+            {
+                to.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+            }
         }
     }
 
@@ -79,7 +87,9 @@ internal static class ProxyHeaders
             }
 
             var target = name.Equals("x-request-id", StringComparison.OrdinalIgnoreCase) ? UpstreamRequestIdHeader : name;
-            to.Headers[target] = values.ToArray();
+            // One value (nearly always) goes in as a string (HeaderStringValues.ToString is that value); more
+            // than one as an array, since ToString would join them into one.
+            to.Headers[target] = values.Count == 1 ? values.ToString() : values.ToArray();
         }
     }
 }

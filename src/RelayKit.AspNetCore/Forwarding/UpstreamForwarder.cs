@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using CommunityToolkit.HighPerformance;
 using CommunityToolkit.HighPerformance.Buffers;
@@ -37,6 +39,11 @@ internal sealed partial class UpstreamForwarder(
 {
     private const string AnthropicVersion = "2023-06-01";
     private const int ChunkSize = 16 * 1024;
+
+    // A provider's operation URIs, made (and parsed) once rather than per request; a Uri is immutable, so
+    // requests share it. Keyed by the provider object, so a recompiled route table's providers start afresh
+    // and the old ones' entries go with them.
+    private static readonly ConditionalWeakTable<UpstreamProvider, ConcurrentDictionary<string, Uri>> UpstreamUris = [];
 
     /// <summary>
     /// The largest non-streamed answer held back whole (16 MiB) so that headers known only at its end (the
@@ -89,17 +96,20 @@ internal sealed partial class UpstreamForwarder(
         // The handler comes from IHttpClientFactory (pooled and rotated there), so the invoker must not dispose it.
         using var invoker = new HttpMessageInvoker(handlers.CreateHandler(UpstreamClientNames.For(provider.Name)), disposeHandler: false);
         var timeout = options.CurrentValue.UpstreamTimeout;
-        using var timeoutSource = new CancellationTokenSource(timeout, timeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, timeoutSource.Token);
+        using var cancel = new CancellationTokenSource(timeout, timeProvider);
+
+        // The caller's abort cancels the same source: one registration, where a source linked to the timeout's
+        // would make another source and two. Which of the two it was is told by RequestAborted, checked first.
+        using var abort = context.RequestAborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), cancel);
         try
         {
-            var response = await invoker.SendAsync(request, linked.Token);
-            if (linked.IsCancellationRequested)
+            var response = await invoker.SendAsync(request, cancel.Token);
+            if (cancel.IsCancellationRequested)
             {
                 // Some handlers (TestServer's, for one) hand back a response when cancellation raced the
                 // answer; its body would fail at once, so treat it as the cancellation it is.
                 response.Dispose();
-                throw new OperationCanceledException(linked.Token);
+                throw new OperationCanceledException(cancel.Token);
             }
 
             return (response, null);
@@ -109,7 +119,7 @@ internal sealed partial class UpstreamForwarder(
             context.ClientAborted = true;
             return (null, null);
         }
-        catch (OperationCanceledException) when (timeoutSource.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
             LogUpstreamTimedOut(provider.Name, timeout);
             return (null, RelayError.UpstreamTimeout(provider.Name));
@@ -125,7 +135,10 @@ internal sealed partial class UpstreamForwarder(
     {
         var http = context.HttpContext;
         var provider = candidate.Provider;
-        var uri = new Uri(provider.BaseUri, (context.Translation?.UpstreamPath ?? context.Operation.UpstreamPath) + http.Request.QueryString.Value);
+        var path = context.Translation?.UpstreamPath ?? context.Operation.UpstreamPath;
+        var uri = http.Request.QueryString.HasValue
+            ? new Uri(provider.BaseUri, path + http.Request.QueryString.Value)
+            : UpstreamUris.GetValue(provider, static _ => new()).GetOrAdd(path, static (relative, baseUri) => new Uri(baseUri, relative), provider.BaseUri);
         var request = new HttpRequestMessage(HttpMethod.Post, uri)
         {
             Version = HttpVersion.Version20,

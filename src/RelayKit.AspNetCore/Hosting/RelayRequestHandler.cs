@@ -40,7 +40,7 @@ internal sealed partial class RelayRequestHandler(
             ? WireFormat.Anthropic
             : operation.Format;
         var now = timeProvider.GetUtcNow();
-        var requestId = "req_" + Guid.CreateVersion7(now).ToString("N");
+        var requestId = NewRequestId(now);
         http.Response.Headers[RequestIdHeader] = requestId;
 
         using var context = new RelayRequestContext(http, operation, format, requestId, now);
@@ -131,7 +131,7 @@ internal sealed partial class RelayRequestHandler(
             return RelayError.ModelNotAllowed(model);
         }
 
-        context.Candidates = [.. candidates.Where(c => c.Provider.Format == context.Operation.Format)];
+        context.Candidates = OfFormat(candidates, context.Operation.Format);
         if (context.Candidates.Count == 0)
         {
             // The model's provider speaks the other format: translate (step 5's other-format branch).
@@ -141,7 +141,7 @@ internal sealed partial class RelayRequestHandler(
                 return RelayError.WrongFormat(model, provider.Name, provider.Format, context.Operation);
             }
 
-            context.Candidates = [.. candidates.Where(c => c.Provider.Format == provider.Format)];
+            context.Candidates = OfFormat(candidates, provider.Format);
             if (RequestTranslation.Apply(context, provider.Format, context.Candidates[0].UpstreamModel) is { } untranslatable)
             {
                 return untranslatable;
@@ -158,6 +158,31 @@ internal sealed partial class RelayRequestHandler(
         }
 
         return null;
+    }
+
+    /// <summary>"req_" and a version 7 GUID in 32 hex digits, written straight into the one string.</summary>
+    private static string NewRequestId(DateTimeOffset now) =>
+        string.Create(36, Guid.CreateVersion7(now), static (text, id) =>
+        {
+            "req_".CopyTo(text);
+            id.TryFormat(text[4..], out _, "N");
+        });
+
+    /// <summary>
+    /// The candidates that speak <paramref name="format"/>: nearly always all of them, and then the route
+    /// table's own list (which no step changes: they replace it) rather than a copy.
+    /// </summary>
+    private static IReadOnlyList<UpstreamCandidate> OfFormat(IReadOnlyList<UpstreamCandidate> candidates, WireFormat format)
+    {
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            if (candidates[i].Provider.Format != format)
+            {
+                return [.. candidates.Where(c => c.Provider.Format == format)];
+            }
+        }
+
+        return candidates;
     }
 
     private async Task ForwardAndSettleAsync(RelayRequestContext context)

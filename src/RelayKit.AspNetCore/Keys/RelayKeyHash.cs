@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -10,11 +11,40 @@ internal static class RelayKeyHash
 
     public static byte[] Compute(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
 
-    public static void Compute(string secret, Span<byte> destination)
+    public static void Compute(string secret, Span<byte> destination) => Compute(secret.AsSpan(), destination);
+
+    /// <summary>
+    /// The hash of a secret read from a header in place: its UTF-8 goes to the stack (or a pooled buffer when
+    /// long) and is wiped, so the request path copies the secret into no string or array left for the GC.
+    /// </summary>
+    public static void Compute(ReadOnlySpan<char> secret, Span<byte> destination)
     {
-        var bytes = Encoding.UTF8.GetBytes(secret);
-        SHA256.HashData(bytes, destination);
-        CryptographicOperations.ZeroMemory(bytes);
+        const int StackLimit = 512;
+        var length = Encoding.UTF8.GetByteCount(secret);
+        byte[]? rented = null;
+        var bytes = length <= StackLimit ? stackalloc byte[StackLimit] : (rented = ArrayPool<byte>.Shared.Rent(length));
+        bytes = bytes[..length];
+        try
+        {
+            Encoding.UTF8.GetBytes(secret, bytes);
+            SHA256.HashData(bytes, destination);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(bytes);
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>The hash of a secret read from a header in place, as a new array.</summary>
+    public static byte[] Compute(ReadOnlySpan<char> secret)
+    {
+        var hash = new byte[Length];
+        Compute(secret, hash);
+        return hash;
     }
 
     public static bool TryParseHex(string hex, out byte[] hash)

@@ -39,7 +39,7 @@ internal sealed class RelayKeyRing
     /// The caller whose key has this secret. Every stored hash is compared in constant time, and the
     /// loop does not stop at a match, so the time taken says nothing about which key (if any) matched.
     /// </summary>
-    public RelayCaller? Find(string secret)
+    public RelayCaller? Find(ReadOnlySpan<char> secret)
     {
         Span<byte> hash = stackalloc byte[RelayKeyHash.Length];
         RelayKeyHash.Compute(secret, hash);

@@ -1,5 +1,7 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.ML.Tokenizers;
 using RelayKit.AspNetCore.Admission;
 using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Protocols;
@@ -13,6 +15,9 @@ namespace RelayKit.AspNetCore.Metering;
 /// </summary>
 internal sealed class MeteringAdmission(PromptTokenCounter tokenizers, TimeProvider time) : IRelayAdmission
 {
+    // One counting delegate per tokenizer, rather than a closure per request.
+    private readonly ConditionalWeakTable<Tokenizer, Func<string, int>> _counters = [];
+
     public ValueTask<RelayError?> AdmitAsync(RelayRequestContext context)
     {
         if (context.Operation == RelayOperation.CountTokens || context.Candidates.Count == 0)
@@ -21,7 +26,7 @@ internal sealed class MeteringAdmission(PromptTokenCounter tokenizers, TimeProvi
         }
 
         var (tokenizer, _) = tokenizers.For(context.Candidates[0].UpstreamModel);
-        context.ResponseObservers.Add(new UsageMeter(context, time, text => tokenizer.CountTokens(text)));
+        context.ResponseObservers.Add(new UsageMeter(context, time, _counters.GetValue(tokenizer, static t => text => t.CountTokens(text))));
 
         // A translated request's translator asks its OpenAI upstream for usage and rewrites the stream itself.
         if (context.Translation is null && context.Operation == RelayOperation.ChatCompletions && context.Fields!.Stream && !CallerAskedForUsage(context.Body!.Root))

@@ -26,10 +26,15 @@ internal sealed class UsageMeter : IResponseBodyObserver
     private readonly RelayOperation _operation;
     private readonly TimeProvider _time;
     private readonly Func<string, int> _countTokens;
-    private readonly SseEventSplitter _splitter = new();
     private readonly SseEventHandler _onEvent;
-    private readonly StringBuilder _delivered = new();
-    private ArrayBufferWriter<byte>? _json;
+
+    // Made when the answer turns out to be a stream: its line and data buffers are wasted on a JSON answer.
+    private SseEventSplitter? _splitter;
+    private StringBuilder? _delivered;
+
+    // Pooled: a growing ArrayBufferWriter per answer was the meter's largest allocation. Given back when the
+    // response ends (or the body passes the cap).
+    private ArrayPoolBufferWriter<byte>? _json;
     private bool _streamed;
     private bool _jsonOverCap;
     private bool _modelSeen;
@@ -60,9 +65,13 @@ internal sealed class UsageMeter : IResponseBodyObserver
     {
         _streamed = response.Content.Headers.ContentType?.MediaType is { } media
             && media.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase);
-        if (!_streamed)
+        if (_streamed)
         {
-            _json = new ArrayBufferWriter<byte>();
+            _splitter ??= new SseEventSplitter();
+        }
+        else
+        {
+            _json = new ArrayPoolBufferWriter<byte>(response.Content.Headers.ContentLength is > 0 and <= JsonBodyCap and var length ? (int)length : 4096);
         }
     }
 
@@ -77,13 +86,14 @@ internal sealed class UsageMeter : IResponseBodyObserver
         _context.FirstByteAt ??= _time.GetUtcNow();
         if (_streamed)
         {
-            _splitter.Push(chunk, _onEvent);
+            _splitter?.Push(chunk, _onEvent);
         }
         else if (_json is not null && !_jsonOverCap)
         {
             if (_json.WrittenCount + chunk.Length > JsonBodyCap)
             {
                 _jsonOverCap = true;
+                _json.Dispose();
                 _json = null;
                 return;
             }
@@ -98,26 +108,34 @@ internal sealed class UsageMeter : IResponseBodyObserver
         if (_streamed)
         {
             // A cut stream may still end with a complete last event that lacks its blank line.
-            _splitter.Complete(_onEvent);
+            _splitter?.Complete(_onEvent);
             if (_context.ReportedUsage is null)
             {
                 // No usage seen: read the events put aside, for their text (and any usage written unusually).
                 ReplayDeferred();
             }
 
+            _splitter?.Dispose();
+            _splitter = null;
             _deferred?.Dispose();
             _deferredLengths?.Dispose();
             _deferred = null;
             _deferredLengths = null;
         }
-        else if (_json is { WrittenCount: > 0 } json && completed)
+        else if (_json is { } json)
         {
-            ReadJsonBody(json.WrittenMemory);
+            if (json.WrittenCount > 0 && completed)
+            {
+                ReadJsonBody(json.WrittenMemory);
+            }
+
+            json.Dispose();
+            _json = null;
         }
 
         // Counted only when the upstream reported no usage: it is what settles such a request. Tokenizing
         // every answer's text when the usage is known would cost as much as the rest of metering together.
-        _context.DeliveredOutputTokens = _delivered.Length == 0 || _context.ReportedUsage is not null
+        _context.DeliveredOutputTokens = _delivered is not { Length: > 0 } || _context.ReportedUsage is not null
             ? 0
             : _countTokens(_delivered.ToString());
     }
@@ -314,9 +332,12 @@ internal sealed class UsageMeter : IResponseBodyObserver
 
             ReadModel(root);
             var hasUsage = root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object;
+
+            // The delivered text is counted only when the upstream reported no usage (see OnResponseEnded):
+            // with usage in the body, reading it out would be thrown away.
             if (_operation == RelayOperation.Messages)
             {
-                if (root.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
+                if (!hasUsage && root.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
                 {
                     foreach (var block in content.EnumerateArray())
                     {
@@ -337,7 +358,11 @@ internal sealed class UsageMeter : IResponseBodyObserver
                 return;
             }
 
-            if (_operation == RelayOperation.Responses)
+            if (hasUsage)
+            {
+                _context.ReportedUsage = OpenAIUsage(usage);
+            }
+            else if (_operation == RelayOperation.Responses)
             {
                 if (root.TryGetProperty("output", out var output) && output.ValueKind == JsonValueKind.Array)
                 {
@@ -363,11 +388,6 @@ internal sealed class UsageMeter : IResponseBodyObserver
                         AddChatMessageText(message);
                     }
                 }
-            }
-
-            if (hasUsage)
-            {
-                _context.ReportedUsage = OpenAIUsage(usage);
             }
         }
     }
@@ -423,7 +443,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
     {
         if (!string.IsNullOrEmpty(text))
         {
-            _delivered.Append(text);
+            (_delivered ??= new StringBuilder()).Append(text);
         }
     }
 

@@ -7,7 +7,10 @@ namespace RelayKit.AspNetCore.Protocols;
 /// The caller's JSON body: the raw bytes, forwarded as they are unless a later step rewrites a field,
 /// and the parsed document over those same bytes (no copy) for reading fields.
 /// </summary>
-internal sealed class RelayRequestBody(ReadOnlyMemory<byte> raw, JsonDocument document) : IDisposable
+/// <param name="raw">The body's bytes.</param>
+/// <param name="document">The document parsed over <paramref name="raw"/>.</param>
+/// <param name="owner">What owns the memory of <paramref name="raw"/> (a pooled buffer), released with the body; null when nothing need be.</param>
+internal sealed class RelayRequestBody(ReadOnlyMemory<byte> raw, JsonDocument document, IDisposable? owner = null) : IDisposable
 {
     public ReadOnlyMemory<byte> Raw { get; } = raw;
 
@@ -20,5 +23,10 @@ internal sealed class RelayRequestBody(ReadOnlyMemory<byte> raw, JsonDocument do
     public JsonObject Node => field ??= JsonObject.Create(document.RootElement)
         ?? throw new InvalidOperationException("The request body is not a JSON object.");
 
-    public void Dispose() => document.Dispose();
+    public void Dispose()
+    {
+        // The document first: it reads the owner's memory in place.
+        document.Dispose();
+        owner?.Dispose();
+    }
 }

@@ -1,5 +1,5 @@
-using System.Buffers;
 using System.Text.Json;
+using CommunityToolkit.HighPerformance.Buffers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
@@ -37,12 +37,19 @@ internal static class RelayRequestBodyReader
             sizeFeature.MaxRequestBodySize = limit;
         }
 
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? ReadSize, limit) + 1);
+        // Pooled, and sized to the announced length: a fresh buffer per request (grown to the 16 KiB read
+        // size whatever the body's length) was the request path's largest allocation. The body keeps the
+        // buffer until it is disposed, because the document and the forwarded content read it in place.
+        var buffer = new ArrayPoolBufferWriter<byte>((int)Math.Min(request.ContentLength ?? ReadSize, limit) + 1);
+        var keep = false;
         try
         {
+            // With a known length the buffer already holds it (and one byte more, to see the end): read into
+            // what is left rather than ask for another 16 KiB; without one, read 16 KiB at a time.
+            var readHint = request.ContentLength is null ? ReadSize : 1;
             while (true)
             {
-                var read = await request.Body.ReadAsync(buffer.GetMemory(ReadSize), cancellationToken);
+                var read = await request.Body.ReadAsync(buffer.GetMemory(readHint), cancellationToken);
                 if (read == 0)
                 {
                     break;
@@ -54,6 +61,26 @@ internal static class RelayRequestBodyReader
                     return (null, RelayError.BodyTooLarge(limit));
                 }
             }
+
+            var raw = buffer.WrittenMemory;
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(raw, DocumentOptions);
+            }
+            catch (JsonException ex)
+            {
+                return (null, RelayError.InvalidJson(ex.Message));
+            }
+
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                document.Dispose();
+                return (null, RelayError.NotAnObject());
+            }
+
+            keep = true;
+            return (new RelayRequestBody(raw, document, buffer), null);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -63,25 +90,13 @@ internal static class RelayRequestBodyReader
         {
             return (null, RelayError.UnreadableBody());
         }
-
-        var raw = buffer.WrittenMemory;
-        JsonDocument document;
-        try
+        finally
         {
-            document = JsonDocument.Parse(raw, DocumentOptions);
+            if (!keep)
+            {
+                buffer.Dispose();
+            }
         }
-        catch (JsonException ex)
-        {
-            return (null, RelayError.InvalidJson(ex.Message));
-        }
-
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
-        {
-            document.Dispose();
-            return (null, RelayError.NotAnObject());
-        }
-
-        return (new RelayRequestBody(raw, document), null);
     }
 
     private static bool IsJson(string? contentType) =>

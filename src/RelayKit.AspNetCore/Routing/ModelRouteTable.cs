@@ -6,6 +6,9 @@ namespace RelayKit.AspNetCore.Routing;
 internal sealed class ModelRouteTable
 {
     private readonly Dictionary<string, ModelEntry> _exact = new(StringComparer.OrdinalIgnoreCase);
+
+    // An exact name's candidates do not depend on the request, so they are made once here rather than per request.
+    private readonly Dictionary<string, IReadOnlyList<UpstreamCandidate>> _exactCandidates = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<ModelEntry> _patterns = [];
 
     public ModelRouteTable(ModelRelayOptions options, DateTimeOffset compiledAt)
@@ -39,10 +42,15 @@ internal sealed class ModelRouteTable
                 continue;
             }
 
+            IReadOnlyList<UpstreamCandidate> candidates = [new UpstreamCandidate(entry, entry.UpstreamModel ?? entry.Name.Text)];
             _exact[entry.Name.Text] = entry;
+            _exactCandidates[entry.Name.Text] = candidates;
             foreach (var alias in entry.Aliases)
             {
-                _exact.TryAdd(alias, entry);
+                if (_exact.TryAdd(alias, entry))
+                {
+                    _exactCandidates.Add(alias, candidates);
+                }
             }
         }
 
@@ -65,9 +73,9 @@ internal sealed class ModelRouteTable
     /// <summary>Every upstream that may serve the model, best first; empty when no entry matches.</summary>
     public IReadOnlyList<UpstreamCandidate> Resolve(string model)
     {
-        if (_exact.TryGetValue(model, out var exact))
+        if (_exactCandidates.TryGetValue(model, out var exact))
         {
-            return [new UpstreamCandidate(exact, exact.UpstreamModel ?? exact.Name.Text)];
+            return exact;
         }
 
         foreach (var entry in _patterns)

@@ -55,15 +55,34 @@ internal sealed class UsageRecorder
     }
 
     /// <summary>The record as it may be kept: content only when enabled and bounded, secret-looking text redacted.</summary>
-    internal UsageRecord Sanitize(UsageRecord record) => record with
+    internal UsageRecord Sanitize(UsageRecord record)
     {
-        KeyName = SecretScrubber.Scrub(record.KeyName),
-        RequestedModel = SecretScrubber.Scrub(record.RequestedModel)!,
-        UpstreamModel = SecretScrubber.Scrub(record.UpstreamModel),
-        ErrorType = SecretScrubber.Scrub(record.ErrorType),
-        Prompt = _options.RecordContent ? Bound(SecretScrubber.Scrub(record.Prompt)) : null,
-        Completion = _options.RecordContent ? Bound(SecretScrubber.Scrub(record.Completion)) : null,
-    };
+        var keyName = SecretScrubber.Scrub(record.KeyName);
+        var requestedModel = SecretScrubber.Scrub(record.RequestedModel)!;
+        var upstreamModel = SecretScrubber.Scrub(record.UpstreamModel);
+        var errorType = SecretScrubber.Scrub(record.ErrorType);
+        var prompt = _options.RecordContent ? Bound(SecretScrubber.Scrub(record.Prompt)) : null;
+        var completion = _options.RecordContent ? Bound(SecretScrubber.Scrub(record.Completion)) : null;
+
+        // Scrubbing hands back the very string it was given when there is nothing to redact, so the usual
+        // record, with nothing to redact or cut, is kept rather than copied (records are immutable).
+        if (ReferenceEquals(keyName, record.KeyName) && ReferenceEquals(requestedModel, record.RequestedModel)
+            && ReferenceEquals(upstreamModel, record.UpstreamModel) && ReferenceEquals(errorType, record.ErrorType)
+            && ReferenceEquals(prompt, record.Prompt) && ReferenceEquals(completion, record.Completion))
+        {
+            return record;
+        }
+
+        return record with
+        {
+            KeyName = keyName,
+            RequestedModel = requestedModel,
+            UpstreamModel = upstreamModel,
+            ErrorType = errorType,
+            Prompt = prompt,
+            Completion = completion,
+        };
+    }
 
     private string? Bound(string? text) =>
         text is null || text.Length <= _options.MaxContentLength ? text : text[.._options.MaxContentLength];

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 
 namespace RelayKit.AspNetCore.Admission.RateLimits;
@@ -9,6 +10,8 @@ namespace RelayKit.AspNetCore.Admission.RateLimits;
 /// </summary>
 internal sealed class ConfiguredRateLimitPolicySource : IRateLimitPolicySource
 {
+    private const int MaxCachedPolicies = 4096;
+
     private readonly IOptionsMonitor<ModelRelayOptions> _options;
     private Snapshot? _snapshot;
 
@@ -19,8 +22,26 @@ internal sealed class ConfiguredRateLimitPolicySource : IRateLimitPolicySource
 
     public RateLimitPolicy GetPolicy(string keyName, string model)
     {
+        // A policy depends only on the configuration and the pair, and every request asks for it twice
+        // (admission and limiter): it is built once per pair and configuration. The cache is bounded, because
+        // a wildcard model entry lets callers name any number of models.
         var snapshot = CurrentSnapshot();
+        if (snapshot.Policies.TryGetValue((keyName, model), out var cached))
+        {
+            return cached;
+        }
 
+        var policy = Build(snapshot, keyName, model);
+        if (snapshot.Policies.Count < MaxCachedPolicies)
+        {
+            snapshot.Policies.TryAdd((keyName, model), policy);
+        }
+
+        return policy;
+    }
+
+    private static RateLimitPolicy Build(Snapshot snapshot, string keyName, string model)
+    {
         // An alias counts against its model's limits: callers may ask for either name.
         if (snapshot.Aliases.TryGetValue(model, out var aliased))
         {
@@ -97,6 +118,9 @@ internal sealed class ConfiguredRateLimitPolicySource : IRateLimitPolicySource
         public ModelLimitTable Models { get; }
 
         public Dictionary<string, string> Aliases { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+        /// <summary>The policies built from this configuration, by key name and model as asked for.</summary>
+        public ConcurrentDictionary<(string KeyName, string Model), RateLimitPolicy> Policies { get; } = new();
     }
 
     private sealed record KeyEntry(ModelRelayKeyOptions Options, ModelLimitTable ModelLimits);

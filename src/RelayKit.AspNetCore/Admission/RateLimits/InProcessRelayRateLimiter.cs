@@ -188,7 +188,7 @@ internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter, IAsyncDispo
             {
                 if (rule.Limits.RequestsPerMinute is { } rpm)
                 {
-                    var bucket = Bucket(CounterIds.Requests(rule.CounterId), rpm, now);
+                    var bucket = Bucket(rule.RequestsCounterId, rpm, now);
                     if (!bucket.Has(1))
                     {
                         rejection = RateLimitRejection.Worse(rejection, new RateLimitRejection(RateLimitDimension.Requests, rule.Scope, bucket.TimeUntil(1)));
@@ -197,7 +197,7 @@ internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter, IAsyncDispo
 
                 if (rule.Limits.TokensPerMinute is { } tpm)
                 {
-                    var bucket = Bucket(CounterIds.Tokens(rule.CounterId), tpm, now);
+                    var bucket = Bucket(rule.TokensCounterId, tpm, now);
                     if (estimatedTokens > tpm)
                     {
                         rejection = RateLimitRejection.Worse(rejection, new RateLimitRejection(RateLimitDimension.Tokens, rule.Scope, null));
@@ -216,12 +216,12 @@ internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter, IAsyncDispo
                 {
                     if (rule.Limits.RequestsPerMinute is not null)
                     {
-                        _buckets[CounterIds.Requests(rule.CounterId)].Take(1);
+                        _buckets[rule.RequestsCounterId].Take(1);
                     }
 
                     if (rule.Limits.TokensPerMinute is { } tpm)
                     {
-                        _buckets[CounterIds.Tokens(rule.CounterId)].Take(estimatedTokens);
+                        _buckets[rule.TokensCounterId].Take(estimatedTokens);
                         charges.Add(new TokenCharge(rule.CounterId, tpm));
                     }
                 }
@@ -242,12 +242,12 @@ internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter, IAsyncDispo
             {
                 if (rule.Limits.RequestsPerMinute is { } rpm)
                 {
-                    Bucket(CounterIds.Requests(rule.CounterId), rpm, now);
+                    Bucket(rule.RequestsCounterId, rpm, now);
                 }
 
                 if (rule.Limits.TokensPerMinute is { } tpm)
                 {
-                    Bucket(CounterIds.Tokens(rule.CounterId), tpm, now);
+                    Bucket(rule.TokensCounterId, tpm, now);
                 }
             }
 
@@ -264,12 +264,12 @@ internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter, IAsyncDispo
         {
             if (rule.Limits.RequestsPerMinute is not null)
             {
-                requests = RateLimitQuota.Tighter(requests, _buckets[CounterIds.Requests(rule.CounterId)].Quota(utcNow));
+                requests = RateLimitQuota.Tighter(requests, _buckets[rule.RequestsCounterId].Quota(utcNow));
             }
 
             if (rule.Limits.TokensPerMinute is not null)
             {
-                tokens = RateLimitQuota.Tighter(tokens, _buckets[CounterIds.Tokens(rule.CounterId)].Quota(utcNow));
+                tokens = RateLimitQuota.Tighter(tokens, _buckets[rule.TokensCounterId].Quota(utcNow));
             }
         }
 

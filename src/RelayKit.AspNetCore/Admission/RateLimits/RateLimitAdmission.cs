@@ -38,7 +38,7 @@ internal sealed class RateLimitAdmission : IRelayAdmission
     public async ValueTask<RelayError?> AdmitAsync(RelayRequestContext context)
     {
         var model = context.Fields!.Model;
-        var format = context.CallerFormat == WireFormat.Anthropic ? RateLimitWireFormat.Anthropic : RateLimitWireFormat.OpenAI;
+        var format = WireFormatOf(context);
         var response = context.HttpContext.Response;
 
         if (LeaveOutCoolingUpstreams(context) is { } wait)
@@ -72,17 +72,22 @@ internal sealed class RateLimitAdmission : IRelayAdmission
         if (lease.Requests is not null || lease.Tokens is not null)
         {
             // Written as the response starts, after the forwarder copied the upstream's headers, so the
-            // relay's own limits replace the upstream's same-named ones.
-            response.OnStarting(() =>
+            // relay's own limits replace the upstream's same-named ones. The context is the callback's state, so
+            // the callback is static and no closure is made per request.
+            response.OnStarting(static state =>
             {
-                RateLimitHeaderWriter.Write(response.Headers, format, lease);
+                var started = (RelayRequestContext)state;
+                RateLimitHeaderWriter.Write(started.HttpContext.Response.Headers, WireFormatOf(started), started.RateLimitLease!);
                 return Task.CompletedTask;
-            });
+            }, context);
         }
 
         context.ResponseObservers.Add(new UpstreamRateLimitObserver(context, _cooldown));
         return null;
     }
+
+    private static RateLimitWireFormat WireFormatOf(RelayRequestContext context) =>
+        context.CallerFormat == WireFormat.Anthropic ? RateLimitWireFormat.Anthropic : RateLimitWireFormat.OpenAI;
 
     /// <summary>
     /// Drops the candidates that are cooling down; when none is left, the shortest remaining wait.
@@ -90,20 +95,31 @@ internal sealed class RateLimitAdmission : IRelayAdmission
     private TimeSpan? LeaveOutCoolingUpstreams(RelayRequestContext context)
     {
         TimeSpan? shortest = null;
-        var usable = new List<Routing.UpstreamCandidate>(context.Candidates.Count);
-        foreach (var candidate in context.Candidates)
+
+        // Made only once a candidate is found cooling: nearly always none is, and the list stays as it is.
+        List<Routing.UpstreamCandidate>? usable = null;
+        var candidates = context.Candidates;
+        for (var i = 0; i < candidates.Count; i++)
         {
-            if (_cooldown.RemainingCooldown(candidate.Provider.Name) is { } remaining)
+            if (_cooldown.RemainingCooldown(candidates[i].Provider.Name) is { } remaining)
             {
                 shortest = shortest is { } s && s < remaining ? s : remaining;
+                if (usable is null)
+                {
+                    usable = new List<Routing.UpstreamCandidate>(candidates.Count);
+                    for (var j = 0; j < i; j++)
+                    {
+                        usable.Add(candidates[j]);
+                    }
+                }
             }
             else
             {
-                usable.Add(candidate);
+                usable?.Add(candidates[i]);
             }
         }
 
-        if (usable.Count == context.Candidates.Count)
+        if (usable is null)
         {
             return null;
         }

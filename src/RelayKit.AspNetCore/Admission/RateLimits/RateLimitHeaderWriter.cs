@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
 
 namespace RelayKit.AspNetCore.Admission.RateLimits;
@@ -16,11 +16,18 @@ namespace RelayKit.AspNetCore.Admission.RateLimits;
 /// </remarks>
 internal static class RateLimitHeaderWriter
 {
+    // The names, made once: built per response they were most of what writing these headers allocated.
+    private static readonly QuotaHeaderNames OpenAIRequests = new("x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests");
+    private static readonly QuotaHeaderNames OpenAITokens = new("x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens");
+    private static readonly QuotaHeaderNames AnthropicRequests = new("anthropic-ratelimit-requests-limit", "anthropic-ratelimit-requests-remaining", "anthropic-ratelimit-requests-reset");
+    private static readonly QuotaHeaderNames AnthropicTokens = new("anthropic-ratelimit-tokens-limit", "anthropic-ratelimit-tokens-remaining", "anthropic-ratelimit-tokens-reset");
+
     /// <summary>The quota headers, plus the retry headers when the lease is a rejection that may be retried.</summary>
     public static void Write(IHeaderDictionary headers, RateLimitWireFormat format, RelayRateLimitLease lease)
     {
-        WriteQuota(headers, format, "requests", lease.Requests);
-        WriteQuota(headers, format, "tokens", lease.Tokens);
+        var openAI = format == RateLimitWireFormat.OpenAI;
+        WriteQuota(headers, openAI, openAI ? OpenAIRequests : AnthropicRequests, lease.Requests);
+        WriteQuota(headers, openAI, openAI ? OpenAITokens : AnthropicTokens, lease.Tokens);
         if (lease.Rejection?.RetryAfter is { } retryAfter)
         {
             WriteRetryAfter(headers, retryAfter);
@@ -48,33 +55,53 @@ internal static class RateLimitHeaderWriter
             return "0s";
         }
 
+        // Appended to a stack buffer, so the string is the only allocation (a StringBuilder and a string per
+        // part were most of what these headers cost per response).
+        var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[48]);
         if (totalMilliseconds < 1000)
         {
-            return totalMilliseconds.ToString(CultureInfo.InvariantCulture) + "ms";
+            text.AppendFormatted(totalMilliseconds);
+            text.AppendLiteral("ms");
+            return text.ToStringAndClear();
         }
 
         var hours = totalMilliseconds / 3_600_000;
         var minutes = totalMilliseconds / 60_000 % 60;
         var seconds = totalMilliseconds / 1000 % 60;
         var fraction = totalMilliseconds % 1000;
-        var text = new StringBuilder();
         if (hours > 0)
         {
-            text.Append(CultureInfo.InvariantCulture, $"{hours}h");
+            text.AppendFormatted(hours);
+            text.AppendLiteral("h");
         }
 
         if (hours > 0 || minutes > 0)
         {
-            text.Append(CultureInfo.InvariantCulture, $"{minutes}m");
+            text.AppendFormatted(minutes);
+            text.AppendLiteral("m");
         }
 
-        text.Append(seconds.ToString(CultureInfo.InvariantCulture));
+        text.AppendFormatted(seconds);
         if (fraction > 0)
         {
-            text.Append('.').Append(fraction.ToString("000", CultureInfo.InvariantCulture).TrimEnd('0'));
+            // Three digits less their trailing zeros, as Go prints them: .5, .02, .172.
+            text.AppendLiteral(".");
+            if (fraction % 100 == 0)
+            {
+                text.AppendFormatted(fraction / 100);
+            }
+            else if (fraction % 10 == 0)
+            {
+                text.AppendFormatted(fraction / 10, "00");
+            }
+            else
+            {
+                text.AppendFormatted(fraction, "000");
+            }
         }
 
-        return text.Append('s').ToString();
+        text.AppendLiteral("s");
+        return text.ToStringAndClear();
     }
 
     /// <summary>An instant as RFC 3339 UTC, rounded up to the second so a client never comes back early.</summary>
@@ -90,26 +117,17 @@ internal static class RateLimitHeaderWriter
         return utc.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
     }
 
-    private static void WriteQuota(IHeaderDictionary headers, RateLimitWireFormat format, string dimension, RateLimitQuota? quota)
+    private static void WriteQuota(IHeaderDictionary headers, bool openAI, QuotaHeaderNames names, RateLimitQuota? quota)
     {
         if (quota is not { } q)
         {
             return;
         }
 
-        var limit = q.Limit.ToString(CultureInfo.InvariantCulture);
-        var remaining = q.Remaining.ToString(CultureInfo.InvariantCulture);
-        if (format == RateLimitWireFormat.OpenAI)
-        {
-            headers[$"x-ratelimit-limit-{dimension}"] = limit;
-            headers[$"x-ratelimit-remaining-{dimension}"] = remaining;
-            headers[$"x-ratelimit-reset-{dimension}"] = FormatOpenAIDuration(q.ResetAfter);
-        }
-        else
-        {
-            headers[$"anthropic-ratelimit-{dimension}-limit"] = limit;
-            headers[$"anthropic-ratelimit-{dimension}-remaining"] = remaining;
-            headers[$"anthropic-ratelimit-{dimension}-reset"] = FormatRfc3339(q.ResetAt);
-        }
+        headers[names.Limit] = q.Limit.ToString(CultureInfo.InvariantCulture);
+        headers[names.Remaining] = q.Remaining.ToString(CultureInfo.InvariantCulture);
+        headers[names.Reset] = openAI ? FormatOpenAIDuration(q.ResetAfter) : FormatRfc3339(q.ResetAt);
     }
+
+    private sealed record QuotaHeaderNames(string Limit, string Remaining, string Reset);
 }

@@ -99,38 +99,45 @@ internal sealed class SqliteUsageStore : IUsageStore
             return parameter;
         }).ToArray();
         await command.PrepareAsync(cancellationToken);
+
+        // Values go straight into the parameters (no array of them per record), and a batch's records mostly
+        // share a day, whose text is made once per day rather than once per record.
+        var day = default(DateOnly);
+        string? dayText = null;
         foreach (var record in records)
         {
-            object?[] values =
-            [
-                record.RequestId,
-                UsageStoreArguments.ToUnixMicroseconds(record.Timestamp),
-                DateOnly.FromDateTime(record.Timestamp.UtcDateTime).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-                record.KeyName,
-                record.RequestedModel,
-                record.Provider,
-                record.UpstreamModel,
-                record.Operation,
-                record.Streamed ? 1 : 0,
-                record.InputTokens,
-                record.OutputTokens,
-                record.CachedInputTokens,
-                record.CacheWriteTokens,
-                record.ReasoningTokens,
-                UsageStoreArguments.ToPico(record.Cost),
-                record.StatusCode,
-                record.ErrorType,
-                record.TimeToFirstByte is { } ttfb ? UsageStoreArguments.ToMicroseconds(ttfb) : null,
-                UsageStoreArguments.ToMicroseconds(record.Duration),
-                record.Prompt,
-                record.Completion,
-            ];
-            for (var i = 0; i < values.Length; i++)
+            var recordDay = DateOnly.FromDateTime(record.Timestamp.UtcDateTime);
+            if (dayText is null || recordDay != day)
             {
-                parameters[i].Value = values[i] ?? DBNull.Value;
+                day = recordDay;
+                dayText = recordDay.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
             }
 
+            var i = 0;
+            Set(record.RequestId);
+            Set(UsageStoreArguments.ToUnixMicroseconds(record.Timestamp));
+            Set(dayText);
+            Set(record.KeyName);
+            Set(record.RequestedModel);
+            Set(record.Provider);
+            Set(record.UpstreamModel);
+            Set(record.Operation);
+            Set(record.Streamed ? 1 : 0);
+            Set(record.InputTokens);
+            Set(record.OutputTokens);
+            Set(record.CachedInputTokens);
+            Set(record.CacheWriteTokens);
+            Set(record.ReasoningTokens);
+            Set(UsageStoreArguments.ToPico(record.Cost));
+            Set(record.StatusCode);
+            Set(record.ErrorType);
+            Set(record.TimeToFirstByte is { } ttfb ? UsageStoreArguments.ToMicroseconds(ttfb) : null);
+            Set(UsageStoreArguments.ToMicroseconds(record.Duration));
+            Set(record.Prompt);
+            Set(record.Completion);
             await command.ExecuteNonQueryAsync(cancellationToken);
+
+            void Set(object? value) => parameters[i++].Value = value ?? DBNull.Value;
         }
 
         await transaction.CommitAsync(cancellationToken);
