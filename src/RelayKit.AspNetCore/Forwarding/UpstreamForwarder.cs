@@ -174,7 +174,7 @@ internal sealed partial class UpstreamForwarder(
 
         var source = context.Translation?.Body ?? context.Body!;
         var body = context.BodyOverrides.Count == 0
-            ? source.Raw
+            ? source.RawToSend()
             : JsonBodyRewriter.Rewrite(source.Root, context.BodyOverrides);
         request.Content = new ReadOnlyMemoryContent(body);
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");

@@ -12,7 +12,20 @@ namespace RelayKit.AspNetCore.Protocols;
 /// <param name="owner">What owns the memory of <paramref name="raw"/> (a pooled buffer), released with the body; null when nothing need be.</param>
 internal sealed class RelayRequestBody(ReadOnlyMemory<byte> raw, JsonDocument document, IDisposable? owner = null) : IDisposable
 {
+    private bool _sent;
+
     public ReadOnlyMemory<byte> Raw { get; } = raw;
+
+    /// <summary>
+    /// <see cref="Raw"/>, to be sent upstream as it is. Its memory then never goes back to the pool: HttpClient may
+    /// still be writing it after the response came (an upstream that answers before it read the whole body), and
+    /// a buffer reused meanwhile by another request would send that request's bytes to this upstream.
+    /// </summary>
+    public ReadOnlyMemory<byte> RawToSend()
+    {
+        _sent = true;
+        return Raw;
+    }
 
     public JsonElement Root => document.RootElement;
 
@@ -27,6 +40,9 @@ internal sealed class RelayRequestBody(ReadOnlyMemory<byte> raw, JsonDocument do
     {
         // The document first: it reads the owner's memory in place.
         document.Dispose();
-        owner?.Dispose();
+        if (!_sent)
+        {
+            owner?.Dispose();
+        }
     }
 }
