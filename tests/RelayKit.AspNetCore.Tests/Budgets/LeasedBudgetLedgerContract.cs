@@ -61,9 +61,7 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
     [SkippableFact]
     public async Task Requests_after_the_lease_write_nothing_until_they_settle_and_read_as_if_reserved_alone()
     {
-        var ledger = NewLedger();
-        var leased = NewLeased(ledger, leaseRequests: 4);
-        await ledger.TopUpAsync("alice", 100m, "pay-1");
+        var (ledger, leased) = await FundedAsync(100m, leaseRequests: 4);
 
         for (var i = 1; i <= 4; i++)
         {
@@ -186,9 +184,7 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
     [SkippableFact]
     public async Task Short_of_a_lease_the_request_reserves_alone_and_is_refused_exactly_as_without_leases()
     {
-        var ledger = NewLedger();
-        var leased = NewLeased(ledger, leaseRequests: 32);
-        await ledger.TopUpAsync("alice", 1m, "pay-1");
+        var (ledger, leased) = await FundedAsync(1m, leaseRequests: 32);
 
         // 32 × 0.4 is not there: the lease takes what is (1), the third request no longer fits it.
         Assert.True((await leased.TryReserveAsync("alice", "r1", 0.4m, InFiveMinutes)).Granted);
@@ -213,9 +209,7 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
     [SkippableFact]
     public async Task A_crash_leaves_the_lease_to_expire_charging_nothing_and_a_late_settle_takes_only_what_is_available()
     {
-        var ledger = NewLedger();
-        var crashed = NewLeased(ledger, leaseRequests: 4);
-        await ledger.TopUpAsync("alice", 10m, "pay-1");
+        var (ledger, crashed) = await FundedAsync(10m, leaseRequests: 4);
         Assert.True((await crashed.TryReserveAsync("alice", "r1", 1m, InFiveMinutes)).Granted);
         Assert.True((await crashed.TryReserveAsync("alice", "r2", 1m, InFiveMinutes)).Granted);
 
@@ -239,9 +233,7 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
     [SkippableFact]
     public async Task An_idle_lease_is_given_back_and_a_stale_one_is_given_back_after_its_last_request()
     {
-        var ledger = NewLedger();
-        var leased = NewLeased(ledger, leaseRequests: 4);
-        await ledger.TopUpAsync("alice", 10m, "pay-1");
+        var (ledger, leased) = await FundedAsync(10m, leaseRequests: 4);
         await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
         await leased.SettleAsync("r1", 1m);
         Assert.Equal(3m, (await ledger.GetBalanceAsync("alice"))!.Reserved);
@@ -268,9 +260,7 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
     [SkippableFact]
     public async Task Settling_twice_at_once_charges_once()
     {
-        var ledger = NewLedger();
-        var leased = NewLeased(ledger);
-        await ledger.TopUpAsync("alice", 10m, "pay-1");
+        var (ledger, leased) = await FundedAsync(10m);
         await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
 
         var both = await Task.WhenAll(Task.Run(() => leased.SettleAsync("r1", 0.5m)), Task.Run(() => leased.SettleAsync("r1", 0.5m)));
@@ -305,9 +295,7 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
     [SkippableFact]
     public async Task Refund_pays_out_what_the_lease_held_unused_and_stopping_keeps_only_what_requests_in_flight_hold()
     {
-        var ledger = NewLedger();
-        var leased = NewLeased(ledger);
-        await ledger.TopUpAsync("alice", 10m, "pay-1");
+        var (ledger, leased) = await FundedAsync(10m);
         await ledger.TopUpAsync("bob", 10m, "pay-2");
         await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
         await leased.SettleAsync("r1", 0.5m);
@@ -320,6 +308,15 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
         Assert.Equal(1m, (await ledger.GetBalanceAsync("bob"))!.Reserved);
         await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
         await BudgetLedgerContract.AssertConsistentAsync(ledger, "bob");
+    }
+
+    /// <summary>A ledger with alice's account funded, and leases over it.</summary>
+    private async Task<(BudgetLedger Ledger, LeasedBudgetLedger Leased)> FundedAsync(decimal balance, int leaseRequests = 4)
+    {
+        var ledger = NewLedger();
+        var leased = NewLeased(ledger, leaseRequests);
+        await ledger.TopUpAsync("alice", balance, "pay-1");
+        return (ledger, leased);
     }
 
     private static async Task UntilAsync(Func<Task<bool>> condition)
