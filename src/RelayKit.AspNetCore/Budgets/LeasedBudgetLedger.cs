@@ -94,14 +94,14 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
                 return await _ledger.TryReserveAsync(keyId, requestId, amount, expiresAt, cancellationToken);
             }
 
-            var refused = await TakeLeaseAsync(key, size, expiresAt, cancellationToken);
+            var refused = await TakeLeaseAsync(key, size, expiresAt);
             if (refused is { Status: ReservationStatus.InsufficientBalance })
             {
                 // Short of a whole lease: give back what this instance holds unused, then lease what is left if that is
                 // still worth it, else the request reserves on its own, exactly as it would without leases.
-                var available = await GiveBackUnusedAsync(key, cancellationToken) ?? refused.Available;
+                var available = await GiveBackUnusedAsync(key) ?? refused.Available;
                 refused = available >= amount * MinLeaseRequests
-                    ? await TakeLeaseAsync(key, Math.Min(size, available), expiresAt, cancellationToken)
+                    ? await TakeLeaseAsync(key, Math.Min(size, available), expiresAt)
                     : refused;
                 if (refused is not null)
                 {
@@ -162,7 +162,7 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
             await key.Renewal.WaitAsync(cancellationToken);
             try
             {
-                await GiveBackUnusedAsync(key, cancellationToken);
+                await GiveBackUnusedAsync(key);
                 return await _ledger.RefundAsync(keyId, reference, cancellationToken);
             }
             finally
@@ -228,7 +228,7 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
             await key.Renewal.WaitAsync();
             try
             {
-                await GiveBackUnusedAsync(key, CancellationToken.None);
+                await GiveBackUnusedAsync(key);
             }
             catch (Exception exception)
             {
@@ -270,13 +270,17 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
     }
 
     /// <summary>Takes a new lease as the key's current one; returns null when granted, else the refusal.</summary>
-    private async Task<ReservationResult?> TakeLeaseAsync(KeyLeases key, decimal size, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Not cancelled with the request that asked for it: a lease committed in the store but dropped here (a caller gone
+    /// between the commit and the answer) would hold its money until it expired. The same holds for giving back.
+    /// </remarks>
+    private async Task<ReservationResult?> TakeLeaseAsync(KeyLeases key, decimal size, DateTimeOffset expiresAt)
     {
         // The lease that can no longer serve is retired first: given back whole if idle, else when its last request ends.
         RetireCurrent(key);
         var id = "lease_" + Guid.CreateVersion7(_time.GetUtcNow()).ToString("N");
         var leaseExpiresAt = expiresAt + LeaseWindow;
-        var result = await _ledger.TryReserveAsync(key.KeyId, id, size, leaseExpiresAt, cancellationToken);
+        var result = await _ledger.TryReserveAsync(key.KeyId, id, size, leaseExpiresAt, CancellationToken.None);
         if (!result.Granted)
         {
             return result;
@@ -314,7 +318,7 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
     }
 
     /// <summary>Gives back the unused rest of each of the key's leases; returns the available balance after, when any was given back.</summary>
-    private async Task<decimal?> GiveBackUnusedAsync(KeyLeases key, CancellationToken cancellationToken)
+    private async Task<decimal?> GiveBackUnusedAsync(KeyLeases key)
     {
         RetireCurrent(key);
         List<(Lease Lease, decimal Unused)> shrink = [];
@@ -332,7 +336,7 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
         decimal? available = null;
         foreach (var (lease, unused) in shrink)
         {
-            available = await _ledger.ShrinkLeaseAsync(lease.Id, unused, cancellationToken);
+            available = await _ledger.ShrinkLeaseAsync(lease.Id, unused, CancellationToken.None);
             lock (key)
             {
                 lease.Amount -= unused;
