@@ -76,6 +76,7 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
         var key = _keys.GetOrAdd(keyId, static id => new KeyLeases(id));
         if (TryCarve(key, requestId, amount, expiresAt, out var carved))
         {
+            RenewIfLow(key, amount, expiresAt);
             return carved;
         }
 
@@ -266,6 +267,92 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
             lease.UsedSinceTick = true;
             result = new ReservationResult(ReservationStatus.Granted, lease.Amount - lease.Carved);
             return true;
+        }
+    }
+
+    /// <summary>
+    /// When the current lease has a quarter or less of its block left, takes the next one in the background, so that
+    /// the requests that come when it runs out carve at once instead of waiting for a store write. Best effort: when a
+    /// renewal is already under way, or the balance is short of a whole block, the requests take the usual path.
+    /// </summary>
+    private void RenewIfLow(KeyLeases key, decimal amount, DateTimeOffset expiresAt)
+    {
+        lock (key)
+        {
+            if (key.Renewing || key.Current is not { } lease || lease.Amount - lease.Carved > lease.Size / 4)
+            {
+                return;
+            }
+
+            key.Renewing = true;
+        }
+
+        TrackReturn(RenewAsync(key, amount * _leaseRequests, expiresAt));
+    }
+
+    private async Task RenewAsync(KeyLeases key, decimal size, DateTimeOffset expiresAt)
+    {
+        try
+        {
+            if (_disposed || !await key.Renewal.WaitAsync(0))
+            {
+                return;
+            }
+
+            try
+            {
+                lock (key)
+                {
+                    // Another renewal may have come first.
+                    if (_disposed || key.Current is not { } low || low.Amount - low.Carved > low.Size / 4)
+                    {
+                        return;
+                    }
+                }
+
+                var id = "lease_" + Guid.CreateVersion7(_time.GetUtcNow()).ToString("N");
+                var leaseExpiresAt = expiresAt + LeaseWindow;
+                var result = await _ledger.TryReserveAsync(key.KeyId, id, size, leaseExpiresAt, CancellationToken.None);
+                if (!result.Granted)
+                {
+                    return;
+                }
+
+                // The new block becomes current; the old one takes no more requests and goes back when its last one ends.
+                Lease? idle = null;
+                lock (key)
+                {
+                    var renewed = new Lease(id, key.KeyId, size, _time.GetUtcNow(), leaseExpiresAt) { UsedSinceTick = true };
+                    key.Leases.Add(renewed);
+                    var old = key.Current;
+                    key.Current = renewed;
+                    if (old is not null && old.InFlight == 0)
+                    {
+                        idle = Close(key, old);
+                    }
+                }
+
+                if (idle is not null)
+                {
+                    TrackReturn(ReturnAsync(idle));
+                }
+            }
+            finally
+            {
+                key.Renewal.Release();
+            }
+        }
+        catch (Exception exception)
+        {
+            // Nothing depends on it: the next request that finds the block empty takes the usual path.
+            LogRenewFailed(exception, key.KeyId);
+        }
+        finally
+        {
+            lock (key)
+            {
+                key.Renewing = false;
+            }
         }
     }
 
@@ -469,6 +556,9 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
     [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "Giving back a budget lease of key {KeyName} failed; its hold is released when it expires.")]
     private partial void LogReturnFailed(Exception exception, string keyName);
 
+    [LoggerMessage(EventId = 5005, Level = LogLevel.Warning, Message = "Renewing the budget lease of key {KeyName} ahead of need failed; its requests reserve the usual way.")]
+    private partial void LogRenewFailed(Exception exception, string keyName);
+
     /// <summary>A key's leases; locked (the object itself) while its amounts change.</summary>
     private sealed class KeyLeases(string keyId)
     {
@@ -479,6 +569,9 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
         /// <summary>The lease new requests are held out of, if any.</summary>
         public Lease? Current { get; set; }
 
+        /// <summary>A renewal ahead of need is under way (<see cref="RenewIfLow"/>).</summary>
+        public bool Renewing { get; set; }
+
         /// <summary>Every open lease of the key: the current one and retired ones whose requests are still in flight.</summary>
         public List<Lease> Leases { get; } = [];
     }
@@ -487,6 +580,9 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
     private sealed class Lease(string id, string keyId, decimal amount, DateTimeOffset createdAt, DateTimeOffset expiresAt)
     {
         public string Id { get; } = id;
+
+        /// <summary>The block as it was taken.</summary>
+        public decimal Size { get; } = amount;
 
         public string KeyId { get; } = keyId;
 

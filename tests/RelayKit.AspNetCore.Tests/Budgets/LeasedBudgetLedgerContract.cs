@@ -61,7 +61,7 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
     [SkippableFact]
     public async Task Requests_after_the_lease_write_nothing_until_they_settle_and_read_as_if_reserved_alone()
     {
-        var (ledger, leased) = await FundedAsync(100m, leaseRequests: 4);
+        var (ledger, leased) = await FundedAsync(100m, leaseRequests: 8);
 
         for (var i = 1; i <= 4; i++)
         {
@@ -73,17 +73,17 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
         Assert.Equal([BudgetEntryKind.TopUp, BudgetEntryKind.Reservation], entries.Select(e => e.Kind));
         var firstLease = entries[1];
         Assert.StartsWith("lease_", firstLease.RequestId, StringComparison.Ordinal);
-        Assert.Equal(4m, firstLease.Amount);
+        Assert.Equal(8m, firstLease.Amount);
         var inFlight = await leased.GetReservationAsync("r2");
         Assert.Equal(new BudgetReservation("r2", "alice", 1m, ReservationState.Open, null, null, Time.GetUtcNow(), InFiveMinutes), inFlight);
         Assert.Null(await ledger.GetReservationAsync("r2"));
         Assert.Equal(4m, (await leased.GetBalanceAsync("alice"))!.Reserved);
 
-        // The fifth does not fit the lease: a second one is taken.
-        Assert.True((await leased.TryReserveAsync("alice", "r5", 1m, InFiveMinutes)).Granted);
-        Assert.Equal(2, (await ledger.GetEntriesAsync("alice")).Count(e => e.Kind == BudgetEntryKind.Reservation));
-        Assert.Equal(5m, (await leased.GetBalanceAsync("alice"))!.Reserved);
-        Assert.Equal(8m, (await ledger.GetBalanceAsync("alice"))!.Reserved);
+        // The fifth does not fit what is left of the lease: a second one is taken, of eight times its worst case.
+        Assert.True((await leased.TryReserveAsync("alice", "r5", 5m, InFiveMinutes)).Granted);
+        Assert.Equal([8m, 40m], (await ledger.GetEntriesAsync("alice")).Where(e => e.Kind == BudgetEntryKind.Reservation).Select(e => e.Amount));
+        Assert.Equal(9m, (await leased.GetBalanceAsync("alice"))!.Reserved);
+        Assert.Equal(48m, (await ledger.GetBalanceAsync("alice"))!.Reserved);
 
         var settled = await leased.SettleAsync("r1", 0.25m);
         Assert.Equal(new SettlementResult(SettlementStatus.Applied, 0.25m, 0m, 99.75m), settled);
@@ -100,7 +100,44 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
         Assert.Equal(new SettlementResult(SettlementStatus.Applied, 0m, 0m, 98.75m), await leased.ReleaseAsync("r3"));
         Assert.Equal(ReservationState.Released, (await ledger.GetReservationAsync("r3"))!.State);
 
-        Assert.Equal(2m, (await leased.GetBalanceAsync("alice"))!.Reserved);
+        Assert.Equal(6m, (await leased.GetBalanceAsync("alice"))!.Reserved);
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task A_lease_a_quarter_full_is_renewed_ahead_so_requests_never_wait_for_a_store_write()
+    {
+        var (ledger, leased) = await FundedAsync(100m, leaseRequests: 4);
+        async Task<int> LeasesAsync() => (await ledger.GetEntriesAsync("alice")).Count(e => e.Kind == BudgetEntryKind.Reservation);
+
+        // Three of four taken: a quarter left, so the next block is taken in the background.
+        for (var i = 1; i <= 3; i++)
+        {
+            Assert.True((await leased.TryReserveAsync("alice", $"r{i}", 1m, InFiveMinutes)).Granted);
+        }
+
+        await UntilAsync(async () => await LeasesAsync() == 2);
+
+        // The requests after it carve from the new block; the old one's last quarter is no longer used.
+        for (var i = 4; i <= 6; i++)
+        {
+            Assert.True((await leased.TryReserveAsync("alice", $"r{i}", 1m, InFiveMinutes)).Granted);
+        }
+
+        await UntilAsync(async () => await LeasesAsync() == 3);
+        Assert.Equal(6m, (await leased.GetBalanceAsync("alice"))!.Reserved);
+        Assert.Equal(12m, (await ledger.GetBalanceAsync("alice"))!.Reserved);
+
+        // Once the old blocks' requests end, the old blocks go back whole.
+        for (var i = 1; i <= 6; i++)
+        {
+            await leased.SettleAsync($"r{i}", 0.5m);
+        }
+
+        await UntilAsync(async () => (await ledger.GetBalanceAsync("alice"))!.Reserved == 4m);
+        Assert.Equal(97m, (await ledger.GetBalanceAsync("alice"))!.Balance);
+        await leased.DisposeAsync();
+        Assert.Equal(0m, (await ledger.GetBalanceAsync("alice"))!.Reserved);
         await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
     }
 
