@@ -310,32 +310,8 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
                     }
                 }
 
-                var id = "lease_" + Guid.CreateVersion7(_time.GetUtcNow()).ToString("N");
-                var leaseExpiresAt = expiresAt + LeaseWindow;
-                var result = await _ledger.TryReserveAsync(key.KeyId, id, size, leaseExpiresAt, CancellationToken.None);
-                if (!result.Granted)
-                {
-                    return;
-                }
-
-                // The new block becomes current; the old one takes no more requests and goes back when its last one ends.
-                Lease? idle = null;
-                lock (key)
-                {
-                    var renewed = new Lease(id, key.KeyId, size, _time.GetUtcNow(), leaseExpiresAt) { UsedSinceTick = true };
-                    key.Leases.Add(renewed);
-                    var old = key.Current;
-                    key.Current = renewed;
-                    if (old is not null && old.InFlight == 0)
-                    {
-                        idle = Close(key, old);
-                    }
-                }
-
-                if (idle is not null)
-                {
-                    TrackReturn(ReturnAsync(idle));
-                }
+                // The current block serves requests until the new one is in place (a refusal leaves it as it is).
+                await TakeLeaseAsync(key, size, expiresAt, retireFirst: false);
             }
             finally
             {
@@ -361,10 +337,15 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
     /// Not cancelled with the request that asked for it: a lease committed in the store but dropped here (a caller gone
     /// between the commit and the answer) would hold its money until it expired. The same holds for giving back.
     /// </remarks>
-    private async Task<ReservationResult?> TakeLeaseAsync(KeyLeases key, decimal size, DateTimeOffset expiresAt)
+    private async Task<ReservationResult?> TakeLeaseAsync(KeyLeases key, decimal size, DateTimeOffset expiresAt, bool retireFirst = true)
     {
-        // The lease that can no longer serve is retired first: given back whole if idle, else when its last request ends.
-        RetireCurrent(key);
+        // A lease that can no longer serve is retired first, so that an idle one's money is back before the new one is
+        // asked for: given back whole if idle, else when its last request ends.
+        if (retireFirst)
+        {
+            RetireCurrent(key);
+        }
+
         var id = "lease_" + Guid.CreateVersion7(_time.GetUtcNow()).ToString("N");
         var leaseExpiresAt = expiresAt + LeaseWindow;
         var result = await _ledger.TryReserveAsync(key.KeyId, id, size, leaseExpiresAt, CancellationToken.None);
@@ -373,11 +354,23 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
             return result;
         }
 
+        // The new lease becomes current; one it replaces takes no more requests and goes back when its last one ends.
+        Lease? idle = null;
         lock (key)
         {
             var lease = new Lease(id, key.KeyId, size, _time.GetUtcNow(), leaseExpiresAt) { UsedSinceTick = true };
             key.Leases.Add(lease);
+            var replaced = key.Current;
             key.Current = lease;
+            if (replaced is { InFlight: 0 })
+            {
+                idle = Close(key, replaced);
+            }
+        }
+
+        if (idle is not null)
+        {
+            TrackReturn(ReturnAsync(idle));
         }
 
         return null;
