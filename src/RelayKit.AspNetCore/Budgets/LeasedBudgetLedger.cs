@@ -66,6 +66,10 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// For a request held out of a lease, <see cref="ReservationResult.Available"/> is what the lease has left, a lower
+    /// bound of the key's available balance (the store is not read for it).
+    /// </remarks>
     public async Task<ReservationResult> TryReserveAsync(string keyId, string requestId, decimal amount, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(keyId);
