@@ -5,10 +5,8 @@ namespace RelayKit.AspNetCore.Routing;
 /// <summary>The configured models compiled for lookup: exact names and aliases first, then wildcard entries by specificity.</summary>
 internal sealed class ModelRouteTable
 {
-    private readonly Dictionary<string, ModelEntry> _exact = new(StringComparer.OrdinalIgnoreCase);
-
-    // An exact name's candidates do not depend on the request, so they are made once here rather than per request.
-    private readonly Dictionary<string, IReadOnlyList<UpstreamCandidate>> _exactCandidates = new(StringComparer.OrdinalIgnoreCase);
+    // Exact names and aliases with their one candidate: it does not depend on the request, so it is made once here.
+    private readonly Dictionary<string, IReadOnlyList<UpstreamCandidate>> _exact = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<ModelEntry> _patterns = [];
 
     public ModelRouteTable(ModelRelayOptions options, DateTimeOffset compiledAt)
@@ -43,14 +41,10 @@ internal sealed class ModelRouteTable
             }
 
             IReadOnlyList<UpstreamCandidate> candidates = [new UpstreamCandidate(entry, entry.UpstreamModel ?? entry.Name.Text)];
-            _exact[entry.Name.Text] = entry;
-            _exactCandidates[entry.Name.Text] = candidates;
+            _exact[entry.Name.Text] = candidates;
             foreach (var alias in entry.Aliases)
             {
-                if (_exact.TryAdd(alias, entry))
-                {
-                    _exactCandidates.Add(alias, candidates);
-                }
+                _exact.TryAdd(alias, candidates);
             }
         }
 
@@ -68,12 +62,12 @@ internal sealed class ModelRouteTable
 
     /// <summary>The names callers can list: every exact model name and alias, in name order.</summary>
     public IEnumerable<(string Name, ModelEntry Entry)> ListedModels =>
-        _exact.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => (e.Key, e.Value));
+        _exact.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => (e.Key, e.Value[0].Entry));
 
     /// <summary>Every upstream that may serve the model, best first; empty when no entry matches.</summary>
     public IReadOnlyList<UpstreamCandidate> Resolve(string model)
     {
-        if (_exactCandidates.TryGetValue(model, out var exact))
+        if (_exact.TryGetValue(model, out var exact))
         {
             return exact;
         }

@@ -85,19 +85,10 @@ internal static class RateLimitHeaderWriter
         if (fraction > 0)
         {
             // Three digits less their trailing zeros, as Go prints them: .5, .02, .172.
+            Span<char> digits = stackalloc char[3];
+            fraction.TryFormat(digits, out _, "000", CultureInfo.InvariantCulture);
             text.AppendLiteral(".");
-            if (fraction % 100 == 0)
-            {
-                text.AppendFormatted(fraction / 100);
-            }
-            else if (fraction % 10 == 0)
-            {
-                text.AppendFormatted(fraction / 10, "00");
-            }
-            else
-            {
-                text.AppendFormatted(fraction, "000");
-            }
+            text.AppendFormatted((ReadOnlySpan<char>)digits.TrimEnd('0'));
         }
 
         text.AppendLiteral("s");
