@@ -105,25 +105,17 @@ internal sealed partial class BudgetLedger : IBudgetLedger
                 ?? throw new InvalidOperationException("A reservation without an account: the ledger store is inconsistent.");
             if (reservation.State is ReservationState.Settled or ReservationState.Released)
             {
-                var charged = reservation.Charged ?? 0m;
-                return new SettlementResult(SettlementStatus.AlreadySettled, charged, Math.Max(0m, (reservation.ReportedCost ?? 0m) - charged), account.Balance);
+                return AlreadySettled(reservation, account.Balance);
             }
 
-            decimal charge;
+            var stillHeld = reservation.State == ReservationState.Open;
+            var charge = Charge(actualCost, reservation.Amount, stillHeld, account);
             var reserved = account.Reserved;
             var entries = new List<BudgetEntry>(2);
-            if (reservation.State == ReservationState.Open)
+            if (stillHeld)
             {
-                // The reservation is the worst case the caller was shown; never charge past it.
-                charge = Math.Min(actualCost, reservation.Amount);
                 reserved -= reservation.Amount;
                 entries.Add(Entry(reservation.KeyId, BudgetEntryKind.Release, reservation.Amount, now, requestId: requestId));
-            }
-            else
-            {
-                // Expired: the hold is gone and others may have reserved the money since, so a late
-                // settle takes only what is still available.
-                charge = Math.Min(actualCost, Math.Min(reservation.Amount, Math.Max(0m, account.Balance - account.Reserved)));
             }
 
             var balance = account.Balance - charge;
@@ -192,9 +184,7 @@ internal sealed partial class BudgetLedger : IBudgetLedger
             var now = _time.GetUtcNow();
             if (await session.GetReservationAsync(requestId) is { } recorded)
             {
-                var account = await session.GetAccountAsync(recorded.KeyId);
-                var earlier = recorded.Charged ?? 0m;
-                return new SettlementResult(SettlementStatus.AlreadySettled, earlier, Math.Max(0m, (recorded.ReportedCost ?? 0m) - earlier), account?.Balance);
+                return AlreadySettled(recorded, (await session.GetAccountAsync(recorded.KeyId))?.Balance);
             }
 
             var lease = await session.GetReservationAsync(leaseId);
@@ -204,10 +194,12 @@ internal sealed partial class BudgetLedger : IBudgetLedger
                 throw new InvalidOperationException($"Lease {leaseId} of a carved request is missing: the ledger store is inconsistent.");
             }
 
-            decimal charge;
+            // A lease no longer open (expired, or returned) holds nothing for the request any more.
+            var stillHeld = lease.State == ReservationState.Open;
+            var charge = Charge(actualCost ?? 0m, held, stillHeld, current);
             var reserved = current.Reserved;
             var entries = new List<BudgetEntry>(4);
-            if (lease.State == ReservationState.Open)
+            if (stillHeld)
             {
                 if (lease.Amount < held)
                 {
@@ -215,17 +207,11 @@ internal sealed partial class BudgetLedger : IBudgetLedger
                 }
 
                 // The request's hold leaves the lease: the same money, now shown as the request's own, then released.
-                charge = Math.Min(actualCost ?? 0m, held);
                 reserved -= held;
                 entries.Add(Entry(keyId, BudgetEntryKind.Reservation, held, createdAt, requestId: requestId));
                 entries.Add(Entry(keyId, BudgetEntryKind.Release, held, now, requestId: leaseId));
                 entries.Add(Entry(keyId, BudgetEntryKind.Release, held, now, requestId: requestId));
                 await session.SaveReservationAsync(lease with { Amount = lease.Amount - held }, now);
-            }
-            else
-            {
-                // The lease was expired (or returned): its hold is gone, so a late settle takes only what is available.
-                charge = Math.Min(actualCost ?? 0m, Math.Min(held, Math.Max(0m, current.Balance - current.Reserved)));
             }
 
             var state = actualCost is null ? ReservationState.Released : ReservationState.Settled;
@@ -416,6 +402,21 @@ internal sealed partial class BudgetLedger : IBudgetLedger
             await session.SaveAccountAsync(account with { Balance = account.Balance + amount, FreeCredit = free }, now);
             return new CreditResult(CreditStatus.Applied, amount, account.Balance + amount);
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// What a settle charges, for a request's own reservation and for one held out of a lease alike. While the hold
+    /// stands it is the worst case the caller was shown, so the charge never passes it; once it is gone (expired) others
+    /// may have reserved the money since, so a late settle takes only what is still available.
+    /// </summary>
+    private static decimal Charge(decimal cost, decimal hold, bool stillHeld, LedgerAccount account) =>
+        stillHeld ? Math.Min(cost, hold) : Math.Min(cost, Math.Min(hold, Math.Max(0m, account.Balance - account.Reserved)));
+
+    /// <summary>The answer to a settle or release of a request already settled or released: what it was charged then.</summary>
+    private static SettlementResult AlreadySettled(BudgetReservation reservation, decimal? balance)
+    {
+        var charged = reservation.Charged ?? 0m;
+        return new SettlementResult(SettlementStatus.AlreadySettled, charged, Math.Max(0m, (reservation.ReportedCost ?? 0m) - charged), balance);
     }
 
     private static BudgetEntry Entry(string keyId, BudgetEntryKind kind, decimal amount, DateTimeOffset at, string? requestId = null, string? reference = null, decimal? reportedCost = null) =>

@@ -372,10 +372,7 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
             }
         }
 
-        if (idle is not null)
-        {
-            TrackReturn(ReturnAsync(idle));
-        }
+        ReturnInBackground(idle);
 
         return null;
     }
@@ -395,10 +392,7 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
             }
         }
 
-        if (idle is not null)
-        {
-            TrackReturn(ReturnAsync(idle));
-        }
+        ReturnInBackground(idle);
     }
 
     /// <summary>Gives back the unused rest of each of the key's leases; returns the available balance after, when any was given back.</summary>
@@ -490,10 +484,7 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
             }
         }
 
-        if (idle is not null)
-        {
-            TrackReturn(ReturnAsync(idle));
-        }
+        ReturnInBackground(idle);
 
         mine.SetResult(result);
         return result;
@@ -517,10 +508,7 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
                 }
             }
 
-            if (idle is not null)
-            {
-                TrackReturn(ReturnAsync(idle));
-            }
+            ReturnInBackground(idle);
         }
     }
 
@@ -529,6 +517,15 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
         lease.Open = false;
         key.Leases.Remove(lease);
         return lease;
+    }
+
+    /// <summary>Gives a closed lease back to the store without anyone waiting for it (disposal and renewals do).</summary>
+    private void ReturnInBackground(Lease? lease)
+    {
+        if (lease is not null)
+        {
+            TrackReturn(ReturnAsync(lease));
+        }
     }
 
     private async Task ReturnAsync(Lease lease)

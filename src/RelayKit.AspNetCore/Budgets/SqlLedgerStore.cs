@@ -144,20 +144,18 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
         public string FindByReference { get; } = $"SELECT {EntryColumns} FROM {store.Table("budget_entries")} WHERE reference = @reference";
 
-        public string Append { get; } = $"INSERT INTO {store.Table("budget_entries")} (key_id, kind, amount, request_id, reference, reported_cost, at) VALUES (@key, @kind, @amount, @request, @reference, @reported, @at)";
-
         private readonly string?[] _appendMany = new string?[MaxEntriesAtOnce + 1];
         private readonly string[]?[] _entryNames = new string[]?[MaxEntriesAtOnce];
 
         /// <summary>An INSERT of <paramref name="count"/> entries, its parameters numbered by row (<see cref="EntryParameterNames"/>).</summary>
-        public string AppendMany(int count)
+        public string Append(int count)
         {
             ArgumentOutOfRangeException.ThrowIfGreaterThan(count, MaxEntriesAtOnce);
             return _appendMany[count] ??= $"INSERT INTO {store.Table("budget_entries")} (key_id, kind, amount, request_id, reference, reported_cost, at) VALUES "
                 + string.Join(", ", Enumerable.Range(0, count).Select(row => "(" + string.Join(", ", EntryParameterNames(row)) + ")"));
         }
 
-        /// <summary>The parameter names of row <paramref name="row"/> of <see cref="AppendMany"/>, in <see cref="EntryParameters"/>'s order.</summary>
+        /// <summary>The parameter names of row <paramref name="row"/> of <see cref="Append"/>, in <see cref="EntryParameters"/>'s order.</summary>
         public string[] EntryParameterNames(int row) =>
             _entryNames[row] ??= [.. EntryParameters.Select(name => string.Create(CultureInfo.InvariantCulture, $"@{name}{row}"))];
     }
@@ -259,39 +257,24 @@ internal abstract class SqlLedgerStore : ILedgerStore
             return await reader.ReadAsync(cancellationToken) ? ReadEntry(reader) : null;
         }
 
-        public async Task AppendAsync(BudgetEntry entry)
-        {
-            await using var lease = Command(
-                store.Sql.Append,
-                ("@key", entry.KeyId), ("@kind", entry.Kind.ToString()), ("@amount", entry.Amount), ("@request", entry.RequestId),
-                ("@reference", entry.Reference), ("@reported", entry.ReportedCost), ("@at", entry.At.ToUnixTimeMilliseconds()));
-            await lease.Command.ExecuteNonQueryAsync(cancellationToken);
-        }
+        public Task AppendAsync(BudgetEntry entry) => AppendAsync([entry]);
 
         public async Task AppendAsync(IReadOnlyList<BudgetEntry> entries)
         {
-            if (entries.Count == 1)
-            {
-                await AppendAsync(entries[0]);
-                return;
-            }
-
-            // One multi-row INSERT: each statement is a round through the driver, and a settle writes up to four entries.
+            // One INSERT for all: each statement is a round through the driver, and a settle writes up to four entries.
             var parameters = new (string Name, object? Value)[entries.Count * EntryParameters.Length];
-            for (var i = 0; i < entries.Count; i++)
+            for (var row = 0; row < entries.Count; row++)
             {
-                var entry = entries[i];
-                var names = store.Sql.EntryParameterNames(i);
-                parameters[(i * EntryParameters.Length) + 0] = (names[0], entry.KeyId);
-                parameters[(i * EntryParameters.Length) + 1] = (names[1], entry.Kind.ToString());
-                parameters[(i * EntryParameters.Length) + 2] = (names[2], entry.Amount);
-                parameters[(i * EntryParameters.Length) + 3] = (names[3], entry.RequestId);
-                parameters[(i * EntryParameters.Length) + 4] = (names[4], entry.Reference);
-                parameters[(i * EntryParameters.Length) + 5] = (names[5], entry.ReportedCost);
-                parameters[(i * EntryParameters.Length) + 6] = (names[6], entry.At.ToUnixTimeMilliseconds());
+                var entry = entries[row];
+                object?[] values = [entry.KeyId, entry.Kind.ToString(), entry.Amount, entry.RequestId, entry.Reference, entry.ReportedCost, entry.At.ToUnixTimeMilliseconds()];
+                var names = store.Sql.EntryParameterNames(row);
+                for (var column = 0; column < values.Length; column++)
+                {
+                    parameters[(row * values.Length) + column] = (names[column], values[column]);
+                }
             }
 
-            await using var lease = Command(store.Sql.AppendMany(entries.Count), parameters);
+            await using var lease = Command(store.Sql.Append(entries.Count), parameters);
             await lease.Command.ExecuteNonQueryAsync(cancellationToken);
         }
 
