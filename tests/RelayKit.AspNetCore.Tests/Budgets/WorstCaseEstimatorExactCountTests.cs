@@ -129,10 +129,11 @@ public sealed class WorstCaseEstimatorExactCountTests
 
     [Theory]
     [MemberData(nameof(Names))]
-    public void A_parsed_node_is_counted_as_the_node_tree_counted_it(string name)
+    public void A_node_serialized_to_an_element_is_counted_as_the_node_tree_counted_it(string name)
     {
+        // What callers that hold a node tree pass: the tree written out as an element.
         var c = All.Single(c => c.Name == name);
-        Check(c, _estimator.Estimate(JsonNode.Parse(c.Json)!, c.Format, c.Model, Price, c.Cap));
+        Check(c, _estimator.Estimate(JsonSerializer.SerializeToElement(JsonNode.Parse(c.Json)), c.Format, c.Model, Price, c.Cap));
     }
 
     /// <summary>
@@ -156,6 +157,25 @@ public sealed class WorstCaseEstimatorExactCountTests
     {
         using var context = Context(Utf8WithRawBytes("""{"tools":[{"type":"function","function":{"description":"ab\xFF"}}]}"""));
         Assert.Equal(26, _estimator.Estimate(context, PromptFormat.OpenAIChat, "gpt-4o", Price, 10).PromptTokens);
+    }
+
+    /// <summary>
+    /// The one input the element is read differently for: a repeated property name. The node tree threw on it
+    /// (ArgumentException, "An item with the same key has already been added"); the element counts every
+    /// occurrence, which can only raise a worst case. The relay refuses such bodies when it reads them
+    /// (<c>AllowDuplicateProperties = false</c>), so none reaches the estimator on the request path.
+    /// </summary>
+    [Fact]
+    public void A_repeated_property_is_counted_each_time_it_occurs()
+    {
+        using var once = Context(Encoding.UTF8.GetBytes("""{"messages":[{"role":"user","content":"a"}]}"""));
+        using var twice = Context(Encoding.UTF8.GetBytes("""{"messages":[{"role":"user","content":"a","content":"a"}]}"""));
+
+        var single = _estimator.Estimate(once, PromptFormat.OpenAIChat, "gpt-4o", Price, 10).PromptTokens;
+        var repeated = _estimator.Estimate(twice, PromptFormat.OpenAIChat, "gpt-4o", Price, 10).PromptTokens;
+
+        // The name "content" (1 token) and its punctuation token, and "a" (1 token), once more.
+        Assert.Equal(single + 3, repeated);
     }
 
     /// <summary>The JSON text as UTF-8, with each <c>\xFF</c> in it a raw 0xFF byte (which is never valid UTF-8).</summary>
