@@ -1,7 +1,10 @@
+using System.Buffers;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.Json.Nodes;
+using System.Text.Unicode;
+using CommunityToolkit.HighPerformance.Buffers;
 using Microsoft.Extensions.Options;
 using Microsoft.ML.Tokenizers;
 using RelayKit.AspNetCore.Pricing;
@@ -14,16 +17,19 @@ namespace RelayKit.AspNetCore.Budgets;
 /// its output limit at the output price. The relay reserves this amount, so that no response can
 /// cost more than the caller had.
 /// </summary>
+/// <remarks>
+/// The body is read as the <see cref="JsonElement"/> the relay parsed it into, not as a node tree: a tree
+/// costs an object per property and value on every request. A JSON <c>null</c> counts as nothing, as a
+/// missing property does (a node tree read both as no node).
+/// </remarks>
 internal sealed class WorstCaseEstimator
 {
-    private static readonly JsonSerializerOptions CompactJson = new()
+    // Escaping non-ASCII as \uXXXX would inflate the count of non-English schemas for nothing.
+    private static readonly JsonWriterOptions CompactJson = new()
     {
-        // Escaping non-ASCII as \uXXXX would inflate the count of non-English schemas for nothing.
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        WriteIndented = false,
+        Indented = false,
     };
-
-    private static readonly HashSet<string> ImagePartTypes = new(StringComparer.Ordinal) { "image_url", "input_image", "image" };
 
     private readonly PromptTokenCounter _counter;
     private readonly BudgetEstimateOptions _options;
@@ -41,7 +47,7 @@ internal sealed class WorstCaseEstimator
     /// <param name="model">The upstream model the request goes to (its tokenizer is chosen by this name).</param>
     /// <param name="price">That model's price.</param>
     /// <param name="modelOutputCap">The model's configured or known output cap, if any.</param>
-    public CostEstimate Estimate(JsonNode body, PromptFormat format, string model, ModelPrice price, int? modelOutputCap) =>
+    public CostEstimate Estimate(JsonElement body, PromptFormat format, string model, ModelPrice price, int? modelOutputCap) =>
         Estimate(body, format, model, price, modelOutputCap, memo: null);
 
     /// <summary>
@@ -49,16 +55,15 @@ internal sealed class WorstCaseEstimator
     /// request and model (<see cref="RelayRequestContext.PromptTokenCounts"/>) however many steps ask.
     /// </summary>
     public CostEstimate Estimate(RelayRequestContext context, PromptFormat format, string model, ModelPrice price, int? modelOutputCap) =>
-        Estimate(context.Body!.Node, format, model, price, modelOutputCap, context.PromptTokenCounts);
+        Estimate(context.Body!.Root, format, model, price, modelOutputCap, context.PromptTokenCounts);
 
     private CostEstimate Estimate(
-        JsonNode body, PromptFormat format, string model, ModelPrice price, int? modelOutputCap, Dictionary<(PromptFormat, string), PromptTokenCount>? memo)
+        JsonElement request, PromptFormat format, string model, ModelPrice price, int? modelOutputCap, Dictionary<(PromptFormat, string), PromptTokenCount>? memo)
     {
-        ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(price);
-        if (body is not JsonObject request)
+        if (request.ValueKind != JsonValueKind.Object)
         {
-            throw new ArgumentException("A request body is a JSON object.", nameof(body));
+            throw new ArgumentException("A request body is a JSON object.", nameof(request));
         }
 
         var (tokenizer, exact) = _counter.For(model);
@@ -82,48 +87,48 @@ internal sealed class WorstCaseEstimator
         return new CostEstimate(promptTokens, outputTokens, cost, exact, fromRequest, count.Uncounted);
     }
 
-    private PromptTokenCount CountPrompt(JsonObject request, PromptFormat format, Tokenizer tokenizer)
+    private PromptTokenCount CountPrompt(JsonElement request, PromptFormat format, Tokenizer tokenizer)
     {
-        var prompt = new PromptCount(tokenizer, _options);
+        using var prompt = new PromptCount(tokenizer, _options);
         var uncounted = false;
 
         switch (format)
         {
             case PromptFormat.OpenAIChat:
-                prompt.Messages(request["messages"]);
-                prompt.Tools(request["tools"]);
-                prompt.Tools(request["functions"]);
-                prompt.Json(request["response_format"]);
-                prompt.Json(request["tool_choice"]);
-                prompt.Json(request["prediction"]);
-                uncounted = ReferencesFile(request["messages"]);
+                prompt.Messages(Property(request, "messages"));
+                prompt.Tools(Property(request, "tools"));
+                prompt.Tools(Property(request, "functions"));
+                prompt.Json(Property(request, "response_format"));
+                prompt.Json(Property(request, "tool_choice"));
+                prompt.Json(Property(request, "prediction"));
+                uncounted = ReferencesFile(Property(request, "messages"));
                 break;
 
             case PromptFormat.OpenAIResponses:
-                prompt.Messages(request["input"]);
-                prompt.Content(request["instructions"]);
-                prompt.Tools(request["tools"]);
-                prompt.Json(request["text"]);
-                prompt.Json(request["tool_choice"]);
-                uncounted = request["previous_response_id"] is not null || request["conversation"] is not null
-                    || request["prompt"] is not null || ReferencesFile(request["input"]);
+                prompt.Messages(Property(request, "input"));
+                prompt.Content(Property(request, "instructions"));
+                prompt.Tools(Property(request, "tools"));
+                prompt.Json(Property(request, "text"));
+                prompt.Json(Property(request, "tool_choice"));
+                uncounted = !IsNone(Property(request, "previous_response_id")) || !IsNone(Property(request, "conversation"))
+                    || !IsNone(Property(request, "prompt")) || ReferencesFile(Property(request, "input"));
                 break;
 
             case PromptFormat.OpenAIEmbeddings:
-                prompt.EmbeddingInput(request["input"]);
+                prompt.EmbeddingInput(Property(request, "input"));
                 break;
 
             case PromptFormat.AnthropicMessages:
-                prompt.Content(request["system"]);
-                prompt.Messages(request["messages"]);
-                if (request["tools"] is JsonArray { Count: > 0 } tools)
+                prompt.Content(Property(request, "system"));
+                prompt.Messages(Property(request, "messages"));
+                if (Property(request, "tools") is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
                 {
                     prompt.Tools(tools);
                     prompt.Add(_options.AnthropicToolSystemPromptTokens);
                 }
 
-                prompt.Json(request["tool_choice"]);
-                uncounted = ReferencesFile(request["messages"]);
+                prompt.Json(Property(request, "tool_choice"));
+                uncounted = ReferencesFile(Property(request, "messages"));
                 break;
 
             default:
@@ -133,7 +138,7 @@ internal sealed class WorstCaseEstimator
         return new PromptTokenCount(prompt.Tokens, uncounted);
     }
 
-    private (long Tokens, bool FromRequest) OutputLimit(JsonObject request, PromptFormat format, int? modelOutputCap)
+    private (long Tokens, bool FromRequest) OutputLimit(JsonElement request, PromptFormat format, int? modelOutputCap)
     {
         if (format == PromptFormat.OpenAIEmbeddings)
         {
@@ -142,46 +147,90 @@ internal sealed class WorstCaseEstimator
 
         var requested = format switch
         {
-            PromptFormat.OpenAIChat => Integer(request["max_completion_tokens"]) ?? Integer(request["max_tokens"]),
-            PromptFormat.OpenAIResponses => Integer(request["max_output_tokens"]),
-            _ => Integer(request["max_tokens"]),
+            PromptFormat.OpenAIChat => Integer(Property(request, "max_completion_tokens")) ?? Integer(Property(request, "max_tokens")),
+            PromptFormat.OpenAIResponses => Integer(Property(request, "max_output_tokens")),
+            _ => Integer(Property(request, "max_tokens")),
         };
 
         // Chat completions may ask for n choices, each up to the limit.
-        var choices = format == PromptFormat.OpenAIChat ? Math.Max(1, Integer(request["n"]) ?? 1) : 1;
+        var choices = format == PromptFormat.OpenAIChat ? Math.Max(1, Integer(Property(request, "n")) ?? 1) : 1;
         var limit = requested ?? modelOutputCap ?? _options.DefaultOutputCap;
         return (Math.Max(0, limit) * choices, requested is not null);
     }
 
-    private static long? Integer(JsonNode? node) =>
-        node is JsonValue value && value.GetValueKind() == JsonValueKind.Number
-            && decimal.TryParse(value.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
+    /// <summary>The value of <paramref name="name"/> in <paramref name="obj"/>, or <c>default</c> (<see cref="JsonValueKind.Undefined"/>) when there is none.</summary>
+    private static JsonElement Property(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var value) ? value : default;
+
+    /// <summary>Whether a value is missing or JSON <c>null</c>; the rules count neither.</summary>
+    private static bool IsNone(JsonElement value) => value.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null;
+
+    /// <summary>A number rounded up (its JSON text read as a decimal); null for anything else, or a number no decimal holds.</summary>
+    private static long? Integer(JsonElement value) =>
+        value.ValueKind == JsonValueKind.Number
+            && decimal.TryParse(JsonMarshal.GetRawUtf8Value(value), NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
             ? (long)Math.Ceiling(number)
             : null;
 
-    private static bool ReferencesFile(JsonNode? node) => node switch
+    private static bool ReferencesFile(JsonElement node)
     {
-        JsonObject obj => obj.ContainsKey("file_id")
-            || (obj["source"] is JsonObject { } source && source["type"]?.GetValueKind() == JsonValueKind.String
-                && (string?)source["type"] == "file")
-            || obj.Any(p => ReferencesFile(p.Value)),
-        JsonArray array => array.Any(ReferencesFile),
-        _ => false,
-    };
+        switch (node.ValueKind)
+        {
+            case JsonValueKind.Object:
+                // A file_id of any value, null included, names a file.
+                if (node.TryGetProperty("file_id", out _)
+                    || (node.TryGetProperty("source", out var source) && source.ValueKind == JsonValueKind.Object
+                        && source.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.ValueEquals("file"u8)))
+                {
+                    return true;
+                }
+
+                foreach (var property in node.EnumerateObject())
+                {
+                    if (ReferencesFile(property.Value))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+
+            case JsonValueKind.Array:
+                foreach (var item in node.EnumerateArray())
+                {
+                    if (ReferencesFile(item))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+
+            default:
+                return false;
+        }
+    }
 
     /// <summary>A running prompt-token count.</summary>
-    private sealed class PromptCount(Tokenizer tokenizer, BudgetEstimateOptions options)
+    private sealed class PromptCount(Tokenizer tokenizer, BudgetEstimateOptions options) : IDisposable
     {
+        // Text up to this many chars is transcoded on the stack; longer text into a pooled array.
+        private const int StackChars = 256;
+
+        // Where values counted as JSON text are written: made on the first such value, reused for the rest.
+        private ArrayPoolBufferWriter<byte>? _json;
+        private Utf8JsonWriter? _writer;
+
         public long Tokens { get; private set; }
 
         public void Add(long tokens) => Tokens += tokens;
 
         /// <summary>A message list, or a plain string (the responses API's <c>input</c> may be either).</summary>
-        public void Messages(JsonNode? messages)
+        public void Messages(JsonElement messages)
         {
-            if (messages is JsonArray array)
+            if (messages.ValueKind == JsonValueKind.Array)
             {
-                foreach (var message in array)
+                foreach (var message in messages.EnumerateArray())
                 {
                     Tokens += options.MessageOverheadTokens;
                     Content(message);
@@ -189,7 +238,7 @@ internal sealed class WorstCaseEstimator
 
                 Tokens += options.ReplyPrimingTokens;
             }
-            else if (messages is not null)
+            else if (!IsNone(messages))
             {
                 Tokens += options.MessageOverheadTokens + options.ReplyPrimingTokens;
                 Content(messages);
@@ -201,58 +250,59 @@ internal sealed class WorstCaseEstimator
         /// arguments are prompt text too), one token per property and array for punctuation, and a
         /// fixed allowance instead of an image's bytes.
         /// </summary>
-        public void Content(JsonNode? node)
+        public void Content(JsonElement node)
         {
-            switch (node)
+            switch (node.ValueKind)
             {
-                case null:
+                case JsonValueKind.Undefined or JsonValueKind.Null:
                     return;
-                case JsonObject obj when IsImage(obj):
+                case JsonValueKind.Object when IsImage(node):
                     Tokens += options.ImageTokens;
                     return;
-                case JsonObject obj:
-                    var toolUse = IsToolUse(obj);
-                    foreach (var (name, value) in obj)
+                case JsonValueKind.Object:
+                    var toolUse = IsToolUse(node);
+                    foreach (var property in node.EnumerateObject())
                     {
-                        Tokens += Count(name) + 1;
-                        if (toolUse && name == "input")
+                        Tokens += Name(property) + 1;
+                        if (toolUse && property.NameEquals("input"u8))
                         {
                             // The arguments of a tool call reach the model as JSON text.
-                            Json(value);
+                            Json(property.Value);
                         }
                         else
                         {
-                            Content(value);
+                            Content(property.Value);
                         }
                     }
 
                     return;
-                case JsonArray array:
+                case JsonValueKind.Array:
                     Tokens += 1;
-                    foreach (var item in array)
+                    foreach (var item in node.EnumerateArray())
                     {
                         Content(item);
                     }
 
                     return;
-                case JsonValue value when value.GetValueKind() == JsonValueKind.String:
-                    Tokens += Count(value.GetValue<string>());
+                case JsonValueKind.String:
+                    Tokens += Text(node);
                     return;
                 default:
-                    Tokens += Count(node.ToJsonString());
+                    // A number, true or false: its JSON text, which is ASCII.
+                    Tokens += CountUtf8(JsonMarshal.GetRawUtf8Value(node));
                     return;
             }
         }
 
         /// <summary>Tool definitions, counted as their compact JSON plus a per-tool overhead.</summary>
-        public void Tools(JsonNode? tools)
+        public void Tools(JsonElement tools)
         {
-            if (tools is not JsonArray array)
+            if (tools.ValueKind != JsonValueKind.Array)
             {
                 return;
             }
 
-            foreach (var tool in array)
+            foreach (var tool in tools.EnumerateArray())
             {
                 Tokens += options.ToolOverheadTokens;
                 Json(tool);
@@ -260,33 +310,46 @@ internal sealed class WorstCaseEstimator
         }
 
         /// <summary>A JSON value the provider renders into the prompt (schemas, tool choice).</summary>
-        public void Json(JsonNode? node)
+        public void Json(JsonElement node)
         {
-            if (node is not null)
+            if (IsNone(node))
             {
-                Tokens += Count(node.ToJsonString(CompactJson));
+                return;
             }
+
+            // JsonNode.ToJsonString(options) does no more than this: write the value with a Utf8JsonWriter and
+            // decode the UTF-8. Written here, it writes into one pooled buffer and decodes without a string.
+            _json ??= new ArrayPoolBufferWriter<byte>(1024);
+            _json.Clear();
+            _writer ??= new Utf8JsonWriter(_json, CompactJson);
+            _writer.Reset();
+            node.WriteTo(_writer);
+            _writer.Flush();
+
+            // ToJsonString decodes with Encoding.UTF8, which replaces invalid bytes should the document hold
+            // any; decoding here replaces them the same way.
+            Tokens += CountUtf8(_json.WrittenSpan);
         }
 
         /// <summary>Embeddings input: a string, strings, a token array or token arrays.</summary>
-        public void EmbeddingInput(JsonNode? input)
+        public void EmbeddingInput(JsonElement input)
         {
-            switch (input)
+            switch (input.ValueKind)
             {
-                case JsonArray array when array.All(item => item is JsonValue v && v.GetValueKind() == JsonValueKind.Number):
-                    Tokens += array.Count;
+                case JsonValueKind.Array when AllNumbers(input):
+                    Tokens += input.GetArrayLength();
                     break;
-                case JsonArray array:
-                    foreach (var item in array)
+                case JsonValueKind.Array:
+                    foreach (var item in input.EnumerateArray())
                     {
                         EmbeddingInput(item);
                     }
 
                     break;
-                case JsonValue value when value.GetValueKind() == JsonValueKind.String:
-                    Tokens += Count(value.GetValue<string>());
+                case JsonValueKind.String:
+                    Tokens += Text(input);
                     break;
-                case null:
+                case JsonValueKind.Undefined or JsonValueKind.Null:
                     break;
                 default:
                     Content(input);
@@ -294,14 +357,96 @@ internal sealed class WorstCaseEstimator
             }
         }
 
+        public void Dispose()
+        {
+            _writer?.Dispose();
+            _json?.Dispose();
+        }
+
+        /// <summary>The tokens of a string value, counted as the text it stands for.</summary>
+        private int Text(JsonElement value)
+        {
+            // The raw value keeps its quotes. Text without escapes is the string itself; with escapes
+            // (or not valid UTF-8, which GetString rejects) the string is read the usual way.
+            var raw = JsonMarshal.GetRawUtf8Value(value)[1..^1];
+            return raw.Contains((byte)'\\') || !TryCountUtf8(raw, replaceInvalid: false, out var tokens)
+                ? Count(value.GetString()!)
+                : tokens;
+        }
+
+        /// <summary>The tokens of a property's name, counted as the text it stands for.</summary>
+        private int Name(JsonProperty property)
+        {
+            var raw = JsonMarshal.GetRawUtf8PropertyName(property);
+            return raw.Contains((byte)'\\') || !TryCountUtf8(raw, replaceInvalid: false, out var tokens)
+                ? Count(property.Name)
+                : tokens;
+        }
+
         private int Count(string text) => text.Length == 0 ? 0 : tokenizer.CountTokens(text);
 
-        private static bool IsToolUse(JsonObject part) =>
-            part["type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String
-            && type.GetValue<string>() is "tool_use" or "server_tool_use";
+        /// <summary>The tokens of UTF-8 text, invalid bytes counted as U+FFFD.</summary>
+        private int CountUtf8(ReadOnlySpan<byte> utf8)
+        {
+            TryCountUtf8(utf8, replaceInvalid: true, out var tokens);
+            return tokens;
+        }
 
-        private static bool IsImage(JsonObject part) =>
-            part["type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String
-            && ImagePartTypes.Contains(type.GetValue<string>());
+        /// <summary>
+        /// The tokens of UTF-8 text, decoded into a stack or pooled buffer rather than a string: the tokenizer
+        /// counts chars in place, so a value costs no allocation. False when the text is not valid UTF-8 and
+        /// <paramref name="replaceInvalid"/> is false.
+        /// </summary>
+        private bool TryCountUtf8(ReadOnlySpan<byte> utf8, bool replaceInvalid, out int tokens)
+        {
+            tokens = 0;
+            if (utf8.IsEmpty)
+            {
+                return true;
+            }
+
+            // UTF-8 takes at least one byte for each UTF-16 char (an invalid byte becomes one U+FFFD), so
+            // as many chars as bytes always suffice.
+            char[]? rented = null;
+            var chars = utf8.Length <= StackChars ? stackalloc char[StackChars] : (rented = ArrayPool<char>.Shared.Rent(utf8.Length));
+            try
+            {
+                if (Utf8.ToUtf16(utf8, chars, out _, out var written, replaceInvalid) != OperationStatus.Done)
+                {
+                    return false;
+                }
+
+                tokens = tokenizer.CountTokens(chars[..written]);
+                return true;
+            }
+            finally
+            {
+                if (rented is not null)
+                {
+                    ArrayPool<char>.Shared.Return(rented);
+                }
+            }
+        }
+
+        private static bool AllNumbers(JsonElement array)
+        {
+            foreach (var item in array.EnumerateArray())
+            {
+                if (item.ValueKind != JsonValueKind.Number)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        private static bool IsToolUse(JsonElement part) =>
+            part.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String
+            && (type.ValueEquals("tool_use"u8) || type.ValueEquals("server_tool_use"u8));
+
+        private static bool IsImage(JsonElement part) =>
+            part.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String
+            && (type.ValueEquals("image_url"u8) || type.ValueEquals("input_image"u8) || type.ValueEquals("image"u8));
     }
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace RelayKit.AspNetCore.Protocols;
 
@@ -28,13 +27,6 @@ internal sealed class RelayRequestBody(ReadOnlyMemory<byte> raw, JsonDocument do
     }
 
     public JsonElement Root => document.RootElement;
-
-    /// <summary>
-    /// The body as a node tree over <see cref="Root"/>, made once per request for the steps that read it
-    /// that way (the cost and token estimates). Read it, never change it: later steps see the same tree.
-    /// </summary>
-    public JsonObject Node => field ??= JsonObject.Create(document.RootElement)
-        ?? throw new InvalidOperationException("The request body is not a JSON object.");
 
     public void Dispose()
     {

@@ -65,7 +65,7 @@ public sealed class WorstCaseEstimatorPropertyTests
         {
             var faker = new Faker(Locales[seed % Locales.Length]) { Random = new Randomizer(seed) };
             var generated = generate(faker);
-            var estimate = _estimator.Estimate(generated.Body, format, model, price, cap);
+            var estimate = _estimator.Estimate(JsonSerializer.SerializeToElement(generated.Body), format, model, price, cap);
 
             // Embedding inputs are tokenized one by one; a chat prompt in one piece.
             var textTokens = generated.SeparateInputs is { } inputs

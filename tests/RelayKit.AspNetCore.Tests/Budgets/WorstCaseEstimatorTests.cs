@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.ML.Tokenizers;
 using RelayKit.AspNetCore.Budgets;
@@ -15,7 +15,8 @@ public sealed class WorstCaseEstimatorTests
     private CostEstimate Estimate(string json, PromptFormat format, string model, int? cap = null)
     {
         Assert.True(_catalog.TryGetPrice(model, out var price));
-        return _estimator.Estimate(JsonNode.Parse(json)!, format, model, price, cap ?? _catalog.GetOutputCap(model));
+        using var body = JsonDocument.Parse(json);
+        return _estimator.Estimate(body.RootElement, format, model, price, cap ?? _catalog.GetOutputCap(model));
     }
 
     [Fact]
@@ -66,7 +67,8 @@ public sealed class WorstCaseEstimatorTests
         Assert.False(capped.OutputLimitFromRequest);
 
         var price = new ModelPrice { Input = 1m, Output = 2m };
-        var fallback = _estimator.Estimate(JsonNode.Parse("""{"input":"hi"}""")!, PromptFormat.OpenAIResponses, "gpt-5.5", price, null);
+        using var input = JsonDocument.Parse("""{"input":"hi"}""");
+        var fallback = _estimator.Estimate(input.RootElement, PromptFormat.OpenAIResponses, "gpt-5.5", price, null);
         Assert.Equal(Defaults.DefaultOutputCap, fallback.OutputTokens);
         Assert.Equal(TokenCost.WorstCase(price, fallback.PromptTokens, fallback.OutputTokens), fallback.Cost);
     }
