@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Diagnostics;
 using System.Globalization;
 
 namespace RelayKit.AspNetCore.Budgets;
@@ -28,6 +29,13 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
     /// <summary>The unit lost a race (a unique key taken meanwhile, a deadlock, a busy database) and may run again.</summary>
     protected abstract bool IsConflict(DbException exception);
+
+    /// <summary>
+    /// Whether statements run through the provider's synchronous methods. True where its async methods do the work
+    /// synchronously anyway and only wrap the result in a task (Microsoft.Data.Sqlite, whose docs recommend the
+    /// synchronous API): the same work, without a task per statement. False where the I/O is truly asynchronous (Npgsql).
+    /// </summary>
+    protected virtual bool ExecutesSynchronously => false;
 
     /// <inheritdoc />
     public virtual async Task<T> RunAsync<T>(Func<ILedgerSession, Task<T>> work, CancellationToken cancellationToken)
@@ -59,8 +67,8 @@ internal abstract class SqlLedgerStore : ILedgerStore
         AddParameter(command, "now", now.ToUnixTimeMilliseconds());
         AddParameter(command, "limit", limit);
         var ids = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        await using var reader = await ExecuteReaderAsync(command, cancellationToken);
+        while (await ReadAsync(reader, cancellationToken))
         {
             ids.Add(reader.GetString(0));
         }
@@ -79,8 +87,8 @@ internal abstract class SqlLedgerStore : ILedgerStore
         AddParameter(command, "after", afterSequence);
         AddParameter(command, "limit", limit);
         var entries = new List<BudgetEntry>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        await using var reader = await ExecuteReaderAsync(command, cancellationToken);
+        while (await ReadAsync(reader, cancellationToken))
         {
             entries.Add(ReadEntry(reader));
         }
@@ -107,15 +115,41 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
     private const string EntryColumns = "seq, key_id, kind, amount, request_id, reference, reported_cost, at";
 
+    // Columns are read by ordinal with typed getters: GetValue would box every integer.
     private static BudgetEntry ReadEntry(DbDataReader reader) => new(
-        Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture),
+        reader.GetInt64(0),
         reader.GetString(1),
         Enum.Parse<BudgetEntryKind>(reader.GetString(2)),
         reader.GetDecimal(3),
         reader.IsDBNull(4) ? null : reader.GetString(4),
         reader.IsDBNull(5) ? null : reader.GetString(5),
         reader.IsDBNull(6) ? null : reader.GetDecimal(6),
-        DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(7), CultureInfo.InvariantCulture)));
+        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)));
+
+    private ValueTask<int> ExecuteNonQueryAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        if (!ExecutesSynchronously)
+        {
+            return new(command.ExecuteNonQueryAsync(cancellationToken));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        return new(command.ExecuteNonQuery());
+    }
+
+    private ValueTask<DbDataReader> ExecuteReaderAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        if (!ExecutesSynchronously)
+        {
+            return new(command.ExecuteReaderAsync(cancellationToken));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        return new(command.ExecuteReader());
+    }
+
+    private ValueTask<bool> ReadAsync(DbDataReader reader, CancellationToken cancellationToken) =>
+        ExecutesSynchronously ? new(reader.Read()) : new(reader.ReadAsync(cancellationToken));
 
     private static void AddParameter(DbCommand command, string name, object? value)
     {
@@ -125,7 +159,19 @@ internal abstract class SqlLedgerStore : ILedgerStore
         command.Parameters.Add(parameter);
     }
 
-    private static string StateName(ReservationState state) => state.ToString().ToLowerInvariant();
+    // As stored: the state's name in lower case (constants rather than ToString().ToLowerInvariant(): two strings a call).
+    private static string StateName(ReservationState state) => state switch
+    {
+        ReservationState.Open => "open",
+        ReservationState.Settled => "settled",
+        ReservationState.Released => "released",
+        ReservationState.Expired => "expired",
+        _ => throw new ArgumentOutOfRangeException(nameof(state), state, null),
+    };
+
+    // As stored: the kind's name (Enum.GetName: ToString() would box the value).
+    private static string KindName(BudgetEntryKind kind) =>
+        Enum.GetName(kind) ?? throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
 
     /// <summary>The text of each statement a session runs, also the key under which <see cref="PreparedCommands"/> keeps it.</summary>
     private sealed class Statements(SqlLedgerStore store)
@@ -162,32 +208,35 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
     private sealed class Session(SqlLedgerStore store, DbConnection connection, DbTransaction transaction, PreparedCommands? prepared, CancellationToken cancellationToken) : ILedgerSession
     {
+        private readonly Statement _statement = new(store, connection, transaction, prepared, cancellationToken);
+
         public async Task<LedgerAccount?> GetAccountAsync(string keyId)
         {
-            await using var lease = Command(
-                store.Sql.GetAccount,
-                ("@key", keyId));
-            await using var reader = await lease.Command.ExecuteReaderAsync(cancellationToken);
-            if (!await reader.ReadAsync(cancellationToken))
+            await using var statement = Start(store.Sql.GetAccount);
+            statement.Bind("@key", keyId);
+            await using var reader = await statement.ExecuteReaderAsync();
+            if (!await store.ReadAsync(reader, cancellationToken))
             {
                 return null;
             }
 
+            // key_id (column 0) is the primary key the row was found by, so it is keyId itself: not read back into a new string.
             return new LedgerAccount(
-                reader.GetString(0),
+                keyId,
                 reader.GetDecimal(1),
                 reader.GetDecimal(2),
                 reader.GetDecimal(3),
-                Convert.ToInt64(reader.GetValue(4), CultureInfo.InvariantCulture) != 0);
+                reader.GetInt32(4) != 0);
         }
 
         public async Task<LedgerAccount> GetOrCreateAccountAsync(string keyId, DateTimeOffset now)
         {
-            await using (var lease = Command(
-                store.Sql.CreateAccount,
-                ("@key", keyId), ("@zero", 0m), ("@now", now.ToUnixTimeMilliseconds())))
+            await using (var statement = Start(store.Sql.CreateAccount))
             {
-                await lease.Command.ExecuteNonQueryAsync(cancellationToken);
+                statement.Bind("@key", keyId);
+                statement.Bind("@zero", 0m);
+                statement.Bind("@now", now.ToUnixTimeMilliseconds());
+                await statement.ExecuteNonQueryAsync();
             }
 
             return await GetAccountAsync(keyId) ?? throw new InvalidOperationException("The account just created is missing.");
@@ -195,11 +244,14 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
         public async Task SaveAccountAsync(LedgerAccount account, DateTimeOffset now)
         {
-            await using var lease = Command(
-                store.Sql.SaveAccount,
-                ("@key", account.KeyId), ("@balance", account.Balance), ("@reserved", account.Reserved), ("@free", account.FreeCredit),
-                ("@closed", account.Closed ? 1 : 0), ("@now", now.ToUnixTimeMilliseconds()));
-            if (await lease.Command.ExecuteNonQueryAsync(cancellationToken) != 1)
+            await using var statement = Start(store.Sql.SaveAccount);
+            statement.Bind("@key", account.KeyId);
+            statement.Bind("@balance", account.Balance);
+            statement.Bind("@reserved", account.Reserved);
+            statement.Bind("@free", account.FreeCredit);
+            statement.Bind("@closed", account.Closed ? 1 : 0);
+            statement.Bind("@now", now.ToUnixTimeMilliseconds());
+            if (await statement.ExecuteNonQueryAsync() != 1)
             {
                 throw new InvalidOperationException($"Account {account.KeyId} is missing.");
             }
@@ -207,43 +259,50 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
         public async Task<BudgetReservation?> GetReservationAsync(string requestId)
         {
-            await using var lease = Command(
-                store.Sql.GetReservation,
-                ("@id", requestId));
-            await using var reader = await lease.Command.ExecuteReaderAsync(cancellationToken);
-            if (!await reader.ReadAsync(cancellationToken))
+            await using var statement = Start(store.Sql.GetReservation);
+            statement.Bind("@id", requestId);
+            await using var reader = await statement.ExecuteReaderAsync();
+            if (!await store.ReadAsync(reader, cancellationToken))
             {
                 return null;
             }
 
+            // request_id (column 0) is the primary key the row was found by, so it is requestId itself.
             return new BudgetReservation(
-                reader.GetString(0),
+                requestId,
                 reader.GetString(1),
                 reader.GetDecimal(2),
                 Enum.Parse<ReservationState>(reader.GetString(3), ignoreCase: true),
                 reader.IsDBNull(4) ? null : reader.GetDecimal(4),
                 reader.IsDBNull(5) ? null : reader.GetDecimal(5),
-                DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(6), CultureInfo.InvariantCulture)),
-                DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(7), CultureInfo.InvariantCulture)));
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)));
         }
 
         public async Task InsertReservationAsync(BudgetReservation reservation)
         {
-            await using var lease = Command(
-                store.Sql.InsertReservation,
-                ("@id", reservation.RequestId), ("@key", reservation.KeyId), ("@amount", reservation.Amount), ("@state", StateName(reservation.State)),
-                ("@charged", reservation.Charged), ("@reported", reservation.ReportedCost),
-                ("@created", reservation.CreatedAt.ToUnixTimeMilliseconds()), ("@expires", reservation.ExpiresAt.ToUnixTimeMilliseconds()));
-            await lease.Command.ExecuteNonQueryAsync(cancellationToken);
+            await using var statement = Start(store.Sql.InsertReservation);
+            statement.Bind("@id", reservation.RequestId);
+            statement.Bind("@key", reservation.KeyId);
+            statement.Bind("@amount", reservation.Amount);
+            statement.Bind("@state", StateName(reservation.State));
+            statement.Bind("@charged", reservation.Charged);
+            statement.Bind("@reported", reservation.ReportedCost);
+            statement.Bind("@created", reservation.CreatedAt.ToUnixTimeMilliseconds());
+            statement.Bind("@expires", reservation.ExpiresAt.ToUnixTimeMilliseconds());
+            await statement.ExecuteNonQueryAsync();
         }
 
         public async Task SaveReservationAsync(BudgetReservation reservation, DateTimeOffset now)
         {
-            await using var lease = Command(
-                store.Sql.SaveReservation,
-                ("@id", reservation.RequestId), ("@amount", reservation.Amount), ("@state", StateName(reservation.State)), ("@charged", reservation.Charged),
-                ("@reported", reservation.ReportedCost), ("@now", now.ToUnixTimeMilliseconds()));
-            if (await lease.Command.ExecuteNonQueryAsync(cancellationToken) != 1)
+            await using var statement = Start(store.Sql.SaveReservation);
+            statement.Bind("@id", reservation.RequestId);
+            statement.Bind("@amount", reservation.Amount);
+            statement.Bind("@state", StateName(reservation.State));
+            statement.Bind("@charged", reservation.Charged);
+            statement.Bind("@reported", reservation.ReportedCost);
+            statement.Bind("@now", now.ToUnixTimeMilliseconds());
+            if (await statement.ExecuteNonQueryAsync() != 1)
             {
                 throw new InvalidOperationException($"Reservation {reservation.RequestId} is missing.");
             }
@@ -251,63 +310,114 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
         public async Task<BudgetEntry?> FindByReferenceAsync(string reference)
         {
-            await using var lease = Command(
-                store.Sql.FindByReference, ("@reference", reference));
-            await using var reader = await lease.Command.ExecuteReaderAsync(cancellationToken);
-            return await reader.ReadAsync(cancellationToken) ? ReadEntry(reader) : null;
+            await using var statement = Start(store.Sql.FindByReference);
+            statement.Bind("@reference", reference);
+            await using var reader = await statement.ExecuteReaderAsync();
+            return await store.ReadAsync(reader, cancellationToken) ? ReadEntry(reader) : null;
         }
 
-        public Task AppendAsync(BudgetEntry entry) => AppendAsync([entry]);
+        public async Task AppendAsync(BudgetEntry entry)
+        {
+            await using var statement = Start(store.Sql.Append(1));
+            BindEntry(statement, 0, entry);
+            await statement.ExecuteNonQueryAsync();
+        }
 
         public async Task AppendAsync(IReadOnlyList<BudgetEntry> entries)
         {
             // One INSERT for all: each statement is a round through the driver, and a settle writes up to four entries.
-            var parameters = new (string Name, object? Value)[entries.Count * EntryParameters.Length];
+            await using var statement = Start(store.Sql.Append(entries.Count));
             for (var row = 0; row < entries.Count; row++)
             {
-                var entry = entries[row];
-                object?[] values = [entry.KeyId, entry.Kind.ToString(), entry.Amount, entry.RequestId, entry.Reference, entry.ReportedCost, entry.At.ToUnixTimeMilliseconds()];
-                var names = store.Sql.EntryParameterNames(row);
-                for (var column = 0; column < values.Length; column++)
-                {
-                    parameters[(row * values.Length) + column] = (names[column], values[column]);
-                }
+                BindEntry(statement, row, entries[row]);
             }
 
-            await using var lease = Command(store.Sql.Append(entries.Count), parameters);
-            await lease.Command.ExecuteNonQueryAsync(cancellationToken);
+            await statement.ExecuteNonQueryAsync();
         }
 
-        private CommandLease Command(string sql, params (string Name, object? Value)[] parameters)
+        /// <summary>Binds row <paramref name="row"/> of <see cref="Statements.Append"/>, in <see cref="EntryParameters"/>'s order.</summary>
+        private void BindEntry(Statement statement, int row, BudgetEntry entry)
         {
-            var cached = prepared?.Get(sql);
-            var command = cached ?? connection.CreateCommand();
-            command.Transaction = transaction;
-            if (cached is null)
+            var names = store.Sql.EntryParameterNames(row);
+            statement.Bind(names[0], entry.KeyId);
+            statement.Bind(names[1], KindName(entry.Kind));
+            statement.Bind(names[2], entry.Amount);
+            statement.Bind(names[3], entry.RequestId);
+            statement.Bind(names[4], entry.Reference);
+            statement.Bind(names[5], entry.ReportedCost);
+            statement.Bind(names[6], entry.At.ToUnixTimeMilliseconds());
+        }
+
+        /// <summary>The session's statement for <paramref name="sql"/>; one at a time, disposed before the next.</summary>
+        private Statement Start(string sql) => _statement.Start(sql);
+
+        /// <summary>
+        /// The statement a session is running: its command (kept by <see cref="PreparedCommands"/>, or made for this use and
+        /// disposed after) and the position of the next parameter to bind. One object per session, reused by each of its
+        /// statements in turn, so that a statement costs no allocation of its own for its parameters.
+        /// </summary>
+        private sealed class Statement(SqlLedgerStore store, DbConnection connection, DbTransaction transaction, PreparedCommands? prepared, CancellationToken cancellationToken) : IAsyncDisposable
+        {
+            private DbCommand? _command;
+            private bool _owned;
+            private int _next;
+
+            public Statement Start(string sql)
             {
-                command.CommandText = sql;
+                if (_command is not null)
+                {
+                    throw new InvalidOperationException("A session runs one statement at a time.");
+                }
+
+                var kept = prepared?.Get(sql);
+                _command = kept ?? connection.CreateCommand();
+                _owned = kept is null;
+                _next = 0;
+                _command.Transaction = transaction;
+                if (_owned)
+                {
+                    _command.CommandText = sql;
+                }
+
+                return this;
             }
 
-            // A kept command keeps its parameters from its last use (the same statement, so the same names in the same
-            // order): only their values change. Names carry their prefix so that SQLite finds each in one lookup.
-            var bound = command.Parameters;
-            if (cached is not null && bound.Count == parameters.Length)
+            /// <summary>Binds the next parameter; parameters are bound in the order they were first added.</summary>
+            public void Bind(string name, object? value)
             {
-                for (var i = 0; i < parameters.Length; i++)
+                // A kept command keeps its parameters from its last use (the same statement, so the same names in the same
+                // order): only their values change. Names carry their prefix so that SQLite finds each in one lookup.
+                var command = _command!;
+                var bound = command.Parameters;
+                if (_next < bound.Count)
                 {
-                    bound[i].Value = parameters[i].Value ?? DBNull.Value;
+                    Debug.Assert(bound[_next].ParameterName == name, "parameters are bound in the same order on every use");
+                    bound[_next].Value = value ?? DBNull.Value;
                 }
-            }
-            else
-            {
-                bound.Clear();
-                foreach (var (name, value) in parameters)
+                else
                 {
                     AddParameter(command, name, value);
                 }
+
+                _next++;
             }
 
-            return new CommandLease(command, owned: cached is null);
+            public ValueTask<int> ExecuteNonQueryAsync() => store.ExecuteNonQueryAsync(Bound(), cancellationToken);
+
+            public ValueTask<DbDataReader> ExecuteReaderAsync() => store.ExecuteReaderAsync(Bound(), cancellationToken);
+
+            public ValueTask DisposeAsync()
+            {
+                var command = _command;
+                _command = null;
+                return _owned && command is not null ? command.DisposeAsync() : ValueTask.CompletedTask;
+            }
+
+            private DbCommand Bound()
+            {
+                Debug.Assert(_next == _command!.Parameters.Count, "every parameter of the statement is bound");
+                return _command;
+            }
         }
     }
 }

@@ -82,6 +82,10 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     protected override string Table(string name) => name;
 
     /// <inheritdoc />
+    /// <remarks>Microsoft.Data.Sqlite's async methods run synchronously and return completed tasks.</remarks>
+    protected override bool ExecutesSynchronously => true;
+
+    /// <inheritdoc />
     /// <remarks>
     /// A unit that finds nothing queued and no batch running, while units come one at a time, runs at once on the
     /// caller's thread as a batch of one: the same transaction and commit, without the two thread hops to the writer
