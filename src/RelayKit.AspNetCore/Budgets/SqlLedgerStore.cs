@@ -99,8 +99,9 @@ internal abstract class SqlLedgerStore : ILedgerStore
     /// <summary>
     /// A session over a transaction a subclass began itself (one that batches units, say), running its
     /// statements through <paramref name="prepared"/> when given, so they are parsed once per connection.
+    /// <paramref name="transaction"/> is null when the subclass began the transaction with a statement of its own.
     /// </summary>
-    protected ILedgerSession CreateSession(DbConnection connection, DbTransaction transaction, PreparedCommands? prepared) =>
+    protected ILedgerSession CreateSession(DbConnection connection, DbTransaction? transaction, PreparedCommands? prepared) =>
         new Session(this, connection, transaction, prepared, CancellationToken.None);
 
     private Statements? _sql;
@@ -206,7 +207,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
             _entryNames[row] ??= [.. EntryParameters.Select(name => string.Create(CultureInfo.InvariantCulture, $"@{name}{row}"))];
     }
 
-    private sealed class Session(SqlLedgerStore store, DbConnection connection, DbTransaction transaction, PreparedCommands? prepared, CancellationToken cancellationToken) : ILedgerSession
+    private sealed class Session(SqlLedgerStore store, DbConnection connection, DbTransaction? transaction, PreparedCommands? prepared, CancellationToken cancellationToken) : ILedgerSession
     {
         private readonly Statement _statement = new(store, connection, transaction, prepared, cancellationToken);
 
@@ -356,7 +357,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
         /// disposed after) and the position of the next parameter to bind. One object per session, reused by each of its
         /// statements in turn, so that a statement costs no allocation of its own for its parameters.
         /// </summary>
-        private sealed class Statement(SqlLedgerStore store, DbConnection connection, DbTransaction transaction, PreparedCommands? prepared, CancellationToken cancellationToken) : IAsyncDisposable
+        private sealed class Statement(SqlLedgerStore store, DbConnection connection, DbTransaction? transaction, PreparedCommands? prepared, CancellationToken cancellationToken) : IAsyncDisposable
         {
             private DbCommand? _command;
             private bool _owned;

@@ -364,33 +364,41 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
             var failed = false;
             try
             {
-                await using var transaction = await BeginAsync(writer.Connection, CancellationToken.None).ConfigureAwait(false);
-                var session = CreateSession(writer.Connection, transaction, writer.Commands);
-                foreach (var unit in batch)
+                writer.Begin();
+                try
                 {
-                    if (unit.Failed)
+                    var session = CreateSession(writer.Connection, transaction: null, writer.Commands);
+                    for (var i = 0; i < batch.Count; i++)
                     {
-                        continue;
+                        var unit = batch[i];
+                        if (unit.Failed)
+                        {
+                            continue;
+                        }
+
+                        try
+                        {
+                            await unit.RunAsync(session).ConfigureAwait(false);
+                        }
+                        catch (Exception exception)
+                        {
+                            // Rare (a bug, a broken file): undo the whole batch and run it again without this unit,
+                            // rather than pay for a savepoint around every unit on the hot path.
+                            unit.Hold(exception);
+                            failed = true;
+                            break;
+                        }
                     }
 
-                    try
+                    if (!failed)
                     {
-                        await unit.RunAsync(session).ConfigureAwait(false);
-                    }
-                    catch (Exception exception)
-                    {
-                        // Rare (a bug, a broken file): undo the whole batch and run it again without this unit,
-                        // rather than pay for a savepoint around every unit on the hot path.
-                        unit.Hold(exception);
-                        failed = true;
+                        writer.Commit();
                         break;
                     }
                 }
-
-                if (!failed)
+                finally
                 {
-                    await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-                    break;
+                    writer.RollBackIfOpen();
                 }
             }
             catch (DbException exception) when (attempt < MaxAttempts && IsConflict(exception))
@@ -399,16 +407,16 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
                 failed = true;
             }
 
-            // The transaction rolled back on dispose: every unit runs again from a fresh read.
-            foreach (var unit in batch)
+            // The transaction rolled back: every unit runs again from a fresh read.
+            for (var i = 0; i < batch.Count; i++)
             {
-                unit.Reset();
+                batch[i].Reset();
             }
         }
 
-        foreach (var unit in batch)
+        for (var i = 0; i < batch.Count; i++)
         {
-            unit.Publish();
+            batch[i].Publish();
         }
     }
 
@@ -475,11 +483,37 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     }
 
     /// <summary>The writer's own connection and its statements, kept open between batches.</summary>
+    /// <remarks>
+    /// The writer begins and ends its transactions itself, with <c>BEGIN IMMEDIATE</c>, <c>COMMIT</c> and <c>ROLLBACK</c> on
+    /// kept commands, rather than through <see cref="SqliteConnection.BeginTransaction(bool)"/>: that one runs
+    /// <c>PRAGMA read_uncommitted</c>, <c>BEGIN</c> and later <c>COMMIT</c> each from text on a new command, parsed anew
+    /// every time, and registers a rollback hook (~1 KB and a few µs per batch, and a lone settle is a batch). The pragma
+    /// matters only to a shared cache, which the writer's connection does not use. The hook makes a command that runs
+    /// after SQLite rolled a transaction back on its own (after a full disk or an I/O error) throw instead of running
+    /// outside any transaction; here no statement runs after one has thrown, because a unit that throws ends its
+    /// batch's run (<see cref="CommitBatchAsync"/>), and the rollback below asks SQLite whether a transaction is still
+    /// open rather than assuming it.
+    /// </remarks>
     private sealed class Writer(DbConnection connection, PreparedCommands commands) : IAsyncDisposable
     {
         public DbConnection Connection { get; } = connection;
 
         public PreparedCommands Commands { get; } = commands;
+
+        /// <summary>Begins the batch's transaction; IMMEDIATE takes the write lock before the first read.</summary>
+        public void Begin() => Commands.Get("BEGIN IMMEDIATE;").ExecuteNonQuery();
+
+        public void Commit() => Commands.Get("COMMIT;").ExecuteNonQuery();
+
+        /// <summary>Rolls back the transaction unless it was committed or SQLite rolled it back itself.</summary>
+        public void RollBackIfOpen()
+        {
+            // sqlite3_get_autocommit is 0 exactly while a transaction is open.
+            if (SQLitePCL.raw.sqlite3_get_autocommit(((SqliteConnection)Connection).Handle) == 0)
+            {
+                Commands.Get("ROLLBACK;").ExecuteNonQuery();
+            }
+        }
 
         public async ValueTask DisposeAsync()
         {
