@@ -1,6 +1,9 @@
 using System.Data.Common;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace RelayKit.AspNetCore.Budgets;
 
@@ -36,6 +39,9 @@ internal abstract class SqlLedgerStore : ILedgerStore
     /// synchronous API): the same work, without a task per statement. False where the I/O is truly asynchronous (Npgsql).
     /// </summary>
     protected virtual bool ExecutesSynchronously => false;
+
+    /// <summary>What an amount is bound as: the decimal itself, unless the database stores it otherwise (see SQLite's).</summary>
+    protected virtual object AmountValue(decimal amount) => amount;
 
     /// <inheritdoc />
     public virtual async Task<T> RunAsync<T>(Func<ILedgerSession, Task<T>> work, CancellationToken cancellationToken)
@@ -160,6 +166,9 @@ internal abstract class SqlLedgerStore : ILedgerStore
         command.Parameters.Add(parameter);
     }
 
+    private static readonly object BoxedZero = 0;
+    private static readonly object BoxedOne = 1;
+
     // As stored: the state's name in lower case (constants rather than ToString().ToLowerInvariant(): two strings a call).
     private static string StateName(ReservationState state) => state switch
     {
@@ -235,8 +244,8 @@ internal abstract class SqlLedgerStore : ILedgerStore
             await using (var statement = Start(store.Sql.CreateAccount))
             {
                 statement.Bind("@key", keyId);
-                statement.Bind("@zero", 0m);
-                statement.Bind("@now", now.ToUnixTimeMilliseconds());
+                statement.BindAmount("@zero", 0m);
+                statement.BindTime("@now", now);
                 await statement.ExecuteNonQueryAsync();
             }
 
@@ -247,11 +256,11 @@ internal abstract class SqlLedgerStore : ILedgerStore
         {
             await using var statement = Start(store.Sql.SaveAccount);
             statement.Bind("@key", account.KeyId);
-            statement.Bind("@balance", account.Balance);
-            statement.Bind("@reserved", account.Reserved);
-            statement.Bind("@free", account.FreeCredit);
-            statement.Bind("@closed", account.Closed ? 1 : 0);
-            statement.Bind("@now", now.ToUnixTimeMilliseconds());
+            statement.BindAmount("@balance", account.Balance);
+            statement.BindAmount("@reserved", account.Reserved);
+            statement.BindAmount("@free", account.FreeCredit);
+            statement.Bind("@closed", account.Closed ? BoxedOne : BoxedZero);
+            statement.BindTime("@now", now);
             if (await statement.ExecuteNonQueryAsync() != 1)
             {
                 throw new InvalidOperationException($"Account {account.KeyId} is missing.");
@@ -285,12 +294,12 @@ internal abstract class SqlLedgerStore : ILedgerStore
             await using var statement = Start(store.Sql.InsertReservation);
             statement.Bind("@id", reservation.RequestId);
             statement.Bind("@key", reservation.KeyId);
-            statement.Bind("@amount", reservation.Amount);
+            statement.BindAmount("@amount", reservation.Amount);
             statement.Bind("@state", StateName(reservation.State));
-            statement.Bind("@charged", reservation.Charged);
-            statement.Bind("@reported", reservation.ReportedCost);
-            statement.Bind("@created", reservation.CreatedAt.ToUnixTimeMilliseconds());
-            statement.Bind("@expires", reservation.ExpiresAt.ToUnixTimeMilliseconds());
+            statement.BindAmount("@charged", reservation.Charged);
+            statement.BindAmount("@reported", reservation.ReportedCost);
+            statement.BindTime("@created", reservation.CreatedAt);
+            statement.BindTime("@expires", reservation.ExpiresAt);
             await statement.ExecuteNonQueryAsync();
         }
 
@@ -298,11 +307,11 @@ internal abstract class SqlLedgerStore : ILedgerStore
         {
             await using var statement = Start(store.Sql.SaveReservation);
             statement.Bind("@id", reservation.RequestId);
-            statement.Bind("@amount", reservation.Amount);
+            statement.BindAmount("@amount", reservation.Amount);
             statement.Bind("@state", StateName(reservation.State));
-            statement.Bind("@charged", reservation.Charged);
-            statement.Bind("@reported", reservation.ReportedCost);
-            statement.Bind("@now", now.ToUnixTimeMilliseconds());
+            statement.BindAmount("@charged", reservation.Charged);
+            statement.BindAmount("@reported", reservation.ReportedCost);
+            statement.BindTime("@now", now);
             if (await statement.ExecuteNonQueryAsync() != 1)
             {
                 throw new InvalidOperationException($"Reservation {reservation.RequestId} is missing.");
@@ -342,11 +351,11 @@ internal abstract class SqlLedgerStore : ILedgerStore
             var names = store.Sql.EntryParameterNames(row);
             statement.Bind(names[0], entry.KeyId);
             statement.Bind(names[1], KindName(entry.Kind));
-            statement.Bind(names[2], entry.Amount);
+            statement.BindAmount(names[2], entry.Amount);
             statement.Bind(names[3], entry.RequestId);
             statement.Bind(names[4], entry.Reference);
-            statement.Bind(names[5], entry.ReportedCost);
-            statement.Bind(names[6], entry.At.ToUnixTimeMilliseconds());
+            statement.BindAmount(names[5], entry.ReportedCost);
+            statement.BindTime(names[6], entry.At);
         }
 
         /// <summary>The session's statement for <paramref name="sql"/>; one at a time, disposed before the next.</summary>
@@ -381,6 +390,42 @@ internal abstract class SqlLedgerStore : ILedgerStore
                 }
 
                 return this;
+            }
+
+            // The values of the last few amounts and times bound, reused when one comes again (a settle out of a lease binds
+            // its hold four times and its time five): boxed, and on SQLite formatted, once per session rather than per use.
+            private RecentValues<decimal> _amounts;
+            private RecentValues<long> _times;
+
+            /// <summary>Binds an amount (<see cref="AmountValue"/>), or null.</summary>
+            public void BindAmount(string name, decimal? amount)
+            {
+                if (amount is not { } value)
+                {
+                    Bind(name, null);
+                    return;
+                }
+
+                if (!_amounts.TryGet(value, out var bound))
+                {
+                    bound = store.AmountValue(value);
+                    _amounts.Add(value, bound);
+                }
+
+                Bind(name, bound);
+            }
+
+            /// <summary>Binds a time as stored: Unix milliseconds.</summary>
+            public void BindTime(string name, DateTimeOffset time)
+            {
+                var milliseconds = time.ToUnixTimeMilliseconds();
+                if (!_times.TryGet(milliseconds, out var boxed))
+                {
+                    boxed = milliseconds;
+                    _times.Add(milliseconds, boxed);
+                }
+
+                Bind(name, boxed);
             }
 
             /// <summary>Binds the next parameter; parameters are bound in the order they were first added.</summary>
@@ -420,5 +465,52 @@ internal abstract class SqlLedgerStore : ILedgerStore
                 return _command;
             }
         }
+    }
+
+    /// <summary>
+    /// The parameter values of the last four values of a kind a session bound, keyed by their exact bits (so an amount
+    /// of another scale, 1.0 against 1.00, is not taken for the same one: PostgreSQL's numeric keeps the scale).
+    /// </summary>
+    private struct RecentValues<T>
+        where T : unmanaged
+    {
+        private Four<T> _keys;
+        private Four<object> _values;
+        private int _count;
+        private int _next;
+
+        public readonly bool TryGet(T key, [NotNullWhen(true)] out object? value)
+        {
+            for (var i = 0; i < _count; i++)
+            {
+                if (SameBits(_keys[i], key))
+                {
+                    value = _values[i];
+                    return true;
+                }
+            }
+
+            value = null;
+            return false;
+        }
+
+        public void Add(T key, object value)
+        {
+            _keys[_next] = key;
+            _values[_next] = value;
+            _next = (_next + 1) % Four<T>.Length;
+            _count = Math.Min(_count + 1, Four<T>.Length);
+        }
+
+        private static bool SameBits(T a, T b) =>
+            MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in a)).SequenceEqual(MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in b)));
+    }
+
+    [InlineArray(Length)]
+    private struct Four<T>
+    {
+        public const int Length = 4;
+
+        private T _element;
     }
 }
