@@ -259,7 +259,8 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
             {
                 var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
                 await ExecuteAsync((SqliteConnection)connection, "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;", CancellationToken.None).ConfigureAwait(false);
-                _connection = new Writer(connection, new PreparedCommands(connection));
+                var commands = new PreparedCommands(connection);
+                _connection = new Writer(connection, commands, CreateSession(connection, transaction: null, commands));
             }
 
             await CommitBatchAsync(_connection, batch).ConfigureAwait(false);
@@ -379,7 +380,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
                 writer.Begin();
                 try
                 {
-                    var session = CreateSession(writer.Connection, transaction: null, writer.Commands);
+                    var session = writer.Session;
                     for (var i = 0; i < batch.Count; i++)
                     {
                         var unit = batch[i];
@@ -506,11 +507,17 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     /// batch's run (<see cref="CommitBatchAsync"/>), and the rollback below asks SQLite whether a transaction is still
     /// open rather than assuming it.
     /// </remarks>
-    private sealed class Writer(DbConnection connection, PreparedCommands commands) : IAsyncDisposable
+    private sealed class Writer(DbConnection connection, PreparedCommands commands, ILedgerSession session) : IAsyncDisposable
     {
         public DbConnection Connection { get; } = connection;
 
         public PreparedCommands Commands { get; } = commands;
+
+        /// <summary>
+        /// The session every batch runs in: its transaction is begun by statement (no DbTransaction to hand it), so it
+        /// needs nothing but the connection and its commands, and one serves all batches.
+        /// </summary>
+        public ILedgerSession Session { get; } = session;
 
         /// <summary>Begins the batch's transaction; IMMEDIATE takes the write lock before the first read.</summary>
         public void Begin() => Commands.Get("BEGIN IMMEDIATE;").ExecuteNonQuery();
