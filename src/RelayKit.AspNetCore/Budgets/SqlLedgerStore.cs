@@ -44,7 +44,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
     protected virtual object AmountValue(decimal amount) => amount;
 
     /// <inheritdoc />
-    public virtual async Task<T> RunAsync<T>(Func<ILedgerSession, Task<T>> work, CancellationToken cancellationToken)
+    public virtual async Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -220,7 +220,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
     {
         private readonly Statement _statement = new(store, connection, transaction, prepared, cancellationToken);
 
-        public async Task<LedgerAccount?> GetAccountAsync(string keyId)
+        public async ValueTask<LedgerAccount?> GetAccountAsync(string keyId)
         {
             await using var statement = Start(store.Sql.GetAccount);
             statement.Bind("@key", keyId);
@@ -239,7 +239,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
                 reader.GetInt32(4) != 0);
         }
 
-        public async Task<LedgerAccount> GetOrCreateAccountAsync(string keyId, DateTimeOffset now)
+        public async ValueTask<LedgerAccount> GetOrCreateAccountAsync(string keyId, DateTimeOffset now)
         {
             await using (var statement = Start(store.Sql.CreateAccount))
             {
@@ -252,7 +252,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
             return await GetAccountAsync(keyId) ?? throw new InvalidOperationException("The account just created is missing.");
         }
 
-        public async Task SaveAccountAsync(LedgerAccount account, DateTimeOffset now)
+        public async ValueTask SaveAccountAsync(LedgerAccount account, DateTimeOffset now)
         {
             await using var statement = Start(store.Sql.SaveAccount);
             statement.Bind("@key", account.KeyId);
@@ -267,7 +267,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
             }
         }
 
-        public async Task<BudgetReservation?> GetReservationAsync(string requestId)
+        public async ValueTask<BudgetReservation?> GetReservationAsync(string requestId)
         {
             await using var statement = Start(store.Sql.GetReservation);
             statement.Bind("@id", requestId);
@@ -289,7 +289,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)));
         }
 
-        public async Task InsertReservationAsync(BudgetReservation reservation)
+        public async ValueTask InsertReservationAsync(BudgetReservation reservation)
         {
             await using var statement = Start(store.Sql.InsertReservation);
             statement.Bind("@id", reservation.RequestId);
@@ -303,7 +303,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
             await statement.ExecuteNonQueryAsync();
         }
 
-        public async Task SaveReservationAsync(BudgetReservation reservation, DateTimeOffset now)
+        public async ValueTask SaveReservationAsync(BudgetReservation reservation, DateTimeOffset now)
         {
             await using var statement = Start(store.Sql.SaveReservation);
             statement.Bind("@id", reservation.RequestId);
@@ -318,7 +318,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
             }
         }
 
-        public async Task<BudgetEntry?> FindByReferenceAsync(string reference)
+        public async ValueTask<BudgetEntry?> FindByReferenceAsync(string reference)
         {
             await using var statement = Start(store.Sql.FindByReference);
             statement.Bind("@reference", reference);
@@ -326,14 +326,14 @@ internal abstract class SqlLedgerStore : ILedgerStore
             return await store.ReadAsync(reader, cancellationToken) ? ReadEntry(reader) : null;
         }
 
-        public async Task AppendAsync(BudgetEntry entry)
+        public async ValueTask AppendAsync(BudgetEntry entry)
         {
             await using var statement = Start(store.Sql.Append(1));
             BindEntry(statement, 0, entry);
             await statement.ExecuteNonQueryAsync();
         }
 
-        public async Task AppendAsync(IReadOnlyList<BudgetEntry> entries)
+        public async ValueTask AppendAsync(IReadOnlyList<BudgetEntry> entries)
         {
             // One INSERT for all: each statement is a round through the driver, and a settle writes up to four entries.
             await using var statement = Start(store.Sql.Append(entries.Count));

@@ -104,7 +104,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     /// and back (each a context switch, which on a virtual machine costs about as much as the unit's SQL). Otherwise
     /// it queues for the writer, whose batches commit many units at once.
     /// </remarks>
-    public override Task<T> RunAsync<T>(Func<ILedgerSession, Task<T>> work, CancellationToken cancellationToken)
+    public override Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var unit = new QueuedUnit<T>(work, cancellationToken);
@@ -565,7 +565,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
         public abstract void Fail(Exception exception);
     }
 
-    private sealed class QueuedUnit<T>(Func<ILedgerSession, Task<T>> work, CancellationToken cancellationToken) : QueuedUnit
+    private sealed class QueuedUnit<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken) : QueuedUnit
     {
         private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T? _result;

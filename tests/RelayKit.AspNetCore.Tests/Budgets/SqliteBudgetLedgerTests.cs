@@ -172,7 +172,7 @@ public sealed class SqliteBudgetLedgerTests : BudgetLedgerContract
     private DateTimeOffset InFiveMinutes => Time.GetUtcNow().AddMinutes(5);
 
     /// <summary>Starts a unit that holds the file until <paramref name="letGo"/> completes, then does <paramref name="then"/>; returns once the unit runs.</summary>
-    private static async Task<Task<T>> HoldTheFileAsync<T>(SqliteLedgerStore store, Task letGo, Func<ILedgerSession, Task<T>> then)
+    private static async Task<Task<T>> HoldTheFileAsync<T>(SqliteLedgerStore store, Task letGo, Func<ILedgerSession, ValueTask<T>> then)
     {
         var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var unit = store.RunAsync(async session =>
