@@ -166,6 +166,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
         command.Parameters.Add(parameter);
     }
 
+    // closed, bound as an int as ever (PostgreSQL's column is an integer), boxed once.
     private static readonly object BoxedZero = 0;
     private static readonly object BoxedOne = 1;
 

@@ -164,6 +164,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     }
 
     /// <inheritdoc />
+    /// <remarks>For the base class's one-unit transactions; the writer begins its batches by statement (<see cref="Writer"/>).</remarks>
     protected override Task<DbTransaction> BeginAsync(DbConnection connection, CancellationToken cancellationToken) =>
         // deferred: false is BEGIN IMMEDIATE: the write lock is taken before the first read.
         Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
@@ -503,9 +504,10 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     /// every time, and registers a rollback hook (~1 KB and a few µs per batch, and a lone settle is a batch). The pragma
     /// matters only to a shared cache, which the writer's connection does not use. The hook makes a command that runs
     /// after SQLite rolled a transaction back on its own (after a full disk or an I/O error) throw instead of running
-    /// outside any transaction; here no statement runs after one has thrown, because a unit that throws ends its
-    /// batch's run (<see cref="CommitBatchAsync"/>), and the rollback below asks SQLite whether a transaction is still
-    /// open rather than assuming it.
+    /// outside any transaction. Here no statement runs after one has thrown: the units (the money rules in
+    /// <see cref="BudgetLedger"/>) do not catch the store's errors, and a unit that throws ends its batch's run
+    /// (<see cref="CommitBatchAsync"/>); a COMMIT after such a rollback fails in SQLite itself; and the rollback below
+    /// asks SQLite whether a transaction is still open rather than assuming it.
     /// </remarks>
     private sealed class Writer(DbConnection connection, PreparedCommands commands, ILedgerSession session) : IAsyncDisposable
     {
