@@ -8,7 +8,7 @@ namespace RelayKit.AspNetCore.Budgets;
 internal interface ILedgerStore
 {
     /// <summary>Runs <paramref name="work"/> atomically; it may run again after a write conflict, so it must have no other side effects.</summary>
-    Task<T> RunAsync<T>(Func<ILedgerSession, Task<T>> work, CancellationToken cancellationToken);
+    Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken);
 
     /// <summary>Request ids of open reservations that expired at or before <paramref name="now"/>.</summary>
     Task<IReadOnlyList<string>> FindExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);

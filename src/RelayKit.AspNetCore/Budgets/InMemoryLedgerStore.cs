@@ -14,7 +14,7 @@ internal sealed class InMemoryLedgerStore : ILedgerStore, IDisposable
     private readonly List<BudgetEntry> _entries = [];
 
     /// <inheritdoc />
-    public async Task<T> RunAsync<T>(Func<ILedgerSession, Task<T>> work, CancellationToken cancellationToken)
+    public async Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
@@ -72,50 +72,50 @@ internal sealed class InMemoryLedgerStore : ILedgerStore, IDisposable
         private readonly Dictionary<string, BudgetReservation> _reservations = new(StringComparer.Ordinal);
         private readonly List<BudgetEntry> _entries = [];
 
-        public Task<LedgerAccount?> GetAccountAsync(string keyId) =>
-            Task.FromResult(_accounts.TryGetValue(keyId, out var pending) ? pending : store._accounts.GetValueOrDefault(keyId));
+        public ValueTask<LedgerAccount?> GetAccountAsync(string keyId) =>
+            ValueTask.FromResult(_accounts.TryGetValue(keyId, out var pending) ? pending : store._accounts.GetValueOrDefault(keyId));
 
-        public async Task<LedgerAccount> GetOrCreateAccountAsync(string keyId, DateTimeOffset now) =>
+        public async ValueTask<LedgerAccount> GetOrCreateAccountAsync(string keyId, DateTimeOffset now) =>
             await GetAccountAsync(keyId) ?? (_accounts[keyId] = new LedgerAccount(keyId, 0m, 0m, 0m, false));
 
-        public Task SaveAccountAsync(LedgerAccount account, DateTimeOffset now)
+        public ValueTask SaveAccountAsync(LedgerAccount account, DateTimeOffset now)
         {
             _accounts[account.KeyId] = account;
-            return Task.CompletedTask;
+            return ValueTask.CompletedTask;
         }
 
-        public Task<BudgetReservation?> GetReservationAsync(string requestId) =>
-            Task.FromResult(_reservations.TryGetValue(requestId, out var pending) ? pending : store._reservations.GetValueOrDefault(requestId));
+        public ValueTask<BudgetReservation?> GetReservationAsync(string requestId) =>
+            ValueTask.FromResult(_reservations.TryGetValue(requestId, out var pending) ? pending : store._reservations.GetValueOrDefault(requestId));
 
-        public Task InsertReservationAsync(BudgetReservation reservation)
+        public ValueTask InsertReservationAsync(BudgetReservation reservation)
         {
             if (store._reservations.ContainsKey(reservation.RequestId) || !_reservations.TryAdd(reservation.RequestId, reservation))
             {
                 throw new InvalidOperationException($"Reservation {reservation.RequestId} exists already.");
             }
 
-            return Task.CompletedTask;
+            return ValueTask.CompletedTask;
         }
 
-        public Task SaveReservationAsync(BudgetReservation reservation, DateTimeOffset now)
+        public ValueTask SaveReservationAsync(BudgetReservation reservation, DateTimeOffset now)
         {
             _reservations[reservation.RequestId] = reservation;
-            return Task.CompletedTask;
+            return ValueTask.CompletedTask;
         }
 
-        public Task<BudgetEntry?> FindByReferenceAsync(string reference) =>
-            Task.FromResult(_entries.FirstOrDefault(e => e.Reference == reference) ?? store._byReference.GetValueOrDefault(reference));
+        public ValueTask<BudgetEntry?> FindByReferenceAsync(string reference) =>
+            ValueTask.FromResult(_entries.FirstOrDefault(e => e.Reference == reference) ?? store._byReference.GetValueOrDefault(reference));
 
-        public Task AppendAsync(BudgetEntry entry)
+        public ValueTask AppendAsync(BudgetEntry entry)
         {
             _entries.Add(entry);
-            return Task.CompletedTask;
+            return ValueTask.CompletedTask;
         }
 
-        public Task AppendAsync(IReadOnlyList<BudgetEntry> entries)
+        public ValueTask AppendAsync(IReadOnlyList<BudgetEntry> entries)
         {
             _entries.AddRange(entries);
-            return Task.CompletedTask;
+            return ValueTask.CompletedTask;
         }
 
         public void Commit()

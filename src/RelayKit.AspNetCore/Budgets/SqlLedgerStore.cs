@@ -1,5 +1,9 @@
 using System.Data.Common;
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace RelayKit.AspNetCore.Budgets;
 
@@ -29,8 +33,18 @@ internal abstract class SqlLedgerStore : ILedgerStore
     /// <summary>The unit lost a race (a unique key taken meanwhile, a deadlock, a busy database) and may run again.</summary>
     protected abstract bool IsConflict(DbException exception);
 
+    /// <summary>
+    /// Whether statements run through the provider's synchronous methods. True where its async methods do the work
+    /// synchronously anyway and only wrap the result in a task (Microsoft.Data.Sqlite, whose docs recommend the
+    /// synchronous API): the same work, without a task per statement. False where the I/O is truly asynchronous (Npgsql).
+    /// </summary>
+    protected virtual bool ExecutesSynchronously => false;
+
+    /// <summary>What an amount is bound as: the decimal itself, unless the database stores it otherwise (see SQLite's).</summary>
+    protected virtual object AmountValue(decimal amount) => amount;
+
     /// <inheritdoc />
-    public virtual async Task<T> RunAsync<T>(Func<ILedgerSession, Task<T>> work, CancellationToken cancellationToken)
+    public virtual async Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -59,8 +73,8 @@ internal abstract class SqlLedgerStore : ILedgerStore
         AddParameter(command, "now", now.ToUnixTimeMilliseconds());
         AddParameter(command, "limit", limit);
         var ids = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        await using var reader = await ExecuteReaderAsync(command, cancellationToken);
+        while (await ReadAsync(reader, cancellationToken))
         {
             ids.Add(reader.GetString(0));
         }
@@ -79,8 +93,8 @@ internal abstract class SqlLedgerStore : ILedgerStore
         AddParameter(command, "after", afterSequence);
         AddParameter(command, "limit", limit);
         var entries = new List<BudgetEntry>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        await using var reader = await ExecuteReaderAsync(command, cancellationToken);
+        while (await ReadAsync(reader, cancellationToken))
         {
             entries.Add(ReadEntry(reader));
         }
@@ -91,8 +105,9 @@ internal abstract class SqlLedgerStore : ILedgerStore
     /// <summary>
     /// A session over a transaction a subclass began itself (one that batches units, say), running its
     /// statements through <paramref name="prepared"/> when given, so they are parsed once per connection.
+    /// <paramref name="transaction"/> is null when the subclass began the transaction with a statement of its own.
     /// </summary>
-    protected ILedgerSession CreateSession(DbConnection connection, DbTransaction transaction, PreparedCommands? prepared) =>
+    protected ILedgerSession CreateSession(DbConnection connection, DbTransaction? transaction, PreparedCommands? prepared) =>
         new Session(this, connection, transaction, prepared, CancellationToken.None);
 
     private Statements? _sql;
@@ -107,15 +122,41 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
     private const string EntryColumns = "seq, key_id, kind, amount, request_id, reference, reported_cost, at";
 
+    // Columns are read by ordinal with typed getters: GetValue would box every integer.
     private static BudgetEntry ReadEntry(DbDataReader reader) => new(
-        Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture),
+        reader.GetInt64(0),
         reader.GetString(1),
         Enum.Parse<BudgetEntryKind>(reader.GetString(2)),
         reader.GetDecimal(3),
         reader.IsDBNull(4) ? null : reader.GetString(4),
         reader.IsDBNull(5) ? null : reader.GetString(5),
         reader.IsDBNull(6) ? null : reader.GetDecimal(6),
-        DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(7), CultureInfo.InvariantCulture)));
+        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)));
+
+    private ValueTask<int> ExecuteNonQueryAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        if (!ExecutesSynchronously)
+        {
+            return new(command.ExecuteNonQueryAsync(cancellationToken));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        return new(command.ExecuteNonQuery());
+    }
+
+    private ValueTask<DbDataReader> ExecuteReaderAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        if (!ExecutesSynchronously)
+        {
+            return new(command.ExecuteReaderAsync(cancellationToken));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        return new(command.ExecuteReader());
+    }
+
+    private ValueTask<bool> ReadAsync(DbDataReader reader, CancellationToken cancellationToken) =>
+        ExecutesSynchronously ? new(reader.Read()) : new(reader.ReadAsync(cancellationToken));
 
     private static void AddParameter(DbCommand command, string name, object? value)
     {
@@ -125,7 +166,23 @@ internal abstract class SqlLedgerStore : ILedgerStore
         command.Parameters.Add(parameter);
     }
 
-    private static string StateName(ReservationState state) => state.ToString().ToLowerInvariant();
+    // closed, bound as an int as ever (PostgreSQL's column is an integer), boxed once.
+    private static readonly object BoxedZero = 0;
+    private static readonly object BoxedOne = 1;
+
+    // As stored: the state's name in lower case (constants rather than ToString().ToLowerInvariant(): two strings a call).
+    private static string StateName(ReservationState state) => state switch
+    {
+        ReservationState.Open => "open",
+        ReservationState.Settled => "settled",
+        ReservationState.Released => "released",
+        ReservationState.Expired => "expired",
+        _ => throw new ArgumentOutOfRangeException(nameof(state), state, null),
+    };
+
+    // As stored: the kind's name (Enum.GetName: ToString() would box the value).
+    private static string KindName(BudgetEntryKind kind) =>
+        Enum.GetName(kind) ?? throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
 
     /// <summary>The text of each statement a session runs, also the key under which <see cref="PreparedCommands"/> keeps it.</summary>
     private sealed class Statements(SqlLedgerStore store)
@@ -160,154 +217,301 @@ internal abstract class SqlLedgerStore : ILedgerStore
             _entryNames[row] ??= [.. EntryParameters.Select(name => string.Create(CultureInfo.InvariantCulture, $"@{name}{row}"))];
     }
 
-    private sealed class Session(SqlLedgerStore store, DbConnection connection, DbTransaction transaction, PreparedCommands? prepared, CancellationToken cancellationToken) : ILedgerSession
+    private sealed class Session(SqlLedgerStore store, DbConnection connection, DbTransaction? transaction, PreparedCommands? prepared, CancellationToken cancellationToken) : ILedgerSession
     {
-        public async Task<LedgerAccount?> GetAccountAsync(string keyId)
+        private readonly Statement _statement = new(store, connection, transaction, prepared, cancellationToken);
+
+        public async ValueTask<LedgerAccount?> GetAccountAsync(string keyId)
         {
-            await using var lease = Command(
-                store.Sql.GetAccount,
-                ("@key", keyId));
-            await using var reader = await lease.Command.ExecuteReaderAsync(cancellationToken);
-            if (!await reader.ReadAsync(cancellationToken))
+            await using var statement = Start(store.Sql.GetAccount);
+            statement.Bind("@key", keyId);
+            await using var reader = await statement.ExecuteReaderAsync();
+            if (!await store.ReadAsync(reader, cancellationToken))
             {
                 return null;
             }
 
+            // key_id (column 0) is the primary key the row was found by, so it is keyId itself: not read back into a new string.
             return new LedgerAccount(
-                reader.GetString(0),
+                keyId,
                 reader.GetDecimal(1),
                 reader.GetDecimal(2),
                 reader.GetDecimal(3),
-                Convert.ToInt64(reader.GetValue(4), CultureInfo.InvariantCulture) != 0);
+                reader.GetInt32(4) != 0);
         }
 
-        public async Task<LedgerAccount> GetOrCreateAccountAsync(string keyId, DateTimeOffset now)
+        public async ValueTask<LedgerAccount> GetOrCreateAccountAsync(string keyId, DateTimeOffset now)
         {
-            await using (var lease = Command(
-                store.Sql.CreateAccount,
-                ("@key", keyId), ("@zero", 0m), ("@now", now.ToUnixTimeMilliseconds())))
+            await using (var statement = Start(store.Sql.CreateAccount))
             {
-                await lease.Command.ExecuteNonQueryAsync(cancellationToken);
+                statement.Bind("@key", keyId);
+                statement.BindAmount("@zero", 0m);
+                statement.BindTime("@now", now);
+                await statement.ExecuteNonQueryAsync();
             }
 
             return await GetAccountAsync(keyId) ?? throw new InvalidOperationException("The account just created is missing.");
         }
 
-        public async Task SaveAccountAsync(LedgerAccount account, DateTimeOffset now)
+        public async ValueTask SaveAccountAsync(LedgerAccount account, DateTimeOffset now)
         {
-            await using var lease = Command(
-                store.Sql.SaveAccount,
-                ("@key", account.KeyId), ("@balance", account.Balance), ("@reserved", account.Reserved), ("@free", account.FreeCredit),
-                ("@closed", account.Closed ? 1 : 0), ("@now", now.ToUnixTimeMilliseconds()));
-            if (await lease.Command.ExecuteNonQueryAsync(cancellationToken) != 1)
+            await using var statement = Start(store.Sql.SaveAccount);
+            statement.Bind("@key", account.KeyId);
+            statement.BindAmount("@balance", account.Balance);
+            statement.BindAmount("@reserved", account.Reserved);
+            statement.BindAmount("@free", account.FreeCredit);
+            statement.Bind("@closed", account.Closed ? BoxedOne : BoxedZero);
+            statement.BindTime("@now", now);
+            if (await statement.ExecuteNonQueryAsync() != 1)
             {
                 throw new InvalidOperationException($"Account {account.KeyId} is missing.");
             }
         }
 
-        public async Task<BudgetReservation?> GetReservationAsync(string requestId)
+        public async ValueTask<BudgetReservation?> GetReservationAsync(string requestId)
         {
-            await using var lease = Command(
-                store.Sql.GetReservation,
-                ("@id", requestId));
-            await using var reader = await lease.Command.ExecuteReaderAsync(cancellationToken);
-            if (!await reader.ReadAsync(cancellationToken))
+            await using var statement = Start(store.Sql.GetReservation);
+            statement.Bind("@id", requestId);
+            await using var reader = await statement.ExecuteReaderAsync();
+            if (!await store.ReadAsync(reader, cancellationToken))
             {
                 return null;
             }
 
+            // request_id (column 0) is the primary key the row was found by, so it is requestId itself.
             return new BudgetReservation(
-                reader.GetString(0),
+                requestId,
                 reader.GetString(1),
                 reader.GetDecimal(2),
                 Enum.Parse<ReservationState>(reader.GetString(3), ignoreCase: true),
                 reader.IsDBNull(4) ? null : reader.GetDecimal(4),
                 reader.IsDBNull(5) ? null : reader.GetDecimal(5),
-                DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(6), CultureInfo.InvariantCulture)),
-                DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(7), CultureInfo.InvariantCulture)));
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)));
         }
 
-        public async Task InsertReservationAsync(BudgetReservation reservation)
+        public async ValueTask InsertReservationAsync(BudgetReservation reservation)
         {
-            await using var lease = Command(
-                store.Sql.InsertReservation,
-                ("@id", reservation.RequestId), ("@key", reservation.KeyId), ("@amount", reservation.Amount), ("@state", StateName(reservation.State)),
-                ("@charged", reservation.Charged), ("@reported", reservation.ReportedCost),
-                ("@created", reservation.CreatedAt.ToUnixTimeMilliseconds()), ("@expires", reservation.ExpiresAt.ToUnixTimeMilliseconds()));
-            await lease.Command.ExecuteNonQueryAsync(cancellationToken);
+            await using var statement = Start(store.Sql.InsertReservation);
+            statement.Bind("@id", reservation.RequestId);
+            statement.Bind("@key", reservation.KeyId);
+            statement.BindAmount("@amount", reservation.Amount);
+            statement.Bind("@state", StateName(reservation.State));
+            statement.BindAmount("@charged", reservation.Charged);
+            statement.BindAmount("@reported", reservation.ReportedCost);
+            statement.BindTime("@created", reservation.CreatedAt);
+            statement.BindTime("@expires", reservation.ExpiresAt);
+            await statement.ExecuteNonQueryAsync();
         }
 
-        public async Task SaveReservationAsync(BudgetReservation reservation, DateTimeOffset now)
+        public async ValueTask SaveReservationAsync(BudgetReservation reservation, DateTimeOffset now)
         {
-            await using var lease = Command(
-                store.Sql.SaveReservation,
-                ("@id", reservation.RequestId), ("@amount", reservation.Amount), ("@state", StateName(reservation.State)), ("@charged", reservation.Charged),
-                ("@reported", reservation.ReportedCost), ("@now", now.ToUnixTimeMilliseconds()));
-            if (await lease.Command.ExecuteNonQueryAsync(cancellationToken) != 1)
+            await using var statement = Start(store.Sql.SaveReservation);
+            statement.Bind("@id", reservation.RequestId);
+            statement.BindAmount("@amount", reservation.Amount);
+            statement.Bind("@state", StateName(reservation.State));
+            statement.BindAmount("@charged", reservation.Charged);
+            statement.BindAmount("@reported", reservation.ReportedCost);
+            statement.BindTime("@now", now);
+            if (await statement.ExecuteNonQueryAsync() != 1)
             {
                 throw new InvalidOperationException($"Reservation {reservation.RequestId} is missing.");
             }
         }
 
-        public async Task<BudgetEntry?> FindByReferenceAsync(string reference)
+        public async ValueTask<BudgetEntry?> FindByReferenceAsync(string reference)
         {
-            await using var lease = Command(
-                store.Sql.FindByReference, ("@reference", reference));
-            await using var reader = await lease.Command.ExecuteReaderAsync(cancellationToken);
-            return await reader.ReadAsync(cancellationToken) ? ReadEntry(reader) : null;
+            await using var statement = Start(store.Sql.FindByReference);
+            statement.Bind("@reference", reference);
+            await using var reader = await statement.ExecuteReaderAsync();
+            return await store.ReadAsync(reader, cancellationToken) ? ReadEntry(reader) : null;
         }
 
-        public Task AppendAsync(BudgetEntry entry) => AppendAsync([entry]);
+        public async ValueTask AppendAsync(BudgetEntry entry)
+        {
+            await using var statement = Start(store.Sql.Append(1));
+            BindEntry(statement, 0, entry);
+            await statement.ExecuteNonQueryAsync();
+        }
 
-        public async Task AppendAsync(IReadOnlyList<BudgetEntry> entries)
+        public async ValueTask AppendAsync(IReadOnlyList<BudgetEntry> entries)
         {
             // One INSERT for all: each statement is a round through the driver, and a settle writes up to four entries.
-            var parameters = new (string Name, object? Value)[entries.Count * EntryParameters.Length];
+            await using var statement = Start(store.Sql.Append(entries.Count));
             for (var row = 0; row < entries.Count; row++)
             {
-                var entry = entries[row];
-                object?[] values = [entry.KeyId, entry.Kind.ToString(), entry.Amount, entry.RequestId, entry.Reference, entry.ReportedCost, entry.At.ToUnixTimeMilliseconds()];
-                var names = store.Sql.EntryParameterNames(row);
-                for (var column = 0; column < values.Length; column++)
-                {
-                    parameters[(row * values.Length) + column] = (names[column], values[column]);
-                }
+                BindEntry(statement, row, entries[row]);
             }
 
-            await using var lease = Command(store.Sql.Append(entries.Count), parameters);
-            await lease.Command.ExecuteNonQueryAsync(cancellationToken);
+            await statement.ExecuteNonQueryAsync();
         }
 
-        private CommandLease Command(string sql, params (string Name, object? Value)[] parameters)
+        /// <summary>Binds row <paramref name="row"/> of <see cref="Statements.Append"/>, in <see cref="EntryParameters"/>'s order.</summary>
+        private void BindEntry(Statement statement, int row, BudgetEntry entry)
         {
-            var cached = prepared?.Get(sql);
-            var command = cached ?? connection.CreateCommand();
-            command.Transaction = transaction;
-            if (cached is null)
+            var names = store.Sql.EntryParameterNames(row);
+            statement.Bind(names[0], entry.KeyId);
+            statement.Bind(names[1], KindName(entry.Kind));
+            statement.BindAmount(names[2], entry.Amount);
+            statement.Bind(names[3], entry.RequestId);
+            statement.Bind(names[4], entry.Reference);
+            statement.BindAmount(names[5], entry.ReportedCost);
+            statement.BindTime(names[6], entry.At);
+        }
+
+        /// <summary>The session's statement for <paramref name="sql"/>; one at a time, disposed before the next.</summary>
+        private Statement Start(string sql) => _statement.Start(sql);
+
+        /// <summary>
+        /// The statement a session is running: its command (kept by <see cref="PreparedCommands"/>, or made for this use and
+        /// disposed after) and the position of the next parameter to bind. One object per session, reused by each of its
+        /// statements in turn, so that a statement costs no allocation of its own for its parameters.
+        /// </summary>
+        private sealed class Statement(SqlLedgerStore store, DbConnection connection, DbTransaction? transaction, PreparedCommands? prepared, CancellationToken cancellationToken) : IAsyncDisposable
+        {
+            private DbCommand? _command;
+            private bool _owned;
+            private int _next;
+
+            public Statement Start(string sql)
             {
-                command.CommandText = sql;
+                if (_command is not null)
+                {
+                    throw new InvalidOperationException("A session runs one statement at a time.");
+                }
+
+                var kept = prepared?.Get(sql);
+                _command = kept ?? connection.CreateCommand();
+                _owned = kept is null;
+                _next = 0;
+                _command.Transaction = transaction;
+                if (_owned)
+                {
+                    _command.CommandText = sql;
+                }
+
+                return this;
             }
 
-            // A kept command keeps its parameters from its last use (the same statement, so the same names in the same
-            // order): only their values change. Names carry their prefix so that SQLite finds each in one lookup.
-            var bound = command.Parameters;
-            if (cached is not null && bound.Count == parameters.Length)
+            // The values of the last few amounts and times bound, reused when one comes again (a settle out of a lease binds
+            // its hold four times and its time five): boxed, and on SQLite formatted, once per session rather than per use.
+            private RecentValues<decimal> _amounts;
+            private RecentValues<long> _times;
+
+            /// <summary>Binds an amount (<see cref="AmountValue"/>), or null.</summary>
+            public void BindAmount(string name, decimal? amount)
             {
-                for (var i = 0; i < parameters.Length; i++)
+                if (amount is not { } value)
                 {
-                    bound[i].Value = parameters[i].Value ?? DBNull.Value;
+                    Bind(name, null);
+                    return;
                 }
+
+                if (!_amounts.TryGet(value, out var bound))
+                {
+                    bound = store.AmountValue(value);
+                    _amounts.Add(value, bound);
+                }
+
+                Bind(name, bound);
             }
-            else
+
+            /// <summary>Binds a time as stored: Unix milliseconds.</summary>
+            public void BindTime(string name, DateTimeOffset time)
             {
-                bound.Clear();
-                foreach (var (name, value) in parameters)
+                var milliseconds = time.ToUnixTimeMilliseconds();
+                if (!_times.TryGet(milliseconds, out var boxed))
+                {
+                    boxed = milliseconds;
+                    _times.Add(milliseconds, boxed);
+                }
+
+                Bind(name, boxed);
+            }
+
+            /// <summary>Binds the next parameter; parameters are bound in the order they were first added.</summary>
+            public void Bind(string name, object? value)
+            {
+                // A kept command keeps its parameters from its last use (the same statement, so the same names in the same
+                // order): only their values change. Names carry their prefix so that SQLite finds each in one lookup.
+                var command = _command!;
+                var bound = command.Parameters;
+                if (_next < bound.Count)
+                {
+                    Debug.Assert(bound[_next].ParameterName == name, "parameters are bound in the same order on every use");
+                    bound[_next].Value = value ?? DBNull.Value;
+                }
+                else
                 {
                     AddParameter(command, name, value);
                 }
+
+                _next++;
             }
 
-            return new CommandLease(command, owned: cached is null);
+            public ValueTask<int> ExecuteNonQueryAsync() => store.ExecuteNonQueryAsync(Bound(), cancellationToken);
+
+            public ValueTask<DbDataReader> ExecuteReaderAsync() => store.ExecuteReaderAsync(Bound(), cancellationToken);
+
+            public ValueTask DisposeAsync()
+            {
+                var command = _command;
+                _command = null;
+                return _owned && command is not null ? command.DisposeAsync() : ValueTask.CompletedTask;
+            }
+
+            private DbCommand Bound()
+            {
+                Debug.Assert(_next == _command!.Parameters.Count, "every parameter of the statement is bound");
+                return _command;
+            }
         }
+    }
+
+    /// <summary>
+    /// The parameter values of the last four values of a kind a session bound, keyed by their exact bits (so an amount
+    /// of another scale, 1.0 against 1.00, is not taken for the same one: PostgreSQL's numeric keeps the scale).
+    /// </summary>
+    private struct RecentValues<T>
+        where T : unmanaged
+    {
+        private Four<T> _keys;
+        private Four<object> _values;
+        private int _count;
+        private int _next;
+
+        public readonly bool TryGet(T key, [NotNullWhen(true)] out object? value)
+        {
+            for (var i = 0; i < _count; i++)
+            {
+                if (SameBits(_keys[i], key))
+                {
+                    value = _values[i];
+                    return true;
+                }
+            }
+
+            value = null;
+            return false;
+        }
+
+        public void Add(T key, object value)
+        {
+            _keys[_next] = key;
+            _values[_next] = value;
+            _next = (_next + 1) % Four<T>.Length;
+            _count = Math.Min(_count + 1, Four<T>.Length);
+        }
+
+        private static bool SameBits(T a, T b) =>
+            MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in a)).SequenceEqual(MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in b)));
+    }
+
+    [InlineArray(Length)]
+    private struct Four<T>
+    {
+        public const int Length = 4;
+
+        private T _element;
     }
 }

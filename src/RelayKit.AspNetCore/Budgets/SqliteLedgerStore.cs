@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
@@ -82,13 +83,28 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     protected override string Table(string name) => name;
 
     /// <inheritdoc />
+    /// <remarks>Microsoft.Data.Sqlite's async methods run synchronously and return completed tasks.</remarks>
+    protected override bool ExecutesSynchronously => true;
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The very text Microsoft.Data.Sqlite binds for a decimal (its SqliteValueBinder formats it with this format),
+    /// formatted here rather than by the driver so that an amount a session binds several times is formatted once
+    /// (SqlLedgerStore keeps the last few). The stored text does not change; a test compares it with the driver's.
+    /// </remarks>
+    protected override object AmountValue(decimal amount) => amount.ToString(AmountFormat, CultureInfo.InvariantCulture);
+
+    /// <summary>Microsoft.Data.Sqlite's format for a decimal bound as text: exact, at least one decimal place.</summary>
+    internal const string AmountFormat = "0.0###########################";
+
+    /// <inheritdoc />
     /// <remarks>
     /// A unit that finds nothing queued and no batch running, while units come one at a time, runs at once on the
     /// caller's thread as a batch of one: the same transaction and commit, without the two thread hops to the writer
     /// and back (each a context switch, which on a virtual machine costs about as much as the unit's SQL). Otherwise
     /// it queues for the writer, whose batches commit many units at once.
     /// </remarks>
-    public override Task<T> RunAsync<T>(Func<ILedgerSession, Task<T>> work, CancellationToken cancellationToken)
+    public override Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var unit = new QueuedUnit<T>(work, cancellationToken);
@@ -148,6 +164,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     }
 
     /// <inheritdoc />
+    /// <remarks>For the base class's one-unit transactions; the writer begins its batches by statement (<see cref="Writer"/>).</remarks>
     protected override Task<DbTransaction> BeginAsync(DbConnection connection, CancellationToken cancellationToken) =>
         // deferred: false is BEGIN IMMEDIATE: the write lock is taken before the first read.
         Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
@@ -243,7 +260,8 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
             {
                 var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
                 await ExecuteAsync((SqliteConnection)connection, "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;", CancellationToken.None).ConfigureAwait(false);
-                _connection = new Writer(connection, new PreparedCommands(connection));
+                var commands = new PreparedCommands(connection);
+                _connection = new Writer(connection, commands, CreateSession(connection, transaction: null, commands));
             }
 
             await CommitBatchAsync(_connection, batch).ConfigureAwait(false);
@@ -360,33 +378,41 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
             var failed = false;
             try
             {
-                await using var transaction = await BeginAsync(writer.Connection, CancellationToken.None).ConfigureAwait(false);
-                var session = CreateSession(writer.Connection, transaction, writer.Commands);
-                foreach (var unit in batch)
+                writer.Begin();
+                try
                 {
-                    if (unit.Failed)
+                    var session = writer.Session;
+                    for (var i = 0; i < batch.Count; i++)
                     {
-                        continue;
+                        var unit = batch[i];
+                        if (unit.Failed)
+                        {
+                            continue;
+                        }
+
+                        try
+                        {
+                            await unit.RunAsync(session).ConfigureAwait(false);
+                        }
+                        catch (Exception exception)
+                        {
+                            // Rare (a bug, a broken file): undo the whole batch and run it again without this unit,
+                            // rather than pay for a savepoint around every unit on the hot path.
+                            unit.Hold(exception);
+                            failed = true;
+                            break;
+                        }
                     }
 
-                    try
+                    if (!failed)
                     {
-                        await unit.RunAsync(session).ConfigureAwait(false);
-                    }
-                    catch (Exception exception)
-                    {
-                        // Rare (a bug, a broken file): undo the whole batch and run it again without this unit,
-                        // rather than pay for a savepoint around every unit on the hot path.
-                        unit.Hold(exception);
-                        failed = true;
+                        writer.Commit();
                         break;
                     }
                 }
-
-                if (!failed)
+                finally
                 {
-                    await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-                    break;
+                    writer.RollBackIfOpen();
                 }
             }
             catch (DbException exception) when (attempt < MaxAttempts && IsConflict(exception))
@@ -395,16 +421,16 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
                 failed = true;
             }
 
-            // The transaction rolled back on dispose: every unit runs again from a fresh read.
-            foreach (var unit in batch)
+            // The transaction rolled back: every unit runs again from a fresh read.
+            for (var i = 0; i < batch.Count; i++)
             {
-                unit.Reset();
+                batch[i].Reset();
             }
         }
 
-        foreach (var unit in batch)
+        for (var i = 0; i < batch.Count; i++)
         {
-            unit.Publish();
+            batch[i].Publish();
         }
     }
 
@@ -471,11 +497,44 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     }
 
     /// <summary>The writer's own connection and its statements, kept open between batches.</summary>
-    private sealed class Writer(DbConnection connection, PreparedCommands commands) : IAsyncDisposable
+    /// <remarks>
+    /// The writer begins and ends its transactions itself, with <c>BEGIN IMMEDIATE</c>, <c>COMMIT</c> and <c>ROLLBACK</c> on
+    /// kept commands, rather than through <see cref="SqliteConnection.BeginTransaction(bool)"/>: that one runs
+    /// <c>PRAGMA read_uncommitted</c>, <c>BEGIN</c> and later <c>COMMIT</c> each from text on a new command, parsed anew
+    /// every time, and registers a rollback hook (~1 KB and a few µs per batch, and a lone settle is a batch). The pragma
+    /// matters only to a shared cache, which the writer's connection does not use. The hook makes a command that runs
+    /// after SQLite rolled a transaction back on its own (after a full disk or an I/O error) throw instead of running
+    /// outside any transaction. Here no statement runs after one has thrown: the units (the money rules in
+    /// <see cref="BudgetLedger"/>) do not catch the store's errors, and a unit that throws ends its batch's run
+    /// (<see cref="CommitBatchAsync"/>); a COMMIT after such a rollback fails in SQLite itself; and the rollback below
+    /// asks SQLite whether a transaction is still open rather than assuming it.
+    /// </remarks>
+    private sealed class Writer(DbConnection connection, PreparedCommands commands, ILedgerSession session) : IAsyncDisposable
     {
         public DbConnection Connection { get; } = connection;
 
         public PreparedCommands Commands { get; } = commands;
+
+        /// <summary>
+        /// The session every batch runs in: its transaction is begun by statement (no DbTransaction to hand it), so it
+        /// needs nothing but the connection and its commands, and one serves all batches.
+        /// </summary>
+        public ILedgerSession Session { get; } = session;
+
+        /// <summary>Begins the batch's transaction; IMMEDIATE takes the write lock before the first read.</summary>
+        public void Begin() => Commands.Get("BEGIN IMMEDIATE;").ExecuteNonQuery();
+
+        public void Commit() => Commands.Get("COMMIT;").ExecuteNonQuery();
+
+        /// <summary>Rolls back the transaction unless it was committed or SQLite rolled it back itself.</summary>
+        public void RollBackIfOpen()
+        {
+            // sqlite3_get_autocommit is 0 exactly while a transaction is open.
+            if (SQLitePCL.raw.sqlite3_get_autocommit(((SqliteConnection)Connection).Handle) == 0)
+            {
+                Commands.Get("ROLLBACK;").ExecuteNonQuery();
+            }
+        }
 
         public async ValueTask DisposeAsync()
         {
@@ -508,7 +567,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
         public abstract void Fail(Exception exception);
     }
 
-    private sealed class QueuedUnit<T>(Func<ILedgerSession, Task<T>> work, CancellationToken cancellationToken) : QueuedUnit
+    private sealed class QueuedUnit<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken) : QueuedUnit
     {
         private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T? _result;

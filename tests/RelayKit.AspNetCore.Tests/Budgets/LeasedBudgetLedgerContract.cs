@@ -371,7 +371,7 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
     {
         public bool FailNext { get; set; }
 
-        public Task<T> RunAsync<T>(Func<ILedgerSession, Task<T>> work, CancellationToken cancellationToken)
+        public Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken)
         {
             if (FailNext)
             {

@@ -29,6 +29,43 @@ public sealed class SqliteBudgetLedgerTests : BudgetLedgerContract
         Assert.Equal("0.000000000123456789012345", (string?)await command.ExecuteScalarAsync());
     }
 
+    [Theory]
+    [InlineData("0.000000000123456789012345")]
+    [InlineData("1.50")]
+    [InlineData("7")]
+    [InlineData("0.0125")]
+    [InlineData("123456789.987654321")]
+    [InlineData("79228162514264337593543950335")]
+    [InlineData("0.0000000000000000000000000001")]
+    public async Task Amounts_are_stored_as_the_text_the_driver_binds_for_a_decimal(string text)
+    {
+        // The store formats amounts itself (to format each once per unit); the text must be the one
+        // Microsoft.Data.Sqlite would have bound for the decimal, as files written before hold.
+        var amount = decimal.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+        var ledger = NewLedger();
+        await ledger.TopUpAsync("alice", amount, "pay-1");
+        Assert.True((await ledger.TryReserveAsync("alice", "r1", amount, Time.GetUtcNow().AddMinutes(5))).Granted);
+        await ledger.SettleAsync("r1", amount);
+
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_directory, "ledger.db")};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT @amount";
+        command.Parameters.AddWithValue("@amount", amount);
+        var driverText = (string?)await command.ExecuteScalarAsync();
+
+        command.CommandText = "SELECT amount FROM budget_entries WHERE kind = 'TopUp' UNION ALL SELECT amount FROM budget_entries WHERE kind = 'Charge'"
+            + " UNION ALL SELECT charged FROM budget_reservations WHERE request_id = 'r1'";
+        await using var reader = await command.ExecuteReaderAsync();
+        var stored = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            stored.Add(reader.GetString(0));
+        }
+
+        Assert.Equal([driverText!, driverText!, driverText!], stored);
+    }
+
     [Fact]
     public async Task Units_queued_behind_a_busy_writer_commit_in_one_batch_and_a_failing_unit_fails_alone()
     {
@@ -135,7 +172,7 @@ public sealed class SqliteBudgetLedgerTests : BudgetLedgerContract
     private DateTimeOffset InFiveMinutes => Time.GetUtcNow().AddMinutes(5);
 
     /// <summary>Starts a unit that holds the file until <paramref name="letGo"/> completes, then does <paramref name="then"/>; returns once the unit runs.</summary>
-    private static async Task<Task<T>> HoldTheFileAsync<T>(SqliteLedgerStore store, Task letGo, Func<ILedgerSession, Task<T>> then)
+    private static async Task<Task<T>> HoldTheFileAsync<T>(SqliteLedgerStore store, Task letGo, Func<ILedgerSession, ValueTask<T>> then)
     {
         var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var unit = store.RunAsync(async session =>
