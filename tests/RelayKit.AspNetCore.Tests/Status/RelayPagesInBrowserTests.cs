@@ -65,7 +65,11 @@ public sealed class RelayPagesInBrowserTests
         Assert.False(await page.Locator("#data").IsVisibleAsync());
         await page.FillAsync("#key", RelaySettings.AliceKey);
         await page.ClickAsync("#show");
-        await page.WaitForFunctionAsync("document.getElementById('status').textContent === 'Loaded.'", null, new() { Timeout = 10_000 });
+        // A locator wait, not WaitForFunctionAsync: that one evaluates its text with eval, which the page's
+        // Content-Security-Policy (scripts by nonce only) rightly refuses in current Chromium, and the test
+        // keeps the policy on rather than bypass it.
+        await page.Locator("#status").Filter(new() { HasTextRegex = new System.Text.RegularExpressions.Regex("^Loaded\\.$") })
+            .WaitForAsync(new() { Timeout = 10_000 });
 
         Assert.Equal("alice", await page.Locator("#key-name").InnerTextAsync());
         Assert.Equal(RelaySettings.AliceKey, await page.EvaluateAsync<string>("sessionStorage.getItem('relaykit-usage-key')"));
