@@ -1,9 +1,6 @@
 using System.Data.Common;
 using System.Diagnostics;
-using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace RelayKit.AspNetCore.Budgets;
 
@@ -39,9 +36,6 @@ internal abstract class SqlLedgerStore : ILedgerStore
     /// synchronous API): the same work, without a task per statement. False where the I/O is truly asynchronous (Npgsql).
     /// </summary>
     protected virtual bool ExecutesSynchronously => false;
-
-    /// <summary>What an amount is bound as: the decimal itself, unless the database stores it otherwise (see SQLite's).</summary>
-    protected virtual object AmountValue(decimal amount) => amount;
 
     /// <inheritdoc />
     public virtual async Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken)
@@ -166,10 +160,6 @@ internal abstract class SqlLedgerStore : ILedgerStore
         command.Parameters.Add(parameter);
     }
 
-    // closed, bound as an int as ever (PostgreSQL's column is an integer), boxed once.
-    private static readonly object BoxedZero = 0;
-    private static readonly object BoxedOne = 1;
-
     // As stored: the state's name in lower case (constants rather than ToString().ToLowerInvariant(): two strings a call).
     private static string StateName(ReservationState state) => state switch
     {
@@ -245,7 +235,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
             await using (var statement = Start(store.Sql.CreateAccount))
             {
                 statement.Bind("@key", keyId);
-                statement.BindAmount("@zero", 0m);
+                statement.Bind("@zero", 0m);
                 statement.BindTime("@now", now);
                 await statement.ExecuteNonQueryAsync();
             }
@@ -257,10 +247,10 @@ internal abstract class SqlLedgerStore : ILedgerStore
         {
             await using var statement = Start(store.Sql.SaveAccount);
             statement.Bind("@key", account.KeyId);
-            statement.BindAmount("@balance", account.Balance);
-            statement.BindAmount("@reserved", account.Reserved);
-            statement.BindAmount("@free", account.FreeCredit);
-            statement.Bind("@closed", account.Closed ? BoxedOne : BoxedZero);
+            statement.Bind("@balance", account.Balance);
+            statement.Bind("@reserved", account.Reserved);
+            statement.Bind("@free", account.FreeCredit);
+            statement.Bind("@closed", account.Closed ? 1 : 0);
             statement.BindTime("@now", now);
             if (await statement.ExecuteNonQueryAsync() != 1)
             {
@@ -295,10 +285,10 @@ internal abstract class SqlLedgerStore : ILedgerStore
             await using var statement = Start(store.Sql.InsertReservation);
             statement.Bind("@id", reservation.RequestId);
             statement.Bind("@key", reservation.KeyId);
-            statement.BindAmount("@amount", reservation.Amount);
+            statement.Bind("@amount", reservation.Amount);
             statement.Bind("@state", StateName(reservation.State));
-            statement.BindAmount("@charged", reservation.Charged);
-            statement.BindAmount("@reported", reservation.ReportedCost);
+            statement.Bind("@charged", reservation.Charged);
+            statement.Bind("@reported", reservation.ReportedCost);
             statement.BindTime("@created", reservation.CreatedAt);
             statement.BindTime("@expires", reservation.ExpiresAt);
             await statement.ExecuteNonQueryAsync();
@@ -308,10 +298,10 @@ internal abstract class SqlLedgerStore : ILedgerStore
         {
             await using var statement = Start(store.Sql.SaveReservation);
             statement.Bind("@id", reservation.RequestId);
-            statement.BindAmount("@amount", reservation.Amount);
+            statement.Bind("@amount", reservation.Amount);
             statement.Bind("@state", StateName(reservation.State));
-            statement.BindAmount("@charged", reservation.Charged);
-            statement.BindAmount("@reported", reservation.ReportedCost);
+            statement.Bind("@charged", reservation.Charged);
+            statement.Bind("@reported", reservation.ReportedCost);
             statement.BindTime("@now", now);
             if (await statement.ExecuteNonQueryAsync() != 1)
             {
@@ -352,10 +342,10 @@ internal abstract class SqlLedgerStore : ILedgerStore
             var names = store.Sql.EntryParameterNames(row);
             statement.Bind(names[0], entry.KeyId);
             statement.Bind(names[1], KindName(entry.Kind));
-            statement.BindAmount(names[2], entry.Amount);
+            statement.Bind(names[2], entry.Amount);
             statement.Bind(names[3], entry.RequestId);
             statement.Bind(names[4], entry.Reference);
-            statement.BindAmount(names[5], entry.ReportedCost);
+            statement.Bind(names[5], entry.ReportedCost);
             statement.BindTime(names[6], entry.At);
         }
 
@@ -393,41 +383,8 @@ internal abstract class SqlLedgerStore : ILedgerStore
                 return this;
             }
 
-            // The values of the last few amounts and times bound, reused when one comes again (a settle out of a lease binds
-            // its hold four times and its time five): boxed, and on SQLite formatted, once per session rather than per use.
-            private RecentValues<decimal> _amounts;
-            private RecentValues<long> _times;
-
-            /// <summary>Binds an amount (<see cref="AmountValue"/>), or null.</summary>
-            public void BindAmount(string name, decimal? amount)
-            {
-                if (amount is not { } value)
-                {
-                    Bind(name, null);
-                    return;
-                }
-
-                if (!_amounts.TryGet(value, out var bound))
-                {
-                    bound = store.AmountValue(value);
-                    _amounts.Add(value, bound);
-                }
-
-                Bind(name, bound);
-            }
-
             /// <summary>Binds a time as stored: Unix milliseconds.</summary>
-            public void BindTime(string name, DateTimeOffset time)
-            {
-                var milliseconds = time.ToUnixTimeMilliseconds();
-                if (!_times.TryGet(milliseconds, out var boxed))
-                {
-                    boxed = milliseconds;
-                    _times.Add(milliseconds, boxed);
-                }
-
-                Bind(name, boxed);
-            }
+            public void BindTime(string name, DateTimeOffset time) => Bind(name, time.ToUnixTimeMilliseconds());
 
             /// <summary>Binds the next parameter; parameters are bound in the order they were first added.</summary>
             public void Bind(string name, object? value)
@@ -466,52 +423,5 @@ internal abstract class SqlLedgerStore : ILedgerStore
                 return _command;
             }
         }
-    }
-
-    /// <summary>
-    /// The parameter values of the last four values of a kind a session bound, keyed by their exact bits (so an amount
-    /// of another scale, 1.0 against 1.00, is not taken for the same one: PostgreSQL's numeric keeps the scale).
-    /// </summary>
-    private struct RecentValues<T>
-        where T : unmanaged
-    {
-        private Four<T> _keys;
-        private Four<object> _values;
-        private int _count;
-        private int _next;
-
-        public readonly bool TryGet(T key, [NotNullWhen(true)] out object? value)
-        {
-            for (var i = 0; i < _count; i++)
-            {
-                if (SameBits(_keys[i], key))
-                {
-                    value = _values[i];
-                    return true;
-                }
-            }
-
-            value = null;
-            return false;
-        }
-
-        public void Add(T key, object value)
-        {
-            _keys[_next] = key;
-            _values[_next] = value;
-            _next = (_next + 1) % Four<T>.Length;
-            _count = Math.Min(_count + 1, Four<T>.Length);
-        }
-
-        private static bool SameBits(T a, T b) =>
-            MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in a)).SequenceEqual(MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in b)));
-    }
-
-    [InlineArray(Length)]
-    private struct Four<T>
-    {
-        public const int Length = 4;
-
-        private T _element;
     }
 }

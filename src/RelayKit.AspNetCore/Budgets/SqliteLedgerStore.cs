@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Globalization;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
@@ -85,17 +84,6 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     /// <inheritdoc />
     /// <remarks>Microsoft.Data.Sqlite's async methods run synchronously and return completed tasks.</remarks>
     protected override bool ExecutesSynchronously => true;
-
-    /// <inheritdoc />
-    /// <remarks>
-    /// The very text Microsoft.Data.Sqlite binds for a decimal (its SqliteValueBinder formats it with this format),
-    /// formatted here rather than by the driver so that an amount a session binds several times is formatted once
-    /// (SqlLedgerStore keeps the last few). The stored text does not change; a test compares it with the driver's.
-    /// </remarks>
-    protected override object AmountValue(decimal amount) => amount.ToString(AmountFormat, CultureInfo.InvariantCulture);
-
-    /// <summary>Microsoft.Data.Sqlite's format for a decimal bound as text: exact, at least one decimal place.</summary>
-    internal const string AmountFormat = "0.0###########################";
 
     /// <inheritdoc />
     /// <remarks>

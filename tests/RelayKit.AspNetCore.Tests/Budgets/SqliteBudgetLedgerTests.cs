@@ -39,8 +39,8 @@ public sealed class SqliteBudgetLedgerTests : BudgetLedgerContract
     [InlineData("0.0000000000000000000000000001")]
     public async Task Amounts_are_stored_as_the_text_the_driver_binds_for_a_decimal(string text)
     {
-        // The store formats amounts itself (to format each once per unit); the text must be the one
-        // Microsoft.Data.Sqlite would have bound for the decimal, as files written before hold.
+        // Amounts are stored as the text Microsoft.Data.Sqlite binds for a decimal (exact, at least one decimal
+        // place), as files written before hold; a store that formatted them itself would have to match it.
         var amount = decimal.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
         var ledger = NewLedger();
         await ledger.TopUpAsync("alice", amount, "pay-1");
