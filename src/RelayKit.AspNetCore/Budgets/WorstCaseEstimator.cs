@@ -364,23 +364,22 @@ internal sealed class WorstCaseEstimator
         }
 
         /// <summary>The tokens of a string value, counted as the text it stands for.</summary>
-        private int Text(JsonElement value)
-        {
-            // The raw value keeps its quotes. Text without escapes is the string itself; with escapes
-            // (or not valid UTF-8, which GetString rejects) the string is read the usual way.
-            var raw = JsonMarshal.GetRawUtf8Value(value)[1..^1];
-            return raw.Contains((byte)'\\') || !TryCountUtf8(raw, replaceInvalid: false, out var tokens)
-                ? Count(value.GetString()!)
-                : tokens;
-        }
+        private int Text(JsonElement value) =>
+            // The raw value keeps its quotes.
+            TryCountPlain(JsonMarshal.GetRawUtf8Value(value)[1..^1], out var tokens) ? tokens : Count(value.GetString()!);
 
         /// <summary>The tokens of a property's name, counted as the text it stands for.</summary>
-        private int Name(JsonProperty property)
+        private int Name(JsonProperty property) =>
+            TryCountPlain(JsonMarshal.GetRawUtf8PropertyName(property), out var tokens) ? tokens : Count(property.Name);
+
+        /// <summary>
+        /// Counts raw JSON string text in place when it is the string itself: no escapes, valid UTF-8. False otherwise,
+        /// and the caller reads the string the usual way (GetString unescapes, and rejects invalid UTF-8).
+        /// </summary>
+        private bool TryCountPlain(ReadOnlySpan<byte> raw, out int tokens)
         {
-            var raw = JsonMarshal.GetRawUtf8PropertyName(property);
-            return raw.Contains((byte)'\\') || !TryCountUtf8(raw, replaceInvalid: false, out var tokens)
-                ? Count(property.Name)
-                : tokens;
+            tokens = 0;
+            return !raw.Contains((byte)'\\') && TryCountUtf8(raw, replaceInvalid: false, out tokens);
         }
 
         private int Count(string text) => text.Length == 0 ? 0 : tokenizer.CountTokens(text);
