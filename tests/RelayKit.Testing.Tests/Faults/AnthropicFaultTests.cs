@@ -281,15 +281,18 @@ public sealed class AnthropicFaultTests
     [Fact]
     public async Task Latency_before_the_first_byte_follows_the_fakes_clock()
     {
-        var clock = new FakeTimeProvider();
+        // The clock signals when the fake starts its delay: advancing it any earlier (say, as soon as the
+        // request is recorded) would move time before the timer exists, and the answer would never come.
+        var clock = new TimerSignallingTimeProvider();
         await using var fake = new FakeUpstream(new FakeUpstreamOptions { TimeProvider = clock });
         fake.Setup().RespondWithText("Slow answer.").WithFault(FakeFault.Latency(TimeSpan.FromSeconds(30)));
         var client = AnthropicSdk.Client(fake);
 
         var pending = client.Messages.Create(AnthropicSdk.Ask("hi"));
-        await WaitUntilAsync(() => fake.Requests.Count == 1);
+        await clock.WaitStartedAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        clock.Advance(TimeSpan.FromSeconds(29));
         Assert.False(pending.IsCompleted);
-        clock.Advance(TimeSpan.FromSeconds(30));
+        clock.Advance(TimeSpan.FromSeconds(1));
         var message = await pending.WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal("Slow answer.", MessagesTests.Text(message));
@@ -312,15 +315,5 @@ public sealed class AnthropicFaultTests
         using var response = await http.SendAsync(AnthropicSdk.Raw(HttpMethod.Post, "v1/messages", Body));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return response.Headers.ToDictionary(h => h.Key, h => string.Join(",", h.Value), StringComparer.OrdinalIgnoreCase);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met within 10 s");
-            await Task.Delay(5);
-        }
     }
 }
