@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Diagnostics;
 using System.Globalization;
 
 namespace RelayKit.AspNetCore.Budgets;
@@ -30,11 +29,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
     /// <summary>The unit lost a race (a unique key taken meanwhile, a deadlock, a busy database) and may run again.</summary>
     protected abstract bool IsConflict(DbException exception);
 
-    /// <summary>
-    /// Whether statements run through the provider's synchronous methods. True where its async methods do the work
-    /// synchronously anyway and only wrap the result in a task (Microsoft.Data.Sqlite, whose docs recommend the
-    /// synchronous API): the same work, without a task per statement. False where the I/O is truly asynchronous (Npgsql).
-    /// </summary>
+    /// <summary>Whether statements run through the provider's synchronous methods (see <see cref="AdoLedgerStatement"/>).</summary>
     protected virtual bool ExecutesSynchronously => false;
 
     /// <inheritdoc />
@@ -46,7 +41,8 @@ internal abstract class SqlLedgerStore : ILedgerStore
             try
             {
                 await using var transaction = await BeginAsync(connection, cancellationToken);
-                var result = await work(new Session(this, connection, transaction, null, cancellationToken));
+                await using var statement = new AdoLedgerStatement(connection, transaction, ExecutesSynchronously, cancellationToken);
+                var result = await work(new Session(this, statement));
                 await transaction.CommitAsync(cancellationToken);
                 return result;
             }
@@ -61,16 +57,14 @@ internal abstract class SqlLedgerStore : ILedgerStore
     public async Task<IReadOnlyList<string>> FindExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText =
-            $"SELECT request_id FROM {Table("budget_reservations")} WHERE state = 'open' AND expires_at <= @now ORDER BY expires_at LIMIT @limit";
-        AddParameter(command, "now", now.ToUnixTimeMilliseconds());
-        AddParameter(command, "limit", limit);
+        await using var statement = new AdoLedgerStatement(connection, null, ExecutesSynchronously, cancellationToken)
+            .Start($"SELECT request_id FROM {Table("budget_reservations")} WHERE state = 'open' AND expires_at <= @now ORDER BY expires_at LIMIT @limit");
+        statement.BindTime("@now", now);
+        statement.Bind("@limit", limit);
         var ids = new List<string>();
-        await using var reader = await ExecuteReaderAsync(command, cancellationToken);
-        while (await ReadAsync(reader, cancellationToken))
+        while (await statement.ReadAsync())
         {
-            ids.Add(reader.GetString(0));
+            ids.Add(statement.GetString(0));
         }
 
         return ids;
@@ -80,29 +74,25 @@ internal abstract class SqlLedgerStore : ILedgerStore
     public async Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText =
-            $"SELECT {EntryColumns} FROM {Table("budget_entries")} WHERE key_id = @key AND seq > @after ORDER BY seq LIMIT @limit";
-        AddParameter(command, "key", keyId);
-        AddParameter(command, "after", afterSequence);
-        AddParameter(command, "limit", limit);
+        await using var statement = new AdoLedgerStatement(connection, null, ExecutesSynchronously, cancellationToken)
+            .Start($"SELECT {EntryColumns} FROM {Table("budget_entries")} WHERE key_id = @key AND seq > @after ORDER BY seq LIMIT @limit");
+        statement.Bind("@key", keyId);
+        statement.Bind("@after", afterSequence);
+        statement.Bind("@limit", limit);
         var entries = new List<BudgetEntry>();
-        await using var reader = await ExecuteReaderAsync(command, cancellationToken);
-        while (await ReadAsync(reader, cancellationToken))
+        while (await statement.ReadAsync())
         {
-            entries.Add(ReadEntry(reader));
+            entries.Add(ReadEntry(statement));
         }
 
         return entries;
     }
 
     /// <summary>
-    /// A session over a transaction a subclass began itself (one that batches units, say), running its
-    /// statements through <paramref name="prepared"/> when given, so they are parsed once per connection.
-    /// <paramref name="transaction"/> is null when the subclass began the transaction with a statement of its own.
+    /// A session over a transaction a subclass began itself (one that batches units, say), running its statements
+    /// through <paramref name="statement"/>.
     /// </summary>
-    protected ILedgerSession CreateSession(DbConnection connection, DbTransaction? transaction, PreparedCommands? prepared) =>
-        new Session(this, connection, transaction, prepared, CancellationToken.None);
+    protected ILedgerSession CreateSession(LedgerStatement statement) => new Session(this, statement);
 
     private Statements? _sql;
 
@@ -116,49 +106,15 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
     private const string EntryColumns = "seq, key_id, kind, amount, request_id, reference, reported_cost, at";
 
-    // Columns are read by ordinal with typed getters: GetValue would box every integer.
-    private static BudgetEntry ReadEntry(DbDataReader reader) => new(
-        reader.GetInt64(0),
-        reader.GetString(1),
-        Enum.Parse<BudgetEntryKind>(reader.GetString(2)),
-        reader.GetDecimal(3),
-        reader.IsDBNull(4) ? null : reader.GetString(4),
-        reader.IsDBNull(5) ? null : reader.GetString(5),
-        reader.IsDBNull(6) ? null : reader.GetDecimal(6),
-        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)));
-
-    private ValueTask<int> ExecuteNonQueryAsync(DbCommand command, CancellationToken cancellationToken)
-    {
-        if (!ExecutesSynchronously)
-        {
-            return new(command.ExecuteNonQueryAsync(cancellationToken));
-        }
-
-        cancellationToken.ThrowIfCancellationRequested();
-        return new(command.ExecuteNonQuery());
-    }
-
-    private ValueTask<DbDataReader> ExecuteReaderAsync(DbCommand command, CancellationToken cancellationToken)
-    {
-        if (!ExecutesSynchronously)
-        {
-            return new(command.ExecuteReaderAsync(cancellationToken));
-        }
-
-        cancellationToken.ThrowIfCancellationRequested();
-        return new(command.ExecuteReader());
-    }
-
-    private ValueTask<bool> ReadAsync(DbDataReader reader, CancellationToken cancellationToken) =>
-        ExecutesSynchronously ? new(reader.Read()) : new(reader.ReadAsync(cancellationToken));
-
-    private static void AddParameter(DbCommand command, string name, object? value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value ?? DBNull.Value;
-        command.Parameters.Add(parameter);
-    }
+    private static BudgetEntry ReadEntry(LedgerStatement row) => new(
+        row.GetInt64(0),
+        row.GetString(1),
+        Enum.Parse<BudgetEntryKind>(row.GetString(2)),
+        row.GetDecimal(3),
+        row.IsDBNull(4) ? null : row.GetString(4),
+        row.IsDBNull(5) ? null : row.GetString(5),
+        row.IsDBNull(6) ? null : row.GetDecimal(6),
+        DateTimeOffset.FromUnixTimeMilliseconds(row.GetInt64(7)));
 
     // As stored: the state's name in lower case (constants rather than ToString().ToLowerInvariant(): two strings a call).
     private static string StateName(ReservationState state) => state switch
@@ -174,7 +130,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
     private static string KindName(BudgetEntryKind kind) =>
         Enum.GetName(kind) ?? throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
 
-    /// <summary>The text of each statement a session runs, also the key under which <see cref="PreparedCommands"/> keeps it.</summary>
+    /// <summary>The text of each statement a session runs, also the key under which <see cref="SqliteKeptStatements"/> keeps it.</summary>
     private sealed class Statements(SqlLedgerStore store)
     {
         public string GetAccount { get; } = $"SELECT key_id, balance, reserved, free_credit, closed FROM {store.Table("budget_accounts")} WHERE key_id = @key{store.LockClause}";
@@ -207,16 +163,13 @@ internal abstract class SqlLedgerStore : ILedgerStore
             _entryNames[row] ??= [.. EntryParameters.Select(name => string.Create(CultureInfo.InvariantCulture, $"@{name}{row}"))];
     }
 
-    private sealed class Session(SqlLedgerStore store, DbConnection connection, DbTransaction? transaction, PreparedCommands? prepared, CancellationToken cancellationToken) : ILedgerSession
+    private sealed class Session(SqlLedgerStore store, LedgerStatement statement) : ILedgerSession
     {
-        private readonly Statement _statement = new(store, connection, transaction, prepared, cancellationToken);
-
         public async ValueTask<LedgerAccount?> GetAccountAsync(string keyId)
         {
-            await using var statement = Start(store.Sql.GetAccount);
-            statement.Bind("@key", keyId);
-            await using var reader = await statement.ExecuteReaderAsync();
-            if (!await store.ReadAsync(reader, cancellationToken))
+            await using var row = Start(store.Sql.GetAccount);
+            row.Bind("@key", keyId);
+            if (!await row.ReadAsync())
             {
                 return null;
             }
@@ -224,20 +177,20 @@ internal abstract class SqlLedgerStore : ILedgerStore
             // key_id (column 0) is the primary key the row was found by, so it is keyId itself: not read back into a new string.
             return new LedgerAccount(
                 keyId,
-                reader.GetDecimal(1),
-                reader.GetDecimal(2),
-                reader.GetDecimal(3),
-                reader.GetInt32(4) != 0);
+                row.GetDecimal(1),
+                row.GetDecimal(2),
+                row.GetDecimal(3),
+                row.GetInt64(4) != 0);
         }
 
         public async ValueTask<LedgerAccount> GetOrCreateAccountAsync(string keyId, DateTimeOffset now)
         {
-            await using (var statement = Start(store.Sql.CreateAccount))
+            await using (var insert = Start(store.Sql.CreateAccount))
             {
-                statement.Bind("@key", keyId);
-                statement.Bind("@zero", 0m);
-                statement.BindTime("@now", now);
-                await statement.ExecuteNonQueryAsync();
+                insert.Bind("@key", keyId);
+                insert.Bind("@zero", 0m);
+                insert.BindTime("@now", now);
+                await insert.ExecuteAsync();
             }
 
             return await GetAccountAsync(keyId) ?? throw new InvalidOperationException("The account just created is missing.");
@@ -245,14 +198,14 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
         public async ValueTask SaveAccountAsync(LedgerAccount account, DateTimeOffset now)
         {
-            await using var statement = Start(store.Sql.SaveAccount);
-            statement.Bind("@key", account.KeyId);
-            statement.Bind("@balance", account.Balance);
-            statement.Bind("@reserved", account.Reserved);
-            statement.Bind("@free", account.FreeCredit);
-            statement.Bind("@closed", account.Closed ? 1 : 0);
-            statement.BindTime("@now", now);
-            if (await statement.ExecuteNonQueryAsync() != 1)
+            await using var update = Start(store.Sql.SaveAccount);
+            update.Bind("@key", account.KeyId);
+            update.Bind("@balance", account.Balance);
+            update.Bind("@reserved", account.Reserved);
+            update.Bind("@free", account.FreeCredit);
+            update.Bind("@closed", account.Closed ? 1 : 0);
+            update.BindTime("@now", now);
+            if (await update.ExecuteAsync() != 1)
             {
                 throw new InvalidOperationException($"Account {account.KeyId} is missing.");
             }
@@ -260,10 +213,9 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
         public async ValueTask<BudgetReservation?> GetReservationAsync(string requestId)
         {
-            await using var statement = Start(store.Sql.GetReservation);
-            statement.Bind("@id", requestId);
-            await using var reader = await statement.ExecuteReaderAsync();
-            if (!await store.ReadAsync(reader, cancellationToken))
+            await using var row = Start(store.Sql.GetReservation);
+            row.Bind("@id", requestId);
+            if (!await row.ReadAsync())
             {
                 return null;
             }
@@ -271,39 +223,39 @@ internal abstract class SqlLedgerStore : ILedgerStore
             // request_id (column 0) is the primary key the row was found by, so it is requestId itself.
             return new BudgetReservation(
                 requestId,
-                reader.GetString(1),
-                reader.GetDecimal(2),
-                Enum.Parse<ReservationState>(reader.GetString(3), ignoreCase: true),
-                reader.IsDBNull(4) ? null : reader.GetDecimal(4),
-                reader.IsDBNull(5) ? null : reader.GetDecimal(5),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)));
+                row.GetString(1),
+                row.GetDecimal(2),
+                Enum.Parse<ReservationState>(row.GetString(3), ignoreCase: true),
+                row.IsDBNull(4) ? null : row.GetDecimal(4),
+                row.IsDBNull(5) ? null : row.GetDecimal(5),
+                DateTimeOffset.FromUnixTimeMilliseconds(row.GetInt64(6)),
+                DateTimeOffset.FromUnixTimeMilliseconds(row.GetInt64(7)));
         }
 
         public async ValueTask InsertReservationAsync(BudgetReservation reservation)
         {
-            await using var statement = Start(store.Sql.InsertReservation);
-            statement.Bind("@id", reservation.RequestId);
-            statement.Bind("@key", reservation.KeyId);
-            statement.Bind("@amount", reservation.Amount);
-            statement.Bind("@state", StateName(reservation.State));
-            statement.Bind("@charged", reservation.Charged);
-            statement.Bind("@reported", reservation.ReportedCost);
-            statement.BindTime("@created", reservation.CreatedAt);
-            statement.BindTime("@expires", reservation.ExpiresAt);
-            await statement.ExecuteNonQueryAsync();
+            await using var insert = Start(store.Sql.InsertReservation);
+            insert.Bind("@id", reservation.RequestId);
+            insert.Bind("@key", reservation.KeyId);
+            insert.Bind("@amount", reservation.Amount);
+            insert.Bind("@state", StateName(reservation.State));
+            insert.Bind("@charged", reservation.Charged);
+            insert.Bind("@reported", reservation.ReportedCost);
+            insert.BindTime("@created", reservation.CreatedAt);
+            insert.BindTime("@expires", reservation.ExpiresAt);
+            await insert.ExecuteAsync();
         }
 
         public async ValueTask SaveReservationAsync(BudgetReservation reservation, DateTimeOffset now)
         {
-            await using var statement = Start(store.Sql.SaveReservation);
-            statement.Bind("@id", reservation.RequestId);
-            statement.Bind("@amount", reservation.Amount);
-            statement.Bind("@state", StateName(reservation.State));
-            statement.Bind("@charged", reservation.Charged);
-            statement.Bind("@reported", reservation.ReportedCost);
-            statement.BindTime("@now", now);
-            if (await statement.ExecuteNonQueryAsync() != 1)
+            await using var update = Start(store.Sql.SaveReservation);
+            update.Bind("@id", reservation.RequestId);
+            update.Bind("@amount", reservation.Amount);
+            update.Bind("@state", StateName(reservation.State));
+            update.Bind("@charged", reservation.Charged);
+            update.Bind("@reported", reservation.ReportedCost);
+            update.BindTime("@now", now);
+            if (await update.ExecuteAsync() != 1)
             {
                 throw new InvalidOperationException($"Reservation {reservation.RequestId} is missing.");
             }
@@ -311,117 +263,44 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
         public async ValueTask<BudgetEntry?> FindByReferenceAsync(string reference)
         {
-            await using var statement = Start(store.Sql.FindByReference);
-            statement.Bind("@reference", reference);
-            await using var reader = await statement.ExecuteReaderAsync();
-            return await store.ReadAsync(reader, cancellationToken) ? ReadEntry(reader) : null;
+            await using var row = Start(store.Sql.FindByReference);
+            row.Bind("@reference", reference);
+            return await row.ReadAsync() ? ReadEntry(row) : null;
         }
 
         public async ValueTask AppendAsync(BudgetEntry entry)
         {
-            await using var statement = Start(store.Sql.Append(1));
-            BindEntry(statement, 0, entry);
-            await statement.ExecuteNonQueryAsync();
+            await using var insert = Start(store.Sql.Append(1));
+            BindEntry(insert, 0, entry);
+            await insert.ExecuteAsync();
         }
 
         public async ValueTask AppendAsync(IReadOnlyList<BudgetEntry> entries)
         {
             // One INSERT for all: each statement is a round through the driver, and a settle writes up to four entries.
-            await using var statement = Start(store.Sql.Append(entries.Count));
+            await using var insert = Start(store.Sql.Append(entries.Count));
             for (var row = 0; row < entries.Count; row++)
             {
-                BindEntry(statement, row, entries[row]);
+                BindEntry(insert, row, entries[row]);
             }
 
-            await statement.ExecuteNonQueryAsync();
+            await insert.ExecuteAsync();
         }
 
         /// <summary>Binds row <paramref name="row"/> of <see cref="Statements.Append"/>, in <see cref="EntryParameters"/>'s order.</summary>
-        private void BindEntry(Statement statement, int row, BudgetEntry entry)
+        private void BindEntry(LedgerStatement insert, int row, BudgetEntry entry)
         {
             var names = store.Sql.EntryParameterNames(row);
-            statement.Bind(names[0], entry.KeyId);
-            statement.Bind(names[1], KindName(entry.Kind));
-            statement.Bind(names[2], entry.Amount);
-            statement.Bind(names[3], entry.RequestId);
-            statement.Bind(names[4], entry.Reference);
-            statement.Bind(names[5], entry.ReportedCost);
-            statement.BindTime(names[6], entry.At);
+            insert.Bind(names[0], entry.KeyId);
+            insert.Bind(names[1], KindName(entry.Kind));
+            insert.Bind(names[2], entry.Amount);
+            insert.Bind(names[3], entry.RequestId);
+            insert.Bind(names[4], entry.Reference);
+            insert.Bind(names[5], entry.ReportedCost);
+            insert.BindTime(names[6], entry.At);
         }
 
-        /// <summary>The session's statement for <paramref name="sql"/>; one at a time, disposed before the next.</summary>
-        private Statement Start(string sql) => _statement.Start(sql);
-
-        /// <summary>
-        /// The statement a session is running: its command (kept by <see cref="PreparedCommands"/>, or made for this use and
-        /// disposed after) and the position of the next parameter to bind. One object per session, reused by each of its
-        /// statements in turn, so that a statement costs no allocation of its own for its parameters.
-        /// </summary>
-        private sealed class Statement(SqlLedgerStore store, DbConnection connection, DbTransaction? transaction, PreparedCommands? prepared, CancellationToken cancellationToken) : IAsyncDisposable
-        {
-            private DbCommand? _command;
-            private bool _owned;
-            private int _next;
-
-            public Statement Start(string sql)
-            {
-                if (_command is not null)
-                {
-                    throw new InvalidOperationException("A session runs one statement at a time.");
-                }
-
-                var kept = prepared?.Get(sql);
-                _command = kept ?? connection.CreateCommand();
-                _owned = kept is null;
-                _next = 0;
-                _command.Transaction = transaction;
-                if (_owned)
-                {
-                    _command.CommandText = sql;
-                }
-
-                return this;
-            }
-
-            /// <summary>Binds a time as stored: Unix milliseconds.</summary>
-            public void BindTime(string name, DateTimeOffset time) => Bind(name, time.ToUnixTimeMilliseconds());
-
-            /// <summary>Binds the next parameter; parameters are bound in the order they were first added.</summary>
-            public void Bind(string name, object? value)
-            {
-                // A kept command keeps its parameters from its last use (the same statement, so the same names in the same
-                // order): only their values change. Names carry their prefix so that SQLite finds each in one lookup.
-                var command = _command!;
-                var bound = command.Parameters;
-                if (_next < bound.Count)
-                {
-                    Debug.Assert(bound[_next].ParameterName == name, "parameters are bound in the same order on every use");
-                    bound[_next].Value = value ?? DBNull.Value;
-                }
-                else
-                {
-                    AddParameter(command, name, value);
-                }
-
-                _next++;
-            }
-
-            public ValueTask<int> ExecuteNonQueryAsync() => store.ExecuteNonQueryAsync(Bound(), cancellationToken);
-
-            public ValueTask<DbDataReader> ExecuteReaderAsync() => store.ExecuteReaderAsync(Bound(), cancellationToken);
-
-            public ValueTask DisposeAsync()
-            {
-                var command = _command;
-                _command = null;
-                return _owned && command is not null ? command.DisposeAsync() : ValueTask.CompletedTask;
-            }
-
-            private DbCommand Bound()
-            {
-                Debug.Assert(_next == _command!.Parameters.Count, "every parameter of the statement is bound");
-                return _command;
-            }
-        }
+        /// <summary>The session's statement, started for <paramref name="sql"/>; ended (disposed) before the next.</summary>
+        private LedgerStatement Start(string sql) => statement.Start(sql);
     }
 }

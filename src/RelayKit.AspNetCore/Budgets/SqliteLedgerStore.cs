@@ -23,7 +23,7 @@ namespace RelayKit.AspNetCore.Budgets;
 /// transaction per unit. <c>BEGIN IMMEDIATE</c> takes the file's write lock before the first read, so
 /// another process on the same file cannot interleave either. A unit that throws fails alone: the batch
 /// rolls back and runs again without it. A caller learns its result only after the commit that made it
-/// durable. The writer keeps its statements prepared (<see cref="PreparedCommands"/>).
+/// durable. The writer keeps its statements prepared (<see cref="SqliteKeptStatements"/>).
 /// Amounts are stored as exact decimal text, never as floating point.
 /// </para>
 /// </remarks>
@@ -248,8 +248,8 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
             {
                 var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
                 await ExecuteAsync((SqliteConnection)connection, "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;", CancellationToken.None).ConfigureAwait(false);
-                var commands = new PreparedCommands(connection);
-                _connection = new Writer(connection, commands, CreateSession(connection, transaction: null, commands));
+                var statements = new SqliteKeptStatements((SqliteConnection)connection);
+                _connection = new Writer(connection, statements, CreateSession(statements));
             }
 
             await CommitBatchAsync(_connection, batch).ConfigureAwait(false);
@@ -486,8 +486,8 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
 
     /// <summary>The writer's own connection and its statements, kept open between batches.</summary>
     /// <remarks>
-    /// The writer begins and ends its transactions itself, with <c>BEGIN IMMEDIATE</c>, <c>COMMIT</c> and <c>ROLLBACK</c> on
-    /// kept commands, rather than through <see cref="SqliteConnection.BeginTransaction(bool)"/>: that one runs
+    /// The writer begins and ends its transactions itself, with <c>BEGIN IMMEDIATE</c>, <c>COMMIT</c> and <c>ROLLBACK</c> as
+    /// kept statements, rather than through <see cref="SqliteConnection.BeginTransaction(bool)"/>: that one runs
     /// <c>PRAGMA read_uncommitted</c>, <c>BEGIN</c> and later <c>COMMIT</c> each from text on a new command, parsed anew
     /// every time, and registers a rollback hook (~1 KB and a few µs per batch, and a lone settle is a batch). The pragma
     /// matters only to a shared cache, which the writer's connection does not use. The hook makes a command that runs
@@ -497,22 +497,20 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     /// (<see cref="CommitBatchAsync"/>); a COMMIT after such a rollback fails in SQLite itself; and the rollback below
     /// asks SQLite whether a transaction is still open rather than assuming it.
     /// </remarks>
-    private sealed class Writer(DbConnection connection, PreparedCommands commands, ILedgerSession session) : IAsyncDisposable
+    private sealed class Writer(DbConnection connection, SqliteKeptStatements statements, ILedgerSession session) : IAsyncDisposable
     {
         public DbConnection Connection { get; } = connection;
 
-        public PreparedCommands Commands { get; } = commands;
-
         /// <summary>
         /// The session every batch runs in: its transaction is begun by statement (no DbTransaction to hand it), so it
-        /// needs nothing but the connection and its commands, and one serves all batches.
+        /// needs nothing but the connection's statements, and one serves all batches.
         /// </summary>
         public ILedgerSession Session { get; } = session;
 
         /// <summary>Begins the batch's transaction; IMMEDIATE takes the write lock before the first read.</summary>
-        public void Begin() => Commands.Get("BEGIN IMMEDIATE;").ExecuteNonQuery();
+        public void Begin() => statements.Run("BEGIN IMMEDIATE;");
 
-        public void Commit() => Commands.Get("COMMIT;").ExecuteNonQuery();
+        public void Commit() => statements.Run("COMMIT;");
 
         /// <summary>Rolls back the transaction unless it was committed or SQLite rolled it back itself.</summary>
         public void RollBackIfOpen()
@@ -520,13 +518,14 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
             // sqlite3_get_autocommit is 0 exactly while a transaction is open.
             if (SQLitePCL.raw.sqlite3_get_autocommit(((SqliteConnection)Connection).Handle) == 0)
             {
-                Commands.Get("ROLLBACK;").ExecuteNonQuery();
+                statements.Run("ROLLBACK;");
             }
         }
 
         public async ValueTask DisposeAsync()
         {
-            await Commands.DisposeAsync().ConfigureAwait(false);
+            // Statements are finalized before their connection closes.
+            statements.Dispose();
             await Connection.DisposeAsync().ConfigureAwait(false);
         }
     }

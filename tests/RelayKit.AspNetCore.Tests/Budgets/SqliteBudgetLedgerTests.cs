@@ -40,7 +40,7 @@ public sealed class SqliteBudgetLedgerTests : BudgetLedgerContract
     public async Task Amounts_are_stored_as_the_text_the_driver_binds_for_a_decimal(string text)
     {
         // Amounts are stored as the text Microsoft.Data.Sqlite binds for a decimal (exact, at least one decimal
-        // place), as files written before hold; a store that formatted them itself would have to match it.
+        // place), as files written before hold: the writer formats them itself (SqliteKeptStatements) and must match it.
         var amount = decimal.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
         var ledger = NewLedger();
         await ledger.TopUpAsync("alice", amount, "pay-1");
@@ -64,6 +64,27 @@ public sealed class SqliteBudgetLedgerTests : BudgetLedgerContract
         }
 
         Assert.Equal([driverText!, driverText!, driverText!], stored);
+    }
+
+    [Fact]
+    public async Task Long_and_non_ascii_ids_are_written_and_read_back_whole()
+    {
+        // The writer encodes short values on the stack and longer ones in a pooled buffer: both must arrive intact.
+        var key = string.Concat(Enumerable.Repeat("ключ-🔑-", 40));
+        var request = "request-" + new string('x', 600);
+        var ledger = NewLedger();
+        await ledger.TopUpAsync(key, 10m, "pay-" + key);
+        Assert.True((await ledger.TryReserveAsync(key, request, 2m, Time.GetUtcNow().AddMinutes(5))).Granted);
+        var settled = await ledger.SettleAsync(request, 1.25m);
+
+        Assert.Equal(SettlementStatus.Applied, settled.Status);
+        Assert.Equal(8.75m, (await ledger.GetBalanceAsync(key))!.Balance);
+        var reservation = await ledger.GetReservationAsync(request);
+        Assert.Equal(key, reservation!.KeyId);
+        Assert.Equal(ReservationState.Settled, reservation.State);
+        var charge = Assert.Single(await ledger.GetEntriesAsync(key), e => e.Kind == BudgetEntryKind.Charge);
+        Assert.Equal(request, charge.RequestId);
+        Assert.Equal("pay-" + key, Assert.Single(await ledger.GetEntriesAsync(key), e => e.Kind == BudgetEntryKind.TopUp).Reference);
     }
 
     [Fact]
