@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using RelayKit.AspNetCore.Storage;
 
 namespace RelayKit.AspNetCore.Budgets;
 
@@ -29,7 +30,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
     /// <summary>The unit lost a race (a unique key taken meanwhile, a deadlock, a busy database) and may run again.</summary>
     protected abstract bool IsConflict(DbException exception);
 
-    /// <summary>Whether statements run through the provider's synchronous methods (see <see cref="AdoLedgerStatement"/>).</summary>
+    /// <summary>Whether statements run through the provider's synchronous methods (see <see cref="AdoSqlStatement"/>).</summary>
     protected virtual bool ExecutesSynchronously => false;
 
     /// <inheritdoc />
@@ -41,7 +42,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
             try
             {
                 await using var transaction = await BeginAsync(connection, cancellationToken);
-                await using var statement = new AdoLedgerStatement(connection, transaction, ExecutesSynchronously, cancellationToken);
+                await using var statement = new AdoSqlStatement(connection, transaction, ExecutesSynchronously, cancellationToken);
                 var result = await work(new Session(this, statement));
                 await transaction.CommitAsync(cancellationToken);
                 return result;
@@ -57,7 +58,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
     public async Task<IReadOnlyList<string>> FindExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var statement = new AdoLedgerStatement(connection, null, ExecutesSynchronously, cancellationToken)
+        await using var statement = new AdoSqlStatement(connection, null, ExecutesSynchronously, cancellationToken)
             .Start($"SELECT request_id FROM {Table("budget_reservations")} WHERE state = 'open' AND expires_at <= @now ORDER BY expires_at LIMIT @limit");
         statement.BindTime("@now", now);
         statement.Bind("@limit", limit);
@@ -74,7 +75,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
     public async Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var statement = new AdoLedgerStatement(connection, null, ExecutesSynchronously, cancellationToken)
+        await using var statement = new AdoSqlStatement(connection, null, ExecutesSynchronously, cancellationToken)
             .Start($"SELECT {EntryColumns} FROM {Table("budget_entries")} WHERE key_id = @key AND seq > @after ORDER BY seq LIMIT @limit");
         statement.Bind("@key", keyId);
         statement.Bind("@after", afterSequence);
@@ -92,7 +93,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
     /// A session over a transaction a subclass began itself (one that batches units, say), running its statements
     /// through <paramref name="statement"/>.
     /// </summary>
-    protected ILedgerSession CreateSession(LedgerStatement statement) => new Session(this, statement);
+    protected ILedgerSession CreateSession(SqlStatement statement) => new Session(this, statement);
 
     private Statements? _sql;
 
@@ -106,7 +107,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
 
     private const string EntryColumns = "seq, key_id, kind, amount, request_id, reference, reported_cost, at";
 
-    private static BudgetEntry ReadEntry(LedgerStatement row) => new(
+    private static BudgetEntry ReadEntry(SqlStatement row) => new(
         row.GetInt64(0),
         row.GetString(1),
         Enum.Parse<BudgetEntryKind>(row.GetString(2)),
@@ -163,7 +164,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
             _entryNames[row] ??= [.. EntryParameters.Select(name => string.Create(CultureInfo.InvariantCulture, $"@{name}{row}"))];
     }
 
-    private sealed class Session(SqlLedgerStore store, LedgerStatement statement) : ILedgerSession
+    private sealed class Session(SqlLedgerStore store, SqlStatement statement) : ILedgerSession
     {
         public async ValueTask<LedgerAccount?> GetAccountAsync(string keyId)
         {
@@ -288,7 +289,7 @@ internal abstract class SqlLedgerStore : ILedgerStore
         }
 
         /// <summary>Binds row <paramref name="row"/> of <see cref="Statements.Append"/>, in <see cref="EntryParameters"/>'s order.</summary>
-        private void BindEntry(LedgerStatement insert, int row, BudgetEntry entry)
+        private void BindEntry(SqlStatement insert, int row, BudgetEntry entry)
         {
             var names = store.Sql.EntryParameterNames(row);
             insert.Bind(names[0], entry.KeyId);
@@ -301,6 +302,6 @@ internal abstract class SqlLedgerStore : ILedgerStore
         }
 
         /// <summary>The session's statement, started for <paramref name="sql"/>; ended (disposed) before the next.</summary>
-        private LedgerStatement Start(string sql) => statement.Start(sql);
+        private SqlStatement Start(string sql) => statement.Start(sql);
     }
 }

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
+using RelayKit.AspNetCore.Storage;
 
 namespace RelayKit.AspNetCore.Budgets;
 
@@ -525,7 +526,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
         public async ValueTask DisposeAsync()
         {
             // Statements are finalized before their connection closes.
-            statements.Dispose();
+            statements.Close();
             await Connection.DisposeAsync().ConfigureAwait(false);
         }
     }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using RelayKit.AspNetCore.Storage;
 
 namespace RelayKit.AspNetCore.Usage.Stores;
 
@@ -45,6 +46,11 @@ internal sealed class SqliteUsageStore : IUsageStore
         CREATE INDEX IF NOT EXISTS usage_records_ts ON usage_records (ts_us);
         """;
 
+    private const string InsertRecord =
+        $"INSERT INTO usage_records ({Columns}) VALUES (" +
+        "$id, $ts, $day, $key, $model, $provider, $upstream, $operation, $streamed, $input, $output, $cached, $cacheWrite, " +
+        "$reasoning, $cost, $status, $error, $ttfb, $duration, $prompt, $completion) ON CONFLICT (request_id) DO NOTHING";
+
     private readonly string _connectionString;
     private readonly string? _directory;
     private readonly SemaphoreSlim _schemaGate = new(1, 1);
@@ -82,62 +88,61 @@ internal sealed class SqliteUsageStore : IUsageStore
 
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText =
-            $"INSERT INTO usage_records ({Columns}) VALUES (" +
-            "$id, $ts, $day, $key, $model, $provider, $upstream, $operation, $streamed, $input, $output, $cached, $cacheWrite, " +
-            "$reasoning, $cost, $status, $error, $ttfb, $duration, $prompt, $completion) ON CONFLICT (request_id) DO NOTHING";
-        string[] names = ["$id", "$ts", "$day", "$key", "$model", "$provider", "$upstream", "$operation", "$streamed", "$input",
-            "$output", "$cached", "$cacheWrite", "$reasoning", "$cost", "$status", "$error", "$ttfb", "$duration", "$prompt", "$completion"];
-        var parameters = names.Select(name =>
-        {
-            // Untyped: each value binds with the SQLite type of its CLR type (text, integer or null).
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            command.Parameters.Add(parameter);
-            return parameter;
-        }).ToArray();
-        await command.PrepareAsync(cancellationToken);
 
-        // Values go straight into the parameters (no array of them per record), and a batch's records mostly
-        // share a day, whose text is made once per day rather than once per record.
-        var day = default(DateOnly);
-        string? dayText = null;
-        foreach (var record in records)
+        // On SQLite's own API, as the ledger writer's statements: a record's 21 values through SqliteCommand cost a
+        // binder, a re-encoded name and a boxed value each (see SqliteKeptStatements). The insert is prepared once per
+        // batch and runs inside the transaction begun above, which is the connection's.
+        var insert = new SqliteKeptStatements(connection);
+        try
         {
-            var recordDay = DateOnly.FromDateTime(record.Timestamp.UtcDateTime);
-            if (dayText is null || recordDay != day)
+            // A batch's records mostly share a day, whose text is made once per day rather than once per record.
+            var day = default(DateOnly);
+            string? dayText = null;
+            foreach (var record in records)
             {
-                day = recordDay;
-                dayText = recordDay.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+                cancellationToken.ThrowIfCancellationRequested();
+                var recordDay = DateOnly.FromDateTime(record.Timestamp.UtcDateTime);
+                if (dayText is null || recordDay != day)
+                {
+                    day = recordDay;
+                    dayText = recordDay.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+                }
+
+                insert.Start(InsertRecord);
+                try
+                {
+                    insert.Bind("$id", record.RequestId);
+                    insert.Bind("$ts", UsageStoreArguments.ToUnixMicroseconds(record.Timestamp));
+                    insert.Bind("$day", dayText);
+                    insert.Bind("$key", record.KeyName);
+                    insert.Bind("$model", record.RequestedModel);
+                    insert.Bind("$provider", record.Provider);
+                    insert.Bind("$upstream", record.UpstreamModel);
+                    insert.Bind("$operation", record.Operation);
+                    insert.Bind("$streamed", record.Streamed ? 1 : 0);
+                    insert.Bind("$input", record.InputTokens);
+                    insert.Bind("$output", record.OutputTokens);
+                    insert.Bind("$cached", record.CachedInputTokens);
+                    insert.Bind("$cacheWrite", record.CacheWriteTokens);
+                    insert.Bind("$reasoning", record.ReasoningTokens);
+                    insert.Bind("$cost", UsageStoreArguments.ToPico(record.Cost));
+                    insert.Bind("$status", record.StatusCode);
+                    insert.Bind("$error", record.ErrorType);
+                    insert.Bind("$ttfb", record.TimeToFirstByte is { } ttfb ? UsageStoreArguments.ToMicroseconds(ttfb) : null);
+                    insert.Bind("$duration", UsageStoreArguments.ToMicroseconds(record.Duration));
+                    insert.Bind("$prompt", record.Prompt);
+                    insert.Bind("$completion", record.Completion);
+                    await insert.ExecuteAsync();
+                }
+                finally
+                {
+                    await insert.DisposeAsync();
+                }
             }
-
-            var i = 0;
-            Set(record.RequestId);
-            Set(UsageStoreArguments.ToUnixMicroseconds(record.Timestamp));
-            Set(dayText);
-            Set(record.KeyName);
-            Set(record.RequestedModel);
-            Set(record.Provider);
-            Set(record.UpstreamModel);
-            Set(record.Operation);
-            Set(record.Streamed ? 1 : 0);
-            Set(record.InputTokens);
-            Set(record.OutputTokens);
-            Set(record.CachedInputTokens);
-            Set(record.CacheWriteTokens);
-            Set(record.ReasoningTokens);
-            Set(UsageStoreArguments.ToPico(record.Cost));
-            Set(record.StatusCode);
-            Set(record.ErrorType);
-            Set(record.TimeToFirstByte is { } ttfb ? UsageStoreArguments.ToMicroseconds(ttfb) : null);
-            Set(UsageStoreArguments.ToMicroseconds(record.Duration));
-            Set(record.Prompt);
-            Set(record.Completion);
-            await command.ExecuteNonQueryAsync(cancellationToken);
-
-            void Set(object? value) => parameters[i++].Value = value ?? DBNull.Value;
+        }
+        finally
+        {
+            insert.Close();
         }
 
         await transaction.CommitAsync(cancellationToken);

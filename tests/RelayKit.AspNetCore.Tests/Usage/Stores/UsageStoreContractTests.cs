@@ -60,6 +60,22 @@ public abstract class UsageStoreContractTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Long_non_ascii_prompts_and_completions_round_trip_whole()
+    {
+        // Logged prompts can be long and in any script: SQLite's writer encodes long values in a pooled buffer.
+        var prompt = string.Concat(Enumerable.Range(0, 2_000).Select(i => $"строка {i} 🔑 ")) + "end";
+        var completion = new string('é', 5_000) + "∎";
+        var record = UsageRecords.Make("req-long", key: "ключ-" + new string('k', 300)) with { Prompt = prompt, Completion = completion };
+
+        await Store.AppendAsync([record], CancellationToken.None);
+        var stored = Assert.Single((await Store.QueryAsync(UsageFilter.All, 0, 10, CancellationToken.None)).Records);
+
+        Assert.Equal(record, stored);
+        Assert.Equal(prompt, stored.Prompt);
+        Assert.Equal(completion, stored.Completion);
+    }
+
+    [SkippableFact]
     public async Task Missing_counts_stay_missing_rather_than_zero()
     {
         var record = UsageRecords.Make("req-nulls", input: null, output: null, provider: null, status: 401) with { TimeToFirstByte = null };

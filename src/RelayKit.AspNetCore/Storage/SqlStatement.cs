@@ -1,21 +1,23 @@
 using System.Data.Common;
 using System.Diagnostics;
 
-namespace RelayKit.AspNetCore.Budgets;
+namespace RelayKit.AspNetCore.Storage;
 
 /// <summary>
-/// The statement a ledger session is running: started with its SQL, its parameters bound by name (in the same
-/// order on every use of the same SQL), then run, then its rows read. One object per session, reused by each of its
-/// statements in turn and ended (disposed) before the next starts, so a statement allocates nothing of its own.
+/// The statement a store is running: started with its SQL, its parameters bound by name (in the same order on every
+/// use of the same SQL), then run, then its rows read. One object serves a unit of work (a ledger session, a batch of
+/// usage records), reused by each of its statements in turn and ended (disposed) before the next starts, so a
+/// statement allocates nothing of its own.
 /// </summary>
 /// <remarks>
-/// Two implementations: <see cref="AdoLedgerStatement"/> over any ADO.NET provider (PostgreSQL, and SQLite's reads
-/// outside the writer), and <see cref="SqliteKeptStatements"/>, the SQLite writer's statements on SQLite's own API.
+/// Two implementations: <see cref="AdoSqlStatement"/> over any ADO.NET provider (PostgreSQL, and SQLite's reads), and
+/// <see cref="SqliteKeptStatements"/>, SQLite's writes on the request path (the ledger writer, usage batches) on
+/// SQLite's own API.
 /// </remarks>
-internal abstract class LedgerStatement : IAsyncDisposable
+internal abstract class SqlStatement : IAsyncDisposable
 {
     /// <summary>Starts running <paramref name="sql"/>; the previous statement must have been ended.</summary>
-    public abstract LedgerStatement Start(string sql);
+    public abstract SqlStatement Start(string sql);
 
     public abstract void Bind(string name, string? value);
 
@@ -23,6 +25,8 @@ internal abstract class LedgerStatement : IAsyncDisposable
     public abstract void Bind(string name, decimal? value);
 
     public abstract void Bind(string name, long value);
+
+    public abstract void Bind(string name, long? value);
 
     /// <summary>Binds a time as stored: Unix milliseconds.</summary>
     public void BindTime(string name, DateTimeOffset time) => Bind(name, time.ToUnixTimeMilliseconds());
@@ -46,7 +50,7 @@ internal abstract class LedgerStatement : IAsyncDisposable
     public abstract ValueTask DisposeAsync();
 }
 
-/// <summary>A <see cref="LedgerStatement"/> over an ADO.NET provider: a command per statement, disposed when it ends.</summary>
+/// <summary>A <see cref="SqlStatement"/> over an ADO.NET provider: a command per statement, disposed when it ends.</summary>
 /// <param name="connection">The open connection the statements run on.</param>
 /// <param name="transaction">The transaction they run in, if one was begun through ADO.NET.</param>
 /// <param name="synchronous">
@@ -55,12 +59,12 @@ internal abstract class LedgerStatement : IAsyncDisposable
 /// the I/O is truly asynchronous (Npgsql).
 /// </param>
 /// <param name="cancellationToken">Cancels the statements the object runs.</param>
-internal sealed class AdoLedgerStatement(DbConnection connection, DbTransaction? transaction, bool synchronous, CancellationToken cancellationToken) : LedgerStatement
+internal sealed class AdoSqlStatement(DbConnection connection, DbTransaction? transaction, bool synchronous, CancellationToken cancellationToken) : SqlStatement
 {
     private DbCommand? _command;
     private DbDataReader? _reader;
 
-    public override LedgerStatement Start(string sql)
+    public override SqlStatement Start(string sql)
     {
         if (_command is not null)
         {
@@ -78,6 +82,8 @@ internal sealed class AdoLedgerStatement(DbConnection connection, DbTransaction?
     public override void Bind(string name, decimal? value) => Add(name, value);
 
     public override void Bind(string name, long value) => Add(name, value);
+
+    public override void Bind(string name, long? value) => Add(name, value);
 
     public override ValueTask<int> ExecuteAsync()
     {

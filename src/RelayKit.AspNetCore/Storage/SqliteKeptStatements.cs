@@ -5,12 +5,13 @@ using System.Text;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
-namespace RelayKit.AspNetCore.Budgets;
+namespace RelayKit.AspNetCore.Storage;
 
 /// <summary>
-/// The SQLite ledger writer's statements, run on SQLite's own API (SQLitePCLRaw, the library under
-/// Microsoft.Data.Sqlite) over the writer's connection: each SQL text is prepared once and kept for the
-/// connection's life, and a use binds its values straight into the prepared statement.
+/// SQLite statements run on SQLite's own API (SQLitePCLRaw, the library under Microsoft.Data.Sqlite) over an open
+/// connection: each SQL text is prepared once and kept until <see cref="Close"/>, and a use binds its values
+/// straight into the prepared statement. For the writes on the request path: the ledger writer's (kept for the
+/// writer connection's life) and each batch of usage records.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -27,7 +28,7 @@ namespace RelayKit.AspNetCore.Budgets;
 /// tells a busy file or a taken key from other failures as before.
 /// </para>
 /// </remarks>
-internal sealed class SqliteKeptStatements(SqliteConnection connection) : LedgerStatement, IDisposable
+internal sealed class SqliteKeptStatements(SqliteConnection connection) : SqlStatement
 {
     // SQLite result codes and flags (sqlite3.h).
     private const int SqliteOk = 0;
@@ -39,7 +40,7 @@ internal sealed class SqliteKeptStatements(SqliteConnection connection) : Ledger
     /// <summary>The text Microsoft.Data.Sqlite writes for a decimal: the same format keeps the files alike.</summary>
     internal const string DecimalFormat = "0.0###########################";
 
-    // Longer values (none of the ledger's: ids, names and amounts are short) go through a pooled buffer.
+    // Longer values (a logged prompt; none of the ledger's: ids, names and amounts are short) go through a pooled buffer.
     private const int StackBytes = 256;
 
     private readonly sqlite3 _db = connection.Handle ?? throw new InvalidOperationException("The connection is not open.");
@@ -48,7 +49,7 @@ internal sealed class SqliteKeptStatements(SqliteConnection connection) : Ledger
     private int _next;
     private bool _stepped;
 
-    public override LedgerStatement Start(string sql)
+    public override SqlStatement Start(string sql)
     {
         if (_current is not null)
         {
@@ -91,7 +92,8 @@ internal sealed class SqliteKeptStatements(SqliteConnection connection) : Ledger
             return;
         }
 
-        var length = Encoding.UTF8.GetMaxByteCount(value.Length);
+        // A short value fits the stack buffer at UTF-8's worst case; a longer one (a logged prompt) is measured exactly.
+        var length = value.Length <= StackBytes / 3 ? value.Length * 3 : Encoding.UTF8.GetByteCount(value);
         byte[]? rented = null;
         Span<byte> buffer = length <= StackBytes ? stackalloc byte[StackBytes] : (rented = ArrayPool<byte>.Shared.Rent(length));
         try
@@ -129,6 +131,18 @@ internal sealed class SqliteKeptStatements(SqliteConnection connection) : Ledger
 
     public override void Bind(string name, long value) => Check(raw.sqlite3_bind_int64(_current!.Statement, IndexOf(name), value));
 
+    public override void Bind(string name, long? value)
+    {
+        if (value is { } number)
+        {
+            Bind(name, number);
+        }
+        else
+        {
+            Check(raw.sqlite3_bind_null(_current!.Statement, IndexOf(name)));
+        }
+    }
+
     public override ValueTask<int> ExecuteAsync()
     {
         Step();
@@ -153,8 +167,11 @@ internal sealed class SqliteKeptStatements(SqliteConnection connection) : Ledger
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Finalizes every kept statement; the connection can close after.</summary>
-    public void Dispose()
+    /// <summary>
+    /// Finalizes every kept statement, before the connection closes. Not <c>Dispose</c>: disposing (<c>await using</c>)
+    /// ends the running statement, as for every <see cref="SqlStatement"/>.
+    /// </summary>
+    public void Close()
     {
         _current = null;
         foreach (var kept in _kept.Values)
