@@ -30,10 +30,6 @@ namespace RelayKit.AspNetCore.Budgets;
 /// </remarks>
 internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDisposable
 {
-    private const int SqliteBusy = 5;
-    private const int SqliteLocked = 6;
-    private const int SqliteConstraint = 19;
-
     // A bound keeps one batch's transaction (and the wait of its first unit) short.
     private const int MaxBatch = 128;
 
@@ -160,7 +156,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
 
     /// <inheritdoc />
     protected override bool IsConflict(DbException exception) =>
-        exception is SqliteException { SqliteErrorCode: SqliteBusy or SqliteLocked or SqliteConstraint };
+        exception is SqliteException { SqliteErrorCode: SQLitePCL.raw.SQLITE_BUSY or SQLitePCL.raw.SQLITE_LOCKED or SQLitePCL.raw.SQLITE_CONSTRAINT };
 
     /// <inheritdoc />
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -8,8 +8,6 @@ namespace RelayKit.AspNetCore.Keys;
 /// <summary>Created keys in a SQLite file (WAL), by default the budget ledger's file.</summary>
 internal sealed class SqliteRelayKeyStore : SqlRelayKeyStore, IDisposable
 {
-    private const int SqliteConstraint = 19;
-
     private readonly SemaphoreSlim _schemaGate = new(1, 1);
     private readonly string _connectionString;
     private volatile bool _schemaReady;
@@ -25,7 +23,7 @@ internal sealed class SqliteRelayKeyStore : SqlRelayKeyStore, IDisposable
 
     /// <inheritdoc />
     protected override bool IsUniqueViolation(DbException exception) =>
-        exception is SqliteException { SqliteErrorCode: SqliteConstraint };
+        exception is SqliteException { SqliteErrorCode: SQLitePCL.raw.SQLITE_CONSTRAINT };
 
     /// <inheritdoc />
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)

@@ -30,13 +30,6 @@ namespace RelayKit.AspNetCore.Storage;
 /// </remarks>
 internal sealed class SqliteKeptStatements(SqliteConnection connection) : SqlStatement
 {
-    // SQLite result codes and flags (sqlite3.h).
-    private const int SqliteOk = 0;
-    private const int SqliteRow = 100;
-    private const int SqliteDone = 101;
-    private const int SqliteNull = 5;
-    private const uint SqlitePreparePersistent = 0x01;
-
     // Longer values (a logged prompt; none of the ledger's: ids, names and amounts are short) go through a pooled buffer.
     private const int StackBytes = 256;
 
@@ -55,7 +48,7 @@ internal sealed class SqliteKeptStatements(SqliteConnection connection) : SqlSta
 
         if (!_kept.TryGetValue(sql, out var kept))
         {
-            Check(raw.sqlite3_prepare_v3(_db, sql, SqlitePreparePersistent, out var statement));
+            Check(raw.sqlite3_prepare_v3(_db, sql, (uint)raw.SQLITE_PREPARE_PERSISTENT, out var statement));
             kept = new Kept(statement);
             _kept.Add(sql, kept);
         }
@@ -182,7 +175,7 @@ internal sealed class SqliteKeptStatements(SqliteConnection connection) : SqlSta
 
     public override long GetInt64(int ordinal) => raw.sqlite3_column_int64(_current!.Statement, ordinal);
 
-    public override bool IsDBNull(int ordinal) => raw.sqlite3_column_type(_current!.Statement, ordinal) == SqliteNull;
+    public override bool IsDBNull(int ordinal) => raw.sqlite3_column_type(_current!.Statement, ordinal) == raw.SQLITE_NULL;
 
     public override ValueTask DisposeAsync()
     {
@@ -226,12 +219,12 @@ internal sealed class SqliteKeptStatements(SqliteConnection connection) : SqlSta
 
         _stepped = true;
         var result = raw.sqlite3_step(_current.Statement);
-        if (result == SqliteRow)
+        if (result == raw.SQLITE_ROW)
         {
             return true;
         }
 
-        if (result == SqliteDone)
+        if (result == raw.SQLITE_DONE)
         {
             return false;
         }
@@ -268,7 +261,7 @@ internal sealed class SqliteKeptStatements(SqliteConnection connection) : SqlSta
 
     private void Check(int result)
     {
-        if (result != SqliteOk)
+        if (result != raw.SQLITE_OK)
         {
             SqliteException.ThrowExceptionForRC(result, _db);
         }
