@@ -16,11 +16,12 @@ namespace RelayKit.AspNetCore.Storage;
 /// <remarks>
 /// <para>
 /// Why not Microsoft.Data.Sqlite's commands, which the rest of RelayKit uses: every metered request's settle runs
-/// here (seven statements, ~50 values), and through <see cref="SqliteCommand"/> each value cost a parameter binder
-/// object, its name encoded to UTF-8 again and looked up in the statement, a boxed value and, for an amount, a
-/// custom-format conversion to text; each statement a data reader and a stopwatch. That was ~8 KB and a good part
-/// of the ledger's CPU per request (bench/README.md). Here a parameter's position is looked up once per statement
-/// text, and values are written as UTF-8 into a stack buffer that SQLite copies.
+/// here (seven statements, ~50 values), and so does its usage record (21 values). Through <see cref="SqliteCommand"/>
+/// each value cost a parameter binder object, its name encoded to UTF-8 again and looked up in the statement, a boxed
+/// value and, for an amount, a custom-format conversion to text; each statement a data reader and a stopwatch. That
+/// was ~9 KB of a reserve and settle's ~11 KB, and a good part of the ledger's CPU per request (bench/README.md). Here
+/// a parameter's position is looked up once per statement text, and values are written as UTF-8 into a stack buffer
+/// (a pooled one when long) that SQLite copies.
 /// </para>
 /// <para>
 /// What is stored does not change: amounts are the same decimal text Microsoft.Data.Sqlite writes (a test compares
