@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Runtime.CompilerServices;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -9,9 +8,9 @@ namespace RelayKit.AspNetCore.Usage.Stores;
 /// Usage records in PostgreSQL, shared by every relay instance. The schema and table are created on
 /// first use under an advisory lock, so instances starting together do not race.
 /// </summary>
-internal sealed class PostgresUsageStore : IUsageStore, IAsyncDisposable
+internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
 {
-    private const string Columns =
+    private const string RecordColumns =
         "request_id, ts, day, key_name, requested_model, provider, upstream_model, operation, streamed, " +
         "input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, cost, " +
         "status_code, error_type, ttfb_us, duration_us, prompt, completion";
@@ -39,14 +38,26 @@ internal sealed class PostgresUsageStore : IUsageStore, IAsyncDisposable
         _table = $"\"{schema}\".usage_records";
     }
 
-    public async Task PingAsync(CancellationToken cancellationToken)
+    protected override string Columns => RecordColumns;
+
+    protected override string Table => _table;
+
+    protected override char ParameterPrefix => '@';
+
+    protected override string TimeColumn => "ts";
+
+    protected override string NewestFirst => "ts DESC, request_id COLLATE \"C\" DESC";
+
+    protected override string OldestFirst => "ts, request_id COLLATE \"C\"";
+
+    public override async Task PingAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = new NpgsqlCommand($"SELECT 1 FROM {_table} LIMIT 1", connection);
         await command.ExecuteScalarAsync(cancellationToken);
     }
 
-    public async Task AppendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken)
+    public override async Task AppendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(records);
         if (records.Count == 0)
@@ -57,7 +68,7 @@ internal sealed class PostgresUsageStore : IUsageStore, IAsyncDisposable
         await using var connection = await OpenAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection);
         var sql =
-            $"INSERT INTO {_table} ({Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) " +
+            $"INSERT INTO {_table} ({RecordColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) " +
             "ON CONFLICT (request_id) DO NOTHING";
         foreach (var record in records)
         {
@@ -91,68 +102,27 @@ internal sealed class PostgresUsageStore : IUsageStore, IAsyncDisposable
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public async Task<UsagePage> QueryAsync(UsageFilter filter, int offset, int limit, CancellationToken cancellationToken)
-    {
-        UsageStoreArguments.CheckPage(offset, limit);
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        var where = Where(filter, command);
-        command.CommandText =
-            $"SELECT {Columns} FROM {_table}{where} ORDER BY ts DESC, request_id COLLATE \"C\" DESC LIMIT @limit OFFSET @offset";
-        command.Parameters.AddWithValue("limit", limit + 1);
-        command.Parameters.AddWithValue("offset", offset);
+    protected override string DailyTotalsSql(string where) => $"""
+        SELECT day, requested_model, count(*), count(*) FILTER (WHERE status_code >= 400),
+               coalesce(sum(input_tokens), 0)::bigint, coalesce(sum(output_tokens), 0)::bigint,
+               coalesce(sum(cached_input_tokens), 0)::bigint, coalesce(sum(cache_write_tokens), 0)::bigint,
+               coalesce(sum(reasoning_tokens), 0)::bigint, coalesce(sum(cost), 0)
+        FROM {_table}{where}
+        GROUP BY day, requested_model
+        ORDER BY day, requested_model COLLATE "C"
+        """;
 
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await UsageRows.PageAsync(reader, Read, offset, limit, cancellationToken);
-    }
+    protected override object TimeValue(DateTimeOffset time) => time;
 
-    public async Task<IReadOnlyList<UsageDailyTotal>> GetDailyTotalsAsync(UsageFilter filter, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        var where = Where(filter, command);
-        command.CommandText = $"""
-            SELECT day, requested_model, count(*), count(*) FILTER (WHERE status_code >= 400),
-                   coalesce(sum(input_tokens), 0)::bigint, coalesce(sum(output_tokens), 0)::bigint,
-                   coalesce(sum(cached_input_tokens), 0)::bigint, coalesce(sum(cache_write_tokens), 0)::bigint,
-                   coalesce(sum(reasoning_tokens), 0)::bigint, coalesce(sum(cost), 0)
-            FROM {_table}{where}
-            GROUP BY day, requested_model
-            ORDER BY day, requested_model COLLATE "C"
-            """;
+    protected override DateTimeOffset ReadTimestamp(DbDataReader reader) => reader.GetFieldValue<DateTimeOffset>(1);
 
-        var totals = new List<UsageDailyTotal>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            totals.Add(new UsageDailyTotal(
-                reader.GetFieldValue<DateOnly>(0),
-                reader.GetString(1),
-                reader.GetInt64(2),
-                reader.GetInt64(3),
-                reader.GetInt64(4),
-                reader.GetInt64(5),
-                reader.GetInt64(6),
-                reader.GetInt64(7),
-                reader.GetInt64(8),
-                reader.GetDecimal(9)));
-        }
+    protected override bool ReadStreamed(DbDataReader reader) => reader.GetBoolean(8);
 
-        return totals;
-    }
+    protected override decimal ReadCost(DbDataReader reader, int ordinal) => reader.GetDecimal(ordinal);
 
-    public async IAsyncEnumerable<UsageRecord> ReadAsync(UsageFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        var where = Where(filter, command);
-        command.CommandText = $"SELECT {Columns} FROM {_table}{where} ORDER BY ts, request_id COLLATE \"C\"";
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            yield return Read(reader);
-        }
-    }
+    protected override DateOnly ReadDay(DbDataReader reader, int ordinal) => reader.GetFieldValue<DateOnly>(ordinal);
+
+    protected override async Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) => await OpenAsync(cancellationToken);
 
     public async ValueTask DisposeAsync()
     {
@@ -165,15 +135,6 @@ internal sealed class PostgresUsageStore : IUsageStore, IAsyncDisposable
 
     private static NpgsqlParameter Bigint(long? value) =>
         new() { NpgsqlDbType = NpgsqlDbType.Bigint, Value = (object?)value ?? DBNull.Value };
-
-    private static string Where(UsageFilter filter, NpgsqlCommand command) =>
-        UsageRows.Where(filter, command, '@', "ts", time => time);
-
-    private static UsageRecord Read(DbDataReader reader) => UsageRows.Read(
-        reader,
-        reader.GetFieldValue<DateTimeOffset>(1),
-        reader.GetBoolean(8),
-        reader.GetDecimal(14));
 
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
     {

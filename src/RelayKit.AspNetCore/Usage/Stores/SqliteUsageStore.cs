@@ -1,7 +1,5 @@
 using System.Data.Common;
 using System.Globalization;
-using System.Runtime.CompilerServices;
-using System.Text;
 using Microsoft.Data.Sqlite;
 using RelayKit.AspNetCore.Storage;
 
@@ -11,9 +9,9 @@ namespace RelayKit.AspNetCore.Usage.Stores;
 /// Usage records in a SQLite file in WAL mode, so the store's batched writes never block readers
 /// (the usage page, exports). The schema is created on first use.
 /// </summary>
-internal sealed class SqliteUsageStore : IUsageStore
+internal sealed class SqliteUsageStore : SqlUsageStore
 {
-    private const string Columns =
+    private const string RecordColumns =
         "request_id, ts_us, day, key_name, requested_model, provider, upstream_model, operation, streamed, " +
         "input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, cost_pico_usd, " +
         "status_code, error_type, ttfb_us, duration_us, prompt, completion";
@@ -47,7 +45,7 @@ internal sealed class SqliteUsageStore : IUsageStore
         """;
 
     private const string InsertRecord =
-        $"INSERT INTO usage_records ({Columns}) VALUES (" +
+        $"INSERT INTO usage_records ({RecordColumns}) VALUES (" +
         "$id, $ts, $day, $key, $model, $provider, $upstream, $operation, $streamed, $input, $output, $cached, $cacheWrite, " +
         "$reasoning, $cost, $status, $error, $ttfb, $duration, $prompt, $completion) ON CONFLICT (request_id) DO NOTHING";
 
@@ -70,7 +68,19 @@ internal sealed class SqliteUsageStore : IUsageStore
         }.ToString();
     }
 
-    public async Task PingAsync(CancellationToken cancellationToken)
+    protected override string Columns => RecordColumns;
+
+    protected override string Table => "usage_records";
+
+    protected override char ParameterPrefix => '$';
+
+    protected override string TimeColumn => "ts_us";
+
+    protected override string NewestFirst => "ts_us DESC, request_id DESC";
+
+    protected override string OldestFirst => "ts_us, request_id";
+
+    public override async Task PingAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
@@ -78,7 +88,7 @@ internal sealed class SqliteUsageStore : IUsageStore
         await command.ExecuteScalarAsync(cancellationToken);
     }
 
-    public async Task AppendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken)
+    public override async Task AppendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(records);
         if (records.Count == 0)
@@ -148,76 +158,27 @@ internal sealed class SqliteUsageStore : IUsageStore
         await transaction.CommitAsync(cancellationToken);
     }
 
-    public async Task<UsagePage> QueryAsync(UsageFilter filter, int offset, int limit, CancellationToken cancellationToken)
-    {
-        UsageStoreArguments.CheckPage(offset, limit);
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        var where = Where(filter, command);
-        command.CommandText =
-            $"SELECT {Columns} FROM usage_records{where} ORDER BY ts_us DESC, request_id DESC LIMIT $limit OFFSET $offset";
-        command.Parameters.AddWithValue("$limit", limit + 1);
-        command.Parameters.AddWithValue("$offset", offset);
+    protected override string DailyTotalsSql(string where) => $"""
+        SELECT day, requested_model, count(*), coalesce(sum(status_code >= 400), 0),
+               coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(cached_input_tokens), 0),
+               coalesce(sum(cache_write_tokens), 0), coalesce(sum(reasoning_tokens), 0), coalesce(sum(cost_pico_usd), 0)
+        FROM usage_records{where}
+        GROUP BY day, requested_model
+        ORDER BY day, requested_model
+        """;
 
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await UsageRows.PageAsync(reader, Read, offset, limit, cancellationToken);
-    }
+    protected override object TimeValue(DateTimeOffset time) => UsageStoreArguments.ToUnixMicroseconds(time);
 
-    public async Task<IReadOnlyList<UsageDailyTotal>> GetDailyTotalsAsync(UsageFilter filter, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        var where = Where(filter, command);
-        command.CommandText = $"""
-            SELECT day, requested_model, count(*), coalesce(sum(status_code >= 400), 0),
-                   coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(cached_input_tokens), 0),
-                   coalesce(sum(cache_write_tokens), 0), coalesce(sum(reasoning_tokens), 0), coalesce(sum(cost_pico_usd), 0)
-            FROM usage_records{where}
-            GROUP BY day, requested_model
-            ORDER BY day, requested_model
-            """;
+    protected override DateTimeOffset ReadTimestamp(DbDataReader reader) => UsageStoreArguments.FromUnixMicroseconds(reader.GetInt64(1));
 
-        var totals = new List<UsageDailyTotal>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            totals.Add(new UsageDailyTotal(
-                DateOnly.ParseExact(reader.GetString(0), "yyyy-MM-dd", CultureInfo.InvariantCulture),
-                reader.GetString(1),
-                reader.GetInt64(2),
-                reader.GetInt64(3),
-                reader.GetInt64(4),
-                reader.GetInt64(5),
-                reader.GetInt64(6),
-                reader.GetInt64(7),
-                reader.GetInt64(8),
-                UsageStoreArguments.FromPico(reader.GetInt64(9))));
-        }
+    protected override bool ReadStreamed(DbDataReader reader) => reader.GetInt64(8) != 0;
 
-        return totals;
-    }
+    protected override decimal ReadCost(DbDataReader reader, int ordinal) => UsageStoreArguments.FromPico(reader.GetInt64(ordinal));
 
-    public async IAsyncEnumerable<UsageRecord> ReadAsync(UsageFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        var where = Where(filter, command);
-        command.CommandText = $"SELECT {Columns} FROM usage_records{where} ORDER BY ts_us, request_id";
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            yield return Read(reader);
-        }
-    }
+    protected override DateOnly ReadDay(DbDataReader reader, int ordinal) =>
+        DateOnly.ParseExact(reader.GetString(ordinal), "yyyy-MM-dd", CultureInfo.InvariantCulture);
 
-    private static string Where(UsageFilter filter, SqliteCommand command) =>
-        UsageRows.Where(filter, command, '$', "ts_us", time => UsageStoreArguments.ToUnixMicroseconds(time));
-
-    private static UsageRecord Read(DbDataReader reader) => UsageRows.Read(
-        reader,
-        UsageStoreArguments.FromUnixMicroseconds(reader.GetInt64(1)),
-        reader.GetInt64(8) != 0,
-        UsageStoreArguments.FromPico(reader.GetInt64(14)));
+    protected override async Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) => await OpenAsync(cancellationToken);
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
