@@ -15,4 +15,16 @@ internal sealed class TranslationException : Exception
 
     /// <summary>The JSON path of the field, such as <c>messages[2].content[0].type</c>.</summary>
     public string Field { get; }
+
+    /// <summary>
+    /// For a request field a translator does not map: passes when it is one of <paramref name="platformHints"/> (fields
+    /// that only steer the source provider's platform, dropped on purpose), else refuses it, naming the target.
+    /// </summary>
+    public static void ThrowUnlessPlatformHint(string field, IReadOnlySet<string> platformHints, string target)
+    {
+        if (!platformHints.Contains(field))
+        {
+            throw new TranslationException(field, $"is not supported when the model is {target}");
+        }
+    }
 }

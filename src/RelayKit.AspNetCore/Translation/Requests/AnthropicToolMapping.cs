@@ -28,6 +28,27 @@ internal static class AnthropicToolMapping
         return tool;
     }
 
+    /// <summary>
+    /// Writes Anthropic's <c>tools</c> and <c>tool_choice</c> into <paramref name="result"/> for the OpenAI request's
+    /// <c>tools</c>, <c>tool_choice</c> and <c>parallel_tool_calls</c>, leaving out what Anthropic's defaults already say.
+    /// </summary>
+    /// <param name="request">The OpenAI request.</param>
+    /// <param name="result">The Anthropic request being built.</param>
+    /// <param name="nested">Whether definitions and named choices nest under <c>function</c> (Chat Completions) or not (Responses).</param>
+    public static void AddTools(JsonObject request, JsonObject result, bool nested)
+    {
+        var tools = Tools(request["tools"], nested);
+        if (tools is not null)
+        {
+            result["tools"] = tools;
+        }
+
+        if (ToolChoice(request["tool_choice"], JsonRead.Bool(request["parallel_tool_calls"], "parallel_tool_calls"), tools is not null, nested) is { } choice)
+        {
+            result["tool_choice"] = choice;
+        }
+    }
+
     /// <summary>Anthropic tools for OpenAI's <c>tools</c> (functions only); <see langword="null"/> when there are none.</summary>
     /// <param name="tools">OpenAI's <c>tools</c>.</param>
     /// <param name="nested">Whether each definition sits under <c>function</c> (Chat Completions) or in the tool itself (Responses).</param>

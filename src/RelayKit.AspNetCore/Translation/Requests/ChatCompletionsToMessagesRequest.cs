@@ -121,25 +121,12 @@ internal static class ChatCompletionsToMessagesRequest
                 case "functions" or "function_call":
                     throw new TranslationException(name, "the deprecated functions API cannot be translated; use tools and tool_choice");
                 default:
-                    if (!PlatformHints.Contains(name))
-                    {
-                        throw new TranslationException(name, "is not supported when the model is an Anthropic model");
-                    }
-
+                    TranslationException.ThrowUnlessPlatformHint(name, PlatformHints, "an Anthropic model");
                     break;
             }
         }
 
-        var tools = AnthropicToolMapping.Tools(request["tools"], nested: true);
-        if (tools is not null)
-        {
-            result["tools"] = tools;
-        }
-
-        if (AnthropicToolMapping.ToolChoice(request["tool_choice"], JsonRead.Bool(request["parallel_tool_calls"], "parallel_tool_calls"), tools is not null, nested: true) is { } choice)
-        {
-            result["tool_choice"] = choice;
-        }
+        AnthropicToolMapping.AddTools(request, result, nested: true);
 
         return result;
     }

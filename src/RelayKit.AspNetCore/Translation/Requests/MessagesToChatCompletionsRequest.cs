@@ -118,11 +118,7 @@ internal static class MessagesToChatCompletionsRequest
                 case "container" or "mcp_servers" or "context_management":
                     throw new TranslationException(name, "has no OpenAI equivalent");
                 default:
-                    if (!PlatformHints.Contains(name))
-                    {
-                        throw new TranslationException(name, "is not supported when the model is an OpenAI model");
-                    }
-
+                    TranslationException.ThrowUnlessPlatformHint(name, PlatformHints, "an OpenAI model");
                     break;
             }
         }

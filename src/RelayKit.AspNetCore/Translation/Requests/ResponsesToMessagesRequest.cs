@@ -119,25 +119,12 @@ internal static class ResponsesToMessagesRequest
                 case "prompt" or "max_tool_calls" or "context_management":
                     throw new TranslationException(name, "has no Anthropic equivalent");
                 default:
-                    if (!PlatformHints.Contains(name))
-                    {
-                        throw new TranslationException(name, "is not supported when the model is an Anthropic model");
-                    }
-
+                    TranslationException.ThrowUnlessPlatformHint(name, PlatformHints, "an Anthropic model");
                     break;
             }
         }
 
-        var tools = AnthropicToolMapping.Tools(request["tools"], nested: false);
-        if (tools is not null)
-        {
-            result["tools"] = tools;
-        }
-
-        if (AnthropicToolMapping.ToolChoice(request["tool_choice"], JsonRead.Bool(request["parallel_tool_calls"], "parallel_tool_calls"), tools is not null, nested: false) is { } choice)
-        {
-            result["tool_choice"] = choice;
-        }
+        AnthropicToolMapping.AddTools(request, result, nested: false);
 
         return result;
     }
