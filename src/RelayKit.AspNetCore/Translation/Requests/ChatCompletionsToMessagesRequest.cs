@@ -54,20 +54,8 @@ internal static class ChatCompletionsToMessagesRequest
                 case "stream_options":
                     // stream_options.include_usage only shapes the caller's stream; Anthropic always reports usage.
                     break;
-                case "temperature":
-                    var temperature = JsonRead.Number(value, name)!.Value;
-                    if (temperature > 1)
-                    {
-                        throw new TranslationException(name, $"{temperature} is above Anthropic's maximum of 1");
-                    }
-
-                    result["temperature"] = temperature;
-                    break;
-                case "top_p":
-                    result["top_p"] = JsonRead.Number(value, name);
-                    break;
-                case "stream":
-                    result["stream"] = JsonRead.Bool(value, name);
+                case "temperature" or "top_p" or "stream":
+                    Sampling(name, value, result);
                     break;
                 case "stop":
                     result["stop_sequences"] = StopSequences(value);
@@ -129,6 +117,34 @@ internal static class ChatCompletionsToMessagesRequest
         AnthropicToolMapping.AddTools(request, result, nested: true);
 
         return result;
+    }
+
+    /// <summary>
+    /// Carries <c>temperature</c>, <c>top_p</c> or <c>stream</c>, which mean the same in both formats (Chat Completions
+    /// and Responses), refusing a temperature above Anthropic's maximum of 1 rather than clamping it.
+    /// </summary>
+    internal static void Sampling(string name, JsonNode? value, JsonObject result)
+    {
+        switch (name)
+        {
+            case "temperature":
+                var temperature = JsonRead.Number(value, name)!.Value;
+                if (temperature > 1)
+                {
+                    throw new TranslationException(name, $"{temperature} is above Anthropic's maximum of 1");
+                }
+
+                result["temperature"] = temperature;
+                break;
+            case "top_p":
+                result["top_p"] = JsonRead.Number(value, name);
+                break;
+            case "stream":
+                result["stream"] = JsonRead.Bool(value, name);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(name), name, "not a sampling field");
+        }
     }
 
     /// <summary>Anthropic's <c>output_config.effort</c> for an OpenAI reasoning effort; <see langword="null"/> for none.</summary>

@@ -66,20 +66,8 @@ internal static class ResponsesToMessagesRequest
             {
                 case "model" or "input" or "instructions" or "max_output_tokens" or "tools" or "tool_choice" or "parallel_tool_calls":
                     break;
-                case "temperature":
-                    var temperature = JsonRead.Number(value, name)!.Value;
-                    if (temperature > 1)
-                    {
-                        throw new TranslationException(name, $"{temperature} is above Anthropic's maximum of 1");
-                    }
-
-                    result["temperature"] = temperature;
-                    break;
-                case "top_p":
-                    result["top_p"] = JsonRead.Number(value, name);
-                    break;
-                case "stream":
-                    result["stream"] = JsonRead.Bool(value, name);
+                case "temperature" or "top_p" or "stream":
+                    ChatCompletionsToMessagesRequest.Sampling(name, value, result);
                     break;
                 case "reasoning":
                     var reasoning = JsonRead.Object(value, name)!;
