@@ -18,8 +18,6 @@ internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _table;
     private readonly string _schema;
-    private readonly SemaphoreSlim _schemaGate = new(1, 1);
-    private volatile bool _schemaReady;
 
     /// <param name="connectionString">The Npgsql connection string.</param>
     /// <param name="schema">A lower-case SQL identifier (validated by <see cref="UsageOptions"/>).</param>
@@ -122,12 +120,12 @@ internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
 
     protected override DateOnly ReadDay(DbDataReader reader, int ordinal) => reader.GetFieldValue<DateOnly>(ordinal);
 
-    protected override async Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) => await OpenAsync(cancellationToken);
+    protected override async Task<DbConnection> OpenNewConnectionAsync(CancellationToken cancellationToken) =>
+        await _dataSource.OpenConnectionAsync(cancellationToken);
 
     public async ValueTask DisposeAsync()
     {
         await _dataSource.DisposeAsync();
-        _schemaGate.Dispose();
     }
 
     private static NpgsqlParameter Text(string? value) =>
@@ -136,74 +134,45 @@ internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
     private static NpgsqlParameter Bigint(long? value) =>
         new() { NpgsqlDbType = NpgsqlDbType.Bigint, Value = (object?)value ?? DBNull.Value };
 
-    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken) =>
+        (NpgsqlConnection)await OpenConnectionAsync(cancellationToken);
+
+    protected override async Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
     {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        try
-        {
-            if (!_schemaReady)
-            {
-                await EnsureSchemaAsync(connection, cancellationToken);
-            }
-
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
-
-    private async Task EnsureSchemaAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
-    {
-        await _schemaGate.WaitAsync(cancellationToken);
-        try
-        {
-            if (_schemaReady)
-            {
-                return;
-            }
-
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await using var command = new NpgsqlCommand(
-                $"""
-                SELECT pg_advisory_xact_lock(hashtext('relaykit.usage.schema'));
-                CREATE SCHEMA IF NOT EXISTS "{_schema}";
-                CREATE TABLE IF NOT EXISTS {_table} (
-                    request_id text NOT NULL PRIMARY KEY,
-                    ts timestamptz NOT NULL,
-                    day date NOT NULL,
-                    key_name text,
-                    requested_model text NOT NULL,
-                    provider text,
-                    upstream_model text,
-                    operation text NOT NULL,
-                    streamed boolean NOT NULL,
-                    input_tokens bigint,
-                    output_tokens bigint,
-                    cached_input_tokens bigint,
-                    cache_write_tokens bigint,
-                    reasoning_tokens bigint,
-                    cost numeric(30, 12) NOT NULL,
-                    status_code integer NOT NULL,
-                    error_type text,
-                    ttfb_us bigint,
-                    duration_us bigint NOT NULL,
-                    prompt text,
-                    completion text);
-                CREATE INDEX IF NOT EXISTS usage_records_key_ts ON {_table} (key_name, ts);
-                CREATE INDEX IF NOT EXISTS usage_records_ts ON {_table} (ts);
-                """,
-                connection,
-                transaction);
-            await command.ExecuteNonQueryAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            _schemaReady = true;
-        }
-        finally
-        {
-            _schemaGate.Release();
-        }
+        var npgsql = (NpgsqlConnection)connection;
+        await using var transaction = await npgsql.BeginTransactionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            $"""
+            SELECT pg_advisory_xact_lock(hashtext('relaykit.usage.schema'));
+            CREATE SCHEMA IF NOT EXISTS "{_schema}";
+            CREATE TABLE IF NOT EXISTS {_table} (
+                request_id text NOT NULL PRIMARY KEY,
+                ts timestamptz NOT NULL,
+                day date NOT NULL,
+                key_name text,
+                requested_model text NOT NULL,
+                provider text,
+                upstream_model text,
+                operation text NOT NULL,
+                streamed boolean NOT NULL,
+                input_tokens bigint,
+                output_tokens bigint,
+                cached_input_tokens bigint,
+                cache_write_tokens bigint,
+                reasoning_tokens bigint,
+                cost numeric(30, 12) NOT NULL,
+                status_code integer NOT NULL,
+                error_type text,
+                ttfb_us bigint,
+                duration_us bigint NOT NULL,
+                prompt text,
+                completion text);
+            CREATE INDEX IF NOT EXISTS usage_records_key_ts ON {_table} (key_name, ts);
+            CREATE INDEX IF NOT EXISTS usage_records_ts ON {_table} (ts);
+            """,
+            npgsql,
+            transaction);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
     }
 }

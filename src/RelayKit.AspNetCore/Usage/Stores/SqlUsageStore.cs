@@ -12,6 +12,9 @@ namespace RelayKit.AspNetCore.Usage.Stores;
 /// </summary>
 internal abstract class SqlUsageStore : IUsageStore
 {
+    private readonly SemaphoreSlim _schemaGate = new(1, 1);
+    private volatile bool _schemaReady;
+
     /// <summary>The record columns, in the order <see cref="ReadRecord"/> reads them.</summary>
     protected abstract string Columns { get; }
 
@@ -101,8 +104,46 @@ internal abstract class SqlUsageStore : IUsageStore
         }
     }
 
-    /// <summary>Opens a connection to a database whose schema exists.</summary>
-    protected abstract Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken);
+    /// <summary>Whether the schema is known to exist (created, or found, by this store).</summary>
+    protected bool SchemaReady => _schemaReady;
+
+    /// <summary>Opens a connection to a database whose schema exists: created on first use, once.</summary>
+    protected async Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        var connection = await OpenNewConnectionAsync(cancellationToken);
+        try
+        {
+            if (!_schemaReady)
+            {
+                await _schemaGate.WaitAsync(cancellationToken);
+                try
+                {
+                    if (!_schemaReady)
+                    {
+                        await CreateSchemaAsync(connection, cancellationToken);
+                        _schemaReady = true;
+                    }
+                }
+                finally
+                {
+                    _schemaGate.Release();
+                }
+            }
+
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Opens a connection, set up as the store wants it.</summary>
+    protected abstract Task<DbConnection> OpenNewConnectionAsync(CancellationToken cancellationToken);
+
+    /// <summary>Creates the table and its indexes unless they exist (safe when other instances do the same at once).</summary>
+    protected abstract Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken);
 
     /// <summary>
     /// The totals query: per UTC day and requested model, in this order, the day, the model, the number of records,

@@ -51,8 +51,6 @@ internal sealed class SqliteUsageStore : SqlUsageStore
 
     private readonly string _connectionString;
     private readonly string? _directory;
-    private readonly SemaphoreSlim _schemaGate = new(1, 1);
-    private volatile bool _schemaReady;
 
     public SqliteUsageStore(string path)
     {
@@ -178,11 +176,12 @@ internal sealed class SqliteUsageStore : SqlUsageStore
     protected override DateOnly ReadDay(DbDataReader reader, int ordinal) =>
         DateOnly.ParseExact(reader.GetString(ordinal), "yyyy-MM-dd", CultureInfo.InvariantCulture);
 
-    protected override async Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) => await OpenAsync(cancellationToken);
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken) =>
+        (SqliteConnection)await OpenConnectionAsync(cancellationToken);
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    protected override async Task<DbConnection> OpenNewConnectionAsync(CancellationToken cancellationToken)
     {
-        if (!_schemaReady && !string.IsNullOrEmpty(_directory))
+        if (!SchemaReady && !string.IsNullOrEmpty(_directory))
         {
             // Created on first use rather than in the constructor, so a bad path shows in the health check instead of failing start.
             Directory.CreateDirectory(_directory);
@@ -196,17 +195,9 @@ internal sealed class SqliteUsageStore : SqlUsageStore
             // NORMAL, as the ledger: in WAL mode a commit survives the process crashing, and is not synced to
             // disk on every batch (FULL's default fsync per commit competed for the disk with the ledger's
             // writes on the request path). A power cut may lose the last batches, never the file.
-            await using (var pragma = connection.CreateCommand())
-            {
-                pragma.CommandText = "PRAGMA synchronous = NORMAL;";
-                await pragma.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            if (!_schemaReady)
-            {
-                await EnsureSchemaAsync(connection, cancellationToken);
-            }
-
+            await using var pragma = connection.CreateCommand();
+            pragma.CommandText = "PRAGMA synchronous = NORMAL;";
+            await pragma.ExecuteNonQueryAsync(cancellationToken);
             return connection;
         }
         catch
@@ -216,24 +207,10 @@ internal sealed class SqliteUsageStore : SqlUsageStore
         }
     }
 
-    private async Task EnsureSchemaAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    protected override async Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
     {
-        await _schemaGate.WaitAsync(cancellationToken);
-        try
-        {
-            if (_schemaReady)
-            {
-                return;
-            }
-
-            await using var command = connection.CreateCommand();
-            command.CommandText = Schema;
-            await command.ExecuteNonQueryAsync(cancellationToken);
-            _schemaReady = true;
-        }
-        finally
-        {
-            _schemaGate.Release();
-        }
+        await using var command = connection.CreateCommand();
+        command.CommandText = Schema;
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }
