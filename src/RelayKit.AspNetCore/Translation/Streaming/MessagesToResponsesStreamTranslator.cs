@@ -22,92 +22,65 @@ namespace RelayKit.AspNetCore.Translation.Streaming;
 /// <param name="request">The caller's Responses request, whose settings a <c>response</c> echoes.</param>
 /// <param name="created">The response's <c>created_at</c> (the relay passes its clock's now).</param>
 /// <param name="model">The model name to report; the upstream's when <see langword="null"/>.</param>
-internal sealed class MessagesToResponsesStreamTranslator(JsonObject? request, DateTimeOffset created, string? model = null) : IStreamTranslator
+internal sealed class MessagesToResponsesStreamTranslator(JsonObject? request, DateTimeOffset created, string? model = null) : MessagesStreamTranslator
 {
-    private readonly AnthropicUsageTracker _usage = new();
     private readonly JsonArray _output = [];
     private readonly Dictionary<long, OpenBlock> _blocks = [];
     private JsonObject? _response;
     private string _messageId = "";
     private int _sequence;
-    private bool _ended;
     private string? _stopReason;
     private MessageItem? _message;
     private int _messageItems;
 
-    public TokenUsage? Usage => _usage.Usage;
-
-    public bool IsComplete { get; private set; }
-
-    public void Push(string? eventName, string data, ISseSink output)
+    protected override void OnMessageStart(JsonObject message, ISseSink output)
     {
-        ArgumentNullException.ThrowIfNull(output);
-        if (_ended)
-        {
-            return;
-        }
-
-        var payload = JsonNode.Parse(data) as JsonObject ?? throw new TranslationException("event", "is not a JSON object");
-        switch (JsonRead.String(payload["type"], "type") ?? eventName)
-        {
-            case "message_start":
-                var message = JsonRead.RequireObject(payload["message"], "message");
-                _messageId = JsonRead.String(message["id"], "message.id") ?? "msg_";
-                _usage.Update(JsonRead.Object(message["usage"], "message.usage"));
-                _response = ResponsesShapes.Response(_messageId, request, created, model ?? JsonRead.String(message["model"], "message.model"));
-                Write(output, "response.created", new JsonObject { ["response"] = _response.DeepClone() });
-                Write(output, "response.in_progress", new JsonObject { ["response"] = _response.DeepClone() });
-                break;
-            case "content_block_start":
-                StartBlock(JsonRead.Integer(payload["index"], "index") ?? 0, JsonRead.RequireObject(payload["content_block"], "content_block"), output);
-                break;
-            case "content_block_delta":
-                if (_blocks.TryGetValue(JsonRead.Integer(payload["index"], "index") ?? 0, out var open))
-                {
-                    Delta(open, JsonRead.RequireObject(payload["delta"], "delta"), output);
-                }
-
-                break;
-            case "content_block_stop":
-                if (_blocks.Remove(JsonRead.Integer(payload["index"], "index") ?? 0, out var closed))
-                {
-                    StopBlock(closed, output);
-                }
-
-                break;
-            case "message_delta":
-                _usage.Update(JsonRead.Object(payload["usage"], "usage"));
-                _stopReason = JsonRead.String(payload["delta"]?["stop_reason"], "delta.stop_reason") ?? _stopReason;
-                break;
-            case "message_stop":
-                CloseMessageItem(output);
-                var response = _response ?? ResponsesShapes.Response(_messageId, request, created, model);
-                var incomplete = StopReasons.ToIncompleteReason(_stopReason);
-                response["status"] = incomplete is null ? "completed" : "incomplete";
-                response["incomplete_details"] = incomplete is null ? null : new JsonObject { ["reason"] = incomplete };
-                response["output"] = _output.DeepClone();
-                response["usage"] = Usage is { } usage ? UsageMapping.ToResponses(usage) : null;
-                Write(output, incomplete is null ? "response.completed" : "response.incomplete", new JsonObject { ["response"] = response });
-                IsComplete = true;
-                _ended = true;
-                break;
-            case "error":
-                var error = ErrorTranslation.AnthropicStreamErrorToOpenAI(data)["error"]!;
-                Fail(output, (string?)error["code"] ?? (string?)error["type"] ?? "server_error", (string?)error["message"] ?? "The upstream failed.");
-                break;
-        }
-
-        // ping and unknown future event types carry nothing the caller needs.
+        _messageId = JsonRead.String(message["id"], "message.id") ?? "msg_";
+        _response = ResponsesShapes.Response(_messageId, request, created, model ?? JsonRead.String(message["model"], "message.model"));
+        Write(output, "response.created", new JsonObject { ["response"] = _response.DeepClone() });
+        Write(output, "response.in_progress", new JsonObject { ["response"] = _response.DeepClone() });
     }
 
-    public void Complete(ISseSink output)
+    protected override void OnBlockStart(long index, JsonObject block, ISseSink output) => StartBlock(index, block, output);
+
+    protected override void OnBlockDelta(long index, JsonObject delta, ISseSink output)
     {
-        ArgumentNullException.ThrowIfNull(output);
-        if (!_ended)
+        if (_blocks.TryGetValue(index, out var open))
         {
-            Fail(output, "server_error", "The upstream stream ended before the answer was complete.");
+            Delta(open, delta, output);
         }
     }
+
+    protected override void OnBlockStop(long index, ISseSink output)
+    {
+        if (_blocks.Remove(index, out var closed))
+        {
+            StopBlock(closed, output);
+        }
+    }
+
+    protected override void OnMessageDelta(string? stopReason, ISseSink output) => _stopReason = stopReason ?? _stopReason;
+
+    protected override void OnMessageStop(ISseSink output)
+    {
+        CloseMessageItem(output);
+        var response = _response ?? ResponsesShapes.Response(_messageId, request, created, model);
+        var incomplete = StopReasons.ToIncompleteReason(_stopReason);
+        response["status"] = incomplete is null ? "completed" : "incomplete";
+        response["incomplete_details"] = incomplete is null ? null : new JsonObject { ["reason"] = incomplete };
+        response["output"] = _output.DeepClone();
+        response["usage"] = Usage is { } usage ? UsageMapping.ToResponses(usage) : null;
+        Write(output, incomplete is null ? "response.completed" : "response.incomplete", new JsonObject { ["response"] = response });
+    }
+
+    protected override void OnError(string data, ISseSink output)
+    {
+        var error = ErrorTranslation.AnthropicStreamErrorToOpenAI(data)["error"]!;
+        WriteError(output, (string?)error["code"] ?? (string?)error["type"] ?? "server_error", (string?)error["message"] ?? "The upstream failed.");
+    }
+
+    protected override void WriteError(ISseSink output, string code, string message) =>
+        Write(output, "error", new JsonObject { ["code"] = code, ["message"] = message, ["param"] = null });
 
     private void StartBlock(long index, JsonObject block, ISseSink output)
     {
@@ -248,12 +221,6 @@ internal sealed class MessagesToResponsesStreamTranslator(JsonObject? request, D
         _output[_message.OutputIndex] = item.DeepClone();
         Write(output, "response.output_item.done", new JsonObject { ["output_index"] = _message.OutputIndex, ["item"] = item });
         _message = null;
-    }
-
-    private void Fail(ISseSink output, string code, string message)
-    {
-        Write(output, "error", new JsonObject { ["code"] = code, ["message"] = message, ["param"] = null });
-        _ended = true;
     }
 
     private void Write(ISseSink output, string type, JsonObject payload)

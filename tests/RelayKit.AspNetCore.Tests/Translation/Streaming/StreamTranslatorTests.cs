@@ -147,6 +147,34 @@ public sealed class StreamTranslatorTests
     }
 
     [Fact]
+    public void Cut_off_anthropic_stream_ends_the_responses_events_with_an_error_event()
+    {
+        var translator = new MessagesToResponsesStreamTranslator(null, Now, "claude-code-opus-4.8");
+        var sink = Run(translator, AnthropicStream[..5]);
+
+        Assert.False(translator.IsComplete);
+        Assert.Equal("error", sink.Frames[^1].Event);
+        var error = JsonNode.Parse(sink.Frames[^1].Data)!;
+        Assert.Equal("server_error", (string?)error["code"]);
+        Assert.Contains("ended before the answer was complete", (string?)error["message"], StringComparison.Ordinal);
+        Assert.DoesNotContain(sink.Frames, f => f.Event is "response.completed" or "response.incomplete");
+        Assert.Equal(1, translator.Usage!.OutputTokens);
+    }
+
+    [Fact]
+    public void Anthropic_error_event_ends_the_responses_events_and_later_events_are_ignored()
+    {
+        var translator = new MessagesToResponsesStreamTranslator(null, Now, "claude-code-opus-4.8");
+        var sink = Run(translator, [AnthropicStream[0], ("error", """{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"""), .. AnthropicStream[1..]]);
+
+        Assert.False(translator.IsComplete);
+        Assert.Equal(["response.created", "response.in_progress", "error"], sink.Frames.Select(f => f.Event));
+        var error = JsonNode.Parse(sink.Frames[^1].Data)!;
+        Assert.Equal("server_is_overloaded", (string?)error["code"]);
+        Assert.Equal("Overloaded", (string?)error["message"]);
+    }
+
+    [Fact]
     public void Sink_splits_multi_line_data_into_data_fields()
     {
         var sink = new RecordingSseSink();
