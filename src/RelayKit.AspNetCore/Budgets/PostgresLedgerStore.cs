@@ -2,6 +2,7 @@ using System.Data;
 using System.Data.Common;
 using System.Text.RegularExpressions;
 using Npgsql;
+using RelayKit.AspNetCore.Storage;
 
 namespace RelayKit.AspNetCore.Budgets;
 
@@ -20,8 +21,7 @@ internal sealed partial class PostgresLedgerStore : SqlLedgerStore, IConditional
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _schema;
-    private readonly SemaphoreSlim _schemaGate = new(1, 1);
-    private volatile bool _schemaReady;
+    private readonly SchemaOnce _schemaOnce = new();
 
     /// <summary>Creates a store over <paramref name="connectionString"/>, keeping its tables in <paramref name="schema"/>.</summary>
     public PostgresLedgerStore(string connectionString, string schema = "relaykit")
@@ -43,24 +43,8 @@ internal sealed partial class PostgresLedgerStore : SqlLedgerStore, IConditional
     protected override string Table(string name) => $"\"{_schema}\".{name}";
 
     /// <inheritdoc />
-    protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        try
-        {
-            if (!_schemaReady)
-            {
-                await CreateSchemaAsync(connection, cancellationToken);
-            }
-
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+    protected override Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
+        _schemaOnce.OpenAsync(async token => (DbConnection)await _dataSource.OpenConnectionAsync(token), CreateSchemaAsync, cancellationToken);
 
     /// <inheritdoc />
     protected override async Task<DbTransaction> BeginAsync(DbConnection connection, CancellationToken cancellationToken) =>
@@ -116,79 +100,63 @@ internal sealed partial class PostgresLedgerStore : SqlLedgerStore, IConditional
     public async ValueTask DisposeAsync()
     {
         await _dataSource.DisposeAsync();
-        _schemaGate.Dispose();
     }
 
-    private async Task CreateSchemaAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    private async Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
     {
-        await _schemaGate.WaitAsync(cancellationToken);
-        try
+        // DDL takes table locks even when everything exists, and would deadlock with another
+        // instance already writing; skip it when the last object it creates is there.
+        await using (var probe = connection.CreateCommand())
         {
-            if (_schemaReady)
+            probe.CommandText = $"SELECT to_regclass('\"{_schema}\".budget_entries_reference') IS NOT NULL";
+            if (await probe.ExecuteScalarAsync(cancellationToken) is true)
             {
                 return;
             }
-
-            // DDL takes table locks even when everything exists, and would deadlock with another
-            // instance already writing; skip it when the last object it creates is there.
-            await using (var probe = connection.CreateCommand())
-            {
-                probe.CommandText = $"SELECT to_regclass('\"{_schema}\".budget_entries_reference') IS NOT NULL";
-                if (await probe.ExecuteScalarAsync(cancellationToken) is true)
-                {
-                    _schemaReady = true;
-                    return;
-                }
-            }
-
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-
-            // Instances starting together would race on CREATE … IF NOT EXISTS; the advisory lock
-            // makes them take turns.
-            command.CommandText = $"""
-                SELECT pg_advisory_xact_lock(hashtext('relaykit-budget-schema:{_schema}'));
-                CREATE SCHEMA IF NOT EXISTS "{_schema}";
-                CREATE TABLE IF NOT EXISTS "{_schema}".budget_accounts (
-                    key_id text NOT NULL PRIMARY KEY,
-                    balance numeric NOT NULL,
-                    reserved numeric NOT NULL,
-                    free_credit numeric NOT NULL,
-                    closed integer NOT NULL,
-                    updated_at bigint NOT NULL,
-                    CONSTRAINT budget_accounts_not_overspent CHECK (balance >= 0 AND reserved >= 0));
-                CREATE TABLE IF NOT EXISTS "{_schema}".budget_reservations (
-                    request_id text NOT NULL PRIMARY KEY,
-                    key_id text NOT NULL,
-                    amount numeric NOT NULL,
-                    state text NOT NULL,
-                    charged numeric NULL,
-                    reported_cost numeric NULL,
-                    created_at bigint NOT NULL,
-                    expires_at bigint NOT NULL,
-                    updated_at bigint NOT NULL);
-                CREATE INDEX IF NOT EXISTS budget_reservations_open ON "{_schema}".budget_reservations (expires_at) WHERE state = 'open';
-                CREATE TABLE IF NOT EXISTS "{_schema}".budget_entries (
-                    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                    key_id text NOT NULL,
-                    kind text NOT NULL,
-                    amount numeric NOT NULL CHECK (amount >= 0),
-                    request_id text NULL,
-                    reference text NULL,
-                    reported_cost numeric NULL,
-                    at bigint NOT NULL);
-                CREATE INDEX IF NOT EXISTS budget_entries_key ON "{_schema}".budget_entries (key_id, seq);
-                CREATE UNIQUE INDEX IF NOT EXISTS budget_entries_reference ON "{_schema}".budget_entries (reference) WHERE reference IS NOT NULL;
-                """;
-            await command.ExecuteNonQueryAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            _schemaReady = true;
         }
-        finally
-        {
-            _schemaGate.Release();
-        }
+
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+
+        // Instances starting together would race on CREATE … IF NOT EXISTS; the advisory lock
+        // makes them take turns.
+        command.CommandText = $"""
+            SELECT pg_advisory_xact_lock(hashtext('relaykit-budget-schema:{_schema}'));
+            CREATE SCHEMA IF NOT EXISTS "{_schema}";
+            CREATE TABLE IF NOT EXISTS "{_schema}".budget_accounts (
+                key_id text NOT NULL PRIMARY KEY,
+                balance numeric NOT NULL,
+                reserved numeric NOT NULL,
+                free_credit numeric NOT NULL,
+                closed integer NOT NULL,
+                updated_at bigint NOT NULL,
+                CONSTRAINT budget_accounts_not_overspent CHECK (balance >= 0 AND reserved >= 0));
+            CREATE TABLE IF NOT EXISTS "{_schema}".budget_reservations (
+                request_id text NOT NULL PRIMARY KEY,
+                key_id text NOT NULL,
+                amount numeric NOT NULL,
+                state text NOT NULL,
+                charged numeric NULL,
+                reported_cost numeric NULL,
+                created_at bigint NOT NULL,
+                expires_at bigint NOT NULL,
+                updated_at bigint NOT NULL);
+            CREATE INDEX IF NOT EXISTS budget_reservations_open ON "{_schema}".budget_reservations (expires_at) WHERE state = 'open';
+            CREATE TABLE IF NOT EXISTS "{_schema}".budget_entries (
+                seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                key_id text NOT NULL,
+                kind text NOT NULL,
+                amount numeric NOT NULL CHECK (amount >= 0),
+                request_id text NULL,
+                reference text NULL,
+                reported_cost numeric NULL,
+                at bigint NOT NULL);
+            CREATE INDEX IF NOT EXISTS budget_entries_key ON "{_schema}".budget_entries (key_id, seq);
+            CREATE UNIQUE INDEX IF NOT EXISTS budget_entries_reference ON "{_schema}".budget_entries (reference) WHERE reference IS NOT NULL;
+            """;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
     }
 
     [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$", RegexOptions.CultureInvariant)]

@@ -47,7 +47,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     // 40 MB, under the 64 MB journal_size_limit the writer sets; 4,096 let it pass 80 MB under parallel load.
     private const int MaxCommitsBetweenCheckpoints = 2048;
 
-    private readonly SemaphoreSlim _schemaGate = new(1, 1);
+    private readonly SchemaOnce _schemaOnce = new();
     private readonly string _connectionString;
     private readonly Channel<QueuedUnit> _queue = Channel.CreateUnbounded<QueuedUnit>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lazy<Task> _writer;
@@ -61,7 +61,6 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     // The size of the last batch: above one, units are arriving together, and a unit that ran alone would take the
     // file from a batch that commits many at once, so units queue for the writer until batches are single again.
     private volatile int _lastBatchSize;
-    private volatile bool _schemaReady;
     private int _commitsSinceCheckpoint;
     private Task? _backgroundCheckpoint;
 
@@ -127,18 +126,16 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     }
 
     /// <inheritdoc />
-    protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    protected override Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
+        _schemaOnce.OpenAsync(OpenNewAsync, CreateSchemaAsync, cancellationToken);
+
+    private async Task<DbConnection> OpenNewAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
         try
         {
             await connection.OpenAsync(cancellationToken);
             await ExecuteAsync(connection, "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL;", cancellationToken);
-            if (!_schemaReady)
-            {
-                await CreateSchemaAsync(connection, cancellationToken);
-            }
-
             return connection;
         }
         catch
@@ -197,8 +194,6 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
         {
             SqliteConnection.ClearPool(connection);
         }
-
-        _schemaGate.Dispose();
     }
 
     private async Task WriteAsync()
@@ -419,59 +414,45 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
         }
     }
 
-    private async Task CreateSchemaAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    private static async Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
     {
-        await _schemaGate.WaitAsync(cancellationToken);
-        try
-        {
-            if (_schemaReady)
-            {
-                return;
-            }
+        await ExecuteAsync((SqliteConnection)connection, "PRAGMA journal_mode = WAL;", cancellationToken);
 
-            await ExecuteAsync(connection, "PRAGMA journal_mode = WAL;", cancellationToken);
-
-            // Every page a commit touches is written to the WAL, so the tables keep to as few B-trees as they
-            // can: accounts and reservations are keyed by their text id alone (WITHOUT ROWID: no second index),
-            // and entries number themselves by rowid, which only grows because entries are never deleted
-            // (AUTOINCREMENT would write sqlite_sequence on every insert as well).
-            await ExecuteAsync(connection, """
-                CREATE TABLE IF NOT EXISTS budget_accounts (
-                    key_id TEXT NOT NULL PRIMARY KEY,
-                    balance TEXT NOT NULL,
-                    reserved TEXT NOT NULL,
-                    free_credit TEXT NOT NULL,
-                    closed INTEGER NOT NULL,
-                    updated_at INTEGER NOT NULL) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS budget_reservations (
-                    request_id TEXT NOT NULL PRIMARY KEY,
-                    key_id TEXT NOT NULL,
-                    amount TEXT NOT NULL,
-                    state TEXT NOT NULL,
-                    charged TEXT NULL,
-                    reported_cost TEXT NULL,
-                    created_at INTEGER NOT NULL,
-                    expires_at INTEGER NOT NULL,
-                    updated_at INTEGER NOT NULL) WITHOUT ROWID;
-                CREATE INDEX IF NOT EXISTS budget_reservations_open ON budget_reservations (expires_at) WHERE state = 'open';
-                CREATE TABLE IF NOT EXISTS budget_entries (
-                    seq INTEGER PRIMARY KEY,
-                    key_id TEXT NOT NULL,
-                    kind TEXT NOT NULL,
-                    amount TEXT NOT NULL,
-                    request_id TEXT NULL,
-                    reference TEXT NULL,
-                    reported_cost TEXT NULL,
-                    at INTEGER NOT NULL);
-                CREATE INDEX IF NOT EXISTS budget_entries_key ON budget_entries (key_id, seq);
-                CREATE UNIQUE INDEX IF NOT EXISTS budget_entries_reference ON budget_entries (reference) WHERE reference IS NOT NULL;
-                """, cancellationToken);
-            _schemaReady = true;
-        }
-        finally
-        {
-            _schemaGate.Release();
-        }
+        // Every page a commit touches is written to the WAL, so the tables keep to as few B-trees as they
+        // can: accounts and reservations are keyed by their text id alone (WITHOUT ROWID: no second index),
+        // and entries number themselves by rowid, which only grows because entries are never deleted
+        // (AUTOINCREMENT would write sqlite_sequence on every insert as well).
+        await ExecuteAsync((SqliteConnection)connection, """
+            CREATE TABLE IF NOT EXISTS budget_accounts (
+                key_id TEXT NOT NULL PRIMARY KEY,
+                balance TEXT NOT NULL,
+                reserved TEXT NOT NULL,
+                free_credit TEXT NOT NULL,
+                closed INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS budget_reservations (
+                request_id TEXT NOT NULL PRIMARY KEY,
+                key_id TEXT NOT NULL,
+                amount TEXT NOT NULL,
+                state TEXT NOT NULL,
+                charged TEXT NULL,
+                reported_cost TEXT NULL,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS budget_reservations_open ON budget_reservations (expires_at) WHERE state = 'open';
+            CREATE TABLE IF NOT EXISTS budget_entries (
+                seq INTEGER PRIMARY KEY,
+                key_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                amount TEXT NOT NULL,
+                request_id TEXT NULL,
+                reference TEXT NULL,
+                reported_cost TEXT NULL,
+                at INTEGER NOT NULL);
+            CREATE INDEX IF NOT EXISTS budget_entries_key ON budget_entries (key_id, seq);
+            CREATE UNIQUE INDEX IF NOT EXISTS budget_entries_reference ON budget_entries (reference) WHERE reference IS NOT NULL;
+            """, cancellationToken);
     }
 
     private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Text.RegularExpressions;
 using Npgsql;
+using RelayKit.AspNetCore.Storage;
 
 namespace RelayKit.AspNetCore.Keys;
 
@@ -11,8 +12,7 @@ internal sealed partial class PostgresRelayKeyStore : SqlRelayKeyStore, IAsyncDi
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _schema;
-    private readonly SemaphoreSlim _schemaGate = new(1, 1);
-    private volatile bool _schemaReady;
+    private readonly SchemaOnce _schemaOnce = new();
 
     /// <summary>Creates a store over <paramref name="connectionString"/>, keeping its table in <paramref name="schema"/>.</summary>
     public PostgresRelayKeyStore(string connectionString, string schema = "relaykit")
@@ -35,50 +35,29 @@ internal sealed partial class PostgresRelayKeyStore : SqlRelayKeyStore, IAsyncDi
         exception is PostgresException { SqlState: UniqueViolation };
 
     /// <inheritdoc />
-    protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    protected override Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
+        _schemaOnce.OpenAsync(async token => (DbConnection)await _dataSource.OpenConnectionAsync(token), CreateSchemaAsync, cancellationToken);
+
+    private async Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
     {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         try
         {
-            if (!_schemaReady)
-            {
-                await _schemaGate.WaitAsync(cancellationToken);
-                try
-                {
-                    if (!_schemaReady)
-                    {
-                        await ExecuteAsync(connection, $"""
-                            CREATE SCHEMA IF NOT EXISTS "{_schema}";
-                            CREATE TABLE IF NOT EXISTS {Table} (
-                                id text NOT NULL PRIMARY KEY,
-                                name text NOT NULL,
-                                secret_sha256 bytea NOT NULL UNIQUE,
-                                models text NOT NULL,
-                                created_at bigint NOT NULL,
-                                expires_at bigint NULL,
-                                revoked_at bigint NULL,
-                                closed_at bigint NULL);
-                            """, cancellationToken);
-                        _schemaReady = true;
-                    }
-                }
-                catch (PostgresException exception) when (exception.SqlState == UniqueViolation)
-                {
-                    // Two instances creating the schema at once: the other one won, which is what we wanted.
-                    _schemaReady = true;
-                }
-                finally
-                {
-                    _schemaGate.Release();
-                }
-            }
-
-            return connection;
+            await ExecuteAsync(connection, $"""
+                CREATE SCHEMA IF NOT EXISTS "{_schema}";
+                CREATE TABLE IF NOT EXISTS {Table} (
+                    id text NOT NULL PRIMARY KEY,
+                    name text NOT NULL,
+                    secret_sha256 bytea NOT NULL UNIQUE,
+                    models text NOT NULL,
+                    created_at bigint NOT NULL,
+                    expires_at bigint NULL,
+                    revoked_at bigint NULL,
+                    closed_at bigint NULL);
+                """, cancellationToken);
         }
-        catch
+        catch (PostgresException exception) when (exception.SqlState == UniqueViolation)
         {
-            await connection.DisposeAsync();
-            throw;
+            // Two instances creating the schema at once: the other one won, which is what we wanted.
         }
     }
 
@@ -86,7 +65,6 @@ internal sealed partial class PostgresRelayKeyStore : SqlRelayKeyStore, IAsyncDi
     public async ValueTask DisposeAsync()
     {
         await _dataSource.DisposeAsync();
-        _schemaGate.Dispose();
     }
 
     [GeneratedRegex("^[a-z_][a-z0-9_]*$")]

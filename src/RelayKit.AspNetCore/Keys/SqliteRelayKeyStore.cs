@@ -1,16 +1,15 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
-
 using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Storage;
 
 namespace RelayKit.AspNetCore.Keys;
 
 /// <summary>Created keys in a SQLite file (WAL), by default the budget ledger's file.</summary>
 internal sealed class SqliteRelayKeyStore : SqlRelayKeyStore, IDisposable
 {
-    private readonly SemaphoreSlim _schemaGate = new(1, 1);
+    private readonly SchemaOnce _schemaOnce = new();
     private readonly string _connectionString;
-    private volatile bool _schemaReady;
 
     /// <summary>Creates a store over the SQLite file at <paramref name="path"/> (created when missing).</summary>
     public SqliteRelayKeyStore(string path)
@@ -26,41 +25,16 @@ internal sealed class SqliteRelayKeyStore : SqlRelayKeyStore, IDisposable
         exception is SqliteException { SqliteErrorCode: SQLitePCL.raw.SQLITE_CONSTRAINT };
 
     /// <inheritdoc />
-    protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    protected override Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
+        _schemaOnce.OpenAsync(OpenNewAsync, CreateSchemaAsync, cancellationToken);
+
+    private async Task<DbConnection> OpenNewAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
         try
         {
             await connection.OpenAsync(cancellationToken);
             await ExecuteAsync(connection, "PRAGMA busy_timeout = 30000;", cancellationToken);
-            if (!_schemaReady)
-            {
-                await _schemaGate.WaitAsync(cancellationToken);
-                try
-                {
-                    if (!_schemaReady)
-                    {
-                        await ExecuteAsync(connection, "PRAGMA journal_mode = WAL;", cancellationToken);
-                        await ExecuteAsync(connection, """
-                            CREATE TABLE IF NOT EXISTS relay_keys (
-                                id TEXT NOT NULL PRIMARY KEY,
-                                name TEXT NOT NULL,
-                                secret_sha256 BLOB NOT NULL UNIQUE,
-                                models TEXT NOT NULL,
-                                created_at INTEGER NOT NULL,
-                                expires_at INTEGER NULL,
-                                revoked_at INTEGER NULL,
-                                closed_at INTEGER NULL);
-                            """, cancellationToken);
-                        _schemaReady = true;
-                    }
-                }
-                finally
-                {
-                    _schemaGate.Release();
-                }
-            }
-
             return connection;
         }
         catch
@@ -68,6 +42,22 @@ internal sealed class SqliteRelayKeyStore : SqlRelayKeyStore, IDisposable
             await connection.DisposeAsync();
             throw;
         }
+    }
+
+    private static async Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        await ExecuteAsync(connection, "PRAGMA journal_mode = WAL;", cancellationToken);
+        await ExecuteAsync(connection, """
+            CREATE TABLE IF NOT EXISTS relay_keys (
+                id TEXT NOT NULL PRIMARY KEY,
+                name TEXT NOT NULL,
+                secret_sha256 BLOB NOT NULL UNIQUE,
+                models TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER NULL,
+                revoked_at INTEGER NULL,
+                closed_at INTEGER NULL);
+            """, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -79,6 +69,5 @@ internal sealed class SqliteRelayKeyStore : SqlRelayKeyStore, IDisposable
             SqliteConnection.ClearPool(connection);
         }
 
-        _schemaGate.Dispose();
     }
 }

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Runtime.CompilerServices;
 using System.Text;
+using RelayKit.AspNetCore.Storage;
 
 namespace RelayKit.AspNetCore.Usage.Stores;
 
@@ -12,8 +13,7 @@ namespace RelayKit.AspNetCore.Usage.Stores;
 /// </summary>
 internal abstract class SqlUsageStore : IUsageStore
 {
-    private readonly SemaphoreSlim _schemaGate = new(1, 1);
-    private volatile bool _schemaReady;
+    private readonly SchemaOnce _schema = new();
 
     /// <summary>The record columns, in the order <see cref="ReadRecord"/> reads them.</summary>
     protected abstract string Columns { get; }
@@ -105,39 +105,11 @@ internal abstract class SqlUsageStore : IUsageStore
     }
 
     /// <summary>Whether the schema is known to exist (created, or found, by this store).</summary>
-    protected bool SchemaReady => _schemaReady;
+    protected bool SchemaReady => _schema.Ready;
 
     /// <summary>Opens a connection to a database whose schema exists: created on first use, once.</summary>
-    protected async Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
-    {
-        var connection = await OpenNewConnectionAsync(cancellationToken);
-        try
-        {
-            if (!_schemaReady)
-            {
-                await _schemaGate.WaitAsync(cancellationToken);
-                try
-                {
-                    if (!_schemaReady)
-                    {
-                        await CreateSchemaAsync(connection, cancellationToken);
-                        _schemaReady = true;
-                    }
-                }
-                finally
-                {
-                    _schemaGate.Release();
-                }
-            }
-
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+    protected Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) =>
+        _schema.OpenAsync(OpenNewConnectionAsync, CreateSchemaAsync, cancellationToken);
 
     /// <summary>Opens a connection, set up as the store wants it.</summary>
     protected abstract Task<DbConnection> OpenNewConnectionAsync(CancellationToken cancellationToken);
