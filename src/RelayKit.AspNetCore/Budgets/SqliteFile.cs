@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
 
 namespace RelayKit.AspNetCore.Budgets;
@@ -25,5 +26,27 @@ internal static class SqliteFile
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
+    }
+
+    /// <summary>
+    /// Opens a connection with <paramref name="connectionString"/> and runs <paramref name="setup"/> on it (the
+    /// PRAGMAs a store wants on each of its connections); the connection is disposed when either fails.
+    /// </summary>
+    public static async Task<DbConnection> OpenAsync(string connectionString, string setup, CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = setup;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
     }
 }

@@ -129,21 +129,8 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     protected override Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         _schemaOnce.OpenAsync(OpenNewAsync, CreateSchemaAsync, cancellationToken);
 
-    private async Task<DbConnection> OpenNewAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken);
-            await ExecuteAsync(connection, "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL;", cancellationToken);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+    private Task<DbConnection> OpenNewAsync(CancellationToken cancellationToken) =>
+        SqliteFile.OpenAsync(_connectionString, "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL;", cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>For the base class's one-unit transactions; the writer begins its batches by statement (<see cref="Writer"/>).</remarks>

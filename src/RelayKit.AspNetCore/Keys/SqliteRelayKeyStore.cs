@@ -28,21 +28,8 @@ internal sealed class SqliteRelayKeyStore : SqlRelayKeyStore, IDisposable
     protected override Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         _schemaOnce.OpenAsync(OpenNewAsync, CreateSchemaAsync, cancellationToken);
 
-    private async Task<DbConnection> OpenNewAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken);
-            await ExecuteAsync(connection, "PRAGMA busy_timeout = 30000;", cancellationToken);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
+    private Task<DbConnection> OpenNewAsync(CancellationToken cancellationToken) =>
+        SqliteFile.OpenAsync(_connectionString, "PRAGMA busy_timeout = 30000;", cancellationToken);
 
     private static async Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
     {

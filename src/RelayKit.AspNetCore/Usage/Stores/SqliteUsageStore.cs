@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Storage;
 
 namespace RelayKit.AspNetCore.Usage.Stores;
@@ -187,24 +188,10 @@ internal sealed class SqliteUsageStore : SqlUsageStore
             Directory.CreateDirectory(_directory);
         }
 
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken);
-
-            // NORMAL, as the ledger: in WAL mode a commit survives the process crashing, and is not synced to
-            // disk on every batch (FULL's default fsync per commit competed for the disk with the ledger's
-            // writes on the request path). A power cut may lose the last batches, never the file.
-            await using var pragma = connection.CreateCommand();
-            pragma.CommandText = "PRAGMA synchronous = NORMAL;";
-            await pragma.ExecuteNonQueryAsync(cancellationToken);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
+        // NORMAL, as the ledger: in WAL mode a commit survives the process crashing, and is not synced to
+        // disk on every batch (FULL's default fsync per commit competed for the disk with the ledger's
+        // writes on the request path). A power cut may lose the last batches, never the file.
+        return await SqliteFile.OpenAsync(_connectionString, "PRAGMA synchronous = NORMAL;", cancellationToken);
     }
 
     protected override async Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
