@@ -48,21 +48,8 @@ internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
 
     protected override string OldestFirst => "ts, request_id COLLATE \"C\"";
 
-    public override async Task PingAsync(CancellationToken cancellationToken)
+    protected override async Task AppendBatchAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = new NpgsqlCommand($"SELECT 1 FROM {_table} LIMIT 1", connection);
-        await command.ExecuteScalarAsync(cancellationToken);
-    }
-
-    public override async Task AppendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(records);
-        if (records.Count == 0)
-        {
-            return;
-        }
-
         await using var connection = await OpenAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection);
         var sql =

@@ -33,9 +33,19 @@ internal abstract class SqlUsageStore : IUsageStore
     /// <summary>An <c>ORDER BY</c> list putting the oldest record first (ties by request id, in byte order).</summary>
     protected abstract string OldestFirst { get; }
 
-    public abstract Task PingAsync(CancellationToken cancellationToken);
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT 1 FROM {Table} LIMIT 1";
+        await command.ExecuteScalarAsync(cancellationToken);
+    }
 
-    public abstract Task AppendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken);
+    public Task AppendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        return records.Count == 0 ? Task.CompletedTask : AppendBatchAsync(records, cancellationToken);
+    }
 
     public async Task<UsagePage> QueryAsync(UsageFilter filter, int offset, int limit, CancellationToken cancellationToken)
     {
@@ -110,6 +120,9 @@ internal abstract class SqlUsageStore : IUsageStore
     /// <summary>Opens a connection to a database whose schema exists: created on first use, once.</summary>
     protected Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) =>
         _schema.OpenAsync(OpenNewConnectionAsync, CreateSchemaAsync, cancellationToken);
+
+    /// <summary>Appends a batch of at least one record in one transaction, skipping request ids already stored.</summary>
+    protected abstract Task AppendBatchAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken);
 
     /// <summary>Opens a connection, set up as the store wants it.</summary>
     protected abstract Task<DbConnection> OpenNewConnectionAsync(CancellationToken cancellationToken);

@@ -79,22 +79,8 @@ internal sealed class SqliteUsageStore : SqlUsageStore
 
     protected override string OldestFirst => "ts_us, request_id";
 
-    public override async Task PingAsync(CancellationToken cancellationToken)
+    protected override async Task AppendBatchAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM (SELECT 1 FROM usage_records LIMIT 1)";
-        await command.ExecuteScalarAsync(cancellationToken);
-    }
-
-    public override async Task AppendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(records);
-        if (records.Count == 0)
-        {
-            return;
-        }
-
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
 
