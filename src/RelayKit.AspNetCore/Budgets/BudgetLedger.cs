@@ -95,14 +95,12 @@ internal sealed partial class BudgetLedger : IBudgetLedger
         var result = await _store.RunAsync(async session =>
         {
             var now = _time.GetUtcNow();
-            var reservation = await session.GetReservationAsync(requestId);
-            if (reservation is null)
+            if (await ReadReservationAsync(session, requestId) is not { } found)
             {
                 return new SettlementResult(SettlementStatus.NotFound, 0m, 0m, null);
             }
 
-            var account = await session.GetAccountAsync(reservation.KeyId)
-                ?? throw new InvalidOperationException("A reservation without an account: the ledger store is inconsistent.");
+            var (reservation, account) = found;
             if (reservation.State is ReservationState.Settled or ReservationState.Released)
             {
                 return AlreadySettled(reservation, account.Balance);
@@ -142,14 +140,12 @@ internal sealed partial class BudgetLedger : IBudgetLedger
         return _store.RunAsync(async session =>
         {
             var now = _time.GetUtcNow();
-            var reservation = await session.GetReservationAsync(requestId);
-            if (reservation is null)
+            if (await ReadReservationAsync(session, requestId) is not { } found)
             {
                 return new SettlementResult(SettlementStatus.NotFound, 0m, 0m, null);
             }
 
-            var account = await session.GetAccountAsync(reservation.KeyId)
-                ?? throw new InvalidOperationException("A reservation without an account: the ledger store is inconsistent.");
+            var (reservation, account) = found;
             switch (reservation.State)
             {
                 case ReservationState.Open:
@@ -413,6 +409,20 @@ internal sealed partial class BudgetLedger : IBudgetLedger
         stillHeld ? Math.Min(cost, hold) : Math.Min(cost, Math.Min(hold, Math.Max(0m, account.Balance - account.Reserved)));
 
     /// <summary>The answer to a settle or release of a request already settled or released: what it was charged then.</summary>
+    /// <summary>A request's reservation and its key's account, read (and locked) in the unit; null when there is no such reservation.</summary>
+    private static async ValueTask<(BudgetReservation Reservation, LedgerAccount Account)?> ReadReservationAsync(ILedgerSession session, string requestId)
+    {
+        var reservation = await session.GetReservationAsync(requestId);
+        if (reservation is null)
+        {
+            return null;
+        }
+
+        var account = await session.GetAccountAsync(reservation.KeyId)
+            ?? throw new InvalidOperationException("A reservation without an account: the ledger store is inconsistent.");
+        return (reservation, account);
+    }
+
     private static SettlementResult AlreadySettled(BudgetReservation reservation, decimal? balance)
     {
         var charged = reservation.Charged ?? 0m;
