@@ -408,7 +408,6 @@ internal sealed partial class BudgetLedger : IBudgetLedger
     private static decimal Charge(decimal cost, decimal hold, bool stillHeld, LedgerAccount account) =>
         stillHeld ? Math.Min(cost, hold) : Math.Min(cost, Math.Min(hold, Math.Max(0m, account.Balance - account.Reserved)));
 
-    /// <summary>The answer to a settle or release of a request already settled or released: what it was charged then.</summary>
     /// <summary>A request's reservation and its key's account, read (and locked) in the unit; null when there is no such reservation.</summary>
     private static async ValueTask<(BudgetReservation Reservation, LedgerAccount Account)?> ReadReservationAsync(ILedgerSession session, string requestId)
     {
@@ -423,6 +422,7 @@ internal sealed partial class BudgetLedger : IBudgetLedger
         return (reservation, account);
     }
 
+    /// <summary>The answer to a settle or release of a request already settled or released: what it was charged then.</summary>
     private static SettlementResult AlreadySettled(BudgetReservation reservation, decimal? balance)
     {
         var charged = reservation.Charged ?? 0m;

@@ -21,7 +21,7 @@ internal sealed partial class PostgresLedgerStore : SqlLedgerStore, IConditional
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _schema;
-    private readonly SchemaOnce _schemaOnce = new();
+    private readonly SchemaOnce<NpgsqlConnection> _schemaOnce;
 
     /// <summary>Creates a store over <paramref name="connectionString"/>, keeping its tables in <paramref name="schema"/>.</summary>
     public PostgresLedgerStore(string connectionString, string schema = "relaykit")
@@ -34,6 +34,7 @@ internal sealed partial class PostgresLedgerStore : SqlLedgerStore, IConditional
 
         _schema = schema;
         _dataSource = NpgsqlDataSource.Create(connectionString);
+        _schemaOnce = new(_dataSource.OpenConnectionAsync, CreateSchemaAsync);
     }
 
     /// <inheritdoc />
@@ -44,7 +45,7 @@ internal sealed partial class PostgresLedgerStore : SqlLedgerStore, IConditional
 
     /// <inheritdoc />
     protected override Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
-        _schemaOnce.OpenAsync(async token => (DbConnection)await _dataSource.OpenConnectionAsync(token), CreateSchemaAsync, cancellationToken);
+        _schemaOnce.OpenAsync(cancellationToken);
 
     /// <inheritdoc />
     protected override async Task<DbTransaction> BeginAsync(DbConnection connection, CancellationToken cancellationToken) =>
@@ -102,7 +103,7 @@ internal sealed partial class PostgresLedgerStore : SqlLedgerStore, IConditional
         await _dataSource.DisposeAsync();
     }
 
-    private async Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
+    private async Task CreateSchemaAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         // DDL takes table locks even when everything exists, and would deadlock with another
         // instance already writing; skip it when the last object it creates is there.

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Microsoft.Data.Sqlite;
 
 namespace RelayKit.AspNetCore.Budgets;
@@ -32,7 +31,7 @@ internal static class SqliteFile
     /// Opens a connection with <paramref name="connectionString"/> and runs <paramref name="setup"/> on it (the
     /// PRAGMAs a store wants on each of its connections); the connection is disposed when either fails.
     /// </summary>
-    public static async Task<DbConnection> OpenAsync(string connectionString, string setup, CancellationToken cancellationToken)
+    public static async ValueTask<SqliteConnection> OpenAsync(string connectionString, string setup, CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(connectionString);
         try

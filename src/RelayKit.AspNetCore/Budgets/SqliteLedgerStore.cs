@@ -47,7 +47,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     // 40 MB, under the 64 MB journal_size_limit the writer sets; 4,096 let it pass 80 MB under parallel load.
     private const int MaxCommitsBetweenCheckpoints = 2048;
 
-    private readonly SchemaOnce _schemaOnce = new();
+    private readonly SchemaOnce<SqliteConnection> _schemaOnce;
     private readonly string _connectionString;
     private readonly Channel<QueuedUnit> _queue = Channel.CreateUnbounded<QueuedUnit>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lazy<Task> _writer;
@@ -68,6 +68,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     public SqliteLedgerStore(string path)
     {
         _connectionString = SqliteFile.ConnectionString(path);
+        _schemaOnce = new(OpenNewAsync, CreateSchemaAsync);
         _writer = new Lazy<Task>(() => Task.Run(WriteAsync), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
@@ -127,9 +128,9 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
 
     /// <inheritdoc />
     protected override Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
-        _schemaOnce.OpenAsync(OpenNewAsync, CreateSchemaAsync, cancellationToken);
+        _schemaOnce.OpenAsync(cancellationToken);
 
-    private Task<DbConnection> OpenNewAsync(CancellationToken cancellationToken) =>
+    private ValueTask<SqliteConnection> OpenNewAsync(CancellationToken cancellationToken) =>
         SqliteFile.OpenAsync(_connectionString, "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL;", cancellationToken);
 
     /// <inheritdoc />
@@ -226,7 +227,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
             if (_connection is null)
             {
                 var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
-                await ExecuteAsync((SqliteConnection)connection, "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;", CancellationToken.None).ConfigureAwait(false);
+                await ExecuteAsync(connection, "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;", CancellationToken.None).ConfigureAwait(false);
                 var statements = new SqliteKeptStatements((SqliteConnection)connection);
                 _connection = new Writer(connection, statements, CreateSession(statements));
             }
@@ -330,7 +331,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     {
         try
         {
-            await ExecuteAsync((SqliteConnection)connection, "PRAGMA wal_checkpoint(PASSIVE);", CancellationToken.None).ConfigureAwait(false);
+            await ExecuteAsync(connection, "PRAGMA wal_checkpoint(PASSIVE);", CancellationToken.None).ConfigureAwait(false);
         }
         catch (SqliteException)
         {
@@ -401,15 +402,15 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
         }
     }
 
-    private static async Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
+    private static async Task CreateSchemaAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
-        await ExecuteAsync((SqliteConnection)connection, "PRAGMA journal_mode = WAL;", cancellationToken);
+        await ExecuteAsync(connection, "PRAGMA journal_mode = WAL;", cancellationToken);
 
         // Every page a commit touches is written to the WAL, so the tables keep to as few B-trees as they
         // can: accounts and reservations are keyed by their text id alone (WITHOUT ROWID: no second index),
         // and entries number themselves by rowid, which only grows because entries are never deleted
         // (AUTOINCREMENT would write sqlite_sequence on every insert as well).
-        await ExecuteAsync((SqliteConnection)connection, """
+        await ExecuteAsync(connection, """
             CREATE TABLE IF NOT EXISTS budget_accounts (
                 key_id TEXT NOT NULL PRIMARY KEY,
                 balance TEXT NOT NULL,
@@ -442,7 +443,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
             """, cancellationToken);
     }
 
-    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    private static async Task ExecuteAsync(DbConnection connection, string sql, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = sql;

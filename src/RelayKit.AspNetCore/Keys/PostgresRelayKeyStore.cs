@@ -12,7 +12,7 @@ internal sealed partial class PostgresRelayKeyStore : SqlRelayKeyStore, IAsyncDi
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _schema;
-    private readonly SchemaOnce _schemaOnce = new();
+    private readonly SchemaOnce<NpgsqlConnection> _schemaOnce;
 
     /// <summary>Creates a store over <paramref name="connectionString"/>, keeping its table in <paramref name="schema"/>.</summary>
     public PostgresRelayKeyStore(string connectionString, string schema = "relaykit")
@@ -25,6 +25,7 @@ internal sealed partial class PostgresRelayKeyStore : SqlRelayKeyStore, IAsyncDi
 
         _schema = schema;
         _dataSource = NpgsqlDataSource.Create(connectionString);
+        _schemaOnce = new(_dataSource.OpenConnectionAsync, CreateSchemaAsync);
     }
 
     /// <inheritdoc />
@@ -36,9 +37,9 @@ internal sealed partial class PostgresRelayKeyStore : SqlRelayKeyStore, IAsyncDi
 
     /// <inheritdoc />
     protected override Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
-        _schemaOnce.OpenAsync(async token => (DbConnection)await _dataSource.OpenConnectionAsync(token), CreateSchemaAsync, cancellationToken);
+        _schemaOnce.OpenAsync(cancellationToken);
 
-    private async Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
+    private async Task CreateSchemaAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         try
         {

@@ -8,13 +8,14 @@ namespace RelayKit.AspNetCore.Keys;
 /// <summary>Created keys in a SQLite file (WAL), by default the budget ledger's file.</summary>
 internal sealed class SqliteRelayKeyStore : SqlRelayKeyStore, IDisposable
 {
-    private readonly SchemaOnce _schemaOnce = new();
+    private readonly SchemaOnce<SqliteConnection> _schemaOnce;
     private readonly string _connectionString;
 
     /// <summary>Creates a store over the SQLite file at <paramref name="path"/> (created when missing).</summary>
     public SqliteRelayKeyStore(string path)
     {
         _connectionString = SqliteFile.ConnectionString(path);
+        _schemaOnce = new(OpenNewAsync, CreateSchemaAsync);
     }
 
     /// <inheritdoc />
@@ -26,12 +27,12 @@ internal sealed class SqliteRelayKeyStore : SqlRelayKeyStore, IDisposable
 
     /// <inheritdoc />
     protected override Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
-        _schemaOnce.OpenAsync(OpenNewAsync, CreateSchemaAsync, cancellationToken);
+        _schemaOnce.OpenAsync(cancellationToken);
 
-    private Task<DbConnection> OpenNewAsync(CancellationToken cancellationToken) =>
+    private ValueTask<SqliteConnection> OpenNewAsync(CancellationToken cancellationToken) =>
         SqliteFile.OpenAsync(_connectionString, "PRAGMA busy_timeout = 30000;", cancellationToken);
 
-    private static async Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
+    private static async Task CreateSchemaAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
         await ExecuteAsync(connection, "PRAGMA journal_mode = WAL;", cancellationToken);
         await ExecuteAsync(connection, """

@@ -3,12 +3,20 @@ using System.Data.Common;
 namespace RelayKit.AspNetCore.Storage;
 
 /// <summary>
-/// A SQL store's schema, created on first use and once per store: the first connection opened while it is not known
-/// to exist runs the creation, the others wait for it; when the creation fails, the next connection tries again.
-/// The creation itself must be safe to run where the schema exists already, or is being made by another instance
-/// (<c>CREATE … IF NOT EXISTS</c>, an advisory lock).
+/// A SQL store's connections, each opened with the store's schema in place: the schema is created on first use and
+/// once per store. The first connection opened while it is not known to exist runs the creation, the others wait for
+/// it; when the creation fails, the next connection tries again. The creation itself must be safe to run where the
+/// schema exists already, or is being made by another instance (<c>CREATE … IF NOT EXISTS</c>, an advisory lock).
 /// </summary>
-internal sealed class SchemaOnce
+/// <param name="open">Opens a connection, set up as the store wants it.</param>
+/// <param name="create">Creates the schema over a connection.</param>
+/// <remarks>
+/// The two functions are given once, at construction, rather than on each call: stores open a connection per unit of
+/// work (on PostgreSQL, per request), and a delegate made at each call would be an allocation each time.
+/// </remarks>
+internal sealed class SchemaOnce<TConnection>(
+    Func<CancellationToken, ValueTask<TConnection>> open, Func<TConnection, CancellationToken, Task> create)
+    where TConnection : DbConnection
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private volatile bool _ready;
@@ -16,13 +24,8 @@ internal sealed class SchemaOnce
     /// <summary>Whether the schema is known to exist.</summary>
     public bool Ready => _ready;
 
-    /// <summary>
-    /// Opens a connection with <paramref name="open"/> and, unless the schema is known to exist, creates it over that
-    /// connection with <paramref name="create"/>; the connection is disposed when either fails.
-    /// </summary>
-    public async Task<TConnection> OpenAsync<TConnection>(
-        Func<CancellationToken, Task<TConnection>> open, Func<TConnection, CancellationToken, Task> create, CancellationToken cancellationToken)
-        where TConnection : DbConnection
+    /// <summary>Opens a connection and, unless the schema is known to exist, creates it first; the connection is disposed when either fails.</summary>
+    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = await open(cancellationToken).ConfigureAwait(false);
         try

@@ -13,7 +13,9 @@ namespace RelayKit.AspNetCore.Usage.Stores;
 /// </summary>
 internal abstract class SqlUsageStore : IUsageStore
 {
-    private readonly SchemaOnce _schema = new();
+    private readonly SchemaOnce<DbConnection> _schema;
+
+    protected SqlUsageStore() => _schema = new(token => new(OpenNewConnectionAsync(token)), CreateSchemaAsync);
 
     /// <summary>The record columns, in the order <see cref="ReadRecord"/> reads them.</summary>
     protected abstract string Columns { get; }
@@ -119,7 +121,7 @@ internal abstract class SqlUsageStore : IUsageStore
 
     /// <summary>Opens a connection to a database whose schema exists: created on first use, once.</summary>
     protected Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) =>
-        _schema.OpenAsync(OpenNewConnectionAsync, CreateSchemaAsync, cancellationToken);
+        _schema.OpenAsync(cancellationToken);
 
     /// <summary>Appends a batch of at least one record in one transaction, skipping request ids already stored.</summary>
     protected abstract Task AppendBatchAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken);
