@@ -103,35 +103,30 @@ internal sealed class SqliteUsageStore : SqlUsageStore
                     dayText = recordDay.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
                 }
 
-                insert.Start(InsertRecord);
-                try
+                await using (var row = insert.Start(InsertRecord))
                 {
-                    insert.Bind("$id", record.RequestId);
-                    insert.Bind("$ts", UsageStoreArguments.ToUnixMicroseconds(record.Timestamp));
-                    insert.Bind("$day", dayText);
-                    insert.Bind("$key", record.KeyName);
-                    insert.Bind("$model", record.RequestedModel);
-                    insert.Bind("$provider", record.Provider);
-                    insert.Bind("$upstream", record.UpstreamModel);
-                    insert.Bind("$operation", record.Operation);
-                    insert.Bind("$streamed", record.Streamed ? 1 : 0);
-                    insert.Bind("$input", record.InputTokens);
-                    insert.Bind("$output", record.OutputTokens);
-                    insert.Bind("$cached", record.CachedInputTokens);
-                    insert.Bind("$cacheWrite", record.CacheWriteTokens);
-                    insert.Bind("$reasoning", record.ReasoningTokens);
-                    insert.Bind("$cost", UsageStoreArguments.ToPico(record.Cost));
-                    insert.Bind("$status", record.StatusCode);
-                    insert.Bind("$error", record.ErrorType);
-                    insert.Bind("$ttfb", record.TimeToFirstByte is { } ttfb ? UsageStoreArguments.ToMicroseconds(ttfb) : null);
-                    insert.Bind("$duration", UsageStoreArguments.ToMicroseconds(record.Duration));
-                    insert.Bind("$prompt", record.Prompt);
-                    insert.Bind("$completion", record.Completion);
-                    await insert.ExecuteAsync();
-                }
-                finally
-                {
-                    await insert.DisposeAsync();
+                    row.Bind("$id", record.RequestId);
+                    row.Bind("$ts", UsageStoreArguments.ToUnixMicroseconds(record.Timestamp));
+                    row.Bind("$day", dayText);
+                    row.Bind("$key", record.KeyName);
+                    row.Bind("$model", record.RequestedModel);
+                    row.Bind("$provider", record.Provider);
+                    row.Bind("$upstream", record.UpstreamModel);
+                    row.Bind("$operation", record.Operation);
+                    row.Bind("$streamed", record.Streamed ? 1 : 0);
+                    row.Bind("$input", record.InputTokens);
+                    row.Bind("$output", record.OutputTokens);
+                    row.Bind("$cached", record.CachedInputTokens);
+                    row.Bind("$cacheWrite", record.CacheWriteTokens);
+                    row.Bind("$reasoning", record.ReasoningTokens);
+                    row.Bind("$cost", UsageStoreArguments.ToPico(record.Cost));
+                    row.Bind("$status", record.StatusCode);
+                    row.Bind("$error", record.ErrorType);
+                    row.Bind("$ttfb", record.TimeToFirstByte is { } ttfb ? UsageStoreArguments.ToMicroseconds(ttfb) : null);
+                    row.Bind("$duration", UsageStoreArguments.ToMicroseconds(record.Duration));
+                    row.Bind("$prompt", record.Prompt);
+                    row.Bind("$completion", record.Completion);
+                    await row.ExecuteAsync();
                 }
             }
         }
