@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Admission;
@@ -27,7 +28,8 @@ internal sealed partial class RelayRequestHandler(
     IOptionsMonitor<ModelRelayOptions> options,
     TimeProvider timeProvider,
     ILogger<RelayRequestHandler> logger,
-    RelayPriceCatalog prices)
+    RelayPriceCatalog prices,
+    IHostApplicationLifetime? lifetime = null)
 {
     public const string RequestIdHeader = "x-request-id";
 
@@ -73,6 +75,13 @@ internal sealed partial class RelayRequestHandler(
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
             context.ClientAborted = true;
+        }
+        catch (ObjectDisposedException ex) when (!http.Response.HasStarted && lifetime?.ApplicationStopping.IsCancellationRequested == true)
+        {
+            // The host is stopping and has already disposed a store this request needs: it came in (or was still
+            // running) past the host's shutdown timeout. That is the caller's cue to retry, not a relay bug.
+            LogStopping(ex.ObjectName, context.Operation.Name, requestId);
+            await RespondWithErrorAsync(context, RelayError.Stopping(requestId));
         }
         catch (Exception ex) when (!http.Response.HasStarted)
         {
@@ -267,6 +276,9 @@ internal sealed partial class RelayRequestHandler(
 
     [LoggerMessage(3, LogLevel.Error, "The relay failed on {Operation} ({RequestId})")]
     private partial void LogFailed(Exception exception, string operation, string requestId);
+
+    [LoggerMessage(4, LogLevel.Warning, "Answered {Operation} with 503: the host is stopping and {Service} is already disposed ({RequestId}); raise the host's ShutdownTimeout if requests still run this late")]
+    private partial void LogStopping(string service, string operation, string requestId);
 
     [LoggerMessage(2, LogLevel.Information, "Answered {Operation} with {Status} {Code} (key {KeyName}, {RequestId})")]
     private partial void LogRejected(string operation, int status, string code, string? keyName, string requestId);

@@ -65,6 +65,9 @@ internal sealed record RelayError(int Status, RelayErrorKind Kind, string Code, 
     public static RelayError Internal(string requestId) => new(StatusCodes.Status500InternalServerError, RelayErrorKind.Internal, "relay_error",
         $"The relay failed to handle this request (x-request-id {requestId}); the relay's log has the details.");
 
+    public static RelayError Stopping(string requestId) => new(StatusCodes.Status503ServiceUnavailable, RelayErrorKind.Unavailable, "relay_stopping",
+        $"The relay is shutting down and could not handle this request (x-request-id {requestId}); retry it.");
+
     private static string Describe(WireFormat format) =>
         format == WireFormat.Anthropic ? "Anthropic Messages format" : "OpenAI format";
 

@@ -13,4 +13,7 @@ internal enum RelayErrorKind
     Internal,
     RateLimited,
     InsufficientQuota,
+
+    /// <summary>The relay is stopping and can no longer take requests; a retry reaches another instance or the next start.</summary>
+    Unavailable,
 }

@@ -30,6 +30,7 @@ internal static class AnthropicErrorWriter
         RelayErrorKind.UpstreamTimeout => "timeout_error",
         RelayErrorKind.RateLimited => "rate_limit_error",
         RelayErrorKind.UpstreamUnreachable or RelayErrorKind.Internal => "api_error",
+        RelayErrorKind.Unavailable => "overloaded_error",
         RelayErrorKind.InsufficientQuota => "billing_error",
         _ => "invalid_request_error",
     };

@@ -33,7 +33,7 @@ internal static class OpenAiErrorWriter
     // OpenAI itself reports authentication and permission problems as invalid_request_error with a code.
     private static string Type(RelayErrorKind kind) => kind switch
     {
-        RelayErrorKind.UpstreamUnreachable or RelayErrorKind.UpstreamTimeout or RelayErrorKind.Internal => "server_error",
+        RelayErrorKind.UpstreamUnreachable or RelayErrorKind.UpstreamTimeout or RelayErrorKind.Internal or RelayErrorKind.Unavailable => "server_error",
         RelayErrorKind.RateLimited => "requests",
         RelayErrorKind.InsufficientQuota => "insufficient_quota",
         _ => "invalid_request_error",
