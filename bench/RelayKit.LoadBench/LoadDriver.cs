@@ -50,7 +50,9 @@ internal sealed class LoadDriver(RequestSender sender, LoadBenchOptions options,
             {
                 var target = targets[i];
                 var roundLabel = rounds > 1 ? $"{label(target)} ({round}/{rounds})" : label(target);
-                await RunAsync(accumulators[i], roundLabel, slice, (recorder, deadline) => drive(target, recorder, deadline));
+                var thisRound = new PhaseAccumulator();
+                await RunAsync(thisRound, roundLabel, slice, (recorder, deadline) => drive(target, recorder, deadline));
+                accumulators[i].Add(thisRound);
             }
         }
 

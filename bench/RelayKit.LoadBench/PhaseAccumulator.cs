@@ -19,6 +19,23 @@ internal sealed class PhaseAccumulator
 
     public long Heap { get; set; }
 
+    /// <summary>The phase's rounds, each measured on its own (empty for a phase run in one piece).</summary>
+    public List<PhaseAccumulator> Rounds { get; } = [];
+
+    /// <summary>Adds a round: its samples and totals count toward the phase, and it is kept to be reported on its own.</summary>
+    public void Add(PhaseAccumulator round)
+    {
+        Recorder.AddFrom(round.Recorder);
+        Elapsed += round.Elapsed;
+        AllocatedBytes += round.AllocatedBytes;
+        CpuTime += round.CpuTime;
+        GcPause += round.GcPause;
+        WorkingSet = round.WorkingSet;
+        Heap = round.Heap;
+        Rounds.Add(round);
+    }
+
     public PhaseResult ToResult(string target, bool stream, string load) =>
-        PhaseResult.From(target, stream, load, Recorder, Elapsed, AllocatedBytes, CpuTime, GcPause, WorkingSet, Heap);
+        PhaseResult.From(target, stream, load, Recorder, Elapsed, AllocatedBytes, CpuTime, GcPause, WorkingSet, Heap)
+            with { Rounds = [.. Rounds.Select(round => round.ToResult(target, stream, load))] };
 }

@@ -29,6 +29,23 @@ internal sealed class PhaseRecorder
         Interlocked.Increment(ref _completed);
     }
 
+    /// <summary>Adds every sample of <paramref name="other"/> (one round's) to this recorder (the phase's).</summary>
+    public void AddFrom(PhaseRecorder other)
+    {
+        var (latencies, firstBytes, errors) = other.Snapshot();
+        lock (_gate)
+        {
+            _latencies.AddRange(latencies);
+            _firstBytes.AddRange(firstBytes);
+            foreach (var (error, count) in errors)
+            {
+                _errors[error] = _errors.GetValueOrDefault(error) + count;
+            }
+        }
+
+        Interlocked.Add(ref _completed, other.Completed);
+    }
+
     public (long[] Latencies, long[] FirstBytes, IReadOnlyDictionary<string, int> Errors) Snapshot()
     {
         lock (_gate)

@@ -21,6 +21,9 @@ internal sealed record PhaseResult(
     double WorkingSetMb,
     double HeapMb)
 {
+    /// <summary>Each round of the phase on its own, in order (empty when the phase ran in one piece).</summary>
+    public IReadOnlyList<PhaseResult> Rounds { get; init; } = [];
+
     public static PhaseResult From(
         string target, bool stream, string load, PhaseRecorder recorder, TimeSpan elapsed, long allocatedBytes, TimeSpan cpuTime, TimeSpan gcPause, long workingSet, long heap)
     {
