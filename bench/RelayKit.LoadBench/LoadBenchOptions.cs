@@ -28,8 +28,14 @@ internal sealed class LoadBenchOptions
     /// <summary>Upper bound of requests per phase, whatever the duration.</summary>
     public int MaxRequestsPerPhase { get; private set; } = 200_000;
 
-    /// <summary>Relay requests of the optional memory soak (0: no soak).</summary>
-    public int Soak { get; private set; }
+    /// <summary>
+    /// Relay requests of the memory soak after the phases (0: no soak): by default the issue's 100,000, so that the one
+    /// command checks every target; none with <c>--quick</c> unless asked for.
+    /// </summary>
+    public int Soak => _soak ?? (Quick ? 0 : DefaultSoak);
+
+    private const int DefaultSoak = 100_000;
+    private int? _soak;
 
     /// <summary>Each phase is cut into this many rounds in which the targets take turns.</summary>
     public int Rounds { get; private set; } = 3;
@@ -75,7 +81,7 @@ internal sealed class LoadBenchOptions
                     options.MaxRequestsPerPhase = int.Parse(Next(), CultureInfo.InvariantCulture);
                     break;
                 case "--soak":
-                    options.Soak = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    options._soak = int.Parse(Next(), CultureInfo.InvariantCulture);
                     break;
                 case "--relay-setting":
                     var setting = Next();
@@ -99,14 +105,15 @@ internal sealed class LoadBenchOptions
 
     public const string Usage = """
         dotnet run -c Release --project bench/RelayKit.LoadBench -- [options]
-          --quick              short phases (about 75 s in all) for a first look
+          --quick              short phases and no soak (about 75 s in all) for a first look
           --duration <s>       seconds per fixed-rate and per saturation phase (default 12 and 9)
           --warmup <s>         seconds of discarded closed-loop load per target and body kind first (default 15)
           --rate <rps>         fixed request rate (default: 30% of the slowest target's saturation throughput)
           --rounds <n>         cut each phase into n rounds in which the targets take turns (default 3)
           --concurrency <n>    clients in the saturation closed loop (default 16)
           --max-requests <n>   at most this many requests per phase (default 200000)
-          --soak <n>           afterwards, send n relay requests and show the heap every n/10 (memory flat?)
+          --soak <n>           afterwards, send n relay requests and show the heap every n/10 (memory flat?;
+                               default 100000, 0 to skip; none with --quick unless given)
           --relay-setting k=v  replace one of the relay's settings, e.g. ModelRelay:Budgets:Provider=InMemory
                                (repeatable; the run then no longer measures every feature as configured)
         """;

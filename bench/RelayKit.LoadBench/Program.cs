@@ -4,7 +4,7 @@ using System.Runtime;
 using System.Runtime.InteropServices;
 using RelayKit.LoadBench;
 
-// dotnet run -c Release --project bench/RelayKit.LoadBench [-- --quick | --duration s --rate rps --concurrency n --soak n]
+// dotnet run -c Release --project bench/RelayKit.LoadBench [-- --quick | --duration s --rate rps --concurrency n --soak n (default 100000)]
 LoadBenchOptions options;
 try
 {

@@ -62,7 +62,7 @@ internal static class ResultTable
 
         text.AppendLine(soakGrowthMb is { } growth
             ? Invariant($"- memory over {soakRequests} relay requests: heap after a full GC grew {growth:0.0} MB from the first tenth to the last (flat = within a few MB): {Verdict(growth < 5)}")
-            : "- memory flat over 100k requests: not measured in this run (add --soak 100000)");
+            : "- memory flat over 100k requests: not measured in this run (the default run measures it; with --quick add --soak 100000)");
         return text.ToString();
     }
 
