@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Microsoft.Data.Sqlite;
@@ -246,8 +245,12 @@ internal sealed class SqliteKeptStatements(SqliteConnection connection) : SqlSta
         var position = _next++;
         if (position < kept.Parameters.Count)
         {
-            Debug.Assert(kept.Parameters[position].Name == name, "parameters are bound in the same order on every use");
-            return kept.Parameters[position].Index;
+            // Positions are cached by binding order, so a use that binds in another order would put values in the
+            // wrong columns: refused, not bound (one string compare, usually of the same instance).
+            var (known, knownIndex) = kept.Parameters[position];
+            return known == name
+                ? knownIndex
+                : throw new InvalidOperationException($"Parameter {name} is bound where {known} was before: bind a statement's parameters in the same order on every use.");
         }
 
         var index = raw.sqlite3_bind_parameter_index(kept.Statement, name);

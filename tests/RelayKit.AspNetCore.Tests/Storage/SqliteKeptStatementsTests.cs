@@ -82,6 +82,20 @@ public sealed class SqliteKeptStatementsTests
                 }
             }
 
+            // Positions are kept by binding order: a use that binds in another order is refused, never misbound.
+            await using (var first = kept.Start("SELECT @a || @b"))
+            {
+                first.Bind("@a", "x");
+                first.Bind("@b", "y");
+                Assert.True(await first.ReadAsync());
+                Assert.Equal("xy", first.GetString(0));
+            }
+
+            await using (var swapped = kept.Start("SELECT @a || @b"))
+            {
+                Assert.Throws<InvalidOperationException>(() => swapped.Bind("@b", "y"));
+            }
+
             await using var count = kept.Start("SELECT count(*) FROM t");
             Assert.True(await count.ReadAsync());
             Assert.Equal(1, count.GetInt64(0));
