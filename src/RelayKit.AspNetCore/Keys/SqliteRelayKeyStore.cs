@@ -1,6 +1,5 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
-using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Storage;
 
 namespace RelayKit.AspNetCore.Keys;
@@ -56,6 +55,5 @@ internal sealed class SqliteRelayKeyStore : SqlRelayKeyStore, IDisposable
         {
             SqliteConnection.ClearPool(connection);
         }
-
     }
 }

@@ -1,7 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
-using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Storage;
 
 namespace RelayKit.AspNetCore.Usage.Stores;
@@ -50,21 +49,14 @@ internal sealed class SqliteUsageStore : SqlUsageStore
         "$id, $ts, $day, $key, $model, $provider, $upstream, $operation, $streamed, $input, $output, $cached, $cacheWrite, " +
         "$reasoning, $cost, $status, $error, $ttfb, $duration, $prompt, $completion) ON CONFLICT (request_id) DO NOTHING";
 
+    private readonly string _path;
     private readonly string _connectionString;
-    private readonly string? _directory;
 
     public SqliteUsageStore(string path)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var fullPath = Path.GetFullPath(path);
-        _directory = Path.GetDirectoryName(fullPath);
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = fullPath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = 30,
-        }.ToString();
+        // The folder is created on first use rather than here, so a bad path shows in the health check instead of failing start.
+        _connectionString = SqliteFile.ConnectionString(path, createFolder: false);
+        _path = path;
     }
 
     protected override string Columns => RecordColumns;
@@ -163,10 +155,9 @@ internal sealed class SqliteUsageStore : SqlUsageStore
 
     protected override async Task<DbConnection> OpenNewConnectionAsync(CancellationToken cancellationToken)
     {
-        if (!SchemaReady && !string.IsNullOrEmpty(_directory))
+        if (!SchemaReady)
         {
-            // Created on first use rather than in the constructor, so a bad path shows in the health check instead of failing start.
-            Directory.CreateDirectory(_directory);
+            SqliteFile.CreateFolder(_path);
         }
 
         // NORMAL, as the ledger: in WAL mode a commit survives the process crashing, and is not synced to
