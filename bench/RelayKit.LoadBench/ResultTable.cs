@@ -42,12 +42,12 @@ internal static class ResultTable
                 var relay50 = relay.P50Ms - direct.P50Ms;
                 var yarp99 = yarp.P99Ms - direct.P99Ms;
                 var relay99 = relay.P99Ms - direct.P99Ms;
-                text.AppendLine(Invariant($"- {body}, {fixedLoad}: relay adds p50 {Ms(relay50)} vs YARP {Ms(yarp50)} → {Ratio(relay50, yarp50)} (target ≤ 1.25×): {(yarp50 <= 0 ? "n/a: YARP's p50 below direct's" : Verdict(relay50 <= 1.25 * yarp50))}{ByRound(direct, yarp, relay, r => AddedRatio(r, p => p.P50Ms), 1.25, atMost: true)}"));
-                text.AppendLine(Invariant($"- {body}, {fixedLoad}: relay adds p99 {Ms(relay99)} vs YARP {Ms(yarp99)} → {Ratio(relay99, yarp99)} (target ≤ 1.5×): {(yarp99 <= 0 ? "n/a: YARP's p99 below direct's, the p99s are noise at this length" : Verdict(relay99 <= 1.5 * yarp99))}{ByRound(direct, yarp, relay, r => AddedRatio(r, p => p.P99Ms), 1.5, atMost: true)}"));
+                text.AppendLine(Invariant($"- {body}, {fixedLoad}: relay adds p50 {Ms(relay50)} vs YARP {Ms(yarp50)} → {Ratio(relay50, yarp50)} (target ≤ 1.25×): {(yarp50 <= 0 ? "n/a: YARP's p50 below direct's" : Verdict(relay50 <= 1.25 * yarp50))}{ByRound(direct, yarp, relay, r => AddedRatio(r, p => p.P50Ms), x => x <= 1.25, Times)}"));
+                text.AppendLine(Invariant($"- {body}, {fixedLoad}: relay adds p99 {Ms(relay99)} vs YARP {Ms(yarp99)} → {Ratio(relay99, yarp99)} (target ≤ 1.5×): {(yarp99 <= 0 ? "n/a: YARP's p99 below direct's, the p99s are noise at this length" : Verdict(relay99 <= 1.5 * yarp99))}{ByRound(direct, yarp, relay, r => AddedRatio(r, p => p.P99Ms), x => x <= 1.5, Times)}"));
                 if (stream)
                 {
                     var added = relay.FirstByteP50Ms - direct.FirstByteP50Ms;
-                    text.AppendLine(Invariant($"- stream, {fixedLoad}: relay adds {Ms(added)} to time to first byte (p50) over direct (target < 1 ms): {Verdict(added < 1.0)}{ByRound(direct, yarp, relay, r => r.Relay.FirstByteP50Ms - r.Direct.FirstByteP50Ms, 1.0, atMost: true, unit: " ms")}"));
+                    text.AppendLine(Invariant($"- stream, {fixedLoad}: relay adds {Ms(added)} to time to first byte (p50) over direct (target < 1 ms): {Verdict(added < 1.0)}{ByRound(direct, yarp, relay, r => r.Relay.FirstByteP50Ms - r.Direct!.FirstByteP50Ms, x => x < 1.0, AddedMs)}"));
                 }
             }
 
@@ -56,7 +56,7 @@ internal static class ResultTable
             if (yarpSat is not null && relaySat is not null)
             {
                 var ratio = relaySat.Throughput / yarpSat.Throughput;
-                text.AppendLine(Invariant($"- {body}, saturation: relay {relaySat.Throughput:0} req/s vs YARP {yarpSat.Throughput:0} req/s → {ratio:0.00}× (target ≥ 0.8×): {Verdict(ratio >= 0.8)}{ByRound(null, yarpSat, relaySat, r => r.Relay.Throughput / r.Yarp.Throughput, 0.8, atMost: false)}"));
+                text.AppendLine(Invariant($"- {body}, saturation: relay {relaySat.Throughput:0} req/s vs YARP {yarpSat.Throughput:0} req/s → {ratio:0.00}× (target ≥ 0.8×): {Verdict(ratio >= 0.8)}{ByRound(null, yarpSat, relaySat, r => r.Relay.Throughput / r.Yarp.Throughput, x => x >= 0.8, Times)}"));
             }
         }
 
@@ -66,11 +66,15 @@ internal static class ResultTable
         return text.ToString();
     }
 
+    // How ByRound shows a ratio and an added time.
+    private const string Times = "0.00×";
+    private const string AddedMs = "+0.000' ms';-0.000' ms'";
+
     /// <summary>
     /// The same check on each round alone (the targets took turns round by round, so a round's three phases ran minutes
     /// apart at most): how far one run's verdict can be trusted on a machine whose speed moves. Empty for one round.
     /// </summary>
-    private static string ByRound(PhaseResult? direct, PhaseResult yarp, PhaseResult relay, Func<RoundOf, double?> value, double target, bool atMost, string unit = "×")
+    private static string ByRound(PhaseResult? direct, PhaseResult yarp, PhaseResult relay, Func<RoundOf, double?> value, Func<double, bool> met, string format)
     {
         var count = relay.Rounds.Count;
         if (count < 2 || yarp.Rounds.Count != count || (direct is not null && direct.Rounds.Count != count))
@@ -79,23 +83,20 @@ internal static class ResultTable
         }
 
         var values = Enumerable.Range(0, count).Select(i => value(new RoundOf(direct?.Rounds[i], yarp.Rounds[i], relay.Rounds[i]))).ToList();
-        var met = values.Count(v => v is { } x && (atMost ? x <= target : x >= target));
-        var shown = values.Select(v => v is { } x ? x.ToString(unit == "×" ? "0.00" : "+0.000;-0.000", CultureInfo.InvariantCulture) + unit : "n/a");
-        return $"; by round {string.Join(", ", shown)}: met in {met} of {count}";
+        var shown = values.Select(v => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "n/a");
+        return $"; by round {string.Join(", ", shown)}: met in {values.Count(v => v is { } x && met(x))} of {count}";
     }
 
     /// <summary>The relay's added latency over YARP's at one percentile; null when YARP added nothing measurable.</summary>
     private static double? AddedRatio(RoundOf round, Func<PhaseResult, double> percentile)
     {
-        var yarp = percentile(round.Yarp) - percentile(round.Direct);
-        return yarp <= 0 ? null : (percentile(round.Relay) - percentile(round.Direct)) / yarp;
+        var direct = percentile(round.Direct!);
+        var yarp = percentile(round.Yarp) - direct;
+        return yarp <= 0 ? null : (percentile(round.Relay) - direct) / yarp;
     }
 
-    /// <summary>One round's phase of each target (direct is null where a check does not need it).</summary>
-    private sealed record RoundOf(PhaseResult? DirectOrNull, PhaseResult Yarp, PhaseResult Relay)
-    {
-        public PhaseResult Direct => DirectOrNull ?? throw new InvalidOperationException("This check has no direct phase.");
-    }
+    /// <summary>One round's phase of each target (<see cref="Direct"/> is null for the checks that do not compare with it).</summary>
+    private sealed record RoundOf(PhaseResult? Direct, PhaseResult Yarp, PhaseResult Relay);
 
     private static PhaseResult? Find(IReadOnlyList<PhaseResult> results, string target, bool stream, string? load) =>
         results.FirstOrDefault(r => r.Target == target && r.Stream == stream && r.Load == load);
