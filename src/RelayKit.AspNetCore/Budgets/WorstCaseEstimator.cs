@@ -147,16 +147,22 @@ internal sealed class WorstCaseEstimator
 
         var requested = format switch
         {
-            PromptFormat.OpenAIChat => Integer(Property(request, "max_completion_tokens")) ?? Integer(Property(request, "max_tokens")),
+            // A body with both: OpenAI honours max_completion_tokens, OpenAI-compatible servers that know only max_tokens
+            // honour that one, so the worst case is the larger.
+            PromptFormat.OpenAIChat => Larger(Integer(Property(request, "max_completion_tokens")), Integer(Property(request, "max_tokens"))),
             PromptFormat.OpenAIResponses => Integer(Property(request, "max_output_tokens")),
             _ => Integer(Property(request, "max_tokens")),
         };
 
         // Chat completions may ask for n choices, each up to the limit.
         var choices = format == PromptFormat.OpenAIChat ? Math.Max(1, Integer(Property(request, "n")) ?? 1) : 1;
-        var limit = requested ?? modelOutputCap ?? _options.DefaultOutputCap;
-        return (Math.Max(0, limit) * choices, requested is not null);
+        var limit = Math.Max(0, requested ?? modelOutputCap ?? _options.DefaultOutputCap);
+
+        // Saturating: a product past long's range is a worst case no budget or limit holds, never a wrapped small one.
+        return (limit > long.MaxValue / choices ? long.MaxValue : limit * choices, requested is not null);
     }
+
+    private static long? Larger(long? a, long? b) => a is { } x && b is { } y ? Math.Max(x, y) : a ?? b;
 
     /// <summary>The value of <paramref name="name"/> in <paramref name="obj"/>, or <c>default</c> (<see cref="JsonValueKind.Undefined"/>) when there is none.</summary>
     private static JsonElement Property(JsonElement obj, string name) =>
@@ -165,12 +171,22 @@ internal sealed class WorstCaseEstimator
     /// <summary>Whether a value is missing or JSON <c>null</c>; the rules count neither.</summary>
     private static bool IsNone(JsonElement value) => value.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null;
 
-    /// <summary>A number rounded up (its JSON text read as a decimal); null for anything else, or a number no decimal holds.</summary>
-    private static long? Integer(JsonElement value) =>
-        value.ValueKind == JsonValueKind.Number
-            && decimal.TryParse(JsonMarshal.GetRawUtf8Value(value), NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
-            ? (long)Math.Ceiling(number)
-            : null;
+    /// <summary>
+    /// A number rounded up and held to <see cref="long"/>'s range: a caller's <c>1e20</c> or <c>1e400</c> (valid JSON)
+    /// reads as <see cref="long.MaxValue"/>, a worst case that no budget or limit admits, rather than overflowing.
+    /// Read as a double, which takes any JSON number (an infinity past its range) and is exact for every whole number
+    /// a real limit can be. Null for anything but a number.
+    /// </summary>
+    private static long? Integer(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Number)
+        {
+            return null;
+        }
+
+        var number = Math.Ceiling(double.Parse(JsonMarshal.GetRawUtf8Value(value), NumberStyles.Float, CultureInfo.InvariantCulture));
+        return number >= long.MaxValue ? long.MaxValue : number <= long.MinValue ? long.MinValue : (long)number;
+    }
 
     private static bool ReferencesFile(JsonElement node)
     {

@@ -28,21 +28,37 @@ internal static class PolicyFieldReader
             stream = streamValue.GetBoolean();
         }
 
+        // Every name the cap goes by is checked: which one an upstream honours depends on the upstream, so the
+        // larger is the cap (as the worst-case estimate takes it).
         int? maxTokens = null;
         foreach (var property in maxTokenProperties)
         {
             if (root.TryGetProperty(property, out var value) && value.ValueKind != JsonValueKind.Null)
             {
-                if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var parsed) || parsed < 0)
+                if (!TryReadCount(value, 0, out var parsed))
                 {
                     return RelayError.InvalidField(property, "must be a non-negative integer");
                 }
 
-                maxTokens = parsed;
-                break;
+                maxTokens = Math.Max(maxTokens ?? 0, parsed);
             }
         }
 
         return new RelayRequestFields(model.GetString()!, stream, maxTokens);
+    }
+
+    /// <summary>
+    /// An optional whole number of at least <paramref name="minimum"/> that fits an <see cref="int"/>, such as
+    /// Chat Completions' <c>n</c>; an error naming <paramref name="property"/> otherwise.
+    /// </summary>
+    public static RelayError? CheckCount(JsonElement root, string property, int minimum) =>
+        root.TryGetProperty(property, out var value) && value.ValueKind != JsonValueKind.Null && !TryReadCount(value, minimum, out _)
+            ? RelayError.InvalidField(property, minimum == 0 ? "must be a non-negative integer" : $"must be an integer of at least {minimum}")
+            : null;
+
+    private static bool TryReadCount(JsonElement value, int minimum, out int count)
+    {
+        count = 0;
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out count) && count >= minimum;
     }
 }

@@ -47,16 +47,46 @@ public sealed class WorstCaseEstimatorTests
     }
 
     [Fact]
-    public void Chat_output_limit_prefers_max_completion_tokens_and_multiplies_by_n()
+    public void Chat_output_limit_is_the_larger_of_both_fields_and_multiplies_by_n()
     {
         const string messages = "\"messages\":[{\"role\":\"user\",\"content\":\"Say hi\"}]";
 
         Assert.Equal(100, Estimate($$"""{"model":"gpt-4o",{{messages}},"max_tokens":100}""", PromptFormat.OpenAIChat, "gpt-4o").OutputTokens);
-        Assert.Equal(50, Estimate($$"""{"model":"gpt-4o",{{messages}},"max_tokens":100,"max_completion_tokens":50}""", PromptFormat.OpenAIChat, "gpt-4o").OutputTokens);
+        Assert.Equal(50, Estimate($$"""{"model":"gpt-4o",{{messages}},"max_completion_tokens":50}""", PromptFormat.OpenAIChat, "gpt-4o").OutputTokens);
+
+        // OpenAI honours max_completion_tokens, a server that knows only max_tokens honours that: either may bind.
+        Assert.Equal(100, Estimate($$"""{"model":"gpt-4o",{{messages}},"max_tokens":100,"max_completion_tokens":50}""", PromptFormat.OpenAIChat, "gpt-4o").OutputTokens);
+        Assert.Equal(100, Estimate($$"""{"model":"gpt-4o",{{messages}},"max_tokens":50,"max_completion_tokens":100}""", PromptFormat.OpenAIChat, "gpt-4o").OutputTokens);
         var three = Estimate($$"""{"model":"gpt-4o",{{messages}},"max_completion_tokens":50,"n":3}""", PromptFormat.OpenAIChat, "gpt-4o");
         Assert.Equal(150, three.OutputTokens);
         Assert.True(three.OutputLimitFromRequest);
         Assert.True(three.ExactTokenizer);
+    }
+
+    [Theory]
+    [InlineData("\"max_tokens\":1e20")]
+    [InlineData("\"max_tokens\":1e400")]
+    [InlineData("\"max_tokens\":100,\"n\":1e20")]
+    [InlineData("\"max_tokens\":100,\"n\":4611686018427387904")]
+    [InlineData("\"max_completion_tokens\":9223372036854775807,\"n\":2")]
+    public void An_output_limit_past_longs_range_is_the_largest_worst_case_not_an_overflow(string fields)
+    {
+        var estimate = Estimate($$"""{"model":"gpt-4o","messages":[{"role":"user","content":"Say hi"}],{{fields}}}""", PromptFormat.OpenAIChat, "gpt-4o");
+
+        Assert.Equal(long.MaxValue, estimate.OutputTokens);
+        Assert.True(estimate.Cost > 1_000_000_000m, $"a worst case of {estimate.Cost} USD would fit a budget");
+    }
+
+    [Theory]
+    [InlineData("-1e400", 0)]
+    [InlineData("1e-400", 0)]
+    [InlineData("-5", 0)]
+    [InlineData("0.5", 1)]
+    public void A_negative_or_tiny_output_limit_reserves_no_output(string maxTokens, long expected)
+    {
+        var estimate = Estimate($$"""{"model":"gpt-4o","messages":[{"role":"user","content":"Say hi"}],"max_tokens":{{maxTokens}}}""", PromptFormat.OpenAIChat, "gpt-4o");
+
+        Assert.Equal(expected, estimate.OutputTokens);
     }
 
     [Fact]

@@ -6,11 +6,13 @@ namespace RelayKit.AspNetCore.Tests.Protocols;
 public sealed class RequestFieldReaderTests
 {
     [Fact]
-    public void Chat_completions_read_model_stream_and_the_newer_token_cap_first()
+    public void Chat_completions_read_model_stream_and_the_larger_of_both_token_caps()
     {
         var result = Read(RelayOperation.ChatCompletions, """{"model":"gpt-5.5","stream":true,"max_tokens":10,"max_completion_tokens":99,"messages":[]}""");
+        var older = Read(RelayOperation.ChatCompletions, """{"model":"gpt-5.5","max_tokens":99,"max_completion_tokens":10,"messages":[]}""");
 
         Assert.Equal(new RelayRequestFields("gpt-5.5", true, 99), result.Fields);
+        Assert.Equal(new RelayRequestFields("gpt-5.5", false, 99), older.Fields);
     }
 
     [Fact]
@@ -45,6 +47,12 @@ public sealed class RequestFieldReaderTests
     [InlineData("""{"model":"gpt-5.5","stream":"yes"}""", "invalid_type", "stream")]
     [InlineData("""{"model":"gpt-5.5","max_completion_tokens":1.5}""", "invalid_type", "max_completion_tokens")]
     [InlineData("""{"model":"gpt-5.5","max_tokens":-1}""", "invalid_type", "max_tokens")]
+    [InlineData("""{"model":"gpt-5.5","max_completion_tokens":5,"max_tokens":1e20}""", "invalid_type", "max_tokens")]
+    [InlineData("""{"model":"gpt-5.5","max_completion_tokens":"5","max_tokens":5}""", "invalid_type", "max_completion_tokens")]
+    [InlineData("""{"model":"gpt-5.5","n":0}""", "invalid_type", "n")]
+    [InlineData("""{"model":"gpt-5.5","n":1e20}""", "invalid_type", "n")]
+    [InlineData("""{"model":"gpt-5.5","n":2.5}""", "invalid_type", "n")]
+    [InlineData("""{"model":"gpt-5.5","n":"2"}""", "invalid_type", "n")]
     public void A_bad_policy_field_is_a_400_naming_the_field(string body, string code, string param)
     {
         var error = Read(RelayOperation.ChatCompletions, body).Error;
@@ -53,6 +61,14 @@ public sealed class RequestFieldReaderTests
         Assert.Equal(400, error.Status);
         Assert.Equal(code, error.Code);
         Assert.Equal(param, error.Param);
+    }
+
+    [Fact]
+    public void Chat_n_of_one_or_more_or_null_is_read_and_only_chat_checks_n()
+    {
+        Assert.Null(Read(RelayOperation.ChatCompletions, """{"model":"gpt-5.5","n":3}""").Error);
+        Assert.Null(Read(RelayOperation.ChatCompletions, """{"model":"gpt-5.5","n":null}""").Error);
+        Assert.Null(Read(RelayOperation.Responses, """{"model":"gpt-5.5","n":0}""").Error);
     }
 
     private static RelayReadResult Read(RelayOperation operation, string json)

@@ -143,7 +143,8 @@ internal sealed class RateLimitAdmission : IRelayAdmission
 
         var upstreamModel = context.Candidates.Count > 0 ? context.Candidates[0].UpstreamModel : context.Fields!.Model;
         var estimate = _estimator.Estimate(context, promptFormat, upstreamModel, NoPrice, null);
-        return estimate.PromptTokens + estimate.OutputTokens;
+        // Saturating: an output limit of long's size (a caller's 1e20) is refused as too large, never wrapped negative.
+        return estimate.OutputTokens > long.MaxValue - estimate.PromptTokens ? long.MaxValue : estimate.PromptTokens + estimate.OutputTokens;
     }
 
     private static string LimitName(RateLimitRejection rejection) =>

@@ -179,6 +179,25 @@ public sealed class BudgetThroughRelayTests
         Assert.Equal(0m, held);
     }
 
+    [Theory]
+    [InlineData("\"max_tokens\":1e20", "max_tokens")]
+    [InlineData("\"max_tokens\":200,\"max_completion_tokens\":1e400", "max_completion_tokens")]
+    [InlineData("\"max_tokens\":200,\"n\":1e20", "n")]
+    [InlineData("\"max_tokens\":200,\"n\":4611686018427387904", "n")]
+    public async Task An_output_limit_past_any_number_of_tokens_is_a_400_naming_the_field_before_any_money_moves(string limit, string param)
+    {
+        await using var relay = BudgetRelay.Create(1_000_000m);
+        var http = relay.App.CreateClient();
+
+        var (status, body, _) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody.Replace("\"max_tokens\":200", limit, StringComparison.Ordinal), bearer: RelaySettings.AliceKey);
+
+        Assert.Equal(400, status);
+        Assert.Equal(param, body.GetProperty("error").GetProperty("param").GetString());
+        Assert.Empty(relay.Fake.Requests);
+        var (_, charged, held) = await relay.SumsAsync();
+        Assert.Equal((0m, 0m), (charged, held));
+    }
+
     [Fact]
     public async Task Refusal_is_openai_insufficient_quota_without_retry_and_never_reaches_the_upstream()
     {
