@@ -8,6 +8,7 @@ using CommunityToolkit.HighPerformance.Buffers;
 using Microsoft.Extensions.Options;
 using Microsoft.ML.Tokenizers;
 using RelayKit.AspNetCore.Pricing;
+using RelayKit.Tokens;
 
 namespace RelayKit.AspNetCore.Budgets;
 
@@ -398,7 +399,7 @@ internal sealed class WorstCaseEstimator
             return !raw.Contains((byte)'\\') && TryCountUtf8(raw, replaceInvalid: false, out tokens);
         }
 
-        private int Count(string text) => text.Length == 0 ? 0 : tokenizer.CountTokens(text);
+        private int Count(string text) => BoundedTokenCount.Count(tokenizer, text);
 
         /// <summary>The tokens of UTF-8 text, invalid bytes counted as U+FFFD.</summary>
         private int CountUtf8(ReadOnlySpan<byte> utf8)
@@ -431,7 +432,7 @@ internal sealed class WorstCaseEstimator
                     return false;
                 }
 
-                tokens = tokenizer.CountTokens(chars[..written]);
+                tokens = BoundedTokenCount.Count(tokenizer, chars[..written]);
                 return true;
             }
             finally

@@ -5,6 +5,7 @@ using Microsoft.ML.Tokenizers;
 using RelayKit.AspNetCore.Admission;
 using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Protocols;
+using RelayKit.Tokens;
 
 namespace RelayKit.AspNetCore.Metering;
 
@@ -26,7 +27,7 @@ internal sealed class MeteringAdmission(PromptTokenCounter tokenizers, TimeProvi
         }
 
         var (tokenizer, _) = tokenizers.For(context.Candidates[0].UpstreamModel);
-        context.ResponseObservers.Add(new UsageMeter(context, time, _counters.GetValue(tokenizer, static t => text => t.CountTokens(text))));
+        context.ResponseObservers.Add(new UsageMeter(context, time, _counters.GetValue(tokenizer, static t => text => BoundedTokenCount.Count(t, text))));
 
         // A translated request's translator asks its OpenAI upstream for usage and rewrites the stream itself.
         if (context.Translation is null && context.Operation == RelayOperation.ChatCompletions && context.Fields!.Stream && !CallerAskedForUsage(context.Body!.Root))

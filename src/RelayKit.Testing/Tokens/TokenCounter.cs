@@ -1,4 +1,5 @@
 using Microsoft.ML.Tokenizers;
+using RelayKit.Tokens;
 
 namespace RelayKit.Testing.Tokens;
 
@@ -16,7 +17,7 @@ internal static class TokenCounter
         LazyThreadSafetyMode.ExecutionAndPublication);
 
     public static int Count(string? text) =>
-        string.IsNullOrEmpty(text) ? 0 : Encoding.Value.CountTokens(text);
+        string.IsNullOrEmpty(text) ? 0 : BoundedTokenCount.Count(Encoding.Value, text);
 
     /// <summary>
     /// Splits text into pieces of whole tokens, for streaming chunk by chunk. Byte-level tokens that share

@@ -199,6 +199,28 @@ public sealed class BudgetThroughRelayTests
     }
 
     [Fact]
+    public async Task A_prompt_of_one_two_million_char_word_is_estimated_relayed_and_charged_without_stalling()
+    {
+        // Counted whole, one such word kept the tokenizer busy for the better part of an hour (quadratic in its length).
+        var word = new string('x', 2_000_000);
+        var body = ChatBody.Replace("Tell me about budgets.", word, StringComparison.Ordinal);
+        await using var relay = BudgetRelay.Create(10m);
+        var http = relay.App.CreateClient();
+
+        var estimate = await BudgetRelay.EstimateAsync(http, "chat/completions", body);
+        using var request = BudgetRelay.Post("/v1/chat/completions", body);
+        using var response = await http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(estimate.ToString(CultureInfo.InvariantCulture), response.Headers.GetValues("x-relaykit-cost-reserved").Single());
+        var promptTokens = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("usage").GetProperty("prompt_tokens").GetInt64();
+        Assert.InRange(promptTokens, 2_000_000 / 8, 2_000_000 / 7);
+        var reservation = await relay.SettledAsync(response.Headers.GetValues("x-request-id").Single());
+        Assert.Equal(ReservationState.Settled, reservation.State);
+        Assert.True(reservation.Charged > BudgetRelay.Cost(promptTokens, 0), $"charged {reservation.Charged} for a prompt of {promptTokens} tokens and an answer");
+    }
+
+    [Fact]
     public async Task Refusal_is_openai_insufficient_quota_without_retry_and_never_reaches_the_upstream()
     {
         await using var relay = BudgetRelay.Create(0.0001m);
