@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using CommunityToolkit.HighPerformance.Buffers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -63,6 +64,14 @@ internal static class RelayRequestBodyReader
             }
 
             var raw = buffer.WrittenMemory;
+
+            // JSON text is UTF-8 (RFC 8259), but the parser checks the bytes inside strings only when a string is
+            // read, which is later and everywhere: checked once here, whole (vectorized, a few ns per KB).
+            if (!Utf8.IsValid(raw.Span))
+            {
+                return (null, RelayError.InvalidJson("it is not valid UTF-8 text."));
+            }
+
             JsonDocument document;
             try
             {

@@ -1,4 +1,5 @@
 using System.ClientModel;
+using System.Text;
 using System.Text.Json;
 using Anthropic.Exceptions;
 using Anthropic.Models.Messages;
@@ -108,6 +109,46 @@ public sealed class RelayErrorResponseTests
         var answer = await RawRelayCall.PostAsync(http, Messages, body, apiKey: RelaySettings.AliceKey, contentType: contentType);
 
         AssertAnthropicError(answer, 400, "invalid_request_error", message);
+    }
+
+    [Theory]
+    [InlineData(Chat, "gpt-5.5")]
+    [InlineData(Chat, "claude-code-opus-4.8")]
+    [InlineData(Messages, "claude-code-opus-4.8")]
+    [InlineData(Messages, "gpt-5.5")]
+    [InlineData("/v1/relay/estimate?endpoint=chat/completions", "gpt-5.5")]
+    public async Task A_body_that_is_not_utf8_is_400_invalid_json_in_the_callers_format_and_never_forwarded(string path, string model)
+    {
+        await using var relay = FakeRelay.Create();
+        using var http = relay.App.CreateClient();
+        var anthropic = path == Messages;
+        var bytes = Encoding.UTF8.GetBytes((anthropic ? MessagesBody : ChatBody)
+            .Replace(anthropic ? "claude-code-opus-4.8" : "gpt-5.5", model, StringComparison.Ordinal)
+            .Replace("\"hi\"", "\"h\u0001i\"", StringComparison.Ordinal));
+        bytes[Array.IndexOf(bytes, (byte)1)] = 0xFF;
+
+        var answer = anthropic
+            ? await RawRelayCall.PostAsync(http, path, bytes, apiKey: RelaySettings.AliceKey)
+            : await RawRelayCall.PostAsync(http, path, bytes, bearer: RelaySettings.AliceKey);
+
+        const string message = "The request body is not valid JSON: it is not valid UTF-8 text.";
+        if (anthropic)
+        {
+            AssertAnthropicError(answer, 400, "invalid_request_error", message);
+        }
+        else if (path.StartsWith("/v1/relay/", StringComparison.Ordinal))
+        {
+            // The relay's own endpoint: the same error, without a request id (nothing is relayed).
+            Assert.Equal(400, answer.Status);
+            Assert.Equal("invalid_json", answer.Body.GetProperty("error").GetProperty("code").GetString());
+            Assert.Equal(message, answer.Body.GetProperty("error").GetProperty("message").GetString());
+        }
+        else
+        {
+            AssertOpenAiError(answer, 400, "invalid_request_error", "invalid_json", message);
+        }
+
+        Assert.Empty(relay.Fake.Requests);
     }
 
     [Fact]

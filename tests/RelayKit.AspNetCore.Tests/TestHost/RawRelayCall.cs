@@ -9,11 +9,17 @@ internal static class RawRelayCall
 {
     public static async Task<(int Status, JsonElement Body, HttpResponseHeaders Headers)> PostAsync(
         HttpClient http, string path, string body, string? bearer = null, string? apiKey = null, string contentType = "application/json",
+        bool chunked = false, string? anthropicVersion = null) =>
+        await PostAsync(http, path, Encoding.UTF8.GetBytes(body), bearer, apiKey, contentType, chunked, anthropicVersion);
+
+    /// <summary>Posts bytes as they are, which a string cannot carry when they are not UTF-8.</summary>
+    public static async Task<(int Status, JsonElement Body, HttpResponseHeaders Headers)> PostAsync(
+        HttpClient http, string path, byte[] body, string? bearer = null, string? apiKey = null, string contentType = "application/json",
         bool chunked = false, string? anthropicVersion = null)
     {
         HttpContent content = chunked
-            ? new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(body)))
-            : new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+            ? new StreamContent(new MemoryStream(body))
+            : new ByteArrayContent(body);
         content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
         if (chunked)
