@@ -7,6 +7,7 @@ using RelayKit.AspNetCore.Forwarding;
 using RelayKit.AspNetCore.Metering;
 using RelayKit.AspNetCore.Protocols;
 using RelayKit.AspNetCore.Translation.Errors;
+using RelayKit.AspNetCore.Translation.Requests;
 using RelayKit.AspNetCore.Translation.Responses;
 using RelayKit.AspNetCore.Translation.Streaming;
 
@@ -44,7 +45,7 @@ internal sealed class TranslatingResponseTransform(RelayOperation operation, Jso
         if (response.Content.Headers.ContentType?.MediaType == "text/event-stream")
         {
             _stream = operation == RelayOperation.ChatCompletions
-                ? new MessagesToChatChunksStreamTranslator(callerBody["stream_options"]?["include_usage"]?.GetValue<bool>() == true, created, callerModel)
+                ? new MessagesToChatChunksStreamTranslator(ChatCompletionsToMessagesRequest.IncludeUsage(callerBody), created, callerModel)
                 : operation == RelayOperation.Responses
                     ? new MessagesToResponsesStreamTranslator(callerBody, created, callerModel)
                     : new ChatChunksToMessagesStreamTranslator(callerModel);

@@ -51,8 +51,11 @@ internal static class ChatCompletionsToMessagesRequest
             switch (name)
             {
                 case "model" or "messages" or "max_completion_tokens" or "max_tokens" or "tools" or "tool_choice" or "parallel_tool_calls":
+                    break;
                 case "stream_options":
-                    // stream_options.include_usage only shapes the caller's stream; Anthropic always reports usage.
+                    // stream_options.include_usage only shapes the caller's stream; Anthropic always reports usage. Read
+                    // here so a malformed one is refused before anything is sent.
+                    IncludeUsage(request);
                     break;
                 case "temperature" or "top_p" or "stream":
                     Sampling(name, value, result);
@@ -118,6 +121,13 @@ internal static class ChatCompletionsToMessagesRequest
 
         return result;
     }
+
+    /// <summary>
+    /// Whether the caller asked for a usage chunk at the end of its stream (<c>stream_options.include_usage</c>);
+    /// a <see cref="TranslationException"/> when <c>stream_options</c> is not an object or the flag not a boolean.
+    /// </summary>
+    internal static bool IncludeUsage(JsonObject request) =>
+        JsonRead.Bool(JsonRead.Object(request["stream_options"], "stream_options")?["include_usage"], "stream_options.include_usage") == true;
 
     /// <summary>
     /// Carries <c>temperature</c>, <c>top_p</c> or <c>stream</c>, which mean the same in both formats (Chat Completions

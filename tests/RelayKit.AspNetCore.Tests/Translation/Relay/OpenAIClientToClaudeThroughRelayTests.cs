@@ -141,14 +141,17 @@ public sealed class OpenAIClientToClaudeThroughRelayTests
         Assert.True((bool)JsonNode.Parse(relay.Recorder.Exchanges[0].Body)!["stream"]!);
     }
 
-    [Fact]
-    public async Task An_untranslatable_field_is_a_400_naming_it_and_nothing_goes_upstream()
+    [Theory]
+    [InlineData("\"n\":3", "n", "n=1")]
+    [InlineData("\"stream\":true,\"stream_options\":\"yes\"", "stream_options", "must be an object")]
+    [InlineData("\"stream\":true,\"stream_options\":{\"include_usage\":\"yes\"}", "stream_options.include_usage", "must be a boolean")]
+    public async Task An_untranslatable_field_is_a_400_naming_it_and_nothing_goes_upstream(string field, string param, string message)
     {
         await using var relay = FakeRelay.Create();
         using var http = relay.App.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
         {
-            Content = new StringContent($$"""{"model":"{{Claude}}","n":3,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+            Content = new StringContent($$"""{"model":"{{Claude}}",{{field}},"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
         };
         request.Headers.Authorization = new("Bearer", RelaySettings.AliceKey);
 
@@ -156,9 +159,9 @@ public sealed class OpenAIClientToClaudeThroughRelayTests
 
         Assert.Equal(400, (int)response.StatusCode);
         var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
-        Assert.Equal("n", (string?)error["param"]);
+        Assert.Equal(param, (string?)error["param"]);
         Assert.Equal("untranslatable_field", (string?)error["code"]);
-        Assert.Contains("n=1", (string?)error["message"], StringComparison.Ordinal);
+        Assert.Contains(message, (string?)error["message"], StringComparison.Ordinal);
         Assert.Empty(relay.Recorder.Exchanges);
     }
 
