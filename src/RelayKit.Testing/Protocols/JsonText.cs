@@ -36,6 +36,12 @@ internal static class JsonText
         }
     }
 
+    /// <summary>
+    /// The property <paramref name="name"/> of <paramref name="node"/> when it is an object, else null: the indexer
+    /// throws on an array or a value, and a caller's body may hold either where an object belongs.
+    /// </summary>
+    public static JsonNode? Field(JsonNode? node, string name) => node is JsonObject obj ? obj[name] : null;
+
     public static string? String(JsonNode? node) =>
         node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 

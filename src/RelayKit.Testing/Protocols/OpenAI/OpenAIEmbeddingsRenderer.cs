@@ -9,7 +9,7 @@ internal static class OpenAIEmbeddingsRenderer
 {
     public static JsonObject Render(FakeRequest request, IReadOnlyList<float[]> vectors)
     {
-        var base64 = request.Body?["encoding_format"]?.GetValue<string>() == "base64";
+        var base64 = JsonText.String(JsonText.Field(request.Body, "encoding_format")) == "base64";
         var data = new JsonArray();
         for (var i = 0; i < vectors.Count; i++)
         {

@@ -37,7 +37,7 @@ internal static class OpenAIRequestReader
             {
                 foreach (var call in calls)
                 {
-                    JsonText.AppendLine(prompt, JsonText.String(call?["function"]?["arguments"]));
+                    JsonText.AppendLine(prompt, JsonText.String(JsonText.Field(JsonText.Field(call, "function"), "arguments")));
                 }
             }
         }
@@ -49,7 +49,7 @@ internal static class OpenAIRequestReader
         {
             Model = model,
             Stream = JsonText.Bool(body["stream"]),
-            IncludeUsage = JsonText.Bool(body["stream_options"]?["include_usage"]),
+            IncludeUsage = JsonText.Bool(JsonText.Field(body["stream_options"], "include_usage")),
             LastUserMessage = lastUser,
             SystemPrompt = system.Length == 0 ? null : system.ToString(),
             Tools = tools,
@@ -178,7 +178,7 @@ internal static class OpenAIRequestReader
     private static (string? Forced, bool Required) ReadToolChoice(JsonNode? node, bool nested) => node switch
     {
         JsonValue v when JsonText.String(v) == "required" => (null, true),
-        JsonObject o => (JsonText.String(nested ? o["function"]?["name"] : o["name"]), false),
+        JsonObject o => (JsonText.String(nested ? JsonText.Field(o["function"], "name") : o["name"]), false),
         _ => (null, false),
     };
 

@@ -74,6 +74,11 @@ public sealed class BadInputTests
             """{"model":"gpt-4o","messages":[1, null, {"role":"user","content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"data:,"}}]}]}""",
             """{"model":"gpt-4o","messages":[{"role":"user","content":null}],"tools":[{"type":"function","function":{"name":5}}],"tool_choice":{"type":"function"}}""",
             """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"max_tokens":"lots","stream":"yes"}""",
+
+            // Scalars and arrays where objects belong: read as absent, as the fields above.
+            """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":"x"}""",
+            """{"model":"gpt-4o","messages":[{"role":"assistant","content":null,"tool_calls":[1,{"function":"f"}]},{"role":"user","content":"hi"}]}""",
+            """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":"f"}}""",
         ];
 
         foreach (var body in bodies)
@@ -81,6 +86,9 @@ public sealed class BadInputTests
             using var response = await OpenAITestClients.PostJsonAsync(http, "/v1/chat/completions", body);
             Assert.True((int)response.StatusCode == 200, $"{body} → {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         }
+
+        using var oddFormat = await OpenAITestClients.PostJsonAsync(http, "/v1/embeddings", """{"model":"text-embedding-3-small","input":"hi","encoding_format":5}""");
+        Assert.True((int)oddFormat.StatusCode == 200, $"encoding_format 5 → {(int)oddFormat.StatusCode} {await oddFormat.Content.ReadAsStringAsync()}");
 
         using var tokens = await OpenAITestClients.PostJsonAsync(http, "/v1/embeddings", """{"model":"text-embedding-3-small","input":[[1,2,3],[4,5]],"encoding_format":"float"}""");
         Assert.Equal(2, JsonNode.Parse(await tokens.Content.ReadAsStringAsync())!["data"]!.AsArray().Count);
