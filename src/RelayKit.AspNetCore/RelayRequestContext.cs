@@ -140,6 +140,9 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     /// <summary>Whether the upstream response reached the caller in full.</summary>
     public bool ResponseCompleted { get; set; }
 
+    /// <summary>Whether step 7 (settle) has begun: it runs once per request, whichever way the request ended.</summary>
+    public bool SettleStarted { get; set; }
+
     public void Dispose()
     {
         Body?.Dispose();

@@ -56,11 +56,7 @@ internal sealed partial class RelayRequestHandler(
                 // A refused request of a known caller settles too: whatever an earlier admission step held
                 // (a reservation, a concurrency slot) is let go at once, and the caller's usage shows the
                 // refusal. Requests without a valid key are not recorded, so no one fills the store without one.
-                if (context.Caller is not null && operation != RelayOperation.ListModels)
-                {
-                    await SettleAsync(context);
-                }
-
+                await SettleIfRecordedAsync(context);
                 return;
             }
 
@@ -74,7 +70,9 @@ internal sealed partial class RelayRequestHandler(
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
+            // Gone before forwarding began (forwarding settles on every way out): what admission held is let go.
             context.ClientAborted = true;
+            await SettleAfterFailureAsync(context);
         }
         catch (ObjectDisposedException ex) when (!http.Response.HasStarted && lifetime?.ApplicationStopping.IsCancellationRequested == true)
         {
@@ -89,6 +87,25 @@ internal sealed partial class RelayRequestHandler(
             // (the host's developer exception page would show one).
             LogFailed(ex, context.Operation.Name, requestId);
             await RespondWithErrorAsync(context, RelayError.Internal(requestId));
+
+            // A relay error is still a request of the caller's: it lets go of what admission held and is recorded.
+            await SettleAfterFailureAsync(context);
+        }
+    }
+
+    private Task SettleIfRecordedAsync(RelayRequestContext context) =>
+        context.Caller is not null && context.Operation != RelayOperation.ListModels ? SettleAsync(context) : Task.CompletedTask;
+
+    /// <summary>Settles a request that ended in an exception, if it has not settled yet; a failure here is only logged.</summary>
+    private async Task SettleAfterFailureAsync(RelayRequestContext context)
+    {
+        try
+        {
+            await SettleIfRecordedAsync(context);
+        }
+        catch (Exception ex)
+        {
+            LogSettleFailed(ex, context.RequestId);
         }
     }
 
@@ -243,6 +260,12 @@ internal sealed partial class RelayRequestHandler(
 
     private async Task SettleAsync(RelayRequestContext context)
     {
+        if (context.SettleStarted)
+        {
+            return;
+        }
+
+        context.SettleStarted = true;
         foreach (var settlement in _settlements)
         {
             await settlement.SettleAsync(context);
@@ -276,6 +299,9 @@ internal sealed partial class RelayRequestHandler(
 
     [LoggerMessage(3, LogLevel.Error, "The relay failed on {Operation} ({RequestId})")]
     private partial void LogFailed(Exception exception, string operation, string requestId);
+
+    [LoggerMessage(5, LogLevel.Error, "Settling {RequestId} after it failed threw as well; what it held expires instead")]
+    private partial void LogSettleFailed(Exception exception, string requestId);
 
     [LoggerMessage(4, LogLevel.Warning, "Answered {Operation} with 503: the host is stopping and {Service} is already disposed ({RequestId}); raise the host's ShutdownTimeout if requests still run this late")]
     private partial void LogStopping(string service, string operation, string requestId);
