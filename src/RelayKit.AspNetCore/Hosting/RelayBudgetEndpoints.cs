@@ -119,7 +119,7 @@ internal static class RelayBudgetEndpoints
         {
             var (fields, fieldError) = operation.ReadFields(body!.Root);
             context.Fields = fields;
-            error = fieldError ?? Route(context, services.GetRequiredService<ModelRouter>().Table);
+            error = fieldError ?? RequestRouting.Route(context, services.GetRequiredService<ModelRouter>().Table);
         }
 
         CostEstimate? estimate = null;
@@ -144,26 +144,6 @@ internal static class RelayBudgetEndpoints
             has_uncounted_context = estimate.HasUncountedContext,
             output_limit_set_by_relay = context.BodyOverrides.Keys.FirstOrDefault(k => k.StartsWith("max_", StringComparison.Ordinal)),
         }, new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull }).ExecuteAsync(http);
-    }
-
-    private static RelayError? Route(RelayRequestContext context, ModelRouteTable table)
-    {
-        var model = context.Fields!.Model;
-        var candidates = table.Resolve(model);
-        if (candidates.Count == 0)
-        {
-            return RelayError.UnknownModel(model, table.Closest(model, context.Caller!.MayUse, 3));
-        }
-
-        if (!context.Caller!.MayUse(model))
-        {
-            return RelayError.ModelNotAllowed(model);
-        }
-
-        context.Candidates = [.. candidates.Where(c => c.Provider.Format == context.Operation.Format)];
-        return context.Candidates.Count == 0
-            ? RelayError.WrongFormat(model, candidates[0].Provider.Name, candidates[0].Provider.Format, context.Operation)
-            : null;
     }
 
     private static async Task<RelayCaller?> AuthenticateAsync(HttpContext http, WireFormat format)

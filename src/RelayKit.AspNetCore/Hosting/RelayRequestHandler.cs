@@ -11,7 +11,6 @@ using RelayKit.AspNetCore.Protocols.Anthropic;
 using RelayKit.AspNetCore.Protocols.OpenAI;
 using RelayKit.AspNetCore.Routing;
 using RelayKit.AspNetCore.Settlement;
-using RelayKit.AspNetCore.Translation.Relay;
 
 namespace RelayKit.AspNetCore.Hosting;
 
@@ -142,36 +141,11 @@ internal sealed partial class RelayRequestHandler(
         }
 
         context.Fields = fields;
-        var model = fields!.Model;
 
         // 3 Route
-        var table = router.Table;
-        var candidates = table.Resolve(model);
-        if (candidates.Count == 0)
+        if (RequestRouting.Route(context, router.Table) is { } unrouted)
         {
-            return RelayError.UnknownModel(model, table.Closest(model, context.Caller.MayUse, 3));
-        }
-
-        if (!context.Caller.MayUse(model))
-        {
-            return RelayError.ModelNotAllowed(model);
-        }
-
-        context.Candidates = OfFormat(candidates, context.Operation.Format);
-        if (context.Candidates.Count == 0)
-        {
-            // The model's provider speaks the other format: translate (step 5's other-format branch).
-            var provider = candidates[0].Provider;
-            if (!RequestTranslation.CanTranslate(context.Operation, provider.Format))
-            {
-                return RelayError.WrongFormat(model, provider.Name, provider.Format, context.Operation);
-            }
-
-            context.Candidates = OfFormat(candidates, provider.Format);
-            if (RequestTranslation.Apply(context, provider.Format, context.Candidates[0].UpstreamModel) is { } untranslatable)
-            {
-                return untranslatable;
-            }
+            return unrouted;
         }
 
         // 4 Admit
@@ -193,23 +167,6 @@ internal sealed partial class RelayRequestHandler(
             "req_".CopyTo(text);
             id.TryFormat(text[4..], out _, "N");
         });
-
-    /// <summary>
-    /// The candidates that speak <paramref name="format"/>: nearly always all of them, and then the route
-    /// table's own list (which no step changes: they replace it) rather than a copy.
-    /// </summary>
-    private static IReadOnlyList<UpstreamCandidate> OfFormat(IReadOnlyList<UpstreamCandidate> candidates, WireFormat format)
-    {
-        for (var i = 0; i < candidates.Count; i++)
-        {
-            if (candidates[i].Provider.Format != format)
-            {
-                return [.. candidates.Where(c => c.Provider.Format == format)];
-            }
-        }
-
-        return candidates;
-    }
 
     private async Task ForwardAndSettleAsync(RelayRequestContext context)
     {

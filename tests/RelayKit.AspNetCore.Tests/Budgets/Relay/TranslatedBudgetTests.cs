@@ -49,4 +49,22 @@ public sealed class TranslatedBudgetTests
         var reservation = await relay.SettledAsync(response.Headers.GetValues("x-request-id").Single());
         Assert.Equal(BudgetRelay.Cost(json.GetProperty("input_tokens").GetInt64(), json.GetProperty("output_tokens").GetInt64()), reservation.Charged);
     }
+
+    [Theory]
+    [InlineData("chat/completions", "/v1/chat/completions", """{"model":"claude-code-opus-4.8","max_tokens":300,"messages":[{"role":"user","content":"Hello there"}]}""")]
+    [InlineData("messages", "/v1/messages", """{"model":"gpt-5.5","max_tokens":300,"messages":[{"role":"user","content":"Hello there"}]}""")]
+    [InlineData("responses", "/v1/responses", """{"model":"claude-code-opus-4.8","input":"Hello there"}""")]
+    public async Task The_estimate_of_a_translated_request_is_what_the_request_reserves(string endpoint, string path, string body)
+    {
+        await using var relay = BudgetRelay.Create(1m);
+        var http = relay.App.CreateClient();
+
+        var estimate = await BudgetRelay.EstimateAsync(http, endpoint, body);
+        using var request = BudgetRelay.Post(path, body, anthropic: path == "/v1/messages");
+        using var response = await http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(estimate.ToString(System.Globalization.CultureInfo.InvariantCulture), response.Headers.GetValues("x-relaykit-cost-reserved").Single());
+        Assert.True(estimate > 0m);
+    }
 }
