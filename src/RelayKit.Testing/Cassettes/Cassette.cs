@@ -150,7 +150,7 @@ public sealed class Cassette : IDisposable
         var recordedRequest = new RecordedRequest(
             request.Method,
             request.Path,
-            query,
+            _redactor.Query(query),
             _redactor.Headers(context.Request.Headers.Select(h => KeyValuePair.Create(h.Key, h.Value.ToString()))),
             _redactor.Body(request.Body),
             request.Body is null && request.RawBody.Length > 0 ? request.RawBody : null);

@@ -100,6 +100,15 @@ public sealed class CassetteOptions
     public IList<string> RedactHeaders { get; } = [];
 
     /// <summary>
+    /// Extra query parameters whose values are replaced by <c>[redacted]</c> before anything is written (patterns as in
+    /// <see cref="RedactHeaders"/>). <c>key</c> (Gemini's), <c>api_key</c>, <c>api-key</c>, <c>apikey</c>,
+    /// <c>access_token</c>, <c>token</c>, <c>client_secret</c>, <c>secret</c>, <c>password</c>, <c>sig</c> and
+    /// <c>signature</c> are always redacted. Requests are matched after the same redaction; the recording itself
+    /// goes upstream with the real values.
+    /// </summary>
+    public IList<string> RedactQueryParameters { get; } = [];
+
+    /// <summary>
     /// Body paths whose values are replaced by <c>[redacted]</c> before anything is written, in the
     /// request body, the response body and every streamed event (for example <c>user</c> or
     /// <c>metadata.customer_id</c>). Requests are matched after the same redaction.

@@ -15,13 +15,43 @@ internal sealed class CassetteRedactor
         "Proxy-Connection", "Expect", "Date",
     };
 
+    // Query parameters that carry credentials in the APIs a cassette may record (Gemini's ?key=, OAuth, signed URLs).
+    private static readonly HashSet<string> SecretQueryParameters = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "key", "api_key", "api-key", "apikey", "access_token", "token", "client_secret", "secret", "password", "sig", "signature",
+    };
+
     private readonly string[] _headers;
+    private readonly string[] _queryParameters;
     private readonly JsonPath[] _paths;
 
     public CassetteRedactor(CassetteOptions options)
     {
         _headers = [.. options.RedactHeaders];
+        _queryParameters = [.. options.RedactQueryParameters];
         _paths = [.. options.RedactJsonPaths.Select(JsonPath.Parse)];
+    }
+
+    /// <summary>The query string (with its <c>?</c>) with the values of secret parameters replaced by <c>[redacted]</c>.</summary>
+    public string Query(string query)
+    {
+        if (query.Length <= 1)
+        {
+            return query;
+        }
+
+        var parameters = query.TrimStart('?').Split('&');
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            var separator = parameters[i].IndexOf('=', StringComparison.Ordinal);
+            var name = Uri.UnescapeDataString(separator < 0 ? parameters[i] : parameters[i][..separator]);
+            if (separator >= 0 && (SecretQueryParameters.Contains(name) || _queryParameters.Any(p => ModelPattern.IsMatch(p, name))))
+            {
+                parameters[i] = parameters[i][..(separator + 1)] + SecretHeaders.Redacted;
+            }
+        }
+
+        return "?" + string.Join('&', parameters);
     }
 
     public static bool IsTransportHeader(string name) => TransportHeaders.Contains(name);

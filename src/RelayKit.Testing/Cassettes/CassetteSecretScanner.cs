@@ -53,6 +53,7 @@ public static partial class CassetteSecretScanner
             var kind = match.Groups["anthropic"].Success ? "Anthropic key"
                 : match.Groups["openai"].Success ? "OpenAI key"
                 : match.Groups["restricted"].Success ? "restricted key"
+                : match.Groups["query"].Success ? "query-string key"
                 : "bearer token";
             yield return (kind, Mask(match.Value));
         }
@@ -61,9 +62,11 @@ public static partial class CassetteSecretScanner
     private static string Mask(string value) => value.Length <= 10 ? new string('*', value.Length) : value[..10] + new string('*', Math.Min(value.Length - 10, 12));
 
     // Key bodies are long runs of letters, digits, '-' and '_'; the look-behind keeps words such as
-    // "task-..." or "disk-..." from counting as keys. "Bearer [redacted]" does not match: '[' is not a token character.
+    // "task-..." or "disk-..." from counting as keys. "Bearer [redacted]" and "?key=[redacted]" do not match: '[' is
+    // not a token character. A query key is a ?key= or &api_key= (and the like) with a value of 16 or more such chars.
     [GeneratedRegex(
-        @"(?<![A-Za-z0-9_])(?:(?<anthropic>sk-ant-[A-Za-z0-9_\-]{16,})|(?<openai>sk-[A-Za-z0-9_\-]{20,})|(?<restricted>rk-[A-Za-z0-9_\-]{16,})|(?<bearer>[Bb]earer\s+[A-Za-z0-9._~+/\-]{16,}=*))",
+        @"(?<![A-Za-z0-9_])(?:(?<anthropic>sk-ant-[A-Za-z0-9_\-]{16,})|(?<openai>sk-[A-Za-z0-9_\-]{20,})|(?<restricted>rk-[A-Za-z0-9_\-]{16,})|(?<bearer>[Bb]earer\s+[A-Za-z0-9._~+/\-]{16,}=*))" +
+        @"|(?<query>[?&](?:key|api_key|api-key|apikey|access_token|token|client_secret|secret|password|sig|signature)=[A-Za-z0-9._~+/%\-]{16,})",
         RegexOptions.CultureInvariant)]
     private static partial Regex SecretPattern();
 }
