@@ -182,8 +182,8 @@ internal sealed class ModelRelayOptionsValidator(string settingsPath, IConfigura
             }
             else if (hasHash && !RelayKeyHash.TryParseHex(key.SecretSha256!, out _))
             {
-                // The value is a hash, not a secret, so it may be named in the message.
-                failures.Add($"{Path("Keys", i, "SecretSha256")} '{key.SecretSha256}' is not 64 hexadecimal digits.");
+                // Not named: a value that is no hash is most often the secret itself, pasted into the wrong setting.
+                failures.Add($"{Path("Keys", i, "SecretSha256")} is not 64 hexadecimal digits (its {key.SecretSha256!.Length} characters are not shown: if it is the key itself, move it to Secret or hash it).");
             }
             else
             {

@@ -22,7 +22,7 @@ public sealed class ModelRelayOptionsValidationTests
         { "ModelRelay:Keys:1:Name", "Alice", "ModelRelay:Keys:1:Name 'Alice' duplicates ModelRelay:Keys:0:Name; key names must be unique." },
         { "ModelRelay:Keys:1:Name", "", "ModelRelay:Keys:1:Name is missing" },
         { "ModelRelay:Keys:1:SecretSha256", "", "ModelRelay:Keys:1:Secret is missing; set Secret or SecretSha256." },
-        { "ModelRelay:Keys:1:SecretSha256", "abc123", "ModelRelay:Keys:1:SecretSha256 'abc123' is not 64 hexadecimal digits." },
+        { "ModelRelay:Keys:1:SecretSha256", "abc123", "ModelRelay:Keys:1:SecretSha256 is not 64 hexadecimal digits (its 6 characters are not shown" },
         { "ModelRelay:Keys:1:Secret", "rk-another", "ModelRelay:Keys:1 sets both Secret and SecretSha256; set only one." },
         { "ModelRelay:Keys:1:SecretSha256", RelaySettingsHash.OfAlice, "ModelRelay:Keys:1 has the same secret as ModelRelay:Keys:0; every key needs its own secret." },
         { "ModelRelay:MaxRequestBodySize", "0", "ModelRelay:MaxRequestBodySize must be a positive number of bytes." },
@@ -61,6 +61,15 @@ public sealed class ModelRelayOptionsValidationTests
         var error = Assert.Throws<OptionsValidationException>(() => Resolve(settings));
 
         Assert.Contains("ModelRelay:Keys:1 has the same secret as ModelRelay:Keys:0", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(RelaySettings.AliceKey, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_secret_pasted_as_its_hash_is_reported_without_the_secret()
+    {
+        var error = Assert.Throws<OptionsValidationException>(() => Resolve(RelaySettings.Unreachable().With("ModelRelay:Keys:1:SecretSha256", RelaySettings.AliceKey + "-typo")));
+
+        Assert.StartsWith("ModelRelay:Keys:1:SecretSha256 is not 64 hexadecimal digits", Assert.Single(error.Failures), StringComparison.Ordinal);
         Assert.DoesNotContain(RelaySettings.AliceKey, error.Message, StringComparison.Ordinal);
     }
 
