@@ -11,11 +11,13 @@ internal static partial class SecretScrubber
 {
     public const string Redacted = "[redacted]";
 
-    // Provider and relay keys (sk-…, sk-ant-…, rk-…, pk_…, key-…), bearer credentials and JWTs. A key's
-    // random tail holds a digit or a capital letter; requiring one keeps names like
-    // "api_connection_error" or "key_rotation_required" readable.
+    // Provider and relay keys (sk-…, sk-ant-…, rk-…, pk_…, key-…), bearer credentials and JWTs. An sk- or rk-
+    // key is one whatever its tail ("rk-dev-local-only", the sample's, has no digit). Behind the other prefixes a
+    // key's random tail holds a digit or a capital letter; requiring one keeps names like "api_connection_error" or
+    // "key_rotation_required" readable.
     [GeneratedRegex(
-        @"\b(?:[sSrRpP][kK]|[kK]ey|[aA]pi)[-_](?=[A-Za-z0-9_\-]*[0-9A-Z])[A-Za-z0-9_\-]{12,}" +
+        @"\b[sSrR][kK]-[A-Za-z0-9_\-]{12,}" +
+        @"|\b(?:[sSrRpP][kK]|[kK]ey|[aA]pi)[-_](?=[A-Za-z0-9_\-]*[0-9A-Z])[A-Za-z0-9_\-]{12,}" +
         @"|\b[bB]earer\s+[A-Za-z0-9._~+/\-]+=*" +
         @"|\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]+",
         RegexOptions.CultureInvariant)]
