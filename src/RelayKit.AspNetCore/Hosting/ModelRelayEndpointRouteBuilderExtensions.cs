@@ -45,15 +45,32 @@ public static partial class ModelRelayEndpointRouteBuilderExtensions
         Map(group, "/v1/messages/count_tokens", RelayOperation.CountTokens);
         group.MapGet("/v1/models", http => handler.HandleAsync(http, RelayOperation.ListModels))
             .WithDisplayName("RelayKit models");
+        group.MapMethods("/v1/models", ["POST", "PUT", "DELETE", "PATCH"], http => WrongMethodAsync(
+                http, http.Request.Headers.ContainsKey("anthropic-version") ? WireFormat.Anthropic : WireFormat.OpenAI, "GET"))
+            .WithDisplayName("RelayKit models, other methods");
         group.MapRelayPages();
 
         RelayBudgetEndpoints.Map(group);
         LogRelayMapped(logger, string.IsNullOrEmpty(prefix) ? "/" : prefix);
         return group;
 
-        void Map(RouteGroupBuilder routes, string pattern, RelayOperation operation) =>
+        void Map(RouteGroupBuilder routes, string pattern, RelayOperation operation)
+        {
             routes.MapPost(pattern, http => handler.HandleAsync(http, operation))
                 .WithDisplayName("RelayKit " + operation.Name);
+            routes.MapMethods(pattern, ["GET", "HEAD", "PUT", "DELETE", "PATCH"], http => WrongMethodAsync(http, operation.Format, "POST"))
+                .WithDisplayName($"RelayKit {operation.Name}, other methods");
+        }
+    }
+
+    /// <summary>
+    /// A 405 in the caller's wire format with <c>Allow</c>, where routing alone would answer an empty one. OPTIONS is
+    /// left to routing, so that CORS preflight requests still reach the app's CORS policy.
+    /// </summary>
+    private static Task WrongMethodAsync(HttpContext http, WireFormat format, string allowed)
+    {
+        http.Response.Headers.Allow = allowed;
+        return RelayErrorWriter.WriteAsync(http, format, RelayError.MethodNotAllowed(http.Request.Method, allowed));
     }
 
     [LoggerMessage(1, LogLevel.Information, "The model relay is off (ModelRelay:Enabled=false); no relay endpoints are mapped")]

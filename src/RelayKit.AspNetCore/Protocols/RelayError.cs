@@ -11,6 +11,9 @@ internal sealed record RelayError(int Status, RelayErrorKind Kind, string Code, 
     public static RelayError MissingKey() => new(StatusCodes.Status401Unauthorized, RelayErrorKind.Authentication, "invalid_api_key",
         "No relay key was sent. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.");
 
+    public static RelayError MethodNotAllowed(string method, string allowed) => new(StatusCodes.Status405MethodNotAllowed, RelayErrorKind.InvalidRequest, "method_not_allowed",
+        $"{method} is not allowed on this endpoint; it takes {allowed}.");
+
     public static RelayError UnknownKey() => new(StatusCodes.Status401Unauthorized, RelayErrorKind.Authentication, "invalid_api_key",
         "The relay key is not valid.");
 

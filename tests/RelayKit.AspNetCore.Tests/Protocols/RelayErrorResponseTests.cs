@@ -151,6 +151,46 @@ public sealed class RelayErrorResponseTests
         Assert.Empty(relay.Fake.Requests);
     }
 
+    [Theory]
+    [InlineData("GET", "/v1/chat/completions", false, "POST")]
+    [InlineData("PUT", "/v1/responses", false, "POST")]
+    [InlineData("DELETE", "/v1/embeddings", false, "POST")]
+    [InlineData("GET", "/v1/messages", true, "POST")]
+    [InlineData("PATCH", "/v1/messages/count_tokens", true, "POST")]
+    [InlineData("POST", "/v1/models", false, "GET")]
+    [InlineData("DELETE", "/v1/models", true, "GET")]
+    public async Task A_wrong_method_is_405_in_the_callers_format_naming_the_method_to_use(string method, string path, bool anthropic, string allowed)
+    {
+        await using var relay = FakeRelay.Create();
+        using var http = relay.App.CreateClient();
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        request.Headers.Authorization = new("Bearer", RelaySettings.AliceKey);
+        if (anthropic)
+        {
+            request.Headers.Add("anthropic-version", "2023-06-01");
+        }
+
+        using var response = await http.SendAsync(request);
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal(405, (int)response.StatusCode);
+        Assert.Equal([allowed], response.Content.Headers.Allow);
+        var message = $"{method} is not allowed on this endpoint; it takes {allowed}.";
+        if (anthropic)
+        {
+            Assert.Equal("error", body.GetProperty("type").GetString());
+            Assert.Equal("invalid_request_error", body.GetProperty("error").GetProperty("type").GetString());
+            Assert.Equal(message, body.GetProperty("error").GetProperty("message").GetString());
+        }
+        else
+        {
+            Assert.Equal("method_not_allowed", body.GetProperty("error").GetProperty("code").GetString());
+            Assert.Equal(message, body.GetProperty("error").GetProperty("message").GetString());
+        }
+
+        Assert.Empty(relay.Fake.Requests);
+    }
+
     [Fact]
     public async Task An_untranslated_endpoint_on_a_model_of_the_other_format_is_400_saying_which_format_its_provider_speaks()
     {
