@@ -112,7 +112,7 @@ internal sealed class InProcessRelayHandler(IServiceProvider services, AppRelayK
     {
         if (method == HttpMethod.Get)
         {
-            return path.EndsWith("/v1/models", StringComparison.Ordinal) ? RelayOperation.ListModels : null;
+            return path.EndsWith("/v1/models", StringComparison.Ordinal) || path.Contains("/v1/models/", StringComparison.Ordinal) ? RelayOperation.ListModels : null;
         }
 
         return path switch

@@ -45,6 +45,8 @@ public static partial class ModelRelayEndpointRouteBuilderExtensions
         Map(group, "/v1/messages/count_tokens", RelayOperation.CountTokens);
         group.MapGet("/v1/models", http => handler.HandleAsync(http, RelayOperation.ListModels))
             .WithDisplayName("RelayKit models");
+        group.MapGet("/v1/models/{**model}", http => handler.HandleAsync(http, RelayOperation.ListModels))
+            .WithDisplayName("RelayKit model");
         group.MapMethods("/v1/models", ["POST", "PUT", "DELETE", "PATCH"], http => WrongMethodAsync(
                 http, http.Request.Headers.ContainsKey("anthropic-version") ? WireFormat.Anthropic : WireFormat.OpenAI, "GET"))
             .WithDisplayName("RelayKit models, other methods");

@@ -229,17 +229,46 @@ internal sealed partial class RelayRequestHandler(
         }
     }
 
+    /// <summary>
+    /// <c>GET /v1/models</c>: the models the key may use; <c>GET /v1/models/{model}</c>: one of them (any name the relay
+    /// routes, aliases and patterns included), or a 404 naming the closest ones, the same for a model the key may not
+    /// use as for one that is not configured, as the list does not show it either.
+    /// </summary>
     private Task ListModelsAsync(RelayRequestContext context)
     {
         var table = router.Table;
+        var response = context.HttpContext.Response;
+        var anthropic = context.CallerFormat == WireFormat.Anthropic;
+        if (RetrievedModel(context.HttpContext.Request.Path) is { } id)
+        {
+            var candidates = table.Resolve(id);
+            if (candidates.Count == 0 || !context.Caller!.MayUse(id))
+            {
+                return RespondWithErrorAsync(context, RelayError.UnknownModel(id, table.Closest(id, context.Caller!.MayUse, 3)));
+            }
+
+            var model = new ListedModel(id, candidates[0].Provider.Name, prices.PriceOf(candidates[0]));
+            return anthropic
+                ? AnthropicModelListWriter.WriteOneAsync(response, model, table.CompiledAt, context.RequestAborted)
+                : OpenAiModelListWriter.WriteOneAsync(response, model, table.CompiledAt, context.RequestAborted);
+        }
+
         var models = table.ListedModels
             .Where(m => context.Caller!.MayUse(m.Name))
             .Select(m => new ListedModel(m.Name, m.Entry.Provider.Name, prices.PriceOf(m.Entry)))
             .ToList();
-        var response = context.HttpContext.Response;
-        return context.CallerFormat == WireFormat.Anthropic
+        return anthropic
             ? AnthropicModelListWriter.WriteAsync(response, models, table.CompiledAt, context.RequestAborted)
             : OpenAiModelListWriter.WriteAsync(response, models, table.CompiledAt, context.RequestAborted);
+    }
+
+    /// <summary>The model named after <c>/v1/models/</c> in the path (unescaped, and it may hold slashes); null for the list.</summary>
+    internal static string? RetrievedModel(PathString path)
+    {
+        const string Models = "/v1/models/";
+        var text = path.Value ?? "";
+        var at = text.LastIndexOf(Models, StringComparison.Ordinal);
+        return at < 0 || at + Models.Length == text.Length ? null : Uri.UnescapeDataString(text[(at + Models.Length)..]);
     }
 
     private Task RespondWithErrorAsync(RelayRequestContext context, RelayError error)

@@ -70,6 +70,11 @@ public sealed class AppClientsTests
         Assert.Equal("Translated from GPT.", text.Text);
         Assert.Equal("/v1/messages", relay.Fake.Requests[0].Path);
         Assert.Equal("/v1/chat/completions", relay.Fake.Requests[1].Path);
+
+        // Looking a model up goes in-process too, and is answered by the relay itself.
+        var model = await relay.App.Services.GetRequiredKeyedService<AnthropicClient>(Gpt).Models.Retrieve(Gpt);
+        Assert.Equal(Gpt, model.ID);
+        Assert.Equal(2, relay.Fake.Requests.Count);
     }
 
     [Fact]

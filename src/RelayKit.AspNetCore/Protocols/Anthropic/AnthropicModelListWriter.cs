@@ -3,7 +3,11 @@ using Microsoft.AspNetCore.Http;
 
 namespace RelayKit.AspNetCore.Protocols.Anthropic;
 
-/// <summary>Writes Anthropic's <c>GET /v1/models</c> page: <c>{"data":[{"type":"model","id","display_name","created_at","relaykit"}],"has_more","first_id","last_id"}</c> (<c>relaykit</c>: see <see cref="ListedModelPriceWriter"/>).</summary>
+/// <summary>
+/// Writes Anthropic's <c>GET /v1/models</c> page, <c>{"data":[model, …],"has_more","first_id","last_id"}</c>, and
+/// <c>GET /v1/models/{model_id}</c>, one model: <c>{"type":"model","id","display_name","created_at","relaykit"}</c>
+/// (<c>relaykit</c>: see <see cref="ListedModelPriceWriter"/>).
+/// </summary>
 internal static class AnthropicModelListWriter
 {
     public static async Task WriteAsync(HttpResponse response, IReadOnlyList<ListedModel> models, DateTimeOffset created, CancellationToken cancellationToken)
@@ -15,13 +19,7 @@ internal static class AnthropicModelListWriter
         writer.WriteStartArray("data");
         foreach (var model in models)
         {
-            writer.WriteStartObject();
-            writer.WriteString("type", "model");
-            writer.WriteString("id", model.Id);
-            writer.WriteString("display_name", model.Id);
-            writer.WriteString("created_at", created.UtcDateTime);
-            ListedModelPriceWriter.Write(writer, model.Price);
-            writer.WriteEndObject();
+            WriteModel(writer, model, created);
         }
 
         writer.WriteEndArray();
@@ -30,6 +28,26 @@ internal static class AnthropicModelListWriter
         WriteNullableString(writer, "last_id", models.Count > 0 ? models[^1].Id : null);
         writer.WriteEndObject();
         await writer.FlushAsync(cancellationToken);
+    }
+
+    public static async Task WriteOneAsync(HttpResponse response, ListedModel model, DateTimeOffset created, CancellationToken cancellationToken)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json";
+        await using var writer = new Utf8JsonWriter(response.BodyWriter, RelayJson.WriterOptions);
+        WriteModel(writer, model, created);
+        await writer.FlushAsync(cancellationToken);
+    }
+
+    private static void WriteModel(Utf8JsonWriter writer, ListedModel model, DateTimeOffset created)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("type", "model");
+        writer.WriteString("id", model.Id);
+        writer.WriteString("display_name", model.Id);
+        writer.WriteString("created_at", created.UtcDateTime);
+        ListedModelPriceWriter.Write(writer, model.Price);
+        writer.WriteEndObject();
     }
 
     private static void WriteNullableString(Utf8JsonWriter writer, string name, string? value)

@@ -3,7 +3,10 @@ using Microsoft.AspNetCore.Http;
 
 namespace RelayKit.AspNetCore.Protocols.OpenAI;
 
-/// <summary>Writes OpenAI's <c>GET /v1/models</c> list: <c>{"object":"list","data":[{"id","object":"model","created","owned_by","relaykit"}]}</c> (<c>relaykit</c>: see <see cref="ListedModelPriceWriter"/>).</summary>
+/// <summary>
+/// Writes OpenAI's <c>GET /v1/models</c> list, <c>{"object":"list","data":[model, …]}</c>, and <c>GET /v1/models/{model}</c>,
+/// one model: <c>{"id","object":"model","created","owned_by","relaykit"}</c> (<c>relaykit</c>: see <see cref="ListedModelPriceWriter"/>).
+/// </summary>
 internal static class OpenAiModelListWriter
 {
     public static async Task WriteAsync(HttpResponse response, IReadOnlyList<ListedModel> models, DateTimeOffset created, CancellationToken cancellationToken)
@@ -16,17 +19,31 @@ internal static class OpenAiModelListWriter
         writer.WriteStartArray("data");
         foreach (var model in models)
         {
-            writer.WriteStartObject();
-            writer.WriteString("id", model.Id);
-            writer.WriteString("object", "model");
-            writer.WriteNumber("created", created.ToUnixTimeSeconds());
-            writer.WriteString("owned_by", model.Provider);
-            ListedModelPriceWriter.Write(writer, model.Price);
-            writer.WriteEndObject();
+            WriteModel(writer, model, created);
         }
 
         writer.WriteEndArray();
         writer.WriteEndObject();
         await writer.FlushAsync(cancellationToken);
+    }
+
+    public static async Task WriteOneAsync(HttpResponse response, ListedModel model, DateTimeOffset created, CancellationToken cancellationToken)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json";
+        await using var writer = new Utf8JsonWriter(response.BodyWriter, RelayJson.WriterOptions);
+        WriteModel(writer, model, created);
+        await writer.FlushAsync(cancellationToken);
+    }
+
+    private static void WriteModel(Utf8JsonWriter writer, ListedModel model, DateTimeOffset created)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("id", model.Id);
+        writer.WriteString("object", "model");
+        writer.WriteNumber("created", created.ToUnixTimeSeconds());
+        writer.WriteString("owned_by", model.Provider);
+        ListedModelPriceWriter.Write(writer, model.Price);
+        writer.WriteEndObject();
     }
 }
