@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
 
 namespace RelayKit.AspNetCore.Protocols;
 
@@ -11,4 +12,14 @@ internal static class RelayJson
     /// in the messages that SDKs show to developers.
     /// </summary>
     public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>Answers 200 with the JSON <paramref name="write"/> writes straight into the response body.</summary>
+    public static async Task WriteOkAsync<TState>(HttpResponse response, TState state, Action<Utf8JsonWriter, TState> write, CancellationToken cancellationToken)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json";
+        await using var writer = new Utf8JsonWriter(response.BodyWriter, WriterOptions);
+        write(writer, state);
+        await writer.FlushAsync(cancellationToken);
+    }
 }

@@ -10,34 +10,25 @@ namespace RelayKit.AspNetCore.Protocols.Anthropic;
 /// </summary>
 internal static class AnthropicModelListWriter
 {
-    public static async Task WriteAsync(HttpResponse response, IReadOnlyList<ListedModel> models, DateTimeOffset created, CancellationToken cancellationToken)
-    {
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(response.BodyWriter, RelayJson.WriterOptions);
-        writer.WriteStartObject();
-        writer.WriteStartArray("data");
-        foreach (var model in models)
+    public static Task WriteAsync(HttpResponse response, IReadOnlyList<ListedModel> models, DateTimeOffset created, CancellationToken cancellationToken) =>
+        RelayJson.WriteOkAsync(response, (models, created), static (writer, page) =>
         {
-            WriteModel(writer, model, created);
-        }
+            writer.WriteStartObject();
+            writer.WriteStartArray("data");
+            foreach (var model in page.models)
+            {
+                WriteModel(writer, model, page.created);
+            }
 
-        writer.WriteEndArray();
-        writer.WriteBoolean("has_more", false);
-        WriteNullableString(writer, "first_id", models.Count > 0 ? models[0].Id : null);
-        WriteNullableString(writer, "last_id", models.Count > 0 ? models[^1].Id : null);
-        writer.WriteEndObject();
-        await writer.FlushAsync(cancellationToken);
-    }
+            writer.WriteEndArray();
+            writer.WriteBoolean("has_more", false);
+            WriteNullableString(writer, "first_id", page.models.Count > 0 ? page.models[0].Id : null);
+            WriteNullableString(writer, "last_id", page.models.Count > 0 ? page.models[^1].Id : null);
+            writer.WriteEndObject();
+        }, cancellationToken);
 
-    public static async Task WriteOneAsync(HttpResponse response, ListedModel model, DateTimeOffset created, CancellationToken cancellationToken)
-    {
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(response.BodyWriter, RelayJson.WriterOptions);
-        WriteModel(writer, model, created);
-        await writer.FlushAsync(cancellationToken);
-    }
+    public static Task WriteOneAsync(HttpResponse response, ListedModel model, DateTimeOffset created, CancellationToken cancellationToken) =>
+        RelayJson.WriteOkAsync(response, (model, created), static (writer, one) => WriteModel(writer, one.model, one.created), cancellationToken);
 
     private static void WriteModel(Utf8JsonWriter writer, ListedModel model, DateTimeOffset created)
     {

@@ -9,32 +9,23 @@ namespace RelayKit.AspNetCore.Protocols.OpenAI;
 /// </summary>
 internal static class OpenAiModelListWriter
 {
-    public static async Task WriteAsync(HttpResponse response, IReadOnlyList<ListedModel> models, DateTimeOffset created, CancellationToken cancellationToken)
-    {
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(response.BodyWriter, RelayJson.WriterOptions);
-        writer.WriteStartObject();
-        writer.WriteString("object", "list");
-        writer.WriteStartArray("data");
-        foreach (var model in models)
+    public static Task WriteAsync(HttpResponse response, IReadOnlyList<ListedModel> models, DateTimeOffset created, CancellationToken cancellationToken) =>
+        RelayJson.WriteOkAsync(response, (models, created), static (writer, list) =>
         {
-            WriteModel(writer, model, created);
-        }
+            writer.WriteStartObject();
+            writer.WriteString("object", "list");
+            writer.WriteStartArray("data");
+            foreach (var model in list.models)
+            {
+                WriteModel(writer, model, list.created);
+            }
 
-        writer.WriteEndArray();
-        writer.WriteEndObject();
-        await writer.FlushAsync(cancellationToken);
-    }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }, cancellationToken);
 
-    public static async Task WriteOneAsync(HttpResponse response, ListedModel model, DateTimeOffset created, CancellationToken cancellationToken)
-    {
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(response.BodyWriter, RelayJson.WriterOptions);
-        WriteModel(writer, model, created);
-        await writer.FlushAsync(cancellationToken);
-    }
+    public static Task WriteOneAsync(HttpResponse response, ListedModel model, DateTimeOffset created, CancellationToken cancellationToken) =>
+        RelayJson.WriteOkAsync(response, (model, created), static (writer, one) => WriteModel(writer, one.model, one.created), cancellationToken);
 
     private static void WriteModel(Utf8JsonWriter writer, ListedModel model, DateTimeOffset created)
     {
