@@ -148,7 +148,7 @@ internal static class RelayBudgetEndpoints
 
     private static async Task<RelayCaller?> AuthenticateAsync(HttpContext http, WireFormat format)
     {
-        var caller = http.RequestServices.GetRequiredService<RelayKeyAuthenticator>().Authenticate(http.Request);
+        var caller = await http.RequestServices.GetRequiredService<RelayKeyAuthenticator>().AuthenticateAsync(http.Request, http.RequestAborted);
         if (caller is null)
         {
             await RelayErrorWriter.WriteAsync(http, format,

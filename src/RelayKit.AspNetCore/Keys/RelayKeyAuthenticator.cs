@@ -11,12 +11,6 @@ internal sealed class RelayKeyAuthenticator(IOptionsMonitor<ModelRelayOptions> o
 {
     private RelayKeyRing? _ring;
 
-    public RelayCaller? Authenticate(HttpRequest request)
-    {
-        var secret = ReadSecret(request);
-        return secret.IsEmpty ? null : Ring.Find(secret);
-    }
-
     /// <summary>
     /// The caller of a configured key or, when the operations API is added, of a key created at run
     /// time that is neither expired, revoked nor closed.

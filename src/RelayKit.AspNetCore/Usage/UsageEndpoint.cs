@@ -27,7 +27,7 @@ internal sealed class UsageEndpoint(RelayKeyAuthenticator authenticator, IUsageS
     public async Task HandleAsync(HttpContext http)
     {
         http.Response.Headers.CacheControl = "no-store";
-        var caller = authenticator.Authenticate(http.Request);
+        var caller = await authenticator.AuthenticateAsync(http.Request, http.RequestAborted);
         if (caller is null && RelayPageResponses.WantsHtml(http.Request))
         {
             var nonce = RelayPageResponses.NewNonce();

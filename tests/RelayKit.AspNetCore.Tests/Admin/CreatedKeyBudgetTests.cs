@@ -2,6 +2,7 @@ using System.ClientModel;
 using Microsoft.Extensions.DependencyInjection;
 using OpenAI.Chat;
 using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Tests.TestHost;
 
 namespace RelayKit.AspNetCore.Tests.Admin;
 
@@ -50,5 +51,26 @@ public sealed class CreatedKeyBudgetTests
         Assert.Equal(429, error.Status);
         Assert.Contains("insufficient_quota", error.Message, StringComparison.Ordinal);
         Assert.Empty(app.Fake.Requests);
+    }
+
+    [Fact]
+    public async Task A_created_key_reads_its_own_balance_costs_estimates_and_usage_like_a_configured_one()
+    {
+        await using var app = new AdminRelayApp(AdminStorage.InMemory);
+        using var admin = app.CreateAdminClient();
+        var secret = (await app.CreateKeyAsync(admin, new { name = "self-service", credit = 1m })).GetProperty("secret").GetString()!;
+        using var http = app.CreateClient();
+        const string body = """{"model":"gpt-5.5","max_tokens":20,"messages":[{"role":"user","content":"hi"}]}""";
+        var (status, _, headers) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", body, bearer: secret);
+        Assert.Equal(200, status);
+        var requestId = headers.GetValues("x-request-id").Single();
+
+        var balance = await RawRelayCall.GetAsync(http, "/v1/relay/balance", bearer: secret);
+        var cost = await RawRelayCall.GetAsync(http, $"/v1/relay/requests/{requestId}/cost", bearer: secret);
+        var estimate = await RawRelayCall.PostAsync(http, "/v1/relay/estimate", body, bearer: secret);
+        var usage = await RawRelayCall.GetAsync(http, "/relay/usage", bearer: secret);
+
+        Assert.Equal((200, 200, 200, 200), (balance.Status, cost.Status, estimate.Status, usage.Status));
+        Assert.True(balance.Body.GetProperty("balance").GetDecimal() < 1m);
     }
 }

@@ -63,6 +63,9 @@ public sealed class RelayKeyAuthenticatorTests
             http.Request.Headers[name] = value;
         }
 
-        return new RelayKeyAuthenticator(monitor).Authenticate(http.Request);
+        // Configured keys only: the lookup completes at once, with no store behind it.
+        var found = new RelayKeyAuthenticator(monitor).AuthenticateAsync(http.Request, CancellationToken.None);
+        Assert.True(found.IsCompletedSuccessfully);
+        return found.Result;
     }
 }
