@@ -99,6 +99,9 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
         ? translation.UpstreamFormat == WireFormat.Anthropic ? RelayOperation.Messages : RelayOperation.ChatCompletions
         : Operation;
 
+    /// <summary>Whether step 5 began: false for a request refused (or failed) before anything was sent upstream.</summary>
+    public bool ForwardStarted { get; set; }
+
     /// <summary>The candidate that answered, once one did.</summary>
     public UpstreamCandidate? Upstream { get; set; }
 

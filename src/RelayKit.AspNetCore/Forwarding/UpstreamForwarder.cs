@@ -57,6 +57,7 @@ internal sealed partial class UpstreamForwarder(
     {
         RelayError? lastError = null;
         var attemptNumber = 0;
+        context.ForwardStarted = true;
         attempts?.StartRequest(context);
         foreach (var candidate in context.Candidates)
         {

@@ -23,4 +23,11 @@ internal interface IRelayRateLimiter
     /// delaying later requests until the counter has refilled).
     /// </summary>
     ValueTask CorrectTokensAsync(RelayRateLimitLease lease, long actualTokens, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Gives back what an admitted request took from the requests- and tokens-per-minute counters, for a request
+    /// the relay refused or failed before forwarding it (a budget refusal, for one): a rejected request uses up
+    /// none of the limits. Once per lease; its concurrency slots are released by disposing it, as always.
+    /// </summary>
+    ValueTask ReturnAsync(RelayRateLimitLease lease, CancellationToken cancellationToken = default);
 }

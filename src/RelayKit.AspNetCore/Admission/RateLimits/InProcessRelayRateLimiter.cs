@@ -74,7 +74,7 @@ internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter, IAsyncDispo
                 var decision = TryTakeRates(policy, estimatedTokens);
                 if (decision.Rejection is null)
                 {
-                    return RelayRateLimitLease.Granted(decision.Requests, decision.Tokens, decision.Charges, estimatedTokens, slots);
+                    return RelayRateLimitLease.Granted(decision.Requests, decision.Tokens, decision.Charges, estimatedTokens, slots, decision.RequestCharges);
                 }
 
                 var waitLeft = policy.QueueTimeout - _time.GetElapsedTime(started);
@@ -124,6 +124,35 @@ internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter, IAsyncDispo
         }
 
         lease.ChargedTokens = actualTokens;
+        return default;
+    }
+
+    public ValueTask ReturnAsync(RelayRateLimitLease lease, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            if (lease.Returned)
+            {
+                return default;
+            }
+
+            lease.Returned = true;
+            var now = _time.GetTimestamp();
+            foreach (var charge in lease.RequestCharges)
+            {
+                var id = CounterIds.Requests(charge.CounterId);
+                Bucket(id, _buckets.TryGetValue(id, out var existing) ? existing.Limit : charge.Limit, now).Take(-1);
+            }
+
+            foreach (var charge in lease.TokenCharges)
+            {
+                var id = CounterIds.Tokens(charge.CounterId);
+                Bucket(id, _buckets.TryGetValue(id, out var existing) ? existing.Limit : charge.Limit, now).Take(-lease.ChargedTokens);
+            }
+
+            lease.ChargedTokens = 0;
+        }
+
         return default;
     }
 
@@ -209,27 +238,29 @@ internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter, IAsyncDispo
                 }
             }
 
-            var charges = new List<TokenCharge>();
+            var charges = new List<CounterCharge>();
+            var requestCharges = new List<CounterCharge>();
             if (rejection is null)
             {
                 foreach (var rule in policy.Rules)
                 {
-                    if (rule.Limits.RequestsPerMinute is not null)
+                    if (rule.Limits.RequestsPerMinute is { } rpm)
                     {
                         _buckets[rule.RequestsCounterId].Take(1);
+                        requestCharges.Add(new CounterCharge(rule.CounterId, rpm));
                     }
 
                     if (rule.Limits.TokensPerMinute is { } tpm)
                     {
                         _buckets[rule.TokensCounterId].Take(estimatedTokens);
-                        charges.Add(new TokenCharge(rule.CounterId, tpm));
+                        charges.Add(new CounterCharge(rule.CounterId, tpm));
                     }
                 }
             }
 
             var (requests, tokens) = QuotasLocked(policy);
             SweepLocked(now);
-            return new RateDecision(rejection, requests, tokens, charges);
+            return new RateDecision(rejection, requests, tokens, charges, requestCharges);
         }
     }
 
@@ -309,5 +340,5 @@ internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter, IAsyncDispo
         }
     }
 
-    private sealed record RateDecision(RateLimitRejection? Rejection, RateLimitQuota? Requests, RateLimitQuota? Tokens, List<TokenCharge> Charges);
+    private sealed record RateDecision(RateLimitRejection? Rejection, RateLimitQuota? Requests, RateLimitQuota? Tokens, List<CounterCharge> Charges, List<CounterCharge> RequestCharges);
 }

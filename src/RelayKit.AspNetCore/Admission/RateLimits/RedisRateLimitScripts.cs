@@ -91,7 +91,8 @@ internal static class RedisRateLimitScripts
         """;
 
     /// <summary>
-    /// KEYS: token buckets. ARGV: now (ms), delta (tokens to take, negative to give back), then the
+    /// KEYS: buckets (tokens-per-minute, or requests-per-minute when a request refused before forwarding gives its
+    /// one back). ARGV: now (ms), delta (what to take, negative to give back), then the
     /// limit of each bucket as charged (a bucket's stored limit wins when it still exists).
     /// </summary>
     public const string CorrectTokens = Refill + """

@@ -109,13 +109,17 @@ internal sealed class RedisRelayRateLimiter : IRelayRateLimiter
             {
                 var charges = limits
                     .Where(l => l.Dimension == RateLimitDimension.Tokens)
-                    .Select(l => new TokenCharge(l.CounterId, l.Value))
+                    .Select(l => new CounterCharge(l.CounterId, l.Value))
+                    .ToList();
+                var requestCharges = limits
+                    .Where(l => l.Dimension == RateLimitDimension.Requests)
+                    .Select(l => new CounterCharge(l.CounterId, l.Value))
                     .ToList();
                 var slotKeys = limits.Where(l => l.Dimension == RateLimitDimension.Concurrency).Select(l => l.Key).ToArray();
                 var slots = slotKeys.Length == 0
                     ? null
                     : new RedisConcurrencySlots((await _redis).GetDatabase(), slotKeys, leaseId, options.ConcurrencyLeaseExpiry, _time, _logger);
-                return RelayRateLimitLease.Granted(requests, tokens, charges, estimatedTokens, slots);
+                return RelayRateLimitLease.Granted(requests, tokens, charges, estimatedTokens, slots, requestCharges);
             }
 
             // Redis cannot signal a freed slot, so a queued request polls at the retry-after interval.
@@ -133,29 +137,51 @@ internal sealed class RedisRelayRateLimiter : IRelayRateLimiter
     {
         ArgumentOutOfRangeException.ThrowIfNegative(actualTokens);
         var delta = actualTokens - lease.ChargedTokens;
-        if (delta != 0 && lease.TokenCharges.Count > 0)
+        if (delta == 0 || await TakeAsync(lease.TokenCharges, CounterIds.Tokens, delta))
         {
-            var keys = lease.TokenCharges.Select(c => Key(CounterIds.Tokens(c.CounterId))).ToArray();
-            var args = new RedisValue[2 + keys.Length];
-            args[0] = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            args[1] = delta;
-            for (var i = 0; i < keys.Length; i++)
-            {
-                args[2 + i] = lease.TokenCharges[i].Limit;
-            }
+            lease.ChargedTokens = actualTokens;
+        }
+    }
 
-            try
-            {
-                await (await _redis).GetDatabase().ScriptEvaluateAsync(RedisRateLimitScripts.CorrectTokens, keys, args);
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-                RateLimitLog.RedisUnavailable(_logger, ex);
-                return;
-            }
+    public async ValueTask ReturnAsync(RelayRateLimitLease lease, CancellationToken cancellationToken = default)
+    {
+        if (lease.Returned)
+        {
+            return;
         }
 
-        lease.ChargedTokens = actualTokens;
+        lease.Returned = true;
+        await TakeAsync(lease.RequestCharges, CounterIds.Requests, -1);
+        await CorrectTokensAsync(lease, 0, cancellationToken);
+    }
+
+    /// <summary>Takes <paramref name="amount"/> (negative: gives it back) from each charged counter; false when Redis could not be reached.</summary>
+    private async ValueTask<bool> TakeAsync(IReadOnlyList<CounterCharge> charges, Func<string, string> counter, long amount)
+    {
+        if (charges.Count == 0)
+        {
+            return true;
+        }
+
+        var keys = charges.Select(c => Key(counter(c.CounterId))).ToArray();
+        var args = new RedisValue[2 + keys.Length];
+        args[0] = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        args[1] = amount;
+        for (var i = 0; i < keys.Length; i++)
+        {
+            args[2 + i] = charges[i].Limit;
+        }
+
+        try
+        {
+            await (await _redis).GetDatabase().ScriptEvaluateAsync(RedisRateLimitScripts.CorrectTokens, keys, args);
+            return true;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            RateLimitLog.RedisUnavailable(_logger, ex);
+            return false;
+        }
     }
 
     private List<RedisLimit> Constraints(RateLimitPolicy policy, long estimatedTokens)

@@ -13,7 +13,8 @@ internal sealed class RelayRateLimitLease : IAsyncDisposable
         RateLimitRejection? rejection,
         RateLimitQuota? requests,
         RateLimitQuota? tokens,
-        IReadOnlyList<TokenCharge> tokenCharges,
+        IReadOnlyList<CounterCharge> tokenCharges,
+        IReadOnlyList<CounterCharge> requestCharges,
         long chargedTokens,
         IAsyncDisposable? slots)
     {
@@ -21,6 +22,7 @@ internal sealed class RelayRateLimitLease : IAsyncDisposable
         Requests = requests;
         Tokens = tokens;
         TokenCharges = tokenCharges;
+        RequestCharges = requestCharges;
         ChargedTokens = chargedTokens;
         _slots = slots;
     }
@@ -38,7 +40,13 @@ internal sealed class RelayRateLimitLease : IAsyncDisposable
     public RateLimitQuota? Tokens { get; }
 
     /// <summary>The token counters this request was charged against.</summary>
-    internal IReadOnlyList<TokenCharge> TokenCharges { get; }
+    internal IReadOnlyList<CounterCharge> TokenCharges { get; }
+
+    /// <summary>The requests-per-minute counters this request took one request from.</summary>
+    internal IReadOnlyList<CounterCharge> RequestCharges { get; }
+
+    /// <summary>Whether the charges were given back (<see cref="IRelayRateLimiter.ReturnAsync"/>): only once.</summary>
+    internal bool Returned { get; set; }
 
     /// <summary>Tokens currently charged: the estimate, then the actual usage once corrected.</summary>
     internal long ChargedTokens { get; set; }
@@ -50,14 +58,15 @@ internal sealed class RelayRateLimitLease : IAsyncDisposable
     public static RelayRateLimitLease Granted(
         RateLimitQuota? requests,
         RateLimitQuota? tokens,
-        IReadOnlyList<TokenCharge> tokenCharges,
+        IReadOnlyList<CounterCharge> tokenCharges,
         long chargedTokens,
-        IAsyncDisposable? slots) =>
-        new(null, requests, tokens, tokenCharges, chargedTokens, slots);
+        IAsyncDisposable? slots,
+        IReadOnlyList<CounterCharge>? requestCharges = null) =>
+        new(null, requests, tokens, tokenCharges, requestCharges ?? [], chargedTokens, slots);
 
     /// <summary>A rejected request.</summary>
     public static RelayRateLimitLease Rejected(RateLimitRejection rejection, RateLimitQuota? requests, RateLimitQuota? tokens) =>
-        new(rejection, requests, tokens, [], 0, null);
+        new(rejection, requests, tokens, [], [], 0, null);
 
     /// <summary>Releases the concurrency slots; safe to call more than once.</summary>
     public ValueTask DisposeAsync() => Interlocked.Exchange(ref _slots, null)?.DisposeAsync() ?? default;

@@ -204,6 +204,26 @@ public sealed class InProcessRelayRateLimiterTests
     }
 
     [Fact]
+    public async Task A_request_given_back_before_forwarding_leaves_its_request_and_tokens_to_the_next_once()
+    {
+        await using var host = new RateLimitTestHost(Settings.Key("alice", rpm: 3, tpm: 1000));
+        var limiter = host.Limiter;
+        var first = await limiter.AcquireAsync("alice", "m", 800);
+        var second = await limiter.AcquireAsync("alice", "m", 100);
+        Assert.True(first.IsAcquired && second.IsAcquired);
+        Assert.Equal(RateLimitDimension.Tokens, (await limiter.AcquireAsync("alice", "m", 800)).Rejection!.Dimension);
+
+        await limiter.ReturnAsync(first);
+        await limiter.ReturnAsync(first);
+
+        // Given back once: one request of three and 100 tokens of 1,000 are still used, by the second.
+        var third = await limiter.AcquireAsync("alice", "m", 800);
+        Assert.True(third.IsAcquired);
+        Assert.Equal(1, third.Requests!.Value.Remaining);
+        Assert.Equal(100, third.Tokens!.Value.Remaining);
+    }
+
+    [Fact]
     public async Task A_model_limit_is_shared_by_every_key()
     {
         var settings = new Dictionary<string, string?>

@@ -185,4 +185,30 @@ public sealed class RateLimitsThroughRelayTests
         Assert.Equal("false", RateLimitedRelay.Header(headers, "x-should-retry"));
         Assert.Empty(relay.Relay.Fake.Requests);
     }
+
+    [Fact]
+    public async Task Requests_the_budget_refuses_use_up_none_of_the_rate_limits()
+    {
+        await using var relay = RateLimitedRelay.Create(s => s
+            .With("ModelRelay:Keys:0:RequestsPerMinute", "2")
+            .With("ModelRelay:Keys:0:TokensPerMinute", "1000")
+            .With("ModelRelay:Keys:0:Budget", "0.0005")
+            .With("ModelRelay:Models:gpt-5.5:Price:Input", "1")
+            .With("ModelRelay:Models:gpt-5.5:Price:Output", "10"));
+
+        // Each asks for more than the balance holds (100 output tokens at $10 per million); none reaches the upstream.
+        for (var i = 0; i < 5; i++)
+        {
+            var (refused, body, _) = await relay.ChatAsync(body: RateLimitedRelay.ChatBody.Replace("\"max_tokens\":100", "\"max_tokens\":900", StringComparison.Ordinal));
+            Assert.Equal(429, refused);
+            Assert.Equal("insufficient_quota", body.GetProperty("error").GetProperty("code").GetString());
+        }
+
+        // The clock has not moved: the allowance is whole, and two affordable requests pass.
+        var (first, _, headers) = await relay.ChatAsync(body: RateLimitedRelay.ChatBody.Replace("\"max_tokens\":100", "\"max_tokens\":10", StringComparison.Ordinal));
+        var (second, _, _) = await relay.ChatAsync(body: RateLimitedRelay.ChatBody.Replace("\"max_tokens\":100", "\"max_tokens\":10", StringComparison.Ordinal));
+        Assert.Equal((200, 200), (first, second));
+        Assert.Equal("1", RateLimitedRelay.Header(headers, "x-ratelimit-remaining-requests"));
+        Assert.Equal(2, relay.Relay.Fake.Requests.Count);
+    }
 }

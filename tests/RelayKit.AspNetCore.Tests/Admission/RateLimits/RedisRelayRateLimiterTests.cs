@@ -102,6 +102,24 @@ public sealed class RedisRelayRateLimiterTests
     }
 
     [SkippableFact]
+    public async Task A_request_given_back_before_forwarding_leaves_its_request_and_tokens_to_the_next_once()
+    {
+        await using var pair = RedisPair.Start(Settings.Key("alice", rpm: 3, tpm: 1000));
+        var first = await pair.A.Limiter.AcquireAsync("alice", "m", 800);
+        var second = await pair.B.Limiter.AcquireAsync("alice", "m", 100);
+        Assert.True(first.IsAcquired && second.IsAcquired);
+        Assert.Equal(RateLimitDimension.Tokens, (await pair.B.Limiter.AcquireAsync("alice", "m", 800)).Rejection!.Dimension);
+
+        await pair.A.Limiter.ReturnAsync(first);
+        await pair.A.Limiter.ReturnAsync(first);
+
+        var third = await pair.B.Limiter.AcquireAsync("alice", "m", 800);
+        Assert.True(third.IsAcquired);
+        Assert.Equal(1, third.Requests!.Value.Remaining);
+        Assert.Equal(100, third.Tokens!.Value.Remaining);
+    }
+
+    [SkippableFact]
     public async Task A_limit_changed_while_running_takes_effect()
     {
         await using var pair = RedisPair.Start(Settings.Key("alice", rpm: 2));
