@@ -170,7 +170,18 @@ internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter, IAsyncDispo
             }
 
             var partition = new ConcurrencyPartition(rule.CounterId, max);
-            var lease = await AcquireSlotAsync(partition, policy.QueueTimeout - _time.GetElapsedTime(started), cancellationToken);
+            RateLimitLease? lease;
+            try
+            {
+                lease = await AcquireSlotAsync(partition, policy.QueueTimeout - _time.GetElapsedTime(started), cancellationToken);
+            }
+            catch when (leases is not null)
+            {
+                // The caller went away while queued for a later rule's slot: the slots already taken go back.
+                await new ConcurrencySlotGroup(leases).DisposeAsync();
+                throw;
+            }
+
             if (lease is not { IsAcquired: true })
             {
                 lease?.Dispose();

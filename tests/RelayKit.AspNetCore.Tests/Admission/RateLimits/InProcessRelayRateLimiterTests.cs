@@ -158,6 +158,30 @@ public sealed class InProcessRelayRateLimiterTests
     }
 
     [Fact]
+    public async Task A_caller_gone_while_queued_for_a_later_slot_gives_back_the_slots_it_already_took()
+    {
+        var settings = Settings.Key("alice", concurrent: 2, queueSeconds: 120);
+        settings["ModelRelay:Models:gpt-4o:MaxConcurrentRequests"] = "1";
+        await using var host = new RateLimitTestHost(settings);
+        var limiter = host.Limiter;
+        var holder = await limiter.AcquireAsync("alice", "gpt-4o", 0);
+        Assert.True(holder.IsAcquired);
+
+        // Takes alice's second slot, then queues for the model's only one, and its caller goes away.
+        using var gone = new CancellationTokenSource();
+        var queued = limiter.AcquireAsync("alice", "gpt-4o", 0, gone.Token).AsTask();
+        Assert.False(queued.IsCompleted);
+        await gone.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => queued);
+        await holder.DisposeAsync();
+
+        // Both of alice's slots are free again: two requests to another model are admitted without queueing.
+        var first = await limiter.AcquireAsync("alice", "other", 0).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        var second = await limiter.AcquireAsync("alice", "other", 0).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(first.IsAcquired && second.IsAcquired);
+    }
+
+    [Fact]
     public async Task A_queued_request_waits_for_its_rate_limit_to_refill()
     {
         await using var host = new RateLimitTestHost(Settings.Key("alice", rpm: 1, queueSeconds: 90));
