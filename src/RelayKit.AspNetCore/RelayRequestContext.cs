@@ -113,6 +113,12 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     public TokenUsage? ReportedUsage { get; set; }
 
     /// <summary>
+    /// The prompt's usage as the upstream reported it before its answer (Anthropic's <c>message_start</c>), no output:
+    /// what a stream that ended without its final usage is charged for its prompt instead of the estimate.
+    /// </summary>
+    public TokenUsage? ReportedPromptUsage { get; set; }
+
+    /// <summary>
     /// Output tokens counted from the text and tool arguments the upstream sent, for charging an aborted
     /// or cut stream whose usage never arrived; 0 when the upstream reported usage (then nothing is counted).
     /// </summary>

@@ -273,6 +273,10 @@ internal sealed class UsageMeter : IResponseBodyObserver
                     _anthropicInput = Long(startUsage, "input_tokens");
                     _anthropicCacheRead = Long(startUsage, "cache_read_input_tokens");
                     _anthropicCacheWrite = Long(startUsage, "cache_creation_input_tokens");
+                    if (startUsage.TryGetProperty("input_tokens", out _))
+                    {
+                        _context.ReportedPromptUsage = TokenUsage.FromAnthropic(_anthropicInput, _anthropicCacheRead, _anthropicCacheWrite, 0);
+                    }
                 }
 
                 break;

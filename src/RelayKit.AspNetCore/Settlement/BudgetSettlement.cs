@@ -8,7 +8,7 @@ namespace RelayKit.AspNetCore.Settlement;
 /// <summary>
 /// Step 7, the budget part: turns the request's reservation into a charge. The policy (README "Budgets"):
 /// the upstream reported usage → its cost, capped at the reservation; no usage but output was delivered
-/// (the caller aborted, the stream was cut) → the estimated prompt plus the delivered output tokens; nothing
+/// (the caller aborted, the stream was cut) → the prompt (as reported up front, else as estimated) plus the delivered output tokens; nothing
 /// delivered (an upstream error, a failure before output) → released, charged nothing. Idempotent through
 /// the ledger: a second settle of the same request charges nothing more.
 /// </summary>
@@ -113,8 +113,10 @@ internal sealed partial class BudgetSettlement(IBudgetLedger ledger, RelayPriceC
 
         if (context.DeliveredOutputTokens > 0)
         {
-            // The upstream read the whole prompt and produced what was delivered; it will bill that.
-            return TokenCost.Of(price, new TokenUsage(hold.Estimate.PromptTokens, 0, 0, context.DeliveredOutputTokens));
+            // The upstream read the whole prompt and produced what was delivered; it will bill that. The prompt as the
+            // upstream reported it when it did before its answer (Anthropic's message_start), else as estimated.
+            var prompt = context.ReportedPromptUsage ?? new TokenUsage(hold.Estimate.PromptTokens, 0, 0, 0);
+            return TokenCost.Of(price, prompt with { OutputTokens = context.DeliveredOutputTokens });
         }
 
         return null;

@@ -142,6 +142,43 @@ public sealed class BudgetThroughRelayTests
     }
 
     [Fact]
+    public async Task A_cut_Anthropic_stream_is_charged_the_prompt_the_upstream_reported_not_the_estimate()
+    {
+        await using var relay = BudgetRelay.Create(1m);
+        relay.Fake.Setup().RespondWithText(string.Join(' ', Enumerable.Range(0, 60).Select(i => "word" + i))).WithFault(FakeFault.CutStreamAfter(5));
+        var http = relay.App.CreateClient();
+        const string body = """{"model":"claude-code-opus-4.8","max_tokens":200,"stream":true,"messages":[{"role":"user","content":"Tell me about budgets, at some length, with examples."}]}""";
+        using var request = BudgetRelay.Post("/v1/messages", body, anthropic: true);
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var text = new StringBuilder();
+        try
+        {
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                text.AppendLine(line);
+            }
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            // The relay cuts the caller's connection when the upstream broke off.
+        }
+
+        var start = text.ToString().Split('\n').First(l => l.StartsWith("data: ", StringComparison.Ordinal) && l.Contains("message_start", StringComparison.Ordinal));
+        var reportedInput = JsonDocument.Parse(start["data: ".Length..]).RootElement.GetProperty("message").GetProperty("usage").GetProperty("input_tokens").GetInt64();
+        var estimatedInput = JsonDocument.Parse(await (await http.SendAsync(BudgetRelay.Post("/v1/relay/estimate?endpoint=messages", body))).Content.ReadAsStringAsync())
+            .RootElement.GetProperty("prompt_tokens").GetInt64();
+        Assert.NotEqual(estimatedInput, reportedInput);
+
+        // The reported prompt at $1 and each delivered output token at $10 per million: what is left is whole output tokens.
+        var reservation = await relay.SettledAsync(response.Headers.GetValues("x-request-id").Single());
+        var outputMillionths = (reservation.Charged!.Value * 1_000_000m) - reportedInput;
+        Assert.Equal(ReservationState.Settled, reservation.State);
+        Assert.Equal(0m, outputMillionths % BudgetRelay.OutputPrice);
+        Assert.InRange(outputMillionths / BudgetRelay.OutputPrice, 1m, 59m);
+    }
+
+    [Fact]
     public async Task Client_aborting_a_stream_mid_way_is_charged_what_was_delivered()
     {
         await using var relay = BudgetRelay.Create(1m);
