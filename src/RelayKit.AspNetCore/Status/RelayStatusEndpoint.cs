@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Protocols;
 using RelayKit.AspNetCore.Routing;
@@ -15,9 +14,8 @@ namespace RelayKit.AspNetCore.Status;
 /// error rate, latency percentiles over the last hour and day) and the model list with prices, as JSON
 /// or, for a browser, as a page. It names providers and models only: no key, key name, address or secret.
 /// </summary>
-internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTracker health, TimeProvider timeProvider, IServiceProvider services)
+internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTracker health, TimeProvider timeProvider, RelayPriceCatalog prices)
 {
-    private readonly ModelPriceCatalog _prices = services.GetService<ModelPriceCatalog>() ?? new ModelPriceCatalog();
 
     public Task HandleAsync(HttpContext http)
     {
@@ -58,7 +56,7 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
                 ["name"] = name,
                 ["provider"] = entry.Provider.Name,
                 ["upstreamModel"] = upstreamModel,
-                ["price"] = Price(name, upstreamModel),
+                ["price"] = Price(prices.PriceOf(entry)),
             });
         }
 
@@ -70,9 +68,10 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
         };
     }
 
-    private JsonObject? Price(string name, string upstreamModel)
+    /// <summary>The price a request to the name is charged (configured, else built in), as the model list shows it.</summary>
+    private static JsonObject? Price(ModelPrice? price)
     {
-        if (!_prices.TryGetPrice(name, out var price) && !_prices.TryGetPrice(upstreamModel, out price))
+        if (price is null)
         {
             return null;
         }

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Settlement;
 using RelayKit.AspNetCore.Usage.Telemetry;
@@ -10,11 +9,8 @@ namespace RelayKit.AspNetCore.Usage;
 /// exactly as the meter read them from the upstream, the key's name, never its secret), ends the
 /// request's span with it and hands it to the <see cref="UsageRecorder"/>.
 /// </summary>
-internal sealed class UsageSettlement(UsageRecorder recorder, TimeProvider timeProvider, IServiceProvider services) : IRelaySettlement
+internal sealed class UsageSettlement(UsageRecorder recorder, TimeProvider timeProvider, RelayPriceCatalog prices) : IRelaySettlement
 {
-    // The budget step registers its catalog (with configured prices) when budgets are on; without
-    // it, the built-in list prices still give the usage page a cost instead of zero.
-    private readonly ModelPriceCatalog _prices = services.GetService<ModelPriceCatalog>() ?? new ModelPriceCatalog();
 
     public async ValueTask SettleAsync(RelayRequestContext context)
     {
@@ -47,16 +43,14 @@ internal sealed class UsageSettlement(UsageRecorder recorder, TimeProvider timeP
             CachedInputTokens = usage?.CachedInputTokens,
             CacheWriteTokens = usage?.CacheWriteTokens,
             ReasoningTokens = usage?.ReasoningTokens,
-            Cost = context.ChargedCost ?? PriceOf(upstream?.UpstreamModel, usage),
+            // What the budget charged; for a key without a budget, the usage at the price a metered key would pay.
+            Cost = context.ChargedCost ?? (upstream is not null && usage is not null && prices.PriceOf(upstream) is { } price ? TokenCost.Of(price, usage) : 0m),
             StatusCode = StatusOf(context),
             ErrorType = ErrorTypeOf(context),
             TimeToFirstByte = context.FirstByteAt - context.StartedAt,
             Duration = now - context.StartedAt,
         };
     }
-
-    private decimal PriceOf(string? model, TokenUsage? usage) =>
-        model is not null && usage is not null && _prices.TryGetPrice(model, out var price) ? TokenCost.Of(price, usage) : 0m;
 
     private static int StatusOf(RelayRequestContext context) =>
         context.Error?.Status ?? context.UpstreamStatusCode ?? context.HttpContext.Response.StatusCode;

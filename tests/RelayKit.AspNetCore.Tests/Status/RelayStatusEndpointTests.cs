@@ -11,7 +11,8 @@ public sealed class RelayStatusEndpointTests
     [Fact]
     public async Task The_JSON_shows_each_upstream_from_real_traffic_and_the_models_with_prices()
     {
-        await using var relay = UsageRelay.Create(s => s.With("ModelRelay:Models:gpt-4o:Provider", "openai"));
+        await using var relay = UsageRelay.Create(s => s.With("ModelRelay:Models:gpt-4o:Provider", "openai")
+            .With("ModelRelay:Models:gpt-5.5:Price:Input", "1.25").With("ModelRelay:Models:gpt-5.5:Price:Output", "10"));
         using var http = relay.App.CreateClient();
         for (var i = 0; i < 3; i++)
         {
@@ -40,6 +41,10 @@ public sealed class RelayStatusEndpointTests
         Assert.Equal("claude-opus-4-8", models["claude-code-opus-4.8"].GetProperty("upstreamModel").GetString());
         Assert.Equal(2.50m, models["gpt-4o"].GetProperty("price").GetProperty("input").GetDecimal());
         Assert.Equal(10.00m, models["gpt-4o"].GetProperty("price").GetProperty("output").GetDecimal());
+
+        // A configured price is the one shown, as in the model list and as charged; and its alias is charged the same.
+        Assert.Equal(1.25m, models["gpt-5.5"].GetProperty("price").GetProperty("input").GetDecimal());
+        Assert.Equal(1.25m, models["default"].GetProperty("price").GetProperty("input").GetDecimal());
 
         var text = body.GetRawText();
         Assert.DoesNotContain("alice", text, StringComparison.Ordinal);

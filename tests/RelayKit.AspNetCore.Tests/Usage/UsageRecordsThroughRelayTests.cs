@@ -42,6 +42,22 @@ public sealed class UsageRecordsThroughRelayTests
     }
 
     [Fact]
+    public async Task A_key_without_a_budget_is_recorded_at_the_configured_price_of_the_name_it_asked_for()
+    {
+        await using var relay = UsageRelay.Create(s => s
+            .With("ModelRelay:Models:gpt-5.5:Price:Input", "2")
+            .With("ModelRelay:Models:gpt-5.5:Price:Output", "20")
+            .With("ModelRelay:Models:gpt-5.5:Price:CachedInput", "1"));
+        relay.Fake.Setup().ForModel("gpt-5.5").RespondWith(FakeReply.WithText("priced words") with { CachedInputTokens = 2 });
+
+        var result = await relay.App.CreateOpenAiClient(RelaySettings.AliceKey).GetChatClient("default").CompleteChatAsync([new UserChatMessage("hi there")]);
+
+        var record = Assert.Single(await relay.WaitForRecordsAsync(1));
+        var usage = result.Value.Usage;
+        Assert.Equal(((usage.InputTokenCount - 2) * 2m + (2 * 1m) + (usage.OutputTokenCount * 20m)) / 1_000_000m, record.Cost);
+    }
+
+    [Fact]
     public async Task An_OpenAI_stream_is_recorded_with_its_final_usage_chunk()
     {
         await using var relay = UsageRelay.Create();
