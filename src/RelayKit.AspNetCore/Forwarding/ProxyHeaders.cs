@@ -52,9 +52,10 @@ internal static class ProxyHeaders
 
     public static void CopyRequestHeaders(HttpRequest from, HttpRequestMessage to)
     {
+        var connection = from.Headers.Connection.ToString();
         foreach (var (name, values) in from.Headers)
         {
-            if (DroppedRequestHeaders.Contains(name) || name.StartsWith(':'))
+            if (DroppedRequestHeaders.Contains(name) || name.StartsWith(':') || NamedIn(connection, name))
             {
                 continue;
             }
@@ -79,9 +80,10 @@ internal static class ProxyHeaders
 
     private static void Copy(System.Net.Http.Headers.HttpHeaders headers, HttpResponse to)
     {
+        var connection = headers.NonValidated.TryGetValues("Connection", out var listed) ? listed.ToString() : "";
         foreach (var (name, values) in headers.NonValidated)
         {
-            if (DroppedResponseHeaders.Contains(name))
+            if (DroppedResponseHeaders.Contains(name) || NamedIn(connection, name))
             {
                 continue;
             }
@@ -91,5 +93,28 @@ internal static class ProxyHeaders
             // than one as an array, since ToString would join them into one.
             to.Headers[target] = values.Count == 1 ? values.ToString() : values.ToArray();
         }
+    }
+
+    /// <summary>
+    /// Whether the <c>Connection</c> header's value lists <paramref name="name"/>: such headers are hop-by-hop too
+    /// (RFC 9110 7.6.1), meant for this connection only. Usually the value is empty or <c>keep-alive</c>.
+    /// </summary>
+    private static bool NamedIn(string connection, string name)
+    {
+        if (connection.Length == 0)
+        {
+            return false;
+        }
+
+        var listed = connection.AsSpan();
+        foreach (var range in listed.Split(','))
+        {
+            if (listed[range].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

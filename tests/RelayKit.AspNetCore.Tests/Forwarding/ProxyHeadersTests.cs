@@ -62,4 +62,30 @@ public sealed class ProxyHeadersTests
         Assert.False(headers.ContainsKey("Transfer-Encoding"));
         Assert.False(headers.ContainsKey("Alt-Svc"));
     }
+
+    [Fact]
+    public void Headers_the_Connection_header_names_are_for_one_hop_and_stay_behind_both_ways()
+    {
+        var http = new DefaultHttpContext();
+        http.Request.Headers.Connection = "keep-alive, X-Secret-Hop ,x-other-hop";
+        http.Request.Headers["x-secret-hop"] = "should-not-pass";
+        http.Request.Headers["X-Other-Hop"] = "nor-this";
+        http.Request.Headers["x-stainless-lang"] = "dotnet";
+        using var request = new HttpRequestMessage();
+
+        ProxyHeaders.CopyRequestHeaders(http.Request, request);
+
+        Assert.Equal(["x-stainless-lang"], request.Headers.Select(h => h.Key.ToLowerInvariant()));
+
+        using var response = new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("{}") };
+        response.Headers.TryAddWithoutValidation("Connection", "x-upstream-hop");
+        response.Headers.TryAddWithoutValidation("x-upstream-hop", "1");
+        response.Headers.TryAddWithoutValidation("x-ratelimit-remaining-requests", "9");
+        var answer = new DefaultHttpContext();
+
+        ProxyHeaders.CopyResponseHeaders(response, answer.Response);
+
+        Assert.False(answer.Response.Headers.ContainsKey("x-upstream-hop"));
+        Assert.Equal("9", answer.Response.Headers["x-ratelimit-remaining-requests"]);
+    }
 }
