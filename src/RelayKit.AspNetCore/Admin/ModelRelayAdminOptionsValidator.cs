@@ -1,4 +1,6 @@
+using System.Globalization;
 using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Keys;
 
 namespace RelayKit.AspNetCore.Admin;
@@ -10,9 +12,9 @@ internal sealed class ModelRelayAdminOptionsValidator : IValidateOptions<ModelRe
     {
         var admin = options.Admin;
         var failures = new List<string>();
-        if (admin.TrialCredit < 0)
+        if (admin.TrialCredit is < 0 or > BudgetLedger.MaxBalance)
         {
-            failures.Add("ModelRelay:Admin:TrialCredit must not be negative.");
+            failures.Add($"ModelRelay:Admin:TrialCredit must be between 0 and {BudgetLedger.MaxBalance.ToString("N0", CultureInfo.InvariantCulture)} US dollars.");
         }
 
         if (admin.KeyCacheDuration < TimeSpan.Zero)

@@ -109,9 +109,9 @@ internal sealed partial class RelayAdminEndpoints(
             return Invalid("'expires_at' must be in the future.");
         }
 
-        if (request.Credit is { } credit && credit <= 0)
+        if (request.Credit is { } credit && (credit <= 0 || credit > BudgetLedger.MaxBalance))
         {
-            return Invalid("'credit' must be positive when given.");
+            return Invalid($"'credit' must be positive and at most {MaxBalanceText} US dollars when given.");
         }
 
         if (request.CreditReference is { } creditReference && !ValidReference(creditReference))
@@ -205,6 +205,7 @@ internal sealed partial class RelayAdminEndpoints(
             CreditStatus.ReferenceConflict => Error(StatusCodes.Status409Conflict, "reference_conflict",
                 $"The reference '{reference}' was already used for another key, kind or amount; nothing was credited."),
             CreditStatus.AccountClosed => Error(StatusCodes.Status409Conflict, "key_closed", $"The key '{key.Id}' was refunded and closed; nothing was credited."),
+            CreditStatus.OverMaximum => OverMaximum(),
             _ => Error(StatusCodes.Status409Conflict, "not_applied", $"Nothing was credited ({result.Status})."),
         };
     }
@@ -338,6 +339,11 @@ internal sealed partial class RelayAdminEndpoints(
         Error(StatusCodes.Status404NotFound, "key_not_found", $"There is no created key '{http.Request.RouteValues["id"]}'.");
 
     private static IResult Invalid(string message) => Error(StatusCodes.Status400BadRequest, "invalid_request", message);
+
+    private static string MaxBalanceText => BudgetLedger.MaxBalance.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static IResult OverMaximum() =>
+        Invalid($"Nothing was credited: the balance would pass the maximum a key may hold ({MaxBalanceText} US dollars).");
 
     private static IResult Error(int status, string code, string message) =>
         Results.Json(new { error = new { message, code } }, AdminJson.Options, statusCode: status);

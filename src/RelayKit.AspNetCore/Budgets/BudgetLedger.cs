@@ -9,6 +9,12 @@ namespace RelayKit.AspNetCore.Budgets;
 /// </summary>
 internal sealed partial class BudgetLedger : IBudgetLedger
 {
+    /// <summary>
+    /// The most a key's balance may hold, in US dollars: far beyond any real budget, and far enough below
+    /// <see cref="decimal.MaxValue"/> that no sum of balances, holds and charges can overflow.
+    /// </summary>
+    public const decimal MaxBalance = 1_000_000_000_000m;
+
     private const int SweepBatch = 100;
 
     private readonly ILedgerStore _store;
@@ -391,6 +397,12 @@ internal sealed partial class BudgetLedger : IBudgetLedger
             if (account.Closed)
             {
                 return new CreditResult(CreditStatus.AccountClosed, 0m, account.Balance);
+            }
+
+            // Written so that it cannot overflow a decimal itself, as the sum would.
+            if (amount > MaxBalance - account.Balance)
+            {
+                return new CreditResult(CreditStatus.OverMaximum, 0m, account.Balance);
             }
 
             var free = kind == BudgetEntryKind.FreeCredit ? account.FreeCredit + amount : account.FreeCredit;

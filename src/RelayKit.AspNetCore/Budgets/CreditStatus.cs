@@ -17,4 +17,7 @@ internal enum CreditStatus
 
     /// <summary>The key has no account; nothing changed.</summary>
     AccountNotFound,
+
+    /// <summary>The credit would take the balance past <see cref="BudgetLedger.MaxBalance"/>; nothing changed.</summary>
+    OverMaximum,
 }

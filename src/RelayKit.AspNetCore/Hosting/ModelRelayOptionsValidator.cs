@@ -1,3 +1,4 @@
+using RelayKit.AspNetCore.Budgets;
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
@@ -167,6 +168,11 @@ internal sealed class ModelRelayOptionsValidator(string settingsPath, IConfigura
             else
             {
                 names[key.Name] = i;
+            }
+
+            if (key.Budget is < 0 or > BudgetLedger.MaxBalance)
+            {
+                failures.Add($"{Path("Keys", i, "Budget")} must be between 0 and {BudgetLedger.MaxBalance.ToString("N0", CultureInfo.InvariantCulture)} US dollars.");
             }
 
             var hasSecret = !string.IsNullOrEmpty(key.Secret);

@@ -153,6 +153,28 @@ public sealed class RelayAdminEndpointsTests
     [Theory]
     [InlineData(AdminStorage.InMemory)]
     [InlineData(AdminStorage.Sqlite)]
+    public async Task A_credit_past_the_maximum_balance_is_a_400_and_changes_nothing(AdminStorage storage)
+    {
+        await using var app = new AdminRelayApp(storage);
+        using var admin = app.CreateAdminClient();
+        var id = (await app.CreateKeyAsync(admin, new { name = "ida", credit = 999_999_999_999m })).GetProperty("id").GetString()!;
+
+        // Over the maximum with what is there, and a number no balance could even be added to.
+        var over = await PostJsonAsync(admin, $"{Keys}/{id}/topups", new { amount = 2m, reference = "pay_over" });
+        var huge = await PostJsonAsync(admin, $"{Keys}/{id}/topups", new { amount = decimal.MaxValue, reference = "pay_huge" });
+        var create = await PostJsonAsync(admin, Keys, new { name = "jay", credit = decimal.MaxValue });
+
+        Assert.Equal((HttpStatusCode.BadRequest, HttpStatusCode.BadRequest, HttpStatusCode.BadRequest), (over.Status, huge.Status, create.Status));
+        Assert.Equal("invalid_request", huge.Body.GetProperty("error").GetProperty("code").GetString());
+        Assert.Contains("1,000,000,000,000", over.Body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(999_999_999_999m, await BalanceAsync(admin, id));
+        var ledger = (await GetJsonAsync(admin, $"{Keys}/{id}/ledger")).Body.GetProperty("entries");
+        Assert.Single(ledger.EnumerateArray(), e => e.GetProperty("kind").GetString() == "top_up");
+    }
+
+    [Theory]
+    [InlineData(AdminStorage.InMemory)]
+    [InlineData(AdminStorage.Sqlite)]
     public async Task A_refund_pays_back_the_paid_balance_closes_the_key_and_the_key_then_gets_401(AdminStorage storage)
     {
         await using var app = new AdminRelayApp(storage, s => s["ModelRelay:Admin:TrialCredit"] = "0.50");

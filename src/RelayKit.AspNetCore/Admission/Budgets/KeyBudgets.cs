@@ -32,6 +32,13 @@ internal sealed class KeyBudgets(IOptionsMonitor<ModelRelayOptions> options, IBu
             return;
         }
 
+        if (budget == 0m)
+        {
+            // Metered from an empty balance: nothing to credit (a top-up through the operations API fills it).
+            _opened[keyName] = true;
+            return;
+        }
+
         await ledger.TopUpAsync(keyName, budget, "initial:" + keyName, cancellationToken);
         _opened[keyName] = true;
     }

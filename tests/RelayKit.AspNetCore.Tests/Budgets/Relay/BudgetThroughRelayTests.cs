@@ -258,6 +258,22 @@ public sealed class BudgetThroughRelayTests
     }
 
     [Fact]
+    public async Task A_key_configured_with_a_zero_budget_is_metered_and_refused_until_topped_up()
+    {
+        await using var relay = BudgetRelay.Create(0m);
+        var http = relay.App.CreateClient();
+
+        var (status, body, _) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+        Assert.Equal(429, status);
+        Assert.Equal("insufficient_quota", body.GetProperty("error").GetProperty("code").GetString());
+
+        await relay.Ledger().TopUpAsync("alice", 1m, "pay_after_zero");
+        var (paid, _, _) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+        Assert.Equal(200, paid);
+        Assert.Single(relay.Fake.Requests);
+    }
+
+    [Fact]
     public async Task Refusal_is_openai_insufficient_quota_without_retry_and_never_reaches_the_upstream()
     {
         await using var relay = BudgetRelay.Create(0.0001m);
