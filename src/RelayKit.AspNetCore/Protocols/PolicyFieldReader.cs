@@ -12,9 +12,17 @@ internal static class PolicyFieldReader
             return RelayError.MissingModel();
         }
 
-        if (model.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(model.GetString()))
+        var name = model.ValueKind == JsonValueKind.String ? model.GetString() : null;
+        if (string.IsNullOrWhiteSpace(name))
         {
             return RelayError.InvalidField("model", "must be a non-empty string");
+        }
+
+        // No model is named with control characters; one that were would forge lines in logs and break stores
+        // (PostgreSQL text cannot hold NUL).
+        if (name.AsSpan().ContainsAnyInRange('\0', '\u001f') || name.Contains('\u007f', StringComparison.Ordinal))
+        {
+            return RelayError.InvalidField("model", "must not contain control characters");
         }
 
         var stream = false;
@@ -44,7 +52,7 @@ internal static class PolicyFieldReader
             }
         }
 
-        return new RelayRequestFields(model.GetString()!, stream, maxTokens);
+        return new RelayRequestFields(name, stream, maxTokens);
     }
 
     /// <summary>

@@ -115,8 +115,10 @@ internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
         await _dataSource.DisposeAsync();
     }
 
+    // PostgreSQL text cannot hold NUL, which a recorded prompt or completion may: one such record would fail its whole
+    // batch. It is stored as U+FFFD, as an invalid byte is.
     private static NpgsqlParameter Text(string? value) =>
-        new() { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)value ?? DBNull.Value };
+        new() { NpgsqlDbType = NpgsqlDbType.Text, Value = value is null ? DBNull.Value : value.Replace('\0', '\uFFFD') };
 
     private static NpgsqlParameter Bigint(long? value) =>
         new() { NpgsqlDbType = NpgsqlDbType.Bigint, Value = (object?)value ?? DBNull.Value };

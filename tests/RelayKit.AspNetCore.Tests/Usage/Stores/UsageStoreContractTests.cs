@@ -76,6 +76,22 @@ public abstract class UsageStoreContractTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Content_holding_NUL_is_stored_with_the_rest_of_its_batch()
+    {
+        // PostgreSQL text cannot hold NUL: it is stored as U+FFFD there, and as it is elsewhere; the batch never fails.
+        var record = UsageRecords.Make("req-nul") with { Prompt = "before\0after", Completion = "\0" };
+        var neighbour = UsageRecords.Make("req-neighbour");
+
+        await Store.AppendAsync([record, neighbour], CancellationToken.None);
+        var stored = (await Store.QueryAsync(UsageFilter.All, 0, 10, CancellationToken.None)).Records;
+
+        Assert.Equal(2, stored.Count);
+        var nul = stored.Single(r => r.RequestId == "req-nul");
+        Assert.Equal("before\uFFFDafter", nul.Prompt!.Replace('\0', '\uFFFD'));
+        Assert.Equal("\uFFFD", nul.Completion!.Replace('\0', '\uFFFD'));
+    }
+
+    [SkippableFact]
     public async Task Missing_counts_stay_missing_rather_than_zero()
     {
         var record = UsageRecords.Make("req-nulls", input: null, output: null, provider: null, status: 401) with { TimeToFirstByte = null };
