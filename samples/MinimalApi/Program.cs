@@ -53,7 +53,7 @@ void RouteProvider(string provider, string keyVariable, string officialBaseUrl, 
     var section = $"ModelRelay:Providers:{provider}";
     if (builder.Configuration[$"{section}:BaseUrl"] is { Length: > 0 } configured)
     {
-        routes.Add($"{provider,-10} -> {configured} (configured)");
+        routes.Add($"{provider,-10} -> {Shown(configured)} (configured)");
         return;
     }
 
@@ -98,6 +98,12 @@ static void PrintQuickStart(WebApplication app, List<string> routes)
 
         """);
 }
+
+// A configured address without what may be a credential in it (user:password@, a ?key= query): it is printed.
+static string Shown(string url) =>
+    Uri.TryCreate(url, UriKind.Absolute, out var uri)
+        ? uri.GetComponents(UriComponents.Scheme | UriComponents.Host | UriComponents.Port | UriComponents.Path, UriFormat.UriEscaped)
+        : "(not an absolute URL)";
 
 /// <summary>The sample's entry point, public so tests can host it with WebApplicationFactory.</summary>
 public partial class Program;
