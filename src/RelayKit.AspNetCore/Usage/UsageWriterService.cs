@@ -16,6 +16,7 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
 {
     private const int MaxAttempts = 5;
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan LongestRetryDelay = TimeSpan.FromSeconds(30);
 
     private readonly UsageQueue _queue;
     private readonly IUsageStore _store;
@@ -27,6 +28,7 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
     private readonly TimeSpan _flushInterval;
     private readonly CancellationTokenSource _abort = new();
     private readonly CancellationTokenSource _flushNow = new();
+    private readonly bool _retriesUntilStored;
     private Task? _loop;
     private int _disposed;
 
@@ -46,6 +48,11 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
         _batchSize = options.Value.BatchSize;
         _capacity = options.Value.QueueCapacity;
         _flushInterval = options.Value.FlushInterval;
+
+        // Under Wait the queue holds requests back rather than lose a record, so the writer must not drop a batch
+        // either: it retries until the store takes it (requests wait once the queue is full) or the host's shutdown
+        // gives up. Under the drop policies it gives up after MaxAttempts, as a full queue would drop records anyway.
+        _retriesUntilStored = options.Value.WhenQueueFull == UsageQueueFullMode.Wait;
     }
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -158,7 +165,7 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
                 await _store.AppendAsync(batch, _abort.Token);
                 return;
             }
-            catch (Exception exception) when (attempt < MaxAttempts && !_abort.IsCancellationRequested)
+            catch (Exception exception) when ((_retriesUntilStored || attempt < MaxAttempts) && !_abort.IsCancellationRequested)
             {
                 UsageLog.WriteFailed(_logger, exception, batch.Count, attempt);
                 try
@@ -170,7 +177,7 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
                     // Shutdown gave up waiting; the next attempt runs without delay, and its failure is final.
                 }
 
-                delay *= 2;
+                delay = delay * 2 > LongestRetryDelay ? LongestRetryDelay : delay * 2;
             }
             catch (Exception exception)
             {

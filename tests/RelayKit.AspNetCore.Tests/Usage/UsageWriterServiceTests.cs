@@ -142,6 +142,31 @@ public sealed class UsageWriterServiceTests
         Assert.Equal(2, host.Services.GetFakeLogCollector().GetSnapshot().Count(r => r.Id.Name == "UsageStoreWriteFailed"));
     }
 
+    [Theory]
+    [InlineData(UsageQueueFullMode.Wait, true)]
+    [InlineData(UsageQueueFullMode.DropNewest, false)]
+    public async Task A_store_down_past_five_attempts_loses_the_batch_unless_the_policy_is_wait(UsageQueueFullMode mode, bool stored)
+    {
+        var time = new FakeTimeProvider(UsageRecords.Day1);
+        var store = new GatedUsageStore(open: true, failFirst: 8);
+        using var host = BuildHost(o => { o.Store = UsageStoreKind.InMemory; o.WhenQueueFull = mode; }, store, time);
+        await host.StartAsync();
+
+        await host.Services.GetRequiredService<UsageRecorder>().RecordAsync(UsageRecords.Make("r1"));
+
+        // The backoff doubles up to 30 s between attempts; under Wait the ninth attempt finds the store back.
+        await AdvanceUntilAsync(time, TimeSpan.FromSeconds(30), () => store.Attempts >= (stored ? 9 : 5));
+        if (!stored)
+        {
+            await AdvanceUntilAsync(time, TimeSpan.FromSeconds(30), () =>
+                host.Services.GetFakeLogCollector().GetSnapshot().Any(r => r.Id.Name == "UsageRecordsLost"));
+        }
+
+        await host.StopAsync();
+        Assert.Equal(stored ? ["r1"] : [], await store.StoredIdsAsync());
+        Assert.Equal(stored ? 9 : 5, store.Attempts);
+    }
+
     [Fact]
     public async Task Records_that_arrive_within_the_flush_interval_are_written_in_one_batch()
     {
