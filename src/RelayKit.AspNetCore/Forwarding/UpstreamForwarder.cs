@@ -224,9 +224,23 @@ internal sealed partial class UpstreamForwarder(
 
             long upstreamBytes = 0;
             await using var upstream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
+
+            // An upstream silent for UpstreamTimeout in the middle of its answer is cut, as one that never starts
+            // is: otherwise a stalled provider would hold the request's concurrency slots, its budget hold and the
+            // connection for good. Each read gets the whole timeout again; the caller's abort cancels it too.
+            var idleTimeout = options.CurrentValue.UpstreamTimeout;
+            using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
+            using var abort = context.RequestAborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), idle);
             int read;
-            while ((read = await upstream.ReadAsync(buffer.AsMemory(0, ChunkSize), context.RequestAborted)) > 0)
+            while (true)
             {
+                idle.CancelAfter(idleTimeout);
+                read = await upstream.ReadAsync(buffer.AsMemory(0, ChunkSize), idle.Token);
+                if (read == 0)
+                {
+                    break;
+                }
+
                 // Observers (metering) see the upstream's own bytes first, so usage is read even when the
                 // caller goes away while this chunk is being written.
                 foreach (var observer in context.ResponseObservers)
@@ -303,7 +317,10 @@ internal sealed partial class UpstreamForwarder(
                 // The status line is gone already (or, for a held answer, would claim a body that never came);
                 // cutting the connection is the only way left to tell the caller that the body is incomplete,
                 // rather than letting it look finished.
-                LogUpstreamBroke(candidate.Provider.Name, ex.Message);
+                // A cancellation the caller did not ask for is the idle cut above.
+                LogUpstreamBroke(candidate.Provider.Name, ex is OperationCanceledException
+                    ? $"it sent nothing for {options.CurrentValue.UpstreamTimeout} (UpstreamTimeout) in the middle of its answer"
+                    : ex.Message);
                 http.Abort();
             }
         }

@@ -40,7 +40,8 @@ public sealed class ModelRelayOptions
 
     /// <summary>
     /// How long the relay waits for an upstream to start its response (status and headers) before
-    /// answering 504. A non-streaming completion only starts when it is complete, so this is long. Default 10 minutes.
+    /// answering 504, and for each next part of a response under way before cutting it. A non-streaming completion
+    /// only starts when it is complete, so this is long. Default 10 minutes.
     /// </summary>
     public TimeSpan UpstreamTimeout { get; set; } = TimeSpan.FromMinutes(10);
 

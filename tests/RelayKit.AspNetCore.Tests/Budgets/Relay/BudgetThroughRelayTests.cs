@@ -179,6 +179,46 @@ public sealed class BudgetThroughRelayTests
     }
 
     [Fact]
+    public async Task An_upstream_silent_mid_stream_for_the_upstream_timeout_is_cut_settled_and_its_slot_freed()
+    {
+        await using var relay = BudgetRelay.Create(1m, s =>
+        {
+            s["ModelRelay:UpstreamTimeout"] = "00:00:01";
+            s["ModelRelay:Keys:0:MaxConcurrentRequests"] = "1";
+        });
+        var gate = new FakeStreamGate();
+        relay.Fake.Setup().RespondWithText(string.Join(' ', Enumerable.Range(0, 80).Select(i => "token" + i))).HoldAfterEvents(4, gate);
+        var http = relay.App.CreateClient();
+        using var request = BudgetRelay.Post("/v1/chat/completions", ChatBody.Replace("\"max_tokens\":200,", "\"max_tokens\":200,\"stream\":true,", StringComparison.Ordinal));
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var requestId = response.Headers.GetValues("x-request-id").Single();
+
+        // The fake sends four events and then nothing, for good: the relay cuts the caller's stream after a second.
+        var received = new StringBuilder();
+        try
+        {
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            received.Append(await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            // The cut reaches the caller as a broken connection: the answer is incomplete, and must not look whole.
+        }
+
+        Assert.DoesNotContain("[DONE]", received.ToString(), StringComparison.Ordinal);
+        var reservation = await relay.SettledAsync(requestId);
+        Assert.Equal(ReservationState.Settled, reservation.State);
+        Assert.True(reservation.Charged > 0m && reservation.Charged < reservation.Amount, $"charged {reservation.Charged} of {reservation.Amount}");
+        Assert.Contains(relay.App.Logs.GetSnapshot(), r => r.Message.Contains("sent nothing for 00:00:01", StringComparison.Ordinal));
+
+        // The key's one concurrency slot is free again.
+        gate.Release();
+        relay.Fake.Setup().RespondWithText("next");
+        var (next, _, _) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+        Assert.Equal(200, next);
+    }
+
+    [Fact]
     public async Task Client_aborting_a_stream_mid_way_is_charged_what_was_delivered()
     {
         await using var relay = BudgetRelay.Create(1m);
