@@ -23,6 +23,10 @@ internal sealed class CreatedKeyLookup(IRelayKeyStore store, TimeProvider time, 
 
     private readonly ConcurrentDictionary<string, Entry> _cache = new(StringComparer.Ordinal);
 
+    // Moved on by every Invalidate: a lookup that read the store before a revoke finishes after it must not put the
+    // key back into the cache as it was (that would undo the revoke on this instance for the cache duration).
+    private long _generation;
+
     /// <summary>The caller whose created key has this secret hash, or null when none or when the key is expired, revoked or closed.</summary>
     public async ValueTask<RelayCaller?> FindAsync(byte[] secretSha256, CancellationToken cancellationToken)
     {
@@ -30,6 +34,7 @@ internal sealed class CreatedKeyLookup(IRelayKeyStore store, TimeProvider time, 
         var duration = options.CurrentValue.Admin.KeyCacheDuration;
         if (!_cache.TryGetValue(cacheKey, out var entry) || time.GetElapsedTime(entry.CachedAt) >= duration)
         {
+            var generation = Interlocked.Read(ref _generation);
             var key = await store.FindByHashAsync(secretSha256, cancellationToken);
             if (key is null)
             {
@@ -39,7 +44,7 @@ internal sealed class CreatedKeyLookup(IRelayKeyStore store, TimeProvider time, 
 
             var models = key.Models.Where(m => !string.IsNullOrWhiteSpace(m)).Select(ModelPattern.Parse).ToList();
             entry = new Entry(key, new RelayCaller(key.Id, models), time.GetTimestamp());
-            if (duration > TimeSpan.Zero)
+            if (duration > TimeSpan.Zero && generation == Interlocked.Read(ref _generation))
             {
                 if (_cache.Count >= MaxEntries)
                 {
@@ -56,7 +61,11 @@ internal sealed class CreatedKeyLookup(IRelayKeyStore store, TimeProvider time, 
     }
 
     /// <summary>Forgets what is cached for <paramref name="key"/>, after it was revoked or closed.</summary>
-    public void Invalidate(CreatedRelayKey key) => _cache.TryRemove(Convert.ToHexString(key.SecretSha256), out _);
+    public void Invalidate(CreatedRelayKey key)
+    {
+        Interlocked.Increment(ref _generation);
+        _cache.TryRemove(Convert.ToHexString(key.SecretSha256), out _);
+    }
 
     private sealed record Entry(CreatedRelayKey Key, RelayCaller Caller, long CachedAt);
 }

@@ -58,10 +58,59 @@ public sealed class CreatedKeyLookupTests
         Assert.Null(after);
     }
 
-    private CreatedKeyLookup Lookup(TimeSpan cacheDuration)
+    [Fact]
+    public async Task A_lookup_that_read_the_key_before_a_revoke_does_not_cache_it_after_the_invalidate()
+    {
+        await _store.AddAsync(new CreatedRelayKey("key_x", "x", Hash, [], _time.GetUtcNow(), null, null, null));
+        var slow = new HeldReadStore(_store);
+        var lookup = Lookup(TimeSpan.FromMinutes(5), slow);
+
+        // A request's lookup reads the key while it is still active, and is held before it can cache it ...
+        var racing = lookup.FindAsync(Hash, default).AsTask();
+        await slow.Read.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // ... while the operations API revokes the key and invalidates it here.
+        var revoked = await _store.RevokeAsync("key_x", _time.GetUtcNow());
+        lookup.Invalidate(revoked!);
+        slow.Release.SetResult();
+
+        Assert.NotNull(await racing);
+        Assert.Null(await lookup.FindAsync(Hash, default));
+    }
+
+    private CreatedKeyLookup Lookup(TimeSpan cacheDuration, IRelayKeyStore? store = null)
     {
         var options = new ModelRelayOptions();
         options.Admin.KeyCacheDuration = cacheDuration;
-        return new CreatedKeyLookup(_store, _time, new StaticOptionsMonitor<ModelRelayOptions>(options));
+        return new CreatedKeyLookup(store ?? _store, _time, new StaticOptionsMonitor<ModelRelayOptions>(options));
+    }
+
+    /// <summary>Reads the key at once but hands it back only when released (the first read only).</summary>
+    private sealed class HeldReadStore(IRelayKeyStore inner) : IRelayKeyStore
+    {
+        public TaskCompletionSource Read { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task<CreatedRelayKey?> FindByHashAsync(byte[] secretSha256, CancellationToken cancellationToken = default)
+        {
+            var key = await inner.FindByHashAsync(secretSha256, cancellationToken);
+            if (Read.TrySetResult())
+            {
+                await Release.Task;
+            }
+
+            return key;
+        }
+
+        public Task AddAsync(CreatedRelayKey key, CancellationToken cancellationToken = default) => inner.AddAsync(key, cancellationToken);
+
+        public Task<CreatedRelayKey?> GetAsync(string id, CancellationToken cancellationToken = default) => inner.GetAsync(id, cancellationToken);
+
+        public Task<IReadOnlyList<CreatedRelayKey>> ListAsync(CancellationToken cancellationToken = default) => inner.ListAsync(cancellationToken);
+
+        public Task<CreatedRelayKey?> RevokeAsync(string id, DateTimeOffset at, CancellationToken cancellationToken = default) => inner.RevokeAsync(id, at, cancellationToken);
+
+        public Task<CreatedRelayKey?> CloseAsync(string id, DateTimeOffset at, CancellationToken cancellationToken = default) => inner.CloseAsync(id, at, cancellationToken);
     }
 }
