@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 
@@ -21,7 +22,8 @@ internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter, IAsyncDispo
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
-    private readonly PartitionedRateLimiter<ConcurrencyPartition> _slots;
+    // One per concurrency counter for the life of the limiter: counters come from the configured rules, so they are few.
+    private readonly ConcurrentDictionary<string, ConcurrencyGate> _slots = new(StringComparer.Ordinal);
     private int _operationsSinceSweep;
 
     public InProcessRelayRateLimiter(IRateLimitPolicySource policies, IOptionsMonitor<RelayRateLimitsOptions> options, TimeProvider time)
@@ -29,13 +31,6 @@ internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter, IAsyncDispo
         _policies = policies;
         _options = options;
         _time = time;
-        _slots = PartitionedRateLimiter.Create<ConcurrencyPartition, ConcurrencyPartition>(
-            partition => RateLimitPartition.GetConcurrencyLimiter(partition, static p => new ConcurrencyLimiterOptions
-            {
-                PermitLimit = p.Limit,
-                QueueLimit = MaxQueuedPerCounter,
-                QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-            }));
     }
 
     /// <summary>Counters held in memory (for tests of the sweep).</summary>
@@ -156,7 +151,7 @@ internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter, IAsyncDispo
         return default;
     }
 
-    public ValueTask DisposeAsync() => _slots.DisposeAsync();
+    public ValueTask DisposeAsync() => default;
 
     private async ValueTask<(ConcurrencySlotGroup? Slots, RateLimitRejection? Rejection)> AcquireSlotsAsync(
         RateLimitPolicy policy, long started, CancellationToken cancellationToken)
@@ -169,11 +164,11 @@ internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter, IAsyncDispo
                 continue;
             }
 
-            var partition = new ConcurrencyPartition(rule.CounterId, max);
+            var gate = _slots.GetOrAdd(rule.CounterId, static _ => new ConcurrencyGate(MaxQueuedPerCounter));
             RateLimitLease? lease;
             try
             {
-                lease = await AcquireSlotAsync(partition, policy.QueueTimeout - _time.GetElapsedTime(started), cancellationToken);
+                lease = await AcquireSlotAsync(gate, max, policy.QueueTimeout - _time.GetElapsedTime(started), cancellationToken);
             }
             catch when (leases is not null)
             {
@@ -199,18 +194,18 @@ internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter, IAsyncDispo
         return (leases is null ? null : new ConcurrencySlotGroup(leases), null);
     }
 
-    private async ValueTask<RateLimitLease?> AcquireSlotAsync(ConcurrencyPartition partition, TimeSpan waitLeft, CancellationToken cancellationToken)
+    private async ValueTask<RateLimitLease?> AcquireSlotAsync(ConcurrencyGate gate, int limit, TimeSpan waitLeft, CancellationToken cancellationToken)
     {
         if (waitLeft <= TimeSpan.Zero)
         {
-            return _slots.AttemptAcquire(partition);
+            return gate.TryAcquire(limit);
         }
 
         using var timeout = new CancellationTokenSource(waitLeft, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            return await _slots.AcquireAsync(partition, 1, linked.Token);
+            return await gate.AcquireAsync(limit, linked.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

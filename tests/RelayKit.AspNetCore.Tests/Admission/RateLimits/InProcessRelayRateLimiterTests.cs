@@ -336,6 +336,36 @@ public sealed class InProcessRelayRateLimiterTests
     }
 
     [Fact]
+    public async Task A_changed_concurrency_limit_counts_the_requests_already_in_flight()
+    {
+        await using var host = new RateLimitTestHost(Settings.Key("alice", concurrent: 2, queueSeconds: 60));
+        var limiter = host.Limiter;
+        var first = await limiter.AcquireAsync("alice", "m", 0);
+        var second = await limiter.AcquireAsync("alice", "m", 0);
+
+        // Lowered to 1 with two in flight: nothing new until both have ended, one of them is not enough.
+        host.Change("ModelRelay:Keys:0:MaxConcurrentRequests", "1");
+        var queued = limiter.AcquireAsync("alice", "m", 0).AsTask();
+        await first.DisposeAsync();
+        await Task.Delay(50);
+        Assert.False(queued.IsCompleted);
+        await second.DisposeAsync();
+        var third = await queued.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(third.IsAcquired);
+
+        // Raised to 3 with one in flight: two more at once, not three.
+        host.Change("ModelRelay:Keys:0:MaxConcurrentRequests", "3");
+        host.Change("ModelRelay:Keys:0:QueueTimeout", null);
+        var more = new List<RelayRateLimitLease>();
+        for (var i = 0; i < 3; i++)
+        {
+            more.Add(await limiter.AcquireAsync("alice", "m", 0));
+        }
+
+        Assert.Equal([true, true, false], more.Select(l => l.IsAcquired));
+    }
+
+    [Fact]
     public async Task Waiting_can_be_cancelled_and_gives_back_its_slot()
     {
         await using var host = new RateLimitTestHost(Settings.Key("alice", rpm: 1, concurrent: 1, queueSeconds: 120));
