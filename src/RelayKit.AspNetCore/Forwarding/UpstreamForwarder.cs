@@ -341,12 +341,13 @@ internal sealed partial class UpstreamForwarder(
 
     /// <summary>
     /// Whether to read the whole upstream answer before the response starts: only when a step wants to add
-    /// headers that depend on it (<see cref="RelayRequestContext.BeforeResponseStart"/>), only for an answer
+    /// headers that depend on it (<see cref="RelayRequestContext.BeforeResponseStart"/>) or a translated error's
+    /// status depends on its body (an OpenAI quota error is Anthropic's 402, not its 429), only for an answer
     /// that is not an event stream (streams always go out as they arrive), and only when the upstream did not
     /// announce a body larger than <see cref="HeldBodyCap"/>.
     /// </summary>
     private bool HoldsWholeBody(RelayRequestContext context, HttpResponseMessage response) =>
-        context.BeforeResponseStart.Count > 0
+        (context.BeforeResponseStart.Count > 0 || (context.ResponseTransform is not null && !response.IsSuccessStatusCode))
         && !string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase)
         && !(response.Content.Headers.ContentLength > HeldBodyCap);
 

@@ -21,6 +21,8 @@ namespace RelayKit.AspNetCore.Translation.Relay;
 internal sealed class TranslatingResponseTransform(RelayOperation operation, JsonObject callerBody, string callerModel, DateTimeOffset created)
     : IResponseBodyTransform
 {
+    private HttpResponse? _callerResponse;
+
     private readonly SseEventSplitter _splitter = new();
     private readonly ArrayBufferWriter<byte> _whole = new();
     private IStreamTranslator? _stream;
@@ -32,10 +34,11 @@ internal sealed class TranslatingResponseTransform(RelayOperation operation, Jso
     public void OnResponseStarted(HttpResponseMessage response, HttpResponse callerResponse)
     {
         _upstreamStatus = (int)response.StatusCode;
+        _callerResponse = callerResponse;
         if (!response.IsSuccessStatusCode)
         {
-            // The status must go out before the body has arrived, so it is mapped from the status alone
-            // (the body may refine the type, which the translated body then carries).
+            // Mapped from the status alone for now; the forwarder holds an error's body (HoldsWholeBody), so
+            // CompleteAsync sets the status the body calls for (OpenAI's 429 insufficient_quota is Anthropic's 402).
             _error = true;
             callerResponse.StatusCode = TranslateError(null).Status;
             callerResponse.ContentType = "application/json";
@@ -91,7 +94,13 @@ internal sealed class TranslatingResponseTransform(RelayOperation operation, Jso
         }
         else if (_error)
         {
-            bytes = JsonSerializer.SerializeToUtf8Bytes(TranslateError(Encoding.UTF8.GetString(_whole.WrittenSpan)).Body);
+            var error = TranslateError(Encoding.UTF8.GetString(_whole.WrittenSpan));
+            if (_callerResponse is { HasStarted: false } response)
+            {
+                response.StatusCode = error.Status;
+            }
+
+            bytes = JsonSerializer.SerializeToUtf8Bytes(error.Body);
         }
         else
         {

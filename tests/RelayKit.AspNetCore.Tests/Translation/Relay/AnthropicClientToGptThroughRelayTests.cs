@@ -126,4 +126,34 @@ public sealed class AnthropicClientToGptThroughRelayTests
         Assert.IsType<AnthropicRateLimitException>(ex);
         Assert.Contains("Slow down", ex.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_openai_quota_error_reaches_the_anthropic_client_as_a_402_billing_error_not_retried(bool metered)
+    {
+        await using var relay = FakeRelay.Create(s =>
+        {
+            if (metered)
+            {
+                s["ModelRelay:Keys:0:Budget"] = "1";
+                s["ModelRelay:Models:gpt-5.5:Price:Input"] = "1";
+                s["ModelRelay:Models:gpt-5.5:Price:Output"] = "10";
+            }
+        });
+        relay.Fake.Setup().ForModel(Gpt).RespondWithError(429, "insufficient_quota", "You exceeded your current quota.");
+        var client = relay.App.CreateAnthropicClient(RelaySettings.AliceKey);
+
+        var ex = await Assert.ThrowsAnyAsync<AnthropicApiException>(() => client.Messages.Create(new MessageCreateParams
+        {
+            Model = Gpt,
+            MaxTokens = 10,
+            Messages = [new UserMessageParam("hi")],
+        }));
+
+        // The status, not only the body, says billing: the SDK retries a 429 and gives up on a 402 at once.
+        Assert.Equal(402, (int)ex.StatusCode);
+        Assert.Contains("quota", ex.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Single(relay.Fake.Requests);
+    }
 }
