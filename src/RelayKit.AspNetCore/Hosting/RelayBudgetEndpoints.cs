@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Admission.Budgets;
 using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Keys;
+using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Protocols;
 using RelayKit.AspNetCore.Routing;
 
@@ -119,7 +120,7 @@ internal static class RelayBudgetEndpoints
         {
             var (fields, fieldError) = operation.ReadFields(body!.Root);
             context.Fields = fields;
-            error = fieldError ?? RequestRouting.Route(context, services.GetRequiredService<ModelRouter>().Table);
+            error = fieldError ?? RequestRouting.Route(context, services.GetRequiredService<ModelRouter>().Table, services.GetRequiredService<RelayPriceCatalog>());
         }
 
         CostEstimate? estimate = null;

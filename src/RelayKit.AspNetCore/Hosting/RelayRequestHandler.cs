@@ -143,7 +143,7 @@ internal sealed partial class RelayRequestHandler(
         context.Fields = fields;
 
         // 3 Route
-        if (RequestRouting.Route(context, router.Table) is { } unrouted)
+        if (RequestRouting.Route(context, router.Table, prices) is { } unrouted)
         {
             return unrouted;
         }

@@ -48,6 +48,10 @@ internal sealed class RelayPriceCatalog(IOptionsMonitor<ModelRelayOptions> optio
     /// <summary>The price of a configured entry as the model list shows it: what a request to it would be charged.</summary>
     public ModelPrice? PriceOf(ModelEntry entry) => PriceOf(new UpstreamCandidate(entry, entry.UpstreamModel ?? entry.Name.Text));
 
+    /// <summary>The output cap configured on the candidate's entry (<c>Models:&lt;name&gt;:MaxOutputTokens</c>), or null.</summary>
+    public int? ConfiguredOutputCapOf(UpstreamCandidate candidate) =>
+        options.CurrentValue.Models.TryGetValue(candidate.Entry.Name.Text, out var model) ? model.MaxOutputTokens : null;
+
     /// <summary>The candidate's output cap: configured on its entry, else known for the upstream model.</summary>
     public int? OutputCapOf(UpstreamCandidate candidate) =>
         Catalog.GetOutputCap(candidate.Entry.Name.Text) ?? Catalog.GetOutputCap(candidate.UpstreamModel);

@@ -1,3 +1,4 @@
+using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Protocols;
 using RelayKit.AspNetCore.Translation.Relay;
 
@@ -11,7 +12,7 @@ namespace RelayKit.AspNetCore.Routing;
 internal static class RequestRouting
 {
     /// <summary>Fills <see cref="RelayRequestContext.Candidates"/> (and the translation, when one is needed); the refusal otherwise.</summary>
-    public static RelayError? Route(RelayRequestContext context, ModelRouteTable table)
+    public static RelayError? Route(RelayRequestContext context, ModelRouteTable table, RelayPriceCatalog prices)
     {
         var model = context.Fields!.Model;
         var candidates = table.Resolve(model);
@@ -39,7 +40,7 @@ internal static class RequestRouting
         }
 
         context.Candidates = OfFormat(candidates, provider.Format);
-        return RequestTranslation.Apply(context, provider.Format, context.Candidates[0].UpstreamModel);
+        return RequestTranslation.Apply(context, provider.Format, context.Candidates[0].UpstreamModel, prices.ConfiguredOutputCapOf(context.Candidates[0]));
     }
 
     /// <summary>

@@ -21,12 +21,14 @@ internal static class RequestTranslation
 
     /// <summary>
     /// Translates the caller's body for <paramref name="upstreamFormat"/> into <see cref="RelayRequestContext.Translation"/>
-    /// and sets the response transform; returns the 400 to answer when a field cannot be carried over.
+    /// and sets the response transform; returns the 400 to answer when a field cannot be carried over. A request to
+    /// Anthropic without an output cap gets <paramref name="configuredMaxTokens"/> (the route's configured
+    /// <c>MaxOutputTokens</c>), else <see cref="RequestTranslationOptions.StandardMaxTokens"/>.
     /// </summary>
-    public static RelayError? Apply(RelayRequestContext context, WireFormat upstreamFormat, string upstreamModel)
+    public static RelayError? Apply(RelayRequestContext context, WireFormat upstreamFormat, string upstreamModel, int? configuredMaxTokens = null)
     {
         var callerBody = (JsonObject)JsonNode.Parse(context.Body!.Raw.Span)!;
-        var options = new RequestTranslationOptions(upstreamModel);
+        var options = new RequestTranslationOptions(upstreamModel, configuredMaxTokens ?? RequestTranslationOptions.StandardMaxTokens);
         JsonObject translated;
         try
         {

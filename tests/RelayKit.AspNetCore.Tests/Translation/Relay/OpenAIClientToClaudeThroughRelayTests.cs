@@ -142,6 +142,19 @@ public sealed class OpenAIClientToClaudeThroughRelayTests
     }
 
     [Theory]
+    [InlineData(null, 4096)]
+    [InlineData("1000", 1000)]
+    public async Task Without_a_limit_anthropic_gets_the_routes_configured_cap_else_4096(string? configured, int expected)
+    {
+        await using var relay = FakeRelay.Create(s => s["ModelRelay:Models:claude-code-opus-4.8:MaxOutputTokens"] = configured);
+        var chat = relay.App.CreateOpenAiClient(RelaySettings.AliceKey).GetChatClient(Claude);
+
+        await chat.CompleteChatAsync([new UserChatMessage("hi")]);
+
+        Assert.Equal(expected, relay.Fake.Requests.Single().MaxOutputTokens);
+    }
+
+    [Theory]
     [InlineData("\"n\":3", "n", "n=1")]
     [InlineData("\"stream\":true,\"stream_options\":\"yes\"", "stream_options", "must be an object")]
     [InlineData("\"stream\":true,\"stream_options\":{\"include_usage\":\"yes\"}", "stream_options.include_usage", "must be a boolean")]
