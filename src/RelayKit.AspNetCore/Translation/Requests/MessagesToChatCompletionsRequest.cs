@@ -90,8 +90,8 @@ internal static class MessagesToChatCompletionsRequest
                     var config = JsonRead.Object(value, name)!;
                     if (JsonRead.String(config["effort"], "output_config.effort") is { } configured)
                     {
-                        // OpenAI's scale tops out at xhigh.
-                        effort = configured == "max" ? "xhigh" : configured;
+                        // The same names on both scales, max included (OpenAI's ReasoningEffort: none … high, xhigh, max).
+                        effort = configured;
                     }
 
                     if (JsonRead.Object(config["format"], "output_config.format") is { } format)

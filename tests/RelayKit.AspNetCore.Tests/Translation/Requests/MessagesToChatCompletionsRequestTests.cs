@@ -11,6 +11,24 @@ public sealed class MessagesToChatCompletionsRequestTests
     private static JsonObject Translate(string json) =>
         MessagesToChatCompletionsRequest.Translate((JsonObject)JsonNode.Parse(json)!, new RequestTranslationOptions("gpt-5.5-2026-01-01"));
 
+    [Theory]
+    [InlineData("""{"output_config":{"effort":"max"}}""", "max")]
+    [InlineData("""{"output_config":{"effort":"xhigh"}}""", "xhigh")]
+    [InlineData("""{"output_config":{"effort":"low"}}""", "low")]
+    [InlineData("""{"thinking":{"type":"enabled","budget_tokens":2048}}""", "low")]
+    [InlineData("""{"thinking":{"type":"enabled","budget_tokens":20000}}""", "high")]
+    public void Reasoning_effort_keeps_its_name_and_a_thinking_budget_maps_by_size(string fields, string expected)
+    {
+        var request = (JsonObject)JsonNode.Parse(fields)!;
+        request["model"] = "gpt-5.5";
+        request["max_tokens"] = 1024;
+        request["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "hi" });
+
+        var result = MessagesToChatCompletionsRequest.Translate(request, new RequestTranslationOptions("gpt-5.5"));
+
+        Assert.Equal(expected, (string?)result["reasoning_effort"]);
+    }
+
     [Fact]
     public void Full_conversation_matches_snapshot()
     {
