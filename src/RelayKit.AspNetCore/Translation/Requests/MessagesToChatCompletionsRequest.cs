@@ -30,6 +30,15 @@ internal static class MessagesToChatCompletionsRequest
             AddMessage(JsonRead.RequireObject(source[i], $"messages[{i}]"), $"messages[{i}]", messages);
         }
 
+        // A last assistant turn is Anthropic's prefill: the answer continues its text. OpenAI writes a new answer after
+        // it instead, so a caller that joins prefill and answer would get something else than it asked for.
+        if (source.Count > 0 && messages[^1] is JsonObject { } last && (string?)last["role"] == "assistant" && last["tool_calls"] is null
+            && last["content"] is not null)
+        {
+            throw new TranslationException($"messages[{source.Count - 1}]",
+                "a last assistant message (prefill, which the answer continues) has no OpenAI equivalent; end with a user message");
+        }
+
         string? effort = null;
         foreach (var (name, value) in request)
         {

@@ -30,6 +30,17 @@ public sealed class MessagesToChatCompletionsRequestTests
     }
 
     [Fact]
+    public void A_last_assistant_message_is_prefill_which_openai_cannot_continue_so_it_is_refused()
+    {
+        var ex = Assert.Throws<TranslationException>(() => Translate("""
+            {"model":"gpt-5.5","max_tokens":10,"messages":[{"role":"user","content":"JSON please"},{"role":"assistant","content":"{"}]}
+            """));
+
+        Assert.Equal("messages[1]", ex.Field);
+        Assert.Contains("prefill", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Full_conversation_matches_snapshot()
     {
         var result = Translate("""
