@@ -266,9 +266,9 @@ public sealed class Cassette : IDisposable
             .Append($"RelayKit cassette \"{Name}\" (mode {Mode}) has no recorded answer for {request.Describe()}.");
         var remedy = $" To record it, run with mode NewEpisodes (or Once with the file deleted) and RecordFrom set; " +
             $"{_options.ModeOverrideVariable ?? "the environment"} may override the mode. Cassette: {FilePath}";
-        if (!FileExisted && entries.Count == 0)
+        if (entries.Count == 0)
         {
-            text.Append(" The cassette file does not exist.").Append(remedy);
+            text.Append(FileExisted ? " The cassette file holds no interactions." : " The cassette file does not exist.").Append(remedy);
             return new CassetteMiss(request.Describe(), text.ToString(), null, []);
         }
 

@@ -42,6 +42,21 @@ public sealed class CassetteModeTests : IAsyncLifetime
         Assert.False(File.Exists(_folder.FileOf("missing")));
     }
 
+    [Theory]
+    [InlineData(CassetteRecordMode.None)]
+    [InlineData(CassetteRecordMode.Once)]
+    public async Task A_file_without_interactions_is_a_miss_that_says_so_not_a_crash(CassetteRecordMode mode)
+    {
+        await File.WriteAllTextAsync(_folder.FileOf("empty"), """{"version":1,"interactions":[]}""");
+        await using var fake = Fake("empty", mode);
+
+        var miss = await SendJsonAsync(fake.CreateClient(), Post("/v1/chat/completions", Chat("anything")));
+
+        Assert.Equal(400, miss.Status);
+        Assert.Contains("The cassette file holds no interactions", (string)miss.Body!["error"]!["message"]!, StringComparison.Ordinal);
+        Assert.Empty(_upstream.Requests);
+    }
+
     [Fact]
     public async Task Once_records_everything_into_a_new_file_then_behaves_as_none()
     {
