@@ -34,31 +34,60 @@ internal static class HeaderFaults
     {
         var parts = spec.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var name = parts.Length == 0 ? "" : parts[0].ToLowerInvariant();
-        var arguments = parts.Skip(1)
-            .Select(p => p.Split('=', 2, StringSplitOptions.TrimEntries))
-            .Where(p => p.Length == 2)
-            .ToDictionary(p => p[0].ToLowerInvariant(), p => p[1]);
+        var arguments = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var part in parts.Skip(1))
+        {
+            var pair = part.Split('=', 2, StringSplitOptions.TrimEntries);
+            if (pair.Length != 2 || !arguments.TryAdd(pair[0].ToLowerInvariant(), pair[1]))
+            {
+                throw new FormatException($"{HeaderName} '{spec}': '{part}' is not a name=value pair given once.");
+            }
+        }
 
-        int Int(string key, int fallback) =>
-            arguments.TryGetValue(key, out var v) && int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : fallback;
-        double Number(string key, double fallback) =>
-            arguments.TryGetValue(key, out var v) && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) ? n : fallback;
+        // A value given but not understood is refused, never replaced by a default: the test asked for something else.
+        int Int(string key, int fallback, int min, int max)
+        {
+            if (!arguments.TryGetValue(key, out var v))
+            {
+                return fallback;
+            }
 
+            return int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+                ? n
+                : throw new FormatException($"{HeaderName} '{spec}': {key} must be a whole number from {min} to {max}.");
+        }
+
+        double Seconds(string key, double fallback)
+        {
+            if (!arguments.TryGetValue(key, out var v))
+            {
+                return fallback;
+            }
+
+            return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= 0 && n <= MaxSeconds
+                ? n
+                : throw new FormatException($"{HeaderName} '{spec}': {key} must be a number of seconds from 0 to {MaxSeconds}.");
+        }
+
+        const int maxMilliseconds = MaxSeconds * 1000;
         return name switch
         {
-            "rate-limit" => FakeFault.RateLimited(TimeSpan.FromSeconds(Number("retry-after", 1))),
-            "server-error" => FakeFault.ServerError(Math.Max(500, Int("status", 500))),
+            "rate-limit" => FakeFault.RateLimited(TimeSpan.FromSeconds(Seconds("retry-after", 1))),
+            "server-error" => FakeFault.ServerError(Int("status", 500, 500, 599)),
             "overloaded" => FakeFault.Overloaded(),
-            "error" => FakeFault.Error(Int("status", 400), arguments.GetValueOrDefault("type"), arguments.GetValueOrDefault("message")),
+            "error" => FakeFault.Error(Int("status", 400, 400, 599), arguments.GetValueOrDefault("type"), arguments.GetValueOrDefault("message")),
             "latency" => FakeFault.Latency(
-                TimeSpan.FromMilliseconds(Int("first-byte-ms", 0)),
-                TimeSpan.FromMilliseconds(Int("between-events-ms", 0))),
-            "cut-stream" => FakeFault.CutStreamAfter(Math.Max(0, Int("after", 1))),
+                TimeSpan.FromMilliseconds(Int("first-byte-ms", 0, 0, maxMilliseconds)),
+                TimeSpan.FromMilliseconds(Int("between-events-ms", 0, 0, maxMilliseconds))),
+            "cut-stream" => FakeFault.CutStreamAfter(Int("after", 1, 0, int.MaxValue)),
             "no-usage" => FakeFault.StreamWithoutUsage(),
-            "stream-error" => FakeFault.StreamError(Math.Max(0, Int("after", 1)), arguments.GetValueOrDefault("type")),
-            "reset" => FakeFault.ConnectionReset(Math.Max(0, Int("after", 0))),
+            "stream-error" => FakeFault.StreamError(Int("after", 1, 0, int.MaxValue), arguments.GetValueOrDefault("type")),
+            "reset" => FakeFault.ConnectionReset(Int("after", 0, 0, int.MaxValue)),
             _ => throw new FormatException(
                 $"Unknown {HeaderName} '{spec}'. Known: rate-limit, server-error, overloaded, error, latency, cut-stream, no-usage, stream-error, reset."),
         };
     }
+
+    // A day: longer waits are no test's intent.
+    private const int MaxSeconds = 86_400;
 }

@@ -333,6 +333,34 @@ public sealed class OpenAIFaultTests
         Assert.NotNull(JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["message"]);
     }
 
+    [Theory]
+    [InlineData("rate-limit; retry-after=1; retry-after=2", "name=value pair given once")]
+    [InlineData("rate-limit; retry-after=NaN", "retry-after must be a number of seconds")]
+    [InlineData("rate-limit; retry-after=1e20", "retry-after must be a number of seconds")]
+    [InlineData("rate-limit; retry-after=-3", "retry-after must be a number of seconds")]
+    [InlineData("error; status=42", "status must be a whole number from 400 to 599")]
+    [InlineData("error; status=200", "status must be a whole number from 400 to 599")]
+    [InlineData("error; status=abc", "status must be a whole number from 400 to 599")]
+    [InlineData("server-error; status=404", "status must be a whole number from 500 to 599")]
+    [InlineData("latency; first-byte-ms=99999999999", "first-byte-ms must be a whole number")]
+    [InlineData("cut-stream; after=x", "after must be a whole number")]
+    [InlineData("cut-stream; after", "name=value pair")]
+    public async Task A_fault_header_the_fake_cannot_follow_is_a_400_naming_the_value_and_is_still_recorded(string spec, string message)
+    {
+        await using var fake = new FakeUpstream();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent("""{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("x-fake-fault", spec);
+
+        using var response = await fake.CreateClient().SendAsync(request);
+
+        Assert.Equal(400, (int)response.StatusCode);
+        Assert.Contains(message, (string?)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["message"], StringComparison.Ordinal);
+        Assert.Equal(400, fake.Requests.Single().StatusCode);
+    }
+
     private static IEnumerable<Exception> Chain(Exception? error)
     {
         for (; error is not null; error = error.InnerException)
