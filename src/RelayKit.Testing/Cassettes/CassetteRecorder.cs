@@ -84,6 +84,12 @@ internal sealed class CassetteRecorder : IDisposable
             context.Items[typeof(CassetteRecorder)] = e.Message;
             return null;
         }
+        catch (OperationCanceledException e) when (!cancellation.IsCancellationRequested)
+        {
+            // Not the caller going away: HttpClient's timeouts (a connect timeout included) end this way.
+            context.Items[typeof(CassetteRecorder)] = e.InnerException is TimeoutException timeout ? timeout.Message : "the request timed out";
+            return null;
+        }
 
         using (upstream)
         {

@@ -132,6 +132,21 @@ public sealed class CassetteModeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_upstream_that_times_out_while_recording_answers_502_and_records_nothing()
+    {
+        var options = _folder.Options("slow", CassetteRecordMode.Once, _address);
+        options.RecordHandler = new TimingOutHandler();
+        await using var fake = new FakeUpstream(new FakeUpstreamOptions { Cassette = options });
+
+        var answer = await SendJsonAsync(fake.CreateClient(), Post("/v1/chat/completions", Chat("hi")));
+
+        Assert.Equal(502, answer.Status);
+        Assert.Contains("could not reach", (string)answer.Body!["error"]!["message"]!, StringComparison.Ordinal);
+        Assert.Contains("timed out", (string)answer.Body!["error"]!["message"]!, StringComparison.Ordinal);
+        Assert.False(File.Exists(_folder.FileOf("slow")));
+    }
+
+    [Fact]
     public async Task The_environment_variable_overrides_the_mode_the_test_sets()
     {
         // A variable of this test's own, so parallel tests never see it; RELAYKIT_CASSETTE_MODE works the same way.
@@ -187,4 +202,11 @@ public sealed class CassetteModeTests : IAsyncLifetime
 
     private JsonArray Interactions(string name) =>
         JsonNode.Parse(File.ReadAllText(_folder.FileOf(name)))!["interactions"]!.AsArray();
+
+    /// <summary>Fails as HttpClient's timeout does: a cancellation with a TimeoutException inside, the caller still there.</summary>
+    private sealed class TimingOutHandler : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromException<HttpResponseMessage>(new TaskCanceledException("The request was canceled.", new TimeoutException("The operation timed out.")));
+    }
 }
