@@ -193,6 +193,34 @@ internal static class StreamAssembler
         private JsonNode? _finishReason;
         private JsonNode? _logprobs;
 
+        /// <summary>
+        /// Each chunk carries the log probabilities of its own tokens (<c>content</c>, <c>refusal</c>); the whole answer
+        /// has them all, in order.
+        /// </summary>
+        private void AddLogprobs(JsonObject chunk)
+        {
+            if (_logprobs is not JsonObject whole)
+            {
+                _logprobs = chunk.DeepClone();
+                return;
+            }
+
+            foreach (var (name, value) in chunk)
+            {
+                if (value is JsonArray tokens && whole[name] is JsonArray sofar)
+                {
+                    foreach (var token in tokens)
+                    {
+                        sofar.Add(token?.DeepClone());
+                    }
+                }
+                else if (value is not null)
+                {
+                    whole[name] = value.DeepClone();
+                }
+            }
+        }
+
         public void Add(JsonObject choice)
         {
             if (choice["finish_reason"] is { } finish)
@@ -200,9 +228,9 @@ internal static class StreamAssembler
                 _finishReason = finish.DeepClone();
             }
 
-            if (choice["logprobs"] is { } logprobs)
+            if (choice["logprobs"] is JsonObject logprobs)
             {
-                _logprobs = logprobs.DeepClone();
+                AddLogprobs(logprobs);
             }
 
             if (choice["delta"] is not JsonObject delta)
