@@ -15,9 +15,18 @@ namespace RelayKit.Testing;
 /// </summary>
 public sealed class Cassette : IDisposable
 {
+    // One writer at a time per cassette file in this process, across every FakeUpstream using it: each write merges
+    // with what the file holds then, so cassettes recording into one file at once (test classes run in parallel)
+    // keep each other's interactions.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> FileWriters = new(StringComparer.Ordinal);
+
     private readonly Lock _gate = new();
-    private readonly SemaphoreSlim _writing = new(1, 1);
+    private readonly SemaphoreSlim _writing;
     private readonly List<Entry> _entries = [];
+    private readonly List<RecordedInteraction> _unwritten = [];
+
+    // Mode All: the file's interactions as found, which this run's recordings replace (others' of this run stay).
+    private readonly HashSet<string>? _replaced;
     private readonly List<CassetteMiss> _misses = [];
     private readonly CassetteOptions _options;
     private readonly CassetteMatcher _matcher;
@@ -44,8 +53,13 @@ public sealed class Cassette : IDisposable
         _redactor = new CassetteRedactor(options);
         _replayer = new CassetteReplayer(time, options.Speed);
 
+        _writing = FileWriters.GetOrAdd(Path.GetFullPath(FilePath), static _ => new SemaphoreSlim(1, 1));
         var loaded = CassetteFile.Load(FilePath);
         FileExisted = loaded is not null;
+        if (Mode == CassetteRecordMode.All && loaded is not null)
+        {
+            _replaced = [.. loaded.Select(Identity)];
+        }
         (_replays, _records) = Mode switch
         {
             CassetteRecordMode.None => (true, false),
@@ -140,7 +154,6 @@ public sealed class Cassette : IDisposable
     public void Dispose()
     {
         _recorder?.Dispose();
-        _writing.Dispose();
     }
 
     /// <summary>Answers one request: replay a recording, or record, or explain the miss.</summary>
@@ -209,25 +222,41 @@ public sealed class Cassette : IDisposable
 
         request.AnsweredBy = $"cassette {Name}: recorded";
         var interaction = new RecordedInteraction(recordedRequest, response, _time.GetUtcNow());
-        RecordedInteraction[] snapshot;
         lock (_gate)
         {
             // Recorded during this run, so it is never replayed in this run: an identical request records its own episode.
             _entries.Add(new Entry(interaction, key, Played: true));
-            snapshot = [.. _entries.Select(e => e.Interaction)];
+            _unwritten.Add(interaction);
         }
 
         Interlocked.Increment(ref _recorded);
         await _writing.WaitAsync(CancellationToken.None);
         try
         {
-            await CassetteFile.WriteAsync(FilePath, snapshot, CancellationToken.None);
+            RecordedInteraction[] mine;
+            lock (_gate)
+            {
+                mine = [.. _unwritten];
+                _unwritten.Clear();
+            }
+
+            // Another call of this cassette may have written this one already, with its own.
+            if (mine.Length > 0)
+            {
+                // What the file holds now: this run's own earlier writes and any other cassette's on the same file.
+                // A file made unreadable meanwhile throws here rather than being overwritten.
+                var current = CassetteFile.Load(FilePath) ?? [];
+                var kept = _replaced is null ? current : current.Where(i => !_replaced.Contains(Identity(i)));
+                await CassetteFile.WriteAsync(FilePath, [.. kept, .. mine], CancellationToken.None);
+            }
         }
         finally
         {
             _writing.Release();
         }
     }
+
+    private static string Identity(RecordedInteraction interaction) => interaction.ToJson().ToJsonString();
 
     private (RecordedInteraction Interaction, int Index)? Claim(string key, bool streaming)
     {

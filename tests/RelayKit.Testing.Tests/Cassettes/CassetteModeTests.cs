@@ -147,6 +147,41 @@ public sealed class CassetteModeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Two_fakes_recording_into_one_cassette_at_once_keep_each_others_interactions()
+    {
+        await SeedAsync("shared");
+        await using (var a = Fake("shared", CassetteRecordMode.NewEpisodes))
+        await using (var b = Fake("shared", CassetteRecordMode.NewEpisodes))
+        {
+            await Task.WhenAll(Enumerable.Range(0, 10).Select(i => AskAsync(i % 2 == 0 ? a : b, $"question {i}")));
+        }
+
+        await using var replayer = Fake("shared", CassetteRecordMode.None);
+        Assert.Equal(11, replayer.Cassette!.InteractionCount);
+        foreach (var question in Enumerable.Range(0, 10).Select(i => $"question {i}").Append("seeded"))
+        {
+            Assert.StartsWith("live answer #", await AskAsync(replayer, question), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Two_fakes_re_recording_one_cassette_replace_what_it_held_and_keep_both_of_theirs()
+    {
+        await SeedAsync("rerecorded");
+        await using (var a = Fake("rerecorded", CassetteRecordMode.All))
+        await using (var b = Fake("rerecorded", CassetteRecordMode.All))
+        {
+            await AskAsync(a, "from a");
+            await AskAsync(b, "from b");
+        }
+
+        var text = await File.ReadAllTextAsync(_folder.FileOf("rerecorded"));
+        Assert.Contains("from a", text, StringComparison.Ordinal);
+        Assert.Contains("from b", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("seeded", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_environment_variable_overrides_the_mode_the_test_sets()
     {
         // A variable of this test's own, so parallel tests never see it; RELAYKIT_CASSETTE_MODE works the same way.
