@@ -1,20 +1,24 @@
 using System.Text.Json.Nodes;
 using RelayKit.Testing.Protocols;
-using RelayKit.Testing.Protocols.Anthropic;
 using RelayKit.Testing.Protocols.OpenAI;
 using RelayKit.Testing.Streaming;
 
 namespace RelayKit.Testing.Cassettes;
 
 /// <summary>
-/// Streams a recorded whole-response body, so a non-streamed recording can answer a streamed request:
-/// the body becomes a <see cref="FakeReply"/> that the fake's own renderers stream, and the recorded
-/// id, model and usage are written back into the events.
+/// Streams a recorded whole-response body, so a non-streamed recording can answer a streamed request. OpenAI
+/// bodies become a <see cref="FakeReply"/> that the fake's own renderers stream, with the recorded id, model and
+/// usage written back into the events; Anthropic messages are written out block by block (<see cref="MessageEvents"/>).
 /// </summary>
 internal static class StreamRenderer
 {
     public static IReadOnlyList<RecordedEvent>? Render(FakeRequest request, JsonObject body)
     {
+        if (request.Endpoint == FakeEndpoint.AnthropicMessages)
+        {
+            return MessageEvents(body);
+        }
+
         IAnswerRenderer renderer;
         FakeReply reply;
         string id;
@@ -26,12 +30,6 @@ internal static class StreamRenderer
                 reply = ChatReply(body);
                 id = CassetteJson.String(body["id"]) ?? "chatcmpl-cassette";
                 created = (long)CassetteJson.Double(body["created"]);
-                break;
-            case FakeEndpoint.AnthropicMessages:
-                renderer = new AnthropicMessagesRenderer();
-                reply = MessageReply(body);
-                id = CassetteJson.String(body["id"]) ?? "msg_cassette";
-                created = 0;
                 break;
             case FakeEndpoint.OpenAIResponses:
                 renderer = new OpenAIResponsesRenderer();
@@ -78,33 +76,6 @@ internal static class StreamRenderer
                 }
 
                 break;
-            case FakeEndpoint.AnthropicMessages:
-                if (data["message"] is JsonObject message)
-                {
-                    message["model"] = body["model"]?.DeepClone();
-                    if (body["usage"] is JsonObject startUsage && message["usage"] is JsonObject)
-                    {
-                        var copy = (JsonObject)startUsage.DeepClone();
-                        copy["output_tokens"] = 1;
-                        message["usage"] = copy;
-                    }
-                }
-
-                if (CassetteJson.String(data["type"]) == "message_delta")
-                {
-                    if (body["usage"] is JsonObject finalUsage)
-                    {
-                        data["usage"] = finalUsage.DeepClone();
-                    }
-
-                    if (data["delta"] is JsonObject delta)
-                    {
-                        delta["stop_reason"] = body["stop_reason"]?.DeepClone();
-                        delta["stop_sequence"] = body["stop_sequence"]?.DeepClone();
-                    }
-                }
-
-                break;
             case FakeEndpoint.OpenAIResponses when data["response"] is JsonObject response:
                 data["response"] = CassetteJson.String(data["type"]) is "response.completed" or "response.incomplete"
                     ? body.DeepClone()
@@ -144,31 +115,76 @@ internal static class StreamRenderer
         };
     }
 
-    private static FakeReply MessageReply(JsonObject body)
+    /// <summary>
+    /// A recorded Anthropic message as the events Anthropic streams it in: every content block in its recorded order
+    /// and whole (thinking with its signature, text, tool use with its input, any other block as it is), then the
+    /// recorded stop reason and usage. Written out directly rather than through the fake's renderer, whose reply
+    /// has one text and a list of tool calls and so would lose thinking blocks and the blocks' order.
+    /// </summary>
+    private static List<RecordedEvent> MessageEvents(JsonObject body)
     {
-        var blocks = (body["content"] as JsonArray ?? []).OfType<JsonObject>().ToList();
-        var text = string.Concat(blocks.Where(b => CassetteJson.String(b["type"]) == "text").Select(b => CassetteJson.String(b["text"])));
-        var calls = blocks.Where(b => CassetteJson.String(b["type"]) == "tool_use")
-            .Select(b => new FakeToolCall(
-                CassetteJson.String(b["name"]) ?? "",
-                b["input"]?.ToJsonString(CassetteJson.Compact) ?? "{}",
-                CassetteJson.String(b["id"])))
-            .ToList();
-        return new FakeReply
+        var events = new List<RecordedEvent>();
+        void Add(string name, JsonObject data) => events.Add(new RecordedEvent(0, name, null, data, null));
+
+        var start = new JsonObject
         {
-            Text = text,
-            ToolCalls = calls,
-            FinishReason = CassetteJson.String(body["stop_reason"]) switch
-            {
-                "max_tokens" => FakeFinishReason.Length,
-                "tool_use" => FakeFinishReason.ToolCalls,
-                "refusal" => FakeFinishReason.ContentFilter,
-                "stop_sequence" => FakeFinishReason.StopSequence,
-                "pause_turn" => FakeFinishReason.PauseTurn,
-                _ => FakeFinishReason.Stop,
-            },
+            ["id"] = body["id"]?.DeepClone() ?? "msg_cassette",
+            ["type"] = "message",
+            ["role"] = "assistant",
+            ["model"] = body["model"]?.DeepClone(),
+            ["content"] = new JsonArray(),
+            ["stop_reason"] = null,
+            ["stop_sequence"] = null,
         };
+        if (body["usage"] is JsonObject usage)
+        {
+            var startUsage = (JsonObject)usage.DeepClone();
+            startUsage["output_tokens"] = 1;
+            start["usage"] = startUsage;
+        }
+
+        Add("message_start", new JsonObject { ["type"] = "message_start", ["message"] = start });
+        var blocks = (body["content"] as JsonArray ?? []).OfType<JsonObject>().ToList();
+        for (var index = 0; index < blocks.Count; index++)
+        {
+            var block = blocks[index];
+            var (opening, deltas) = CassetteJson.String(block["type"]) switch
+            {
+                "text" => (new JsonObject { ["type"] = "text", ["text"] = "" },
+                    Deltas(("text_delta", "text", block["text"]))),
+                "thinking" => (new JsonObject { ["type"] = "thinking", ["thinking"] = "" },
+                    Deltas(("thinking_delta", "thinking", block["thinking"]), ("signature_delta", "signature", block["signature"]))),
+                "tool_use" => (new JsonObject { ["type"] = "tool_use", ["id"] = block["id"]?.DeepClone(), ["name"] = block["name"]?.DeepClone(), ["input"] = new JsonObject() },
+                    Deltas(("input_json_delta", "partial_json", (block["input"] ?? new JsonObject()).ToJsonString(CassetteJson.Compact)))),
+                _ => ((JsonObject)block.DeepClone(), []),
+            };
+            Add("content_block_start", new JsonObject { ["type"] = "content_block_start", ["index"] = index, ["content_block"] = opening });
+            foreach (var delta in deltas)
+            {
+                Add("content_block_delta", new JsonObject { ["type"] = "content_block_delta", ["index"] = index, ["delta"] = delta });
+            }
+
+            Add("content_block_stop", new JsonObject { ["type"] = "content_block_stop", ["index"] = index });
+        }
+
+        var end = new JsonObject
+        {
+            ["type"] = "message_delta",
+            ["delta"] = new JsonObject { ["stop_reason"] = body["stop_reason"]?.DeepClone(), ["stop_sequence"] = body["stop_sequence"]?.DeepClone() },
+        };
+        if (body["usage"] is JsonObject finalUsage)
+        {
+            end["usage"] = finalUsage.DeepClone();
+        }
+
+        Add("message_delta", end);
+        Add("message_stop", new JsonObject { ["type"] = "message_stop" });
+        return events;
     }
+
+    /// <summary>The deltas of one block: each given value that is there, as a delta of its type.</summary>
+    private static List<JsonObject> Deltas(params (string Type, string Field, JsonNode? Value)[] parts) =>
+        [.. parts.Where(p => p.Value is not null).Select(p => new JsonObject { ["type"] = p.Type, [p.Field] = p.Value!.DeepClone() })];
 
     private static FakeReply ResponsesReply(JsonObject body)
     {

@@ -126,6 +126,39 @@ public sealed class CassetteConversionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_whole_anthropic_recording_streams_every_block_whole_and_in_its_order()
+    {
+        const string question = """{"max_tokens":256,"messages":[{"content":"Plan, then call.","role":"user"}],"model":"claude-sonnet-4-5"}""";
+        await File.WriteAllTextAsync(_folder.FileOf("anthropic-blocks"), """
+            {"version":1,"interactions":[{"recordedAt":"2026-11-24T00:00:00.000Z",
+              "request":{"method":"POST","path":"/v1/messages","headers":{},"body":QUESTION},
+              "response":{"status":200,"headersMs":1,"headers":{"content-type":"application/json"},"body":
+                {"id":"msg_blocks","type":"message","role":"assistant","model":"claude-sonnet-4-5","stop_reason":"tool_use","stop_sequence":null,
+                 "usage":{"input_tokens":9,"output_tokens":40},
+                 "content":[{"type":"thinking","thinking":"Think first.","signature":"sig=="},{"type":"text","text":"First."},
+                            {"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"Paris"}},{"type":"text","text":"Second."}]}}}]}
+            """.Replace("QUESTION", question, StringComparison.Ordinal));
+        await using var replayer = Fake("anthropic-blocks", CassetteRecordMode.None);
+        var streamed = (JsonObject)JsonNode.Parse(question)!;
+        streamed["stream"] = true;
+
+        var answer = await SendJsonAsync(replayer.CreateClient(), Post("/v1/messages", streamed, ("anthropic-version", "2023-06-01")));
+
+        var data = answer.Text.Split('\n').Where(l => l.StartsWith("data: ", StringComparison.Ordinal)).Select(l => JsonNode.Parse(l[6..])!).ToList();
+        Assert.Equal(["thinking", "text", "tool_use", "text"],
+            data.Where(d => (string?)d["type"] == "content_block_start").Select(d => (string?)d["content_block"]!["type"]));
+        string Deltas(int index, string field) => string.Concat(data
+            .Where(d => (string?)d["type"] == "content_block_delta" && (int)d["index"]! == index)
+            .Select(d => (string?)d["delta"]![field]));
+        Assert.Equal(("Think first.", "sig=="), (Deltas(0, "thinking"), Deltas(0, "signature")));
+        Assert.Equal(("First.", "Second."), (Deltas(1, "text"), Deltas(3, "text")));
+        Assert.Equal("""{"city":"Paris"}""", Deltas(2, "partial_json"));
+        var end = data.Single(d => (string?)d["type"] == "message_delta");
+        Assert.Equal(("tool_use", 40), ((string?)end["delta"]!["stop_reason"], (int)end["usage"]!["output_tokens"]!));
+        Assert.Equal("message_stop", (string?)data[^1]["type"]);
+    }
+
+    [Fact]
     public async Task A_streamed_anthropic_tool_use_is_assembled_for_the_sdk()
     {
         await using (var recorder = Fake("anthropic-tool", CassetteRecordMode.Once))
