@@ -31,9 +31,14 @@ internal static class CassetteFile
             throw new InvalidDataException($"Cassette {path} has no \"interactions\" array.");
         }
 
-        if (CassetteJson.Int(document["version"]) is { } version && version > Version)
+        CassetteShape.Fields(document, $"Cassette {path}", "interactions", "version");
+        if (document["version"] is not null)
         {
-            throw new InvalidDataException($"Cassette {path} has format version {version}; this RelayKit reads version {Version}.");
+            var version = CassetteShape.RequiredInt(document, "version", $"Cassette {path}", 1, int.MaxValue);
+            if (version > Version)
+            {
+                throw new InvalidDataException($"Cassette {path} has format version {version}; this RelayKit reads version {Version}.");
+            }
         }
 
         return [.. interactions.Select((node, i) => RecordedInteraction.FromJson(

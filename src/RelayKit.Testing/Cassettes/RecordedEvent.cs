@@ -56,10 +56,14 @@ internal sealed record RecordedEvent(double OffsetMs, string? Name, string? Id, 
         return json;
     }
 
-    public static RecordedEvent FromJson(JsonObject json) => new(
-        CassetteJson.Double(json["offsetMs"]),
-        CassetteJson.String(json["event"]),
-        CassetteJson.String(json["id"]),
-        json["data"]?.DeepClone(),
-        CassetteJson.String(json["dataText"]));
+    public static RecordedEvent FromJson(JsonObject json, string where)
+    {
+        CassetteShape.Fields(json, where, "offsetMs", "event", "id", "data", "dataText");
+        return new(
+            CassetteJson.Double(json["offsetMs"]),
+            CassetteJson.String(json["event"]),
+            CassetteJson.String(json["id"]),
+            json["data"]?.DeepClone(),
+            CassetteJson.String(json["dataText"]));
+    }
 }

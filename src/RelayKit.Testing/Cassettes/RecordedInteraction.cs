@@ -13,12 +13,15 @@ internal sealed record RecordedInteraction(RecordedRequest Request, RecordedResp
         ["response"] = Response.ToJson(),
     };
 
-    public static RecordedInteraction FromJson(JsonObject json, string file, int index) => new(
-        RecordedRequest.FromJson(json["request"] as JsonObject
-            ?? throw new InvalidDataException($"Cassette {file}: interaction #{index} has no request object.")),
-        RecordedResponse.FromJson(json["response"] as JsonObject
-            ?? throw new InvalidDataException($"Cassette {file}: interaction #{index} has no response object.")),
-        DateTimeOffset.TryParse(CassetteJson.String(json["recordedAt"]), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
-            ? at
-            : DateTimeOffset.UnixEpoch);
+    public static RecordedInteraction FromJson(JsonObject json, string file, int index)
+    {
+        var where = $"Cassette {file}: interaction #{index}";
+        CassetteShape.Fields(json, where, "recordedAt", "request", "response");
+        return new(
+            RecordedRequest.FromJson(json["request"] as JsonObject ?? throw new InvalidDataException($"{where} has no request object."), where + " request"),
+            RecordedResponse.FromJson(json["response"] as JsonObject ?? throw new InvalidDataException($"{where} has no response object."), where + " response"),
+            DateTimeOffset.TryParse(CassetteJson.String(json["recordedAt"]), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
+                ? at
+                : DateTimeOffset.UnixEpoch);
+    }
 }

@@ -48,13 +48,17 @@ internal sealed record RecordedRequest(
         return json;
     }
 
-    public static RecordedRequest FromJson(JsonObject json) => new(
-        CassetteJson.String(json["method"]) ?? "POST",
-        CassetteJson.String(json["path"]) ?? "/",
-        CassetteJson.String(json["query"]) ?? "",
-        HeadersFromJson(json["headers"]),
-        json["body"]?.DeepClone(),
-        CassetteJson.String(json["bodyText"]));
+    public static RecordedRequest FromJson(JsonObject json, string where)
+    {
+        CassetteShape.Fields(json, where, "method", "path", "query", "headers", "body", "bodyText");
+        return new(
+            CassetteShape.RequiredString(json, "method", where),
+            CassetteShape.RequiredString(json, "path", where),
+            CassetteJson.String(json["query"]) ?? "",
+            HeadersFromJson(json["headers"]),
+            json["body"]?.DeepClone(),
+            CassetteJson.String(json["bodyText"]));
+    }
 
     internal static JsonObject HeadersToJson(IReadOnlyDictionary<string, string> headers) =>
         new(headers.OrderBy(h => h.Key, StringComparer.Ordinal).Select(h => KeyValuePair.Create(h.Key, (JsonNode?)h.Value)));

@@ -42,11 +42,15 @@ internal sealed record RecordedResponse(
         return json;
     }
 
-    public static RecordedResponse FromJson(JsonObject json) => new(
-        CassetteJson.Int(json["status"]) ?? 200,
-        RecordedRequest.HeadersFromJson(json["headers"]),
-        CassetteJson.Double(json["headersMs"]),
-        json["body"]?.DeepClone(),
-        CassetteJson.String(json["bodyText"]),
-        json["events"] is JsonArray events ? [.. events.OfType<JsonObject>().Select(RecordedEvent.FromJson)] : null);
+    public static RecordedResponse FromJson(JsonObject json, string where)
+    {
+        CassetteShape.Fields(json, where, "status", "headers", "headersMs", "body", "bodyText", "events");
+        return new(
+            CassetteShape.RequiredInt(json, "status", where, 100, 599),
+            RecordedRequest.HeadersFromJson(json["headers"]),
+            CassetteJson.Double(json["headersMs"]),
+            json["body"]?.DeepClone(),
+            CassetteJson.String(json["bodyText"]),
+            CassetteShape.Objects(json, "events", where)?.Select(e => RecordedEvent.FromJson(e.Item, e.Where)).ToList());
+    }
 }

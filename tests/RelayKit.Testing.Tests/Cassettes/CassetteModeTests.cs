@@ -181,6 +181,24 @@ public sealed class CassetteModeTests : IAsyncLifetime
         Assert.DoesNotContain("seeded", text, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("""{"version":1,"interactions":[{"request":{"method":"POST","path":"/v1/chat/completions"},"response":{"Status":500}}]}""", "interaction #1 response has an unknown field \"Status\"")]
+    [InlineData("""{"version":1,"interactions":[{"request":{"method":"POST","path":"/v1/chat/completions"},"response":{"body":{}}}]}""", "interaction #1 response needs \"status\"")]
+    [InlineData("""{"version":1,"interactions":[{"request":{"method":"POST","path":"/v1/chat/completions"},"response":{"status":200,"events":[1,2]}}]}""", "events[0] is not an object")]
+    [InlineData("""{"version":1,"interactions":[{"request":{},"response":{"status":200}}]}""", "interaction #1 request needs \"method\"")]
+    [InlineData("""{"version":"7","interactions":[]}""", "needs \"version\" as a whole number")]
+    [InlineData("""{"version":1,"comment":"mine","interactions":[]}""", "unknown field \"comment\"")]
+    public async Task A_hand_edit_the_cassette_cannot_read_stops_with_the_place_named_and_leaves_the_file_alone(string file, string message)
+    {
+        await File.WriteAllTextAsync(_folder.FileOf("edited"), file);
+
+        var error = Assert.Throws<InvalidDataException>(() => Fake("edited", CassetteRecordMode.NewEpisodes));
+
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        Assert.Contains(_folder.FileOf("edited"), error.Message, StringComparison.Ordinal);
+        Assert.Equal(file, await File.ReadAllTextAsync(_folder.FileOf("edited")));
+    }
+
     [Fact]
     public async Task The_environment_variable_overrides_the_mode_the_test_sets()
     {
