@@ -36,7 +36,7 @@ internal sealed class ConcurrencyGate(int queueLimit)
     {
         lock (_lock)
         {
-            _limit = limit;
+            SetLimitLocked(limit);
             if (_inUse < limit && _queue.Count == 0)
             {
                 _inUse++;
@@ -56,7 +56,7 @@ internal sealed class ConcurrencyGate(int queueLimit)
         LinkedListNode<TaskCompletionSource> node;
         lock (_lock)
         {
-            _limit = limit;
+            SetLimitLocked(limit);
             if (_inUse < limit && _queue.Count == 0)
             {
                 _inUse++;
@@ -104,15 +104,26 @@ internal sealed class ConcurrencyGate(int queueLimit)
         lock (_lock)
         {
             _inUse--;
+            DispatchLocked();
+        }
+    }
 
-            // Hand freed slots to the oldest waiters, as many as the current limit allows (fewer after it was lowered).
-            while (_queue.First is { } first && _inUse < _limit)
+    /// <summary>Takes the limit of the latest acquire; a raised one hands its new slots to the waiters at once.</summary>
+    private void SetLimitLocked(int limit)
+    {
+        _limit = limit;
+        DispatchLocked();
+    }
+
+    /// <summary>Hands free slots to the oldest waiters, as many as the current limit allows (none after it was lowered).</summary>
+    private void DispatchLocked()
+    {
+        while (_queue.First is { } first && _inUse < _limit)
+        {
+            _queue.RemoveFirst();
+            if (first.Value.TrySetResult())
             {
-                _queue.RemoveFirst();
-                if (first.Value.TrySetResult())
-                {
-                    _inUse++;
-                }
+                _inUse++;
             }
         }
     }

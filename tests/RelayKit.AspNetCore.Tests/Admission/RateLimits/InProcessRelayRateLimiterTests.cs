@@ -366,6 +366,25 @@ public sealed class InProcessRelayRateLimiterTests
     }
 
     [Fact]
+    public async Task A_raised_concurrency_limit_lets_a_waiting_request_in_at_the_next_acquire()
+    {
+        await using var host = new RateLimitTestHost(Settings.Key("alice", concurrent: 1, queueSeconds: 60));
+        var limiter = host.Limiter;
+        await using var holder = await limiter.AcquireAsync("alice", "m", 0);
+        var waiting = limiter.AcquireAsync("alice", "m", 0).AsTask();
+        await Task.Delay(50);
+        Assert.False(waiting.IsCompleted);
+
+        // Raised to 2: the request that waited gets the new slot first, the one arriving now queues behind it.
+        host.Change("ModelRelay:Keys:0:MaxConcurrentRequests", "2");
+        host.Change("ModelRelay:Keys:0:QueueTimeout", null);
+        var arriving = await limiter.AcquireAsync("alice", "m", 0);
+
+        Assert.True((await waiting.WaitAsync(TimeSpan.FromSeconds(10))).IsAcquired);
+        Assert.False(arriving.IsAcquired);
+    }
+
+    [Fact]
     public async Task Waiting_can_be_cancelled_and_gives_back_its_slot()
     {
         await using var host = new RateLimitTestHost(Settings.Key("alice", rpm: 1, concurrent: 1, queueSeconds: 120));
