@@ -9,6 +9,9 @@ internal sealed class ModelRouteTable
     private readonly Dictionary<string, IReadOnlyList<UpstreamCandidate>> _exact = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<ModelEntry> _patterns = [];
 
+    // Each exact name and alias as configured, for any casing a caller sends (see MetricName).
+    private readonly Dictionary<string, string> _spelling = new(StringComparer.OrdinalIgnoreCase);
+
     public ModelRouteTable(ModelRelayOptions options, DateTimeOffset compiledAt)
     {
         Source = options;
@@ -42,9 +45,11 @@ internal sealed class ModelRouteTable
 
             IReadOnlyList<UpstreamCandidate> candidates = [new UpstreamCandidate(entry, entry.UpstreamModel ?? entry.Name.Text)];
             _exact[entry.Name.Text] = candidates;
+            _spelling[entry.Name.Text] = entry.Name.Text;
             foreach (var alias in entry.Aliases)
             {
                 _exact.TryAdd(alias, candidates);
+                _spelling.TryAdd(alias, alias);
             }
         }
 
@@ -81,6 +86,32 @@ internal sealed class ModelRouteTable
         }
 
         return [];
+    }
+
+    /// <summary>What a model stands for in metric attributes, <see cref="OtherModel"/> for a name nothing routes.</summary>
+    public const string OtherModel = "_OTHER";
+
+    /// <summary>
+    /// The model as a metric attribute: a configured name or alias as configured, the pattern a name matched, else
+    /// <see cref="OtherModel"/>. Callers choose the strings they send, so taken as they are they would make a new
+    /// metric series for every typo, casing or name a pattern admits; these are as many as the configuration has.
+    /// </summary>
+    public string MetricName(string model)
+    {
+        if (_spelling.TryGetValue(model, out var configured))
+        {
+            return configured;
+        }
+
+        foreach (var entry in _patterns)
+        {
+            if (entry.Name.Matches(model))
+            {
+                return entry.Name.Text;
+            }
+        }
+
+        return OtherModel;
     }
 
     /// <summary>The configured names (exact names, aliases and patterns) closest to an unknown model, among those the caller may see.</summary>

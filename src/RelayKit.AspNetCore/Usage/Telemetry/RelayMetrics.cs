@@ -27,8 +27,12 @@ internal sealed class RelayMetrics
     private readonly Counter<long> _rateLimitRefusals;
     private readonly Counter<long> _usageDropped;
 
-    public RelayMetrics(IMeterFactory meterFactory)
+    private readonly Routing.ModelRouter? _router;
+
+    /// <summary>Creates the instruments; <paramref name="router"/> bounds the model attribute (see <see cref="ModelTag"/>).</summary>
+    public RelayMetrics(IMeterFactory meterFactory, Routing.ModelRouter? router = null)
     {
+        _router = router;
         var meter = meterFactory.Create(new MeterOptions(MeterName) { Version = typeof(RelayMetrics).Assembly.GetName().Version?.ToString() });
 
         _tokenUsage = meter.CreateHistogram(
@@ -56,7 +60,7 @@ internal sealed class RelayMetrics
         var tags = new TagList
         {
             { GenAIAttributes.OperationName, record.Operation },
-            { GenAIAttributes.RequestModel, record.RequestedModel },
+            { GenAIAttributes.RequestModel, ModelTag(record.RequestedModel) },
         };
         if (record.Provider is not null)
         {
@@ -68,8 +72,11 @@ internal sealed class RelayMetrics
             tags.Add(GenAIAttributes.ResponseModel, record.UpstreamModel);
         }
 
+        // The conventions count every prompt token as input, cached and cache-written ones included; the record keeps
+        // them in disjoint billing classes.
         if (record.InputTokens is { } input)
         {
+            input += (record.CachedInputTokens ?? 0) + (record.CacheWriteTokens ?? 0);
             var inputTags = tags;
             inputTags.Add(GenAIAttributes.TokenType, GenAIAttributes.TokenTypeInput);
             _tokenUsage.Record(input, inputTags);
@@ -102,7 +109,7 @@ internal sealed class RelayMetrics
 
     /// <summary>Counts a request the budget step refused.</summary>
     public void BudgetRefused(string requestedModel) =>
-        _budgetRefusals.Add(1, new KeyValuePair<string, object?>(GenAIAttributes.RequestModel, requestedModel));
+        _budgetRefusals.Add(1, new KeyValuePair<string, object?>(GenAIAttributes.RequestModel, ModelTag(requestedModel)));
 
     /// <summary>Counts a request a rate limit refused.</summary>
     /// <param name="requestedModel">The model asked for.</param>
@@ -110,8 +117,14 @@ internal sealed class RelayMetrics
     public void RateLimitRefused(string requestedModel, string limit) =>
         _rateLimitRefusals.Add(
             1,
-            new KeyValuePair<string, object?>(GenAIAttributes.RequestModel, requestedModel),
+            new KeyValuePair<string, object?>(GenAIAttributes.RequestModel, ModelTag(requestedModel)),
             new KeyValuePair<string, object?>(GenAIAttributes.RelayLimit, limit));
+
+    /// <summary>
+    /// The requested model as an attribute: bounded by the configuration (<see cref="Routing.ModelRouteTable.MetricName"/>),
+    /// or as it is where no relay routes (the usage services alone).
+    /// </summary>
+    private string ModelTag(string requestedModel) => _router?.Table.MetricName(requestedModel) ?? requestedModel;
 
     /// <summary>Counts usage records that were not stored.</summary>
     public void UsageDropped(long count) => _usageDropped.Add(count);

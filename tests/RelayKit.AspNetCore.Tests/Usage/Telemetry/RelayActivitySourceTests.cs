@@ -51,7 +51,8 @@ public sealed class RelayActivitySourceTests : IDisposable
         Assert.Equal("fast", requestSpan.GetTagItem("gen_ai.request.model"));
         Assert.Equal("claude-haiku", requestSpan.GetTagItem("gen_ai.response.model"));
         Assert.Equal("anthropic", requestSpan.GetTagItem("gen_ai.provider.name"));
-        Assert.Equal(12L, requestSpan.GetTagItem("gen_ai.usage.input_tokens"));
+        // Input counts every prompt token, the 5 read from the cache included (they also have their own attribute).
+        Assert.Equal(17L, requestSpan.GetTagItem("gen_ai.usage.input_tokens"));
         Assert.Equal(34L, requestSpan.GetTagItem("gen_ai.usage.output_tokens"));
         Assert.Equal(5L, requestSpan.GetTagItem("gen_ai.usage.cache_read.input_tokens"));
         Assert.Equal("team-a", requestSpan.GetTagItem("relaykit.key.name"));

@@ -18,6 +18,16 @@ public sealed class RelayMetricsTests : IDisposable
         new(_services.GetRequiredService<IMeterFactory>(), RelayMetrics.MeterName, instrument);
 
     [Fact]
+    public void Input_token_usage_counts_cached_and_cache_written_prompt_tokens_too()
+    {
+        using var listener = Collect<long>("gen_ai.client.token.usage");
+
+        _metrics.RecordRequest(UsageRecords.Make("r1", input: 20, output: 5) with { CachedInputTokens = 80, CacheWriteTokens = 3 });
+
+        Assert.Equal(103, Assert.Single(listener.GetMeasurementSnapshot(), m => Equals(m.Tags["gen_ai.token.type"], "input")).Value);
+    }
+
+    [Fact]
     public void Token_usage_is_one_histogram_with_input_and_output_measurements()
     {
         using var tokens = Collect<long>("gen_ai.client.token.usage");

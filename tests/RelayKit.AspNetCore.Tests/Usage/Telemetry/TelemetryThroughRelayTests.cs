@@ -42,6 +42,25 @@ public sealed class TelemetryThroughRelayTests
     }
 
     [Fact]
+    public async Task The_model_attribute_is_bounded_by_the_configuration_whatever_callers_send()
+    {
+        await using var relay = UsageRelay.Create(s => s.With("ModelRelay:Models:o*-mini:Provider", "openai"));
+        var meters = relay.App.Services.GetRequiredService<IMeterFactory>();
+        using var duration = new MetricCollector<double>(meters, RelayMetrics.MeterName, "gen_ai.client.operation.duration");
+        using var http = relay.App.CreateClient();
+        string[] models = ["gpt-typo-" + Guid.NewGuid().ToString("N"), "gpt-typo-" + Guid.NewGuid().ToString("N"), "o123-mini", "o456-mini", "GPT-5.5", "DEFAULT"];
+
+        foreach (var model in models)
+        {
+            await RawRelayCall.PostAsync(http, "v1/chat/completions", $$"""{"model":"{{model}}","messages":[{"role":"user","content":"x"}]}""", bearer: RelaySettings.AliceKey);
+        }
+
+        await relay.WaitForRecordsAsync(models.Length);
+        Assert.Equal(["_OTHER", "_OTHER", "o*-mini", "o*-mini", "gpt-5.5", "default"],
+            duration.GetMeasurementSnapshot().Select(m => (string?)m.Tags["gen_ai.request.model"]));
+    }
+
+    [Fact]
     public async Task A_failed_request_carries_error_type_in_its_duration()
     {
         await using var relay = UsageRelay.Create();
