@@ -12,9 +12,9 @@ internal sealed class ModelRelayAdminOptionsValidator : IValidateOptions<ModelRe
     {
         var admin = options.Admin;
         var failures = new List<string>();
-        if (admin.TrialCredit is < 0 or > BudgetLedger.MaxBalance)
+        if (admin.TrialCredit is < 0 or > BudgetLedger.MaxBalance || !BudgetLedger.IsAtScale(admin.TrialCredit))
         {
-            failures.Add($"ModelRelay:Admin:TrialCredit must be between 0 and {BudgetLedger.MaxBalance.ToString("N0", CultureInfo.InvariantCulture)} US dollars.");
+            failures.Add($"ModelRelay:Admin:TrialCredit must be between 0 and {BudgetLedger.MaxBalance.ToString("N0", CultureInfo.InvariantCulture)} US dollars, with at most {BudgetLedger.AmountScale} decimal places.");
         }
 
         if (admin.KeyCacheDuration < TimeSpan.Zero)

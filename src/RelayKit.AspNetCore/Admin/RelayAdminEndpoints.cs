@@ -109,9 +109,9 @@ internal sealed partial class RelayAdminEndpoints(
             return Invalid("'expires_at' must be in the future.");
         }
 
-        if (request.Credit is { } credit && (credit <= 0 || credit > BudgetLedger.MaxBalance))
+        if (request.Credit is { } credit && (credit <= 0 || credit > BudgetLedger.MaxBalance || !BudgetLedger.IsAtScale(credit)))
         {
-            return Invalid($"'credit' must be positive and at most {MaxBalanceText} US dollars when given.");
+            return Invalid($"'credit' must be positive, at most {MaxBalanceText} US dollars and have at most {BudgetLedger.AmountScale} decimal places when given.");
         }
 
         if (request.CreditReference is { } creditReference && !ValidReference(creditReference))
@@ -187,9 +187,9 @@ internal sealed partial class RelayAdminEndpoints(
             return error;
         }
 
-        if (request!.Amount is not { } amount || amount <= 0)
+        if (request!.Amount is not { } amount || amount <= 0 || !BudgetLedger.IsAtScale(amount))
         {
-            return Invalid("'amount' is required and must be positive (US dollars).");
+            return Invalid($"'amount' is required and must be positive (US dollars, at most {BudgetLedger.AmountScale} decimal places).");
         }
 
         if (request.Reference is not { } reference || !ValidReference(reference))

@@ -15,6 +15,23 @@ internal sealed partial class BudgetLedger : IBudgetLedger
     /// </summary>
     public const decimal MaxBalance = 1_000_000_000_000m;
 
+    /// <summary>
+    /// Decimal places the ledger keeps of an amount (10⁻¹⁵ USD). A decimal holds 28–29 digits and a balance up to
+    /// <see cref="MaxBalance"/> takes 13 before the point, so with this scale every sum of amounts stays exact, in
+    /// memory and in a PostgreSQL <c>numeric</c> read back as a decimal; a finer amount (a price with many places
+    /// times a token count) would make sums that no longer fit, or round them.
+    /// </summary>
+    public const int AmountScale = 15;
+
+    /// <summary>A hold, at the ledger's scale: rounded up, so it never holds less than asked.</summary>
+    public static decimal Held(decimal amount) => decimal.Round(amount, AmountScale, MidpointRounding.ToPositiveInfinity);
+
+    /// <summary>A charge, at the ledger's scale: rounded to the nearest (it is capped at its hold anyway).</summary>
+    public static decimal Charged(decimal amount) => decimal.Round(amount, AmountScale, MidpointRounding.AwayFromZero);
+
+    /// <summary>Whether a credit is at the ledger's scale; a finer one is refused rather than rounded (it is money paid).</summary>
+    public static bool IsAtScale(decimal amount) => amount.Scale <= AmountScale || decimal.Round(amount, AmountScale) == amount;
+
     private const int SweepBatch = 100;
 
     private readonly ILedgerStore _store;
@@ -35,6 +52,7 @@ internal sealed partial class BudgetLedger : IBudgetLedger
         ArgumentException.ThrowIfNullOrEmpty(keyId);
         ArgumentException.ThrowIfNullOrEmpty(requestId);
         ArgumentOutOfRangeException.ThrowIfNegative(amount);
+        amount = Held(amount);
 
         return _store is IConditionalReservationStore conditional
             ? TryReserveConditionallyAsync(conditional, keyId, requestId, amount, expiresAt, cancellationToken)
@@ -97,6 +115,7 @@ internal sealed partial class BudgetLedger : IBudgetLedger
     {
         ArgumentException.ThrowIfNullOrEmpty(requestId);
         ArgumentOutOfRangeException.ThrowIfNegative(actualCost);
+        actualCost = Charged(actualCost);
 
         var result = await _store.RunAsync(async session =>
         {
@@ -311,35 +330,39 @@ internal sealed partial class BudgetLedger : IBudgetLedger
     public async Task<int> ReleaseExpiredAsync(CancellationToken cancellationToken = default)
     {
         var released = 0;
+        var failed = new HashSet<string>(StringComparer.Ordinal);
         while (true)
         {
             var now = _time.GetUtcNow();
             var expired = await _store.FindExpiredAsync(now, SweepBatch, cancellationToken);
             foreach (var requestId in expired)
             {
-                var applied = await _store.RunAsync(async session =>
+                if (failed.Contains(requestId))
                 {
-                    // Another instance's sweep or a late settle may have got here first.
-                    var reservation = await session.GetReservationAsync(requestId);
-                    if (reservation is not { State: ReservationState.Open } || reservation.ExpiresAt > now)
-                    {
-                        return false;
-                    }
+                    continue;
+                }
 
-                    var account = await session.GetAccountAsync(reservation.KeyId)
-                        ?? throw new InvalidOperationException("A reservation without an account: the ledger store is inconsistent.");
-                    await session.AppendAsync(Entry(reservation.KeyId, BudgetEntryKind.Expiry, reservation.Amount, now, requestId: requestId));
-                    await session.SaveAccountAsync(account with { Reserved = account.Reserved - reservation.Amount }, now);
-                    await session.SaveReservationAsync(reservation with { State = ReservationState.Expired }, now);
-                    return true;
-                }, cancellationToken);
+                bool applied;
+                try
+                {
+                    applied = await ReleaseExpiredAsync(requestId, now, cancellationToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // One reservation the store cannot release must not stop the sweep for every other one behind it.
+                    failed.Add(requestId);
+                    LogExpiryFailed(ex, requestId);
+                    continue;
+                }
+
                 if (applied)
                 {
                     released++;
                 }
             }
 
-            if (expired.Count < SweepBatch)
+            // A full batch of nothing but failures would be found again and again: the next sweep tries them anew.
+            if (expired.Count < SweepBatch || expired.All(failed.Contains))
             {
                 break;
             }
@@ -352,6 +375,25 @@ internal sealed partial class BudgetLedger : IBudgetLedger
 
         return released;
     }
+
+    /// <summary>Releases one expired reservation; false when another sweep or a late settle got to it first.</summary>
+    private Task<bool> ReleaseExpiredAsync(string requestId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        _store.RunAsync(async session =>
+        {
+            // Another instance's sweep or a late settle may have got here first.
+            var reservation = await session.GetReservationAsync(requestId);
+            if (reservation is not { State: ReservationState.Open } || reservation.ExpiresAt > now)
+            {
+                return false;
+            }
+
+            var account = await session.GetAccountAsync(reservation.KeyId)
+                ?? throw new InvalidOperationException("A reservation without an account: the ledger store is inconsistent.");
+            await session.AppendAsync(Entry(reservation.KeyId, BudgetEntryKind.Expiry, reservation.Amount, now, requestId: requestId));
+            await session.SaveAccountAsync(account with { Reserved = account.Reserved - reservation.Amount }, now);
+            await session.SaveReservationAsync(reservation with { State = ReservationState.Expired }, now);
+            return true;
+        }, cancellationToken);
 
     /// <inheritdoc />
     public Task<BudgetBalance?> GetBalanceAsync(string keyId, CancellationToken cancellationToken = default)
@@ -380,6 +422,10 @@ internal sealed partial class BudgetLedger : IBudgetLedger
         ArgumentException.ThrowIfNullOrEmpty(keyId);
         ArgumentException.ThrowIfNullOrEmpty(reference);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(amount);
+        if (!IsAtScale(amount))
+        {
+            throw new ArgumentException($"A credit has at most {AmountScale} decimal places.", nameof(amount));
+        }
 
         return _store.RunAsync(async session =>
         {
@@ -446,6 +492,9 @@ internal sealed partial class BudgetLedger : IBudgetLedger
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "Request {RequestId} reported a cost of {ReportedCost} but was charged {Charged}: the excess is recorded, not charged.")]
     private partial void LogUncharged(string requestId, decimal charged, decimal reportedCost);
+
+    [LoggerMessage(EventId = 5006, Level = LogLevel.Error, Message = "Releasing the expired reservation {RequestId} failed; the sweep went on with the others and tries it again next time.")]
+    private partial void LogExpiryFailed(Exception exception, string requestId);
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "Released {Count} expired budget reservations.")]
     private partial void LogExpired(int count);

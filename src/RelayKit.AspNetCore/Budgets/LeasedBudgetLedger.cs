@@ -76,6 +76,7 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
         ArgumentException.ThrowIfNullOrEmpty(requestId);
         ArgumentOutOfRangeException.ThrowIfNegative(amount);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        amount = BudgetLedger.Held(amount);
 
         var key = _keys.GetOrAdd(keyId, static id => new KeyLeases(id));
         if (TryCarve(key, requestId, amount, expiresAt, out var carved))
@@ -135,6 +136,7 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
     {
         ArgumentException.ThrowIfNullOrEmpty(requestId);
         ArgumentOutOfRangeException.ThrowIfNegative(actualCost);
+        actualCost = BudgetLedger.Charged(actualCost);
         return _carves.TryGetValue(requestId, out var carve)
             ? EndCarveAsync(carve, actualCost, cancellationToken)
             : _ledger.SettleAsync(requestId, actualCost, cancellationToken);

@@ -170,9 +170,9 @@ internal sealed class ModelRelayOptionsValidator(string settingsPath, IConfigura
                 names[key.Name] = i;
             }
 
-            if (key.Budget is < 0 or > BudgetLedger.MaxBalance)
+            if (key.Budget is < 0 or > BudgetLedger.MaxBalance || (key.Budget is { } budget && !BudgetLedger.IsAtScale(budget)))
             {
-                failures.Add($"{Path("Keys", i, "Budget")} must be between 0 and {BudgetLedger.MaxBalance.ToString("N0", CultureInfo.InvariantCulture)} US dollars.");
+                failures.Add($"{Path("Keys", i, "Budget")} must be between 0 and {BudgetLedger.MaxBalance.ToString("N0", CultureInfo.InvariantCulture)} US dollars, with at most {BudgetLedger.AmountScale} decimal places.");
             }
 
             var hasSecret = !string.IsNullOrEmpty(key.Secret);

@@ -5,8 +5,8 @@ namespace RelayKit.AspNetCore.Tests.Admin;
 public sealed class ModelRelayAdminOptionsValidatorTests
 {
     [Theory]
-    [InlineData("ModelRelay:Admin:TrialCredit", "-1", "TrialCredit must be between 0 and 1,000,000,000,000 US dollars")]
-    [InlineData("ModelRelay:Admin:TrialCredit", "1000000000001", "TrialCredit must be between 0 and 1,000,000,000,000 US dollars")]
+    [InlineData("ModelRelay:Admin:TrialCredit", "-1", "TrialCredit must be between 0 and 1,000,000,000,000 US dollars, with at most 15 decimal places")]
+    [InlineData("ModelRelay:Admin:TrialCredit", "1000000000001", "TrialCredit must be between 0 and 1,000,000,000,000 US dollars, with at most 15 decimal places")]
     [InlineData("ModelRelay:Admin:KeySha256", "abc", "KeySha256 must be 64 hexadecimal digits")]
     [InlineData("ModelRelay:Admin:Key", "short", "Key must be at least 16 characters")]
     [InlineData("ModelRelay:Admin:KeyCacheDuration", "-00:00:01", "KeyCacheDuration must not be negative")]

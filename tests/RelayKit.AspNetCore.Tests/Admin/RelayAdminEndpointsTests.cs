@@ -163,8 +163,11 @@ public sealed class RelayAdminEndpointsTests
         var over = await PostJsonAsync(admin, $"{Keys}/{id}/topups", new { amount = 2m, reference = "pay_over" });
         var huge = await PostJsonAsync(admin, $"{Keys}/{id}/topups", new { amount = decimal.MaxValue, reference = "pay_huge" });
         var create = await PostJsonAsync(admin, Keys, new { name = "jay", credit = decimal.MaxValue });
+        var fine = await PostJsonAsync(admin, $"{Keys}/{id}/topups", new { amount = 0.0000000000000001m, reference = "pay_fine" });
 
         Assert.Equal((HttpStatusCode.BadRequest, HttpStatusCode.BadRequest, HttpStatusCode.BadRequest), (over.Status, huge.Status, create.Status));
+        Assert.Equal(HttpStatusCode.BadRequest, fine.Status);
+        Assert.Contains("15 decimal places", fine.Body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal("invalid_request", huge.Body.GetProperty("error").GetProperty("code").GetString());
         Assert.Contains("1,000,000,000,000", over.Body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal(999_999_999_999m, await BalanceAsync(admin, id));

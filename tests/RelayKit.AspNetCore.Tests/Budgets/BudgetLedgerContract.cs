@@ -46,6 +46,35 @@ public abstract class BudgetLedgerContract : IAsyncLifetime
     private DateTimeOffset InFiveMinutes => Time.GetUtcNow().AddMinutes(5);
 
     [SkippableFact]
+    public async Task Amounts_finer_than_the_ledger_keeps_are_held_up_and_charged_near_and_every_sum_stays_exact()
+    {
+        var ledger = NewLedger();
+        await ledger.TopUpAsync("k", BudgetLedger.MaxBalance, "pay-max");
+        await ledger.TopUpAsync("bob", 10m, "pay-bob");
+        Assert.True((await ledger.TryReserveAsync("bob", "b1", 1m, Time.GetUtcNow().AddMinutes(2.5))).Granted);
+
+        // Held together these would need 30 digits: each hold is kept to 15 places, rounded up.
+        Assert.True((await ledger.TryReserveAsync("k", "r1", 900_000_000_000.1m, Time.GetUtcNow().AddMinutes(2))).Granted);
+        Assert.True((await ledger.TryReserveAsync("k", "r2", 0.00000000000000001m, Time.GetUtcNow().AddMinutes(2))).Granted);
+        Assert.Equal(0.000000000000001m, (await ledger.GetReservationAsync("r2"))!.Amount);
+        Assert.Equal(900_000_000_000.100000000000001m, (await ledger.GetBalanceAsync("k"))!.Reserved);
+
+        var settled = await ledger.SettleAsync("r1", 0.1234567890123456789m);
+        await ledger.ReleaseAsync("r2");
+        Assert.Equal(0.123456789012346m, settled.Charged);
+        var after = (await ledger.GetBalanceAsync("k"))!;
+        Assert.Equal((BudgetLedger.MaxBalance - 0.123456789012346m, 0m), (after.Balance, after.Reserved));
+
+        // The sweep still works for every key.
+        Time.Advance(TimeSpan.FromMinutes(3));
+        Assert.Equal(1, await ledger.ReleaseExpiredAsync());
+        Assert.Equal(ReservationState.Expired, (await ledger.GetReservationAsync("b1"))!.State);
+
+        // A credit is money paid: one finer than the ledger keeps is refused, not rounded.
+        await Assert.ThrowsAsync<ArgumentException>(() => ledger.TopUpAsync("bob", 1.0000000000000001m, "pay-fine"));
+    }
+
+    [SkippableFact]
     public async Task Reservation_is_granted_while_it_fits_and_refused_whole_when_it_does_not()
     {
         var ledger = NewLedger();

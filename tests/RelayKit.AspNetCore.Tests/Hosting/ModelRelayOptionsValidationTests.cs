@@ -28,8 +28,9 @@ public sealed class ModelRelayOptionsValidationTests
         { "ModelRelay:MaxRequestBodySize", "0", "ModelRelay:MaxRequestBodySize must be a positive number of bytes." },
         { "ModelRelay:ConnectTimeout", "00:00:00", "ModelRelay:ConnectTimeout must be positive" },
         { "ModelRelay:UpstreamTimeout", "-00:00:01", "ModelRelay:UpstreamTimeout must be positive" },
-        { "ModelRelay:Keys:0:Budget", "-0.01", "ModelRelay:Keys:0:Budget must be between 0 and 1,000,000,000,000 US dollars." },
-        { "ModelRelay:Keys:0:Budget", "79228162514264337593543950335", "ModelRelay:Keys:0:Budget must be between 0 and 1,000,000,000,000 US dollars." },
+        { "ModelRelay:Keys:0:Budget", "-0.01", "ModelRelay:Keys:0:Budget must be between 0 and 1,000,000,000,000 US dollars, with at most 15 decimal places." },
+        { "ModelRelay:Keys:0:Budget", "79228162514264337593543950335", "ModelRelay:Keys:0:Budget must be between 0 and 1,000,000,000,000 US dollars, with at most 15 decimal places." },
+        { "ModelRelay:Keys:0:Budget", "5.0000000000000000000000000001", "ModelRelay:Keys:0:Budget must be between 0 and 1,000,000,000,000 US dollars, with at most 15 decimal places." },
         { "ModelRelay:Budgets:LeaseRequests", "-1", "ModelRelay:Budgets:LeaseRequests must be between 0 (no leases) and 10000." },
         { "ModelRelay:Budgets:LeaseRequests", "10001", "ModelRelay:Budgets:LeaseRequests must be between 0 (no leases) and 10000." },
     };

@@ -23,7 +23,7 @@ public sealed class SharedLedgerTests
         }
 
         const int covered = 5;
-        var budget = (reservation * covered) + (reservation / 3);
+        var budget = decimal.Round((reservation * covered) + (reservation / 3), RelayKit.AspNetCore.Budgets.BudgetLedger.AmountScale);
         void Shared(Dictionary<string, string?> s)
         {
             s["ModelRelay:Budgets:Provider"] = "PostgreSql";
