@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace RelayKit.AspNetCore.Budgets;
 
@@ -13,10 +14,13 @@ internal sealed partial class ReservationExpirySweeper : BackgroundService
     private readonly TimeProvider _time;
     private readonly TimeSpan _interval;
     private readonly ILogger<ReservationExpirySweeper> _logger;
+    private readonly bool _off;
 
     /// <summary>Creates the sweeper.</summary>
-    public ReservationExpirySweeper(IBudgetLedger ledger, TimeProvider time, BudgetStorageOptions options, ILogger<ReservationExpirySweeper> logger)
+    public ReservationExpirySweeper(
+        IBudgetLedger ledger, TimeProvider time, BudgetStorageOptions options, ILogger<ReservationExpirySweeper> logger, IOptions<ModelRelayOptions>? relay = null)
     {
+        _off = relay?.Value.Enabled == false;
         _ledger = ledger;
         _time = time;
         _interval = options.ExpirySweepInterval;
@@ -26,6 +30,12 @@ internal sealed partial class ReservationExpirySweeper : BackgroundService
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // With the relay off nothing reserves, and the ledger's store is not even opened.
+        if (_off)
+        {
+            return;
+        }
+
         using var timer = new PeriodicTimer(_interval, _time);
         do
         {

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Admin;
 
 namespace RelayKit.AspNetCore;
@@ -15,7 +16,7 @@ public static class ModelRelayAdminEndpointRouteBuilderExtensions
     /// <c>GET keys/{id}/ledger</c>, <c>POST keys/{id}/topups</c>, <c>POST keys/{id}/refund</c> and
     /// <c>POST keys/{id}/revoke</c>. Protect it with the host's policy on the returned builder
     /// (<c>.RequireAuthorization("admin")</c>), with <c>ModelRelay:Admin:Key</c>, or both; with neither,
-    /// every request is refused with 403.
+    /// every request is refused with 403. With the relay off (<c>ModelRelay:Enabled=false</c>) nothing is mapped.
     /// </summary>
     /// <param name="endpoints">The app's endpoint route builder.</param>
     /// <param name="prefix">The path the endpoints go under.</param>
@@ -32,6 +33,13 @@ public static class ModelRelayAdminEndpointRouteBuilderExtensions
         }
 
         var group = endpoints.MapGroup(prefix);
+
+        // With the relay off (ModelRelay:Enabled=false) nothing of it is mapped, its keys' API included.
+        if (!endpoints.ServiceProvider.GetRequiredService<IOptionsMonitor<ModelRelayOptions>>().CurrentValue.Enabled)
+        {
+            return group;
+        }
+
         group.MapPost("/keys", http => admin.HandleAsync(http, admin.CreateAsync)).WithDisplayName("RelayKit admin: create key");
         group.MapGet("/keys", http => admin.HandleAsync(http, admin.ListAsync)).WithDisplayName("RelayKit admin: list keys");
         group.MapGet("/keys/{id}", http => admin.HandleAsync(http, admin.GetAsync)).WithDisplayName("RelayKit admin: read key");

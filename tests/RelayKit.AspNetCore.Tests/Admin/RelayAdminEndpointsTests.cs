@@ -150,6 +150,19 @@ public sealed class RelayAdminEndpointsTests
         Assert.Equal(1m, await BalanceAsync(admin, id));
     }
 
+    [Fact]
+    public async Task With_the_relay_off_the_operations_api_is_not_mapped_and_the_ledger_file_is_never_opened()
+    {
+        await using var app = new AdminRelayApp(AdminStorage.Sqlite, s => s["ModelRelay:Enabled"] = "false");
+        using var admin = app.CreateAdminClient();
+
+        var keys = await admin.GetAsync("/relay/admin/keys");
+        await Task.Delay(200);
+
+        Assert.Equal(HttpStatusCode.NotFound, keys.StatusCode);
+        Assert.False(File.Exists(app.SqlitePath), "the expiry sweep opened the ledger of a relay that is off");
+    }
+
     [Theory]
     [InlineData(AdminStorage.InMemory)]
     [InlineData(AdminStorage.Sqlite)]
