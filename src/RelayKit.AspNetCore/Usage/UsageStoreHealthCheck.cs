@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 
 namespace RelayKit.AspNetCore.Usage;
 
@@ -6,11 +7,22 @@ namespace RelayKit.AspNetCore.Usage;
 internal sealed class UsageStoreHealthCheck : IHealthCheck
 {
     private readonly IUsageStore _store;
+    private readonly bool _off;
 
-    public UsageStoreHealthCheck(IUsageStore store) => _store = store;
+    public UsageStoreHealthCheck(IUsageStore store, IOptions<ModelRelayOptions>? relay = null)
+    {
+        _store = store;
+        _off = relay?.Value.Enabled == false;
+    }
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        if (_off)
+        {
+            // Pinging would open (create) the store of a relay that is out of the path.
+            return HealthCheckResult.Healthy("The relay is off (ModelRelay:Enabled=false); its usage store is not used.");
+        }
+
         try
         {
             await _store.PingAsync(cancellationToken);

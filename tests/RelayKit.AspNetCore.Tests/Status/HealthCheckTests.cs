@@ -9,10 +9,11 @@ namespace RelayKit.AspNetCore.Tests.Status;
 public sealed class HealthCheckTests
 {
     private static async Task<(HealthReport Report, UpstreamHealthTracker Tracker)> CheckAsync(
-        Action<UsageOptions> configure, Action<UpstreamHealthTracker>? traffic = null)
+        Action<UsageOptions> configure, Action<UpstreamHealthTracker>? traffic = null, bool relayOff = false)
     {
         var services = new ServiceCollection();
         services.AddLogging();
+        services.Configure<ModelRelayOptions>(o => o.Enabled = !relayOff);
         services.AddSingleton<TimeProvider>(new FakeTimeProvider(new DateTimeOffset(2025, 3, 10, 12, 0, 0, TimeSpan.Zero)));
         services.AddRelayUsage(configure);
         await using var provider = services.BuildServiceProvider();
@@ -47,6 +48,17 @@ public sealed class HealthCheckTests
         {
             File.Delete(blocker);
         }
+    }
+
+    [Fact]
+    public async Task With_the_relay_off_the_store_check_never_opens_the_store()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "relaykit-off-" + Guid.NewGuid().ToString("N"));
+        var (report, _) = await CheckAsync(o => o.SqlitePath = Path.Combine(folder, "usage.db"), relayOff: true);
+
+        Assert.Equal(HealthStatus.Healthy, report.Entries["relaykit-usage-store"].Status);
+        Assert.Contains("off", report.Entries["relaykit-usage-store"].Description, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(folder));
     }
 
     [Fact]
