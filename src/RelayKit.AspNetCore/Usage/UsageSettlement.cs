@@ -52,8 +52,15 @@ internal sealed class UsageSettlement(UsageRecorder recorder, TimeProvider timeP
         };
     }
 
+    /// <summary>
+    /// The status the request ended with: the relay's error's, else the upstream's, else — for a caller gone before any
+    /// answer, whose response never got one — 499 (nginx's "client closed request"), not the response's unset 200.
+    /// </summary>
     private static int StatusOf(RelayRequestContext context) =>
-        context.Error?.Status ?? context.UpstreamStatusCode ?? context.HttpContext.Response.StatusCode;
+        context.Error?.Status ?? context.UpstreamStatusCode
+        ?? (context.ClientAborted && !context.HttpContext.Response.HasStarted ? ClientClosedRequest : context.HttpContext.Response.StatusCode);
+
+    private const int ClientClosedRequest = 499;
 
     private static string? ErrorTypeOf(RelayRequestContext context)
     {

@@ -58,6 +58,26 @@ public sealed class UsageRecordsThroughRelayTests
     }
 
     [Fact]
+    public async Task A_caller_gone_before_any_answer_is_recorded_as_499_client_aborted_not_200()
+    {
+        await using var relay = UsageRelay.Create();
+        relay.Fake.Setup().ForModel("gpt-5.5").RespondWithText("too late").WithFault(FakeFault.Latency(TimeSpan.FromSeconds(30), TimeSpan.Zero));
+        using var http = relay.App.CreateClient();
+        using var gone = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
+        {
+            Content = new StringContent("""{"model":"gpt-5.5","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", RelaySettings.AliceKey);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => http.SendAsync(request, gone.Token));
+
+        var record = Assert.Single(await relay.WaitForRecordsAsync(1));
+        Assert.Equal((499, "client_aborted"), (record.StatusCode, record.ErrorType));
+        Assert.True(record.IsError);
+    }
+
+    [Fact]
     public async Task An_OpenAI_stream_is_recorded_with_its_final_usage_chunk()
     {
         await using var relay = UsageRelay.Create();
