@@ -9,31 +9,33 @@ namespace RelayKit.AspNetCore.AppClients;
 /// <param name="UpstreamModel">The model name the provider knows.</param>
 internal sealed record AppModelTarget(ModelRelayProviderKind Kind, Uri BaseUrl, string? ApiKey, string UpstreamModel)
 {
-    /// <summary>The kind of the provider configured for <paramref name="model"/> by name or alias, or null when none is.</summary>
-    public static ModelRelayProviderKind? TryResolveKind(ModelRelayOptions options, string model)
-    {
-        var entry = options.Models.FirstOrDefault(m =>
-            string.Equals(m.Key, model, StringComparison.Ordinal) || m.Value.Aliases.Contains(model, StringComparer.Ordinal)).Value;
-        return entry?.Provider is { } name && options.Providers.TryGetValue(name, out var provider) ? provider.Kind : null;
-    }
+    /// <summary>The kind of the provider configured for <paramref name="model"/>, or null when no entry routes it.</summary>
+    public static ModelRelayProviderKind? TryResolveKind(ModelRelayOptions options, string model) =>
+        Route(options, model) is { } candidate && options.Providers.TryGetValue(candidate.Entry.Provider.Name, out var provider) ? provider.Kind : null;
 
-    /// <summary>The configured provider of <paramref name="model"/> (its name or one of its aliases).</summary>
+    /// <summary>
+    /// The configured provider of <paramref name="model"/>, found as the relay routes it (a name, an alias or a pattern
+    /// such as <c>o*-mini</c>), so the app's clients reach with the relay off what they reach through it.
+    /// </summary>
     public static AppModelTarget Resolve(ModelRelayOptions options, string model)
     {
-        var (name, entry) = options.Models.FirstOrDefault(m =>
-            string.Equals(m.Key, model, StringComparison.Ordinal) || m.Value.Aliases.Contains(model, StringComparer.Ordinal));
-        if (entry is null)
+        if (Route(options, model) is not { } candidate)
         {
             throw new InvalidOperationException(
-                $"The app's client for model '{model}' needs ModelRelay:Models:{model} (with its Provider) configured to reach the provider directly.");
+                $"The app's client for model '{model}' needs ModelRelay:Models:{model} (with its Provider, or a pattern that matches it) configured to reach the provider directly.");
         }
 
-        if (entry.Provider is null || !options.Providers.TryGetValue(entry.Provider, out var provider) || provider.Kind is not { } kind || provider.BaseUrl is null)
+        var name = candidate.Entry.Name.Text;
+        if (!options.Providers.TryGetValue(candidate.Entry.Provider.Name, out var provider) || provider.Kind is not { } kind || provider.BaseUrl is null)
         {
             throw new InvalidOperationException(
                 $"The app's client for model '{model}' needs ModelRelay:Models:{name}:Provider to name a provider with its Kind and BaseUrl.");
         }
 
-        return new AppModelTarget(kind, new Uri(provider.BaseUrl), provider.ApiKey, entry.UpstreamModel ?? name);
+        return new AppModelTarget(kind, new Uri(provider.BaseUrl), provider.ApiKey, candidate.UpstreamModel);
     }
+
+    // The route table keeps only entries whose provider is complete, as the relay does.
+    private static Routing.UpstreamCandidate? Route(ModelRelayOptions options, string model) =>
+        new Routing.ModelRouteTable(options, DateTimeOffset.UnixEpoch).Resolve(model) is [var first, ..] ? first : null;
 }

@@ -117,4 +117,25 @@ public sealed class AppClientsTests
         Assert.Equal(0, relayUpstreamCalls);
         await app.StopAsync();
     }
+
+    [Fact]
+    public async Task A_client_for_a_pattern_model_reaches_the_same_provider_with_the_relay_on_or_off()
+    {
+        await using var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = 1 });
+        var official = await fake.StartAsync();
+        fake.Setup().ForModel("o4-mini").RespondWithText("Direct from the pattern's provider.");
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(RelaySettings.Create(new Uri(official, "v1"), official)
+            .With("ModelRelay:Enabled", "false")
+            .With("ModelRelay:Models:o*-mini:Provider", "openai"));
+        builder.Services.AddModelRelay().AddChatClient("o4-mini");
+        using var app = builder.Build();
+        await app.StartAsync();
+
+        var answer = await app.Services.GetRequiredKeyedService<IChatClient>("o4-mini").GetResponseAsync("hi");
+
+        Assert.Equal("Direct from the pattern's provider.", answer.Text);
+        Assert.Equal("o4-mini", fake.Requests.Single().Model);
+        await app.StopAsync();
+    }
 }
