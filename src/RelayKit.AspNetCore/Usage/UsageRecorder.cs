@@ -25,7 +25,14 @@ internal sealed class UsageRecorder
     }
 
     /// <summary>Records one settled request. Completes at once unless the queue is full and the policy is <see cref="UsageQueueFullMode.Wait"/>.</summary>
-    public ValueTask RecordAsync(UsageRecord record, CancellationToken cancellationToken = default)
+    public ValueTask RecordAsync(UsageRecord record, CancellationToken cancellationToken = default) =>
+        RecordAsync(record, responseModel: null, cancellationToken);
+
+    /// <summary>
+    /// Records one settled request; <paramref name="responseModel"/> is the model the upstream's answer named (which the
+    /// record does not keep: it stores the model the request was routed to), for the metrics.
+    /// </summary>
+    public ValueTask RecordAsync(UsageRecord record, string? responseModel, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
         var clean = Sanitize(record);
@@ -49,7 +56,7 @@ internal sealed class UsageRecorder
             clean.Cost,
             clean.TimeToFirstByte?.TotalMilliseconds,
             clean.Duration.TotalMilliseconds);
-        _metrics.RecordRequest(clean);
+        _metrics.RecordRequest(clean, SecretScrubber.Scrub(responseModel));
 
         return _options.Store == UsageStoreKind.None ? ValueTask.CompletedTask : _queue.EnqueueAsync(clean, cancellationToken);
     }

@@ -15,10 +15,11 @@ internal sealed class UsageSettlement(UsageRecorder recorder, TimeProvider timeP
     public async ValueTask SettleAsync(RelayRequestContext context)
     {
         var record = CreateRecord(context, timeProvider.GetUtcNow());
-        RelayActivitySource.CompleteRequest(context.Activity, record);
+        var responseModel = SecretScrubber.Scrub(context.ResponseModel);
+        RelayActivitySource.CompleteRequest(context.Activity, record, responseModel);
 
         // The caller may be gone; the record must still be written, so the request's token is not used.
-        await recorder.RecordAsync(record, CancellationToken.None);
+        await recorder.RecordAsync(record, responseModel, CancellationToken.None);
     }
 
     /// <summary>The record of a request that has settled at <paramref name="now"/>.</summary>

@@ -92,7 +92,7 @@ internal sealed class RelayActivitySource : IDisposable
     }
 
     /// <summary>Ends a request span with what the request used.</summary>
-    public static void CompleteRequest(Activity? activity, UsageRecord record)
+    public static void CompleteRequest(Activity? activity, UsageRecord record, string? responseModel = null)
     {
         if (activity is null)
         {
@@ -102,7 +102,7 @@ internal sealed class RelayActivitySource : IDisposable
         if (activity.IsAllDataRequested)
         {
             activity.SetTag(GenAIAttributes.ProviderName, record.Provider);
-            activity.SetTag(GenAIAttributes.ResponseModel, record.UpstreamModel);
+            activity.SetTag(GenAIAttributes.ResponseModel, responseModel ?? record.UpstreamModel);
             // Every prompt token, cached and cache-written ones included, as the conventions count input.
             activity.SetTag(GenAIAttributes.InputTokens, record.InputTokens + (record.CachedInputTokens ?? 0) + (record.CacheWriteTokens ?? 0));
             activity.SetTag(GenAIAttributes.OutputTokens, record.OutputTokens);

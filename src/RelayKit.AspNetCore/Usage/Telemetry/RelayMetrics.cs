@@ -54,8 +54,8 @@ internal sealed class RelayMetrics
             "relaykit.usage.dropped", "{record}", "Usage records dropped because the write queue was full or the store kept failing.");
     }
 
-    /// <summary>Records the metrics of one settled request.</summary>
-    public void RecordRequest(UsageRecord record)
+    /// <summary>Records the metrics of one settled request; <paramref name="responseModel"/> is the model the upstream's answer named.</summary>
+    public void RecordRequest(UsageRecord record, string? responseModel = null)
     {
         var tags = new TagList
         {
@@ -67,9 +67,10 @@ internal sealed class RelayMetrics
             tags.Add(GenAIAttributes.ProviderName, record.Provider);
         }
 
-        if (record.UpstreamModel is not null)
+        // The model that ran, as the upstream's answer named it (a dated version, say); else the one it was sent.
+        if ((responseModel ?? record.UpstreamModel) is { } ran)
         {
-            tags.Add(GenAIAttributes.ResponseModel, record.UpstreamModel);
+            tags.Add(GenAIAttributes.ResponseModel, ran);
         }
 
         // The conventions count every prompt token as input, cached and cache-written ones included; the record keeps

@@ -28,6 +28,17 @@ public sealed class RelayMetricsTests : IDisposable
     }
 
     [Fact]
+    public void The_response_model_is_the_one_the_upstreams_answer_named_else_the_one_it_was_sent()
+    {
+        using var duration = Collect<double>("gen_ai.client.operation.duration");
+
+        _metrics.RecordRequest(UsageRecords.Make("r1", model: "gpt-4o"), "gpt-4o-2024-11-20");
+        _metrics.RecordRequest(UsageRecords.Make("r2", model: "gpt-4o"));
+
+        Assert.Equal(["gpt-4o-2024-11-20", "gpt-4o-2024-08-06"], duration.GetMeasurementSnapshot().Select(m => (string?)m.Tags["gen_ai.response.model"]));
+    }
+
+    [Fact]
     public void Token_usage_is_one_histogram_with_input_and_output_measurements()
     {
         using var tokens = Collect<long>("gen_ai.client.token.usage");
