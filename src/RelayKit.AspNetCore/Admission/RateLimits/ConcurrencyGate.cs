@@ -19,18 +19,6 @@ internal sealed class ConcurrencyGate(int queueLimit)
     private int _inUse;
     private int _limit;
 
-    /// <summary>Slots in use (for tests).</summary>
-    internal int InUse
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _inUse;
-            }
-        }
-    }
-
     /// <summary>A slot at once, or a lease that is not acquired when all <paramref name="limit"/> are in use.</summary>
     public RateLimitLease TryAcquire(int limit)
     {

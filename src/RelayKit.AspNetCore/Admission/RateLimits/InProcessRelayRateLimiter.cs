@@ -10,7 +10,7 @@ namespace RelayKit.AspNetCore.Admission.RateLimits;
 /// requests and tokens per minute use <see cref="TokenBucket"/>s driven by <see cref="TimeProvider"/>,
 /// checked and taken together under one lock so a rejected request uses up nothing.
 /// </summary>
-internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter, IAsyncDisposable
+internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter
 {
     private const int MaxQueuedPerCounter = 1024;
 
@@ -109,13 +109,7 @@ internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter, IAsyncDispo
 
         lock (_gate)
         {
-            var now = _time.GetTimestamp();
-            foreach (var charge in lease.TokenCharges)
-            {
-                var id = CounterIds.Tokens(charge.CounterId);
-                var limit = _buckets.TryGetValue(id, out var existing) ? existing.Limit : charge.Limit;
-                Bucket(id, limit, now).Take(delta);
-            }
+            TakeLocked(lease.TokenCharges, CounterIds.Tokens, delta);
         }
 
         lease.ChargedTokens = actualTokens;
@@ -132,26 +126,24 @@ internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter, IAsyncDispo
             }
 
             lease.Returned = true;
-            var now = _time.GetTimestamp();
-            foreach (var charge in lease.RequestCharges)
-            {
-                var id = CounterIds.Requests(charge.CounterId);
-                Bucket(id, _buckets.TryGetValue(id, out var existing) ? existing.Limit : charge.Limit, now).Take(-1);
-            }
-
-            foreach (var charge in lease.TokenCharges)
-            {
-                var id = CounterIds.Tokens(charge.CounterId);
-                Bucket(id, _buckets.TryGetValue(id, out var existing) ? existing.Limit : charge.Limit, now).Take(-lease.ChargedTokens);
-            }
-
+            TakeLocked(lease.RequestCharges, CounterIds.Requests, -1);
+            TakeLocked(lease.TokenCharges, CounterIds.Tokens, -lease.ChargedTokens);
             lease.ChargedTokens = 0;
         }
 
         return default;
     }
 
-    public ValueTask DisposeAsync() => default;
+    /// <summary>Takes <paramref name="amount"/> (negative: gives it back) from each charged counter, at its current limit.</summary>
+    private void TakeLocked(IReadOnlyList<CounterCharge> charges, Func<string, string> counter, long amount)
+    {
+        var now = _time.GetTimestamp();
+        foreach (var charge in charges)
+        {
+            var id = counter(charge.CounterId);
+            Bucket(id, _buckets.TryGetValue(id, out var existing) ? existing.Limit : charge.Limit, now).Take(amount);
+        }
+    }
 
     private async ValueTask<(ConcurrencySlotGroup? Slots, RateLimitRejection? Rejection)> AcquireSlotsAsync(
         RateLimitPolicy policy, long started, CancellationToken cancellationToken)
