@@ -62,7 +62,14 @@ internal sealed partial class UpstreamForwarder(
         foreach (var candidate in context.Candidates)
         {
             using var attempt = attempts?.StartAttempt(context, candidate, ++attemptNumber);
-            var (response, error) = await SendAsync(context, candidate);
+
+            // One source bounds the attempt by UpstreamTimeout: the wait for the response to start, then each wait for
+            // the next part of it. The caller's abort cancels it too: one registration, where a source linked to the
+            // timeout's would make another source and two. Which of the two it was is told by RequestAborted, checked first.
+            var timeout = options.CurrentValue.UpstreamTimeout;
+            using var cancel = new CancellationTokenSource(timeout, timeProvider);
+            using var abort = context.RequestAborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), cancel);
+            var (response, error) = await SendAsync(context, candidate, cancel, timeout);
             if (response is null)
             {
                 attempt?.Failed(error);
@@ -80,7 +87,7 @@ internal sealed partial class UpstreamForwarder(
                 context.Upstream = candidate;
                 context.UpstreamStatusCode = (int)response.StatusCode;
                 attempt?.Answered((int)response.StatusCode);
-                await CopyResponseAsync(context, candidate, response);
+                await CopyResponseAsync(context, candidate, response, cancel, timeout);
                 attempt?.Ended(context.ResponseCompleted, context.ClientAborted);
                 return null;
             }
@@ -89,19 +96,14 @@ internal sealed partial class UpstreamForwarder(
         return lastError;
     }
 
-    private async Task<(HttpResponseMessage? Response, RelayError? Error)> SendAsync(RelayRequestContext context, UpstreamCandidate candidate)
+    private async Task<(HttpResponseMessage? Response, RelayError? Error)> SendAsync(
+        RelayRequestContext context, UpstreamCandidate candidate, CancellationTokenSource cancel, TimeSpan timeout)
     {
         var provider = candidate.Provider;
         using var request = CreateRequest(context, candidate);
 
         // The handler comes from IHttpClientFactory (pooled and rotated there), so the invoker must not dispose it.
         using var invoker = new HttpMessageInvoker(handlers.CreateHandler(UpstreamClientNames.For(provider.Name)), disposeHandler: false);
-        var timeout = options.CurrentValue.UpstreamTimeout;
-        using var cancel = new CancellationTokenSource(timeout, timeProvider);
-
-        // The caller's abort cancels the same source: one registration, where a source linked to the timeout's
-        // would make another source and two. Which of the two it was is told by RequestAborted, checked first.
-        using var abort = context.RequestAborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), cancel);
         try
         {
             var response = await invoker.SendAsync(request, cancel.Token);
@@ -182,7 +184,8 @@ internal sealed partial class UpstreamForwarder(
         return request;
     }
 
-    private async Task CopyResponseAsync(RelayRequestContext context, UpstreamCandidate candidate, HttpResponseMessage response)
+    private async Task CopyResponseAsync(
+        RelayRequestContext context, UpstreamCandidate candidate, HttpResponseMessage response, CancellationTokenSource cancel, TimeSpan timeout)
     {
         var http = context.HttpContext;
         http.Response.StatusCode = (int)response.StatusCode;
@@ -227,15 +230,12 @@ internal sealed partial class UpstreamForwarder(
 
             // An upstream silent for UpstreamTimeout in the middle of its answer is cut, as one that never starts
             // is: otherwise a stalled provider would hold the request's concurrency slots, its budget hold and the
-            // connection for good. Each read gets the whole timeout again; the caller's abort cancels it too.
-            var idleTimeout = options.CurrentValue.UpstreamTimeout;
-            using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
-            using var abort = context.RequestAborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), idle);
+            // connection for good. Each read gets the whole timeout again.
             int read;
             while (true)
             {
-                idle.CancelAfter(idleTimeout);
-                read = await upstream.ReadAsync(buffer.AsMemory(0, ChunkSize), idle.Token);
+                cancel.CancelAfter(timeout);
+                read = await upstream.ReadAsync(buffer.AsMemory(0, ChunkSize), cancel.Token);
                 if (read == 0)
                 {
                     break;
@@ -319,7 +319,7 @@ internal sealed partial class UpstreamForwarder(
                 // rather than letting it look finished.
                 // A cancellation the caller did not ask for is the idle cut above.
                 LogUpstreamBroke(candidate.Provider.Name, ex is OperationCanceledException
-                    ? $"it sent nothing for {options.CurrentValue.UpstreamTimeout} (UpstreamTimeout) in the middle of its answer"
+                    ? $"it sent nothing for {timeout} (UpstreamTimeout) in the middle of its answer"
                     : ex.Message);
                 http.Abort();
             }
