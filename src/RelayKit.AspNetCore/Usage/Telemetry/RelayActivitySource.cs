@@ -103,8 +103,7 @@ internal sealed class RelayActivitySource : IDisposable
         {
             activity.SetTag(GenAIAttributes.ProviderName, record.Provider);
             activity.SetTag(GenAIAttributes.ResponseModel, responseModel ?? record.UpstreamModel);
-            // Every prompt token, cached and cache-written ones included, as the conventions count input.
-            activity.SetTag(GenAIAttributes.InputTokens, record.InputTokens + (record.CachedInputTokens ?? 0) + (record.CacheWriteTokens ?? 0));
+            activity.SetTag(GenAIAttributes.InputTokens, RelayMetrics.InputTokensOf(record));
             activity.SetTag(GenAIAttributes.OutputTokens, record.OutputTokens);
             activity.SetTag(GenAIAttributes.CacheReadInputTokens, record.CachedInputTokens);
             activity.SetTag(GenAIAttributes.CacheCreationInputTokens, record.CacheWriteTokens);

@@ -73,11 +73,8 @@ internal sealed class RelayMetrics
             tags.Add(GenAIAttributes.ResponseModel, ran);
         }
 
-        // The conventions count every prompt token as input, cached and cache-written ones included; the record keeps
-        // them in disjoint billing classes.
-        if (record.InputTokens is { } input)
+        if (InputTokensOf(record) is { } input)
         {
-            input += (record.CachedInputTokens ?? 0) + (record.CacheWriteTokens ?? 0);
             var inputTags = tags;
             inputTags.Add(GenAIAttributes.TokenType, GenAIAttributes.TokenTypeInput);
             _tokenUsage.Record(input, inputTags);
@@ -129,6 +126,13 @@ internal sealed class RelayMetrics
 
     /// <summary>Counts usage records that were not stored.</summary>
     public void UsageDropped(long count) => _usageDropped.Add(count);
+
+    /// <summary>
+    /// The input tokens of a record as the GenAI conventions count them: every prompt token, cached and cache-written
+    /// ones included (the record keeps them in disjoint billing classes); null when the upstream reported none.
+    /// </summary>
+    internal static long? InputTokensOf(UsageRecord record) =>
+        record.InputTokens + (record.CachedInputTokens ?? 0) + (record.CacheWriteTokens ?? 0);
 
     /// <summary>The <c>error.type</c> of a record: its error type, else its status code when it failed.</summary>
     internal static string? ErrorTypeOf(UsageRecord record) =>
