@@ -45,7 +45,7 @@ internal sealed class CassetteRedactor
         {
             var separator = parameters[i].IndexOf('=', StringComparison.Ordinal);
             var name = Uri.UnescapeDataString(separator < 0 ? parameters[i] : parameters[i][..separator]);
-            if (separator >= 0 && (SecretQueryParameters.Contains(name) || _queryParameters.Any(p => ModelPattern.IsMatch(p, name))))
+            if (separator >= 0 && (IsSecretQueryParameter(name) || _queryParameters.Any(p => ModelPattern.IsMatch(p, name))))
             {
                 parameters[i] = parameters[i][..(separator + 1)] + SecretHeaders.Redacted;
             }
@@ -55,6 +55,9 @@ internal sealed class CassetteRedactor
     }
 
     public static bool IsTransportHeader(string name) => TransportHeaders.Contains(name);
+
+    /// <summary>Whether a query parameter is one that always carries a credential (and so is always redacted).</summary>
+    public static bool IsSecretQueryParameter(string name) => SecretQueryParameters.Contains(name);
 
     public bool IsSecretHeader(string name) => SecretHeaders.IsSecret(name) || _headers.Any(p => ModelPattern.IsMatch(p, name));
 

@@ -1,11 +1,12 @@
 using System.Text.RegularExpressions;
+using RelayKit.Testing.Cassettes;
 
 namespace RelayKit.Testing;
 
 /// <summary>
 /// Finds what looks like a credential in cassette files before they are committed: OpenAI keys
-/// (<c>sk-…</c>, <c>sk-proj-…</c>), Anthropic keys (<c>sk-ant-…</c>), restricted keys (<c>rk-…</c>) and
-/// bearer tokens. Call <see cref="AssertNoSecrets"/> from a test over your cassette folder.
+/// (<c>sk-…</c>, <c>sk-proj-…</c>), Anthropic keys (<c>sk-ant-…</c>), restricted keys (<c>rk-…</c>),
+/// bearer tokens and credential query parameters (<c>?key=…</c> and the others always redacted). Call <see cref="AssertNoSecrets"/> from a test over your cassette folder.
 /// </summary>
 public static partial class CassetteSecretScanner
 {
@@ -53,20 +54,30 @@ public static partial class CassetteSecretScanner
             var kind = match.Groups["anthropic"].Success ? "Anthropic key"
                 : match.Groups["openai"].Success ? "OpenAI key"
                 : match.Groups["restricted"].Success ? "restricted key"
-                : match.Groups["query"].Success ? "query-string key"
                 : "bearer token";
             yield return (kind, Mask(match.Value));
+        }
+
+        // The parameter names are the ones the redactor always redacts, so what it leaves is what this finds.
+        foreach (Match match in QueryParameterPattern().Matches(text))
+        {
+            if (CassetteRedactor.IsSecretQueryParameter(Uri.UnescapeDataString(match.Groups["name"].Value)))
+            {
+                yield return ("query-string key", Mask(match.Value));
+            }
         }
     }
 
     private static string Mask(string value) => value.Length <= 10 ? new string('*', value.Length) : value[..10] + new string('*', Math.Min(value.Length - 10, 12));
 
     // Key bodies are long runs of letters, digits, '-' and '_'; the look-behind keeps words such as
-    // "task-..." or "disk-..." from counting as keys. "Bearer [redacted]" and "?key=[redacted]" do not match: '[' is
-    // not a token character. A query key is a ?key= or &api_key= (and the like) with a value of 16 or more such chars.
+    // "task-..." or "disk-..." from counting as keys. "Bearer [redacted]" does not match: '[' is not a token character.
     [GeneratedRegex(
-        @"(?<![A-Za-z0-9_])(?:(?<anthropic>sk-ant-[A-Za-z0-9_\-]{16,})|(?<openai>sk-[A-Za-z0-9_\-]{20,})|(?<restricted>rk-[A-Za-z0-9_\-]{16,})|(?<bearer>[Bb]earer\s+[A-Za-z0-9._~+/\-]{16,}=*))" +
-        @"|(?<query>[?&](?:key|api_key|api-key|apikey|access_token|token|client_secret|secret|password|sig|signature)=[A-Za-z0-9._~+/%\-]{16,})",
+        @"(?<![A-Za-z0-9_])(?:(?<anthropic>sk-ant-[A-Za-z0-9_\-]{16,})|(?<openai>sk-[A-Za-z0-9_\-]{20,})|(?<restricted>rk-[A-Za-z0-9_\-]{16,})|(?<bearer>[Bb]earer\s+[A-Za-z0-9._~+/\-]{16,}=*))",
         RegexOptions.CultureInvariant)]
     private static partial Regex SecretPattern();
+
+    // A query parameter with a value of 16 or more token characters ("?key=[redacted]" does not match: '[' is not one).
+    [GeneratedRegex(@"[?&](?<name>[A-Za-z0-9_.~%\-]+)=[A-Za-z0-9._~+/%\-]{16,}", RegexOptions.CultureInvariant)]
+    private static partial Regex QueryParameterPattern();
 }
