@@ -338,24 +338,22 @@ public sealed class InProcessRelayRateLimiterTests
     [Fact]
     public async Task A_changed_concurrency_limit_counts_the_requests_already_in_flight()
     {
-        await using var host = new RateLimitTestHost(Settings.Key("alice", concurrent: 2, queueSeconds: 60));
+        await using var host = new RateLimitTestHost(Settings.Key("alice", concurrent: 2));
         var limiter = host.Limiter;
         var first = await limiter.AcquireAsync("alice", "m", 0);
         var second = await limiter.AcquireAsync("alice", "m", 0);
 
         // Lowered to 1 with two in flight: nothing new until both have ended, one of them is not enough.
         host.Change("ModelRelay:Keys:0:MaxConcurrentRequests", "1");
-        var queued = limiter.AcquireAsync("alice", "m", 0).AsTask();
+        Assert.False((await limiter.AcquireAsync("alice", "m", 0)).IsAcquired);
         await first.DisposeAsync();
-        await Task.Delay(50);
-        Assert.False(queued.IsCompleted);
+        Assert.False((await limiter.AcquireAsync("alice", "m", 0)).IsAcquired);
         await second.DisposeAsync();
-        var third = await queued.WaitAsync(TimeSpan.FromSeconds(10));
+        var third = await limiter.AcquireAsync("alice", "m", 0);
         Assert.True(third.IsAcquired);
 
         // Raised to 3 with one in flight: two more at once, not three.
         host.Change("ModelRelay:Keys:0:MaxConcurrentRequests", "3");
-        host.Change("ModelRelay:Keys:0:QueueTimeout", null);
         var more = new List<RelayRateLimitLease>();
         for (var i = 0; i < 3; i++)
         {
@@ -371,8 +369,8 @@ public sealed class InProcessRelayRateLimiterTests
         await using var host = new RateLimitTestHost(Settings.Key("alice", concurrent: 1, queueSeconds: 60));
         var limiter = host.Limiter;
         await using var holder = await limiter.AcquireAsync("alice", "m", 0);
+        // Queued at once (a slot granted at once would have completed it already), and only a release or a raise moves it.
         var waiting = limiter.AcquireAsync("alice", "m", 0).AsTask();
-        await Task.Delay(50);
         Assert.False(waiting.IsCompleted);
 
         // Raised to 2: the request that waited gets the new slot first, the one arriving now queues behind it.
