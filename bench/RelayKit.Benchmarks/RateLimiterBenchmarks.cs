@@ -26,9 +26,6 @@ public class RateLimiterBenchmarks
             TimeProvider.System);
     }
 
-    [GlobalCleanup]
-    public async Task Cleanup() => await _limiter.DisposeAsync();
-
     [Benchmark(Description = "acquire (RPM + TPM + concurrency) + release")]
     public async Task<bool> AcquireAndRelease()
     {
