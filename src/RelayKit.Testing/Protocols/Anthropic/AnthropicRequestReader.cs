@@ -142,6 +142,10 @@ internal static class AnthropicRequestReader
         }
 
         var thinking = ReadThinking(body["thinking"], maxTokens);
+        if (thinking.Enabled && choiceType is "tool" or "any")
+        {
+            throw new BadRequestException(400, "Thinking may not be enabled when tool_choice forces tool use.", "tool_choice");
+        }
 
         // Structured outputs: output_config.format, or output_format as the structured-outputs beta first named it.
         // Anthropic enforces every JSON schema the way OpenAI's strict mode does.

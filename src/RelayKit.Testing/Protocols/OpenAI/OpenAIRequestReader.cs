@@ -201,7 +201,14 @@ internal static class OpenAIRequestReader
                     throw new BadRequestException(400, $"Missing required parameter: '{where}'.", where);
                 }
 
-                return (definition["schema"]?.DeepClone() ?? new JsonObject(), JsonText.Bool(definition["strict"]), true);
+                var schema = definition["schema"]?.DeepClone() ?? new JsonObject();
+                var strict = JsonText.Bool(definition["strict"]);
+                if (strict && StrictSchemaRules.FirstProblem(schema) is { } problem)
+                {
+                    throw new BadRequestException(400, $"Invalid schema for response_format '{name}': {problem}", nested ? param : $"{param}.schema");
+                }
+
+                return (schema, strict, true);
             default:
                 throw new BadRequestException(400, $"Invalid value: '{JsonText.String(JsonText.Field(node, "type"))}'. Supported values are: 'text', 'json_object', and 'json_schema'.", $"{param}.type");
         }

@@ -205,6 +205,19 @@ public sealed class ThinkingTests
     }
 
     [Fact]
+    public async Task Thinking_with_a_forced_tool_is_a_400_as_the_api_refuses_it()
+    {
+        await using var fake = new FakeUpstream();
+        using var http = fake.CreateClient();
+
+        using var response = await http.SendAsync(AnthropicSdk.Raw(HttpMethod.Post, "/v1/messages",
+            """{"model":"claude-opus-4-6","max_tokens":4096,"thinking":{"type":"enabled","budget_tokens":1024},"tools":[{"name":"t","input_schema":{"type":"object"}}],"tool_choice":{"type":"any"},"messages":[{"role":"user","content":"hi"}]}"""));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("tool_choice forces tool use", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_same_seed_gives_the_same_thinking_and_signature()
     {
         async Task<ThinkingBlock> AskAsync(int seed)

@@ -32,6 +32,22 @@ public sealed class StructuredOutputTests
         }
         """;
 
+    // The strict form: every property required, the optional one (note) nullable instead, as OpenAI's strict mode demands.
+    private const string StrictPlanSchema = """
+        {
+          "type": "object",
+          "properties": {
+            "title": { "type": "string", "minLength": 4 },
+            "steps": { "type": "array", "items": { "type": "string" }, "minItems": 2, "maxItems": 4 },
+            "priority": { "type": "string", "enum": ["low", "high"] },
+            "estimate": { "type": "object", "properties": { "hours": { "type": "integer", "minimum": 1, "maximum": 40 } }, "required": ["hours"], "additionalProperties": false },
+            "note": { "type": ["string", "null"] }
+          },
+          "required": ["title", "steps", "priority", "estimate", "note"],
+          "additionalProperties": false
+        }
+        """;
+
     public sealed record CityFacts(string City, string Country, int Population, bool IsCapital);
 
     [Fact]
@@ -42,7 +58,7 @@ public sealed class StructuredOutputTests
         var chat = OpenAITestClients.InMemory(fake).GetChatClient("gpt-4o");
         var options = new ChatCompletionOptions
         {
-            ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("weather", BinaryData.FromString(ChatCompletionsTests.WeatherSchema), jsonSchemaIsStrict: true),
+            ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("weather", BinaryData.FromString(ChatCompletionsTests.WeatherSchema)),
         };
 
         ChatCompletion completion = await chat.CompleteChatAsync([new UserChatMessage("Weather as JSON")], options);
@@ -53,51 +69,67 @@ public sealed class StructuredOutputTests
         Assert.Equal(ChatFinishReason.Stop, completion.FinishReason);
         Assert.Equal(O200k.Count(text), completion.Usage.OutputTokenCount);
         Assert.NotNull(fake.Requests[0].OutputSchema);
-        Assert.True(fake.Requests[0].IsOutputSchemaStrict);
+        Assert.False(fake.Requests[0].IsOutputSchemaStrict);
     }
 
     [Fact]
-    public async Task Strict_mode_returns_every_property_and_non_strict_may_leave_optional_ones_out()
+    public async Task A_strict_schema_gets_every_property_and_a_non_strict_one_may_leave_optional_ones_out()
     {
-        var schema = await JsonSchema.FromJsonAsync(PlanSchema);
+        var strictSchema = await JsonSchema.FromJsonAsync(StrictPlanSchema);
+        var looseSchema = await JsonSchema.FromJsonAsync(PlanSchema);
         var looseMissing = 0;
         for (var seed = 1; seed <= 12; seed++)
         {
             await using var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = seed });
             var chat = OpenAITestClients.InMemory(fake).GetChatClient("gpt-4o");
-            foreach (var strict in new[] { true, false })
+            ChatCompletion strict = await chat.CompleteChatAsync([new UserChatMessage($"Plan {seed}")], new ChatCompletionOptions
             {
-                var options = new ChatCompletionOptions
-                {
-                    ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("plan", BinaryData.FromString(PlanSchema), jsonSchemaIsStrict: strict),
-                };
-                ChatCompletion completion = await chat.CompleteChatAsync([new UserChatMessage($"Plan {seed}")], options);
-                var text = completion.Content[0].Text;
-                Assert.Empty(schema.Validate(text));
-                var keys = JsonNode.Parse(text)!.AsObject().Select(p => p.Key).ToList();
-                if (strict)
-                {
-                    Assert.Equal(["title", "steps", "priority", "estimate", "note", "tags"], keys);
-                }
-                else if (keys.Count < 6)
-                {
-                    looseMissing++;
-                }
-            }
+                ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("plan", BinaryData.FromString(StrictPlanSchema), jsonSchemaIsStrict: true),
+            });
+            ChatCompletion loose = await chat.CompleteChatAsync([new UserChatMessage($"Plan {seed}")], new ChatCompletionOptions
+            {
+                ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("plan", BinaryData.FromString(PlanSchema), jsonSchemaIsStrict: false),
+            });
+
+            Assert.Empty(strictSchema.Validate(strict.Content[0].Text));
+            Assert.Equal(["title", "steps", "priority", "estimate", "note"], JsonNode.Parse(strict.Content[0].Text)!.AsObject().Select(p => p.Key));
+            Assert.Empty(looseSchema.Validate(loose.Content[0].Text));
+            looseMissing += JsonNode.Parse(loose.Content[0].Text)!.AsObject().Count < 6 ? 1 : 0;
         }
 
         Assert.True(looseMissing > 0, "over 12 seeds a non-strict answer should leave out an optional property at least once");
     }
 
+    [Theory]
+    [InlineData("""{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"string"}},"required":["a"],"additionalProperties":false}""", "In context=(), 'required' is required to be supplied and to be an array including every key in properties. Missing 'b'.")]
+    [InlineData("""{"type":"object","properties":{"a":{"type":"object","properties":{"x":{"type":"integer"}},"required":["x"]}},"required":["a"],"additionalProperties":false}""", "In context=('properties', 'a'), 'additionalProperties' is required to be supplied and to be false.")]
+    [InlineData("""{"type":"array","items":{"type":"string"}}""", "schema must be a JSON Schema of 'type: \"object\"', got 'type: \"array\"'.")]
+    public async Task A_strict_schema_the_api_refuses_is_a_400_that_says_why(string schema, string reason)
+    {
+        await using var fake = new FakeUpstream();
+        var chat = OpenAITestClients.InMemory(fake).GetChatClient("gpt-4o");
+        var options = new ChatCompletionOptions
+        {
+            ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("shape", BinaryData.FromString(schema), jsonSchemaIsStrict: true),
+        };
+
+        var error = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() => chat.CompleteChatAsync([new UserChatMessage("hi")], options));
+
+        Assert.Equal(400, error.Status);
+        var body = JsonNode.Parse(error.GetRawResponse()!.Content.ToString())!["error"]!;
+        Assert.Equal("Invalid schema for response_format 'shape': " + reason, body["message"]!.GetValue<string>());
+        Assert.Equal("response_format", body["param"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task Structured_output_streams_as_content_deltas_that_join_into_the_value()
     {
-        var schema = await JsonSchema.FromJsonAsync(PlanSchema);
+        var schema = await JsonSchema.FromJsonAsync(StrictPlanSchema);
         await using var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = 3 });
         var chat = OpenAITestClients.InMemory(fake).GetChatClient("gpt-4o");
         var options = new ChatCompletionOptions
         {
-            ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("plan", BinaryData.FromString(PlanSchema), jsonSchemaIsStrict: true),
+            ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("plan", BinaryData.FromString(StrictPlanSchema), jsonSchemaIsStrict: true),
         };
 
         var pieces = new List<string>();
@@ -181,14 +213,14 @@ public sealed class StructuredOutputTests
     [Fact]
     public async Task The_responses_api_text_format_gets_a_value_valid_for_the_schema_and_echoes_the_format()
     {
-        var schema = await JsonSchema.FromJsonAsync(PlanSchema);
+        var schema = await JsonSchema.FromJsonAsync(StrictPlanSchema);
         await using var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = 4 });
         var client = OpenAITestClients.InMemory(fake).GetResponsesClient();
         var options = new CreateResponseOptions("gpt-4o", [ResponseItem.CreateUserMessageItem("Plan the trip")])
         {
             TextOptions = new ResponseTextOptions
             {
-                TextFormat = ResponseTextFormat.CreateJsonSchemaFormat("plan", BinaryData.FromString(PlanSchema), jsonSchemaIsStrict: true),
+                TextFormat = ResponseTextFormat.CreateJsonSchemaFormat("plan", BinaryData.FromString(StrictPlanSchema), jsonSchemaIsStrict: true),
             },
         };
 
@@ -196,7 +228,7 @@ public sealed class StructuredOutputTests
 
         var text = response.GetOutputText();
         Assert.Empty(schema.Validate(text));
-        Assert.Equal(6, JsonNode.Parse(text)!.AsObject().Count);
+        Assert.Equal(5, JsonNode.Parse(text)!.AsObject().Count);
         Assert.Equal(ResponseTextFormatKind.JsonSchema, response.TextOptions.TextFormat.Kind);
 
         var streamed = new System.Text.StringBuilder();
