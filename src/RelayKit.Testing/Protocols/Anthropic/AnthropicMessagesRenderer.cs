@@ -71,35 +71,12 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
         var pinged = false;
         if (ThinkingBlock(answer) is { } thinking)
         {
-            // Thinking streams as its text (thinking_delta), then its signature (signature_delta); redacted thinking
-            // arrives whole in its content_block_start.
-            var redacted = JsonText.String(thinking["type"]) == "redacted_thinking";
-            yield return Event("content_block_start", new JsonObject
+            foreach (var thinkingEvent in ThinkingEvents(thinking, index))
             {
-                ["index"] = index,
-                ["content_block"] = redacted ? thinking.DeepClone() : new JsonObject { ["type"] = "thinking", ["thinking"] = "", ["signature"] = "" },
-            });
-            yield return Event("ping", []);
-            pinged = true;
-            if (!redacted)
-            {
-                foreach (var piece in ThinkingPieces(JsonText.String(thinking["thinking"]) ?? ""))
-                {
-                    yield return Event("content_block_delta", new JsonObject
-                    {
-                        ["index"] = index,
-                        ["delta"] = new JsonObject { ["type"] = "thinking_delta", ["thinking"] = piece },
-                    });
-                }
-
-                yield return Event("content_block_delta", new JsonObject
-                {
-                    ["index"] = index,
-                    ["delta"] = new JsonObject { ["type"] = "signature_delta", ["signature"] = thinking["signature"]?.DeepClone() },
-                });
+                yield return thinkingEvent;
             }
 
-            yield return Event("content_block_stop", new JsonObject { ["index"] = index });
+            pinged = true;
             index++;
         }
 
@@ -208,6 +185,40 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
             ["thinking"] = answer.Request.OmitsThinkingText ? "" : thinking,
             ["signature"] = ThinkingSignature.Of(thinking),
         };
+    }
+
+    /// <summary>
+    /// A thinking block's events: its start (and the stream's ping), its text as <c>thinking_delta</c>s, its signature as
+    /// one <c>signature_delta</c>, its stop. Redacted thinking arrives whole in its <c>content_block_start</c>.
+    /// </summary>
+    private static IEnumerable<SseEvent> ThinkingEvents(JsonObject thinking, int index)
+    {
+        var redacted = JsonText.String(thinking["type"]) == "redacted_thinking";
+        yield return Event("content_block_start", new JsonObject
+        {
+            ["index"] = index,
+            ["content_block"] = redacted ? thinking.DeepClone() : new JsonObject { ["type"] = "thinking", ["thinking"] = "", ["signature"] = "" },
+        });
+        yield return Event("ping", []);
+        if (!redacted)
+        {
+            foreach (var piece in ThinkingPieces(JsonText.String(thinking["thinking"]) ?? ""))
+            {
+                yield return Event("content_block_delta", new JsonObject
+                {
+                    ["index"] = index,
+                    ["delta"] = new JsonObject { ["type"] = "thinking_delta", ["thinking"] = piece },
+                });
+            }
+
+            yield return Event("content_block_delta", new JsonObject
+            {
+                ["index"] = index,
+                ["delta"] = new JsonObject { ["type"] = "signature_delta", ["signature"] = thinking["signature"]?.DeepClone() },
+            });
+        }
+
+        yield return Event("content_block_stop", new JsonObject { ["index"] = index });
     }
 
     /// <summary>Thinking streams in larger pieces than text does: a few tokens per delta.</summary>
