@@ -245,6 +245,19 @@ public sealed class StructuredOutputTests
     }
 
     [Fact]
+    public async Task A_strict_responses_text_format_the_api_refuses_is_a_400_naming_the_schema()
+    {
+        await using var fake = new FakeUpstream();
+        using var response = await OpenAITestClients.PostJsonAsync(fake.CreateClient(), "/v1/responses",
+            """{"model":"gpt-4o","input":"hi","text":{"format":{"type":"json_schema","name":"plan","strict":true,"schema":""" + PlanSchema + "}}}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+        Assert.Equal("text.format.schema", error["param"]!.GetValue<string>());
+        Assert.EndsWith("Missing 'note'.", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_json_schema_format_without_a_name_is_a_400_naming_the_parameter()
     {
         await using var fake = new FakeUpstream();
