@@ -15,10 +15,15 @@ internal sealed class AnswerGenerator(FakeUpstreamOptions options)
     // Generated thinking is a few sentences, cut to the request's budget.
     private const int ThinkingSentences = 4;
 
+    // Bogus dates ("recent", "soon") count from its clock, the machine's by default; a fixed point keeps generated
+    // dates (date-time, date and time fields of tool arguments and structured outputs) the same run after run,
+    // as the same seed and request promise.
+    private static readonly DateTime DateReference = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
     /// <summary>The generated reply for one choice of a request (<c>n</c> choices differ, choice 0 is the answer of a one-choice request).</summary>
     public FakeReply Generate(FakeRequest request, int choice = 0)
     {
-        var faker = new Faker { Random = new Randomizer(Seed(request, choice)) };
+        var faker = new Faker { Random = new Randomizer(Seed(request, choice)), DateTimeReference = DateReference };
         if (request.Endpoint == FakeEndpoint.OpenAIEmbeddings)
         {
             return FakeReply.WithEmbeddings(GenerateEmbeddings(request));
