@@ -102,6 +102,14 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
             MaxOutputTokens = parsed?.MaxOutputTokens,
             EmbeddingInputs = parsed?.EmbeddingInputs ?? [],
             PromptText = parsed?.PromptText ?? "",
+            OutputSchema = parsed?.OutputSchema,
+            IsOutputSchemaStrict = parsed?.IsOutputSchemaStrict ?? false,
+            RequiresJsonOutput = parsed?.RequiresJsonOutput ?? false,
+            ChoiceCount = parsed?.ChoiceCount ?? 1,
+            TopLogprobs = parsed?.TopLogprobs,
+            RequestsThinking = parsed?.RequestsThinking ?? false,
+            ThinkingBudgetTokens = parsed?.ThinkingBudgetTokens,
+            OmitsThinkingText = parsed?.OmitsThinkingText ?? false,
         });
 
         try
@@ -184,15 +192,22 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
             return;
         }
 
-        var reply = rule?.Reply?.Invoke(request);
-        if (reply is null || (request.Endpoint == FakeEndpoint.OpenAIEmbeddings) != (reply.Embeddings is not null))
+        var scripted = rule?.Reply?.Invoke(request);
+        if (scripted is not null && (request.Endpoint == FakeEndpoint.OpenAIEmbeddings) != (scripted.Embeddings is not null))
         {
-            reply = fake.Generator.Generate(request);
+            scripted = null;
+        }
+
+        // A script answers every one of n choices alike; generated choices differ from each other.
+        var replies = new List<FakeReply>(request.ChoiceCount);
+        for (var choice = 0; choice < request.ChoiceCount; choice++)
+        {
+            replies.Add(fake.Generator.Complete(scripted ?? fake.Generator.Generate(request, choice), request, choice));
         }
 
         if (request.Endpoint == FakeEndpoint.OpenAIEmbeddings)
         {
-            var embeddings = OpenAIEmbeddingsRenderer.Render(request, reply.Embeddings!);
+            var embeddings = OpenAIEmbeddingsRenderer.Render(request, replies[0].Embeddings!);
             fake.RateLimits.Consume(context.Response.Headers, format, embeddings["usage"]!["total_tokens"]!.GetValue<int>());
             await WriteJsonAsync(context, 200, embeddings);
             return;
@@ -200,7 +215,7 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
 
         var answer = new Answer(
             request,
-            reply,
+            replies,
             fault,
             request.Endpoint switch
             {

@@ -9,28 +9,47 @@ namespace RelayKit.Testing.Protocols;
 internal sealed class Answer
 {
     public Answer(FakeRequest request, FakeReply reply, FakeFault? fault, string id, long created, Func<string> newToolCallId)
+        : this(request, [reply], fault, id, created, newToolCallId)
+    {
+    }
+
+    public Answer(FakeRequest request, IReadOnlyList<FakeReply> choices, FakeFault? fault, string id, long created, Func<string> newToolCallId)
     {
         Request = request;
-        Reply = reply;
         Fault = fault;
         Id = id;
         Created = created;
-        ToolCalls = reply.ToolCalls.Select(c => c with { Id = c.Id ?? newToolCallId() }).ToList();
-        var outputTokens = TokenCounter.Count(reply.Text) + reply.ReasoningTokens;
-        foreach (var call in ToolCalls)
+        Choices = [.. choices.Select(reply => new AnswerChoice(reply, [.. reply.ToolCalls.Select(c => c with { Id = c.Id ?? newToolCallId() })]))];
+
+        // Every choice is output the caller pays for (OpenAI's completion_tokens counts all n of them); thinking is
+        // output only where a format shows it.
+        var outputTokens = 0;
+        foreach (var choice in Choices)
         {
-            outputTokens += TokenCounter.Count(call.Name) + TokenCounter.Count(call.ArgumentsJson);
+            outputTokens += TokenCounter.Count(choice.Reply.Text) + choice.Reply.ReasoningTokens;
+            if (request.Endpoint == FakeEndpoint.AnthropicMessages)
+            {
+                outputTokens += TokenCounter.Count(choice.Reply.Thinking) + TokenCounter.Count(choice.Reply.RedactedThinking);
+            }
+
+            foreach (var call in choice.ToolCalls)
+            {
+                outputTokens += TokenCounter.Count(call.Name) + TokenCounter.Count(call.ArgumentsJson);
+            }
         }
 
         OutputTokens = outputTokens;
         InputTokens = Math.Max(1, TokenCounter.Count(request.PromptText));
-        CachedInputTokens = Math.Min(reply.CachedInputTokens, InputTokens);
-        CacheCreationInputTokens = Math.Min(reply.CacheCreationInputTokens, InputTokens - CachedInputTokens);
+        CachedInputTokens = Math.Min(Reply.CachedInputTokens, InputTokens);
+        CacheCreationInputTokens = Math.Min(Reply.CacheCreationInputTokens, InputTokens - CachedInputTokens);
     }
 
     public FakeRequest Request { get; }
 
-    public FakeReply Reply { get; }
+    /// <summary>The answer's choices, one unless an OpenAI chat request asked for <c>n</c>; the first is <see cref="Reply"/>.</summary>
+    public IReadOnlyList<AnswerChoice> Choices { get; }
+
+    public FakeReply Reply => Choices[0].Reply;
 
     public FakeFault? Fault { get; }
 
@@ -40,7 +59,7 @@ internal sealed class Answer
 
     public string Model => Request.Model ?? "unknown";
 
-    public IReadOnlyList<FakeToolCall> ToolCalls { get; }
+    public IReadOnlyList<FakeToolCall> ToolCalls => Choices[0].ToolCalls;
 
     /// <summary>All input tokens, cached ones included (OpenAI's <c>prompt_tokens</c>).</summary>
     public int InputTokens { get; }

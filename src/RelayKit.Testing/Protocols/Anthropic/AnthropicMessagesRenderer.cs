@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using RelayKit.Testing.Generation;
 using RelayKit.Testing.Streaming;
 using RelayKit.Testing.Tokens;
 
@@ -11,6 +12,7 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
 {
     // input_json_delta fragments are this many characters long, as the real API splits them.
     private const int JsonFragmentLength = 8;
+    private const int ThinkingTokensPerDelta = 4;
 
     // The API writes quotes as \" and non-ASCII text as UTF-8, not as \u0022 and \u00e9 (the serializer's
     // HTML-safe default); an SSE data line is never embedded in HTML, so the relaxed encoder is safe here.
@@ -32,6 +34,11 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
     public JsonObject RenderBody(Answer answer)
     {
         var content = new JsonArray();
+        if (ThinkingBlock(answer) is { } thinking)
+        {
+            content.Add(thinking);
+        }
+
         if (!string.IsNullOrEmpty(answer.Reply.Text) || answer.ToolCalls.Count == 0)
         {
             content.Add(TextBlock(answer.Reply.Text ?? ""));
@@ -62,6 +69,17 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
 
         var index = 0;
         var pinged = false;
+        if (ThinkingBlock(answer) is { } thinking)
+        {
+            foreach (var thinkingEvent in ThinkingEvents(thinking, index))
+            {
+                yield return thinkingEvent;
+            }
+
+            pinged = true;
+            index++;
+        }
+
         if (!string.IsNullOrEmpty(answer.Reply.Text) || answer.ToolCalls.Count == 0)
         {
             yield return Event("content_block_start", new JsonObject
@@ -69,8 +87,12 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
                 ["index"] = index,
                 ["content_block"] = TextBlock(""),
             });
-            yield return Event("ping", []);
-            pinged = true;
+            if (!pinged)
+            {
+                yield return Event("ping", []);
+                pinged = true;
+            }
+
             foreach (var piece in TokenCounter.SplitIntoTokens(answer.Reply.Text ?? ""))
             {
                 yield return Event("content_block_delta", new JsonObject
@@ -142,6 +164,74 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
 
     public SseEvent RenderStreamError(Answer answer, string errorType, string message) =>
         Event("error", new JsonObject { ["error"] = new JsonObject { ["type"] = errorType, ["message"] = message } });
+
+    /// <summary>
+    /// The reply's thinking as the block that comes before the text: <c>thinking</c> with its signature (its text left
+    /// empty when the request asked for <c>display: omitted</c>), or <c>redacted_thinking</c> with its data.
+    /// </summary>
+    private static JsonObject? ThinkingBlock(Answer answer)
+    {
+        if (answer.Reply.RedactedThinking is { } data)
+        {
+            return new JsonObject { ["type"] = "redacted_thinking", ["data"] = data };
+        }
+
+        if (answer.Reply.Thinking is not { } thinking)
+        {
+            return null;
+        }
+
+        return new JsonObject
+        {
+            ["type"] = "thinking",
+            ["thinking"] = answer.Request.OmitsThinkingText ? "" : thinking,
+            ["signature"] = ThinkingSignature.Of(thinking),
+        };
+    }
+
+    /// <summary>
+    /// A thinking block's events: its start (and the stream's ping), its text as <c>thinking_delta</c>s, its signature as
+    /// one <c>signature_delta</c>, its stop. Redacted thinking arrives whole in its <c>content_block_start</c>.
+    /// </summary>
+    private static IEnumerable<SseEvent> ThinkingEvents(JsonObject thinking, int index)
+    {
+        var redacted = JsonText.String(thinking["type"]) == "redacted_thinking";
+        yield return Event("content_block_start", new JsonObject
+        {
+            ["index"] = index,
+            ["content_block"] = redacted ? thinking.DeepClone() : new JsonObject { ["type"] = "thinking", ["thinking"] = "", ["signature"] = "" },
+        });
+        yield return Event("ping", []);
+        if (!redacted)
+        {
+            foreach (var piece in ThinkingPieces(JsonText.String(thinking["thinking"]) ?? ""))
+            {
+                yield return Event("content_block_delta", new JsonObject
+                {
+                    ["index"] = index,
+                    ["delta"] = new JsonObject { ["type"] = "thinking_delta", ["thinking"] = piece },
+                });
+            }
+
+            yield return Event("content_block_delta", new JsonObject
+            {
+                ["index"] = index,
+                ["delta"] = new JsonObject { ["type"] = "signature_delta", ["signature"] = thinking["signature"]?.DeepClone() },
+            });
+        }
+
+        yield return Event("content_block_stop", new JsonObject { ["index"] = index });
+    }
+
+    /// <summary>Thinking streams in larger pieces than text does: a few tokens per delta.</summary>
+    private static IEnumerable<string> ThinkingPieces(string thinking)
+    {
+        var pieces = TokenCounter.SplitIntoTokens(thinking);
+        for (var i = 0; i < pieces.Count; i += ThinkingTokensPerDelta)
+        {
+            yield return string.Concat(pieces.Skip(i).Take(ThinkingTokensPerDelta));
+        }
+    }
 
     /// <summary>
     /// The message object, whole or as <c>message_start</c> carries it, with every field the official SDK requires:

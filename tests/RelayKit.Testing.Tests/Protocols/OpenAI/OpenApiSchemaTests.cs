@@ -25,7 +25,18 @@ public sealed class OpenApiSchemaTests(OpenApiSchemas schemas) : IClassFixture<O
         { "Model", "/v1/models/gpt-4o", "" },
         { "ErrorResponse", "/v1/models/gpt-nope", "" },
         { "ErrorResponse", "/v1/chat/completions/nothing", "" },
+        { "CreateChatCompletionResponse", "/v1/chat/completions", """{"model":"gpt-4o","n":2,"logprobs":true,"top_logprobs":3,"messages":[{"role":"user","content":"hi"}]}""" },
+        { "CreateChatCompletionResponse", "/v1/chat/completions", """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"response_format":""" + ChatJsonSchema + "}" },
+        { "Response", "/v1/responses", """{"model":"gpt-4o","input":"hi","top_logprobs":2,"include":["message.output_text.logprobs"],"text":{"format":""" + ResponsesJsonSchema + "}}" },
     };
+
+    private const string ChatJsonSchema = """
+        {"type":"json_schema","json_schema":{"name":"city","strict":true,"schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false}}}
+        """;
+
+    private const string ResponsesJsonSchema = """
+        {"type":"json_schema","name":"city","strict":true,"schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false}}
+        """;
 
     [Theory]
     [MemberData(nameof(Answers))]
@@ -52,6 +63,7 @@ public sealed class OpenApiSchemaTests(OpenApiSchemas schemas) : IClassFixture<O
         {
             """{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}""",
             """{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}],""" + Tools + ""","tool_choice":"required"}""",
+            """{"model":"gpt-4o","stream":true,"n":2,"logprobs":true,"top_logprobs":2,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}""",
         })
         {
             using var response = await OpenAITestClients.PostJsonAsync(http, "/v1/chat/completions", body);
