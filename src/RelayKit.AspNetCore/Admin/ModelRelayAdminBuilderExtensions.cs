@@ -41,6 +41,7 @@ public static class ModelRelayAdminBuilderExtensions
         });
         services.TryAddSingleton<CreatedKeyLookup>();
         services.AddSingleton<RelayAdminEndpoints>();
+        services.AddSingleton<RelayAdminUsageEndpoint>();
         return builder;
     }
 }

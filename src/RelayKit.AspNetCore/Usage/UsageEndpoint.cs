@@ -27,7 +27,8 @@ internal sealed class UsageEndpoint(RelayKeyAuthenticator authenticator, IUsageS
     public async Task HandleAsync(HttpContext http)
     {
         http.Response.Headers.CacheControl = "no-store";
-        var caller = await authenticator.AuthenticateAsync(http.Request, http.RequestAborted);
+        // A closed (refunded) key still reads what its past requests cost.
+        var (caller, error) = await authenticator.AuthenticateAsync(http.Request, http.RequestAborted, allowClosed: true);
         if (caller is null && RelayPageResponses.WantsHtml(http.Request))
         {
             var nonce = RelayPageResponses.NewNonce();
@@ -37,8 +38,7 @@ internal sealed class UsageEndpoint(RelayKeyAuthenticator authenticator, IUsageS
 
         if (caller is null)
         {
-            var hasKey = http.Request.Headers.ContainsKey("Authorization") || http.Request.Headers.ContainsKey("x-api-key");
-            await RelayErrorWriter.WriteAsync(http, WireFormat.OpenAI, hasKey ? RelayError.UnknownKey() : RelayError.MissingKey());
+            await RelayErrorWriter.WriteAsync(http, WireFormat.OpenAI, error!);
             return;
         }
 
@@ -80,22 +80,22 @@ internal sealed class UsageEndpoint(RelayKeyAuthenticator authenticator, IUsageS
         {
             requests.Add(new JsonObject
             {
-                ["requestId"] = record.RequestId,
+                ["request_id"] = record.RequestId,
                 ["timestamp"] = record.Timestamp,
                 ["model"] = record.RequestedModel,
                 ["provider"] = record.Provider,
-                ["upstreamModel"] = record.UpstreamModel,
+                ["upstream_model"] = record.UpstreamModel,
                 ["streamed"] = record.Streamed,
                 ["status"] = record.StatusCode,
-                ["errorType"] = record.ErrorType,
-                ["inputTokens"] = record.InputTokens,
-                ["outputTokens"] = record.OutputTokens,
-                ["cachedInputTokens"] = record.CachedInputTokens,
-                ["cacheWriteTokens"] = record.CacheWriteTokens,
-                ["reasoningTokens"] = record.ReasoningTokens,
+                ["error_type"] = record.ErrorType,
+                ["input_tokens"] = record.InputTokens,
+                ["output_tokens"] = record.OutputTokens,
+                ["cached_input_tokens"] = record.CachedInputTokens,
+                ["cache_write_tokens"] = record.CacheWriteTokens,
+                ["reasoning_tokens"] = record.ReasoningTokens,
                 ["cost"] = record.Cost,
-                ["timeToFirstByteMs"] = record.TimeToFirstByte?.TotalMilliseconds,
-                ["durationMs"] = record.Duration.TotalMilliseconds,
+                ["time_to_first_byte_ms"] = record.TimeToFirstByte?.TotalMilliseconds,
+                ["duration_ms"] = record.Duration.TotalMilliseconds,
             });
         }
 
@@ -106,8 +106,8 @@ internal sealed class UsageEndpoint(RelayKeyAuthenticator authenticator, IUsageS
             ["from"] = filter.FromDay!.Value.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
             ["to"] = today.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
             ["balance"] = await BalanceAsync(keyName, cancellationToken),
-            ["byDay"] = byDay,
-            ["byModel"] = byModel,
+            ["by_day"] = byDay,
+            ["by_model"] = byModel,
             ["daily"] = daily,
             ["recent"] = requests,
         };
@@ -125,7 +125,7 @@ internal sealed class UsageEndpoint(RelayKeyAuthenticator authenticator, IUsageS
             ["balance"] = balance.Balance,
             ["reserved"] = balance.Reserved,
             ["available"] = balance.Available,
-            ["freeCredit"] = balance.FreeCredit,
+            ["free_credit"] = balance.FreeCredit,
             ["closed"] = balance.Closed,
         };
     }
@@ -134,11 +134,11 @@ internal sealed class UsageEndpoint(RelayKeyAuthenticator authenticator, IUsageS
     {
         into["requests"] = totals.Sum(t => t.Requests);
         into["errors"] = totals.Sum(t => t.Errors);
-        into["inputTokens"] = totals.Sum(t => t.InputTokens);
-        into["outputTokens"] = totals.Sum(t => t.OutputTokens);
-        into["cachedInputTokens"] = totals.Sum(t => t.CachedInputTokens);
-        into["cacheWriteTokens"] = totals.Sum(t => t.CacheWriteTokens);
-        into["reasoningTokens"] = totals.Sum(t => t.ReasoningTokens);
+        into["input_tokens"] = totals.Sum(t => t.InputTokens);
+        into["output_tokens"] = totals.Sum(t => t.OutputTokens);
+        into["cached_input_tokens"] = totals.Sum(t => t.CachedInputTokens);
+        into["cache_write_tokens"] = totals.Sum(t => t.CacheWriteTokens);
+        into["reasoning_tokens"] = totals.Sum(t => t.ReasoningTokens);
         into["cost"] = totals.Sum(t => t.Cost);
         return into;
     }
