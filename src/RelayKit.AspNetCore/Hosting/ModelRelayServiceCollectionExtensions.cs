@@ -58,6 +58,10 @@ public static class ModelRelayServiceCollectionExtensions
         if (!services.Any(d => d.ServiceType == typeof(RelayRequestHandler)))
         {
             services.AddSingleton<IValidateOptions<ModelRelayOptions>>(sp => new ModelRelayOptionsValidator(settingsPath, section(sp)));
+            services.AddSingleton(sp => new OptionalPackagesValidator(settingsPath, sp));
+            services.AddSingleton<IValidateOptions<ModelRelayOptions>>(sp => sp.GetRequiredService<OptionalPackagesValidator>());
+            services.AddSingleton<IValidateOptions<UsageOptions>>(sp => sp.GetRequiredService<OptionalPackagesValidator>());
+            services.AddSingleton<IValidateOptions<RelayRateLimitsOptions>>(sp => sp.GetRequiredService<OptionalPackagesValidator>());
         }
 
         services.TryAddSingleton(TimeProvider.System);
