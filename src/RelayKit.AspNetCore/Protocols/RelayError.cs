@@ -24,9 +24,6 @@ internal sealed record RelayError(int Status, RelayErrorKind Kind, string Code, 
     public static RelayError KeyClosed() => new(StatusCodes.Status401Unauthorized, RelayErrorKind.Authentication, "key_closed",
         "This relay key was refunded and closed; it can no longer make requests. Its usage stays readable at /relay/usage.");
 
-    public static RelayError ModelNotAllowed(string model) => new(StatusCodes.Status403Forbidden, RelayErrorKind.Permission, "model_not_allowed",
-        $"This relay key may not use the model '{model}'.", "model");
-
     public static RelayError UnknownModel(string model, IReadOnlyList<string> closest) => new(StatusCodes.Status404NotFound, RelayErrorKind.NotFound, "model_not_found",
         closest.Count == 0
             ? $"The model '{model}' is not configured on this relay, and no models are available to this key."

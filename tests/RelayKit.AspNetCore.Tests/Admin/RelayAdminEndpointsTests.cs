@@ -58,7 +58,7 @@ public sealed class RelayAdminEndpointsTests
         var refused = await Assert.ThrowsAsync<ClientResultException>(() =>
             app.CreateOpenAiClient(secret).GetChatClient("gpt-5.5").CompleteChatAsync([new UserChatMessage("hi")]));
 
-        Assert.Equal(403, refused.Status);
+        Assert.Equal(404, refused.Status);
     }
 
     [Fact]
