@@ -2,11 +2,12 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using RelayKit.AspNetCore.Admin;
 using RelayKit.AspNetCore.Hosting;
+using RelayKit.AspNetCore.Usage;
 
 namespace RelayKit.AspNetCore.Protocols;
 
 /// <summary>
-/// The JSON the relay owns (the operations API, the caller's balance, cost and estimate answers), written by the
+/// The JSON the relay owns (the operations API, the caller's balance, cost and estimate answers, the usage page's data), written by the
 /// source generator with the one casing the relay uses everywhere: snake_case, as the providers' own APIs. Nulls are
 /// left out; a request body with a field the record does not have is refused rather than ignored.
 /// </summary>
@@ -28,4 +29,5 @@ namespace RelayKit.AspNetCore.Protocols;
 [JsonSerializable(typeof(CallerBalanceView))]
 [JsonSerializable(typeof(RequestCostView))]
 [JsonSerializable(typeof(EstimateView))]
+[JsonSerializable(typeof(KeyUsageView))]
 internal sealed partial class RelayJsonContext : JsonSerializerContext;
