@@ -403,7 +403,7 @@ internal sealed partial class RelayAdminEndpoints(
         Invalid($"Nothing was credited: the balance would pass the maximum a key may hold ({MaxBalanceText} US dollars).");
 
     internal static IResult Error(int status, string code, string message) =>
-        Json(status, new AdminErrorView(new AdminErrorView.Detail(message, code)));
+        Json(status, new AdminErrorView(new AdminErrorDetail(message, code)));
 
     internal static IResult Json<T>(int status, T value) => Results.Json(value, typeof(T), RelayJsonContext.Default, statusCode: status);
 

@@ -60,10 +60,10 @@ internal sealed class UsageEndpoint(RelayKeyAuthenticator authenticator, IUsageS
             Day(filter.FromDay!.Value),
             Day(today),
             await BalanceAsync(keyName, cancellationToken),
-            [.. totals.GroupBy(t => t.Day).OrderBy(g => g.Key).Select(g => KeyUsageView.TotalsView.Of([.. g], Day(g.Key), null))],
-            [.. totals.GroupBy(t => t.Model, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => KeyUsageView.TotalsView.Of([.. g], null, g.Key))],
-            [.. totals.Select(t => KeyUsageView.TotalsView.Of([t], Day(t.Day), t.Model))],
-            [.. recent.Select(KeyUsageView.RequestView.From)]);
+            [.. totals.GroupBy(t => t.Day).OrderBy(g => g.Key).Select(g => UsageTotalsView.Of([.. g], Day(g.Key), null))],
+            [.. totals.GroupBy(t => t.Model, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => UsageTotalsView.Of([.. g], null, g.Key))],
+            [.. totals.Select(t => UsageTotalsView.Of([t], Day(t.Day), t.Model))],
+            [.. recent.Select(UsageRequestView.From)]);
     }
 
     private async Task<BalanceView?> BalanceAsync(string keyName, CancellationToken cancellationToken) =>
