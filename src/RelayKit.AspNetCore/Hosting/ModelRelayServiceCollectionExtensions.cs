@@ -23,7 +23,11 @@ public static class ModelRelayServiceCollectionExtensions
     public static IModelRelayBuilder AddModelRelay(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddOptions<ModelRelayOptions>().BindConfiguration(ModelRelayOptions.SectionName);
+        if (FirstBinding(services, ModelRelayOptions.SectionName))
+        {
+            services.AddOptions<ModelRelayOptions>().BindConfiguration(ModelRelayOptions.SectionName);
+        }
+
         return AddCore(services, ModelRelayOptions.SectionName,
             sp => sp.GetService<IConfiguration>()?.GetSection(ModelRelayOptions.SectionName));
     }
@@ -36,7 +40,11 @@ public static class ModelRelayServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(section);
-        services.AddOptions<ModelRelayOptions>().Bind(section);
+        if (FirstBinding(services, section.Path))
+        {
+            services.AddOptions<ModelRelayOptions>().Bind(section);
+        }
+
         return AddCore(services, section.Path, _ => section);
     }
 
@@ -50,6 +58,23 @@ public static class ModelRelayServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configure);
         services.AddOptions<ModelRelayOptions>().Configure(configure);
         return AddCore(services, ModelRelayOptions.SectionName, _ => null);
+    }
+
+    /// <summary>
+    /// Whether the section at <paramref name="path"/> is not bound yet. A second <c>AddModelRelay()</c> (a test's
+    /// <c>ConfigureTestServices</c> reaching for <c>ConfigureUpstreamHandler</c>) adds to the first; binding the same
+    /// section again would append every configured key and list entry a second time.
+    /// </summary>
+    private static bool FirstBinding(IServiceCollection services, string path)
+    {
+        if (services.Any(d => d.ServiceType == typeof(BoundRelaySection) && d.ImplementationInstance is BoundRelaySection bound
+            && string.Equals(bound.Path, path, StringComparison.OrdinalIgnoreCase)))
+        {
+            return false;
+        }
+
+        services.AddSingleton(new BoundRelaySection(path));
+        return true;
     }
 
     private static ModelRelayBuilder AddCore(IServiceCollection services, string settingsPath, Func<IServiceProvider, IConfigurationSection?> section)
