@@ -32,6 +32,7 @@ public static class ModelRelayAdminBuilderExtensions
             RelayStores.CreateKeyStore(provider, provider.GetService<BudgetStorageOptions>() ?? new BudgetStorageOptions()));
         services.TryAddSingleton<CreatedKeyLookup>();
         services.AddSingleton<RelayAdminEndpoints>();
+        services.AddSingleton<RelayAdminUsageEndpoint>();
         return builder;
     }
 }

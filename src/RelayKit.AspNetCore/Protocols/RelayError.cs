@@ -17,8 +17,12 @@ internal sealed record RelayError(int Status, RelayErrorKind Kind, string Code, 
     public static RelayError UnknownKey() => new(StatusCodes.Status401Unauthorized, RelayErrorKind.Authentication, "invalid_api_key",
         "The relay key is not valid.");
 
-    public static RelayError ModelNotAllowed(string model) => new(StatusCodes.Status403Forbidden, RelayErrorKind.Permission, "model_not_allowed",
-        $"This relay key may not use the model '{model}'.", "model");
+    /// <summary>
+    /// A key that was refunded and closed: 401 like an unknown key (both SDKs raise their authentication error
+    /// and never retry it), with its own code so its holder knows the key is closed rather than mistyped.
+    /// </summary>
+    public static RelayError KeyClosed() => new(StatusCodes.Status401Unauthorized, RelayErrorKind.Authentication, "key_closed",
+        "This relay key was refunded and closed; it can no longer make requests. Its usage stays readable at /relay/usage.");
 
     public static RelayError UnknownModel(string model, IReadOnlyList<string> closest) => new(StatusCodes.Status404NotFound, RelayErrorKind.NotFound, "model_not_found",
         closest.Count == 0

@@ -16,14 +16,12 @@ internal static class RequestRouting
     {
         var model = context.Fields!.Model;
         var candidates = table.Resolve(model);
-        if (candidates.Count == 0)
+
+        // A model the key may not use is answered as one that does not exist, as the model list does: a key limited to
+        // some models must not learn which others the relay serves.
+        if (candidates.Count == 0 || !context.Caller!.MayUse(model))
         {
             return RelayError.UnknownModel(model, table.Closest(model, context.Caller!.MayUse, 3));
-        }
-
-        if (!context.Caller!.MayUse(model))
-        {
-            return RelayError.ModelNotAllowed(model);
         }
 
         context.Candidates = OfFormat(candidates, context.Operation.Format);

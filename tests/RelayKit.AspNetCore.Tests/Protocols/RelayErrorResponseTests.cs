@@ -47,18 +47,25 @@ public sealed class RelayErrorResponseTests
     }
 
     [Fact]
-    public async Task A_model_the_key_may_not_use_is_403()
+    public async Task A_model_the_key_may_not_use_is_answered_exactly_as_an_unknown_one()
     {
         await using var relay = FakeRelay.Create();
+        using var http = relay.App.CreateClient();
 
-        var openAi = await Assert.ThrowsAsync<ClientResultException>(() =>
+        // Bob may use gpt-5.5 only: o4-mini is configured, o4-mimi is not; nothing may tell the two apart.
+        var configured = await RawRelayCall.PostAsync(http, Chat, ChatBody.Replace("gpt-5.5", "o4-mini", StringComparison.Ordinal), bearer: RelaySettings.BobKey);
+        var unknown = await RawRelayCall.PostAsync(http, Chat, ChatBody.Replace("gpt-5.5", "o4-mimi", StringComparison.Ordinal), bearer: RelaySettings.BobKey);
+        var sdk = await Assert.ThrowsAsync<ClientResultException>(() =>
             relay.App.CreateOpenAiClient(RelaySettings.BobKey).GetChatClient("o4-mini").CompleteChatAsync([new UserChatMessage("hi")]));
-        var anthropic = await Assert.ThrowsAsync<AnthropicForbiddenException>(() =>
+        var anthropic = await Assert.ThrowsAsync<AnthropicNotFoundException>(() =>
             relay.App.CreateAnthropicClient(RelaySettings.BobKey).Messages.Create(Params("claude-code-opus-4.8")));
 
-        Assert.Equal(403, openAi.Status);
-        Assert.Contains("may not use the model 'o4-mini'", openAi.Message, StringComparison.Ordinal);
-        Assert.Contains("may not use the model 'claude-code-opus-4.8'", anthropic.Message, StringComparison.Ordinal);
+        AssertOpenAiError(configured, 404, "invalid_request_error", "model_not_found", "The model 'o4-mini' is not configured on this relay.");
+        Assert.Equal(
+            unknown.Body.ToString().Replace("o4-mimi", "MODEL", StringComparison.Ordinal),
+            configured.Body.ToString().Replace("o4-mini", "MODEL", StringComparison.Ordinal));
+        Assert.Equal(404, sdk.Status);
+        Assert.Contains("The model 'claude-code-opus-4.8' is not configured on this relay", anthropic.Message, StringComparison.Ordinal);
         Assert.Empty(relay.Fake.Requests);
     }
 

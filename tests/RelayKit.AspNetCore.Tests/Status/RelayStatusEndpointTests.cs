@@ -29,16 +29,16 @@ public sealed class RelayStatusEndpointTests
         Assert.Equal(["anthropic", "openai"], upstreams.Keys.Order(StringComparer.Ordinal));
         var openai = upstreams["openai"];
         Assert.Equal("healthy", openai.GetProperty("health").GetString());
-        Assert.Equal(3, openai.GetProperty("lastHour").GetProperty("attempts").GetInt64());
-        Assert.Equal(0, openai.GetProperty("lastHour").GetProperty("errorRate").GetDouble());
-        Assert.Equal(1.0, openai.GetProperty("lastDay").GetProperty("uptime").GetDouble());
-        Assert.True(openai.GetProperty("lastHour").GetProperty("latencyMs").GetProperty("p99").GetDouble() >= 0);
+        Assert.Equal(3, openai.GetProperty("last_hour").GetProperty("attempts").GetInt64());
+        Assert.Equal(0, openai.GetProperty("last_hour").GetProperty("error_rate").GetDouble());
+        Assert.Equal(1.0, openai.GetProperty("last_day").GetProperty("uptime").GetDouble());
+        Assert.True(openai.GetProperty("last_hour").GetProperty("latency_ms").GetProperty("p99").GetDouble() >= 0);
         Assert.Equal("unknown", upstreams["anthropic"].GetProperty("health").GetString());
-        Assert.Equal(JsonValueKind.Null, upstreams["anthropic"].GetProperty("lastHour").GetProperty("latencyMs").GetProperty("p50").ValueKind);
+        Assert.Equal(JsonValueKind.Null, upstreams["anthropic"].GetProperty("last_hour").GetProperty("latency_ms").GetProperty("p50").ValueKind);
 
         var models = body.GetProperty("models").EnumerateArray().ToDictionary(m => m.GetProperty("name").GetString()!);
         Assert.Contains("gpt-5.5", models.Keys);
-        Assert.Equal("claude-opus-4-8", models["claude-code-opus-4.8"].GetProperty("upstreamModel").GetString());
+        Assert.Equal("claude-opus-4-8", models["claude-code-opus-4.8"].GetProperty("upstream_model").GetString());
         Assert.Equal(2.50m, models["gpt-4o"].GetProperty("price").GetProperty("input").GetDecimal());
         Assert.Equal(10.00m, models["gpt-4o"].GetProperty("price").GetProperty("output").GetDecimal());
 
