@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Settlement;
 using RelayKit.AspNetCore.Status;
+using RelayKit.AspNetCore.Storage;
 using RelayKit.AspNetCore.Usage.Stores;
 using RelayKit.AspNetCore.Usage.Telemetry;
 
@@ -58,7 +59,7 @@ internal static class UsageServiceCollectionExtensions
         services.TryAddSingleton<RelayActivitySource>();
         services.TryAddSingleton<UpstreamHealthTracker>();
 
-        services.TryAddSingleton<IUsageStore>(provider => CreateStore(provider.GetRequiredService<IOptions<UsageOptions>>().Value));
+        services.TryAddSingleton<IUsageStore>(provider => RelayStores.CreateUsageStore(provider, provider.GetRequiredService<IOptions<UsageOptions>>().Value));
         services.TryAddSingleton<UsageQueue>();
         services.AddSingleton<UsageRecorder>();
         services.AddSingleton<UsageWriterService>();
@@ -88,11 +89,4 @@ internal static class UsageServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRelaySettlement, UsageSettlement>());
         return services;
     }
-
-    private static IUsageStore CreateStore(UsageOptions options) => options.Store switch
-    {
-        UsageStoreKind.Sqlite => new SqliteUsageStore(options.SqlitePath),
-        UsageStoreKind.Postgres => new PostgresUsageStore(options.PostgresConnectionString!, options.PostgresSchema),
-        _ => new InMemoryUsageStore(),
-    };
 }

@@ -109,6 +109,7 @@ public sealed class AdminRelayApp : WebApplicationFactory<AdminRelayApp>
                     services.AddAuthorizationBuilder().AddPolicy("admin", policy => policy.RequireRole("admin"));
                     services.AddModelRelay()
                         .ConfigureUpstreamHandler((_, _) => Fake.CreateHandler())
+                        .AddPostgreSqlStorage()
                         .AddAdmin();
                     services.AddBudgetLedger(_storage);
                     services.AddSingleton<TimeProvider>(Time);
