@@ -159,28 +159,41 @@ public sealed class AppClientsTests
     }
 
     [Fact]
-    public async Task A_configuration_that_only_turns_the_relay_off_stops_the_start_naming_what_each_client_needs()
+    public async Task A_configuration_that_only_turns_the_relay_off_stops_the_start_naming_what_the_client_needs()
+    {
+        var failure = await StartWithOnlyAsync(new() { ["ModelRelay:Enabled"] = "false" }, Gpt);
+
+        Assert.Equal(
+            [$"AddChatClient(\"{Gpt}\") with the relay off (ModelRelay:Enabled=false): the app's client for model '{Gpt}' needs ModelRelay:Models:{Gpt} (with its Provider, or a pattern that matches it) and that provider under ModelRelay:Providers (Kind, BaseUrl, ApiKey) configured to reach the provider directly."],
+            failure.Failures);
+    }
+
+    [Fact]
+    public async Task With_the_relay_off_a_provider_without_its_key_stops_the_start()
+    {
+        var failure = await StartWithOnlyAsync(
+            new()
+            {
+                ["ModelRelay:Enabled"] = "false",
+                ["ModelRelay:Providers:local:Kind"] = "OpenAI",
+                ["ModelRelay:Providers:local:BaseUrl"] = "http://127.0.0.1:11434/v1",
+                ["ModelRelay:Models:llama:Provider"] = "local",
+            },
+            "llama");
+
+        Assert.Equal(
+            ["AddChatClient(\"llama\") with the relay off (ModelRelay:Enabled=false) calls provider 'local' itself and needs its key: set ModelRelay:Providers:local:ApiKey."],
+            failure.Failures);
+    }
+
+    private static async Task<Microsoft.Extensions.Options.OptionsValidationException> StartWithOnlyAsync(Dictionary<string, string?> settings, string model)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.Sources.Clear(); // this configuration and nothing else (no appsettings.json from the test output)
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["ModelRelay:Enabled"] = "false",
-            ["ModelRelay:Providers:local:Kind"] = "OpenAI",
-            ["ModelRelay:Providers:local:BaseUrl"] = "http://127.0.0.1:11434/v1",
-            ["ModelRelay:Models:llama:Provider"] = "local",
-        });
-        builder.Services.AddModelRelay().AddChatClient(Gpt).AddChatClient("llama");
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddModelRelay().AddChatClient(model);
         using var app = builder.Build();
-
-        var failure = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => app.StartAsync());
-
-        Assert.Equal(
-            [
-                $"AddChatClient(\"{Gpt}\") with the relay off (ModelRelay:Enabled=false): the app's client for model '{Gpt}' needs ModelRelay:Models:{Gpt} (with its Provider, or a pattern that matches it) and that provider under ModelRelay:Providers (Kind, BaseUrl, ApiKey) configured to reach the provider directly.",
-                "AddChatClient(\"llama\") with the relay off (ModelRelay:Enabled=false) calls provider 'local' itself and needs its key: set ModelRelay:Providers:local:ApiKey.",
-            ],
-            failure.Failures);
+        return await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => app.StartAsync());
     }
 
     [Fact]
