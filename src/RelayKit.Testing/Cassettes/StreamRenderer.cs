@@ -133,8 +133,11 @@ internal static class StreamRenderer
             ["role"] = "assistant",
             ["model"] = body["model"]?.DeepClone(),
             ["content"] = new JsonArray(),
+            ["container"] = body["container"]?.DeepClone(),
             ["stop_reason"] = null,
             ["stop_sequence"] = null,
+            ["stop_details"] = null,
+            ["diagnostics"] = body["diagnostics"]?.DeepClone(),
         };
         if (body["usage"] is JsonObject usage)
         {
@@ -150,7 +153,7 @@ internal static class StreamRenderer
             var block = blocks[index];
             var (opening, deltas) = CassetteJson.String(block["type"]) switch
             {
-                "text" => (new JsonObject { ["type"] = "text", ["text"] = "" },
+                "text" => (new JsonObject { ["type"] = "text", ["text"] = "", ["citations"] = null },
                     Deltas(("text_delta", "text", block["text"]))),
                 "thinking" => (new JsonObject { ["type"] = "thinking", ["thinking"] = "" },
                     Deltas(("thinking_delta", "thinking", block["thinking"]), ("signature_delta", "signature", block["signature"]))),
@@ -170,7 +173,13 @@ internal static class StreamRenderer
         var end = new JsonObject
         {
             ["type"] = "message_delta",
-            ["delta"] = new JsonObject { ["stop_reason"] = body["stop_reason"]?.DeepClone(), ["stop_sequence"] = body["stop_sequence"]?.DeepClone() },
+            ["delta"] = new JsonObject
+            {
+                ["stop_reason"] = body["stop_reason"]?.DeepClone(),
+                ["stop_sequence"] = body["stop_sequence"]?.DeepClone(),
+                ["stop_details"] = body["stop_details"]?.DeepClone(),
+                ["container"] = body["container"]?.DeepClone(),
+            },
         };
         if (body["usage"] is JsonObject finalUsage)
         {

@@ -26,4 +26,10 @@ public enum FakeEndpoint
 
     /// <summary>Anthropic <c>GET /v1/models</c> (a models request carrying <c>anthropic-version</c>).</summary>
     AnthropicModels,
+
+    /// <summary>OpenAI <c>GET /v1/models/{model}</c>.</summary>
+    OpenAIModelRetrieve,
+
+    /// <summary>Anthropic <c>GET /v1/models/{model_id}</c> (a model request carrying <c>anthropic-version</c>).</summary>
+    AnthropicModelRetrieve,
 }

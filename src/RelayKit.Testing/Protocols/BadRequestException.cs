@@ -1,7 +1,10 @@
 namespace RelayKit.Testing.Protocols;
 
-/// <summary>A client mistake the fake answers in the provider's error shape, as the real API would.</summary>
-internal sealed class BadRequestException(int status, string message, string? param = null, string? errorType = null)
+/// <summary>
+/// A client mistake the fake answers in the provider's error shape, as the real API would. <see cref="Code"/> is
+/// OpenAI's machine-readable <c>code</c>; <see langword="null"/> takes the one the status implies.
+/// </summary>
+internal sealed class BadRequestException(int status, string message, string? param = null, string? errorType = null, string? code = null)
     : Exception(message)
 {
     public int Status { get; } = status;
@@ -9,4 +12,6 @@ internal sealed class BadRequestException(int status, string message, string? pa
     public string? Param { get; } = param;
 
     public string? ErrorType { get; } = errorType;
+
+    public string? Code { get; } = code;
 }

@@ -34,7 +34,7 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
         var content = new JsonArray();
         if (!string.IsNullOrEmpty(answer.Reply.Text) || answer.ToolCalls.Count == 0)
         {
-            content.Add(new JsonObject { ["type"] = "text", ["text"] = answer.Reply.Text ?? "" });
+            content.Add(TextBlock(answer.Reply.Text ?? ""));
         }
 
         foreach (var call in answer.ToolCalls)
@@ -50,14 +50,14 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
         }
 
         var message = Message(answer, content, StopReason(answer.Reply.EffectiveFinishReason));
-        message["usage"] = Usage(answer, answer.OutputTokens);
+        message["usage"] = Usage(answer, answer.OutputTokens, answer.Reply.ReasoningTokens);
         return message;
     }
 
     public IEnumerable<SseEvent> RenderStream(Answer answer)
     {
         var start = Message(answer, new JsonArray(), null);
-        start["usage"] = Usage(answer, 1);
+        start["usage"] = Usage(answer, 1, 0);
         yield return Event("message_start", new JsonObject { ["message"] = start });
 
         var index = 0;
@@ -67,7 +67,7 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
             yield return Event("content_block_start", new JsonObject
             {
                 ["index"] = index,
-                ["content_block"] = new JsonObject { ["type"] = "text", ["text"] = "" },
+                ["content_block"] = TextBlock(""),
             });
             yield return Event("ping", []);
             pinged = true;
@@ -130,6 +130,8 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
                 {
                     ["stop_reason"] = StopReason(answer.Reply.EffectiveFinishReason),
                     ["stop_sequence"] = MatchedStopSequence(answer),
+                    ["stop_details"] = null,
+                    ["container"] = null,
                 },
                 ["usage"] = DeltaUsage(answer),
             });
@@ -141,6 +143,11 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
     public SseEvent RenderStreamError(Answer answer, string errorType, string message) =>
         Event("error", new JsonObject { ["error"] = new JsonObject { ["type"] = errorType, ["message"] = message } });
 
+    /// <summary>
+    /// The message object, whole or as <c>message_start</c> carries it, with every field the official SDK requires:
+    /// those the fake has nothing for (no container tool, no refusal detail, no diagnostics asked for) are null, as the
+    /// live API sends them.
+    /// </summary>
     private static JsonObject Message(Answer answer, JsonArray content, string? stopReason) => new()
     {
         ["id"] = answer.Id,
@@ -148,9 +155,15 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
         ["role"] = "assistant",
         ["model"] = answer.Model,
         ["content"] = content,
+        ["container"] = null,
         ["stop_reason"] = stopReason,
         ["stop_sequence"] = stopReason is null ? null : MatchedStopSequence(answer),
+        ["stop_details"] = null,
+        ["diagnostics"] = null,
     };
+
+    /// <summary>A text block; <c>citations</c> is null because the fake never cites a document.</summary>
+    private static JsonObject TextBlock(string text) => new() { ["type"] = "text", ["text"] = text, ["citations"] = null };
 
     /// <summary>
     /// The stop sequence a <c>stop_sequence</c> stop matched: the first one the request asked for, as the
@@ -167,8 +180,11 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
     // call the model made itself (the alternative is a call made from a code-execution tool).
     private static JsonObject DirectCaller() => new() { ["type"] = "direct" };
 
-    /// <summary>Usage in Anthropic's terms: <c>input_tokens</c> excludes cache reads and writes.</summary>
-    private static JsonObject Usage(Answer answer, int outputTokens) => new()
+    /// <summary>
+    /// Usage in Anthropic's terms: <c>input_tokens</c> excludes cache reads and writes. No server tool ran, so
+    /// <c>server_tool_use</c> is null; the geography is the one the live API reports when none was asked for.
+    /// </summary>
+    private static JsonObject Usage(Answer answer, int outputTokens, int thinkingTokens) => new()
     {
         ["input_tokens"] = answer.UncachedInputTokens,
         ["cache_creation_input_tokens"] = answer.CacheCreationInputTokens,
@@ -179,7 +195,11 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
             ["ephemeral_1h_input_tokens"] = 0,
         },
         ["output_tokens"] = outputTokens,
+        ["output_tokens_details"] = new JsonObject { ["thinking_tokens"] = thinkingTokens },
+        ["server_tool_use"] = null,
         ["service_tier"] = "standard",
+        ["inference_geo"] = "not_available",
+        ["speed"] = "standard",
     };
 
     /// <summary>The cumulative usage of <c>message_delta</c>: the same counts as the whole message, without its tier.</summary>
@@ -189,6 +209,8 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
         ["cache_creation_input_tokens"] = answer.CacheCreationInputTokens,
         ["cache_read_input_tokens"] = answer.CachedInputTokens,
         ["output_tokens"] = answer.OutputTokens,
+        ["output_tokens_details"] = new JsonObject { ["thinking_tokens"] = answer.Reply.ReasoningTokens },
+        ["server_tool_use"] = null,
     };
 
     private static SseEvent Event(string type, JsonObject payload)

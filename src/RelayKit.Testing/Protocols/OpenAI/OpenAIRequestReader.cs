@@ -62,7 +62,13 @@ internal static class OpenAIRequestReader
 
     public static ParsedBody ReadResponses(JsonObject body)
     {
-        var model = JsonText.RequireModel(body);
+        // The Responses API validates in its newer style: the parameter is named and the code says what is wrong.
+        var model = JsonText.String(body["model"]);
+        if (string.IsNullOrWhiteSpace(model))
+        {
+            throw new BadRequestException(400, "Missing required parameter: 'model'.", "model", code: "missing_required_parameter");
+        }
+
         string? lastUser = null;
         var prompt = new StringBuilder();
         switch (body["input"])
@@ -86,9 +92,9 @@ internal static class OpenAIRequestReader
 
                 break;
             case null:
-                throw new BadRequestException(400, "Missing required parameter: 'input'.", "input");
+                throw new BadRequestException(400, "Missing required parameter: 'input'.", "input", code: "missing_required_parameter");
             default:
-                throw new BadRequestException(400, "Invalid type for 'input': expected a string or an array.", "input");
+                throw new BadRequestException(400, "Invalid type for 'input': expected a string or an array.", "input", code: "invalid_type");
         }
 
         var instructions = JsonText.String(body["instructions"]);

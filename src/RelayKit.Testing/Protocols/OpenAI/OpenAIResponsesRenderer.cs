@@ -118,6 +118,7 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
             yield return Event("response.function_call_arguments.done", new JsonObject
             {
                 ["item_id"] = itemId,
+                ["name"] = call.Name,
                 ["output_index"] = outputIndex,
                 ["arguments"] = call.ArgumentsJson,
             });
