@@ -34,7 +34,7 @@ internal static class RequestRouting
         var provider = candidates[0].Provider;
         if (!RequestTranslation.CanTranslate(context.Operation, provider.Format))
         {
-            return RelayError.WrongFormat(model, provider.Name, provider.Format, context.Operation);
+            return RelayError.OperationNotSupported(model, provider.Name, context.Operation);
         }
 
         context.Candidates = OfFormat(candidates, provider.Format);

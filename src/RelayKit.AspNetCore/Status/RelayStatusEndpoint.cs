@@ -102,6 +102,9 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
         },
     };
 
+    // "idle" is a state a reader could take for trouble: the page says what it means.
+    private static string? HealthLabel(string? health) => health == "idle" ? "up (idle)" : health;
+
     private static string RenderHtml(JsonObject status)
     {
         var html = new StringBuilder();
@@ -116,7 +119,7 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
             var latency = day["latency_ms"]!;
             html.Append("<tr class=\"upstream\" data-name=\"").Append(E(Text(upstream["name"]))).Append("\"><td>").Append(E(Text(upstream["name"])))
                 .Append("</td><td>").Append(E(Text(upstream["format"])))
-                .Append("</td><td class=\"health ").Append(E(Text(upstream["health"]))).Append("\">").Append(E(Text(upstream["health"])))
+                .Append("</td><td class=\"health ").Append(E(Text(upstream["health"]))).Append("\">").Append(E(HealthLabel(Text(upstream["health"]))))
                 .Append("</td><td>").Append(Percent(hour["uptime"])).Append("</td><td>").Append(Percent(day["uptime"]))
                 .Append("</td><td class=\"attempts\">").Append(E(hour["attempts"]?.ToString()))
                 .Append("</td><td>").Append(Percent(hour["error_rate"])).Append("</td><td>").Append(Percent(day["error_rate"]))

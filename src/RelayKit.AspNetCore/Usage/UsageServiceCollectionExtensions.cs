@@ -83,11 +83,9 @@ internal static class UsageServiceCollectionExtensions
         services.AddRelayUsage();
         services.TryAddSingleton<UpstreamAttemptTracker>();
 
-        // IHttpClientFactory's Trace-level "Request Headers" event redacts its message but carries the raw
-        // header values (the provider's key) in its structured state, which structured sinks export. The
-        // relay's upstream clients log nothing below Information; the forwarder logs what matters itself.
-        services.AddLogging(logging => logging.AddFilter(
-            "System.Net.Http.HttpClient." + Forwarding.UpstreamClientNames.Prefix.TrimEnd('.'), LogLevel.Information));
+        // The upstream clients' header events carry the provider's key: nothing below Information from them,
+        // and the rest at the levels the host configured.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<LoggerFilterOptions>, Forwarding.UpstreamHeaderLogFilter>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRelaySettlement, UsageSettlement>());
         return services;
     }

@@ -1,5 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using RelayKit.AspNetCore.Tests.TestHost;
 using RelayKit.AspNetCore.Tests.Usage;
 
@@ -50,6 +52,30 @@ public sealed class RelayStatusEndpointTests
         Assert.DoesNotContain("alice", text, StringComparison.Ordinal);
         Assert.DoesNotContain("fake-upstream", text, StringComparison.Ordinal);
         Assert.DoesNotContain(RelaySettings.OpenAiProviderKey, text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_upstream_idle_for_the_recent_window_reads_up_and_idle_not_unknown()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 10, 12, 0, 0, TimeSpan.Zero));
+        await using var relay = FakeRelay.Create(services: s => s.AddSingleton<TimeProvider>(time));
+        using var http = relay.App.CreateClient();
+        var (code, _, _) = await RawRelayCall.PostAsync(http, "v1/chat/completions",
+            """{"model":"gpt-5.5","messages":[{"role":"user","content":"hi"}]}""", bearer: RelaySettings.AliceKey);
+        Assert.Equal(200, code);
+
+        time.Advance(TimeSpan.FromMinutes(6));
+        var (_, body, _) = await RawRelayCall.GetAsync(http, "relay/status");
+        using var page = new HttpRequestMessage(HttpMethod.Get, "relay/status");
+        page.Headers.Accept.ParseAdd("text/html");
+        using var pageResponse = await http.SendAsync(page);
+        var html = await pageResponse.Content.ReadAsStringAsync();
+
+        var upstreams = body.GetProperty("upstreams").EnumerateArray().ToDictionary(u => u.GetProperty("name").GetString()!);
+        Assert.Equal("idle", upstreams["openai"].GetProperty("health").GetString());
+        Assert.Equal(1, upstreams["openai"].GetProperty("lastHour").GetProperty("attempts").GetInt64());
+        Assert.Equal("unknown", upstreams["anthropic"].GetProperty("health").GetString());
+        Assert.Contains("<td class=\"health idle\">up (idle)</td>", html, StringComparison.Ordinal);
     }
 
     [Fact]
