@@ -24,7 +24,7 @@ public sealed class WebApplicationFactoryRecipeTests
         fake.Setup().RespondWithText("answered by the test's fake");
 
         // The app as deployed: both providers configured to the official APIs, its own AddModelRelay() and clients.
-        await using var app = new WebApplicationFactory<Program>().WithWebHostBuilder(web => web
+        await using var app = Samples.SampleApp.Create(web => web
             .UseSetting("ModelRelay:Providers:openai:BaseUrl", "https://api.openai.com/v1")
             .UseSetting("ModelRelay:Providers:anthropic:BaseUrl", "https://api.anthropic.com")
             // The recipe: one call.

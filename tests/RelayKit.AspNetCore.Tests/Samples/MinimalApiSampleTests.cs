@@ -21,8 +21,7 @@ public sealed class MinimalApiSampleTests
     public async Task Ask_answers_the_same_question_from_a_gpt_and_a_claude_model()
     {
         // The sample's warnings (an unreachable provider says why) go into the failure message.
-        await using var sample = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
-            web.ConfigureLogging(logging => logging.AddFakeLogging()));
+        await using var sample = SampleApp.Create(web => web.ConfigureLogging(logging => logging.AddFakeLogging()));
         using var http = sample.CreateClient();
 
         using var raw = await http.GetAsync("/ask?q=What+is+a+relay%3F");
@@ -39,7 +38,7 @@ public sealed class MinimalApiSampleTests
     [Fact]
     public async Task The_relay_beside_it_serves_the_claude_model_to_an_openai_caller()
     {
-        await using var sample = new WebApplicationFactory<Program>();
+        await using var sample = SampleApp.Create();
         using var http = sample.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
         {
@@ -61,7 +60,7 @@ public sealed class MinimalApiSampleTests
     [Fact]
     public async Task With_zero_configuration_a_metered_request_shows_its_cost_and_every_listed_model_has_a_price()
     {
-        await using var sample = new WebApplicationFactory<Program>();
+        await using var sample = SampleApp.Create();
         using var http = sample.CreateClient();
 
         using var chat = await PostAsync(http, "/v1/chat/completions", """{"model":"gpt-5.5","messages":[{"role":"user","content":"Hello!"}]}""");
@@ -111,8 +110,8 @@ public sealed class MinimalApiSampleTests
     public async Task The_banner_prints_the_built_in_key_and_only_the_name_of_a_configured_one()
     {
         const string configured = "rk-team-configured-SECRET-8d2f";
-        await using var builtIn = new WebApplicationFactory<Program>();
-        await using var withKey = new WebApplicationFactory<Program>().WithWebHostBuilder(web => web
+        await using var builtIn = SampleApp.Create();
+        await using var withKey = SampleApp.Create(web => web
             .UseSetting("ModelRelay:Keys:0:Name", "team")
             .UseSetting("ModelRelay:Keys:0:Secret", configured));
         using var builtInHttp = builtIn.CreateClient();

@@ -73,7 +73,7 @@ public sealed class RelayStatusEndpointTests
 
         var upstreams = body.GetProperty("upstreams").EnumerateArray().ToDictionary(u => u.GetProperty("name").GetString()!);
         Assert.Equal("idle", upstreams["openai"].GetProperty("health").GetString());
-        Assert.Equal(1, upstreams["openai"].GetProperty("lastHour").GetProperty("attempts").GetInt64());
+        Assert.Equal(1, upstreams["openai"].GetProperty("last_hour").GetProperty("attempts").GetInt64());
         Assert.Equal("unknown", upstreams["anthropic"].GetProperty("health").GetString());
         Assert.Contains("<td class=\"health idle\">up (idle)</td>", html, StringComparison.Ordinal);
     }
