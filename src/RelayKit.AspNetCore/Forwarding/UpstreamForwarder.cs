@@ -212,6 +212,10 @@ internal sealed partial class UpstreamForwarder(
         var completed = false;
         var observersEnded = false;
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+
+        // Only a successful event stream is watched: it is the answer that can look finished when it is not.
+        using var watch = StreamEndWatch.For(context.UpstreamOperation, response);
+        var transformCompleted = false;
         try
         {
             Stream output;
@@ -248,6 +252,8 @@ internal sealed partial class UpstreamForwarder(
                     observer.OnBodyChunk(buffer.AsSpan(0, read));
                 }
 
+                watch?.Push(buffer.AsSpan(0, read));
+
                 if (transform is null)
                 {
                     await output.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
@@ -276,13 +282,23 @@ internal sealed partial class UpstreamForwarder(
                 completed = true;
             }
 
+            watch?.Complete();
             if (transform is not null)
             {
+                transformCompleted = true;
                 await transform.CompleteAsync(true, output, context.RequestAborted);
                 if (held is null)
                 {
                     await http.Response.Body.FlushAsync(context.RequestAborted);
                 }
+            }
+
+            if (watch is not null && !(transform?.StreamCompleted ?? watch.Ended))
+            {
+                // Closed cleanly, but before its end event: as cut short as a reset, and it ends the same way.
+                completed = false;
+                LogUpstreamBroke(candidate.Provider.Name, "it closed its event stream before the stream's end event");
+                await EndCutStreamAsync(context, watch, transform, transformCompleted);
             }
 
             if (held is not null)
@@ -321,7 +337,14 @@ internal sealed partial class UpstreamForwarder(
                 LogUpstreamBroke(candidate.Provider.Name, ex is OperationCanceledException
                     ? $"it sent nothing for {timeout} (UpstreamTimeout) in the middle of its answer"
                     : ex.Message);
-                http.Abort();
+                if (watch is not null && http.Response.HasStarted)
+                {
+                    await EndCutStreamAsync(context, watch, transform, transformCompleted);
+                }
+                else
+                {
+                    http.Abort();
+                }
             }
         }
         finally
@@ -338,6 +361,46 @@ internal sealed partial class UpstreamForwarder(
             }
         }
     }
+
+    /// <summary>
+    /// Ends a caller's event stream that the upstream cut short (reset, idle cut, or a clean close before its end
+    /// event) with an error event in the caller's format (the translator's own for a translated stream). Anthropic's
+    /// SDKs raise <c>event: error</c>, so that stream then ends normally. OpenAI's .NET SDK reads an error chunk or a
+    /// Responses <c>error</c> event as one more update and returns, so an OpenAI caller's connection is cut after the
+    /// event as well: every client then fails on a body that never properly ended (a client that was still reading
+    /// may lose the event itself to the cut, never the failure).
+    /// </summary>
+    private static async Task EndCutStreamAsync(RelayRequestContext context, StreamEndWatch watch, IResponseBodyTransform? transform, bool transformCompleted)
+    {
+        var http = context.HttpContext;
+        try
+        {
+            if (transform is not null && !transformCompleted)
+            {
+                await transform.CompleteAsync(false, http.Response.Body, context.RequestAborted);
+            }
+
+            if (transform?.StreamCompleted is null)
+            {
+                await http.Response.Body.WriteAsync(watch.CutFrame(context.Operation, CutStreamMessage), context.RequestAborted);
+            }
+
+            await http.Response.Body.FlushAsync(context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or System.Text.Json.JsonException or Translation.TranslationException)
+        {
+            // The caller is gone, or the partial last event did not translate: cut the connection, it still tells.
+            http.Abort();
+            return;
+        }
+
+        if (context.CallerFormat == WireFormat.OpenAI)
+        {
+            http.Abort();
+        }
+    }
+
+    private const string CutStreamMessage = "The upstream stream ended before the answer was complete.";
 
     /// <summary>
     /// Whether to read the whole upstream answer before the response starts: only when a step wants to add
