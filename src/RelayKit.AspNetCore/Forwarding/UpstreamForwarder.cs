@@ -124,12 +124,12 @@ internal sealed partial class UpstreamForwarder(
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
-            LogUpstreamTimedOut(provider.Name, timeout);
+            LogUpstreamTimedOut(LogValue.Of(provider.Name)!, timeout);
             return (null, RelayError.UpstreamTimeout(provider.Name));
         }
         catch (HttpRequestException ex)
         {
-            LogUpstreamUnreachable(provider.Name, ex.HttpRequestError, ex.Message);
+            LogUpstreamUnreachable(LogValue.Of(provider.Name)!, ex.HttpRequestError, LogValue.Of(ex.Message)!);
             return (null, RelayError.UpstreamUnreachable(provider.Name));
         }
     }
@@ -139,16 +139,16 @@ internal sealed partial class UpstreamForwarder(
         var http = context.HttpContext;
         var provider = candidate.Provider;
         var path = context.Translation?.UpstreamPath ?? context.Operation.UpstreamPath;
-        var uri = http.Request.QueryString.HasValue
-            ? new Uri(provider.BaseUri, path + http.Request.QueryString.Value)
-            : UpstreamUris.GetValue(provider, static _ => new()).GetOrAdd(path, static (relative, baseUri) => new Uri(baseUri, relative), provider.BaseUri);
+        // The caller's query string stays behind: the provider's URL is the configured one (a caller's ?key= or
+        // ?api-version= would otherwise reach the provider as the relay's own request).
+        var uri = UpstreamUris.GetValue(provider, static _ => new()).GetOrAdd(path, static (relative, baseUri) => new Uri(baseUri, relative), provider.BaseUri);
         var request = new HttpRequestMessage(HttpMethod.Post, uri)
         {
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
 
-        ProxyHeaders.CopyRequestHeaders(http.Request, request);
+        ProxyHeaders.CopyRequestHeaders(http.Request, request, toAnthropic: provider.Format == WireFormat.Anthropic);
         if (provider.ApiKey is { } apiKey)
         {
             if (provider.Format == WireFormat.Anthropic)
@@ -189,7 +189,7 @@ internal sealed partial class UpstreamForwarder(
     {
         var http = context.HttpContext;
         http.Response.StatusCode = (int)response.StatusCode;
-        ProxyHeaders.CopyResponseHeaders(response, http.Response);
+        ProxyHeaders.CopyResponseHeaders(response, http.Response, candidate.Provider.ApiKey);
         foreach (var observer in context.ResponseObservers)
         {
             observer.OnResponseStarted(response);
@@ -297,7 +297,7 @@ internal sealed partial class UpstreamForwarder(
             {
                 // Closed cleanly, but before its end event: as cut short as a reset, and it ends the same way.
                 completed = false;
-                LogUpstreamBroke(candidate.Provider.Name, "it closed its event stream before the stream's end event");
+                LogUpstreamBroke(LogValue.Of(candidate.Provider.Name)!, "it closed its event stream before the stream's end event");
                 await EndCutStreamAsync(context, watch, transform, transformCompleted);
             }
 
@@ -334,9 +334,9 @@ internal sealed partial class UpstreamForwarder(
                 // cutting the connection is the only way left to tell the caller that the body is incomplete,
                 // rather than letting it look finished.
                 // A cancellation the caller did not ask for is the idle cut above.
-                LogUpstreamBroke(candidate.Provider.Name, ex is OperationCanceledException
+                LogUpstreamBroke(LogValue.Of(candidate.Provider.Name)!, ex is OperationCanceledException
                     ? $"it sent nothing for {timeout} (UpstreamTimeout) in the middle of its answer"
-                    : ex.Message);
+                    : LogValue.Of(ex.Message)!);
                 if (watch is not null && http.Response.HasStarted)
                 {
                     await EndCutStreamAsync(context, watch, transform, transformCompleted);
