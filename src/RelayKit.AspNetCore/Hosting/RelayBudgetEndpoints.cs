@@ -149,7 +149,7 @@ internal static class RelayBudgetEndpoints
 
     private static async Task<RelayCaller?> AuthenticateAsync(HttpContext http, WireFormat format)
     {
-        var caller = await http.RequestServices.GetRequiredService<RelayKeyAuthenticator>().AuthenticateAsync(http.Request, http.RequestAborted);
+        var caller = await http.RequestServices.GetRequiredService<RelayKeyAuthenticator>().AuthenticateAsync(http.Request, http.RequestAborted, format);
         if (caller is null)
         {
             await RelayErrorWriter.WriteAsync(http, format,

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Protocols;
 
 namespace RelayKit.AspNetCore.Keys;
 
@@ -13,25 +14,43 @@ internal sealed class RelayKeyAuthenticator(IOptionsMonitor<ModelRelayOptions> o
 
     /// <summary>
     /// The caller of a configured key or, when the operations API is added, of a key created at run
-    /// time that is neither expired, revoked nor closed.
+    /// time that is neither expired, revoked nor closed. A request may carry both headers (an Anthropic SDK with
+    /// an <c>Authorization</c> header added by its host, say): it is let in when either holds a valid relay key, and
+    /// the one native to <paramref name="native"/> (<c>x-api-key</c> for Anthropic, the bearer token for OpenAI)
+    /// wins when both do.
     /// </summary>
-    public ValueTask<RelayCaller?> AuthenticateAsync(HttpRequest request, CancellationToken cancellationToken)
+    public ValueTask<RelayCaller?> AuthenticateAsync(HttpRequest request, CancellationToken cancellationToken, WireFormat native = WireFormat.OpenAI)
     {
-        // Not async: the secret is read in place from the header (a span), so it is hashed before anything is awaited.
-        var secret = ReadSecret(request);
-        if (secret.IsEmpty)
+        // Not async: each secret is read in place from its header (a span), so it is hashed before anything is awaited.
+        var bearer = ReadBearer(request);
+        var apiKey = request.Headers["x-api-key"].ToString().AsSpan().Trim();
+        var first = native == WireFormat.Anthropic ? apiKey : bearer;
+        var second = native == WireFormat.Anthropic ? bearer : apiKey;
+        if (first.IsEmpty)
+        {
+            first = second;
+            second = [];
+        }
+
+        if (first.IsEmpty)
         {
             return ValueTask.FromResult<RelayCaller?>(null);
         }
 
-        var configured = Ring.Find(secret);
+        var ring = Ring;
+        var configured = ring.Find(first) ?? (second.IsEmpty ? null : ring.Find(second));
         if (configured is not null || createdKeys is null)
         {
             return ValueTask.FromResult(configured);
         }
 
-        return createdKeys.FindAsync(RelayKeyHash.Compute(secret), cancellationToken);
+        var firstHash = RelayKeyHash.Compute(first);
+        var secondHash = second.IsEmpty ? null : RelayKeyHash.Compute(second);
+        return secondHash is null ? createdKeys.FindAsync(firstHash, cancellationToken) : FindEitherAsync(firstHash, secondHash, cancellationToken);
     }
+
+    private async ValueTask<RelayCaller?> FindEitherAsync(byte[] first, byte[] second, CancellationToken cancellationToken) =>
+        await createdKeys!.FindAsync(first, cancellationToken) ?? await createdKeys.FindAsync(second, cancellationToken);
 
     private RelayKeyRing Ring
     {
@@ -49,16 +68,11 @@ internal sealed class RelayKeyAuthenticator(IOptionsMonitor<ModelRelayOptions> o
         }
     }
 
-    /// <summary>The secret as it stands in the header (trimmed), without copying it into a string; empty when there is none.</summary>
-    private static ReadOnlySpan<char> ReadSecret(HttpRequest request)
+    /// <summary>The bearer token as it stands in the header (trimmed), without copying it into a string; empty when there is none.</summary>
+    private static ReadOnlySpan<char> ReadBearer(HttpRequest request)
     {
         const string bearer = "Bearer ";
         var authorization = request.Headers.Authorization.ToString();
-        if (authorization.StartsWith(bearer, StringComparison.OrdinalIgnoreCase))
-        {
-            return authorization.AsSpan(bearer.Length).Trim();
-        }
-
-        return request.Headers["x-api-key"].ToString().AsSpan().Trim();
+        return authorization.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) ? authorization.AsSpan(bearer.Length).Trim() : [];
     }
 }
