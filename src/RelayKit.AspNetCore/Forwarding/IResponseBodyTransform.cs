@@ -19,4 +19,11 @@ internal interface IResponseBodyTransform
 
     /// <summary>The upstream body ended; <paramref name="completed"/> is false when it was cut short.</summary>
     ValueTask CompleteAsync(bool completed, Stream caller, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// After <see cref="CompleteAsync"/>: whether the event stream the caller received reached its normal end (false: the
+    /// transform ended it with an error event of its own). Null when the transform does not restate the stream; the
+    /// forwarder then judges by the upstream's end event and writes the error event itself.
+    /// </summary>
+    bool? StreamCompleted => null;
 }

@@ -3,59 +3,56 @@ using Microsoft.AspNetCore.Http;
 
 namespace RelayKit.AspNetCore.Forwarding;
 
-/// <summary>Which headers cross the relay, in each direction.</summary>
+/// <summary>
+/// Which headers cross the relay, in each direction: only those on an allowlist. The relay is not a transparent
+/// proxy, so a header it does not know (a provider credential such as <c>x-goog-api-key</c> or
+/// <c>X-Amz-Security-Token</c>, a cookie, a forwarding header) stays with the hop it came on.
+/// </summary>
 internal static class ProxyHeaders
 {
-    // Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection, never to the next.
-    private static readonly string[] HopByHop =
-    [
-        "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
-    ];
+    /// <summary>
+    /// Request headers passed to the provider as the caller sent them. Credentials are the provider's own (set by the
+    /// forwarder), the body goes out as new content with its own type and length, and identity encoding is asked for
+    /// (no Accept-Encoding) so the metering tap can read the answer as it passes.
+    /// </summary>
+    private static readonly FrozenSet<string> ForwardedRequestHeaders = new[]
+    {
+        "Accept", "User-Agent", "Idempotency-Key",
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
-    private static readonly FrozenSet<string> DroppedRequestHeaders = HopByHop.Concat(
-    [
-        // The caller's relay key: replaced by the provider's key.
-        "Authorization", "Proxy-Authorization", "x-api-key", "api-key",
-        "Host", "Cookie", "Expect",
+    /// <summary>Anthropic's own request headers: passed only to an Anthropic provider.</summary>
+    private static readonly FrozenSet<string> AnthropicRequestHeaders = new[]
+    {
+        "anthropic-version", "anthropic-beta",
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
-        // The body goes out as new content with its own length and type.
-        "Content-Length", "Content-Type", "Content-Encoding",
+    /// <summary>The SDKs' telemetry headers (<c>x-stainless-lang</c>, <c>x-stainless-retry-count</c>, ...) may pass.</summary>
+    private const string SdkTelemetryPrefix = "x-stainless-";
 
-        // Asking for identity encoding keeps the response readable to the metering tap, which reads
-        // usage out of the bytes as they pass (automatic decompression is off, as it must be for a proxy).
-        "Accept-Encoding",
+    /// <summary>Response headers passed back to the caller: the body's framing and type, rate limits, request ids and retry advice.</summary>
+    private static readonly FrozenSet<string> ReturnedResponseHeaders = new[]
+    {
+        "Content-Type", "Content-Length", "Content-Encoding",
+        "x-request-id", "request-id", "openai-processing-ms",
+        "retry-after", "retry-after-ms", "x-should-retry",
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
-        // The caller's OpenAI account settings do not apply to the provider key's account.
-        "OpenAI-Organization", "OpenAI-Project",
-
-        // The relay's own request id and trace context replace the caller's.
-        "x-request-id", "traceparent", "tracestate", "baggage", "Request-Id",
-
-        // The caller's address stays with the relay.
-        "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-IP",
-    ]).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
-
-    private static readonly FrozenSet<string> DroppedResponseHeaders = HopByHop.Concat(
-    [
-        // Cookies and these host policies were issued for the upstream's host, not the relay's.
-        "Set-Cookie", "Alt-Svc", "Strict-Transport-Security",
-
-        // They name the provider key's account.
-        "OpenAI-Organization", "OpenAI-Project", "anthropic-organization-id",
-
-        // Kestrel writes its own.
-        "Server", "Date",
-    ]).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+    /// <summary>Rate-limit headers (<c>x-ratelimit-remaining-requests</c>, <c>anthropic-ratelimit-tokens-reset</c>, ...) pass back.</summary>
+    private static readonly string[] RateLimitPrefixes = ["x-ratelimit-", "anthropic-ratelimit-"];
 
     /// <summary>The upstream's x-request-id moves here, because x-request-id is the relay's own.</summary>
     public const string UpstreamRequestIdHeader = "x-upstream-request-id";
 
-    public static void CopyRequestHeaders(HttpRequest from, HttpRequestMessage to)
+    /// <summary>Copies the allowed request headers; <paramref name="toAnthropic"/> lets Anthropic's own headers through too.</summary>
+    public static void CopyRequestHeaders(HttpRequest from, HttpRequestMessage to, bool toAnthropic = true)
     {
         var connection = from.Headers.Connection.ToString();
         foreach (var (name, values) in from.Headers)
         {
-            if (DroppedRequestHeaders.Contains(name) || name.StartsWith(':') || NamedIn(connection, name))
+            var allowed = ForwardedRequestHeaders.Contains(name)
+                || (toAnthropic && AnthropicRequestHeaders.Contains(name))
+                || name.StartsWith(SdkTelemetryPrefix, StringComparison.OrdinalIgnoreCase);
+            if (!allowed || NamedIn(connection, name))
             {
                 continue;
             }
@@ -72,18 +69,19 @@ internal static class ProxyHeaders
         }
     }
 
-    public static void CopyResponseHeaders(HttpResponseMessage from, HttpResponse to)
+    /// <summary>Copies the allowed response headers; none whose value holds <paramref name="providerKey"/>.</summary>
+    public static void CopyResponseHeaders(HttpResponseMessage from, HttpResponse to, string? providerKey = null)
     {
-        Copy(from.Headers, to);
-        Copy(from.Content.Headers, to);
+        Copy(from.Headers, to, providerKey);
+        Copy(from.Content.Headers, to, providerKey);
     }
 
-    private static void Copy(System.Net.Http.Headers.HttpHeaders headers, HttpResponse to)
+    private static void Copy(System.Net.Http.Headers.HttpHeaders headers, HttpResponse to, string? providerKey)
     {
         var connection = headers.NonValidated.TryGetValues("Connection", out var listed) ? listed.ToString() : "";
         foreach (var (name, values) in headers.NonValidated)
         {
-            if (DroppedResponseHeaders.Contains(name) || NamedIn(connection, name))
+            if (!IsReturned(name) || NamedIn(connection, name) || Holds(values, providerKey))
             {
                 continue;
             }
@@ -93,6 +91,43 @@ internal static class ProxyHeaders
             // than one as an array, since ToString would join them into one.
             to.Headers[target] = values.Count == 1 ? values.ToString() : values.ToArray();
         }
+    }
+
+    private static bool IsReturned(string name)
+    {
+        if (ReturnedResponseHeaders.Contains(name))
+        {
+            return true;
+        }
+
+        foreach (var prefix in RateLimitPrefixes)
+        {
+            if (name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether any value holds the provider key (an upstream echoing the credential it was sent).</summary>
+    private static bool Holds(System.Net.Http.Headers.HeaderStringValues values, string? providerKey)
+    {
+        if (string.IsNullOrEmpty(providerKey))
+        {
+            return false;
+        }
+
+        foreach (var value in values)
+        {
+            if (value.Contains(providerKey, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

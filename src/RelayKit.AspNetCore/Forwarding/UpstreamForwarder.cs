@@ -124,12 +124,12 @@ internal sealed partial class UpstreamForwarder(
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
-            LogUpstreamTimedOut(provider.Name, timeout);
+            LogUpstreamTimedOut(LogValue.Of(provider.Name)!, timeout);
             return (null, RelayError.UpstreamTimeout(provider.Name));
         }
         catch (HttpRequestException ex)
         {
-            LogUpstreamUnreachable(provider.Name, ex.HttpRequestError, ex.Message);
+            LogUpstreamUnreachable(LogValue.Of(provider.Name)!, ex.HttpRequestError, LogValue.Of(ex.Message)!);
             return (null, RelayError.UpstreamUnreachable(provider.Name));
         }
     }
@@ -139,16 +139,16 @@ internal sealed partial class UpstreamForwarder(
         var http = context.HttpContext;
         var provider = candidate.Provider;
         var path = context.Translation?.UpstreamPath ?? context.Operation.UpstreamPath;
-        var uri = http.Request.QueryString.HasValue
-            ? new Uri(provider.BaseUri, path + http.Request.QueryString.Value)
-            : UpstreamUris.GetValue(provider, static _ => new()).GetOrAdd(path, static (relative, baseUri) => new Uri(baseUri, relative), provider.BaseUri);
+        // The caller's query string stays behind: the provider's URL is the configured one (a caller's ?key= or
+        // ?api-version= would otherwise reach the provider as the relay's own request).
+        var uri = UpstreamUris.GetValue(provider, static _ => new()).GetOrAdd(path, static (relative, baseUri) => new Uri(baseUri, relative), provider.BaseUri);
         var request = new HttpRequestMessage(HttpMethod.Post, uri)
         {
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
 
-        ProxyHeaders.CopyRequestHeaders(http.Request, request);
+        ProxyHeaders.CopyRequestHeaders(http.Request, request, toAnthropic: provider.Format == WireFormat.Anthropic);
         if (provider.ApiKey is { } apiKey)
         {
             if (provider.Format == WireFormat.Anthropic)
@@ -189,7 +189,7 @@ internal sealed partial class UpstreamForwarder(
     {
         var http = context.HttpContext;
         http.Response.StatusCode = (int)response.StatusCode;
-        ProxyHeaders.CopyResponseHeaders(response, http.Response);
+        ProxyHeaders.CopyResponseHeaders(response, http.Response, candidate.Provider.ApiKey);
         foreach (var observer in context.ResponseObservers)
         {
             observer.OnResponseStarted(response);
@@ -215,6 +215,10 @@ internal sealed partial class UpstreamForwarder(
         var completed = false;
         var observersEnded = false;
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+
+        // Only a successful event stream is watched: it is the answer that can look finished when it is not.
+        using var watch = StreamEndWatch.For(context.UpstreamOperation, response);
+        var transformCompleted = false;
         try
         {
             Stream output;
@@ -251,6 +255,8 @@ internal sealed partial class UpstreamForwarder(
                     observer.OnBodyChunk(buffer.AsSpan(0, read));
                 }
 
+                watch?.Push(buffer.AsSpan(0, read));
+
                 if (transform is null)
                 {
                     await output.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
@@ -279,13 +285,23 @@ internal sealed partial class UpstreamForwarder(
                 completed = true;
             }
 
+            watch?.Complete();
             if (transform is not null)
             {
+                transformCompleted = true;
                 await transform.CompleteAsync(true, output, context.RequestAborted);
                 if (held is null)
                 {
                     await http.Response.Body.FlushAsync(context.RequestAborted);
                 }
+            }
+
+            if (watch is not null && !(transform?.StreamCompleted ?? watch.Ended))
+            {
+                // Closed cleanly, but before its end event: as cut short as a reset, and it ends the same way.
+                completed = false;
+                LogUpstreamBroke(LogValue.Of(candidate.Provider.Name)!, "it closed its event stream before the stream's end event");
+                await EndCutStreamAsync(context, watch, transform, transformCompleted);
             }
 
             if (held is not null)
@@ -321,10 +337,17 @@ internal sealed partial class UpstreamForwarder(
                 // cutting the connection is the only way left to tell the caller that the body is incomplete,
                 // rather than letting it look finished.
                 // A cancellation the caller did not ask for is the idle cut above.
-                LogUpstreamBroke(candidate.Provider.Name, ex is OperationCanceledException
+                LogUpstreamBroke(LogValue.Of(candidate.Provider.Name)!, ex is OperationCanceledException
                     ? $"it sent nothing for {timeout} (UpstreamTimeout) in the middle of its answer"
-                    : ex.Message);
-                http.Abort();
+                    : LogValue.Of(ex.Message)!);
+                if (watch is not null && http.Response.HasStarted)
+                {
+                    await EndCutStreamAsync(context, watch, transform, transformCompleted);
+                }
+                else
+                {
+                    http.Abort();
+                }
             }
         }
         finally
@@ -341,6 +364,46 @@ internal sealed partial class UpstreamForwarder(
             }
         }
     }
+
+    /// <summary>
+    /// Ends a caller's event stream that the upstream cut short (reset, idle cut, or a clean close before its end
+    /// event) with an error event in the caller's format (the translator's own for a translated stream). Anthropic's
+    /// SDKs raise <c>event: error</c>, so that stream then ends normally. OpenAI's .NET SDK reads an error chunk or a
+    /// Responses <c>error</c> event as one more update and returns, so an OpenAI caller's connection is cut after the
+    /// event as well: every client then fails on a body that never properly ended (a client that was still reading
+    /// may lose the event itself to the cut, never the failure).
+    /// </summary>
+    private static async Task EndCutStreamAsync(RelayRequestContext context, StreamEndWatch watch, IResponseBodyTransform? transform, bool transformCompleted)
+    {
+        var http = context.HttpContext;
+        try
+        {
+            if (transform is not null && !transformCompleted)
+            {
+                await transform.CompleteAsync(false, http.Response.Body, context.RequestAborted);
+            }
+
+            if (transform?.StreamCompleted is null)
+            {
+                await http.Response.Body.WriteAsync(watch.CutFrame(context.Operation, CutStreamMessage), context.RequestAborted);
+            }
+
+            await http.Response.Body.FlushAsync(context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or System.Text.Json.JsonException or Translation.TranslationException)
+        {
+            // The caller is gone, or the partial last event did not translate: cut the connection, it still tells.
+            http.Abort();
+            return;
+        }
+
+        if (context.CallerFormat == WireFormat.OpenAI)
+        {
+            http.Abort();
+        }
+    }
+
+    private const string CutStreamMessage = "The upstream stream ended before the answer was complete.";
 
     /// <summary>
     /// Whether to read the whole upstream answer before the response starts: only when a step wants to add

@@ -135,7 +135,7 @@ internal static class RelayBudgetEndpoints
     /// <summary>The caller, or null after answering the refusal; a closed key may still read (<paramref name="allowClosed"/>) but not estimate.</summary>
     private static async Task<RelayCaller?> AuthenticateAsync(HttpContext http, WireFormat format, bool allowClosed = false)
     {
-        var (caller, error) = await http.RequestServices.GetRequiredService<RelayKeyAuthenticator>().AuthenticateAsync(http.Request, http.RequestAborted, allowClosed);
+        var (caller, error) = await http.RequestServices.GetRequiredService<RelayKeyAuthenticator>().AuthenticateAsync(http.Request, http.RequestAborted, format, allowClosed);
         if (error is not null)
         {
             await RelayErrorWriter.WriteAsync(http, format, error);

@@ -11,6 +11,7 @@ using RelayKit.AspNetCore.Protocols.Anthropic;
 using RelayKit.AspNetCore.Protocols.OpenAI;
 using RelayKit.AspNetCore.Routing;
 using RelayKit.AspNetCore.Settlement;
+using RelayKit.AspNetCore.Usage;
 
 namespace RelayKit.AspNetCore.Hosting;
 
@@ -113,7 +114,7 @@ internal sealed partial class RelayRequestHandler(
         var http = context.HttpContext;
 
         // 1 Authenticate
-        var authentication = await authenticator.AuthenticateAsync(http.Request, context.RequestAborted);
+        var authentication = await authenticator.AuthenticateAsync(http.Request, context.RequestAborted, context.CallerFormat);
         context.Caller = authentication.Caller;
         if (authentication.Error is { } unauthenticated)
         {
@@ -179,8 +180,8 @@ internal sealed partial class RelayRequestHandler(
             }
             else if (context.Upstream is { } upstream)
             {
-                LogRelayed(context.Operation.Name, context.Fields!.Model, context.Caller!.KeyName, upstream.Provider.Name, upstream.UpstreamModel,
-                    context.UpstreamStatusCode ?? 0, context.ClientAborted, context.RequestId);
+                LogRelayed(context.Operation.Name, LogValue.Of(context.Fields!.Model)!, LogValue.Of(context.Caller!.KeyName)!, LogValue.Of(upstream.Provider.Name)!,
+                    LogValue.Of(upstream.UpstreamModel)!, context.UpstreamStatusCode ?? 0, context.ClientAborted, context.RequestId);
             }
 
             await CompleteResponseAsync(context);
@@ -273,7 +274,7 @@ internal sealed partial class RelayRequestHandler(
     private Task RespondWithErrorAsync(RelayRequestContext context, RelayError error)
     {
         context.Error = error;
-        LogRejected(context.Operation.Name, error.Status, error.Code, context.Caller?.KeyName, context.RequestId);
+        LogRejected(context.Operation.Name, error.Status, error.Code, LogValue.Of(context.Caller?.KeyName), context.RequestId);
         return context.HttpContext.Response.HasStarted
             ? Task.CompletedTask
             : RelayErrorWriter.WriteAsync(context.HttpContext, context.CallerFormat, error);

@@ -16,11 +16,15 @@ internal sealed class RelayKeyAuthenticator(IOptionsMonitor<ModelRelayOptions> o
     /// The caller of a configured key or, when the operations API is added, of a key created at run time
     /// that is neither expired nor revoked; else the error to answer (no key, an unknown key). A closed
     /// (refunded) key is refused with <c>key_closed</c> unless <paramref name="allowClosed"/> is set, for the
-    /// endpoints where a key only reads its own past usage.
+    /// endpoints where a key only reads its own past usage. A request may carry both headers (an Anthropic SDK with
+    /// an <c>Authorization</c> header added by its host, say): it is let in when either holds a valid relay key, and
+    /// the one native to <paramref name="native"/> (<c>x-api-key</c> for Anthropic, the bearer token for OpenAI)
+    /// wins when both do.
     /// </summary>
-    public async ValueTask<RelayAuthentication> AuthenticateAsync(HttpRequest request, CancellationToken cancellationToken, bool allowClosed = false)
+    public async ValueTask<RelayAuthentication> AuthenticateAsync(
+        HttpRequest request, CancellationToken cancellationToken, WireFormat native = WireFormat.OpenAI, bool allowClosed = false)
     {
-        var caller = await FindAsync(request, cancellationToken);
+        var caller = await FindAsync(request, native, cancellationToken);
         if (caller is null)
         {
             return new(null, request.Headers.ContainsKey("Authorization") || request.Headers.ContainsKey("x-api-key")
@@ -31,23 +35,38 @@ internal sealed class RelayKeyAuthenticator(IOptionsMonitor<ModelRelayOptions> o
         return caller.Closed && !allowClosed ? new(null, RelayError.KeyClosed()) : new(caller, null);
     }
 
-    private ValueTask<RelayCaller?> FindAsync(HttpRequest request, CancellationToken cancellationToken)
+    private ValueTask<RelayCaller?> FindAsync(HttpRequest request, WireFormat native, CancellationToken cancellationToken)
     {
-        // Not async: the secret is read in place from the header (a span), so it is hashed before anything is awaited.
-        var secret = ReadSecret(request);
-        if (secret.IsEmpty)
+        // Not async: each secret is read in place from its header (a span), so it is hashed before anything is awaited.
+        var bearer = ReadBearer(request);
+        var apiKey = request.Headers["x-api-key"].ToString().AsSpan().Trim();
+        var first = native == WireFormat.Anthropic ? apiKey : bearer;
+        var second = native == WireFormat.Anthropic ? bearer : apiKey;
+        if (first.IsEmpty)
+        {
+            first = second;
+            second = [];
+        }
+
+        if (first.IsEmpty)
         {
             return ValueTask.FromResult<RelayCaller?>(null);
         }
 
-        var configured = Ring.Find(secret);
+        var ring = Ring;
+        var configured = ring.Find(first) ?? (second.IsEmpty ? null : ring.Find(second));
         if (configured is not null || createdKeys is null)
         {
             return ValueTask.FromResult(configured);
         }
 
-        return createdKeys.FindAsync(RelayKeyHash.Compute(secret), cancellationToken);
+        var firstHash = RelayKeyHash.Compute(first);
+        var secondHash = second.IsEmpty ? null : RelayKeyHash.Compute(second);
+        return secondHash is null ? createdKeys.FindAsync(firstHash, cancellationToken) : FindEitherAsync(firstHash, secondHash, cancellationToken);
     }
+
+    private async ValueTask<RelayCaller?> FindEitherAsync(byte[] first, byte[] second, CancellationToken cancellationToken) =>
+        await createdKeys!.FindAsync(first, cancellationToken) ?? await createdKeys.FindAsync(second, cancellationToken);
 
     private RelayKeyRing Ring
     {
@@ -65,16 +84,11 @@ internal sealed class RelayKeyAuthenticator(IOptionsMonitor<ModelRelayOptions> o
         }
     }
 
-    /// <summary>The secret as it stands in the header (trimmed), without copying it into a string; empty when there is none.</summary>
-    private static ReadOnlySpan<char> ReadSecret(HttpRequest request)
+    /// <summary>The bearer token as it stands in the header (trimmed), without copying it into a string; empty when there is none.</summary>
+    private static ReadOnlySpan<char> ReadBearer(HttpRequest request)
     {
         const string bearer = "Bearer ";
         var authorization = request.Headers.Authorization.ToString();
-        if (authorization.StartsWith(bearer, StringComparison.OrdinalIgnoreCase))
-        {
-            return authorization.AsSpan(bearer.Length).Trim();
-        }
-
-        return request.Headers["x-api-key"].ToString().AsSpan().Trim();
+        return authorization.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) ? authorization.AsSpan(bearer.Length).Trim() : [];
     }
 }

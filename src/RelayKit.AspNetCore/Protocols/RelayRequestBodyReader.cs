@@ -99,6 +99,13 @@ internal static class RelayRequestBodyReader
         {
             return (null, RelayError.UnreadableBody());
         }
+        catch (IOException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Kestrel reports some malformed framing as a plain IOException rather than a BadHttpRequestException: a
+            // chunk size too large to parse (fffffffff) overflows and comes out as IOException("Bad chunk size data").
+            // The caller is still there (a gone caller cancels the token), so it gets a 400 rather than the host's 500.
+            return (null, RelayError.UnreadableBody());
+        }
         finally
         {
             if (!keep)

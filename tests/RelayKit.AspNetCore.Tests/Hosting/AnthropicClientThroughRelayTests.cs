@@ -111,6 +111,28 @@ public sealed class AnthropicClientThroughRelayTests
         Assert.Empty(relay.Fake.Requests);
     }
 
+    [Fact]
+    public async Task An_Anthropic_client_whose_host_adds_an_Authorization_header_is_let_in_by_its_x_api_key()
+    {
+        await using var relay = FakeRelay.Create();
+        relay.Fake.Setup().ForModel("claude-opus-4-8").RespondWithText("both headers");
+        var http = relay.App.CreateClient();
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "corporate-gateway-token");
+        var client = new Anthropic.AnthropicClient
+        {
+            ApiKey = RelaySettings.AliceKey,
+            BaseUrl = relay.App.AnthropicEndpoint.AbsoluteUri.TrimEnd('/'),
+            HttpClient = http,
+            MaxRetries = 0,
+        };
+
+        var message = await client.Messages.Create(Params("claude-code-opus-4.8", "hi"));
+
+        Assert.True(message.Content[0].TryPickText(out var text));
+        Assert.Equal("both headers", text.Text);
+        Assert.Equal("claude-opus-4-8", Assert.Single(relay.Fake.Requests).Model);
+    }
+
     private static MessageCreateParams Params(string model, string text) => new()
     {
         Model = model,

@@ -96,7 +96,7 @@ public sealed class ResponsesClientToAnthropicUpstreamTests : IAsyncDisposable
         var arguments = "";
         ResponseResult? completed = null;
         var kinds = new List<string>();
-        await foreach (var update in await _client.CreateResponseStreamingAsync(new CreateResponseOptions("claude-code-opus-4.8", [ResponseItem.CreateUserMessageItem("Check streams.")]) { StreamingEnabled = true }))
+        await foreach (var update in _client.CreateResponseStreamingAsync(new CreateResponseOptions("claude-code-opus-4.8", [ResponseItem.CreateUserMessageItem("Check streams.")]) { StreamingEnabled = true }))
         {
             kinds.Add(update.GetType().Name);
             switch (update)

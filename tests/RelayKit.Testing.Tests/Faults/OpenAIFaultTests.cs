@@ -231,7 +231,7 @@ public sealed class OpenAIFaultTests
         var options = new CreateResponseOptions("gpt-4o", [ResponseItem.CreateUserMessageItem("hi")]) { StreamingEnabled = true };
 
         var updates = new List<StreamingResponseUpdate>();
-        await foreach (var update in await client.CreateResponseStreamingAsync(options))
+        await foreach (var update in client.CreateResponseStreamingAsync(options))
         {
             updates.Add(update);
         }

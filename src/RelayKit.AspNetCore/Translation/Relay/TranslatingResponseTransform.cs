@@ -81,6 +81,8 @@ internal sealed class TranslatingResponseTransform(RelayOperation operation, Jso
     private void PushEvent(ReadOnlySpan<byte> name, ReadOnlyMemory<byte> data, ISseSink sink) =>
         _stream!.Push(name.IsEmpty ? null : Encoding.UTF8.GetString(name), Encoding.UTF8.GetString(data.Span), sink);
 
+    public bool? StreamCompleted => _stream?.IsComplete;
+
     public async ValueTask CompleteAsync(bool completed, Stream caller, CancellationToken cancellationToken)
     {
         byte[] bytes;

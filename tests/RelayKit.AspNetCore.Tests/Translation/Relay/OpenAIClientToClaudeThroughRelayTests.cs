@@ -127,7 +127,7 @@ public sealed class OpenAIClientToClaudeThroughRelayTests
         var options = new CreateResponseOptions(Claude, [ResponseItem.CreateUserMessageItem("Look up relay.")]) { Tools = { tool }, StreamingEnabled = true };
 
         FunctionCallResponseItem? call = null;
-        await foreach (var update in await responses.CreateResponseStreamingAsync(options))
+        await foreach (var update in responses.CreateResponseStreamingAsync(options))
         {
             if (update is StreamingResponseOutputItemDoneUpdate { Item: FunctionCallResponseItem done })
             {

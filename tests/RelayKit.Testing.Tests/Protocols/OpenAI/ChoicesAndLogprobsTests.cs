@@ -194,7 +194,7 @@ public sealed class ChoicesAndLogprobsTests
 
         options.StreamingEnabled = true;
         var deltas = new List<string>();
-        await foreach (var update in await client.CreateResponseStreamingAsync(options))
+        await foreach (var update in client.CreateResponseStreamingAsync(options))
         {
             if (update is StreamingResponseOutputTextDeltaUpdate delta)
             {

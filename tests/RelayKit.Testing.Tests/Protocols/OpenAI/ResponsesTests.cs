@@ -92,7 +92,7 @@ public sealed class ResponsesTests
         var options = new CreateResponseOptions("gpt-4o", [ResponseItem.CreateUserMessageItem("stream")]) { StreamingEnabled = true };
 
         var updates = new List<StreamingResponseUpdate>();
-        await foreach (var update in await client.CreateResponseStreamingAsync(options))
+        await foreach (var update in client.CreateResponseStreamingAsync(options))
         {
             updates.Add(update);
         }
@@ -126,7 +126,7 @@ public sealed class ResponsesTests
         options.StreamingEnabled = true;
 
         var updates = new List<StreamingResponseUpdate>();
-        await foreach (var update in await client.CreateResponseStreamingAsync(options))
+        await foreach (var update in client.CreateResponseStreamingAsync(options))
         {
             updates.Add(update);
         }

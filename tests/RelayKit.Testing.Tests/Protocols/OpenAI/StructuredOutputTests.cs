@@ -233,7 +233,7 @@ public sealed class StructuredOutputTests
 
         var streamed = new System.Text.StringBuilder();
         options.StreamingEnabled = true;
-        await foreach (var update in await client.CreateResponseStreamingAsync(options))
+        await foreach (var update in client.CreateResponseStreamingAsync(options))
         {
             if (update is StreamingResponseOutputTextDeltaUpdate delta)
             {
