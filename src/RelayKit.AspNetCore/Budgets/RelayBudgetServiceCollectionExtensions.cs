@@ -37,6 +37,8 @@ internal static class RelayBudgetServiceCollectionExtensions
         services.AddSingleton<BudgetAdmission>();
         services.AddSingleton<MeteringAdmission>();
         services.AddSingleton<BudgetSettlement>();
+        services.AddSingleton<SettleRetrier>();
+        services.AddHostedService(sp => sp.GetRequiredService<SettleRetrier>());
 
         // The meter is attached first (it never refuses); admissions registered before this call (rate limits)
         // run before the reservation, so a request they refuse never holds money.
