@@ -1,6 +1,9 @@
 using System.Data.Common;
 using System.Net.Sockets;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using RelayKit.AspNetCore.Protocols;
 
 namespace RelayKit.AspNetCore.Hosting;
 
@@ -36,6 +39,25 @@ internal sealed partial class StoreFailures(TimeProvider time, ILogger<StoreFail
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Runs an endpoint of the relay's own (balance, request cost, estimate) and answers a store failure in it as the
+    /// request path does: 503 <c>store_unavailable</c> with <c>retry-after</c>, in the caller's format.
+    /// </summary>
+    public static async Task GuardAsync(HttpContext http, string operation, Func<HttpContext, Task> endpoint)
+    {
+        try
+        {
+            await endpoint(http);
+        }
+        catch (Exception ex) when (!http.Response.HasStarted && Is(ex))
+        {
+            http.RequestServices.GetRequiredService<StoreFailures>().Log(ex, operation, http.TraceIdentifier);
+            Admission.RateLimits.RateLimitHeaderWriter.WriteRetryAfter(http.Response.Headers, RetryAfter);
+            var format = http.Request.Headers.ContainsKey("anthropic-version") ? WireFormat.Anthropic : WireFormat.OpenAI;
+            await RelayErrorWriter.WriteAsync(http, format, RelayError.StoreUnavailable(http.TraceIdentifier));
+        }
     }
 
     /// <summary>Logs one store failure of <paramref name="requestId"/>, as the class describes.</summary>

@@ -41,6 +41,12 @@ public sealed class StoreOutageTests
         Assert.Equal("overloaded_error", anthropicBody.GetProperty("error").GetProperty("type").GetString());
         Assert.True(anthropicHeaders.Contains("retry-after"));
 
+        // The caller's own balance, read from the same ledger, says the same.
+        var (balanceStatus, balanceBody, balanceHeaders) = await RawRelayCall.GetAsync(http, "/v1/relay/balance", bearer: RelaySettings.AliceKey);
+        Assert.True(balanceStatus == 503, balanceBody.ToString());
+        Assert.Equal("store_unavailable", balanceBody.GetProperty("error").GetProperty("code").GetString());
+        Assert.True(balanceHeaders.Contains("retry-after"));
+
         // Nothing reached the upstream, and the outage was logged once with its exception, not as a relay bug.
         Assert.Empty(relay.Fake.Requests);
         var logs = relay.App.Logs.GetSnapshot();
