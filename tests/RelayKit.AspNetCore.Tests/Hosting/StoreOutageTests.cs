@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using RelayKit.AspNetCore.Keys;
 using RelayKit.AspNetCore.Tests.Budgets.Relay;
 using RelayKit.AspNetCore.Tests.TestHost;
 
@@ -56,5 +58,44 @@ public sealed class StoreOutageTests
         Assert.Equal(LogLevel.Warning, line.Level);
         Assert.NotNull(line.Exception);
         Assert.DoesNotContain(logs, r => r.Level >= LogLevel.Error && r.Exception is not null && r.Category?.Contains("RelayRequestHandler", StringComparison.Ordinal) == true);
+    }
+
+    [Fact]
+    public async Task A_key_store_that_times_out_answers_a_retryable_503_not_a_401_or_a_500()
+    {
+        await using var relay = FakeRelay.Create(services: services =>
+        {
+            // Created keys are looked up in the key store; this one does not answer in time.
+            services.AddSingleton<IRelayKeyStore>(new TimingOutKeyStore());
+            services.AddSingleton<CreatedKeyLookup>();
+        });
+        var http = relay.App.CreateClient();
+
+        var (status, body, headers) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: "rk-created-key-the-store-cannot-tell");
+        Assert.True(status == 503, body.ToString());
+        Assert.Equal("store_unavailable", body.GetProperty("error").GetProperty("code").GetString());
+        Assert.True(headers.Contains("retry-after"));
+        Assert.Empty(relay.Fake.Requests);
+
+        // A configured key does not need the store and is served.
+        var (served, servedBody, _) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+        Assert.True(served == 200, servedBody.ToString());
+    }
+
+    private sealed class TimingOutKeyStore : IRelayKeyStore
+    {
+        public Task AddAsync(CreatedRelayKey key, CancellationToken cancellationToken = default) => throw Timeout();
+
+        public Task<CreatedRelayKey?> GetAsync(string id, CancellationToken cancellationToken = default) => throw Timeout();
+
+        public Task<CreatedRelayKey?> FindByHashAsync(byte[] secretSha256, CancellationToken cancellationToken = default) => throw Timeout();
+
+        public Task<IReadOnlyList<CreatedRelayKey>> ListAsync(CancellationToken cancellationToken = default) => throw Timeout();
+
+        public Task<CreatedRelayKey?> RevokeAsync(string id, DateTimeOffset at, CancellationToken cancellationToken = default) => throw Timeout();
+
+        public Task<CreatedRelayKey?> CloseAsync(string id, DateTimeOffset at, CancellationToken cancellationToken = default) => throw Timeout();
+
+        private static TimeoutException Timeout() => new("The key store did not answer in time.");
     }
 }
