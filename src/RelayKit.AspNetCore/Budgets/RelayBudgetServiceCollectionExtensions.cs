@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Admission;
 using RelayKit.AspNetCore.Admission.Budgets;
+using RelayKit.AspNetCore.Hosting;
 using RelayKit.AspNetCore.Metering;
 using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Settlement;
@@ -38,6 +39,7 @@ internal static class RelayBudgetServiceCollectionExtensions
         services.AddSingleton<MeteringAdmission>();
         services.AddSingleton<BudgetSettlement>();
         services.AddSingleton<SettleRetrier>();
+        services.TryAddSingleton<StoreFailures>();
         services.AddHostedService(sp => sp.GetRequiredService<SettleRetrier>());
 
         // The meter is attached first (it never refuses); admissions registered before this call (rate limits)

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using RelayKit.AspNetCore.Admission.Budgets;
 using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Hosting;
 using RelayKit.AspNetCore.Pricing;
 
 namespace RelayKit.AspNetCore.Settlement;
@@ -18,7 +19,8 @@ namespace RelayKit.AspNetCore.Settlement;
 /// it whole and before the response starts, so the answer carries <see cref="ChargedHeader"/> and
 /// <see cref="BalanceHeader"/>; step 7 then finds the hold settled and does nothing more. Streams settle at step 7.
 /// </remarks>
-internal sealed partial class BudgetSettlement(IBudgetLedger ledger, RelayPriceCatalog prices, SettleRetrier retrier, ILogger<BudgetSettlement> logger) : IRelaySettlement
+internal sealed partial class BudgetSettlement(
+    IBudgetLedger ledger, RelayPriceCatalog prices, SettleRetrier retrier, StoreFailures storeFailures, ILogger<BudgetSettlement> logger) : IRelaySettlement
 {
     /// <summary>
     /// What a non-streamed answer of a metered key was charged, in US dollars (formatted like
@@ -59,7 +61,16 @@ internal sealed partial class BudgetSettlement(IBudgetLedger ledger, RelayPriceC
             // Never lost: the retrier settles it again until the ledger takes it, and the usage record waits for
             // what the ledger charged then rather than claim a charge that has not happened. A non-streamed answer
             // gets another direct try at step 7 (its hold is still unsettled); only then is the retrier handed it.
-            LogSettleFailed(ex, context.RequestId);
+            // An outage fails every settle: logged through the rate-limited outage log rather than a stack trace each.
+            if (StoreFailures.Is(ex))
+            {
+                storeFailures.Log(ex, "settle", context.RequestId);
+            }
+            else
+            {
+                LogSettleFailed(ex, context.RequestId);
+            }
+
             if (context.SettleStarted)
             {
                 context.PendingSettlement = retrier.Enqueue(context.RequestId, cost);
@@ -70,7 +81,7 @@ internal sealed partial class BudgetSettlement(IBudgetLedger ledger, RelayPriceC
     /// <summary>
     /// Settles a whole non-streamed answer before its response starts (the forwarder calls it through
     /// <see cref="RelayRequestContext.BeforeResponseStart"/>) and adds the charged cost and the remaining
-    /// balance to its headers. When settling fails, neither header is set and the reservation expires as usual.
+    /// balance to its headers. When settling fails, neither header is set, and step 7 tries again (then the retrier).
     /// </summary>
     public async ValueTask SettleBeforeResponseAsync(RelayRequestContext context)
     {
