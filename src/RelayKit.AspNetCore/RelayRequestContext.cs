@@ -135,6 +135,12 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     /// <summary>What the request was charged, in US dollars, when a budget step charged it; null otherwise (usage then prices it itself).</summary>
     public decimal? ChargedCost { get; set; }
 
+    /// <summary>
+    /// A settle that failed and is being retried (<see cref="Settlement.SettleRetrier"/>): completes with what the ledger
+    /// charged once it lands. The usage record is written then, with that charge, never with a figure the ledger did not take.
+    /// </summary>
+    public Task<SettlementResult>? PendingSettlement { get; set; }
+
     /// <summary>The request's span, started before the first upstream attempt and ended when usage is recorded.</summary>
     public System.Diagnostics.Activity? Activity { get; set; }
 

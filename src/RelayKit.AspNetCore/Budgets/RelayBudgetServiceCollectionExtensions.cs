@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Admission;
 using RelayKit.AspNetCore.Admission.Budgets;
+using RelayKit.AspNetCore.Hosting;
 using RelayKit.AspNetCore.Metering;
 using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Settlement;
@@ -37,6 +38,9 @@ internal static class RelayBudgetServiceCollectionExtensions
         services.AddSingleton<BudgetAdmission>();
         services.AddSingleton<MeteringAdmission>();
         services.AddSingleton<BudgetSettlement>();
+        services.AddSingleton<SettleRetrier>();
+        services.TryAddSingleton<StoreFailures>();
+        services.AddHostedService(sp => sp.GetRequiredService<SettleRetrier>());
 
         // The meter is attached first (it never refuses); admissions registered before this call (rate limits)
         // run before the reservation, so a request they refuse never holds money.

@@ -102,6 +102,7 @@ public static class ModelRelayServiceCollectionExtensions
         services.TryAddSingleton<ModelRouter>();
         services.TryAddSingleton<UpstreamForwarder>();
         services.TryAddSingleton<RelayRequestHandler>();
+        services.TryAddSingleton<StoreFailures>();
 
         // 4 Admit: rate limits first, so a request they refuse never holds money.
         services.AddRelayRateLimits();

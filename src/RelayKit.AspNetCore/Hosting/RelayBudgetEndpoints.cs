@@ -30,9 +30,10 @@ internal static class RelayBudgetEndpoints
 
     public static void Map(RouteGroupBuilder group)
     {
-        group.MapGet("/v1/relay/balance", BalanceAsync).WithDisplayName("RelayKit balance");
-        group.MapGet("/v1/relay/requests/{requestId}/cost", CostAsync).WithDisplayName("RelayKit request cost");
-        group.MapPost("/v1/relay/estimate", EstimateAsync).WithDisplayName("RelayKit estimate");
+        group.MapGet("/v1/relay/balance", http => StoreFailures.GuardAsync(http, "balance", BalanceAsync)).WithDisplayName("RelayKit balance");
+        group.MapGet("/v1/relay/requests/{requestId}/cost", http => StoreFailures.GuardAsync(http, "request cost", h => CostAsync(h, (string)h.GetRouteValue("requestId")!)))
+            .WithDisplayName("RelayKit request cost");
+        group.MapPost("/v1/relay/estimate", http => StoreFailures.GuardAsync(http, "estimate", EstimateAsync)).WithDisplayName("RelayKit estimate");
     }
 
     private static async Task BalanceAsync(HttpContext http)

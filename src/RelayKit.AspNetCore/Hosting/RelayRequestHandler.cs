@@ -29,6 +29,7 @@ internal sealed partial class RelayRequestHandler(
     TimeProvider timeProvider,
     ILogger<RelayRequestHandler> logger,
     RelayPriceCatalog prices,
+    StoreFailures storeFailures,
     IHostApplicationLifetime? lifetime = null)
 {
     public const string RequestIdHeader = "x-request-id";
@@ -80,6 +81,15 @@ internal sealed partial class RelayRequestHandler(
             // running) past the host's shutdown timeout. That is the caller's cue to retry, not a relay bug.
             LogStopping(ex.ObjectName, context.Operation.Name, requestId);
             await RespondWithErrorAsync(context, RelayError.Stopping(requestId));
+        }
+        catch (Exception ex) when (!http.Response.HasStarted && StoreFailures.Is(ex))
+        {
+            // A store outage or timeout (the key store, the ledger) is the caller's cue to retry, not a relay bug:
+            // a 503 with retry-after, logged once with its exception and then rate-limited.
+            storeFailures.Log(ex, context.Operation.Name, requestId);
+            Admission.RateLimits.RateLimitHeaderWriter.WriteRetryAfter(http.Response.Headers, StoreFailures.RetryAfter);
+            await RespondWithErrorAsync(context, RelayError.StoreUnavailable(requestId));
+            await SettleAfterFailureAsync(context);
         }
         catch (Exception ex) when (!http.Response.HasStarted)
         {

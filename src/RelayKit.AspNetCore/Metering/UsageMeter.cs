@@ -22,6 +22,12 @@ internal sealed class UsageMeter : IResponseBodyObserver
     /// </summary>
     internal const int JsonBodyCap = 32 * 1024 * 1024;
 
+    /// <summary>
+    /// The most tokens one count of a reported usage may hold (100 million: far past any model's context and output,
+    /// and small enough that no price, sum or store column overflows). A larger count is not a real request's.
+    /// </summary>
+    internal const long MaxReportedTokens = 100_000_000;
+
     private readonly RelayRequestContext _context;
     private readonly RelayOperation _operation;
     private readonly TimeProvider _time;
@@ -46,6 +52,9 @@ internal sealed class UsageMeter : IResponseBodyObserver
     private long _anthropicCacheRead;
     private long _anthropicCacheWrite;
     private bool _anthropicStarted;
+
+    // The upstream reported a count that cannot be true: its usage is ignored for the whole response.
+    private bool _usageRejected;
 
     /// <summary>Creates a meter for one request.</summary>
     /// <param name="context">The request whose Meter section is filled.</param>
@@ -228,7 +237,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
 
         if (chunk.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
         {
-            _context.ReportedUsage = OpenAIUsage(usage);
+            Report(OpenAIUsage(usage));
         }
     }
 
@@ -253,7 +262,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
                     ReadModel(response);
                     if (response.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
                     {
-                        _context.ReportedUsage = OpenAIUsage(usage);
+                        Report(OpenAIUsage(usage));
                     }
                 }
 
@@ -273,7 +282,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
                     _anthropicInput = Long(startUsage, "input_tokens");
                     _anthropicCacheRead = Long(startUsage, "cache_read_input_tokens");
                     _anthropicCacheWrite = Long(startUsage, "cache_creation_input_tokens");
-                    if (startUsage.TryGetProperty("input_tokens", out _))
+                    if (startUsage.TryGetProperty("input_tokens", out _) && !_usageRejected)
                     {
                         _context.ReportedPromptUsage = TokenUsage.FromAnthropic(_anthropicInput, _anthropicCacheRead, _anthropicCacheWrite, 0);
                     }
@@ -307,7 +316,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
 
                 if (_anthropicStarted || usage.TryGetProperty("input_tokens", out _))
                 {
-                    _context.ReportedUsage = TokenUsage.FromAnthropic(_anthropicInput, _anthropicCacheRead, _anthropicCacheWrite, Long(usage, "output_tokens"));
+                    Report(TokenUsage.FromAnthropic(_anthropicInput, _anthropicCacheRead, _anthropicCacheWrite, Long(usage, "output_tokens")));
                 }
 
                 break;
@@ -335,10 +344,17 @@ internal sealed class UsageMeter : IResponseBodyObserver
             }
 
             ReadModel(root);
-            var hasUsage = root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object;
+            if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+            {
+                Report(_operation == RelayOperation.Messages
+                    ? TokenUsage.FromAnthropic(
+                        Long(usage, "input_tokens"), Long(usage, "cache_read_input_tokens"), Long(usage, "cache_creation_input_tokens"), Long(usage, "output_tokens"))
+                    : OpenAIUsage(usage));
+            }
 
-            // The delivered text is counted only when the upstream reported no usage (see OnResponseEnded):
-            // with usage in the body, reading it out would be thrown away.
+            // The delivered text is counted only when the upstream reported no (believable) usage (see
+            // OnResponseEnded): with usage in the body, reading it out would be thrown away.
+            var hasUsage = _context.ReportedUsage is not null;
             if (_operation == RelayOperation.Messages)
             {
                 if (!hasUsage && root.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
@@ -353,20 +369,15 @@ internal sealed class UsageMeter : IResponseBodyObserver
                     }
                 }
 
-                if (hasUsage)
-                {
-                    _context.ReportedUsage = TokenUsage.FromAnthropic(
-                        Long(usage, "input_tokens"), Long(usage, "cache_read_input_tokens"), Long(usage, "cache_creation_input_tokens"), Long(usage, "output_tokens"));
-                }
-
                 return;
             }
 
             if (hasUsage)
             {
-                _context.ReportedUsage = OpenAIUsage(usage);
+                return;
             }
-            else if (_operation == RelayOperation.Responses)
+
+            if (_operation == RelayOperation.Responses)
             {
                 if (root.TryGetProperty("output", out var output) && output.ValueKind == JsonValueKind.Array)
                 {
@@ -415,7 +426,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
     }
 
     /// <summary>OpenAI usage in either shape: chat/embeddings (prompt_tokens…) or responses (input_tokens…).</summary>
-    private static TokenUsage OpenAIUsage(JsonElement usage)
+    private TokenUsage OpenAIUsage(JsonElement usage)
     {
         if (usage.TryGetProperty("input_tokens", out _))
         {
@@ -456,12 +467,33 @@ internal sealed class UsageMeter : IResponseBodyObserver
             ? value.GetString()
             : null;
 
-    private static long Long(JsonElement item, string name) =>
-        item.ValueKind == JsonValueKind.Object && item.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number
-            && value.TryGetInt64(out var number)
-            ? number
-            : 0;
+    /// <summary>
+    /// A token count of the upstream's usage: absent or null is 0; anything but a whole number from 0 to
+    /// <see cref="MaxReportedTokens"/> (negative, fractional, 1e30, a string) makes the whole usage untrusted
+    /// (<see cref="_usageRejected"/>), and the request is metered from its delivered text instead.
+    /// </summary>
+    private long Long(JsonElement item, string name)
+    {
+        if (item.ValueKind != JsonValueKind.Object || !item.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return 0;
+        }
 
-    private static long Nested(JsonElement item, string outer, string inner) =>
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) && number is >= 0 and <= MaxReportedTokens)
+        {
+            return number;
+        }
+
+        _usageRejected = true;
+        return 0;
+    }
+
+    private long Nested(JsonElement item, string outer, string inner) =>
         item.TryGetProperty(outer, out var nested) && nested.ValueKind == JsonValueKind.Object ? Long(nested, inner) : 0;
+
+    /// <summary>Sets the reported usage unless some count of it (in this response so far) was absurd.</summary>
+    private void Report(TokenUsage usage)
+    {
+        _context.ReportedUsage = _usageRejected ? null : usage;
+    }
 }

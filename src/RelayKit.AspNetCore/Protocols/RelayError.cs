@@ -80,4 +80,8 @@ internal sealed record RelayError(int Status, RelayErrorKind Kind, string Code, 
 
     public static RelayError Stopping(string requestId) => new(StatusCodes.Status503ServiceUnavailable, RelayErrorKind.Unavailable, "relay_stopping",
         $"The relay is shutting down and could not handle this request (x-request-id {requestId}); retry it.");
+
+    /// <summary>A store the request needs (the ledger, the key store) is unreachable or timed out: retryable, not a relay bug.</summary>
+    public static RelayError StoreUnavailable(string requestId) => new(StatusCodes.Status503ServiceUnavailable, RelayErrorKind.Unavailable, "store_unavailable",
+        $"The relay's storage is unavailable right now (x-request-id {requestId}); retry the request shortly.");
 }

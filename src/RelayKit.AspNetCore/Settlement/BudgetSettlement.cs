@@ -1,15 +1,17 @@
 using Microsoft.Extensions.Logging;
 using RelayKit.AspNetCore.Admission.Budgets;
 using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Hosting;
 using RelayKit.AspNetCore.Pricing;
 
 namespace RelayKit.AspNetCore.Settlement;
 
 /// <summary>
 /// Step 7, the budget part: turns the request's reservation into a charge. The policy (README "Budgets"):
-/// the upstream reported usage → its cost, capped at the reservation; no usage but output was delivered
-/// (the caller aborted, the stream was cut) → the prompt (as reported up front, else as estimated) plus the delivered output tokens; nothing
-/// delivered (an upstream error, a failure before output) → released, charged nothing. Idempotent through
+/// the upstream reported usage → its cost, capped at the reservation; the upstream accepted the request but reported
+/// no usage (the caller aborted, the stream was cut, however early) → the prompt (as reported up front, else as
+/// estimated) plus the output tokens delivered so far; the upstream never accepted it (refused before forwarding,
+/// unreachable, an upstream error status) → released, charged nothing. Idempotent through
 /// the ledger: a second settle of the same request charges nothing more.
 /// </summary>
 /// <remarks>
@@ -17,7 +19,8 @@ namespace RelayKit.AspNetCore.Settlement;
 /// it whole and before the response starts, so the answer carries <see cref="ChargedHeader"/> and
 /// <see cref="BalanceHeader"/>; step 7 then finds the hold settled and does nothing more. Streams settle at step 7.
 /// </remarks>
-internal sealed partial class BudgetSettlement(IBudgetLedger ledger, RelayPriceCatalog prices, ILogger<BudgetSettlement> logger) : IRelaySettlement
+internal sealed partial class BudgetSettlement(
+    IBudgetLedger ledger, RelayPriceCatalog prices, SettleRetrier retrier, StoreFailures storeFailures, ILogger<BudgetSettlement> logger) : IRelaySettlement
 {
     /// <summary>
     /// What a non-streamed answer of a metered key was charged, in US dollars (formatted like
@@ -41,10 +44,9 @@ internal sealed partial class BudgetSettlement(IBudgetLedger ledger, RelayPriceC
             return;
         }
 
+        var cost = CostOf(context, hold);
         try
         {
-            var cost = CostOf(context, hold);
-
             // Settling must finish even when the caller has gone: the money moves regardless.
             hold.Settlement = cost is { } amount
                 ? await ledger.SettleAsync(context.RequestId, amount, CancellationToken.None)
@@ -52,18 +54,34 @@ internal sealed partial class BudgetSettlement(IBudgetLedger ledger, RelayPriceC
 
             // The usage record (settled after this) carries what was really charged.
             context.ChargedCost = hold.Settlement.Charged;
+            context.PendingSettlement = null;
         }
         catch (Exception ex)
         {
-            // The reservation stays open and the expiry sweep releases it; the caller's answer is already out.
-            LogSettleFailed(ex, context.RequestId);
+            // Never lost: the retrier settles it again until the ledger takes it, and the usage record waits for
+            // what the ledger charged then rather than claim a charge that has not happened. A non-streamed answer
+            // gets another direct try at step 7 (its hold is still unsettled); only then is the retrier handed it.
+            // An outage fails every settle: logged through the rate-limited outage log rather than a stack trace each.
+            if (StoreFailures.Is(ex))
+            {
+                storeFailures.Log(ex, "settle", context.RequestId);
+            }
+            else
+            {
+                LogSettleFailed(ex, context.RequestId);
+            }
+
+            if (context.SettleStarted)
+            {
+                context.PendingSettlement = retrier.Enqueue(context.RequestId, cost);
+            }
         }
     }
 
     /// <summary>
     /// Settles a whole non-streamed answer before its response starts (the forwarder calls it through
     /// <see cref="RelayRequestContext.BeforeResponseStart"/>) and adds the charged cost and the remaining
-    /// balance to its headers. When settling fails, neither header is set and the reservation expires as usual.
+    /// balance to its headers. When settling fails, neither header is set, and step 7 tries again (then the retrier).
     /// </summary>
     public async ValueTask SettleBeforeResponseAsync(RelayRequestContext context)
     {
@@ -111,18 +129,28 @@ internal sealed partial class BudgetSettlement(IBudgetLedger ledger, RelayPriceC
             return TokenCost.Of(price, usage);
         }
 
-        if (context.DeliveredOutputTokens > 0)
+        if (!ReachedUpstream(context))
         {
-            // The upstream read the whole prompt and produced what was delivered; it will bill that. The prompt as the
-            // upstream reported it when it did before its answer (Anthropic's message_start), else as estimated.
-            var prompt = context.ReportedPromptUsage ?? new TokenUsage(hold.Estimate.PromptTokens, 0, 0, 0);
-            return TokenCost.Of(price, prompt with { OutputTokens = context.DeliveredOutputTokens });
+            return null;
         }
 
-        return null;
+        // The upstream read the whole prompt once it accepted the request, and bills it whether or not any output
+        // followed (a caller aborting before the first text must not get the prompt for free), plus the output it
+        // produced and the caller got. The prompt as the upstream reported it before its answer (Anthropic's
+        // message_start), else as the estimator counted it.
+        var prompt = context.ReportedPromptUsage ?? new TokenUsage(hold.Estimate.PromptTokens, 0, 0, 0);
+        return TokenCost.Of(price, prompt with { OutputTokens = context.DeliveredOutputTokens });
     }
 
-    [LoggerMessage(5102, LogLevel.Error, "Settling the budget of {RequestId} failed; the reservation expires instead")]
+    /// <summary>
+    /// Whether the upstream accepted the request (answered with a success status), so it bills the prompt. A request
+    /// refused before forwarding, one no upstream answered (unreachable, timed out, the caller gone before the
+    /// status line) and one an upstream answered with an error are free.
+    /// </summary>
+    private static bool ReachedUpstream(RelayRequestContext context) =>
+        context.Upstream is not null && context.UpstreamStatusCode is >= 200 and < 400;
+
+    [LoggerMessage(5102, LogLevel.Warning, "Settling the budget of {RequestId} failed; it is retried until the ledger takes it")]
     private partial void LogSettleFailed(Exception exception, string requestId);
 
     [LoggerMessage(5103, LogLevel.Warning, "Reading the balance after settling {RequestId} failed; the answer goes without the balance header")]

@@ -41,6 +41,10 @@ internal static partial class UsageLog
         Message = "Gave up writing {Count} usage records after {Attempts} attempts; they were logged but not stored")]
     public static partial void RecordsLost(ILogger logger, Exception exception, int count, int attempts);
 
+    [LoggerMessage(EventId = 7006, EventName = "UsageRecordRejected", Level = LogLevel.Error,
+        Message = "The usage store refused the record of {RequestId} while it took the others of its batch; that record is dropped")]
+    public static partial void RecordRejected(ILogger logger, Exception exception, string requestId);
+
     [LoggerMessage(EventId = 7005, EventName = "UsageShutdownIncomplete", Level = LogLevel.Error,
         Message = "Shutdown ended before the usage queue drained: {Count} records were not stored")]
     public static partial void ShutdownIncomplete(ILogger logger, int count);

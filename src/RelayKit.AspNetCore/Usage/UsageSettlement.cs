@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Settlement;
 using RelayKit.AspNetCore.Usage.Telemetry;
@@ -9,7 +11,8 @@ namespace RelayKit.AspNetCore.Usage;
 /// exactly as the meter read them from the upstream, the key's name, never its secret), ends the
 /// request's span with it and hands it to the <see cref="UsageRecorder"/>.
 /// </summary>
-internal sealed class UsageSettlement(UsageRecorder recorder, TimeProvider timeProvider, RelayPriceCatalog prices) : IRelaySettlement
+internal sealed partial class UsageSettlement(UsageRecorder recorder, TimeProvider timeProvider, RelayPriceCatalog prices, ILogger<UsageSettlement> logger)
+    : IRelaySettlement
 {
 
     public async ValueTask SettleAsync(RelayRequestContext context)
@@ -17,10 +20,34 @@ internal sealed class UsageSettlement(UsageRecorder recorder, TimeProvider timeP
         var record = CreateRecord(context, timeProvider.GetUtcNow());
         var responseModel = SecretScrubber.Scrub(context.ResponseModel);
         RelayActivitySource.CompleteRequest(context.Activity, record, responseModel);
+        if (context.PendingSettlement is { } pending)
+        {
+            // The budget's settle failed and is being retried: the record is written once it lands, with what the
+            // ledger charged, rather than now with a charge that may never happen.
+            _ = RecordWhenSettledAsync(record, responseModel, pending);
+            return;
+        }
 
         // The caller may be gone; the record must still be written, so the request's token is not used.
         await recorder.RecordAsync(record, responseModel, CancellationToken.None);
     }
+
+    private async Task RecordWhenSettledAsync(UsageRecord record, string? responseModel, Task<SettlementResult> pending)
+    {
+        try
+        {
+            var settled = await pending;
+            await recorder.RecordAsync(record with { Cost = settled.Charged }, responseModel, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // Shutdown gave the settle up: no charge landed, so no record claims one (the log says which request).
+            LogRecordNotWritten(record.RequestId, ex.GetType().Name);
+        }
+    }
+
+    [LoggerMessage(5120, LogLevel.Warning, "The usage record of {RequestId} is not written: its settle never landed ({Reason})")]
+    private partial void LogRecordNotWritten(string requestId, string reason);
 
     /// <summary>The record of a request that has settled at <paramref name="now"/>.</summary>
     public UsageRecord CreateRecord(RelayRequestContext context, DateTimeOffset now)

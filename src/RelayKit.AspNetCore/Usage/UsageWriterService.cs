@@ -168,6 +168,11 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
             catch (Exception exception) when ((_retriesUntilStored || attempt < MaxAttempts) && !_abort.IsCancellationRequested)
             {
                 UsageLog.WriteFailed(_logger, exception, batch.Count, attempt);
+                if (batch.Count > 1 && await WriteOneByOneAsync(batch))
+                {
+                    return;
+                }
+
                 try
                 {
                     await Task.Delay(delay, _timeProvider, _abort.Token);
@@ -188,6 +193,47 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// After a batch failed: writes its records one at a time, so one record the store cannot take never costs the
+    /// others theirs, nor (under <see cref="UsageQueueFullMode.Wait"/>) blocks the queue for good. When the store took
+    /// some, it is up, and the records it refused alone are dropped (logged, counted); when it took none, it is down,
+    /// and what is left of the batch (all of it) is retried as before. Returns whether the store took some.
+    /// </summary>
+    private async Task<bool> WriteOneByOneAsync(List<UsageRecord> batch)
+    {
+        List<(UsageRecord Record, Exception Error)>? refused = null;
+        var stored = 0;
+        foreach (var record in batch)
+        {
+            try
+            {
+                await _store.AppendAsync([record], _abort.Token);
+                stored++;
+            }
+            catch (Exception exception) when (!_abort.IsCancellationRequested)
+            {
+                (refused ??= []).Add((record, exception));
+            }
+        }
+
+        if (stored == 0)
+        {
+            return false;
+        }
+
+        foreach (var (record, error) in refused ?? [])
+        {
+            UsageLog.RecordRejected(_logger, error, record.RequestId);
+        }
+
+        if (refused is { Count: > 0 })
+        {
+            _metrics.UsageDropped(refused.Count);
+        }
+
+        return true;
     }
 
     private void ReportDropped()

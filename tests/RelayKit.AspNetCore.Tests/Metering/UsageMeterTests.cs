@@ -86,6 +86,35 @@ public sealed class UsageMeterTests
         Assert.Equal(0, context.DeliveredOutputTokens);
     }
 
+    [Theory]
+    [InlineData("-5")]
+    [InlineData("1e30")]
+    [InlineData("\"12\"")]
+    [InlineData("12.5")]
+    [InlineData("9200000000000000000")]
+    [InlineData("100000001")]
+    public void Absurd_streamed_usage_is_ignored_and_the_delivered_text_counted(string count)
+    {
+        var chat = string.Join("", [
+            "data: {\"model\":\"gpt-5.5\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello there\"}}]}\n\n",
+            $"data: {{\"choices\":[],\"usage\":{{\"prompt_tokens\":11,\"completion_tokens\":{count},\"total_tokens\":14}}}}\n\n",
+            "data: [DONE]\n\n"]);
+        var (context, _) = Meter("chat", Encoding.UTF8.GetBytes(chat), "text/event-stream", completed: true);
+        Assert.Null(context.ReportedUsage);
+        Assert.Equal(new PromptTokenCounter().For("gpt-5.5").Tokenizer.CountTokens("Hello there"), context.DeliveredOutputTokens);
+
+        // Anthropic: an absurd prompt count in message_start is not the prompt a cut stream is charged for either.
+        var messages = string.Join("", [
+            $"event: message_start\ndata: {{\"type\":\"message_start\",\"message\":{{\"model\":\"claude-opus-4-8\",\"usage\":{{\"input_tokens\":{count},\"output_tokens\":1}}}}}}\n\n",
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello there\"}}\n\n",
+            "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n"]);
+        var (anthropic, _) = Meter("messages", Encoding.UTF8.GetBytes(messages), "text/event-stream", completed: true);
+        Assert.Null(anthropic.ReportedPromptUsage);
+        Assert.Null(anthropic.ReportedUsage);
+        Assert.True(anthropic.DeliveredOutputTokens > 0);
+    }
+
     [Fact]
     public void An_error_body_reports_nothing()
     {

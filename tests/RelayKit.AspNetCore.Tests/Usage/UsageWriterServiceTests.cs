@@ -142,6 +142,63 @@ public sealed class UsageWriterServiceTests
         Assert.Equal(2, host.Services.GetFakeLogCollector().GetSnapshot().Count(r => r.Id.Name == "UsageStoreWriteFailed"));
     }
 
+    [Fact]
+    public async Task One_record_the_store_refuses_is_dropped_alone_and_never_blocks_the_others()
+    {
+        var store = new RefusingStore("poison");
+        using var host = BuildHost(o => { o.Store = UsageStoreKind.InMemory; o.WhenQueueFull = UsageQueueFullMode.Wait; }, store);
+        using var dropped = new MetricCollector<long>(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "RelayKit", "relaykit.usage.dropped");
+
+        // Queued before the writer starts, so they go to the store as one batch.
+        var recorder = host.Services.GetRequiredService<UsageRecorder>();
+        foreach (var id in new[] { "r1", "r2", "poison", "r3", "r4" })
+        {
+            await recorder.RecordAsync(UsageRecords.Make(id));
+        }
+
+        await host.StartAsync();
+        await store.Stored.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await host.StopAsync();
+
+        Assert.Equal(["r1", "r2", "r3", "r4"], (await store.Inner.QueryAsync(UsageFilter.All, 0, 100, CancellationToken.None)).Records.Select(r => r.RequestId).Order(StringComparer.Ordinal));
+        Assert.Single(host.Services.GetFakeLogCollector().GetSnapshot(), r => r.Id.Name == "UsageRecordRejected");
+        Assert.Equal(1, dropped.GetMeasurementSnapshot().Sum(m => m.Value));
+    }
+
+    /// <summary>An in-memory store that refuses any batch holding the named record, as a database refuses a value out of range.</summary>
+    private sealed class RefusingStore(string refused) : IUsageStore
+    {
+        public InMemoryUsageStore Inner { get; } = new();
+
+        /// <summary>Completes once the store has taken four records.</summary>
+        public TaskCompletionSource Stored { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task AppendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken)
+        {
+            if (records.Any(r => r.RequestId == refused))
+            {
+                throw new OverflowException("numeric field overflow");
+            }
+
+            await Inner.AppendAsync(records, cancellationToken);
+            if ((await Inner.QueryAsync(UsageFilter.All, 0, 100, cancellationToken)).Records.Count >= 4)
+            {
+                Stored.TrySetResult();
+            }
+        }
+
+        public Task PingAsync(CancellationToken cancellationToken) => Inner.PingAsync(cancellationToken);
+
+        public Task<UsagePage> QueryAsync(UsageFilter filter, int offset, int limit, CancellationToken cancellationToken) =>
+            Inner.QueryAsync(filter, offset, limit, cancellationToken);
+
+        public Task<IReadOnlyList<UsageDailyTotal>> GetDailyTotalsAsync(UsageFilter filter, CancellationToken cancellationToken) =>
+            Inner.GetDailyTotalsAsync(filter, cancellationToken);
+
+        public IAsyncEnumerable<UsageRecord> ReadAsync(UsageFilter filter, CancellationToken cancellationToken) =>
+            Inner.ReadAsync(filter, cancellationToken);
+    }
+
     [Theory]
     [InlineData(UsageQueueFullMode.Wait, true)]
     [InlineData(UsageQueueFullMode.DropNewest, false)]
