@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Bogus;
 using RelayKit.Testing.Tokens;
@@ -10,14 +11,33 @@ namespace RelayKit.Testing.Generation;
 /// </summary>
 internal sealed class AnswerGenerator(FakeUpstreamOptions options)
 {
+    // Building a Faker builds every one of its data sets (addresses, names, commerce...), which cost far more
+    // than the answer it makes (see bench/README.md). A Faker's output depends only on its Randomizer, and
+    // setting Random hands the new one to every data set, so fakers are reused with a fresh seeded Randomizer
+    // per request: the same text as a new Faker, without the construction. One pool per fake, none shared.
+    private readonly ConcurrentBag<Faker> _fakers = [];
+
     public FakeReply Generate(FakeRequest request)
     {
-        var faker = new Faker { Random = new Randomizer(StableHash.Of(options.Seed, request.Model, request.Endpoint.ToString(), request.PromptText)) };
         if (request.Endpoint == FakeEndpoint.OpenAIEmbeddings)
         {
             return FakeReply.WithEmbeddings(GenerateEmbeddings(request));
         }
 
+        var faker = _fakers.TryTake(out var pooled) ? pooled : new Faker();
+        try
+        {
+            faker.Random = new Randomizer(StableHash.Of(options.Seed, request.Model, request.Endpoint.ToString(), request.PromptText));
+            return Generate(request, faker);
+        }
+        finally
+        {
+            _fakers.Add(faker);
+        }
+    }
+
+    private FakeReply Generate(FakeRequest request, Faker faker)
+    {
         var tool = request.ForcedToolName is { } forced
             ? request.Tools.FirstOrDefault(t => t.Name == forced) ?? new FakeTool(forced, null)
             : request.RequiresToolCall && request.Tools.Count > 0
