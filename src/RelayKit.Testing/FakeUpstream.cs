@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging;
 using RelayKit.Testing.Faults;
 using RelayKit.Testing.Generation;
 using RelayKit.Testing.Hosting;
+using RelayKit.Testing.State;
 
 namespace RelayKit.Testing;
 
@@ -47,6 +48,8 @@ public sealed class FakeUpstream : IAsyncDisposable
         Options = options ?? new FakeUpstreamOptions();
         Generator = new AnswerGenerator(Options);
         RateLimits = new RateLimitWindow(Options);
+        Store = new AnswerStore(Options.MaxStoredAnswers);
+        State = new StoredStateHandler(this);
         _handler = new FakeUpstreamHandler(this);
         Cassette = Options.Cassette is { } cassette ? new Cassette(cassette, Options.TimeProvider) : null;
     }
@@ -72,12 +75,23 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The chat completions (created with <c>store: true</c>) and responses (created without <c>store: false</c>) the
+    /// fake keeps, oldest first, as the stored-state endpoints serve them: at most
+    /// <see cref="FakeUpstreamOptions.MaxStoredAnswers"/>, the oldest forgotten first. <see cref="Reset"/> forgets them all.
+    /// </summary>
+    public IReadOnlyList<FakeStoredAnswer> StoredAnswers => Store.Snapshot();
+
     /// <summary>The requests no script rule matched while <see cref="FakeUpstreamOptions.RequireScript"/> was on.</summary>
     public IReadOnlyList<FakeRequest> UnexpectedRequests => Requests.Where(r => r.WasUnexpected).ToList();
 
     internal AnswerGenerator Generator { get; }
 
     internal RateLimitWindow RateLimits { get; }
+
+    internal AnswerStore Store { get; }
+
+    internal StoredStateHandler State { get; }
 
     /// <summary>
     /// Adds a script rule. Rules are tried in the order they were added; the first that matches a
@@ -94,7 +108,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
     }
 
-    /// <summary>Forgets every rule and every recorded request.</summary>
+    /// <summary>Forgets every rule, every recorded request and every stored chat completion and response.</summary>
     public void Reset()
     {
         lock (_gate)
@@ -102,6 +116,8 @@ public sealed class FakeUpstream : IAsyncDisposable
             _rules.Clear();
             _requests.Clear();
         }
+
+        Store.Clear();
     }
 
     /// <summary>

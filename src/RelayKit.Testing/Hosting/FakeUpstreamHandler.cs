@@ -9,6 +9,7 @@ using RelayKit.Testing.Generation;
 using RelayKit.Testing.Protocols;
 using RelayKit.Testing.Protocols.Anthropic;
 using RelayKit.Testing.Protocols.OpenAI;
+using RelayKit.Testing.State;
 using RelayKit.Testing.Streaming;
 
 namespace RelayKit.Testing.Hosting;
@@ -39,6 +40,7 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
         string rawBody = "";
         JsonNode? body = null;
         ParsedBody? parsed = null;
+        JsonArray? conversation = null;
         BadRequestException? problem = null;
         FakeFault? headerFault = null;
         try
@@ -59,8 +61,14 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
             if (HttpMethods.IsPost(http.Method))
             {
                 rawBody = await ReadBodyAsync(http, context.RequestAborted);
-                body = ParseJson(rawBody, http.ContentType);
-                parsed = Read(endpoint, (JsonObject)body!);
+
+                // A stored-state POST (a cancel) may come without a body; the create endpoints need one.
+                if (endpoint is not (FakeEndpoint.OpenAIStoredChatCompletions or FakeEndpoint.OpenAIStoredResponses) || rawBody.Length > 0)
+                {
+                    body = ParseJson(rawBody, http.ContentType);
+                    conversation = endpoint == FakeEndpoint.OpenAIResponses ? ResponsesConversation.Resolve((JsonObject)body, fake.Store) : null;
+                    parsed = Read(endpoint, (JsonObject)body, conversation);
+                }
             }
         }
         catch (BadRequestException e)
@@ -99,7 +107,7 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
         {
             if (problem is not null)
             {
-                await WriteErrorAsync(context, format, problem.Status, problem.ErrorType, problem.Message, problem.Param, requestId);
+                await WriteErrorAsync(context, format, problem.Status, problem.ErrorType, problem.Message, problem.Param, requestId, problem.Code);
             }
             else if (fake.Cassette is { } cassette)
             {
@@ -107,7 +115,7 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
             }
             else
             {
-                await AnswerAsync(context, request, headerFault, requestId, ids);
+                await AnswerAsync(context, request, headerFault, requestId, ids, conversation);
             }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
@@ -122,7 +130,7 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
         }
     }
 
-    private async Task AnswerAsync(HttpContext context, FakeRequest request, FakeFault? headerFault, string requestId, IdSource ids)
+    private async Task AnswerAsync(HttpContext context, FakeRequest request, FakeFault? headerFault, string requestId, IdSource ids, JsonArray? conversation)
     {
         var format = request.WireFormat;
         if (request.Endpoint is FakeEndpoint.OpenAIModels or FakeEndpoint.AnthropicModels)
@@ -139,6 +147,13 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
         {
             var tokens = Math.Max(1, Tokens.TokenCounter.Count(request.PromptText));
             await WriteJsonAsync(context, 200, new JsonObject { ["input_tokens"] = tokens });
+            return;
+        }
+
+        if (request.Endpoint is FakeEndpoint.OpenAIStoredChatCompletions or FakeEndpoint.OpenAIStoredResponses)
+        {
+            var (code, stored) = fake.State.Answer(request, context.Request.Query);
+            await WriteJsonAsync(context, code, stored);
             return;
         }
 
@@ -206,10 +221,18 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
             request.Endpoint == FakeEndpoint.AnthropicMessages ? () => ids.Next("toolu_", 24) : () => ids.Next("call_", 24));
         fake.RateLimits.Consume(context.Response.Headers, format, answer.InputTokens + answer.OutputTokens);
         var renderer = Renderer(request.Endpoint);
+        var keep = fake.State.WouldStore(request);
         if (!request.IsStreaming)
         {
-            await WriteJsonAsync(context, 200, renderer.RenderBody(answer));
+            var body = renderer.RenderBody(answer);
+            await WriteJsonAsync(context, 200, keep ? fake.State.Keep(answer, body, conversation, ids) : WireJson.Write(body));
             return;
+        }
+
+        if (keep)
+        {
+            // Kept before the first event goes out, so a caller that reads the id can use it at once.
+            fake.State.Keep(answer, renderer.RenderBody(answer), conversation, ids);
         }
 
         await StreamAsync(context, renderer, answer, rule?.Hold);
@@ -297,10 +320,10 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
         _ => "The request was rejected by the fake upstream's script.",
     };
 
-    private static ParsedBody Read(FakeEndpoint endpoint, JsonObject body) => endpoint switch
+    private static ParsedBody Read(FakeEndpoint endpoint, JsonObject body, JsonArray? conversation) => endpoint switch
     {
         FakeEndpoint.OpenAIChatCompletions => OpenAIRequestReader.ReadChat(body),
-        FakeEndpoint.OpenAIResponses => OpenAIRequestReader.ReadResponses(body),
+        FakeEndpoint.OpenAIResponses => OpenAIRequestReader.ReadResponses(body, conversation),
         FakeEndpoint.OpenAIEmbeddings => OpenAIRequestReader.ReadEmbeddings(body),
         FakeEndpoint.AnthropicMessages => AnthropicRequestReader.ReadMessages(body, requireMaxTokens: true),
         FakeEndpoint.AnthropicCountTokens => AnthropicRequestReader.ReadMessages(body, requireMaxTokens: false),
@@ -361,7 +384,14 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
             _ => (FakeEndpoint.Unknown, ""),
         };
         knownPath = endpoint != FakeEndpoint.Unknown;
-        return knownPath && string.Equals(method, expected, StringComparison.OrdinalIgnoreCase) ? endpoint : FakeEndpoint.Unknown;
+        if (knownPath && string.Equals(method, expected, StringComparison.OrdinalIgnoreCase))
+        {
+            return endpoint;
+        }
+
+        var stored = StoredRoute.Match(path.TrimEnd('/'), method.ToUpperInvariant(), out var storedPath);
+        knownPath |= storedPath;
+        return stored?.Endpoint ?? FakeEndpoint.Unknown;
     }
 
     private static Dictionary<string, string> RedactedHeaders(IHeaderDictionary headers)
@@ -375,14 +405,16 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
         return result;
     }
 
-    private static async Task WriteJsonAsync(HttpContext context, int status, JsonObject body)
+    private static Task WriteJsonAsync(HttpContext context, int status, JsonObject body) => WriteJsonAsync(context, status, WireJson.Write(body));
+
+    private static async Task WriteJsonAsync(HttpContext context, int status, string json)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(WireJson.Write(body), context.RequestAborted);
+        await context.Response.WriteAsync(json, context.RequestAborted);
     }
 
-    private static Task WriteErrorAsync(HttpContext context, FakeWireFormat format, int status, string? type, string message, string? param, string requestId)
+    private static Task WriteErrorAsync(HttpContext context, FakeWireFormat format, int status, string? type, string message, string? param, string requestId, string? code = null)
     {
         if (status == 405)
         {
@@ -392,8 +424,8 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
         JsonObject body;
         if (format == FakeWireFormat.OpenAI)
         {
-            var (defaultType, code) = OpenAIErrorBody.For(status);
-            body = OpenAIErrorBody.Create(message, type ?? defaultType, param, code);
+            var (defaultType, defaultCode) = OpenAIErrorBody.For(status);
+            body = OpenAIErrorBody.Create(message, type ?? defaultType, param, code ?? defaultCode);
         }
         else
         {

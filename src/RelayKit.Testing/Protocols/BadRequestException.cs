@@ -1,7 +1,7 @@
 namespace RelayKit.Testing.Protocols;
 
 /// <summary>A client mistake the fake answers in the provider's error shape, as the real API would.</summary>
-internal sealed class BadRequestException(int status, string message, string? param = null, string? errorType = null)
+internal sealed class BadRequestException(int status, string message, string? param = null, string? errorType = null, string? code = null)
     : Exception(message)
 {
     public int Status { get; } = status;
@@ -9,4 +9,7 @@ internal sealed class BadRequestException(int status, string message, string? pa
     public string? Param { get; } = param;
 
     public string? ErrorType { get; } = errorType;
+
+    /// <summary>The OpenAI error <c>code</c> when it is not the one the status implies (such as <c>previous_response_not_found</c>).</summary>
+    public string? Code { get; } = code;
 }

@@ -60,12 +60,14 @@ internal static class OpenAIRequestReader
         };
     }
 
-    public static ParsedBody ReadResponses(JsonObject body)
+    /// <param name="body">The request body.</param>
+    /// <param name="conversation">The whole input when the request continues a stored response (<c>previous_response_id</c>), earlier turns first; else <see langword="null"/> and the body's own <c>input</c> is read.</param>
+    public static ParsedBody ReadResponses(JsonObject body, JsonArray? conversation = null)
     {
         var model = JsonText.RequireModel(body);
         string? lastUser = null;
         var prompt = new StringBuilder();
-        switch (body["input"])
+        switch (conversation ?? body["input"])
         {
             case JsonValue value when value.TryGetValue<string>(out var text):
                 lastUser = text;
