@@ -9,16 +9,21 @@ namespace RelayKit.Benchmarks;
 /// </summary>
 internal static class FakeAnswerCpu
 {
-    public static async Task RunAsync(int requests)
+
+    /// <param name="requests">Requests per measured round.</param>
+    /// <param name="only">Runs only the answers whose name contains this (such as <c>stream</c>), for a profiler.</param>
+    public static async Task RunAsync(int requests, string? only)
     {
         var bench = new FakeAnswerBenchmarks();
         await bench.Setup();
         try
         {
             Console.WriteLine($"{"answer",-45} {"CPU µs/req",10} {"wall µs/req",11} {"alloc KB/req",12}");
-            await MeasureAsync("generated chat answer, JSON", bench.GeneratedJson, requests);
-            await MeasureAsync("generated chat answer, stream", bench.GeneratedStream, requests);
-            await MeasureAsync("generated Responses answer, JSON (stored)", bench.GeneratedResponse, requests);
+            await MeasureAsync("generated chat answer, JSON", bench.GeneratedJson, requests, only);
+            await MeasureAsync("generated chat answer, stream", bench.GeneratedStream, requests, only);
+            await MeasureAsync("generated Responses answer, JSON (stored)", bench.GeneratedResponse, requests, only);
+            await MeasureAsync("handler only, generated chat answer, JSON", bench.HandlerJson, requests, only);
+            await MeasureAsync("handler only, generated chat answer, stream", bench.HandlerStream, requests, only);
         }
         finally
         {
@@ -26,8 +31,13 @@ internal static class FakeAnswerCpu
         }
     }
 
-    private static async Task MeasureAsync(string name, Func<Task<int>> send, int requests)
+    private static async Task MeasureAsync(string name, Func<Task<int>> send, int requests, string? only)
     {
+        if (only is not null && !name.Contains(only, StringComparison.OrdinalIgnoreCase))
+        {
+            return;
+        }
+
         // Warm up until tiered compilation has settled, then measure in rounds and keep the best one:
         // other processes' load can only add to a round's figure.
         for (var i = 0; i < Math.Max(2_000, requests / 2); i++)

@@ -16,7 +16,14 @@ internal sealed class IdSource(int seed)
     {
         lock (_random)
         {
-            return prefix + new string(Enumerable.Range(0, length).Select(_ => Alphabet[_random.Int(0, Alphabet.Length - 1)]).ToArray());
+            return string.Create(prefix.Length + length, (prefix, _random), static (chars, state) =>
+            {
+                state.prefix.CopyTo(chars);
+                for (var i = state.prefix.Length; i < chars.Length; i++)
+                {
+                    chars[i] = Alphabet[state._random.Int(0, Alphabet.Length - 1)];
+                }
+            });
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -295,10 +296,22 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
         }
     }
 
+    /// <summary>Writes one event as UTF-8 straight into the response pipe and flushes it, without building its text first.</summary>
     private static async Task WriteEventAsync(HttpResponse response, SseEvent sseEvent, CancellationToken cancellation)
     {
-        await response.WriteAsync(sseEvent.Format(), cancellation);
-        await response.Body.FlushAsync(cancellation);
+        var writer = response.BodyWriter;
+        if (sseEvent.Name is { } name)
+        {
+            writer.Write("event: "u8);
+            Encoding.UTF8.GetBytes(name, writer);
+            writer.Write("\n"u8);
+        }
+
+        writer.Write("data: "u8);
+        Encoding.UTF8.GetBytes(sseEvent.Data, writer);
+        writer.Write("\n\n"u8);
+        await writer.FlushAsync(cancellation);
+        cancellation.ThrowIfCancellationRequested();
     }
 
     private static IAnswerRenderer Renderer(FakeEndpoint endpoint) => endpoint switch

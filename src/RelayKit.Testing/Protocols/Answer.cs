@@ -8,6 +8,8 @@ namespace RelayKit.Testing.Protocols;
 /// </summary>
 internal sealed class Answer
 {
+    private IReadOnlyList<string>? _textPieces;
+
     public Answer(FakeRequest request, FakeReply reply, FakeFault? fault, string id, long created, Func<string> newToolCallId)
     {
         Request = request;
@@ -16,7 +18,19 @@ internal sealed class Answer
         Id = id;
         Created = created;
         ToolCalls = reply.ToolCalls.Select(c => c with { Id = c.Id ?? newToolCallId() }).ToList();
-        var outputTokens = TokenCounter.Count(reply.Text) + reply.ReasoningTokens;
+
+        // A stream sends the text token by token: split and count it in one tokenizer pass.
+        int textTokens;
+        if (request.IsStreaming)
+        {
+            (_textPieces, textTokens) = TokenCounter.SplitAndCount(reply.Text);
+        }
+        else
+        {
+            textTokens = TokenCounter.Count(reply.Text);
+        }
+
+        var outputTokens = textTokens + reply.ReasoningTokens;
         foreach (var call in ToolCalls)
         {
             outputTokens += TokenCounter.Count(call.Name) + TokenCounter.Count(call.ArgumentsJson);
@@ -41,6 +55,9 @@ internal sealed class Answer
     public string Model => Request.Model ?? "unknown";
 
     public IReadOnlyList<FakeToolCall> ToolCalls { get; }
+
+    /// <summary>The reply's text in whole-token pieces, as a stream sends it (see <see cref="TokenCounter.SplitIntoTokens"/>).</summary>
+    public IReadOnlyList<string> TextPieces => _textPieces ??= TokenCounter.SplitIntoTokens(Reply.Text ?? "");
 
     /// <summary>All input tokens, cached ones included (OpenAI's <c>prompt_tokens</c>).</summary>
     public int InputTokens { get; }

@@ -71,7 +71,7 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
             });
             yield return Event("ping", []);
             pinged = true;
-            foreach (var piece in TokenCounter.SplitIntoTokens(answer.Reply.Text ?? ""))
+            foreach (var piece in answer.TextPieces)
             {
                 yield return Event("content_block_delta", new JsonObject
                 {

@@ -61,7 +61,7 @@ internal sealed class OpenAIChatRenderer : IAnswerRenderer
         yield return Chunk(answer, new JsonObject { ["role"] = "assistant", ["content"] = "", ["refusal"] = null });
         if (!string.IsNullOrEmpty(answer.Reply.Text))
         {
-            foreach (var piece in TokenCounter.SplitIntoTokens(answer.Reply.Text))
+            foreach (var piece in answer.TextPieces)
             {
                 yield return Chunk(answer, new JsonObject { ["content"] = piece });
             }

@@ -63,7 +63,7 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
                 ["content_index"] = 0,
                 ["part"] = TextPart(""),
             });
-            foreach (var piece in TokenCounter.SplitIntoTokens(text))
+            foreach (var piece in answer.TextPieces)
             {
                 yield return Event("response.output_text.delta", new JsonObject
                 {

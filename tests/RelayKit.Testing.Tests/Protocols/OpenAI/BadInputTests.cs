@@ -19,7 +19,7 @@ public sealed class BadInputTests
         { "POST", "/v1/chat/completions", "application/json", "", 400, null },
         { "POST", "/v1/chat/completions", "text/plain", "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 400, null },
         { "POST", "/v1/chat/completions", "application/json", new string('[', 5000) + new string(']', 5000), 400, null },
-        { "GET", "/v1/chat/completions", null, null, 405, null },
+        { "PUT", "/v1/chat/completions", null, null, 405, null }, // GET lists stored completions
         { "DELETE", "/v1/models", null, null, 405, null },
         { "POST", "/v1/models", "application/json", "{}", 405, null },
         { "GET", "/v1/nothing-here", null, null, 404, null },
