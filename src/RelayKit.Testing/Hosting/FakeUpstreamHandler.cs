@@ -69,6 +69,11 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
                     body = ParseJson(rawBody, http.ContentType);
                     conversation = endpoint == FakeEndpoint.OpenAIResponses ? ResponsesConversation.Resolve((JsonObject)body, fake.Store) : null;
                     parsed = Read(endpoint, (JsonObject)body, conversation);
+                    if (endpoint is FakeEndpoint.OpenAIChatCompletions or FakeEndpoint.OpenAIResponses)
+                    {
+                        // Checked before answering, as the API does: the answer may be stored with it.
+                        StoredStateHandler.ReadMetadata(body["metadata"]);
+                    }
                 }
             }
         }

@@ -157,7 +157,8 @@ internal sealed class StoredStateHandler(FakeUpstream fake)
     }
 
     /// <summary>Metadata as the API accepts it: an object of at most 16 string values, keys up to 64 chars, values up to 512.</summary>
-    private static Dictionary<string, string>? ReadMetadata(JsonNode? node)
+    /// <exception cref="BadRequestException">The metadata is not that.</exception>
+    internal static Dictionary<string, string>? ReadMetadata(JsonNode? node)
     {
         if (node is null)
         {

@@ -132,6 +132,8 @@ public sealed class StoredChatCompletionsTests
 
         using var noMetadata = await OpenAITestClients.PostJsonAsync(http, $"/v1/chat/completions/{id}", "{}");
         using var numberValue = await OpenAITestClients.PostJsonAsync(http, $"/v1/chat/completions/{id}", """{"metadata":{"a":1}}""");
+        using var badCreate = await OpenAITestClients.PostJsonAsync(http, "/v1/chat/completions",
+            """{"model":"gpt-4o","store":true,"metadata":{"n":2},"messages":[{"role":"user","content":"hi"}]}""");
         using var badLimit = await http.GetAsync(new Uri("/v1/chat/completions?limit=0", UriKind.Relative));
         using var badOrder = await http.GetAsync(new Uri("/v1/chat/completions?order=sideways", UriKind.Relative));
         using var wrongMethod = await http.PutAsync(new Uri($"/v1/chat/completions/{id}", UriKind.Relative), null);
@@ -141,6 +143,8 @@ public sealed class StoredChatCompletionsTests
         Assert.Equal("metadata", await ParamOf(noMetadata));
         Assert.Equal(400, (int)numberValue.StatusCode);
         Assert.Equal("metadata.a", await ParamOf(numberValue));
+        Assert.Equal(400, (int)badCreate.StatusCode);
+        Assert.Equal("metadata.n", await ParamOf(badCreate));
         Assert.Equal(400, (int)badLimit.StatusCode);
         Assert.Equal("limit", await ParamOf(badLimit));
         Assert.Equal(400, (int)badOrder.StatusCode);
