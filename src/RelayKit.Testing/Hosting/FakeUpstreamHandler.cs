@@ -67,7 +67,11 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
                 if (endpoint is not (FakeEndpoint.OpenAIStoredChatCompletions or FakeEndpoint.OpenAIStoredResponses) || rawBody.Length > 0)
                 {
                     body = ParseJson(rawBody, http.ContentType);
-                    conversation = endpoint == FakeEndpoint.OpenAIResponses ? ResponsesConversation.Resolve((JsonObject)body, fake.Store) : null;
+
+                    // With a cassette the recorded (or recording) upstream holds the state, not this fake.
+                    conversation = endpoint == FakeEndpoint.OpenAIResponses && fake.Cassette is null
+                        ? ResponsesConversation.Resolve((JsonObject)body, fake.Store)
+                        : null;
                     parsed = Read(endpoint, (JsonObject)body, conversation);
                     if (endpoint is FakeEndpoint.OpenAIChatCompletions or FakeEndpoint.OpenAIResponses)
                     {

@@ -276,6 +276,28 @@ public sealed class StoredResponsesTests
         Assert.Equal(404, (await Assert.ThrowsAsync<ClientResultException>(() => client.GetResponseAsync(ids[2]))).Status);
     }
 
+    [Fact]
+    public async Task With_a_cassette_the_recorded_upstream_holds_the_conversation_not_the_fake()
+    {
+        using var folder = new Cassettes.CassetteFolder();
+        await using var upstream = new FakeUpstream();
+        upstream.Setup().WhenPromptContains("My name is Ada").WhenLastUserMessageContains("my name?").RespondWithText("Your name is Ada.");
+        var address = await upstream.StartAsync();
+        await using var recorder = new FakeUpstream(new FakeUpstreamOptions { Cassette = folder.Options("chain", CassetteRecordMode.Once, address) });
+        var client = OpenAITestClients.InMemory(recorder).GetResponsesClient();
+
+        ResponseResult first = await client.CreateResponseAsync(new CreateResponseOptions("gpt-4o", [ResponseItem.CreateUserMessageItem("My name is Ada.")]));
+        ResponseResult second = await client.CreateResponseAsync(new CreateResponseOptions("gpt-4o", [ResponseItem.CreateUserMessageItem("What is my name?")])
+        {
+            PreviousResponseId = first.Id,
+        });
+
+        // The recording fake forwarded the chained turn instead of refusing an id it never stored itself.
+        Assert.Equal("Your name is Ada.", second.GetOutputText());
+        Assert.Empty(recorder.StoredAnswers);
+        Assert.Equal(2, upstream.StoredAnswers.Count);
+    }
+
     private static string Text(ResponseItem item) =>
         string.Concat(Assert.IsAssignableFrom<MessageResponseItem>(item).Content.Select(c => c.Text));
 }
