@@ -5,6 +5,11 @@
 //   2. the official API when OPENAI_API_KEY / ANTHROPIC_API_KEY is set;
 //   3. otherwise the fake upstream (RelayKit.Testing), in this process: the relay reaches it through an
 //      in-memory handler, so no port is opened and nothing leaves the machine.
+//
+// With no key configured (ModelRelay:Keys), the sample adds its development key with a small trial credit, so the
+// budget, the cost headers, the estimate and the status page's prices all show on the first run. A key configured
+// anywhere replaces it, and its secret is never printed. The SQLite ledger and usage files go to a data folder
+// outside the content root (unless their paths are configured): the host watches its content root for changes.
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.AI;
@@ -22,6 +27,9 @@ var faked = new HashSet<string>(StringComparer.Ordinal);
 // WebApplicationFactory<Program> watches for the app's would be taken over by the test server).
 RouteProvider("openai", "OPENAI_API_KEY", "https://api.openai.com/v1", "http://embedded-fake-upstream/v1");
 RouteProvider("anthropic", "ANTHROPIC_API_KEY", "https://api.anthropic.com", "http://embedded-fake-upstream/");
+var developmentKey = AddDevelopmentKeyUnlessKeysAreConfigured();
+var dataFolder = KeepDataFilesOutOfTheContentRoot();
+builder.Services.AddSingleton(new QuickStart(routes, developmentKey, dataFolder));
 
 // The two lines that make any ASP.NET Core app a model relay; the app's own clients for two models of
 // different providers go through it in-process (under the relay key "app"), or straight to the
@@ -45,7 +53,7 @@ app.MapGet("/ask", async (
 });
 
 await app.StartAsync();
-PrintQuickStart(app, routes);
+app.Services.GetRequiredService<QuickStart>().Write(Console.Out, BaseUrl(app), app.Configuration);
 await app.WaitForShutdownAsync();
 
 void RouteProvider(string provider, string keyVariable, string officialBaseUrl, string fakeBaseUrl)
@@ -74,29 +82,53 @@ void RouteProvider(string provider, string keyVariable, string officialBaseUrl, 
     builder.Configuration.AddInMemoryCollection(settings);
 }
 
-static void PrintQuickStart(WebApplication app, List<string> routes)
+// The built-in key exists only while no key is configured: a deployed copy of the sample with its own keys does
+// not keep a key everyone knows. Its budget is a trial credit (credited once, on first use, in the ledger).
+string? AddDevelopmentKeyUnlessKeysAreConfigured()
+{
+    if (builder.Configuration.GetSection("ModelRelay:Keys").GetChildren().Any())
+    {
+        return null;
+    }
+
+    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        ["ModelRelay:Keys:0:Name"] = "dev",
+        ["ModelRelay:Keys:0:Secret"] = DevelopmentKey.Secret,
+        ["ModelRelay:Keys:0:Budget"] = DevelopmentKey.TrialCredit,
+    });
+    return DevelopmentKey.Secret;
+}
+
+// Relative SQLite paths would land in the working directory, under `dotnet run` the content root, whose file
+// watcher every ledger and usage write would wake. Configured paths are left as they are.
+string KeepDataFilesOutOfTheContentRoot()
+{
+    var appData = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);
+    var folder = Path.Combine(appData is { Length: > 0 } ? appData : Path.GetTempPath(), "RelayKit", "MinimalApi");
+    var settings = new Dictionary<string, string?>();
+    foreach (var (key, file) in new[] { ("ModelRelay:Budgets:SqlitePath", "relaykit-budgets.db"), ("ModelRelay:Usage:SqlitePath", "relaykit-usage.db") })
+    {
+        if (string.IsNullOrEmpty(builder.Configuration[key]))
+        {
+            settings[key] = Path.Combine(folder, file);
+        }
+    }
+
+    if (settings.Count > 0)
+    {
+        Directory.CreateDirectory(folder);
+        builder.Configuration.AddInMemoryCollection(settings);
+    }
+
+    return folder;
+}
+
+static string BaseUrl(WebApplication app)
 {
     var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
         ?? "http://localhost:5000";
-    var baseUrl = address.Replace("://[::]", "://localhost", StringComparison.Ordinal).Replace("://0.0.0.0", "://localhost", StringComparison.Ordinal).TrimEnd('/');
-    var key = app.Configuration["ModelRelay:Keys:0:Secret"];
-    var providers = string.Join(Environment.NewLine, routes.Select(r => "    " + r));
-    Console.WriteLine($$"""
-
-        RelayKit relay is running.
-          OpenAI base URL:     {{baseUrl}}/v1
-          Anthropic base URL:  {{baseUrl}}
-          Development key:     {{key ?? "(the first key is configured by hash; use its secret)"}}
-        Providers:
-        {{providers}}
-
-        Try it:
-          curl {{baseUrl}}/v1/chat/completions -H "Authorization: Bearer {{key}}" -H "Content-Type: application/json" -d '{"model":"gpt-5.5","messages":[{"role":"user","content":"Hello!"}]}'
-          curl {{baseUrl}}/v1/messages -H "x-api-key: {{key}}" -H "anthropic-version: 2023-06-01" -H "Content-Type: application/json" -d '{"model":"claude-code-opus-4.8","max_tokens":200,"messages":[{"role":"user","content":"Hello!"}]}'
-          curl {{baseUrl}}/v1/models -H "Authorization: Bearer {{key}}"
-          curl "{{baseUrl}}/ask?q=What+is+a+relay%3F"   (the app's own endpoint: gpt-5.5 and claude-code-opus-4.8 answer)
-
-        """);
+    return address.Replace("://[::]", "://localhost", StringComparison.Ordinal).Replace("://0.0.0.0", "://localhost", StringComparison.Ordinal).TrimEnd('/');
 }
 
 // A configured address without what may be a credential in it (user:password@, a ?key= query): it is printed.

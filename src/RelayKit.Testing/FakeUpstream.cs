@@ -211,6 +211,14 @@ public sealed class FakeUpstream : IAsyncDisposable
                 MaxOutputTokens = request.MaxOutputTokens,
                 EmbeddingInputs = request.EmbeddingInputs,
                 PromptText = request.PromptText,
+                OutputSchema = request.OutputSchema,
+                IsOutputSchemaStrict = request.IsOutputSchemaStrict,
+                RequiresJsonOutput = request.RequiresJsonOutput,
+                ChoiceCount = request.ChoiceCount,
+                TopLogprobs = request.TopLogprobs,
+                RequestsThinking = request.RequestsThinking,
+                ThinkingBudgetTokens = request.ThinkingBudgetTokens,
+                OmitsThinkingText = request.OmitsThinkingText,
             };
             _requests.Add(stored);
             return stored;

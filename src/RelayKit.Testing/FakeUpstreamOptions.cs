@@ -18,10 +18,22 @@ public sealed class FakeUpstreamOptions
     /// </summary>
     public bool RequireScript { get; set; }
 
-    /// <summary>The models <c>GET /v1/models</c> lists. The fake answers any model name whatever this holds.</summary>
+    /// <summary>
+    /// The models the OpenAI format lists (<c>GET /v1/models</c>) and retrieves (<c>GET /v1/models/{id}</c>; any
+    /// other id is a 404 <c>model_not_found</c>). The fake answers requests for any model name whatever this holds.
+    /// </summary>
     public IList<string> Models { get; } =
     [
         "gpt-5.5", "gpt-4o", "gpt-4o-mini", "text-embedding-3-small", "text-embedding-3-large",
+    ];
+
+    /// <summary>
+    /// The models the Anthropic format (a request carrying <c>anthropic-version</c>) lists, newest first, in pages
+    /// (<c>limit</c>, <c>after_id</c>, <c>before_id</c>) and retrieves (<c>GET /v1/models/{id}</c>; any other id is a
+    /// 404 <c>not_found_error</c>). The fake answers requests for any model name whatever this holds.
+    /// </summary>
+    public IList<string> AnthropicModels { get; } =
+    [
         "claude-opus-4-8", "claude-sonnet-4-5", "claude-haiku-4-5",
     ];
 

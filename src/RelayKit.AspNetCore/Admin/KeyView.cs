@@ -3,13 +3,18 @@ using RelayKit.AspNetCore.Keys;
 
 namespace RelayKit.AspNetCore.Admin;
 
-/// <summary>A created key as the operations API shows it: never its secret or its hash.</summary>
+/// <summary>
+/// A key as the operations API shows it: never its secret or its hash. <see cref="Source"/> is <c>created</c> (through
+/// this API) or <c>configured</c> (in <c>ModelRelay:Keys</c> with a <c>Budget</c>; no creation time, revoked by
+/// removing it from configuration).
+/// </summary>
 internal sealed record KeyView(
     string Id,
     string Name,
+    string Source,
     IReadOnlyList<string> Models,
     string State,
-    DateTimeOffset CreatedAt,
+    DateTimeOffset? CreatedAt,
     DateTimeOffset? ExpiresAt,
     DateTimeOffset? RevokedAt,
     DateTimeOffset? ClosedAt,
@@ -17,6 +22,10 @@ internal sealed record KeyView(
     string? Secret = null)
 {
     public static KeyView From(CreatedRelayKey key, DateTimeOffset now, BudgetBalance? balance, string? secret = null) => new(
-        key.Id, key.Name, key.Models, key.StateAt(now), key.CreatedAt, key.ExpiresAt, key.RevokedAt, key.ClosedAt,
+        key.Id, key.Name, "created", key.Models, key.StateAt(now), key.CreatedAt, key.ExpiresAt, key.RevokedAt, key.ClosedAt,
         balance is null ? null : BalanceView.From(balance), secret);
+
+    public static KeyView From(ModelRelayKeyOptions key, BudgetBalance? balance) => new(
+        key.Name!, key.Name!, "configured", [.. key.Models], balance?.Closed == true ? "closed" : "active", null, null, null, null,
+        balance is null ? null : BalanceView.From(balance));
 }

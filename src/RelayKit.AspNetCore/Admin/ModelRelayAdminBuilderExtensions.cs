@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Admin;
 using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Keys;
+using RelayKit.AspNetCore.Storage;
 
 namespace RelayKit.AspNetCore;
 
@@ -28,19 +29,10 @@ public static class ModelRelayAdminBuilderExtensions
 
         services.AddSingleton<IValidateOptions<ModelRelayOptions>, ModelRelayAdminOptionsValidator>();
         services.TryAddSingleton<IRelayKeyStore>(provider =>
-        {
-            var storage = provider.GetService<BudgetStorageOptions>() ?? new BudgetStorageOptions();
-            return storage.Provider switch
-            {
-                BudgetStorageProvider.InMemory => new InMemoryRelayKeyStore(),
-                BudgetStorageProvider.PostgreSql => new PostgresRelayKeyStore(
-                    storage.PostgresConnectionString ?? throw new InvalidOperationException("PostgresConnectionString is required for PostgreSQL storage."),
-                    storage.PostgresSchema),
-                _ => new SqliteRelayKeyStore(storage.SqlitePath),
-            };
-        });
+            RelayStores.CreateKeyStore(provider, provider.GetService<BudgetStorageOptions>() ?? new BudgetStorageOptions()));
         services.TryAddSingleton<CreatedKeyLookup>();
         services.AddSingleton<RelayAdminEndpoints>();
+        services.AddSingleton<RelayAdminUsageEndpoint>();
         return builder;
     }
 }

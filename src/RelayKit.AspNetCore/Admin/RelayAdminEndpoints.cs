@@ -4,15 +4,18 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Admission.Budgets;
 using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Keys;
+using RelayKit.AspNetCore.Protocols;
 using RelayKit.AspNetCore.Routing;
 
 namespace RelayKit.AspNetCore.Admin;
 
 /// <summary>
 /// The operations API's handlers: create, list, read, top up, refund and close, revoke, and read the
-/// ledger of keys created at run time. All money goes through <see cref="IBudgetLedger"/>, whose
+/// ledger of keys created at run time, and read, top up, refund and read the ledger of keys configured with a
+/// <c>Budget</c> (known by their name). All money goes through <see cref="IBudgetLedger"/>, whose
 /// idempotency references make a redelivered payment webhook credit once.
 /// </summary>
 internal sealed partial class RelayAdminEndpoints(
@@ -31,6 +34,8 @@ internal sealed partial class RelayAdminEndpoints(
     // Resolved on use: the ledger is registered by the relay's budget wiring, which may come after AddAdmin.
     private IBudgetLedger Ledger => (IBudgetLedger?)services.GetService(typeof(IBudgetLedger))
         ?? throw new InvalidOperationException("The operations API needs the budget ledger (IBudgetLedger); it is not registered.");
+
+    private KeyBudgets? Budgets => (KeyBudgets?)services.GetService(typeof(KeyBudgets));
 
     /// <summary>Whether the budget ledger is registered, checked when the endpoints are mapped.</summary>
     public bool HasLedger => services.GetService(typeof(IBudgetLedger)) is not null;
@@ -121,6 +126,20 @@ internal sealed partial class RelayAdminEndpoints(
 
         var secret = RelayKeySecret.NewSecret();
         var key = new CreatedRelayKey(RelayKeySecret.NewId(), name, RelayKeyHash.Compute(secret), [.. models.Select(m => m.Trim())], now, request.ExpiresAt, null, null);
+
+        // The paid credit goes first, to the new key's account, and the key is stored only when it was applied: a
+        // credit_reference already used for another key (a payment webhook delivered again) creates no key.
+        if (request.Credit is { } paid)
+        {
+            var reference = request.CreditReference ?? "create:" + key.Id;
+            var topUp = await Ledger.TopUpAsync(key.Id, paid, reference, http.RequestAborted);
+            LogCredited(logger, key.Id, "top_up", topUp.Amount, reference, topUp.Status);
+            if (topUp.Status is not CreditStatus.Applied)
+            {
+                return CreditRefused(key.Id, reference, topUp.Status);
+            }
+        }
+
         await store.AddAsync(key, http.RequestAborted);
         LogKeyCreated(logger, key.Id, key.Name, key.ExpiresAt);
 
@@ -131,13 +150,6 @@ internal sealed partial class RelayAdminEndpoints(
             LogCredited(logger, key.Id, "free_credit", granted.Amount, "trial:" + key.Id, granted.Status);
         }
 
-        if (request.Credit is { } paid)
-        {
-            var reference = request.CreditReference ?? "create:" + key.Id;
-            var topUp = await Ledger.TopUpAsync(key.Id, paid, reference, http.RequestAborted);
-            LogCredited(logger, key.Id, "top_up", topUp.Amount, reference, topUp.Status);
-        }
-
         var balance = await Ledger.GetBalanceAsync(key.Id, http.RequestAborted);
         return Json(StatusCodes.Status201Created, KeyView.From(key, now, balance, secret));
     }
@@ -146,39 +158,40 @@ internal sealed partial class RelayAdminEndpoints(
     {
         var now = time.GetUtcNow();
         var keys = await store.ListAsync(http.RequestAborted);
-        return Json(StatusCodes.Status200OK, new { keys = keys.Select(k => KeyView.From(k, now, null)).ToList() });
+        var configured = options.CurrentValue.Keys.Where(k => k?.Name is not null && k.Budget is not null).Select(k => KeyView.From(k, null));
+        return Json(StatusCodes.Status200OK, new KeyListView([.. configured, .. keys.Select(k => KeyView.From(k, now, null))]));
     }
 
     public async Task<IResult> GetAsync(HttpContext http)
     {
-        var key = await FindAsync(http);
+        var (key, missing) = await FindAsync(http);
         if (key is null)
         {
-            return UnknownKey(http);
+            return missing!;
         }
 
         var balance = await Ledger.GetBalanceAsync(key.Id, http.RequestAborted);
-        return Json(StatusCodes.Status200OK, KeyView.From(key, time.GetUtcNow(), balance));
+        return Json(StatusCodes.Status200OK, key.Created is { } created ? KeyView.From(created, time.GetUtcNow(), balance) : KeyView.From(key.Configured!, balance));
     }
 
     public async Task<IResult> BalanceAsync(HttpContext http)
     {
-        var key = await FindAsync(http);
+        var (key, missing) = await FindAsync(http);
         if (key is null)
         {
-            return UnknownKey(http);
+            return missing!;
         }
 
         var balance = await Ledger.GetBalanceAsync(key.Id, http.RequestAborted);
-        return Json(StatusCodes.Status200OK, balance is null ? new BalanceView(0, 0, 0, 0, key.ClosedAt is not null) : BalanceView.From(balance));
+        return Json(StatusCodes.Status200OK, balance is null ? new BalanceView(0, 0, 0, 0, key.Created?.ClosedAt is not null) : BalanceView.From(balance));
     }
 
     public async Task<IResult> TopUpAsync(HttpContext http)
     {
-        var key = await FindAsync(http);
+        var (key, missing) = await FindAsync(http);
         if (key is null)
         {
-            return UnknownKey(http);
+            return missing!;
         }
 
         var (request, error) = await ReadAsync<TopUpRequest>(http, required: true);
@@ -199,23 +212,17 @@ internal sealed partial class RelayAdminEndpoints(
 
         var result = await Ledger.TopUpAsync(key.Id, amount, reference, http.RequestAborted);
         LogCredited(logger, key.Id, "top_up", result.Amount, reference, result.Status);
-        return result.Status switch
-        {
-            CreditStatus.Applied or CreditStatus.AlreadyApplied => Json(StatusCodes.Status200OK, Credit(key.Id, reference, result)),
-            CreditStatus.ReferenceConflict => Error(StatusCodes.Status409Conflict, "reference_conflict",
-                $"The reference '{reference}' was already used for another key, kind or amount; nothing was credited."),
-            CreditStatus.AccountClosed => Error(StatusCodes.Status409Conflict, "key_closed", $"The key '{key.Id}' was refunded and closed; nothing was credited."),
-            CreditStatus.OverMaximum => OverMaximum(),
-            _ => Error(StatusCodes.Status409Conflict, "not_applied", $"Nothing was credited ({result.Status})."),
-        };
+        return result.Status is CreditStatus.Applied or CreditStatus.AlreadyApplied
+            ? Json(StatusCodes.Status200OK, Credit(key.Id, reference, result))
+            : CreditRefused(key.Id, reference, result.Status);
     }
 
     public async Task<IResult> RefundAsync(HttpContext http)
     {
-        var key = await FindAsync(http);
+        var (key, missing) = await FindAsync(http);
         if (key is null)
         {
-            return UnknownKey(http);
+            return missing!;
         }
 
         var (request, error) = await ReadAsync<RefundRequest>(http, required: false);
@@ -237,27 +244,38 @@ internal sealed partial class RelayAdminEndpoints(
             return Error(StatusCodes.Status409Conflict, "reference_conflict", $"The reference '{reference}' was already used for something else; nothing was refunded.");
         }
 
-        if (result.Status is CreditStatus.AccountClosed && key.ClosedAt is not null)
+        if (result.Status is CreditStatus.AccountClosed && (key.Created is null || key.Created.ClosedAt is not null))
         {
             return Error(StatusCodes.Status409Conflict, "key_closed", $"The key '{key.Id}' was already refunded and closed.");
         }
 
         // Applied, AlreadyApplied, AccountNotFound (never credited: nothing to pay back) all end with the key closed.
-        var closed = await store.CloseAsync(key.Id, time.GetUtcNow(), http.RequestAborted) ?? key;
-        lookup.Invalidate(closed);
+        // A configured key is closed by its ledger account alone: its requests are refused with key_closed from then on.
+        if (key.Created is { } created)
+        {
+            var closed = await store.CloseAsync(created.Id, time.GetUtcNow(), http.RequestAborted) ?? created;
+            lookup.Invalidate(closed);
+        }
+
         var amount = result.Status is CreditStatus.AccountNotFound ? 0m : result.Amount;
         return Json(StatusCodes.Status200OK, new CreditView(key.Id, reference, Status(result.Status), amount, result.Balance ?? 0m));
     }
 
     public async Task<IResult> RevokeAsync(HttpContext http)
     {
-        var key = await FindAsync(http);
+        var (key, missing) = await FindAsync(http);
         if (key is null)
         {
-            return UnknownKey(http);
+            return missing!;
         }
 
-        var revoked = await store.RevokeAsync(key.Id, time.GetUtcNow(), http.RequestAborted) ?? key;
+        if (key.Created is not { } created)
+        {
+            return Error(StatusCodes.Status409Conflict, "key_configured",
+                $"The key '{key.Id}' is configured in ModelRelay:Keys; revoke it by removing it from configuration (or refund it to close it).");
+        }
+
+        var revoked = await store.RevokeAsync(created.Id, time.GetUtcNow(), http.RequestAborted) ?? created;
         lookup.Invalidate(revoked);
         LogRevoked(logger, key.Id);
         return Json(StatusCodes.Status200OK, KeyView.From(revoked, time.GetUtcNow(), null));
@@ -265,10 +283,10 @@ internal sealed partial class RelayAdminEndpoints(
 
     public async Task<IResult> LedgerAsync(HttpContext http)
     {
-        var key = await FindAsync(http);
+        var (key, missing) = await FindAsync(http);
         if (key is null)
         {
-            return UnknownKey(http);
+            return missing!;
         }
 
         var query = http.Request.Query;
@@ -295,8 +313,37 @@ internal sealed partial class RelayAdminEndpoints(
         return metadata?.GetMetadata<IAuthorizeData>() is not null && metadata.GetMetadata<IAllowAnonymous>() is null;
     }
 
-    private Task<CreatedRelayKey?> FindAsync(HttpContext http) =>
-        http.Request.RouteValues["id"] is string id ? store.GetAsync(id, http.RequestAborted) : Task.FromResult<CreatedRelayKey?>(null);
+    /// <summary>
+    /// The key the route names: a created key by its id, else a configured key by its name. A configured key with a
+    /// <c>Budget</c> has its initial credit applied first (as its first request would), so that what is read or
+    /// refunded includes it; one without a <c>Budget</c> is unmetered and has no money to manage.
+    /// </summary>
+    private async Task<(ManagedKey? Key, IResult? Error)> FindAsync(HttpContext http)
+    {
+        if (http.Request.RouteValues["id"] is not string id)
+        {
+            return (null, UnknownKey(http));
+        }
+
+        if (await store.GetAsync(id, http.RequestAborted) is { } created)
+        {
+            return (new ManagedKey(created.Id, created, null), null);
+        }
+
+        if (Budgets is not { } budgets || budgets.Configured(id) is not { } configured)
+        {
+            return (null, UnknownKey(http));
+        }
+
+        if (configured.Budget is null)
+        {
+            return (null, Error(StatusCodes.Status409Conflict, "key_not_metered",
+                $"The configured key '{id}' has no Budget, so it has no balance; give it one in ModelRelay:Keys (Budget: 0 meters it from an empty balance)."));
+        }
+
+        await budgets.EnsureOpenedAsync(id, http.RequestAborted);
+        return (new ManagedKey(id, null, configured), null);
+    }
 
     private static async Task<(T? Value, IResult? Error)> ReadAsync<T>(HttpContext http, bool required)
         where T : class
@@ -313,7 +360,7 @@ internal sealed partial class RelayAdminEndpoints(
 
         try
         {
-            var value = await JsonSerializer.DeserializeAsync<T>(http.Request.Body, AdminJson.Options, http.RequestAborted);
+            var value = (T?)await JsonSerializer.DeserializeAsync(http.Request.Body, typeof(T), RelayJsonContext.Default, http.RequestAborted);
             return value is null && required ? (null, Invalid("The request needs a JSON object body.")) : (value, null);
         }
         catch (JsonException exception)
@@ -336,19 +383,29 @@ internal sealed partial class RelayAdminEndpoints(
     };
 
     private static IResult UnknownKey(HttpContext http) =>
-        Error(StatusCodes.Status404NotFound, "key_not_found", $"There is no created key '{http.Request.RouteValues["id"]}'.");
+        Error(StatusCodes.Status404NotFound, "key_not_found", $"There is no key '{http.Request.RouteValues["id"]}' (created, or configured with a Budget).");
 
-    private static IResult Invalid(string message) => Error(StatusCodes.Status400BadRequest, "invalid_request", message);
+    /// <summary>The answer to a credit the ledger did not apply, the same for a top-up and for the credit of a new key.</summary>
+    private static IResult CreditRefused(string keyId, string reference, CreditStatus status) => status switch
+    {
+        CreditStatus.ReferenceConflict => Error(StatusCodes.Status409Conflict, "reference_conflict",
+            $"The reference '{reference}' was already used for another key, kind or amount; nothing was credited."),
+        CreditStatus.AccountClosed => Error(StatusCodes.Status409Conflict, "key_closed", $"The key '{keyId}' was refunded and closed; nothing was credited."),
+        CreditStatus.OverMaximum => OverMaximum(),
+        _ => Error(StatusCodes.Status409Conflict, "not_applied", $"Nothing was credited ({status})."),
+    };
+
+    internal static IResult Invalid(string message) => Error(StatusCodes.Status400BadRequest, "invalid_request", message);
 
     private static string MaxBalanceText => BudgetLedger.MaxBalance.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
 
     private static IResult OverMaximum() =>
         Invalid($"Nothing was credited: the balance would pass the maximum a key may hold ({MaxBalanceText} US dollars).");
 
-    private static IResult Error(int status, string code, string message) =>
-        Results.Json(new { error = new { message, code } }, AdminJson.Options, statusCode: status);
+    internal static IResult Error(int status, string code, string message) =>
+        Json(status, new AdminErrorView(new AdminErrorDetail(message, code)));
 
-    private static IResult Json<T>(int status, T value) => Results.Json(value, AdminJson.Options, statusCode: status);
+    internal static IResult Json<T>(int status, T value) => Results.Json(value, typeof(T), RelayJsonContext.Default, statusCode: status);
 
     [LoggerMessage(1, LogLevel.Information, "Created relay key {KeyId} ({KeyName}), expires {ExpiresAt}")]
     private static partial void LogKeyCreated(ILogger logger, string keyId, string keyName, DateTimeOffset? expiresAt);

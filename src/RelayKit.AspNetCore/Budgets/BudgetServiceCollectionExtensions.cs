@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using RelayKit.AspNetCore.Storage;
 
 namespace RelayKit.AspNetCore.Budgets;
 
@@ -25,32 +26,17 @@ internal static class BudgetServiceCollectionExtensions
         services.AddOptions<BudgetEstimateOptions>();
         services.TryAddSingleton(options);
 
-        switch (options.Provider)
+        if (options.Provider == BudgetStorageProvider.Sqlite && string.IsNullOrWhiteSpace(options.SqlitePath))
         {
-            case BudgetStorageProvider.Sqlite:
-                if (string.IsNullOrWhiteSpace(options.SqlitePath))
-                {
-                    throw new ArgumentException("SqlitePath is required for SQLite budget storage.", nameof(options));
-                }
-
-                services.TryAddSingleton<ILedgerStore>(_ => new SqliteLedgerStore(options.SqlitePath));
-                break;
-            case BudgetStorageProvider.PostgreSql:
-                if (string.IsNullOrWhiteSpace(options.PostgresConnectionString))
-                {
-                    throw new ArgumentException("PostgresConnectionString is required for PostgreSQL budget storage.", nameof(options));
-                }
-
-                var connectionString = options.PostgresConnectionString;
-                var schema = options.PostgresSchema;
-                services.TryAddSingleton<ILedgerStore>(_ => new PostgresLedgerStore(connectionString, schema));
-                break;
-            case BudgetStorageProvider.InMemory:
-                services.TryAddSingleton<ILedgerStore, InMemoryLedgerStore>();
-                break;
-            default:
-                throw new ArgumentOutOfRangeException(nameof(options), options.Provider, "Unknown budget storage provider.");
+            throw new ArgumentException("SqlitePath is required for SQLite budget storage.", nameof(options));
         }
+
+        if (options.Provider == BudgetStorageProvider.PostgreSql && string.IsNullOrWhiteSpace(options.PostgresConnectionString))
+        {
+            throw new ArgumentException("PostgresConnectionString is required for PostgreSQL budget storage.", nameof(options));
+        }
+
+        services.TryAddSingleton<ILedgerStore>(sp => RelayStores.CreateLedgerStore(sp, options));
 
         services.TryAddSingleton<IBudgetLedger>(provider =>
         {

@@ -6,6 +6,7 @@ using RelayKit.AspNetCore.Admission.Budgets;
 using RelayKit.AspNetCore.Metering;
 using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Settlement;
+using RelayKit.AspNetCore.Storage;
 
 namespace RelayKit.AspNetCore.Budgets;
 
@@ -25,19 +26,7 @@ internal static class RelayBudgetServiceCollectionExtensions
         }
 
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<ModelRelayOptions>>().Value.Budgets);
-        services.TryAddSingleton<ILedgerStore>(sp =>
-        {
-            var options = sp.GetRequiredService<BudgetStorageOptions>();
-            return options.Provider switch
-            {
-                BudgetStorageProvider.PostgreSql => new PostgresLedgerStore(
-                    options.PostgresConnectionString ?? throw new OptionsValidationException("ModelRelay:Budgets", typeof(BudgetStorageOptions),
-                        ["ModelRelay:Budgets:PostgresConnectionString is required when Provider is PostgreSql."]),
-                    options.PostgresSchema),
-                BudgetStorageProvider.InMemory => new InMemoryLedgerStore(),
-                _ => new SqliteLedgerStore(options.SqlitePath),
-            };
-        });
+        services.TryAddSingleton<ILedgerStore>(sp => RelayStores.CreateLedgerStore(sp, sp.GetRequiredService<BudgetStorageOptions>()));
 
         // The store and its options are registered above from configuration, so AddBudgetLedger's own
         // (TryAdd) registrations of them give way; it adds the ledger, estimator and expiry sweeper.

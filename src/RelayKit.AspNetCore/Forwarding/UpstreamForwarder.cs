@@ -195,7 +195,10 @@ internal sealed partial class UpstreamForwarder(
             observer.OnResponseStarted(response);
         }
 
-        var transform = context.ResponseTransform;
+        // A translated answer names the caller's model already; a same-format one is given it here.
+        var transform = context.Translation is null && context.Operation != RelayOperation.CountTokens
+            ? new CallerModelNameTransform(context.Fields!.Model, context.ResponseTransform)
+            : context.ResponseTransform;
         if (transform is not null)
         {
             // The transformed body has its own length; the upstream's would be wrong.

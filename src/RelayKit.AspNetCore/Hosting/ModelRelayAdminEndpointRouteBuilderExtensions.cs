@@ -14,7 +14,7 @@ public static class ModelRelayAdminEndpointRouteBuilderExtensions
     /// Maps the operations API under <paramref name="prefix"/>: <c>POST keys</c> (create; the secret is
     /// answered once), <c>GET keys</c>, <c>GET keys/{id}</c>, <c>GET keys/{id}/balance</c>,
     /// <c>GET keys/{id}/ledger</c>, <c>POST keys/{id}/topups</c>, <c>POST keys/{id}/refund</c> and
-    /// <c>POST keys/{id}/revoke</c>. Protect it with the host's policy on the returned builder
+    /// <c>POST keys/{id}/revoke</c>, and <c>GET usage</c> (every key's usage records, JSON or CSV). Protect it with the host's policy on the returned builder
     /// (<c>.RequireAuthorization("admin")</c>), with <c>ModelRelay:Admin:Key</c>, or both; with neither,
     /// every request is refused with 403. With the relay off (<c>ModelRelay:Enabled=false</c>) nothing is mapped.
     /// </summary>
@@ -48,6 +48,8 @@ public static class ModelRelayAdminEndpointRouteBuilderExtensions
         group.MapPost("/keys/{id}/topups", http => admin.HandleAsync(http, admin.TopUpAsync)).WithDisplayName("RelayKit admin: top up");
         group.MapPost("/keys/{id}/refund", http => admin.HandleAsync(http, admin.RefundAsync)).WithDisplayName("RelayKit admin: refund and close");
         group.MapPost("/keys/{id}/revoke", http => admin.HandleAsync(http, admin.RevokeAsync)).WithDisplayName("RelayKit admin: revoke");
+        var usage = endpoints.ServiceProvider.GetRequiredService<RelayAdminUsageEndpoint>();
+        group.MapGet("/usage", http => admin.HandleAsync(http, usage.QueryAsync)).WithDisplayName("RelayKit admin: usage");
         return group;
     }
 }

@@ -23,7 +23,11 @@ public static class ModelRelayServiceCollectionExtensions
     public static IModelRelayBuilder AddModelRelay(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddOptions<ModelRelayOptions>().BindConfiguration(ModelRelayOptions.SectionName);
+        if (FirstBinding(services, ModelRelayOptions.SectionName))
+        {
+            services.AddOptions<ModelRelayOptions>().BindConfiguration(ModelRelayOptions.SectionName);
+        }
+
         return AddCore(services, ModelRelayOptions.SectionName,
             sp => sp.GetService<IConfiguration>()?.GetSection(ModelRelayOptions.SectionName));
     }
@@ -36,7 +40,11 @@ public static class ModelRelayServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(section);
-        services.AddOptions<ModelRelayOptions>().Bind(section);
+        if (FirstBinding(services, section.Path))
+        {
+            services.AddOptions<ModelRelayOptions>().Bind(section);
+        }
+
         return AddCore(services, section.Path, _ => section);
     }
 
@@ -52,12 +60,33 @@ public static class ModelRelayServiceCollectionExtensions
         return AddCore(services, ModelRelayOptions.SectionName, _ => null);
     }
 
+    /// <summary>
+    /// Whether the section at <paramref name="path"/> is not bound yet. A second <c>AddModelRelay()</c> (a test's
+    /// <c>ConfigureTestServices</c> reaching for <c>ConfigureUpstreamHandler</c>) adds to the first; binding the same
+    /// section again would append every configured key and list entry a second time.
+    /// </summary>
+    private static bool FirstBinding(IServiceCollection services, string path)
+    {
+        if (services.Any(d => d.ServiceType == typeof(BoundRelaySection) && d.ImplementationInstance is BoundRelaySection bound
+            && string.Equals(bound.Path, path, StringComparison.OrdinalIgnoreCase)))
+        {
+            return false;
+        }
+
+        services.AddSingleton(new BoundRelaySection(path));
+        return true;
+    }
+
     private static ModelRelayBuilder AddCore(IServiceCollection services, string settingsPath, Func<IServiceProvider, IConfigurationSection?> section)
     {
         services.AddOptions<ModelRelayOptions>().ValidateOnStart();
         if (!services.Any(d => d.ServiceType == typeof(RelayRequestHandler)))
         {
             services.AddSingleton<IValidateOptions<ModelRelayOptions>>(sp => new ModelRelayOptionsValidator(settingsPath, section(sp)));
+            services.AddSingleton(sp => new OptionalPackagesValidator(settingsPath, sp));
+            services.AddSingleton<IValidateOptions<ModelRelayOptions>>(sp => sp.GetRequiredService<OptionalPackagesValidator>());
+            services.AddSingleton<IValidateOptions<UsageOptions>>(sp => sp.GetRequiredService<OptionalPackagesValidator>());
+            services.AddSingleton<IValidateOptions<RelayRateLimitsOptions>>(sp => sp.GetRequiredService<OptionalPackagesValidator>());
         }
 
         services.TryAddSingleton(TimeProvider.System);

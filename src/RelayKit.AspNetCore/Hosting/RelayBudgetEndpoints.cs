@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -38,7 +37,7 @@ internal static class RelayBudgetEndpoints
 
     private static async Task BalanceAsync(HttpContext http)
     {
-        if (await AuthenticateAsync(http, WireFormat.OpenAI) is not { } caller)
+        if (await AuthenticateAsync(http, WireFormat.OpenAI, allowClosed: true) is not { } caller)
         {
             return;
         }
@@ -46,27 +45,19 @@ internal static class RelayBudgetEndpoints
         var keys = http.RequestServices.GetRequiredService<KeyBudgets>();
         if (!keys.IsMetered(caller.KeyName))
         {
-            await Results.Json(new { key = caller.KeyName, metered = false }).ExecuteAsync(http);
+            await WriteAsync(http, new CallerBalanceView(caller.KeyName, Metered: false));
             return;
         }
 
         await keys.EnsureOpenedAsync(caller.KeyName, http.RequestAborted);
         var balance = await http.RequestServices.GetRequiredService<IBudgetLedger>().GetBalanceAsync(caller.KeyName, http.RequestAborted);
-        await Results.Json(new
-        {
-            key = caller.KeyName,
-            metered = true,
-            balance = balance?.Balance ?? 0m,
-            reserved = balance?.Reserved ?? 0m,
-            available = balance?.Available ?? 0m,
-            free_credit = balance?.FreeCredit ?? 0m,
-            closed = balance?.Closed ?? false,
-        }).ExecuteAsync(http);
+        await WriteAsync(http, new CallerBalanceView(
+            caller.KeyName, Metered: true, balance?.Balance ?? 0m, balance?.Reserved ?? 0m, balance?.Available ?? 0m, balance?.FreeCredit ?? 0m, balance?.Closed ?? false));
     }
 
     private static async Task CostAsync(HttpContext http, string requestId)
     {
-        if (await AuthenticateAsync(http, WireFormat.OpenAI) is not { } caller)
+        if (await AuthenticateAsync(http, WireFormat.OpenAI, allowClosed: true) is not { } caller)
         {
             return;
         }
@@ -81,14 +72,8 @@ internal static class RelayBudgetEndpoints
             return;
         }
 
-        await Results.Json(new
-        {
-            request_id = reservation.RequestId,
-            state = reservation.State.ToString().ToLowerInvariant(),
-            reserved = reservation.Amount,
-            charged = reservation.Charged,
-            reported_cost = reservation.ReportedCost,
-        }).ExecuteAsync(http);
+        await WriteAsync(http, new RequestCostView(
+            reservation.RequestId, reservation.State.ToString().ToLowerInvariant(), reservation.Amount, reservation.Charged, reservation.ReportedCost));
     }
 
     private static async Task EstimateAsync(HttpContext http)
@@ -135,25 +120,25 @@ internal static class RelayBudgetEndpoints
             return;
         }
 
-        await Results.Json(new
-        {
-            model = context.Fields!.Model,
-            worst_case_cost = estimate!.Cost,
-            prompt_tokens = estimate.PromptTokens,
-            output_tokens = estimate.OutputTokens,
-            exact_tokenizer = estimate.ExactTokenizer,
-            has_uncounted_context = estimate.HasUncountedContext,
-            output_limit_set_by_relay = context.BodyOverrides.Keys.FirstOrDefault(k => k.StartsWith("max_", StringComparison.Ordinal)),
-        }, new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull }).ExecuteAsync(http);
+        await WriteAsync(http, new EstimateView(
+            context.Fields!.Model,
+            estimate!.Cost,
+            estimate.PromptTokens,
+            estimate.OutputTokens,
+            estimate.ExactTokenizer,
+            estimate.HasUncountedContext,
+            context.BodyOverrides.Keys.FirstOrDefault(k => k.StartsWith("max_", StringComparison.Ordinal))));
     }
 
-    private static async Task<RelayCaller?> AuthenticateAsync(HttpContext http, WireFormat format)
+    private static Task WriteAsync<T>(HttpContext http, T value) => Results.Json(value, typeof(T), RelayJsonContext.Default).ExecuteAsync(http);
+
+    /// <summary>The caller, or null after answering the refusal; a closed key may still read (<paramref name="allowClosed"/>) but not estimate.</summary>
+    private static async Task<RelayCaller?> AuthenticateAsync(HttpContext http, WireFormat format, bool allowClosed = false)
     {
-        var caller = await http.RequestServices.GetRequiredService<RelayKeyAuthenticator>().AuthenticateAsync(http.Request, http.RequestAborted);
-        if (caller is null)
+        var (caller, error) = await http.RequestServices.GetRequiredService<RelayKeyAuthenticator>().AuthenticateAsync(http.Request, http.RequestAborted, allowClosed);
+        if (error is not null)
         {
-            await RelayErrorWriter.WriteAsync(http, format,
-                http.Request.Headers.ContainsKey("Authorization") || http.Request.Headers.ContainsKey("x-api-key") ? RelayError.UnknownKey() : RelayError.MissingKey());
+            await RelayErrorWriter.WriteAsync(http, format, error);
         }
 
         return caller;

@@ -113,12 +113,11 @@ internal sealed partial class RelayRequestHandler(
         var http = context.HttpContext;
 
         // 1 Authenticate
-        context.Caller = await authenticator.AuthenticateAsync(http.Request, context.RequestAborted);
-        if (context.Caller is null)
+        var authentication = await authenticator.AuthenticateAsync(http.Request, context.RequestAborted);
+        context.Caller = authentication.Caller;
+        if (authentication.Error is { } unauthenticated)
         {
-            return http.Request.Headers.ContainsKey("Authorization") || http.Request.Headers.ContainsKey("x-api-key")
-                ? RelayError.UnknownKey()
-                : RelayError.MissingKey();
+            return unauthenticated;
         }
 
         if (context.Operation == RelayOperation.ListModels)

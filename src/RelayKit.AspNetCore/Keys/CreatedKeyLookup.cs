@@ -27,7 +27,11 @@ internal sealed class CreatedKeyLookup(IRelayKeyStore store, TimeProvider time, 
     // key back into the cache as it was (that would undo the revoke on this instance for the cache duration).
     private long _generation;
 
-    /// <summary>The caller whose created key has this secret hash, or null when none or when the key is expired, revoked or closed.</summary>
+    /// <summary>
+    /// The caller whose created key has this secret hash, or null when none or when the key is expired or revoked. A
+    /// closed (refunded) key is found as a <see cref="RelayCaller.Closed"/> caller, so that its holder is told it is
+    /// closed and may still read its usage; a revoked key is refused outright (revoking is for a key that leaked).
+    /// </summary>
     public async ValueTask<RelayCaller?> FindAsync(byte[] secretSha256, CancellationToken cancellationToken)
     {
         var cacheKey = Convert.ToHexString(secretSha256);
@@ -43,7 +47,7 @@ internal sealed class CreatedKeyLookup(IRelayKeyStore store, TimeProvider time, 
             }
 
             var models = key.Models.Where(m => !string.IsNullOrWhiteSpace(m)).Select(ModelPattern.Parse).ToList();
-            entry = new Entry(key, new RelayCaller(key.Id, models), time.GetTimestamp());
+            entry = new Entry(key, new RelayCaller(key.Id, models, closed: key.ClosedAt is not null), time.GetTimestamp());
             if (duration > TimeSpan.Zero && generation == Interlocked.Read(ref _generation))
             {
                 if (_cache.Count >= MaxEntries)
@@ -55,7 +59,9 @@ internal sealed class CreatedKeyLookup(IRelayKeyStore store, TimeProvider time, 
             }
         }
 
-        return CryptographicOperations.FixedTimeEquals(entry.Key.SecretSha256, secretSha256) && entry.Key.IsUsableAt(time.GetUtcNow())
+        var found = entry.Key;
+        return CryptographicOperations.FixedTimeEquals(found.SecretSha256, secretSha256)
+            && (found.IsUsableAt(time.GetUtcNow()) || (found.ClosedAt is not null && found.RevokedAt is null))
             ? entry.Caller
             : null;
     }

@@ -6,9 +6,15 @@ namespace RelayKit.AspNetCore.Keys;
 /// Who is calling, as step 1 found it: the relay key's name (never its secret) and the models it may use.
 /// Later steps hang budgets and limits on the key name.
 /// </summary>
-internal sealed class RelayCaller(string keyName, IReadOnlyList<ModelPattern> models)
+internal sealed class RelayCaller(string keyName, IReadOnlyList<ModelPattern> models, bool closed = false)
 {
     public string KeyName { get; } = keyName;
+
+    /// <summary>
+    /// Whether the key was refunded and closed: it may no longer make requests, but its holder may still read
+    /// what its past requests used and cost. Authentication refuses such a caller unless the endpoint only reads.
+    /// </summary>
+    public bool Closed { get; } = closed;
 
     /// <summary>The model names and patterns the key may use; empty means every model.</summary>
     public IReadOnlyList<ModelPattern> Models { get; } = models;

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Protocols;
 
 namespace RelayKit.AspNetCore.Keys;
 
@@ -12,10 +13,25 @@ internal sealed class RelayKeyAuthenticator(IOptionsMonitor<ModelRelayOptions> o
     private RelayKeyRing? _ring;
 
     /// <summary>
-    /// The caller of a configured key or, when the operations API is added, of a key created at run
-    /// time that is neither expired, revoked nor closed.
+    /// The caller of a configured key or, when the operations API is added, of a key created at run time
+    /// that is neither expired nor revoked; else the error to answer (no key, an unknown key). A closed
+    /// (refunded) key is refused with <c>key_closed</c> unless <paramref name="allowClosed"/> is set, for the
+    /// endpoints where a key only reads its own past usage.
     /// </summary>
-    public ValueTask<RelayCaller?> AuthenticateAsync(HttpRequest request, CancellationToken cancellationToken)
+    public async ValueTask<RelayAuthentication> AuthenticateAsync(HttpRequest request, CancellationToken cancellationToken, bool allowClosed = false)
+    {
+        var caller = await FindAsync(request, cancellationToken);
+        if (caller is null)
+        {
+            return new(null, request.Headers.ContainsKey("Authorization") || request.Headers.ContainsKey("x-api-key")
+                ? RelayError.UnknownKey()
+                : RelayError.MissingKey());
+        }
+
+        return caller.Closed && !allowClosed ? new(null, RelayError.KeyClosed()) : new(caller, null);
+    }
+
+    private ValueTask<RelayCaller?> FindAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         // Not async: the secret is read in place from the header (a span), so it is hashed before anything is awaited.
         var secret = ReadSecret(request);

@@ -12,4 +12,8 @@ internal static class RelayKeySecret
 
     /// <summary>A new key id: <c>key_</c> and 16 random letters and digits; not secret.</summary>
     public static string NewId() => "key_" + RandomNumberGenerator.GetString(Alphabet, 16);
+
+    /// <summary>Whether <paramref name="text"/> has the shape of an id from <see cref="NewId"/>.</summary>
+    public static bool IsId(string text) =>
+        text.Length == 20 && text.StartsWith("key_", StringComparison.Ordinal) && text.AsSpan(4).IndexOfAnyExcept(Alphabet) < 0;
 }

@@ -65,7 +65,7 @@ internal sealed class UsageChunkStripper : IResponseBodyTransform
     }
 
     /// <summary>The length of the first complete event (through its blank line), or null.</summary>
-    private static int? EventEnd(ReadOnlySpan<byte> data)
+    internal static int? EventEnd(ReadOnlySpan<byte> data)
     {
         for (var i = 0; i < data.Length - 1; i++)
         {

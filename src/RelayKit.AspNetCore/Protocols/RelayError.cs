@@ -17,8 +17,12 @@ internal sealed record RelayError(int Status, RelayErrorKind Kind, string Code, 
     public static RelayError UnknownKey() => new(StatusCodes.Status401Unauthorized, RelayErrorKind.Authentication, "invalid_api_key",
         "The relay key is not valid.");
 
-    public static RelayError ModelNotAllowed(string model) => new(StatusCodes.Status403Forbidden, RelayErrorKind.Permission, "model_not_allowed",
-        $"This relay key may not use the model '{model}'.", "model");
+    /// <summary>
+    /// A key that was refunded and closed: 401 like an unknown key (both SDKs raise their authentication error
+    /// and never retry it), with its own code so its holder knows the key is closed rather than mistyped.
+    /// </summary>
+    public static RelayError KeyClosed() => new(StatusCodes.Status401Unauthorized, RelayErrorKind.Authentication, "key_closed",
+        "This relay key was refunded and closed; it can no longer make requests. Its usage stays readable at /relay/usage.");
 
     public static RelayError UnknownModel(string model, IReadOnlyList<string> closest) => new(StatusCodes.Status404NotFound, RelayErrorKind.NotFound, "model_not_found",
         closest.Count == 0
@@ -26,9 +30,15 @@ internal sealed record RelayError(int Status, RelayErrorKind Kind, string Code, 
             : $"The model '{model}' is not configured on this relay. Closest configured models: {string.Join(", ", closest)}.",
         "model");
 
-    public static RelayError WrongFormat(string model, string provider, WireFormat providerFormat, RelayOperation operation) =>
-        new(StatusCodes.Status400BadRequest, RelayErrorKind.InvalidRequest, "unsupported_model_format",
-            $"The model '{model}' is served by provider '{provider}', which speaks the {Describe(providerFormat)}; send this request to {Endpoint(providerFormat)} instead of the {operation.Name} endpoint. The relay translates chat, messages and responses between formats, but not this endpoint.",
+    /// <summary>
+    /// The model's provider speaks the other wire format and this endpoint has no counterpart there (embeddings
+    /// of an Anthropic model, token counting of an OpenAI one): no other endpoint would do, so none is suggested.
+    /// </summary>
+    public static RelayError OperationNotSupported(string model, string provider, RelayOperation operation) =>
+        new(StatusCodes.Status400BadRequest, RelayErrorKind.InvalidRequest, "model_not_supported",
+            operation == RelayOperation.Embeddings
+                ? $"The model '{model}' cannot create embeddings: its provider '{provider}' serves it in the Anthropic Messages format, which has no embeddings. Use an embedding model."
+                : $"The model '{model}' cannot count tokens here: its provider '{provider}' serves it in the OpenAI format, which has no messages.count_tokens endpoint. Send the request to /v1/chat/completions and read its usage, or count tokens for an Anthropic model.",
             "model");
 
     public static RelayError UnsupportedContentType(string? contentType) => new(StatusCodes.Status400BadRequest, RelayErrorKind.InvalidRequest, "unsupported_content_type",
@@ -70,10 +80,4 @@ internal sealed record RelayError(int Status, RelayErrorKind Kind, string Code, 
 
     public static RelayError Stopping(string requestId) => new(StatusCodes.Status503ServiceUnavailable, RelayErrorKind.Unavailable, "relay_stopping",
         $"The relay is shutting down and could not handle this request (x-request-id {requestId}); retry it.");
-
-    private static string Describe(WireFormat format) =>
-        format == WireFormat.Anthropic ? "Anthropic Messages format" : "OpenAI format";
-
-    private static string Endpoint(WireFormat format) =>
-        format == WireFormat.Anthropic ? "/v1/messages" : "/v1/chat/completions, /v1/responses or /v1/embeddings";
 }

@@ -16,14 +16,12 @@ internal static class RequestRouting
     {
         var model = context.Fields!.Model;
         var candidates = table.Resolve(model);
-        if (candidates.Count == 0)
+
+        // A model the key may not use is answered as one that does not exist, as the model list does: a key limited to
+        // some models must not learn which others the relay serves.
+        if (candidates.Count == 0 || !context.Caller!.MayUse(model))
         {
             return RelayError.UnknownModel(model, table.Closest(model, context.Caller!.MayUse, 3));
-        }
-
-        if (!context.Caller!.MayUse(model))
-        {
-            return RelayError.ModelNotAllowed(model);
         }
 
         context.Candidates = OfFormat(candidates, context.Operation.Format);
@@ -36,7 +34,7 @@ internal static class RequestRouting
         var provider = candidates[0].Provider;
         if (!RequestTranslation.CanTranslate(context.Operation, provider.Format))
         {
-            return RelayError.WrongFormat(model, provider.Name, provider.Format, context.Operation);
+            return RelayError.OperationNotSupported(model, provider.Name, context.Operation);
         }
 
         context.Candidates = OfFormat(candidates, provider.Format);

@@ -82,7 +82,7 @@ internal sealed class ProviderHealthState
             var recentMinutes = Math.Max(1, (int)Math.Ceiling(options.RecentWindow.TotalMinutes));
             var (recentAttempts, recentFailures) = Counts(now, recentMinutes);
             var health = recentAttempts == 0
-                ? UpstreamHealth.Unknown
+                ? Idle(options)
                 : _consecutiveFailures >= options.MinimumAttempts
                   || (recentAttempts >= options.MinimumAttempts && (double)recentFailures / recentAttempts >= options.DownErrorRate)
                     ? UpstreamHealth.Down
@@ -100,6 +100,16 @@ internal sealed class ProviderHealthState
                 _consecutiveFailures);
         }
     }
+
+    /// <summary>
+    /// The health of an upstream with no traffic in the recent window: what its last attempts said. Idle when the
+    /// last one succeeded, down or degraded when the last ones failed, unknown only when none was ever made.
+    /// </summary>
+    private UpstreamHealth Idle(UpstreamHealthOptions options) =>
+        _lastSuccess is null && _lastFailure is null ? UpstreamHealth.Unknown
+        : _consecutiveFailures == 0 ? UpstreamHealth.Idle
+        : _consecutiveFailures >= options.MinimumAttempts ? UpstreamHealth.Down
+        : UpstreamHealth.Degraded;
 
     private static long MinuteOf(DateTimeOffset time) => time.ToUnixTimeMilliseconds() / 60_000;
 

@@ -39,11 +39,11 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
                 ["name"] = name,
                 ["format"] = provider?.Kind == ModelRelayProviderKind.Anthropic ? "anthropic" : "openai",
                 ["health"] = report.Health.ToString().ToLowerInvariant(),
-                ["lastHour"] = Window(report.LastHour),
-                ["lastDay"] = Window(report.LastDay),
-                ["lastSuccess"] = report.LastSuccess,
-                ["lastFailure"] = report.LastFailure,
-                ["consecutiveFailures"] = report.ConsecutiveFailures,
+                ["last_hour"] = Window(report.LastHour),
+                ["last_day"] = Window(report.LastDay),
+                ["last_success"] = report.LastSuccess,
+                ["last_failure"] = report.LastFailure,
+                ["consecutive_failures"] = report.ConsecutiveFailures,
             });
         }
 
@@ -55,14 +55,14 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
             {
                 ["name"] = name,
                 ["provider"] = entry.Provider.Name,
-                ["upstreamModel"] = upstreamModel,
+                ["upstream_model"] = upstreamModel,
                 ["price"] = Price(prices.PriceOf(entry)),
             });
         }
 
         return new JsonObject
         {
-            ["generatedAt"] = timeProvider.GetUtcNow(),
+            ["generated_at"] = timeProvider.GetUtcNow(),
             ["upstreams"] = upstreams,
             ["models"] = models,
         };
@@ -82,8 +82,8 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
             ["per"] = "1M tokens",
             ["free"] = price.Free,
             ["input"] = price.Input,
-            ["cachedInput"] = price.EffectiveCachedInput,
-            ["cacheWrite"] = price.EffectiveCacheWrite,
+            ["cached_input"] = price.EffectiveCachedInput,
+            ["cache_write"] = price.EffectiveCacheWrite,
             ["output"] = price.Output,
         };
     }
@@ -92,9 +92,9 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
     {
         ["attempts"] = stats.Attempts,
         ["failures"] = stats.Failures,
-        ["errorRate"] = stats.ErrorRate,
+        ["error_rate"] = stats.ErrorRate,
         ["uptime"] = stats.Uptime,
-        ["latencyMs"] = new JsonObject
+        ["latency_ms"] = new JsonObject
         {
             ["p50"] = stats.P50?.TotalMilliseconds,
             ["p95"] = stats.P95?.TotalMilliseconds,
@@ -102,24 +102,27 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
         },
     };
 
+    // "idle" is a state a reader could take for trouble: the page says what it means.
+    private static string? HealthLabel(string? health) => health == "idle" ? "up (idle)" : health;
+
     private static string RenderHtml(JsonObject status)
     {
         var html = new StringBuilder();
-        html.Append("<h1>Relay status</h1><p>Generated ").Append(E(status["generatedAt"]!.GetValue<DateTimeOffset>().ToString("u", CultureInfo.InvariantCulture))).Append(" (UTC). From the relay's real traffic.</p>");
+        html.Append("<h1>Relay status</h1><p>Generated ").Append(E(status["generated_at"]!.GetValue<DateTimeOffset>().ToString("u", CultureInfo.InvariantCulture))).Append(" (UTC). From the relay's real traffic.</p>");
         html.Append("<h2>Upstreams</h2><table id=\"upstreams\"><thead><tr><th>Upstream</th><th>Format</th><th>Health</th>")
             .Append("<th>Uptime 1 h</th><th>Uptime 24 h</th><th>Requests 1 h</th><th>Error rate 1 h</th><th>Error rate 24 h</th>")
             .Append("<th>p50</th><th>p95</th><th>p99</th></tr></thead><tbody>");
         foreach (var upstream in status["upstreams"]!.AsArray())
         {
-            var hour = upstream!["lastHour"]!;
-            var day = upstream["lastDay"]!;
-            var latency = day["latencyMs"]!;
+            var hour = upstream!["last_hour"]!;
+            var day = upstream["last_day"]!;
+            var latency = day["latency_ms"]!;
             html.Append("<tr class=\"upstream\" data-name=\"").Append(E(Text(upstream["name"]))).Append("\"><td>").Append(E(Text(upstream["name"])))
                 .Append("</td><td>").Append(E(Text(upstream["format"])))
-                .Append("</td><td class=\"health ").Append(E(Text(upstream["health"]))).Append("\">").Append(E(Text(upstream["health"])))
+                .Append("</td><td class=\"health ").Append(E(Text(upstream["health"]))).Append("\">").Append(E(HealthLabel(Text(upstream["health"]))))
                 .Append("</td><td>").Append(Percent(hour["uptime"])).Append("</td><td>").Append(Percent(day["uptime"]))
                 .Append("</td><td class=\"attempts\">").Append(E(hour["attempts"]?.ToString()))
-                .Append("</td><td>").Append(Percent(hour["errorRate"])).Append("</td><td>").Append(Percent(day["errorRate"]))
+                .Append("</td><td>").Append(Percent(hour["error_rate"])).Append("</td><td>").Append(Percent(day["error_rate"]))
                 .Append("</td><td>").Append(Millis(latency["p50"])).Append("</td><td>").Append(Millis(latency["p95"]))
                 .Append("</td><td>").Append(Millis(latency["p99"])).Append("</td></tr>");
         }
@@ -130,14 +133,14 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
         {
             var price = model!["price"];
             html.Append("<tr class=\"model\"><td>").Append(E(Text(model["name"]))).Append("</td><td>").Append(E(Text(model["provider"])))
-                .Append("</td><td>").Append(E(Text(model["upstreamModel"]))).Append("</td>");
+                .Append("</td><td>").Append(E(Text(model["upstream_model"]))).Append("</td>");
             if (price is null)
             {
                 html.Append("<td colspan=\"3\">no price</td>");
             }
             else
             {
-                html.Append("<td>").Append(Money(price["input"])).Append("</td><td>").Append(Money(price["cachedInput"]))
+                html.Append("<td>").Append(Money(price["input"])).Append("</td><td>").Append(Money(price["cached_input"]))
                     .Append("</td><td>").Append(Money(price["output"])).Append("</td>");
             }
 

@@ -3,8 +3,11 @@ namespace RelayKit.AspNetCore.Status;
 /// <summary>An upstream's current health, from the relay's recent traffic to it.</summary>
 internal enum UpstreamHealth
 {
-    /// <summary>No traffic in the recent window to judge by.</summary>
+    /// <summary>No request has reached it yet (since the relay started).</summary>
     Unknown,
+
+    /// <summary>No traffic in the recent window, and the last attempt before it succeeded: up, as far as anyone can tell.</summary>
+    Idle,
 
     /// <summary>Answering, with an error rate under the degraded threshold.</summary>
     Healthy,
@@ -12,6 +15,9 @@ internal enum UpstreamHealth
     /// <summary>Answering, but with errors at or above the degraded threshold.</summary>
     Degraded,
 
-    /// <summary>Failing: the error rate is at the down threshold, or the last attempts all failed.</summary>
+    /// <summary>
+    /// Failing: the error rate is at the down threshold, or the last attempts all failed (also when no traffic
+    /// has come since: that is the last the relay knows of it).
+    /// </summary>
     Down,
 }

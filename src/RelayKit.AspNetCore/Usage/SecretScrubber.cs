@@ -27,6 +27,14 @@ internal static partial class SecretScrubber
     public static string? Scrub(string? text) =>
         string.IsNullOrEmpty(text) ? text : SecretPattern().Replace(text, Redacted);
 
+    /// <summary>
+    /// A caller's key name as it may be kept: a created key's id (<c>key_</c> and 16 random letters and digits) is the
+    /// relay's own label, not a secret, though it looks like one to <see cref="Scrub"/>; redacting it would leave the
+    /// key unable to find its own usage.
+    /// </summary>
+    public static string? ScrubKeyName(string? keyName) =>
+        keyName is not null && Keys.RelayKeySecret.IsId(keyName) ? keyName : Scrub(keyName);
+
     /// <summary>Whether the text holds a secret-looking string.</summary>
     public static bool LooksSecret(string? text) => !string.IsNullOrEmpty(text) && SecretPattern().IsMatch(text);
 }

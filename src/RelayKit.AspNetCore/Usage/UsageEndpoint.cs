@@ -1,6 +1,7 @@
-using System.Text.Json.Nodes;
+using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using RelayKit.AspNetCore.Admin;
 using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Keys;
 using RelayKit.AspNetCore.Protocols;
@@ -27,7 +28,8 @@ internal sealed class UsageEndpoint(RelayKeyAuthenticator authenticator, IUsageS
     public async Task HandleAsync(HttpContext http)
     {
         http.Response.Headers.CacheControl = "no-store";
-        var caller = await authenticator.AuthenticateAsync(http.Request, http.RequestAborted);
+        // A closed (refunded) key still reads what its past requests cost.
+        var (caller, error) = await authenticator.AuthenticateAsync(http.Request, http.RequestAborted, allowClosed: true);
         if (caller is null && RelayPageResponses.WantsHtml(http.Request))
         {
             var nonce = RelayPageResponses.NewNonce();
@@ -37,109 +39,35 @@ internal sealed class UsageEndpoint(RelayKeyAuthenticator authenticator, IUsageS
 
         if (caller is null)
         {
-            var hasKey = http.Request.Headers.ContainsKey("Authorization") || http.Request.Headers.ContainsKey("x-api-key");
-            await RelayErrorWriter.WriteAsync(http, WireFormat.OpenAI, hasKey ? RelayError.UnknownKey() : RelayError.MissingKey());
+            await RelayErrorWriter.WriteAsync(http, WireFormat.OpenAI, error!);
             return;
         }
 
-        await RelayPageResponses.WriteJsonAsync(http, await BuildAsync(caller.KeyName, http.RequestAborted));
+        await Results.Json(await BuildAsync(caller.KeyName, http.RequestAborted), RelayJsonContext.Default.KeyUsageView).ExecuteAsync(http);
     }
 
-    /// <summary>The usage of one key, as JSON.</summary>
-    public async Task<JsonObject> BuildAsync(string keyName, CancellationToken cancellationToken)
+    /// <summary>The usage of one key.</summary>
+    public async Task<KeyUsageView> BuildAsync(string keyName, CancellationToken cancellationToken)
     {
         var today = DateOnly.FromDateTime(timeProvider.GetUtcNow().UtcDateTime);
         var filter = new UsageFilter { KeyName = keyName, FromDay = today.AddDays(1 - Days), ToDay = today };
         var totals = await store.GetDailyTotalsAsync(filter, cancellationToken);
         var recent = await store.GetRecentAsync(keyName, RecentCount, cancellationToken);
 
-        var byDay = new JsonArray();
-        foreach (var day in totals.GroupBy(t => t.Day).OrderBy(g => g.Key))
-        {
-            byDay.Add(Totals(day.ToList(), new JsonObject { ["day"] = day.Key.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) }));
-        }
-
-        var byModel = new JsonArray();
-        foreach (var model in totals.GroupBy(t => t.Model, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
-        {
-            byModel.Add(Totals(model.ToList(), new JsonObject { ["model"] = model.Key }));
-        }
-
-        var daily = new JsonArray();
-        foreach (var total in totals)
-        {
-            daily.Add(Totals([total], new JsonObject
-            {
-                ["day"] = total.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
-                ["model"] = total.Model,
-            }));
-        }
-
-        var requests = new JsonArray();
-        foreach (var record in recent)
-        {
-            requests.Add(new JsonObject
-            {
-                ["requestId"] = record.RequestId,
-                ["timestamp"] = record.Timestamp,
-                ["model"] = record.RequestedModel,
-                ["provider"] = record.Provider,
-                ["upstreamModel"] = record.UpstreamModel,
-                ["streamed"] = record.Streamed,
-                ["status"] = record.StatusCode,
-                ["errorType"] = record.ErrorType,
-                ["inputTokens"] = record.InputTokens,
-                ["outputTokens"] = record.OutputTokens,
-                ["cachedInputTokens"] = record.CachedInputTokens,
-                ["cacheWriteTokens"] = record.CacheWriteTokens,
-                ["reasoningTokens"] = record.ReasoningTokens,
-                ["cost"] = record.Cost,
-                ["timeToFirstByteMs"] = record.TimeToFirstByte?.TotalMilliseconds,
-                ["durationMs"] = record.Duration.TotalMilliseconds,
-            });
-        }
-
-        return new JsonObject
-        {
-            ["key"] = keyName,
-            ["currency"] = "USD",
-            ["from"] = filter.FromDay!.Value.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
-            ["to"] = today.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
-            ["balance"] = await BalanceAsync(keyName, cancellationToken),
-            ["byDay"] = byDay,
-            ["byModel"] = byModel,
-            ["daily"] = daily,
-            ["recent"] = requests,
-        };
+        return new KeyUsageView(
+            keyName,
+            "USD",
+            Day(filter.FromDay!.Value),
+            Day(today),
+            await BalanceAsync(keyName, cancellationToken),
+            [.. totals.GroupBy(t => t.Day).OrderBy(g => g.Key).Select(g => UsageTotalsView.Of([.. g], Day(g.Key), null))],
+            [.. totals.GroupBy(t => t.Model, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => UsageTotalsView.Of([.. g], null, g.Key))],
+            [.. totals.Select(t => UsageTotalsView.Of([t], Day(t.Day), t.Model))],
+            [.. recent.Select(UsageRequestView.From)]);
     }
 
-    private async Task<JsonObject?> BalanceAsync(string keyName, CancellationToken cancellationToken)
-    {
-        if (_ledger is null || await _ledger.GetBalanceAsync(keyName, cancellationToken) is not { } balance)
-        {
-            return null;
-        }
+    private async Task<BalanceView?> BalanceAsync(string keyName, CancellationToken cancellationToken) =>
+        _ledger is not null && await _ledger.GetBalanceAsync(keyName, cancellationToken) is { } balance ? BalanceView.From(balance) : null;
 
-        return new JsonObject
-        {
-            ["balance"] = balance.Balance,
-            ["reserved"] = balance.Reserved,
-            ["available"] = balance.Available,
-            ["freeCredit"] = balance.FreeCredit,
-            ["closed"] = balance.Closed,
-        };
-    }
-
-    private static JsonObject Totals(IReadOnlyList<UsageDailyTotal> totals, JsonObject into)
-    {
-        into["requests"] = totals.Sum(t => t.Requests);
-        into["errors"] = totals.Sum(t => t.Errors);
-        into["inputTokens"] = totals.Sum(t => t.InputTokens);
-        into["outputTokens"] = totals.Sum(t => t.OutputTokens);
-        into["cachedInputTokens"] = totals.Sum(t => t.CachedInputTokens);
-        into["cacheWriteTokens"] = totals.Sum(t => t.CacheWriteTokens);
-        into["reasoningTokens"] = totals.Sum(t => t.ReasoningTokens);
-        into["cost"] = totals.Sum(t => t.Cost);
-        return into;
-    }
+    private static string Day(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 }

@@ -18,21 +18,40 @@ public sealed record UsageFilter
     /// <summary>Only records up to and including this UTC day.</summary>
     public DateOnly? ToDay { get; init; }
 
+    /// <summary>Only records from this instant on (inclusive); combined with <see cref="FromDay"/>, the later bound wins.</summary>
+    public DateTimeOffset? From { get; init; }
+
+    /// <summary>Only records before this instant (exclusive); combined with <see cref="ToDay"/>, the earlier bound wins.</summary>
+    public DateTimeOffset? Until { get; init; }
+
     /// <summary>A filter that matches every record.</summary>
     public static UsageFilter All { get; } = new();
 
     internal bool Matches(UsageRecord record)
     {
-        var day = DateOnly.FromDateTime(record.Timestamp.UtcDateTime);
+        var (from, until) = TimeRange();
         return (KeyName is null || string.Equals(record.KeyName, KeyName, StringComparison.Ordinal))
             && (Model is null || string.Equals(record.RequestedModel, Model, StringComparison.Ordinal))
             && (Provider is null || string.Equals(record.Provider, Provider, StringComparison.Ordinal))
-            && (FromDay is null || day >= FromDay.Value)
-            && (ToDay is null || day <= ToDay.Value);
+            && (from is null || record.Timestamp >= from.Value)
+            && (until is null || record.Timestamp < until.Value);
     }
 
-    /// <summary>The inclusive lower and exclusive upper timestamp bounds of the day range.</summary>
-    internal (DateTimeOffset? From, DateTimeOffset? Until) TimeRange() =>
-        (FromDay is { } from ? new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null,
-         ToDay is { } to ? new DateTimeOffset(to.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null);
+    /// <summary>The inclusive lower and exclusive upper timestamp bounds of the day range and the instants, whichever is narrower.</summary>
+    internal (DateTimeOffset? From, DateTimeOffset? Until) TimeRange()
+    {
+        DateTimeOffset? from = FromDay is { } fromDay ? new DateTimeOffset(fromDay.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null;
+        DateTimeOffset? until = ToDay is { } toDay ? new DateTimeOffset(toDay.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : null;
+        if (From is { } fromInstant && (from is null || fromInstant > from))
+        {
+            from = fromInstant.ToUniversalTime();
+        }
+
+        if (Until is { } untilInstant && (until is null || untilInstant < until))
+        {
+            until = untilInstant.ToUniversalTime();
+        }
+
+        return (from, until);
+    }
 }

@@ -84,22 +84,22 @@ internal static class UsagePageHtml
           function draw(data) {
             document.getElementById('key-name').textContent = data.key;
             document.getElementById('range').textContent = data.from + ' to ' + data.to;
-            document.getElementById('balance').textContent = data.balance
-              ? 'available ' + money(data.balance.available) + ' (reserved ' + money(data.balance.reserved) + ')'
-              : 'no budget';
-            chart(data.byDay);
-            fill('by-model', data.byModel, [
+            document.getElementById('balance').textContent = !data.balance ? 'no budget'
+              : data.balance.closed ? 'closed (refunded); its past usage below'
+              : 'available ' + money(data.balance.available) + ' (reserved ' + money(data.balance.reserved) + ')';
+            chart(data.by_day);
+            fill('by-model', data.by_model, [
               function (r) { return r.model; }, function (r) { return r.requests; }, function (r) { return r.errors; },
-              function (r) { return r.inputTokens; }, function (r) { return r.outputTokens; }, function (r) { return money(r.cost); }]);
-            fill('by-day', data.byDay, [
+              function (r) { return r.input_tokens; }, function (r) { return r.output_tokens; }, function (r) { return money(r.cost); }]);
+            fill('by-day', data.by_day, [
               function (r) { return r.day; }, function (r) { return r.requests; }, function (r) { return r.errors; },
-              function (r) { return r.inputTokens; }, function (r) { return r.outputTokens; }, function (r) { return money(r.cost); }]);
+              function (r) { return r.input_tokens; }, function (r) { return r.output_tokens; }, function (r) { return money(r.cost); }]);
             fill('recent', data.recent, [
               function (r) { return r.timestamp; }, function (r) { return r.model; },
-              function (r) { return r.provider ? r.provider + ' / ' + r.upstreamModel : null; },
+              function (r) { return r.provider ? r.provider + ' / ' + r.upstream_model : null; },
               function (r) { return r.streamed ? 'yes' : 'no'; }, function (r) { return r.status; },
-              function (r) { return r.inputTokens; }, function (r) { return r.outputTokens; },
-              function (r) { return money(r.cost); }, function (r) { return Math.round(r.durationMs) + ' ms'; }]);
+              function (r) { return r.input_tokens; }, function (r) { return r.output_tokens; },
+              function (r) { return money(r.cost); }, function (r) { return Math.round(r.duration_ms) + ' ms'; }]);
             document.getElementById('data').hidden = false;
           }
           function load(key) {

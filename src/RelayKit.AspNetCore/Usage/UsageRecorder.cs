@@ -64,7 +64,7 @@ internal sealed class UsageRecorder
     /// <summary>The record as it may be kept: content only when enabled and bounded, secret-looking text redacted.</summary>
     internal UsageRecord Sanitize(UsageRecord record)
     {
-        var keyName = SecretScrubber.Scrub(record.KeyName);
+        var keyName = SecretScrubber.ScrubKeyName(record.KeyName);
         var requestedModel = SecretScrubber.Scrub(record.RequestedModel)!;
         var upstreamModel = SecretScrubber.Scrub(record.UpstreamModel);
         var errorType = SecretScrubber.Scrub(record.ErrorType);

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Settlement;
 using RelayKit.AspNetCore.Status;
+using RelayKit.AspNetCore.Storage;
 using RelayKit.AspNetCore.Usage.Stores;
 using RelayKit.AspNetCore.Usage.Telemetry;
 
@@ -58,7 +59,7 @@ internal static class UsageServiceCollectionExtensions
         services.TryAddSingleton<RelayActivitySource>();
         services.TryAddSingleton<UpstreamHealthTracker>();
 
-        services.TryAddSingleton<IUsageStore>(provider => CreateStore(provider.GetRequiredService<IOptions<UsageOptions>>().Value));
+        services.TryAddSingleton<IUsageStore>(provider => RelayStores.CreateUsageStore(provider, provider.GetRequiredService<IOptions<UsageOptions>>().Value));
         services.TryAddSingleton<UsageQueue>();
         services.AddSingleton<UsageRecorder>();
         services.AddSingleton<UsageWriterService>();
@@ -82,19 +83,10 @@ internal static class UsageServiceCollectionExtensions
         services.AddRelayUsage();
         services.TryAddSingleton<UpstreamAttemptTracker>();
 
-        // IHttpClientFactory's Trace-level "Request Headers" event redacts its message but carries the raw
-        // header values (the provider's key) in its structured state, which structured sinks export. The
-        // relay's upstream clients log nothing below Information; the forwarder logs what matters itself.
-        services.AddLogging(logging => logging.AddFilter(
-            "System.Net.Http.HttpClient." + Forwarding.UpstreamClientNames.Prefix.TrimEnd('.'), LogLevel.Information));
+        // The upstream clients' header events carry the provider's key: nothing below Information from them,
+        // and the rest at the levels the host configured.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<LoggerFilterOptions>, Forwarding.UpstreamHeaderLogFilter>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRelaySettlement, UsageSettlement>());
         return services;
     }
-
-    private static IUsageStore CreateStore(UsageOptions options) => options.Store switch
-    {
-        UsageStoreKind.Sqlite => new SqliteUsageStore(options.SqlitePath),
-        UsageStoreKind.Postgres => new PostgresUsageStore(options.PostgresConnectionString!, options.PostgresSchema),
-        _ => new InMemoryUsageStore(),
-    };
 }

@@ -20,20 +20,20 @@ internal static class StreamRenderer
         }
 
         IAnswerRenderer renderer;
-        FakeReply reply;
+        IReadOnlyList<FakeReply> replies;
         string id;
         long created;
         switch (request.Endpoint)
         {
             case FakeEndpoint.OpenAIChatCompletions:
                 renderer = new OpenAIChatRenderer();
-                reply = ChatReply(body);
+                replies = ChatReplies(body);
                 id = CassetteJson.String(body["id"]) ?? "chatcmpl-cassette";
                 created = (long)CassetteJson.Double(body["created"]);
                 break;
             case FakeEndpoint.OpenAIResponses:
                 renderer = new OpenAIResponsesRenderer();
-                reply = ResponsesReply(body);
+                replies = [ResponsesReply(body)];
                 id = CassetteJson.String(body["id"]) ?? "resp_cassette";
                 created = (long)CassetteJson.Double(body["created_at"]);
                 break;
@@ -42,7 +42,7 @@ internal static class StreamRenderer
         }
 
         var callIds = 0;
-        var answer = new Answer(request, reply, null, id, created, () => $"call_cassette_{++callIds}");
+        var answer = new Answer(request, replies, null, id, created, () => $"call_cassette_{++callIds}");
         var events = renderer.RenderStream(answer).ToList();
         if (renderer.Terminator is { } terminator)
         {
@@ -90,9 +90,26 @@ internal static class StreamRenderer
         return response;
     }
 
-    private static FakeReply ChatReply(JsonObject body)
+    /// <summary>Every recorded choice (a request with <c>n</c> has several), with its log probabilities when it has them.</summary>
+    private static List<FakeReply> ChatReplies(JsonObject body)
     {
-        var message = body["choices"]?[0]?["message"] as JsonObject;
+        var replies = (body["choices"] as JsonArray ?? []).OfType<JsonObject>()
+            .OrderBy(c => CassetteJson.Int(c["index"]) ?? 0)
+            .Select(ChatReply)
+            .ToList();
+        if (replies.Count == 0)
+        {
+            replies.Add(ChatReply(new JsonObject()));
+        }
+
+        // Usage is the whole answer's; the renderer's own count is replaced by the recorded one (Restore).
+        replies[0] = replies[0] with { ReasoningTokens = CassetteJson.Int(body["usage"]?["completion_tokens_details"]?["reasoning_tokens"]) ?? 0 };
+        return replies;
+    }
+
+    private static FakeReply ChatReply(JsonObject choice)
+    {
+        var message = choice["message"] as JsonObject;
         var calls = (message?["tool_calls"] as JsonArray ?? []).OfType<JsonObject>()
             .Select(c => new FakeToolCall(
                 CassetteJson.String(c["function"]?["name"]) ?? "",
@@ -103,7 +120,7 @@ internal static class StreamRenderer
         {
             Text = CassetteJson.String(message?["content"]),
             ToolCalls = calls,
-            FinishReason = CassetteJson.String(body["choices"]?[0]?["finish_reason"]) switch
+            FinishReason = CassetteJson.String(choice["finish_reason"]) switch
             {
                 "length" => FakeFinishReason.Length,
                 "tool_calls" => FakeFinishReason.ToolCalls,
@@ -111,7 +128,7 @@ internal static class StreamRenderer
                 "function_call" => FakeFinishReason.FunctionCall,
                 _ => FakeFinishReason.Stop,
             },
-            ReasoningTokens = CassetteJson.Int(body["usage"]?["completion_tokens_details"]?["reasoning_tokens"]) ?? 0,
+            Logprobs = choice["logprobs"]?["content"]?.DeepClone() as JsonArray,
         };
     }
 
@@ -133,8 +150,11 @@ internal static class StreamRenderer
             ["role"] = "assistant",
             ["model"] = body["model"]?.DeepClone(),
             ["content"] = new JsonArray(),
+            ["container"] = body["container"]?.DeepClone(),
             ["stop_reason"] = null,
             ["stop_sequence"] = null,
+            ["stop_details"] = null,
+            ["diagnostics"] = body["diagnostics"]?.DeepClone(),
         };
         if (body["usage"] is JsonObject usage)
         {
@@ -150,9 +170,9 @@ internal static class StreamRenderer
             var block = blocks[index];
             var (opening, deltas) = CassetteJson.String(block["type"]) switch
             {
-                "text" => (new JsonObject { ["type"] = "text", ["text"] = "" },
+                "text" => (new JsonObject { ["type"] = "text", ["text"] = "", ["citations"] = null },
                     Deltas(("text_delta", "text", block["text"]))),
-                "thinking" => (new JsonObject { ["type"] = "thinking", ["thinking"] = "" },
+                "thinking" => (new JsonObject { ["type"] = "thinking", ["thinking"] = "", ["signature"] = "" },
                     Deltas(("thinking_delta", "thinking", block["thinking"]), ("signature_delta", "signature", block["signature"]))),
                 "tool_use" => (new JsonObject { ["type"] = "tool_use", ["id"] = block["id"]?.DeepClone(), ["name"] = block["name"]?.DeepClone(), ["input"] = new JsonObject() },
                     Deltas(("input_json_delta", "partial_json", (block["input"] ?? new JsonObject()).ToJsonString(CassetteJson.Compact)))),
@@ -170,7 +190,13 @@ internal static class StreamRenderer
         var end = new JsonObject
         {
             ["type"] = "message_delta",
-            ["delta"] = new JsonObject { ["stop_reason"] = body["stop_reason"]?.DeepClone(), ["stop_sequence"] = body["stop_sequence"]?.DeepClone() },
+            ["delta"] = new JsonObject
+            {
+                ["stop_reason"] = body["stop_reason"]?.DeepClone(),
+                ["stop_sequence"] = body["stop_sequence"]?.DeepClone(),
+                ["stop_details"] = body["stop_details"]?.DeepClone(),
+                ["container"] = body["container"]?.DeepClone(),
+            },
         };
         if (body["usage"] is JsonObject finalUsage)
         {
@@ -189,10 +215,12 @@ internal static class StreamRenderer
     private static FakeReply ResponsesReply(JsonObject body)
     {
         var items = (body["output"] as JsonArray ?? []).OfType<JsonObject>().ToList();
-        var text = string.Concat(items.Where(i => CassetteJson.String(i["type"]) == "message")
+        var parts = items.Where(i => CassetteJson.String(i["type"]) == "message")
             .SelectMany(i => (i["content"] as JsonArray ?? []).OfType<JsonObject>())
             .Where(p => CassetteJson.String(p["type"]) == "output_text")
-            .Select(p => CassetteJson.String(p["text"])));
+            .ToList();
+        var text = string.Concat(parts.Select(p => CassetteJson.String(p["text"])));
+        var logprobs = parts.SelectMany(p => p["logprobs"] as JsonArray ?? []).Select(l => l?.DeepClone()).ToList();
         var calls = items.Where(i => CassetteJson.String(i["type"]) == "function_call")
             .Select(i => new FakeToolCall(
                 CassetteJson.String(i["name"]) ?? "",
@@ -205,6 +233,7 @@ internal static class StreamRenderer
             ToolCalls = calls,
             FinishReason = CassetteJson.String(body["status"]) == "incomplete" ? FakeFinishReason.Length
                 : calls.Count > 0 ? FakeFinishReason.ToolCalls : FakeFinishReason.Stop,
+            Logprobs = logprobs.Count > 0 ? new JsonArray([.. logprobs]) : null,
         };
     }
 }

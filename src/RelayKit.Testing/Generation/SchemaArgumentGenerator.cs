@@ -6,7 +6,7 @@ using Bogus;
 namespace RelayKit.Testing.Generation;
 
 /// <summary>
-/// Makes tool-call arguments that are valid for the tool's JSON schema: objects with their required
+/// Makes tool-call arguments and structured outputs that are valid for a JSON schema: objects with their required
 /// (and most optional) properties, enums, consts, string formats and lengths, number bounds (inclusive
 /// and exclusive), arrays, nesting and local <c>$ref</c>s (<c>#/$defs/…</c>, <c>#/definitions/…</c>).
 /// </summary>
@@ -23,13 +23,20 @@ internal static class SchemaArgumentGenerator
     private const int MaxStringLength = 4096;
     private const int MaxArrayItems = 64;
 
-    public static JsonNode Generate(JsonNode? schema, Faker faker)
+    /// <summary>A value valid for <paramref name="schema"/>.</summary>
+    /// <param name="schema">The JSON schema; an object when <see langword="null"/>.</param>
+    /// <param name="faker">The seeded source of values.</param>
+    /// <param name="strict">
+    /// Whether every property of every object is present, as OpenAI's strict mode and Anthropic's structured
+    /// outputs return them; otherwise optional properties appear most of the time.
+    /// </param>
+    public static JsonNode Generate(JsonNode? schema, Faker faker, bool strict = false)
     {
         var root = schema as JsonObject;
-        return Value(root, root, faker, 0) ?? new JsonObject();
+        return Value(root, root, faker, 0, strict) ?? new JsonObject();
     }
 
-    private static JsonNode? Value(JsonObject? root, JsonObject? schema, Faker faker, int depth)
+    private static JsonNode? Value(JsonObject? root, JsonObject? schema, Faker faker, int depth, bool strict)
     {
         if (schema is null)
         {
@@ -38,7 +45,7 @@ internal static class SchemaArgumentGenerator
 
         if (JsonText(schema["$ref"]) is { } reference)
         {
-            return depth >= MaxDepth ? null : Value(root, Resolve(root, reference), faker, depth + 1);
+            return depth >= MaxDepth ? null : Value(root, Resolve(root, reference), faker, depth + 1, strict);
         }
 
         if (schema["const"] is { } constant)
@@ -57,7 +64,7 @@ internal static class SchemaArgumentGenerator
             {
                 // The first branch that is not just "null", so nullable fields get real values.
                 var choice = choices.OfType<JsonObject>().FirstOrDefault(c => JsonText(c["type"]) != "null") ?? choices[0] as JsonObject;
-                return Value(root, choice, faker, depth);
+                return Value(root, choice, faker, depth, strict);
             }
         }
 
@@ -70,8 +77,8 @@ internal static class SchemaArgumentGenerator
 
         return type switch
         {
-            "object" => Object(root, schema, faker, depth),
-            "array" => Array(root, schema, faker, depth),
+            "object" => Object(root, schema, faker, depth, strict),
+            "array" => Array(root, schema, faker, depth, strict),
             "integer" => JsonValue.Create(Integer(schema, faker)),
             "number" => JsonValue.Create(Number(schema, faker)),
             "boolean" => JsonValue.Create(faker.Random.Bool()),
@@ -96,7 +103,7 @@ internal static class SchemaArgumentGenerator
         return node as JsonObject;
     }
 
-    private static JsonObject Object(JsonObject? root, JsonObject schema, Faker faker, int depth)
+    private static JsonObject Object(JsonObject? root, JsonObject schema, Faker faker, int depth, bool strict)
     {
         var result = new JsonObject();
         if (depth >= MaxDepth || schema["properties"] is not JsonObject properties)
@@ -108,16 +115,16 @@ internal static class SchemaArgumentGenerator
         foreach (var (name, propertySchema) in properties)
         {
             // Optional properties appear most of the time, so answers vary like a model's do.
-            if (required.Contains(name) || faker.Random.Bool(0.7f))
+            if (strict || required.Contains(name) || faker.Random.Bool(0.7f))
             {
-                result[name] = Value(root, propertySchema as JsonObject, faker, depth + 1);
+                result[name] = Value(root, propertySchema as JsonObject, faker, depth + 1, strict);
             }
         }
 
         return result;
     }
 
-    private static JsonArray Array(JsonObject? root, JsonObject schema, Faker faker, int depth)
+    private static JsonArray Array(JsonObject? root, JsonObject schema, Faker faker, int depth, bool strict)
     {
         var min = (int)Math.Clamp(Bound(schema, "minItems") ?? 1, 0, MaxArrayItems);
         var max = (int)Math.Clamp(Bound(schema, "maxItems") ?? min + 2, min, MaxArrayItems);
@@ -130,7 +137,7 @@ internal static class SchemaArgumentGenerator
         var count = faker.Random.Int(min, max);
         for (var i = 0; i < count; i++)
         {
-            array.Add(Value(root, schema["items"] as JsonObject, faker, depth + 1));
+            array.Add(Value(root, schema["items"] as JsonObject, faker, depth + 1, strict));
         }
 
         return array;

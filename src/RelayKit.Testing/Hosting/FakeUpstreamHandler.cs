@@ -23,6 +23,7 @@ namespace RelayKit.Testing.Hosting;
 internal sealed class FakeUpstreamHandler(FakeUpstream fake)
 {
     private const int MaxBodyBytes = 32 * 1024 * 1024;
+    private const string ModelsPrefix = "/v1/models/";
     private static readonly OpenAIChatRenderer ChatRenderer = new();
     private static readonly OpenAIResponsesRenderer ResponsesRenderer = new();
     private static readonly AnthropicMessagesRenderer MessagesRenderer = new();
@@ -33,7 +34,7 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
     {
         var http = context.Request;
         var format = DetectFormat(path, http.Headers);
-        var endpoint = DetectEndpoint(path, http.Method, http.Headers, out var knownPath);
+        var endpoint = DetectEndpoint(path, http.Method, http.Headers, out var allowedMethod);
         var ids = fake.NewIdSource();
         var requestId = ids.Next("req_", 24);
         context.Response.Headers[format == FakeWireFormat.OpenAI ? "x-request-id" : "request-id"] = requestId;
@@ -49,12 +50,16 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
             headerFault = HeaderFaults.Read(http.Headers);
             if (endpoint == FakeEndpoint.Unknown)
             {
-                throw knownPath
-                    ? new BadRequestException(405, $"Method {http.Method} is not allowed for {path}.")
-                    : new BadRequestException(404, $"Unknown request URL: {http.Method} {path}. Please check the URL for typos.");
+                if (allowedMethod is not null)
+                {
+                    context.Response.Headers.Allow = allowedMethod;
+                }
+
+                throw UnknownRoute(format, http.Method, path, allowedMethod is not null);
             }
 
-            if (endpoint is FakeEndpoint.AnthropicMessages or FakeEndpoint.AnthropicCountTokens or FakeEndpoint.AnthropicModels)
+            if (endpoint is FakeEndpoint.AnthropicMessages or FakeEndpoint.AnthropicCountTokens
+                or FakeEndpoint.AnthropicModels or FakeEndpoint.AnthropicModelRetrieve)
             {
                 AnthropicRequestReader.RequireHeaders(http.Headers);
             }
@@ -79,6 +84,10 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
                         StoredStateHandler.ReadMetadata(body["metadata"]);
                     }
                 }
+            }
+            else if (endpoint is FakeEndpoint.OpenAIModelRetrieve or FakeEndpoint.AnthropicModelRetrieve)
+            {
+                parsed = new ParsedBody { Model = path.TrimEnd('/')[ModelsPrefix.Length..] };
             }
         }
         catch (BadRequestException e)
@@ -111,6 +120,14 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
             MaxOutputTokens = parsed?.MaxOutputTokens,
             EmbeddingInputs = parsed?.EmbeddingInputs ?? [],
             PromptText = parsed?.PromptText ?? "",
+            OutputSchema = parsed?.OutputSchema,
+            IsOutputSchemaStrict = parsed?.IsOutputSchemaStrict ?? false,
+            RequiresJsonOutput = parsed?.RequiresJsonOutput ?? false,
+            ChoiceCount = parsed?.ChoiceCount ?? 1,
+            TopLogprobs = parsed?.TopLogprobs,
+            RequestsThinking = parsed?.RequestsThinking ?? false,
+            ThinkingBudgetTokens = parsed?.ThinkingBudgetTokens,
+            OmitsThinkingText = parsed?.OmitsThinkingText ?? false,
         });
 
         try
@@ -143,13 +160,10 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
     private async Task AnswerAsync(HttpContext context, FakeRequest request, FakeFault? headerFault, string requestId, IdSource ids, JsonArray? conversation)
     {
         var format = request.WireFormat;
-        if (request.Endpoint is FakeEndpoint.OpenAIModels or FakeEndpoint.AnthropicModels)
+        if (request.Endpoint is FakeEndpoint.OpenAIModels or FakeEndpoint.AnthropicModels
+            or FakeEndpoint.OpenAIModelRetrieve or FakeEndpoint.AnthropicModelRetrieve)
         {
-            var now = Options.TimeProvider.GetUtcNow();
-            var list = request.Endpoint == FakeEndpoint.OpenAIModels
-                ? ModelListRenderer.OpenAI(Options.Models, now.ToUnixTimeSeconds())
-                : ModelListRenderer.Anthropic([.. Options.Models], now);
-            await WriteJsonAsync(context, 200, list);
+            await AnswerModelsAsync(context, request, requestId);
             return;
         }
 
@@ -199,19 +213,26 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
             }
 
             var code = format == FakeWireFormat.OpenAI && status == 529 ? 503 : status;
-            await WriteErrorAsync(context, format, code, fault.ErrorType, fault.Message ?? DefaultMessage(status), null, requestId);
+            await WriteErrorAsync(context, format, code, fault.ErrorType, fault.Message ?? DefaultMessage(status, request), null, requestId);
             return;
         }
 
-        var reply = rule?.Reply?.Invoke(request);
-        if (reply is null || (request.Endpoint == FakeEndpoint.OpenAIEmbeddings) != (reply.Embeddings is not null))
+        var scripted = rule?.Reply?.Invoke(request);
+        if (scripted is not null && (request.Endpoint == FakeEndpoint.OpenAIEmbeddings) != (scripted.Embeddings is not null))
         {
-            reply = fake.Generator.Generate(request);
+            scripted = null;
+        }
+
+        // A script answers every one of n choices alike; generated choices differ from each other.
+        var replies = new List<FakeReply>(request.ChoiceCount);
+        for (var choice = 0; choice < request.ChoiceCount; choice++)
+        {
+            replies.Add(fake.Generator.Complete(scripted ?? fake.Generator.Generate(request, choice), request, choice));
         }
 
         if (request.Endpoint == FakeEndpoint.OpenAIEmbeddings)
         {
-            var embeddings = OpenAIEmbeddingsRenderer.Render(request, reply.Embeddings!);
+            var embeddings = OpenAIEmbeddingsRenderer.Render(request, replies[0].Embeddings!);
             fake.RateLimits.Consume(context.Response.Headers, format, embeddings["usage"]!["total_tokens"]!.GetValue<int>());
             await WriteJsonAsync(context, 200, embeddings);
             return;
@@ -219,7 +240,7 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
 
         var answer = new Answer(
             request,
-            reply,
+            replies,
             fault,
             request.Endpoint switch
             {
@@ -246,6 +267,48 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
         }
 
         await StreamAsync(context, renderer, answer, rule?.Hold);
+    }
+
+    /// <summary>
+    /// Model lists and single models, each format listing its own provider's models: OpenAI's list whole, Anthropic's
+    /// in pages; an id the fake does not list is a 404 in the format's own shape, as the real APIs answer it.
+    /// </summary>
+    private async Task AnswerModelsAsync(HttpContext context, FakeRequest request, string requestId)
+    {
+        var now = Options.TimeProvider.GetUtcNow();
+        var id = request.Model ?? "";
+        switch (request.Endpoint)
+        {
+            case FakeEndpoint.OpenAIModels:
+                await WriteJsonAsync(context, 200, ModelListRenderer.OpenAIList(Options.Models, now.ToUnixTimeSeconds()));
+                break;
+            case FakeEndpoint.AnthropicModels:
+                JsonObject page;
+                try
+                {
+                    page = ModelListRenderer.AnthropicPage([.. Options.AnthropicModels], now, context.Request.Query);
+                }
+                catch (BadRequestException e)
+                {
+                    await WriteErrorAsync(context, request.WireFormat, e.Status, e.ErrorType, e.Message, e.Param, requestId);
+                    return;
+                }
+
+                await WriteJsonAsync(context, 200, page);
+                break;
+            case FakeEndpoint.OpenAIModelRetrieve when Options.Models.Contains(id):
+                await WriteJsonAsync(context, 200, ModelListRenderer.OpenAIModel(id, now.ToUnixTimeSeconds()));
+                break;
+            case FakeEndpoint.AnthropicModelRetrieve when Options.AnthropicModels.Contains(id):
+                await WriteJsonAsync(context, 200, ModelListRenderer.AnthropicModel(id, now));
+                break;
+            case FakeEndpoint.OpenAIModelRetrieve:
+                await WriteErrorAsync(context, request.WireFormat, 404, null, $"The model '{id}' does not exist", "model", requestId, "model_not_found");
+                break;
+            default:
+                await WriteErrorAsync(context, request.WireFormat, 404, null, $"model: {id}", null, requestId);
+                break;
+        }
     }
 
     private async Task StreamAsync(HttpContext context, IAnswerRenderer renderer, Answer answer, (int Events, FakeStreamGate Gate)? hold)
@@ -333,8 +396,25 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
     private static FakeFault? Combine(FakeFault? first, FakeFault? second) =>
         first is null ? second : second is null ? first : first.CombineWith(second);
 
-    private static string DefaultMessage(int status) => status switch
+    /// <summary>
+    /// The real APIs' answer to a path they do not serve: OpenAI's <c>unknown_url</c> 404 and <c>Invalid method for
+    /// URL</c> 405, Anthropic's plain <c>not_found_error</c>.
+    /// </summary>
+    private static BadRequestException UnknownRoute(FakeWireFormat format, string method, string path, bool knownPath) =>
+        (format, knownPath) switch
+        {
+            (FakeWireFormat.OpenAI, true) => new BadRequestException(405, $"Invalid method for URL ({method} {path})"),
+            (FakeWireFormat.OpenAI, false) => new BadRequestException(404,
+                $"Unknown request URL: {method} {path}. Please check the URL for typos, or see the docs at https://platform.openai.com/docs/api-reference/.",
+                code: "unknown_url"),
+            (_, true) => new BadRequestException(405, $"Method Not Allowed: {method} {path}"),
+            _ => new BadRequestException(404, "Not Found"),
+        };
+
+    private static string DefaultMessage(int status, FakeRequest request) => status switch
     {
+        404 when request.WireFormat == FakeWireFormat.Anthropic => $"model: {request.Model}",
+        404 => $"The model `{request.Model}` does not exist or you do not have access to it.",
         429 => "Rate limit reached. Please try again later.",
         529 => "Overloaded",
         503 => "The server is overloaded or not ready yet.",
@@ -393,27 +473,39 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
             ? FakeWireFormat.Anthropic
             : FakeWireFormat.OpenAI;
 
-    private static FakeEndpoint DetectEndpoint(string path, string method, IHeaderDictionary headers, out bool knownPath)
+    /// <summary>The endpoint a request addresses; <paramref name="allowedMethod"/> names the methods its path takes, if the fake serves the path.</summary>
+    private static FakeEndpoint DetectEndpoint(string path, string method, IHeaderDictionary headers, out string? allowedMethod)
     {
-        var (endpoint, expected) = path.TrimEnd('/') switch
+        var trimmed = path.TrimEnd('/');
+        var anthropic = headers.ContainsKey("anthropic-version");
+        var (endpoint, expected) = trimmed switch
         {
             "/v1/chat/completions" => (FakeEndpoint.OpenAIChatCompletions, HttpMethods.Post),
             "/v1/responses" => (FakeEndpoint.OpenAIResponses, HttpMethods.Post),
             "/v1/embeddings" => (FakeEndpoint.OpenAIEmbeddings, HttpMethods.Post),
             "/v1/messages" => (FakeEndpoint.AnthropicMessages, HttpMethods.Post),
             "/v1/messages/count_tokens" => (FakeEndpoint.AnthropicCountTokens, HttpMethods.Post),
-            "/v1/models" => (headers.ContainsKey("anthropic-version") ? FakeEndpoint.AnthropicModels : FakeEndpoint.OpenAIModels, HttpMethods.Get),
-            _ => (FakeEndpoint.Unknown, ""),
+            "/v1/models" => (anthropic ? FakeEndpoint.AnthropicModels : FakeEndpoint.OpenAIModels, HttpMethods.Get),
+            _ when trimmed.Length > ModelsPrefix.Length && trimmed.StartsWith(ModelsPrefix, StringComparison.Ordinal) && trimmed.IndexOf('/', ModelsPrefix.Length) < 0
+                => (anthropic ? FakeEndpoint.AnthropicModelRetrieve : FakeEndpoint.OpenAIModelRetrieve, HttpMethods.Get),
+            _ => (FakeEndpoint.Unknown, (string?)null),
         };
-        knownPath = endpoint != FakeEndpoint.Unknown;
-        if (knownPath && string.Equals(method, expected, StringComparison.OrdinalIgnoreCase))
+        if (endpoint != FakeEndpoint.Unknown && string.Equals(method, expected, StringComparison.OrdinalIgnoreCase))
         {
+            allowedMethod = expected;
             return endpoint;
         }
 
-        var stored = StoredRoute.Match(path.TrimEnd('/'), method.ToUpperInvariant(), out var storedPath);
-        knownPath |= storedPath;
-        return stored?.Endpoint ?? FakeEndpoint.Unknown;
+        // The stored-state paths; /v1/chat/completions is both the create (POST) and the stored list (GET).
+        var stored = StoredRoute.Match(trimmed, method.ToUpperInvariant(), out var storedMethods);
+        if (stored is { } route)
+        {
+            allowedMethod = storedMethods;
+            return route.Endpoint;
+        }
+
+        allowedMethod = storedMethods ?? expected;
+        return FakeEndpoint.Unknown;
     }
 
     private static Dictionary<string, string> RedactedHeaders(IHeaderDictionary headers)
@@ -438,11 +530,6 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
 
     private static Task WriteErrorAsync(HttpContext context, FakeWireFormat format, int status, string? type, string message, string? param, string requestId, string? code = null)
     {
-        if (status == 405)
-        {
-            context.Response.Headers.Allow = "GET, POST";
-        }
-
         JsonObject body;
         if (format == FakeWireFormat.OpenAI)
         {

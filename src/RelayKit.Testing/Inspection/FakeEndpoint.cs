@@ -27,6 +27,12 @@ public enum FakeEndpoint
     /// <summary>Anthropic <c>GET /v1/models</c> (a models request carrying <c>anthropic-version</c>).</summary>
     AnthropicModels,
 
+    /// <summary>OpenAI <c>GET /v1/models/{model}</c>.</summary>
+    OpenAIModelRetrieve,
+
+    /// <summary>Anthropic <c>GET /v1/models/{model_id}</c> (a model request carrying <c>anthropic-version</c>).</summary>
+    AnthropicModelRetrieve,
+
     /// <summary>
     /// OpenAI stored chat completions: <c>GET /v1/chat/completions</c> (list), <c>GET</c>, <c>POST</c> (metadata)
     /// and <c>DELETE /v1/chat/completions/{id}</c>, <c>GET /v1/chat/completions/{id}/messages</c>.

@@ -85,6 +85,40 @@ public sealed class FakeRequest
     /// </summary>
     public string PromptText { get; internal init; } = "";
 
+    /// <summary>
+    /// The JSON schema the answer must follow: Chat Completions <c>response_format.json_schema.schema</c>,
+    /// Responses <c>text.format.schema</c>, Anthropic <c>output_config.format.schema</c>; <see langword="null"/> when none.
+    /// </summary>
+    public JsonNode? OutputSchema { get; internal init; }
+
+    /// <summary>
+    /// Whether the schema is strict (OpenAI <c>strict: true</c>; always on Anthropic): every property present,
+    /// no others.
+    /// </summary>
+    public bool IsOutputSchemaStrict { get; internal init; }
+
+    /// <summary>Whether the answer must be JSON: a JSON schema or OpenAI's <c>json_object</c> mode.</summary>
+    public bool RequiresJsonOutput { get; internal init; }
+
+    /// <summary>How many choices a Chat Completions request asked for (<c>n</c>); 1 otherwise.</summary>
+    public int ChoiceCount { get; internal init; } = 1;
+
+    /// <summary>
+    /// How many alternatives per token the request asked log probabilities for (Chat <c>logprobs</c> with
+    /// <c>top_logprobs</c>, Responses <c>include</c> of <c>message.output_text.logprobs</c>); <see langword="null"/>
+    /// when it asked for none.
+    /// </summary>
+    public int? TopLogprobs { get; internal init; }
+
+    /// <summary>Whether an Anthropic request turned extended thinking on (<c>thinking</c> of type <c>enabled</c> or <c>adaptive</c>).</summary>
+    public bool RequestsThinking { get; internal init; }
+
+    /// <summary>The thinking budget (<c>thinking.budget_tokens</c>); <see langword="null"/> for adaptive thinking or none.</summary>
+    public int? ThinkingBudgetTokens { get; internal init; }
+
+    /// <summary>Whether the request asked for thinking without its text (<c>display: omitted</c>): the block keeps only its signature.</summary>
+    internal bool OmitsThinkingText { get; init; }
+
     /// <summary>What the request asked for, in a sentence, for failure messages.</summary>
     public string Describe() => $"{Method} {Path}" + (Model is null ? "" : $" model={Model}") +
         (LastUserMessage is null ? "" : $" last user message=\"{Truncate(LastUserMessage, 80)}\"");

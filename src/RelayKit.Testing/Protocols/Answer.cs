@@ -8,43 +8,48 @@ namespace RelayKit.Testing.Protocols;
 /// </summary>
 internal sealed class Answer
 {
-    private IReadOnlyList<string>? _textPieces;
-
     public Answer(FakeRequest request, FakeReply reply, FakeFault? fault, string id, long created, Func<string> newToolCallId)
+        : this(request, [reply], fault, id, created, newToolCallId)
+    {
+    }
+
+    public Answer(FakeRequest request, IReadOnlyList<FakeReply> choices, FakeFault? fault, string id, long created, Func<string> newToolCallId)
     {
         Request = request;
-        Reply = reply;
         Fault = fault;
         Id = id;
         Created = created;
-        ToolCalls = reply.ToolCalls.Select(c => c with { Id = c.Id ?? newToolCallId() }).ToList();
+        Choices = [.. choices.Select(reply => new AnswerChoice(reply, [.. reply.ToolCalls.Select(c => c with { Id = c.Id ?? newToolCallId() })]))];
 
-        // A stream sends the text token by token: split and count it in one tokenizer pass.
-        int textTokens;
-        if (request.IsStreaming)
+        // Every choice is output the caller pays for (OpenAI's completion_tokens counts all n of them); thinking is
+        // output only where a format shows it.
+        var outputTokens = 0;
+        foreach (var choice in Choices)
         {
-            (_textPieces, textTokens) = TokenCounter.SplitAndCount(reply.Text);
-        }
-        else
-        {
-            textTokens = TokenCounter.Count(reply.Text);
-        }
+            outputTokens += choice.CountTextTokens(request.IsStreaming) + choice.Reply.ReasoningTokens;
+            if (request.Endpoint == FakeEndpoint.AnthropicMessages)
+            {
+                outputTokens += TokenCounter.Count(choice.Reply.Thinking) + TokenCounter.Count(choice.Reply.RedactedThinking);
+            }
 
-        var outputTokens = textTokens + reply.ReasoningTokens;
-        foreach (var call in ToolCalls)
-        {
-            outputTokens += TokenCounter.Count(call.Name) + TokenCounter.Count(call.ArgumentsJson);
+            foreach (var call in choice.ToolCalls)
+            {
+                outputTokens += TokenCounter.Count(call.Name) + TokenCounter.Count(call.ArgumentsJson);
+            }
         }
 
         OutputTokens = outputTokens;
         InputTokens = Math.Max(1, TokenCounter.Count(request.PromptText));
-        CachedInputTokens = Math.Min(reply.CachedInputTokens, InputTokens);
-        CacheCreationInputTokens = Math.Min(reply.CacheCreationInputTokens, InputTokens - CachedInputTokens);
+        CachedInputTokens = Math.Min(Reply.CachedInputTokens, InputTokens);
+        CacheCreationInputTokens = Math.Min(Reply.CacheCreationInputTokens, InputTokens - CachedInputTokens);
     }
 
     public FakeRequest Request { get; }
 
-    public FakeReply Reply { get; }
+    /// <summary>The answer's choices, one unless an OpenAI chat request asked for <c>n</c>; the first is <see cref="Reply"/>.</summary>
+    public IReadOnlyList<AnswerChoice> Choices { get; }
+
+    public FakeReply Reply => Choices[0].Reply;
 
     public FakeFault? Fault { get; }
 
@@ -54,10 +59,10 @@ internal sealed class Answer
 
     public string Model => Request.Model ?? "unknown";
 
-    public IReadOnlyList<FakeToolCall> ToolCalls { get; }
+    public IReadOnlyList<FakeToolCall> ToolCalls => Choices[0].ToolCalls;
 
-    /// <summary>The reply's text in whole-token pieces, as a stream sends it (see <see cref="TokenCounter.SplitIntoTokens"/>).</summary>
-    public IReadOnlyList<string> TextPieces => _textPieces ??= TokenCounter.SplitIntoTokens(Reply.Text ?? "");
+    /// <summary>The first choice's text in whole-token pieces, as a stream sends it (see <see cref="AnswerChoice.TextPieces"/>).</summary>
+    public IReadOnlyList<string> TextPieces => Choices[0].TextPieces;
 
     /// <summary>All input tokens, cached ones included (OpenAI's <c>prompt_tokens</c>).</summary>
     public int InputTokens { get; }

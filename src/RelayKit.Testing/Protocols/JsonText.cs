@@ -51,13 +51,16 @@ internal static class JsonText
     public static int? Int(JsonNode? node) =>
         node is JsonValue value && value.TryGetValue<int>(out var number) ? number : null;
 
-    /// <summary>Reads the model field the way both APIs require it: present and a non-empty string.</summary>
+    /// <summary>
+    /// Reads the model field as Chat Completions and Embeddings require it: present and a non-empty string. Their
+    /// answer to a missing one names no param and no code, as the real API's does.
+    /// </summary>
     public static string RequireModel(JsonObject body)
     {
         var model = String(body["model"]);
         if (string.IsNullOrWhiteSpace(model))
         {
-            throw new BadRequestException(400, "you must provide a model parameter", "model");
+            throw new BadRequestException(400, "you must provide a model parameter");
         }
 
         return model;

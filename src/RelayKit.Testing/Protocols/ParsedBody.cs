@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace RelayKit.Testing.Protocols;
 
 /// <summary>The fields of a request body that decide the fake's answer, read once per request.</summary>
@@ -24,4 +26,20 @@ internal sealed record ParsedBody
     public IReadOnlyList<string> EmbeddingInputs { get; init; } = [];
 
     public string PromptText { get; init; } = "";
+
+    public JsonNode? OutputSchema { get; init; }
+
+    public bool IsOutputSchemaStrict { get; init; }
+
+    public bool RequiresJsonOutput { get; init; }
+
+    public int ChoiceCount { get; init; } = 1;
+
+    public int? TopLogprobs { get; init; }
+
+    public bool RequestsThinking { get; init; }
+
+    public int? ThinkingBudgetTokens { get; init; }
+
+    public bool OmitsThinkingText { get; init; }
 }

@@ -135,6 +135,17 @@ public sealed class FakeRule
         return RespondWith(FakeReply.WithText(text, finishReason));
     }
 
+    /// <summary>Answers with a JSON text, such as a pinned structured output (see <see cref="FakeReply.WithJson(string)"/>).</summary>
+    /// <param name="json">A JSON text.</param>
+    public FakeRule RespondWithJson(string json) => RespondWith(FakeReply.WithJson(json));
+
+    /// <summary>Answers with a value serialized as JSON (the web defaults, camelCase, when <paramref name="options"/> is null).</summary>
+    /// <typeparam name="T">The value's type.</typeparam>
+    /// <param name="value">The value.</param>
+    /// <param name="options">The serializer options.</param>
+    public FakeRule RespondWithJson<T>(T value, System.Text.Json.JsonSerializerOptions? options = null) =>
+        RespondWith(FakeReply.WithJson(value, options));
+
     /// <summary>Answers with one tool call.</summary>
     /// <param name="name">The tool's name.</param>
     /// <param name="argumentsJson">The arguments as a JSON object text.</param>

@@ -17,13 +17,14 @@ using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Keys;
 using RelayKit.AspNetCore.Tests.TestHost;
 using RelayKit.Testing;
+using RelayKit.Tests.Shared;
 
 namespace RelayKit.AspNetCore.Tests.Admin;
 
 /// <summary>
 /// A host with the relay on the fake upstream, <c>AddAdmin()</c>, <c>MapModelRelayAdmin()</c> guarded by
 /// the host's "admin" policy (role admin, see <see cref="TestAdminAuthenticationHandler"/>) unless told
-/// otherwise, a budget ledger on the given storage and a fake clock.
+/// otherwise, a budget ledger, key store and usage store on the given storage and a fake clock.
 /// </summary>
 public sealed class AdminRelayApp : WebApplicationFactory<AdminRelayApp>
 {
@@ -48,6 +49,18 @@ public sealed class AdminRelayApp : WebApplicationFactory<AdminRelayApp>
             // The relay registers its ledger from configuration; point it at this test's own file.
             _settings["ModelRelay:Budgets:Provider"] = "Sqlite";
             _settings["ModelRelay:Budgets:SqlitePath"] = SqlitePath;
+            _settings["ModelRelay:Usage:Store"] = "Sqlite";
+            _settings["ModelRelay:Usage:SqlitePath"] = UsageSqlitePath;
+        }
+        else if (storage == AdminStorage.PostgreSql)
+        {
+            PostgresConnectionString = TestServers.RequirePostgres();
+            _settings["ModelRelay:Budgets:Provider"] = "PostgreSql";
+            _settings["ModelRelay:Budgets:PostgresConnectionString"] = PostgresConnectionString;
+            _settings["ModelRelay:Budgets:PostgresSchema"] = PostgresSchema;
+            _settings["ModelRelay:Usage:Store"] = "Postgres";
+            _settings["ModelRelay:Usage:PostgresConnectionString"] = PostgresConnectionString;
+            _settings["ModelRelay:Usage:PostgresSchema"] = PostgresSchema;
         }
 
         settings?.Invoke(_settings);
@@ -55,6 +68,10 @@ public sealed class AdminRelayApp : WebApplicationFactory<AdminRelayApp>
         _storage = storage switch
         {
             AdminStorage.Sqlite => new BudgetStorageOptions { Provider = BudgetStorageProvider.Sqlite, SqlitePath = SqlitePath },
+            AdminStorage.PostgreSql => new BudgetStorageOptions
+            {
+                Provider = BudgetStorageProvider.PostgreSql, PostgresConnectionString = PostgresConnectionString, PostgresSchema = PostgresSchema,
+            },
             _ => new BudgetStorageOptions { Provider = BudgetStorageProvider.InMemory },
         };
     }
@@ -64,6 +81,12 @@ public sealed class AdminRelayApp : WebApplicationFactory<AdminRelayApp>
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero));
 
     public string SqlitePath { get; } = Path.Combine(Path.GetTempPath(), "relaykit-admin-" + Guid.NewGuid().ToString("N") + ".db");
+
+    public string UsageSqlitePath { get; } = Path.Combine(Path.GetTempPath(), "relaykit-admin-usage-" + Guid.NewGuid().ToString("N") + ".db");
+
+    public string PostgresSchema { get; } = PostgresTestSchema.NewName("admin_test");
+
+    public string? PostgresConnectionString { get; }
 
     public FakeLogCollector Logs => Services.GetRequiredService<FakeLogCollector>();
 
@@ -109,6 +132,7 @@ public sealed class AdminRelayApp : WebApplicationFactory<AdminRelayApp>
                     services.AddAuthorizationBuilder().AddPolicy("admin", policy => policy.RequireRole("admin"));
                     services.AddModelRelay()
                         .ConfigureUpstreamHandler((_, _) => Fake.CreateHandler())
+                        .AddPostgreSqlStorage()
                         .AddAdmin();
                     services.AddBudgetLedger(_storage);
                     services.AddSingleton<TimeProvider>(Time);
@@ -128,9 +152,14 @@ public sealed class AdminRelayApp : WebApplicationFactory<AdminRelayApp>
         await base.DisposeAsync();
         await Fake.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        foreach (var file in new[] { SqlitePath, SqlitePath + "-wal", SqlitePath + "-shm" })
+        foreach (var path in new[] { SqlitePath, UsageSqlitePath })
         {
-            File.Delete(file);
+            foreach (var file in new[] { path, path + "-wal", path + "-shm" })
+            {
+                File.Delete(file);
+            }
         }
+
+        await PostgresTestSchema.DropAsync(PostgresConnectionString, PostgresSchema);
     }
 }

@@ -58,7 +58,7 @@ public sealed class RelayAdminEndpointsTests
         var refused = await Assert.ThrowsAsync<ClientResultException>(() =>
             app.CreateOpenAiClient(secret).GetChatClient("gpt-5.5").CompleteChatAsync([new UserChatMessage("hi")]));
 
-        Assert.Equal(403, refused.Status);
+        Assert.Equal(404, refused.Status);
     }
 
     [Fact]
@@ -151,6 +151,26 @@ public sealed class RelayAdminEndpointsTests
         Assert.Equal(HttpStatusCode.Conflict, conflict.Status);
         Assert.Equal("reference_conflict", conflict.Body.GetProperty("error").GetProperty("code").GetString());
         Assert.Equal(1m, await BalanceAsync(admin, id));
+    }
+
+    [SkippableTheory]
+    [InlineData(AdminStorage.InMemory)]
+    [InlineData(AdminStorage.Sqlite)]
+    [InlineData(AdminStorage.PostgreSql)]
+    public async Task Creating_a_key_with_a_credit_reference_used_for_another_key_is_a_conflict_and_creates_nothing(AdminStorage storage)
+    {
+        await using var app = new AdminRelayApp(storage);
+        using var admin = app.CreateAdminClient();
+        var first = await app.CreateKeyAsync(admin, new { name = "quinn", credit = 5m, credit_reference = "pay_create_1" });
+
+        var second = await PostJsonAsync(admin, Keys, new { name = "quinn-again", credit = 5m, credit_reference = "pay_create_1" });
+
+        Assert.Equal(HttpStatusCode.Conflict, second.Status);
+        Assert.Equal("reference_conflict", second.Body.GetProperty("error").GetProperty("code").GetString());
+        Assert.False(second.Body.TryGetProperty("secret", out _));
+        var stored = Assert.Single(await app.KeyStore.ListAsync());
+        Assert.Equal(first.GetProperty("id").GetString(), stored.Id);
+        Assert.Equal(5m, await BalanceAsync(admin, stored.Id));
     }
 
     [Fact]

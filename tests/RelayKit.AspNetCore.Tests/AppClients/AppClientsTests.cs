@@ -138,4 +138,76 @@ public sealed class AppClientsTests
         Assert.Equal("o4-mini", fake.Requests.Single().Model);
         await app.StopAsync();
     }
+
+    [Fact]
+    public async Task With_the_relay_off_a_client_that_cannot_reach_its_model_stops_the_start_saying_why()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(RelaySettings.Unreachable().With("ModelRelay:Enabled", "false"));
+        builder.Services.AddModelRelay()
+            .AddOpenAIChatClient(Claude)
+            .AddAnthropicClient(Gpt)
+            .AddChatClient(Claude);
+        using var app = builder.Build();
+
+        var failure = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => app.StartAsync());
+
+        Assert.Equal(2, failure.Failures.Count());
+        Assert.Contains(failure.Failures, f => f.StartsWith($"AddOpenAIChatClient(\"{Claude}\"): the model is served by provider 'anthropic' in the Anthropic format", StringComparison.Ordinal)
+            && f.Contains("Register it with AddAnthropicClient or AddChatClient, or keep the relay on.", StringComparison.Ordinal));
+        Assert.Contains(failure.Failures, f => f.StartsWith($"AddAnthropicClient(\"{Gpt}\"): the model is served by provider 'openai' in the OpenAI format", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_configuration_that_only_turns_the_relay_off_stops_the_start_naming_what_the_client_needs()
+    {
+        var failure = await StartWithOnlyAsync(new() { ["ModelRelay:Enabled"] = "false" }, Gpt);
+
+        Assert.Equal(
+            [$"AddChatClient(\"{Gpt}\") with the relay off (ModelRelay:Enabled=false): the app's client for model '{Gpt}' needs ModelRelay:Models:{Gpt} (with its Provider, or a pattern that matches it) and that provider under ModelRelay:Providers (Kind, BaseUrl, ApiKey) configured to reach the provider directly."],
+            failure.Failures);
+    }
+
+    [Fact]
+    public async Task With_the_relay_off_a_provider_without_its_key_stops_the_start()
+    {
+        var failure = await StartWithOnlyAsync(
+            new()
+            {
+                ["ModelRelay:Enabled"] = "false",
+                ["ModelRelay:Providers:local:Kind"] = "OpenAI",
+                ["ModelRelay:Providers:local:BaseUrl"] = "http://127.0.0.1:11434/v1",
+                ["ModelRelay:Models:llama:Provider"] = "local",
+            },
+            "llama");
+
+        Assert.Equal(
+            ["AddChatClient(\"llama\") with the relay off (ModelRelay:Enabled=false) calls provider 'local' itself and needs its key: set ModelRelay:Providers:local:ApiKey."],
+            failure.Failures);
+    }
+
+    private static async Task<Microsoft.Extensions.Options.OptionsValidationException> StartWithOnlyAsync(Dictionary<string, string?> settings, string model)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.Sources.Clear(); // this configuration and nothing else (no appsettings.json from the test output)
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddModelRelay().AddChatClient(model);
+        using var app = builder.Build();
+        return await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => app.StartAsync());
+    }
+
+    [Fact]
+    public async Task With_the_relay_on_the_same_registrations_start_without_provider_keys()
+    {
+        // Through the relay the clients reach any model with the app's relay key: nothing of the above applies.
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(RelaySettings.Unreachable());
+        builder.Services.AddModelRelay().AddOpenAIChatClient(Claude).AddAnthropicClient(Gpt);
+        using var app = builder.Build();
+
+        await app.StartAsync();
+
+        Assert.NotNull(app.Services.GetRequiredKeyedService<ChatClient>(Claude));
+        await app.StopAsync();
+    }
 }

@@ -66,6 +66,6 @@ public sealed class RelayKeyAuthenticatorTests
         // Configured keys only: the lookup completes at once, with no store behind it.
         var found = new RelayKeyAuthenticator(monitor).AuthenticateAsync(http.Request, CancellationToken.None);
         Assert.True(found.IsCompletedSuccessfully);
-        return found.Result;
+        return found.Result.Caller;
     }
 }

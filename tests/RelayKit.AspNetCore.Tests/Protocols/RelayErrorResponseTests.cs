@@ -47,18 +47,25 @@ public sealed class RelayErrorResponseTests
     }
 
     [Fact]
-    public async Task A_model_the_key_may_not_use_is_403()
+    public async Task A_model_the_key_may_not_use_is_answered_exactly_as_an_unknown_one()
     {
         await using var relay = FakeRelay.Create();
+        using var http = relay.App.CreateClient();
 
-        var openAi = await Assert.ThrowsAsync<ClientResultException>(() =>
+        // Bob may use gpt-5.5 only: o4-mini is configured, o4-mimi is not; nothing may tell the two apart.
+        var configured = await RawRelayCall.PostAsync(http, Chat, ChatBody.Replace("gpt-5.5", "o4-mini", StringComparison.Ordinal), bearer: RelaySettings.BobKey);
+        var unknown = await RawRelayCall.PostAsync(http, Chat, ChatBody.Replace("gpt-5.5", "o4-mimi", StringComparison.Ordinal), bearer: RelaySettings.BobKey);
+        var sdk = await Assert.ThrowsAsync<ClientResultException>(() =>
             relay.App.CreateOpenAiClient(RelaySettings.BobKey).GetChatClient("o4-mini").CompleteChatAsync([new UserChatMessage("hi")]));
-        var anthropic = await Assert.ThrowsAsync<AnthropicForbiddenException>(() =>
+        var anthropic = await Assert.ThrowsAsync<AnthropicNotFoundException>(() =>
             relay.App.CreateAnthropicClient(RelaySettings.BobKey).Messages.Create(Params("claude-code-opus-4.8")));
 
-        Assert.Equal(403, openAi.Status);
-        Assert.Contains("may not use the model 'o4-mini'", openAi.Message, StringComparison.Ordinal);
-        Assert.Contains("may not use the model 'claude-code-opus-4.8'", anthropic.Message, StringComparison.Ordinal);
+        AssertOpenAiError(configured, 404, "invalid_request_error", "model_not_found", "The model 'o4-mini' is not configured on this relay.");
+        Assert.Equal(
+            unknown.Body.ToString().Replace("o4-mimi", "MODEL", StringComparison.Ordinal),
+            configured.Body.ToString().Replace("o4-mini", "MODEL", StringComparison.Ordinal));
+        Assert.Equal(404, sdk.Status);
+        Assert.Contains("The model 'claude-code-opus-4.8' is not configured on this relay", anthropic.Message, StringComparison.Ordinal);
         Assert.Empty(relay.Fake.Requests);
     }
 
@@ -192,7 +199,7 @@ public sealed class RelayErrorResponseTests
     }
 
     [Fact]
-    public async Task An_untranslated_endpoint_on_a_model_of_the_other_format_is_400_saying_which_format_its_provider_speaks()
+    public async Task An_untranslated_endpoint_on_a_model_of_the_other_format_is_400_saying_the_model_cannot_do_it()
     {
         await using var relay = FakeRelay.Create();
 
@@ -207,8 +214,9 @@ public sealed class RelayErrorResponseTests
             }));
 
         Assert.Equal(400, openAi.Status);
-        Assert.Contains("served by provider 'anthropic', which speaks the Anthropic Messages format; send this request to /v1/messages", openAi.Message, StringComparison.Ordinal);
-        Assert.Contains("served by provider 'openai', which speaks the OpenAI format", anthropic.Message, StringComparison.Ordinal);
+        Assert.Contains("model_not_supported", openAi.Message, StringComparison.Ordinal);
+        Assert.Contains("The model 'claude-code-opus-4.8' cannot create embeddings", openAi.Message, StringComparison.Ordinal);
+        Assert.Contains("The model 'gpt-5.5' cannot count tokens here: its provider 'openai' serves it in the OpenAI format", anthropic.Message, StringComparison.Ordinal);
         Assert.Empty(relay.Fake.Requests);
     }
 
@@ -261,6 +269,34 @@ public sealed class RelayErrorResponseTests
         Assert.Equal("model", model.GetProperty("type").GetString());
         Assert.True(DateTimeOffset.TryParse(model.GetProperty("created_at").GetString(), System.Globalization.CultureInfo.InvariantCulture, out _));
         Assert.StartsWith("req_", headers.GetValues("x-request-id").Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Embeddings_of_a_claude_model_say_the_model_cannot_embed()
+    {
+        await using var relay = FakeRelay.Create();
+        using var http = relay.App.CreateClient();
+
+        var answer = await RawRelayCall.PostAsync(http, "v1/embeddings", """{"model":"claude-code-opus-4.8","input":"hello"}""", bearer: RelaySettings.AliceKey);
+
+        AssertOpenAiError(answer, 400, "invalid_request_error", "model_not_supported", "The model 'claude-code-opus-4.8' cannot create embeddings");
+        Assert.Equal("model", answer.Body.GetProperty("error").GetProperty("param").GetString());
+        Assert.DoesNotContain("/v1/messages", answer.Body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Empty(relay.Fake.Requests);
+    }
+
+    [Fact]
+    public async Task Counting_tokens_of_a_gpt_model_says_its_format_has_no_count_endpoint()
+    {
+        await using var relay = FakeRelay.Create();
+        using var http = relay.App.CreateClient();
+
+        var answer = await RawRelayCall.PostAsync(http, "v1/messages/count_tokens",
+            """{"model":"gpt-5.5","messages":[{"role":"user","content":"hi"}]}""", apiKey: RelaySettings.AliceKey, anthropicVersion: "2023-06-01");
+
+        AssertAnthropicError(answer, 400, "invalid_request_error", "The model 'gpt-5.5' cannot count tokens here");
+        Assert.Contains("no messages.count_tokens endpoint", answer.Body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Empty(relay.Fake.Requests);
     }
 
     private static MessageCreateParams Params(string model) => new()

@@ -4,6 +4,12 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Usage;
 using RelayKit.Samples.MinimalApi;
 
 namespace RelayKit.AspNetCore.Tests.Samples;
@@ -15,8 +21,7 @@ public sealed class MinimalApiSampleTests
     public async Task Ask_answers_the_same_question_from_a_gpt_and_a_claude_model()
     {
         // The sample's warnings (an unreachable provider says why) go into the failure message.
-        await using var sample = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
-            web.ConfigureLogging(logging => logging.AddFakeLogging()));
+        await using var sample = SampleApp.Create(web => web.ConfigureLogging(logging => logging.AddFakeLogging()));
         using var http = sample.CreateClient();
 
         using var raw = await http.GetAsync("/ask?q=What+is+a+relay%3F");
@@ -33,13 +38,13 @@ public sealed class MinimalApiSampleTests
     [Fact]
     public async Task The_relay_beside_it_serves_the_claude_model_to_an_openai_caller()
     {
-        await using var sample = new WebApplicationFactory<Program>();
+        await using var sample = SampleApp.Create();
         using var http = sample.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
         {
             Content = JsonContent.Create(new { model = "claude-code-opus-4.8", messages = new[] { new { role = "user", content = "Hello!" } } }),
         };
-        request.Headers.Authorization = new("Bearer", "rk-dev-local-only");
+        request.Headers.Authorization = new("Bearer", DevelopmentKey.Secret);
 
         using var response = await http.SendAsync(request);
 
@@ -50,5 +55,102 @@ public sealed class MinimalApiSampleTests
         Assert.True(response.Headers.Contains("x-request-id"), "the relay answered, not the fake behind it");
         // The id of an Anthropic message: the answer came from the fake's Anthropic side, translated.
         Assert.StartsWith("msg_", (string?)body["id"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_zero_configuration_a_metered_request_shows_its_cost_and_every_listed_model_has_a_price()
+    {
+        await using var sample = SampleApp.Create();
+        using var http = sample.CreateClient();
+
+        using var chat = await PostAsync(http, "/v1/chat/completions", """{"model":"gpt-5.5","messages":[{"role":"user","content":"Hello!"}]}""");
+        using var messages = await PostAsync(http, "/v1/messages", """{"model":"claude-code-opus-4.8","max_tokens":50,"messages":[{"role":"user","content":"Hello!"}]}""");
+        using var estimate = await PostAsync(http, "/v1/relay/estimate?endpoint=chat/completions", """{"model":"claude-code-opus-4.8","messages":[{"role":"user","content":"Hello!"}]}""");
+        var status = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync("/relay/status"))!;
+
+        foreach (var answer in new[] { chat, messages })
+        {
+            Assert.True(answer.IsSuccessStatusCode, $"{(int)answer.StatusCode} {await answer.Content.ReadAsStringAsync()}");
+            Assert.True(decimal.Parse(answer.Headers.GetValues("x-relaykit-cost-charged").Single(), System.Globalization.CultureInfo.InvariantCulture) > 0);
+            var balance = decimal.Parse(answer.Headers.GetValues("x-relaykit-balance-remaining").Single(), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.InRange(balance, 0.000001m, decimal.Parse(DevelopmentKey.TrialCredit, System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        Assert.True(estimate.IsSuccessStatusCode, await estimate.Content.ReadAsStringAsync());
+        var models = status["models"]!.AsArray();
+        Assert.Contains(models, m => (string?)m!["name"] == "gpt-5.5");
+        Assert.All(models, m => Assert.NotNull(m!["price"]));
+    }
+
+    [Fact]
+    public async Task The_sample_keeps_its_data_files_out_of_the_content_root_it_watches()
+    {
+        await using var sample = new WebApplicationFactory<Program>();
+        using var http = sample.CreateClient();
+        using var answer = await PostAsync(http, "/v1/chat/completions", """{"model":"gpt-5.5","messages":[{"role":"user","content":"Hello!"}]}""");
+        Assert.True(answer.IsSuccessStatusCode);
+
+        var contentRoot = Path.GetFullPath(sample.Services.GetRequiredService<IHostEnvironment>().ContentRootPath);
+        var files = new[]
+        {
+            sample.Services.GetRequiredService<IOptions<UsageOptions>>().Value.SqlitePath,
+            sample.Services.GetRequiredService<BudgetStorageOptions>().SqlitePath,
+        };
+
+        Assert.All(files, file =>
+        {
+            Assert.True(Path.IsPathRooted(file), file);
+            Assert.False(Path.GetFullPath(file).StartsWith(contentRoot, StringComparison.Ordinal), $"{file} is under the content root {contentRoot}");
+        });
+        Assert.True(File.Exists(files[1]), "the metered request wrote the ledger there");
+        Assert.Empty(Directory.GetFiles(contentRoot, "relaykit-*.db*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task The_banner_prints_the_built_in_key_and_only_the_name_of_a_configured_one()
+    {
+        const string configured = "rk-team-configured-SECRET-8d2f";
+        await using var builtIn = SampleApp.Create();
+        await using var withKey = SampleApp.Create(web => web
+            .UseSetting("ModelRelay:Keys:0:Name", "team")
+            .UseSetting("ModelRelay:Keys:0:Secret", configured));
+        using var builtInHttp = builtIn.CreateClient();
+        using var withKeyHttp = withKey.CreateClient();
+
+        var builtInBanner = Banner(builtIn);
+        var withKeyBanner = Banner(withKey);
+
+        Assert.Contains($"Development key:     {DevelopmentKey.Secret}", builtInBanner, StringComparison.Ordinal);
+        Assert.Contains($"Authorization: Bearer {DevelopmentKey.Secret}", builtInBanner, StringComparison.Ordinal);
+        Assert.DoesNotContain(configured, withKeyBanner, StringComparison.Ordinal);
+        Assert.DoesNotContain(DevelopmentKey.Secret, withKeyBanner, StringComparison.Ordinal);
+        Assert.Contains("the configured key 'team'", withKeyBanner, StringComparison.Ordinal);
+        Assert.Contains("Authorization: Bearer $RELAY_KEY", withKeyBanner, StringComparison.Ordinal);
+
+        // The configured key replaces the built-in one, which everyone who read the sample knows.
+        using var refused = await PostAsync(withKeyHttp, "/v1/models", null);
+        using var accepted = await PostAsync(withKeyHttp, "/v1/chat/completions", """{"model":"gpt-5.5","messages":[{"role":"user","content":"Hello!"}]}""", configured);
+        Assert.Equal(401, (int)refused.StatusCode);
+        Assert.True(accepted.IsSuccessStatusCode, await accepted.Content.ReadAsStringAsync());
+    }
+
+    private static string Banner(WebApplicationFactory<Program> sample)
+    {
+        var text = new StringWriter();
+        sample.Services.GetRequiredService<QuickStart>().Write(text, "http://localhost:5000", sample.Services.GetRequiredService<IConfiguration>());
+        return text.ToString();
+    }
+
+    private static async Task<HttpResponseMessage> PostAsync(HttpClient http, string path, string? body, string key = DevelopmentKey.Secret)
+    {
+        using var request = new HttpRequestMessage(body is null ? HttpMethod.Get : HttpMethod.Post, path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+        }
+
+        request.Headers.Authorization = new("Bearer", key);
+        request.Headers.Add("anthropic-version", "2023-06-01");
+        return await http.SendAsync(request);
     }
 }

@@ -1,5 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using RelayKit.AspNetCore.Tests.TestHost;
 using RelayKit.AspNetCore.Tests.Usage;
 
@@ -29,16 +31,16 @@ public sealed class RelayStatusEndpointTests
         Assert.Equal(["anthropic", "openai"], upstreams.Keys.Order(StringComparer.Ordinal));
         var openai = upstreams["openai"];
         Assert.Equal("healthy", openai.GetProperty("health").GetString());
-        Assert.Equal(3, openai.GetProperty("lastHour").GetProperty("attempts").GetInt64());
-        Assert.Equal(0, openai.GetProperty("lastHour").GetProperty("errorRate").GetDouble());
-        Assert.Equal(1.0, openai.GetProperty("lastDay").GetProperty("uptime").GetDouble());
-        Assert.True(openai.GetProperty("lastHour").GetProperty("latencyMs").GetProperty("p99").GetDouble() >= 0);
+        Assert.Equal(3, openai.GetProperty("last_hour").GetProperty("attempts").GetInt64());
+        Assert.Equal(0, openai.GetProperty("last_hour").GetProperty("error_rate").GetDouble());
+        Assert.Equal(1.0, openai.GetProperty("last_day").GetProperty("uptime").GetDouble());
+        Assert.True(openai.GetProperty("last_hour").GetProperty("latency_ms").GetProperty("p99").GetDouble() >= 0);
         Assert.Equal("unknown", upstreams["anthropic"].GetProperty("health").GetString());
-        Assert.Equal(JsonValueKind.Null, upstreams["anthropic"].GetProperty("lastHour").GetProperty("latencyMs").GetProperty("p50").ValueKind);
+        Assert.Equal(JsonValueKind.Null, upstreams["anthropic"].GetProperty("last_hour").GetProperty("latency_ms").GetProperty("p50").ValueKind);
 
         var models = body.GetProperty("models").EnumerateArray().ToDictionary(m => m.GetProperty("name").GetString()!);
         Assert.Contains("gpt-5.5", models.Keys);
-        Assert.Equal("claude-opus-4-8", models["claude-code-opus-4.8"].GetProperty("upstreamModel").GetString());
+        Assert.Equal("claude-opus-4-8", models["claude-code-opus-4.8"].GetProperty("upstream_model").GetString());
         Assert.Equal(2.50m, models["gpt-4o"].GetProperty("price").GetProperty("input").GetDecimal());
         Assert.Equal(10.00m, models["gpt-4o"].GetProperty("price").GetProperty("output").GetDecimal());
 
@@ -50,6 +52,30 @@ public sealed class RelayStatusEndpointTests
         Assert.DoesNotContain("alice", text, StringComparison.Ordinal);
         Assert.DoesNotContain("fake-upstream", text, StringComparison.Ordinal);
         Assert.DoesNotContain(RelaySettings.OpenAiProviderKey, text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_upstream_idle_for_the_recent_window_reads_up_and_idle_not_unknown()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 10, 12, 0, 0, TimeSpan.Zero));
+        await using var relay = FakeRelay.Create(services: s => s.AddSingleton<TimeProvider>(time));
+        using var http = relay.App.CreateClient();
+        var (code, _, _) = await RawRelayCall.PostAsync(http, "v1/chat/completions",
+            """{"model":"gpt-5.5","messages":[{"role":"user","content":"hi"}]}""", bearer: RelaySettings.AliceKey);
+        Assert.Equal(200, code);
+
+        time.Advance(TimeSpan.FromMinutes(6));
+        var (_, body, _) = await RawRelayCall.GetAsync(http, "relay/status");
+        using var page = new HttpRequestMessage(HttpMethod.Get, "relay/status");
+        page.Headers.Accept.ParseAdd("text/html");
+        using var pageResponse = await http.SendAsync(page);
+        var html = await pageResponse.Content.ReadAsStringAsync();
+
+        var upstreams = body.GetProperty("upstreams").EnumerateArray().ToDictionary(u => u.GetProperty("name").GetString()!);
+        Assert.Equal("idle", upstreams["openai"].GetProperty("health").GetString());
+        Assert.Equal(1, upstreams["openai"].GetProperty("last_hour").GetProperty("attempts").GetInt64());
+        Assert.Equal("unknown", upstreams["anthropic"].GetProperty("health").GetString());
+        Assert.Contains("<td class=\"health idle\">up (idle)</td>", html, StringComparison.Ordinal);
     }
 
     [Fact]

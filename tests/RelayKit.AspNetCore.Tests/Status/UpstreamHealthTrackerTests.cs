@@ -54,6 +54,34 @@ public sealed class UpstreamHealthTrackerTests
     }
 
     [Fact]
+    public void An_upstream_that_answered_and_then_went_quiet_is_idle_not_unknown()
+    {
+        Record("openai", 20, 0);
+        Assert.Equal(UpstreamHealth.Healthy, _tracker.GetReport("openai").Health);
+
+        _time.Advance(TimeSpan.FromMinutes(5));
+        var idle = _tracker.GetReport("openai");
+        _time.Advance(TimeSpan.FromHours(30));
+        var longIdle = _tracker.GetReport("openai");
+
+        Assert.Equal(UpstreamHealth.Idle, idle.Health);
+        Assert.Equal(20, idle.LastHour.Attempts);
+        Assert.Equal(UpstreamHealth.Idle, longIdle.Health);
+        Assert.Equal(0, longIdle.LastDay.Attempts);
+        Assert.Equal(UpstreamHealth.Unknown, _tracker.GetReport("anthropic").Health);
+    }
+
+    [Fact]
+    public void An_upstream_whose_last_attempt_failed_is_not_idle()
+    {
+        Record("openai", 20, 1);
+
+        _time.Advance(TimeSpan.FromMinutes(10));
+
+        Assert.Equal(UpstreamHealth.Degraded, _tracker.GetReport("openai").Health);
+    }
+
+    [Fact]
     public void Failures_in_a_row_mark_an_upstream_down_until_it_answers_again()
     {
         Record("openai", 50, 0);
@@ -64,8 +92,9 @@ public sealed class UpstreamHealthTrackerTests
         Assert.Equal(3, down.ConsecutiveFailures);
         Assert.Equal(_time.GetUtcNow(), down.LastFailure);
 
+        // Idle since: still down, the last the relay knows of it (it is not unknown: requests did reach it).
         _time.Advance(TimeSpan.FromMinutes(6));
-        Assert.Equal(UpstreamHealth.Unknown, _tracker.GetReport("openai").Health);
+        Assert.Equal(UpstreamHealth.Down, _tracker.GetReport("openai").Health);
 
         Record("openai", 1, 0);
         var recovered = _tracker.GetReport("openai");

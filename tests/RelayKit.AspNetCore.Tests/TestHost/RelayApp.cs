@@ -60,7 +60,8 @@ public sealed class RelayApp(
                 .ConfigureServices(services =>
                 {
                     services.AddRouting();
-                    var relay = services.AddModelRelay();
+                    // Both optional stores are available; each test's settings choose whether they are used.
+                    var relay = services.AddModelRelay().AddPostgreSqlStorage().AddRedisRateLimits();
                     configureRelay?.Invoke(relay);
                     configureServices?.Invoke(services);
                 })

@@ -25,13 +25,13 @@ public sealed class UsageEndpointTests
         var recent = body.GetProperty("recent").EnumerateArray().ToList();
         Assert.Equal(2, recent.Count);
         var bobRequest = records.Single(r => r.KeyName == "bob").RequestId;
-        Assert.DoesNotContain(bobRequest, recent.Select(r => r.GetProperty("requestId").GetString()));
-        var byModel = body.GetProperty("byModel").EnumerateArray().ToDictionary(m => m.GetProperty("model").GetString()!);
+        Assert.DoesNotContain(bobRequest, recent.Select(r => r.GetProperty("request_id").GetString()));
+        var byModel = body.GetProperty("by_model").EnumerateArray().ToDictionary(m => m.GetProperty("model").GetString()!);
         Assert.Equal(["gpt-4o", "gpt-5.5"], byModel.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(aliceGpt4o.Cost, byModel["gpt-4o"].GetProperty("cost").GetDecimal());
         Assert.True(aliceGpt4o.Cost > 0, "gpt-4o has a built-in price, so the request cost something");
-        Assert.Equal(aliceGpt4o.OutputTokens, byModel["gpt-4o"].GetProperty("outputTokens").GetInt64());
-        var day = Assert.Single(body.GetProperty("byDay").EnumerateArray());
+        Assert.Equal(aliceGpt4o.OutputTokens, byModel["gpt-4o"].GetProperty("output_tokens").GetInt64());
+        var day = Assert.Single(body.GetProperty("by_day").EnumerateArray());
         Assert.Equal(2, day.GetProperty("requests").GetInt64());
         Assert.Equal(aliceGpt4o.Timestamp.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), day.GetProperty("day").GetString());
 

@@ -156,6 +156,12 @@ public sealed class CassetteConversionTests : IAsyncLifetime
         var end = data.Single(d => (string?)d["type"] == "message_delta");
         Assert.Equal(("tool_use", 40), ((string?)end["delta"]!["stop_reason"], (int)end["usage"]!["output_tokens"]!));
         Assert.Equal("message_stop", (string?)data[^1]["type"]);
+
+        // The fields the stream adds around the recording are there for the SDK, null as the API sends them.
+        var start = data[0]!["message"]!.AsObject();
+        Assert.All(["container", "stop_details", "diagnostics"], field => Assert.True(start.ContainsKey(field) && start[field] is null, field));
+        Assert.All(["container", "stop_details"], field => Assert.True(end["delta"]!.AsObject().ContainsKey(field), field));
+        Assert.True(data.First(d => (string?)d["content_block"]?["type"] == "text")["content_block"]!.AsObject().ContainsKey("citations"));
     }
 
     [Fact]

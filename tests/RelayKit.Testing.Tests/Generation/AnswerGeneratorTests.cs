@@ -23,6 +23,23 @@ public sealed class AnswerGeneratorTests
     }
 
     [Fact]
+    public async Task Generated_dates_count_from_a_fixed_point_not_the_machine_clock()
+    {
+        // A date field generated from the wall clock changed from run to run (and second to second), breaking
+        // "same seed, same answer" for structured outputs and tool arguments with date-time fields.
+        const string Schema = """{"type":"object","properties":{"when":{"type":"string","format":"date-time"},"day":{"type":"string","format":"date"}},"required":["when","day"],"additionalProperties":false}""";
+        await using var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = 13 });
+        var options = new ChatCompletionOptions { ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("moment", BinaryData.FromString(Schema), jsonSchemaIsStrict: true) };
+
+        ChatCompletion completion = await OpenAITestClients.InMemory(fake).GetChatClient("gpt-4o").CompleteChatAsync([new UserChatMessage("When?")], options);
+
+        var value = JsonNode.Parse(completion.Content[0].Text)!;
+        var when = DateTimeOffset.Parse(value["when"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(when, new DateTimeOffset(2025, 12, 30, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        Assert.StartsWith("2025-12-3", value["day"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Generated_text_reports_usage_that_matches_it()
     {
         var completion = await GenerateAsync(seed: 3, "Count me");

@@ -123,4 +123,35 @@ public sealed class SchemaArgumentGeneratorTests
         Assert.NotNull(arguments["weird"]);
         Assert.Equal(50, (long)arguments["reversed"]!);
     }
+
+    [Fact]
+    public async Task Strict_mode_fills_every_property_at_every_depth_and_through_refs()
+    {
+        const string Schema = """
+            {
+              "type": "object",
+              "properties": {
+                "title": { "type": "string" },
+                "note": { "type": ["string", "null"] },
+                "owner": { "$ref": "#/$defs/person" },
+                "team": { "type": "array", "minItems": 1, "items": { "$ref": "#/$defs/person" } }
+              },
+              "required": ["title"],
+              "additionalProperties": false,
+              "$defs": {
+                "person": { "type": "object", "properties": { "name": { "type": "string" }, "email": { "type": "string", "format": "email" } }, "required": ["name"], "additionalProperties": false }
+              }
+            }
+            """;
+        var schema = await JsonSchema.FromJsonAsync(Schema);
+        for (var seed = 0; seed < 30; seed++)
+        {
+            var value = SchemaArgumentGenerator.Generate(JsonNode.Parse(Schema), new Faker { Random = new Randomizer(seed) }, strict: true);
+
+            Assert.Empty(schema.Validate(value.ToJsonString()));
+            Assert.Equal(["title", "note", "owner", "team"], value.AsObject().Select(p => p.Key));
+            Assert.Equal(["name", "email"], value["owner"]!.AsObject().Select(p => p.Key));
+            Assert.All(value["team"]!.AsArray(), member => Assert.Equal(["name", "email"], member!.AsObject().Select(p => p.Key)));
+        }
+    }
 }

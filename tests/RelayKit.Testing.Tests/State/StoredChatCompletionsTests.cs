@@ -150,6 +150,8 @@ public sealed class StoredChatCompletionsTests
         Assert.Equal(400, (int)badOrder.StatusCode);
         Assert.Equal("order", await ParamOf(badOrder));
         Assert.Equal(405, (int)wrongMethod.StatusCode);
+        Assert.Equal(["GET", "POST", "DELETE"], wrongMethod.Content.Headers.Allow);
+        Assert.Equal($"Invalid method for URL (PUT /v1/chat/completions/{id})", (string?)JsonNode.Parse(await wrongMethod.Content.ReadAsStringAsync())!["error"]!["message"]);
         Assert.Equal(404, (int)unknownSubpath.StatusCode);
         Assert.Empty(fake.StoredAnswers.Single().Metadata);
     }

@@ -58,7 +58,7 @@ internal sealed partial class BudgetAdmission(
             case ReservationStatus.AccountClosed:
                 LogRefused(caller.KeyName, estimate.Cost, result.Available, context.RequestId);
                 metrics?.BudgetRefused(context.Fields!.Model);
-                return BudgetErrors.AccountClosed(context.CallerFormat);
+                return BudgetErrors.AccountClosed();
             default:
                 LogRefused(caller.KeyName, estimate.Cost, result.Available, context.RequestId);
                 metrics?.BudgetRefused(context.Fields!.Model);

@@ -16,12 +16,8 @@ internal static class BudgetErrors
         "insufficient_quota",
         $"This relay key's balance is too low for this request: its worst case costs ${needed:0.######}, ${Math.Max(0m, available):0.######} is available. Lower max_tokens or top up the key.");
 
-    /// <summary>The key's account was refunded and closed.</summary>
-    public static RelayError AccountClosed(WireFormat format) => new(
-        format == WireFormat.Anthropic ? StatusCodes.Status402PaymentRequired : StatusCodes.Status429TooManyRequests,
-        RelayErrorKind.InsufficientQuota,
-        "insufficient_quota",
-        "This relay key's balance was refunded and the key closed.");
+    /// <summary>The key's account was refunded and closed (a configured key's, which authentication does not know about).</summary>
+    public static RelayError AccountClosed() => RelayError.KeyClosed();
 
     /// <summary>A key with a budget asked for a model that has no price and is not marked free.</summary>
     public static RelayError ModelNotPriced(string model) => new(

@@ -44,6 +44,6 @@ internal sealed class KeyBudgets(IOptionsMonitor<ModelRelayOptions> options, IBu
     }
 
     /// <summary>The key as configured (<c>ModelRelay:Keys</c>); null for a key created through the operations API.</summary>
-    private ModelRelayKeyOptions? Configured(string keyName) =>
+    public ModelRelayKeyOptions? Configured(string keyName) =>
         options.CurrentValue.Keys.FirstOrDefault(k => string.Equals(k.Name, keyName, StringComparison.Ordinal));
 }

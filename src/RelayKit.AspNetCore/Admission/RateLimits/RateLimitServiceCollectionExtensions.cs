@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Settlement;
@@ -26,7 +25,6 @@ internal static class RateLimitServiceCollectionExtensions
 
         services.TryAddSingleton<IRateLimitPolicySource, ConfiguredRateLimitPolicySource>();
         services.TryAddSingleton<UpstreamCooldown>();
-        services.TryAddSingleton<RateLimitRedisConnection>();
         services.TryAddSingleton<IRelayRateLimiter>(CreateLimiter);
 
         // The token estimate is the budgets' worst-case count (prompt plus output cap).
@@ -50,11 +48,8 @@ internal static class RateLimitServiceCollectionExtensions
             return new InProcessRelayRateLimiter(policies, monitor, time);
         }
 
-        return new RedisRelayRateLimiter(
-            services.GetRequiredService<RateLimitRedisConnection>().Connection,
-            policies,
-            monitor,
-            time,
-            services.GetRequiredService<ILogger<RedisRelayRateLimiter>>());
+        var redis = services.GetService<IRedisRateLimiterFactory>()
+            ?? throw new InvalidOperationException(Hosting.OptionalPackagesValidator.MissingRedis);
+        return redis.Create(services);
     }
 }

@@ -27,7 +27,7 @@ internal sealed class RelayActivitySource : IDisposable
             activity.SetTag(GenAIAttributes.RelayStreamed, streamed);
             if (keyName is not null)
             {
-                activity.SetTag(GenAIAttributes.RelayKeyName, SecretScrubber.Scrub(keyName));
+                activity.SetTag(GenAIAttributes.RelayKeyName, SecretScrubber.ScrubKeyName(keyName));
             }
         }
 

@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using RelayKit.Testing.Generation;
 using RelayKit.Testing.Streaming;
 using RelayKit.Testing.Tokens;
 
@@ -11,6 +12,7 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
 {
     // input_json_delta fragments are this many characters long, as the real API splits them.
     private const int JsonFragmentLength = 8;
+    private const int ThinkingTokensPerDelta = 4;
 
     // The API writes quotes as \" and non-ASCII text as UTF-8, not as \u0022 and \u00e9 (the serializer's
     // HTML-safe default); an SSE data line is never embedded in HTML, so the relaxed encoder is safe here.
@@ -32,9 +34,14 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
     public JsonObject RenderBody(Answer answer)
     {
         var content = new JsonArray();
+        if (ThinkingBlock(answer) is { } thinking)
+        {
+            content.Add(thinking);
+        }
+
         if (!string.IsNullOrEmpty(answer.Reply.Text) || answer.ToolCalls.Count == 0)
         {
-            content.Add(new JsonObject { ["type"] = "text", ["text"] = answer.Reply.Text ?? "" });
+            content.Add(TextBlock(answer.Reply.Text ?? ""));
         }
 
         foreach (var call in answer.ToolCalls)
@@ -50,27 +57,42 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
         }
 
         var message = Message(answer, content, StopReason(answer.Reply.EffectiveFinishReason));
-        message["usage"] = Usage(answer, answer.OutputTokens);
+        message["usage"] = Usage(answer, answer.OutputTokens, answer.Reply.ReasoningTokens);
         return message;
     }
 
     public IEnumerable<SseEvent> RenderStream(Answer answer)
     {
         var start = Message(answer, new JsonArray(), null);
-        start["usage"] = Usage(answer, 1);
+        start["usage"] = Usage(answer, 1, 0);
         yield return Event("message_start", new JsonObject { ["message"] = start });
 
         var index = 0;
         var pinged = false;
+        if (ThinkingBlock(answer) is { } thinking)
+        {
+            foreach (var thinkingEvent in ThinkingEvents(thinking, index))
+            {
+                yield return thinkingEvent;
+            }
+
+            pinged = true;
+            index++;
+        }
+
         if (!string.IsNullOrEmpty(answer.Reply.Text) || answer.ToolCalls.Count == 0)
         {
             yield return Event("content_block_start", new JsonObject
             {
                 ["index"] = index,
-                ["content_block"] = new JsonObject { ["type"] = "text", ["text"] = "" },
+                ["content_block"] = TextBlock(""),
             });
-            yield return Event("ping", []);
-            pinged = true;
+            if (!pinged)
+            {
+                yield return Event("ping", []);
+                pinged = true;
+            }
+
             foreach (var piece in answer.TextPieces)
             {
                 yield return Event("content_block_delta", new JsonObject
@@ -130,6 +152,8 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
                 {
                     ["stop_reason"] = StopReason(answer.Reply.EffectiveFinishReason),
                     ["stop_sequence"] = MatchedStopSequence(answer),
+                    ["stop_details"] = null,
+                    ["container"] = null,
                 },
                 ["usage"] = DeltaUsage(answer),
             });
@@ -141,6 +165,79 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
     public SseEvent RenderStreamError(Answer answer, string errorType, string message) =>
         Event("error", new JsonObject { ["error"] = new JsonObject { ["type"] = errorType, ["message"] = message } });
 
+    /// <summary>
+    /// The reply's thinking as the block that comes before the text: <c>thinking</c> with its signature (its text left
+    /// empty when the request asked for <c>display: omitted</c>), or <c>redacted_thinking</c> with its data.
+    /// </summary>
+    private static JsonObject? ThinkingBlock(Answer answer)
+    {
+        if (answer.Reply.RedactedThinking is { } data)
+        {
+            return new JsonObject { ["type"] = "redacted_thinking", ["data"] = data };
+        }
+
+        if (answer.Reply.Thinking is not { } thinking)
+        {
+            return null;
+        }
+
+        return new JsonObject
+        {
+            ["type"] = "thinking",
+            ["thinking"] = answer.Request.OmitsThinkingText ? "" : thinking,
+            ["signature"] = ThinkingSignature.Of(thinking),
+        };
+    }
+
+    /// <summary>
+    /// A thinking block's events: its start (and the stream's ping), its text as <c>thinking_delta</c>s, its signature as
+    /// one <c>signature_delta</c>, its stop. Redacted thinking arrives whole in its <c>content_block_start</c>.
+    /// </summary>
+    private static IEnumerable<SseEvent> ThinkingEvents(JsonObject thinking, int index)
+    {
+        var redacted = JsonText.String(thinking["type"]) == "redacted_thinking";
+        yield return Event("content_block_start", new JsonObject
+        {
+            ["index"] = index,
+            ["content_block"] = redacted ? thinking.DeepClone() : new JsonObject { ["type"] = "thinking", ["thinking"] = "", ["signature"] = "" },
+        });
+        yield return Event("ping", []);
+        if (!redacted)
+        {
+            foreach (var piece in ThinkingPieces(JsonText.String(thinking["thinking"]) ?? ""))
+            {
+                yield return Event("content_block_delta", new JsonObject
+                {
+                    ["index"] = index,
+                    ["delta"] = new JsonObject { ["type"] = "thinking_delta", ["thinking"] = piece },
+                });
+            }
+
+            yield return Event("content_block_delta", new JsonObject
+            {
+                ["index"] = index,
+                ["delta"] = new JsonObject { ["type"] = "signature_delta", ["signature"] = thinking["signature"]?.DeepClone() },
+            });
+        }
+
+        yield return Event("content_block_stop", new JsonObject { ["index"] = index });
+    }
+
+    /// <summary>Thinking streams in larger pieces than text does: a few tokens per delta.</summary>
+    private static IEnumerable<string> ThinkingPieces(string thinking)
+    {
+        var pieces = TokenCounter.SplitIntoTokens(thinking);
+        for (var i = 0; i < pieces.Count; i += ThinkingTokensPerDelta)
+        {
+            yield return string.Concat(pieces.Skip(i).Take(ThinkingTokensPerDelta));
+        }
+    }
+
+    /// <summary>
+    /// The message object, whole or as <c>message_start</c> carries it, with every field the official SDK requires:
+    /// those the fake has nothing for (no container tool, no refusal detail, no diagnostics asked for) are null, as the
+    /// live API sends them.
+    /// </summary>
     private static JsonObject Message(Answer answer, JsonArray content, string? stopReason) => new()
     {
         ["id"] = answer.Id,
@@ -148,9 +245,15 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
         ["role"] = "assistant",
         ["model"] = answer.Model,
         ["content"] = content,
+        ["container"] = null,
         ["stop_reason"] = stopReason,
         ["stop_sequence"] = stopReason is null ? null : MatchedStopSequence(answer),
+        ["stop_details"] = null,
+        ["diagnostics"] = null,
     };
+
+    /// <summary>A text block; <c>citations</c> is null because the fake never cites a document.</summary>
+    private static JsonObject TextBlock(string text) => new() { ["type"] = "text", ["text"] = text, ["citations"] = null };
 
     /// <summary>
     /// The stop sequence a <c>stop_sequence</c> stop matched: the first one the request asked for, as the
@@ -167,8 +270,11 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
     // call the model made itself (the alternative is a call made from a code-execution tool).
     private static JsonObject DirectCaller() => new() { ["type"] = "direct" };
 
-    /// <summary>Usage in Anthropic's terms: <c>input_tokens</c> excludes cache reads and writes.</summary>
-    private static JsonObject Usage(Answer answer, int outputTokens) => new()
+    /// <summary>
+    /// Usage in Anthropic's terms: <c>input_tokens</c> excludes cache reads and writes. No server tool ran, so
+    /// <c>server_tool_use</c> is null; the geography is the one the live API reports when none was asked for.
+    /// </summary>
+    private static JsonObject Usage(Answer answer, int outputTokens, int thinkingTokens) => new()
     {
         ["input_tokens"] = answer.UncachedInputTokens,
         ["cache_creation_input_tokens"] = answer.CacheCreationInputTokens,
@@ -179,7 +285,11 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
             ["ephemeral_1h_input_tokens"] = 0,
         },
         ["output_tokens"] = outputTokens,
+        ["output_tokens_details"] = new JsonObject { ["thinking_tokens"] = thinkingTokens },
+        ["server_tool_use"] = null,
         ["service_tier"] = "standard",
+        ["inference_geo"] = "not_available",
+        ["speed"] = "standard",
     };
 
     /// <summary>The cumulative usage of <c>message_delta</c>: the same counts as the whole message, without its tier.</summary>
@@ -189,6 +299,8 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
         ["cache_creation_input_tokens"] = answer.CacheCreationInputTokens,
         ["cache_read_input_tokens"] = answer.CachedInputTokens,
         ["output_tokens"] = answer.OutputTokens,
+        ["output_tokens_details"] = new JsonObject { ["thinking_tokens"] = answer.Reply.ReasoningTokens },
+        ["server_tool_use"] = null,
     };
 
     private static SseEvent Event(string type, JsonObject payload)

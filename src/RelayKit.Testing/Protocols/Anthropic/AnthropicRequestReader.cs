@@ -7,6 +7,8 @@ namespace RelayKit.Testing.Protocols.Anthropic;
 /// <summary>Reads the policy-relevant fields of Anthropic Messages and count_tokens bodies.</summary>
 internal static class AnthropicRequestReader
 {
+    private const int MinThinkingBudget = 1024;
+
     /// <summary>
     /// Rejects a request without <c>anthropic-version</c>, with the real API's status and message, so a
     /// client or a relay translating from another format that forgets it fails here and not in production.
@@ -17,6 +19,39 @@ internal static class AnthropicRequestReader
         if (string.IsNullOrWhiteSpace(headers["anthropic-version"]))
         {
             throw new BadRequestException(400, "anthropic-version: header is required");
+        }
+    }
+
+    /// <summary>
+    /// Reads <c>thinking</c>: <c>enabled</c> with its <c>budget_tokens</c> (at least 1024 and below <c>max_tokens</c>,
+    /// as the API requires), <c>adaptive</c> or <c>between_tools</c> (the model picks its budget), or <c>disabled</c>.
+    /// </summary>
+    private static (bool Enabled, int? Budget, bool Omitted) ReadThinking(JsonNode? node, int? maxTokens)
+    {
+        var omitted = JsonText.String(JsonText.Field(node, "display")) == "omitted";
+        switch (JsonText.String(JsonText.Field(node, "type")))
+        {
+            case null when node is null:
+            case "disabled":
+                return (false, null, false);
+            case "adaptive" or "between_tools":
+                return (true, null, omitted);
+            case "enabled":
+                var budget = JsonText.Int(JsonText.Field(node, "budget_tokens"))
+                    ?? throw new BadRequestException(400, "thinking.enabled.budget_tokens: Field required", "thinking");
+                if (budget < MinThinkingBudget)
+                {
+                    throw new BadRequestException(400, $"thinking.enabled.budget_tokens: Input should be greater than or equal to {MinThinkingBudget}", "thinking");
+                }
+
+                if (maxTokens is { } max && max <= budget)
+                {
+                    throw new BadRequestException(400, "`max_tokens` must be greater than `thinking.budget_tokens`.", "max_tokens");
+                }
+
+                return (true, budget, omitted);
+            default:
+                throw new BadRequestException(400, "thinking: Input tag '" + JsonText.String(JsonText.Field(node, "type")) + "' found using 'type' does not match any of the expected tags: 'adaptive', 'between_tools', 'disabled', 'enabled'", "thinking");
         }
     }
 
@@ -106,10 +141,28 @@ internal static class AnthropicRequestReader
             throw new BadRequestException(400, $"tool_choice.name: Tool '{forced}' not found in provided tools", "tool_choice");
         }
 
+        var thinking = ReadThinking(body["thinking"], maxTokens);
+        if (thinking.Enabled && choiceType is "tool" or "any")
+        {
+            throw new BadRequestException(400, "Thinking may not be enabled when tool_choice forces tool use.", "tool_choice");
+        }
+
+        // Structured outputs: output_config.format, or output_format as the structured-outputs beta first named it.
+        // Anthropic enforces every JSON schema the way OpenAI's strict mode does.
+        var format = JsonText.Field(body["output_config"], "format") ?? body["output_format"];
+        var schema = JsonText.String(JsonText.Field(format, "type")) == "json_schema"
+            ? JsonText.Field(format, "schema")?.DeepClone() ?? new JsonObject()
+            : null;
         return new ParsedBody
         {
             Model = model,
             Stream = JsonText.Bool(body["stream"]),
+            OutputSchema = schema,
+            IsOutputSchemaStrict = schema is not null,
+            RequiresJsonOutput = schema is not null,
+            RequestsThinking = thinking.Enabled,
+            ThinkingBudgetTokens = thinking.Budget,
+            OmitsThinkingText = thinking.Omitted,
             LastUserMessage = lastUser,
             SystemPrompt = system,
             Tools = tools,

@@ -20,37 +20,14 @@ internal sealed class OpenAIChatRenderer : IAnswerRenderer
 
     public JsonObject RenderBody(Answer answer)
     {
-        var message = new JsonObject
+        var body = Envelope(answer, "chat.completion");
+        var choices = new JsonArray();
+        for (var index = 0; index < answer.Choices.Count; index++)
         {
-            ["role"] = "assistant",
-            ["content"] = answer.Reply.Text,
-            ["refusal"] = null,
-            ["annotations"] = new JsonArray(),
-        };
-        if (answer.ToolCalls.Count > 0)
-        {
-            var calls = new JsonArray();
-            foreach (var call in answer.ToolCalls)
-            {
-                calls.Add(new JsonObject
-                {
-                    ["id"] = call.Id,
-                    ["type"] = "function",
-                    ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = call.ArgumentsJson },
-                });
-            }
-
-            message["tool_calls"] = calls;
+            choices.Add(Choice(answer.Choices[index], index));
         }
 
-        var body = Envelope(answer, "chat.completion");
-        body["choices"] = new JsonArray(new JsonObject
-        {
-            ["index"] = 0,
-            ["message"] = message,
-            ["logprobs"] = null,
-            ["finish_reason"] = FinishReason(answer.Reply.EffectiveFinishReason),
-        });
+        body["choices"] = choices;
         body["usage"] = Usage(answer);
         body["service_tier"] = "default";
         return body;
@@ -58,42 +35,15 @@ internal sealed class OpenAIChatRenderer : IAnswerRenderer
 
     public IEnumerable<SseEvent> RenderStream(Answer answer)
     {
-        yield return Chunk(answer, new JsonObject { ["role"] = "assistant", ["content"] = "", ["refusal"] = null });
-        if (!string.IsNullOrEmpty(answer.Reply.Text))
+        // Choices are streamed one after another, each chunk naming its choice by index.
+        for (var index = 0; index < answer.Choices.Count; index++)
         {
-            foreach (var piece in answer.TextPieces)
+            foreach (var chunk in ChoiceChunks(answer, answer.Choices[index], index))
             {
-                yield return Chunk(answer, new JsonObject { ["content"] = piece });
+                yield return chunk;
             }
         }
 
-        for (var index = 0; index < answer.ToolCalls.Count; index++)
-        {
-            var call = answer.ToolCalls[index];
-            yield return Chunk(answer, new JsonObject
-            {
-                ["tool_calls"] = new JsonArray(new JsonObject
-                {
-                    ["index"] = index,
-                    ["id"] = call.Id,
-                    ["type"] = "function",
-                    ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = "" },
-                }),
-            });
-            foreach (var fragment in ArgumentFragments.Of(call.ArgumentsJson))
-            {
-                yield return Chunk(answer, new JsonObject
-                {
-                    ["tool_calls"] = new JsonArray(new JsonObject
-                    {
-                        ["index"] = index,
-                        ["function"] = new JsonObject { ["arguments"] = fragment },
-                    }),
-                });
-            }
-        }
-
-        yield return Chunk(answer, new JsonObject(), FinishReason(answer.Reply.EffectiveFinishReason));
         if (answer.Request.IncludeUsage && !answer.OmitUsage)
         {
             var usage = Envelope(answer, "chat.completion.chunk");
@@ -130,14 +80,100 @@ internal sealed class OpenAIChatRenderer : IAnswerRenderer
         ["system_fingerprint"] = "fp_relaykit",
     };
 
-    private static SseEvent Chunk(Answer answer, JsonObject delta, string? finishReason = null)
+    private static JsonObject Choice(AnswerChoice choice, int index)
+    {
+        var message = new JsonObject
+        {
+            ["role"] = "assistant",
+            ["content"] = choice.Reply.Text,
+            ["refusal"] = null,
+            ["annotations"] = new JsonArray(),
+        };
+        if (choice.ToolCalls.Count > 0)
+        {
+            var calls = new JsonArray();
+            foreach (var call in choice.ToolCalls)
+            {
+                calls.Add(new JsonObject
+                {
+                    ["id"] = call.Id,
+                    ["type"] = "function",
+                    ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = call.ArgumentsJson },
+                });
+            }
+
+            message["tool_calls"] = calls;
+        }
+
+        return new JsonObject
+        {
+            ["index"] = index,
+            ["message"] = message,
+            ["logprobs"] = Logprobs(choice.Reply.Logprobs),
+            ["finish_reason"] = FinishReason(choice.Reply.EffectiveFinishReason),
+        };
+    }
+
+    private static IEnumerable<SseEvent> ChoiceChunks(Answer answer, AnswerChoice choice, int choiceIndex)
+    {
+        yield return Chunk(answer, choiceIndex, new JsonObject { ["role"] = "assistant", ["content"] = "", ["refusal"] = null });
+        if (choice.Reply.Logprobs is { } logprobs)
+        {
+            // With logprobs each chunk carries one token and its entry, so the entries of all chunks are the whole text's.
+            foreach (var entry in logprobs)
+            {
+                yield return Chunk(answer, choiceIndex, new JsonObject { ["content"] = JsonText.String(JsonText.Field(entry, "token")) }, null, Logprobs([entry!.DeepClone()]));
+            }
+        }
+        else if (!string.IsNullOrEmpty(choice.Reply.Text))
+        {
+            foreach (var piece in choice.TextPieces)
+            {
+                yield return Chunk(answer, choiceIndex, new JsonObject { ["content"] = piece });
+            }
+        }
+
+        for (var index = 0; index < choice.ToolCalls.Count; index++)
+        {
+            var call = choice.ToolCalls[index];
+            yield return Chunk(answer, choiceIndex, new JsonObject
+            {
+                ["tool_calls"] = new JsonArray(new JsonObject
+                {
+                    ["index"] = index,
+                    ["id"] = call.Id,
+                    ["type"] = "function",
+                    ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = "" },
+                }),
+            });
+            foreach (var fragment in ArgumentFragments.Of(call.ArgumentsJson))
+            {
+                yield return Chunk(answer, choiceIndex, new JsonObject
+                {
+                    ["tool_calls"] = new JsonArray(new JsonObject
+                    {
+                        ["index"] = index,
+                        ["function"] = new JsonObject { ["arguments"] = fragment },
+                    }),
+                });
+            }
+        }
+
+        yield return Chunk(answer, choiceIndex, new JsonObject(), FinishReason(choice.Reply.EffectiveFinishReason));
+    }
+
+    /// <summary>A choice's <c>logprobs</c>: the entries of its content tokens, or null when none were asked for.</summary>
+    private static JsonObject? Logprobs(JsonArray? content) =>
+        content is null ? null : new JsonObject { ["content"] = content.DeepClone(), ["refusal"] = null };
+
+    private static SseEvent Chunk(Answer answer, int choiceIndex, JsonObject delta, string? finishReason = null, JsonObject? logprobs = null)
     {
         var chunk = Envelope(answer, "chat.completion.chunk");
         chunk["choices"] = new JsonArray(new JsonObject
         {
-            ["index"] = 0,
+            ["index"] = choiceIndex,
             ["delta"] = delta,
-            ["logprobs"] = null,
+            ["logprobs"] = logprobs,
             ["finish_reason"] = finishReason,
         });
         if (answer.Request.IncludeUsage)

@@ -7,6 +7,8 @@ namespace RelayKit.Testing.Protocols.OpenAI;
 internal static class OpenAIRequestReader
 {
     private const int MaxEmbeddingDimensions = 8192;
+    private const int MaxChoices = 128;
+    private const int MaxTopLogprobs = 20;
 
     public static ParsedBody ReadChat(JsonObject body)
     {
@@ -45,10 +47,18 @@ internal static class OpenAIRequestReader
         var tools = ReadTools(body["tools"], nested: true);
         var (forced, required) = ReadToolChoice(body["tool_choice"], nested: true);
         AppendTools(prompt, tools);
+        var format = ReadOutputFormat(body["response_format"], "response_format", nested: true);
+        var choices = ReadRange(body["n"], "n", 1, MaxChoices) ?? 1;
+        var topLogprobs = ReadRange(body["top_logprobs"], "top_logprobs", 0, MaxTopLogprobs);
         return new ParsedBody
         {
             Model = model,
             Stream = JsonText.Bool(body["stream"]),
+            OutputSchema = format.Schema,
+            IsOutputSchemaStrict = format.Strict,
+            RequiresJsonOutput = format.Json,
+            ChoiceCount = choices,
+            TopLogprobs = JsonText.Bool(body["logprobs"]) ? topLogprobs ?? 0 : null,
             IncludeUsage = JsonText.Bool(JsonText.Field(body["stream_options"], "include_usage")),
             LastUserMessage = lastUser,
             SystemPrompt = system.Length == 0 ? null : system.ToString(),
@@ -64,7 +74,13 @@ internal static class OpenAIRequestReader
     /// <param name="conversation">The whole input when the request continues a stored response (<c>previous_response_id</c>), earlier turns first; else <see langword="null"/> and the body's own <c>input</c> is read.</param>
     public static ParsedBody ReadResponses(JsonObject body, JsonArray? conversation = null)
     {
-        var model = JsonText.RequireModel(body);
+        // The Responses API validates in its newer style: the parameter is named and the code says what is wrong.
+        var model = JsonText.String(body["model"]);
+        if (string.IsNullOrWhiteSpace(model))
+        {
+            throw new BadRequestException(400, "Missing required parameter: 'model'.", "model", code: "missing_required_parameter");
+        }
+
         string? lastUser = null;
         var prompt = new StringBuilder();
         switch (conversation ?? body["input"])
@@ -88,9 +104,9 @@ internal static class OpenAIRequestReader
 
                 break;
             case null:
-                throw new BadRequestException(400, "Missing required parameter: 'input'.", "input");
+                throw new BadRequestException(400, "Missing required parameter: 'input'.", "input", code: "missing_required_parameter");
             default:
-                throw new BadRequestException(400, "Invalid type for 'input': expected a string or an array.", "input");
+                throw new BadRequestException(400, "Invalid type for 'input': expected a string or an array.", "input", code: "invalid_type");
         }
 
         var instructions = JsonText.String(body["instructions"]);
@@ -98,10 +114,17 @@ internal static class OpenAIRequestReader
         var tools = ReadTools(body["tools"], nested: false);
         var (forced, required) = ReadToolChoice(body["tool_choice"], nested: false);
         AppendTools(prompt, tools);
+        var format = ReadOutputFormat(JsonText.Field(body["text"], "format"), "text.format", nested: false);
+        var topLogprobs = ReadRange(body["top_logprobs"], "top_logprobs", 0, MaxTopLogprobs);
+        var includesLogprobs = body["include"] is JsonArray include && include.Any(i => JsonText.String(i) == "message.output_text.logprobs");
         return new ParsedBody
         {
             Model = model,
             Stream = JsonText.Bool(body["stream"]),
+            OutputSchema = format.Schema,
+            IsOutputSchemaStrict = format.Strict,
+            RequiresJsonOutput = format.Json,
+            TopLogprobs = includesLogprobs ? topLogprobs ?? 0 : null,
             LastUserMessage = lastUser,
             SystemPrompt = instructions,
             Tools = tools,
@@ -153,6 +176,66 @@ internal static class OpenAIRequestReader
         }
 
         return new ParsedBody { Model = model, EmbeddingInputs = inputs, PromptText = string.Join('\n', inputs) };
+    }
+
+    /// <summary>
+    /// Reads an output format: Chat's <c>response_format</c> nests the schema (<c>{"type":"json_schema","json_schema":{name,schema,strict}}</c>),
+    /// the Responses API's <c>text.format</c> does not (<c>{"type":"json_schema",name,schema,strict}</c>).
+    /// </summary>
+    private static (JsonNode? Schema, bool Strict, bool Json) ReadOutputFormat(JsonNode? node, string param, bool nested)
+    {
+        if (node is null)
+        {
+            return (null, false, false);
+        }
+
+        switch (JsonText.String(JsonText.Field(node, "type")))
+        {
+            case "text":
+                return (null, false, false);
+            case "json_object":
+                return (null, false, true);
+            case "json_schema":
+                var definition = nested ? JsonText.Field(node, "json_schema") : node;
+                if (definition is not JsonObject)
+                {
+                    throw new BadRequestException(400, $"Missing required parameter: '{param}.json_schema'.", $"{param}.json_schema");
+                }
+
+                var name = JsonText.String(definition["name"]);
+                if (string.IsNullOrEmpty(name))
+                {
+                    var where = nested ? $"{param}.json_schema.name" : $"{param}.name";
+                    throw new BadRequestException(400, $"Missing required parameter: '{where}'.", where);
+                }
+
+                var schema = definition["schema"]?.DeepClone() ?? new JsonObject();
+                var strict = JsonText.Bool(definition["strict"]);
+                if (strict && StrictSchemaRules.FirstProblem(schema) is { } problem)
+                {
+                    throw new BadRequestException(400, $"Invalid schema for response_format '{name}': {problem}", nested ? param : $"{param}.schema");
+                }
+
+                return (schema, strict, true);
+            default:
+                throw new BadRequestException(400, $"Invalid value: '{JsonText.String(JsonText.Field(node, "type"))}'. Supported values are: 'text', 'json_object', and 'json_schema'.", $"{param}.type");
+        }
+    }
+
+    /// <summary>An optional whole number within the API's bounds, or a 400 in OpenAI's words.</summary>
+    private static int? ReadRange(JsonNode? node, string param, int min, int max)
+    {
+        if (node is null)
+        {
+            return null;
+        }
+
+        var value = JsonText.Int(node) ?? throw new BadRequestException(400, $"Invalid type for '{param}': expected an integer, but got {node.ToJsonString()} instead.", param);
+        return value < min
+            ? throw new BadRequestException(400, $"Invalid '{param}': integer below minimum value. Expected a value >= {min}, but got {value} instead.", param)
+            : value > max
+                ? throw new BadRequestException(400, $"Invalid '{param}': integer above maximum value. Expected a value <= {max}, but got {value} instead.", param)
+                : value;
     }
 
     private static List<FakeTool> ReadTools(JsonNode? node, bool nested)

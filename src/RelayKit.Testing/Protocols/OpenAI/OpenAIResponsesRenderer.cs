@@ -61,9 +61,9 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
                 ["item_id"] = itemId,
                 ["output_index"] = outputIndex,
                 ["content_index"] = 0,
-                ["part"] = TextPart(""),
+                ["part"] = TextPart("", null),
             });
-            foreach (var piece in answer.TextPieces)
+            foreach (var (piece, logprobs) in TextDeltas(answer))
             {
                 yield return Event("response.output_text.delta", new JsonObject
                 {
@@ -71,7 +71,7 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
                     ["output_index"] = outputIndex,
                     ["content_index"] = 0,
                     ["delta"] = piece,
-                    ["logprobs"] = new JsonArray(),
+                    ["logprobs"] = logprobs,
                 });
             }
 
@@ -81,14 +81,14 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
                 ["output_index"] = outputIndex,
                 ["content_index"] = 0,
                 ["text"] = text,
-                ["logprobs"] = new JsonArray(),
+                ["logprobs"] = answer.Reply.Logprobs?.DeepClone() ?? new JsonArray(),
             });
             yield return Event("response.content_part.done", new JsonObject
             {
                 ["item_id"] = itemId,
                 ["output_index"] = outputIndex,
                 ["content_index"] = 0,
-                ["part"] = TextPart(text),
+                ["part"] = TextPart(text, answer.Reply.Logprobs),
             });
             var done = MessageItem(answer, text, "completed");
             finalOutput.Add(done.DeepClone());
@@ -118,6 +118,7 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
             yield return Event("response.function_call_arguments.done", new JsonObject
             {
                 ["item_id"] = itemId,
+                ["name"] = call.Name,
                 ["output_index"] = outputIndex,
                 ["arguments"] = call.ArgumentsJson,
             });
@@ -169,7 +170,7 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
             ["reasoning"] = new JsonObject { ["effort"] = null, ["summary"] = null },
             ["store"] = body?["store"]?.DeepClone() ?? true,
             ["temperature"] = body?["temperature"]?.DeepClone() ?? 1.0,
-            ["text"] = new JsonObject { ["format"] = new JsonObject { ["type"] = "text" } },
+            ["text"] = EchoedText(body?["text"]),
             ["tool_choice"] = body?["tool_choice"]?.DeepClone() ?? "auto",
             ["tools"] = EchoedTools(body?["tools"]),
             ["top_p"] = body?["top_p"]?.DeepClone() ?? 1.0,
@@ -201,6 +202,14 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
         return echoed;
     }
 
+    /// <summary>The request's <c>text</c> settings as the API echoes them: its <c>format</c> (a JSON schema included), plain text by default.</summary>
+    private static JsonObject EchoedText(JsonNode? text)
+    {
+        var echoed = text?.DeepClone() as JsonObject ?? new JsonObject();
+        echoed.TryAdd("format", new JsonObject { ["type"] = "text" });
+        return echoed;
+    }
+
     private static JsonObject Usage(Answer answer) => new()
     {
         ["input_tokens"] = answer.InputTokens,
@@ -218,20 +227,53 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
 
     private static string FunctionCallId(Answer answer, int index) => $"fc_{answer.Id["resp_".Length..]}_{index}";
 
-    private static JsonObject TextPart(string text) => new()
+    private static JsonObject TextPart(string text, JsonArray? logprobs) => new()
     {
         ["type"] = "output_text",
         ["annotations"] = new JsonArray(),
-        ["logprobs"] = new JsonArray(),
+        ["logprobs"] = logprobs?.DeepClone() ?? new JsonArray(),
         ["text"] = text,
     };
+
+    /// <summary>
+    /// The text's deltas: one per token, each with the log probabilities of its token (without the bytes, as the
+    /// delta events carry them) when the request asked for them.
+    /// </summary>
+    private static IEnumerable<(string Piece, JsonArray Logprobs)> TextDeltas(Answer answer)
+    {
+        if (answer.Reply.Logprobs is not { } entries)
+        {
+            foreach (var piece in answer.TextPieces)
+            {
+                yield return (piece, []);
+            }
+
+            yield break;
+        }
+
+        foreach (var entry in entries.OfType<JsonObject>())
+        {
+            var top = new JsonArray();
+            foreach (var alternative in (entry["top_logprobs"] as JsonArray ?? []).OfType<JsonObject>())
+            {
+                top.Add(new JsonObject { ["token"] = alternative["token"]?.DeepClone(), ["logprob"] = alternative["logprob"]?.DeepClone() });
+            }
+
+            yield return (JsonText.String(entry["token"]) ?? "", [new JsonObject
+            {
+                ["token"] = entry["token"]?.DeepClone(),
+                ["logprob"] = entry["logprob"]?.DeepClone(),
+                ["top_logprobs"] = top,
+            }]);
+        }
+    }
 
     private static JsonObject MessageItem(Answer answer, string? text, string status) => new()
     {
         ["id"] = MessageId(answer),
         ["type"] = "message",
         ["status"] = status,
-        ["content"] = text is null ? new JsonArray() : new JsonArray(TextPart(text)),
+        ["content"] = text is null ? new JsonArray() : new JsonArray(TextPart(text, answer.Reply.Logprobs)),
         ["role"] = "assistant",
     };
 

@@ -1,3 +1,4 @@
+using RelayKit.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -17,12 +18,14 @@ internal sealed class RateLimitTestHost : IAsyncDisposable
     {
         Time = time ?? new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
         Configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        _services = new ServiceCollection()
+        var services = new ServiceCollection()
             .AddLogging()
             .AddSingleton<IConfiguration>(Configuration)
             .AddSingleton<TimeProvider>(Time)
             .AddOptions<ModelRelayOptions>().BindConfiguration(ModelRelayOptions.SectionName).Services
-            .AddRelayRateLimits()
+            .AddRelayRateLimits();
+        new ModelRelayBuilder(services).AddRedisRateLimits();
+        _services = services
             .BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true, ValidateOnBuild = true });
     }
 

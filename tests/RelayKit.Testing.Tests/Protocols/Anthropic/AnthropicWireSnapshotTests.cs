@@ -53,9 +53,9 @@ public sealed class AnthropicWireSnapshotTests
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2025, 6, 1, 9, 30, 0, TimeSpan.Zero));
         await using var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = 2025, TimeProvider = clock });
-        fake.Options.Models.Clear();
-        fake.Options.Models.Add("claude-sonnet-4-5");
-        fake.Options.Models.Add("claude-haiku-4-5");
+        fake.Options.AnthropicModels.Clear();
+        fake.Options.AnthropicModels.Add("claude-sonnet-4-5");
+        fake.Options.AnthropicModels.Add("claude-haiku-4-5");
         script?.Invoke(fake);
         using var http = fake.CreateClient();
 

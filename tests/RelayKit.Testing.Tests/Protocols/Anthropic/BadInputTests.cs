@@ -32,7 +32,7 @@ public sealed class BadInputTests
             400, "invalid_request_error", "Tool 'b' not found"
         },
         { "POST", "v1/messages/count_tokens", """{"messages":[{"role":"user","content":"hi"}]}""", 400, "invalid_request_error", "model: Field required" },
-        { "POST", "v1/complete-me", """{"model":"claude-sonnet-4-5"}""", 404, "not_found_error", "/v1/complete-me" },
+        { "POST", "v1/complete-me", """{"model":"claude-sonnet-4-5"}""", 404, "not_found_error", "Not Found" },
         { "GET", "v1/messages", null, 405, "invalid_request_error", "GET" },
         { "DELETE", "v1/messages/count_tokens", null, 405, "invalid_request_error", "DELETE" },
         { "POST", "v1/models", "{}", 405, "invalid_request_error", "POST" },

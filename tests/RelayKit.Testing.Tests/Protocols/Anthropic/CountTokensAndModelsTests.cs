@@ -58,9 +58,9 @@ public sealed class CountTokensAndModelsTests
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2025, 5, 14, 0, 0, 0, TimeSpan.Zero));
         await using var fake = new FakeUpstream(new FakeUpstreamOptions { TimeProvider = clock });
-        fake.Options.Models.Clear();
-        fake.Options.Models.Add("claude-sonnet-4-5");
-        fake.Options.Models.Add("claude-haiku-4-5");
+        fake.Options.AnthropicModels.Clear();
+        fake.Options.AnthropicModels.Add("claude-sonnet-4-5");
+        fake.Options.AnthropicModels.Add("claude-haiku-4-5");
         var client = AnthropicSdk.Client(fake);
 
         var page = await client.Models.List(new ModelListParams());

@@ -11,8 +11,9 @@ public sealed class BadInputTests
     {
         // method, path, content type, body, expected status, expected param
         { "POST", "/v1/chat/completions", "application/json", "{\"model\":\"gpt-4o\",\"messages\":[", 400, null },
-        { "POST", "/v1/chat/completions", "application/json", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 400, "model" },
-        { "POST", "/v1/chat/completions", "application/json", "{\"model\":42,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 400, "model" },
+        // Chat Completions names no param for a missing model ("you must provide a model parameter"), as the real API.
+        { "POST", "/v1/chat/completions", "application/json", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 400, null },
+        { "POST", "/v1/chat/completions", "application/json", "{\"model\":42,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 400, null },
         { "POST", "/v1/chat/completions", "application/json", "{\"model\":\"gpt-4o\"}", 400, "messages" },
         { "POST", "/v1/chat/completions", "application/json", "{\"model\":\"gpt-4o\",\"messages\":\"hi\"}", 400, "messages" },
         { "POST", "/v1/chat/completions", "application/json", "[1,2,3]", 400, null },
@@ -61,6 +62,69 @@ public sealed class BadInputTests
         if (status == 405)
         {
             Assert.NotEmpty(response.Content.Headers.Allow);
+        }
+    }
+
+    [Theory]
+    [InlineData("POST", "/v1/xyz", 404, "Unknown request URL: POST /v1/xyz. Please check the URL for typos, or see the docs at https://platform.openai.com/docs/api-reference/.", "unknown_url")]
+    [InlineData("GET", "/v1/models/gpt-4o/extra", 404, "Unknown request URL: GET /v1/models/gpt-4o/extra. Please check the URL for typos, or see the docs at https://platform.openai.com/docs/api-reference/.", "unknown_url")]
+    [InlineData("PUT", "/v1/chat/completions", 405, "Invalid method for URL (PUT /v1/chat/completions)", null)]
+    [InlineData("DELETE", "/v1/models/gpt-4o", 405, "Invalid method for URL (DELETE /v1/models/gpt-4o)", null)]
+    public async Task A_path_the_api_does_not_serve_gets_the_real_apis_error_not_model_not_found(string method, string path, int status, string message, string? code)
+    {
+        await using var fake = new FakeUpstream();
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", OpenAITestClients.ApiKey);
+
+        using var response = await fake.CreateClient().SendAsync(request);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal(message, (string)error["message"]!);
+        Assert.Equal("invalid_request_error", (string)error["type"]!);
+        Assert.Null((string?)error["param"]);
+        Assert.Equal(code, (string?)error["code"]);
+    }
+
+    [Theory]
+    [InlineData("/v1/chat/completions", """{"messages":[{"role":"user","content":"hi"}]}""", "you must provide a model parameter", null, null)]
+    [InlineData("/v1/responses", """{"input":"hi"}""", "Missing required parameter: 'model'.", "model", "missing_required_parameter")]
+    [InlineData("/v1/responses", """{"model":"gpt-4o"}""", "Missing required parameter: 'input'.", "input", "missing_required_parameter")]
+    [InlineData("/v1/responses", """{"model":"gpt-4o","input":7}""", "Invalid type for 'input': expected a string or an array.", "input", "invalid_type")]
+    public async Task A_missing_or_mistyped_parameter_carries_the_param_and_code_of_the_real_api(string path, string body, string message, string? param, string? code)
+    {
+        await using var fake = new FakeUpstream();
+
+        using var response = await OpenAITestClients.PostJsonAsync(fake.CreateClient(), path, body);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+
+        Assert.Equal(400, (int)response.StatusCode);
+        Assert.Equal(message, (string)error["message"]!);
+        Assert.Equal(param, (string?)error["param"]);
+        Assert.Equal(code, (string?)error["code"]);
+    }
+
+    [Theory]
+    [InlineData(401, "invalid_request_error", "invalid_api_key")]
+    [InlineData(403, "request_forbidden", "unsupported_country_region_territory")]
+    [InlineData(404, "invalid_request_error", "model_not_found")]
+    [InlineData(429, "requests", "rate_limit_exceeded")]
+    [InlineData(500, "server_error", null)]
+    public async Task A_scripted_fault_answers_with_the_type_and_code_the_api_pairs_with_its_status(int status, string type, string? code)
+    {
+        await using var fake = new FakeUpstream();
+        fake.Setup().WithFault(FakeFault.Error(status));
+
+        using var response = await OpenAITestClients.PostJsonAsync(fake.CreateClient(), "/v1/chat/completions",
+            """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""");
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal(type, (string)error["type"]!);
+        Assert.Equal(code, (string?)error["code"]);
+        if (status == 404)
+        {
+            Assert.Equal("The model `gpt-4o` does not exist or you do not have access to it.", (string)error["message"]!);
         }
     }
 

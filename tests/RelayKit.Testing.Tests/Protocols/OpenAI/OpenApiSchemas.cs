@@ -46,6 +46,34 @@ public sealed class OpenApiSchemas
         return Flatten(validator.Validate(json)).ToList();
     }
 
+    /// <summary>
+    /// The member of the union schema <paramref name="union"/> (its <c>anyOf</c>/<c>oneOf</c> references) whose
+    /// <c>type</c> property is the constant <paramref name="type"/>, such as <c>ResponseCreatedEvent</c> for
+    /// <c>response.created</c>: validating against the member names the field at fault, where the union says only
+    /// that no member matched.
+    /// </summary>
+    public string? VariantFor(string union, string type)
+    {
+        var schema = _components[union]!.AsObject();
+        var members = (schema["anyOf"] ?? schema["oneOf"])?.AsArray() ?? [];
+        foreach (var member in members)
+        {
+            var name = ((string)member!["$ref"]!)[Prefix.Length..];
+            var constant = _components[name]?["properties"]?["type"];
+            if (constant?["enum"] is JsonArray values && values.Any(v => (string?)v == type))
+            {
+                return name;
+            }
+
+            if (constant?["const"] is JsonValue value && (string?)value == type)
+            {
+                return name;
+            }
+        }
+
+        return null;
+    }
+
     private static IEnumerable<string> Flatten(IEnumerable<NJsonSchema.Validation.ValidationError> errors)
     {
         foreach (var error in errors)

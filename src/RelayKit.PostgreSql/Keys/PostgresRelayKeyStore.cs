@@ -11,20 +11,28 @@ internal sealed partial class PostgresRelayKeyStore : SqlRelayKeyStore, IAsyncDi
     private const string UniqueViolation = "23505";
 
     private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
     private readonly string _schema;
     private readonly SchemaOnce<NpgsqlConnection> _schemaOnce;
 
     /// <summary>Creates a store over <paramref name="connectionString"/>, keeping its table in <paramref name="schema"/>.</summary>
     public PostgresRelayKeyStore(string connectionString, string schema = "relaykit")
+        : this(NpgsqlDataSource.Create(connectionString), schema, ownsDataSource: true)
     {
-        ArgumentException.ThrowIfNullOrEmpty(connectionString);
+    }
+
+    /// <summary>Creates a store over a data source (and its pool) that it shares with the relay's other PostgreSQL stores.</summary>
+    public PostgresRelayKeyStore(NpgsqlDataSource dataSource, string schema, bool ownsDataSource = false)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
         if (!SchemaName().IsMatch(schema))
         {
             throw new ArgumentException("The schema name must be a lower-case identifier (a-z, 0-9, _).", nameof(schema));
         }
 
         _schema = schema;
-        _dataSource = NpgsqlDataSource.Create(connectionString);
+        _dataSource = dataSource;
+        _ownsDataSource = ownsDataSource;
         _schemaOnce = new(_dataSource.OpenConnectionAsync, CreateSchemaAsync);
     }
 
@@ -65,7 +73,10 @@ internal sealed partial class PostgresRelayKeyStore : SqlRelayKeyStore, IAsyncDi
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        await _dataSource.DisposeAsync();
+        if (_ownsDataSource)
+        {
+            await _dataSource.DisposeAsync();
+        }
     }
 
     [GeneratedRegex("^[a-z_][a-z0-9_]*$")]

@@ -2,6 +2,7 @@ using Anthropic;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using OpenAI.Chat;
 using RelayKit.AspNetCore.AppClients;
 using RelayKit.AspNetCore.Hosting;
@@ -24,7 +25,7 @@ public static class ModelRelayAppClientExtensions
     /// <param name="model">The model name (or alias) as configured under <c>ModelRelay:Models</c>.</param>
     /// <returns>The builder, for chaining.</returns>
     public static IModelRelayBuilder AddChatClient(this IModelRelayBuilder builder, string model) =>
-        Add<IChatClient>(builder, model, (factory, m) => factory.CreateChatClient(m));
+        Add<IChatClient>(builder, model, new(model, nameof(AddChatClient), null), (factory, m) => factory.CreateChatClient(m));
 
     /// <summary>
     /// Registers the official OpenAI <see cref="ChatClient"/> for <paramref name="model"/>, keyed by the model
@@ -35,7 +36,7 @@ public static class ModelRelayAppClientExtensions
     /// <param name="model">The model name (or alias) as configured under <c>ModelRelay:Models</c>.</param>
     /// <returns>The builder, for chaining.</returns>
     public static IModelRelayBuilder AddOpenAIChatClient(this IModelRelayBuilder builder, string model) =>
-        Add(builder, model, (factory, m) => factory.CreateOpenAIChatClient(m));
+        Add(builder, model, new(model, nameof(AddOpenAIChatClient), ModelRelayProviderKind.OpenAI), (factory, m) => factory.CreateOpenAIChatClient(m));
 
     /// <summary>
     /// Registers the official <see cref="AnthropicClient"/> for <paramref name="model"/>, keyed by the model
@@ -46,9 +47,9 @@ public static class ModelRelayAppClientExtensions
     /// <param name="model">The model name (or alias) as configured under <c>ModelRelay:Models</c>.</param>
     /// <returns>The builder, for chaining.</returns>
     public static IModelRelayBuilder AddAnthropicClient(this IModelRelayBuilder builder, string model) =>
-        Add(builder, model, (factory, m) => factory.CreateAnthropicClient(m));
+        Add(builder, model, new(model, nameof(AddAnthropicClient), ModelRelayProviderKind.Anthropic), (factory, m) => factory.CreateAnthropicClient(m));
 
-    private static IModelRelayBuilder Add<TClient>(IModelRelayBuilder builder, string model, Func<AppModelClientFactory, string, TClient> create)
+    private static IModelRelayBuilder Add<TClient>(IModelRelayBuilder builder, string model, AppClientRegistration registration, Func<AppModelClientFactory, string, TClient> create)
         where TClient : class
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -56,6 +57,10 @@ public static class ModelRelayAppClientExtensions
         var services = builder.Services;
         AddAppKey(services);
         services.TryAddSingleton<AppModelClientFactory>();
+
+        // Checked when the host starts (ModelRelayOptions is validated on start), not at the first call.
+        services.AddSingleton(registration);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelRelayOptions>, AppClientsValidator>());
         services.AddKeyedSingleton<TClient>(model, (sp, _) => create(sp.GetRequiredService<AppModelClientFactory>(), model));
         services.TryAddSingleton<TClient>(sp => sp.GetRequiredKeyedService<TClient>(model));
         return builder;

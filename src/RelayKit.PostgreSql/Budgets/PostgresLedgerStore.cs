@@ -20,20 +20,28 @@ internal sealed partial class PostgresLedgerStore : SqlLedgerStore, IConditional
     private const string SerializationFailure = "40001";
 
     private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
     private readonly string _schema;
     private readonly SchemaOnce<NpgsqlConnection> _schemaOnce;
 
     /// <summary>Creates a store over <paramref name="connectionString"/>, keeping its tables in <paramref name="schema"/>.</summary>
     public PostgresLedgerStore(string connectionString, string schema = "relaykit")
+        : this(NpgsqlDataSource.Create(connectionString), schema, ownsDataSource: true)
     {
-        ArgumentException.ThrowIfNullOrEmpty(connectionString);
+    }
+
+    /// <summary>Creates a store over a data source (and its pool) that it shares with the relay's other PostgreSQL stores.</summary>
+    public PostgresLedgerStore(NpgsqlDataSource dataSource, string schema, bool ownsDataSource = false)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
         if (!SchemaName().IsMatch(schema))
         {
             throw new ArgumentException("The schema name must be a lower-case identifier (a-z, 0-9, _).", nameof(schema));
         }
 
         _schema = schema;
-        _dataSource = NpgsqlDataSource.Create(connectionString);
+        _dataSource = dataSource;
+        _ownsDataSource = ownsDataSource;
         _schemaOnce = new(_dataSource.OpenConnectionAsync, CreateSchemaAsync);
     }
 
@@ -100,7 +108,10 @@ internal sealed partial class PostgresLedgerStore : SqlLedgerStore, IConditional
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        await _dataSource.DisposeAsync();
+        if (_ownsDataSource)
+        {
+            await _dataSource.DisposeAsync();
+        }
     }
 
     private async Task CreateSchemaAsync(NpgsqlConnection connection, CancellationToken cancellationToken)

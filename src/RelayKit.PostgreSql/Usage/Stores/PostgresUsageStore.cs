@@ -16,14 +16,24 @@ internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
         "status_code, error_type, ttfb_us, duration_us, prompt, completion";
 
     private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
     private readonly string _table;
     private readonly string _schema;
 
     /// <param name="connectionString">The Npgsql connection string.</param>
     /// <param name="schema">A lower-case SQL identifier (validated by <see cref="UsageOptions"/>).</param>
     public PostgresUsageStore(string connectionString, string schema)
+        : this(NpgsqlDataSource.Create(connectionString), schema, ownsDataSource: true)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+    }
+
+    /// <summary>Creates a store over a data source (and its pool) that it shares with the relay's other PostgreSQL stores.</summary>
+    /// <param name="dataSource">The data source.</param>
+    /// <param name="schema">A lower-case SQL identifier (validated by <see cref="UsageOptions"/>).</param>
+    /// <param name="ownsDataSource">Whether disposing the store disposes the data source.</param>
+    public PostgresUsageStore(NpgsqlDataSource dataSource, string schema, bool ownsDataSource = false)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentException.ThrowIfNullOrWhiteSpace(schema);
         if (!schema.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_') || char.IsAsciiDigit(schema[0]))
         {
@@ -31,7 +41,8 @@ internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
             throw new ArgumentException("The schema must be a lower-case SQL identifier.", nameof(schema));
         }
 
-        _dataSource = NpgsqlDataSource.Create(connectionString);
+        _dataSource = dataSource;
+        _ownsDataSource = ownsDataSource;
         _schema = schema;
         _table = $"\"{schema}\".usage_records";
     }
@@ -112,7 +123,10 @@ internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _dataSource.DisposeAsync();
+        if (_ownsDataSource)
+        {
+            await _dataSource.DisposeAsync();
+        }
     }
 
     // PostgreSQL text cannot hold NUL, which a recorded prompt or completion may: one such record would fail its whole

@@ -1,0 +1,38 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Admission.RateLimits;
+using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Storage;
+using RelayKit.AspNetCore.Usage;
+
+namespace RelayKit.AspNetCore.Hosting;
+
+/// <summary>
+/// Fails the host's start when configuration chooses a store that an optional package provides and that package's
+/// builder call was not made (PostgreSQL storage, Redis rate limits), naming the package and the call, instead of
+/// failing the first request.
+/// </summary>
+internal sealed class OptionalPackagesValidator(string settingsPath, IServiceProvider services) :
+    IValidateOptions<ModelRelayOptions>, IValidateOptions<UsageOptions>, IValidateOptions<RelayRateLimitsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ModelRelayOptions options) =>
+        options.Enabled && options.Budgets.Provider == BudgetStorageProvider.PostgreSql && !Has<IPostgreSqlStorage>()
+            ? ValidateOptionsResult.Fail(RelayStores.MissingPostgreSql($"{settingsPath}:Budgets:Provider is PostgreSql"))
+            : ValidateOptionsResult.Success;
+
+    public ValidateOptionsResult Validate(string? name, UsageOptions options) =>
+        options.Store == UsageStoreKind.Postgres && !Has<IPostgreSqlStorage>()
+            ? ValidateOptionsResult.Fail(RelayStores.MissingPostgreSql($"{settingsPath}:Usage:Store is Postgres"))
+            : ValidateOptionsResult.Success;
+
+    public ValidateOptionsResult Validate(string? name, RelayRateLimitsOptions options) =>
+        !string.IsNullOrWhiteSpace(options.Redis) && !Has<IRedisRateLimiterFactory>()
+            ? ValidateOptionsResult.Fail(MissingRedis)
+            : ValidateOptionsResult.Success;
+
+    internal static string MissingRedis =>
+        $"{RelayRateLimitsOptions.SectionPath}:Redis is set, and Redis rate limits come from the RelayKit.Redis package: " +
+        "add that package and call AddModelRelay().AddRedisRateLimits().";
+
+    private bool Has<T>() where T : class => services.GetService<T>() is not null;
+}

@@ -1,0 +1,26 @@
+namespace RelayKit.AspNetCore.Usage;
+
+/// <summary>One recent request; token counts the upstream did not report are left out.</summary>
+internal sealed record UsageRequestView(
+    string RequestId,
+    DateTimeOffset Timestamp,
+    string Model,
+    string? Provider,
+    string? UpstreamModel,
+    bool Streamed,
+    int Status,
+    string? ErrorType,
+    long? InputTokens,
+    long? OutputTokens,
+    long? CachedInputTokens,
+    long? CacheWriteTokens,
+    long? ReasoningTokens,
+    decimal Cost,
+    double? TimeToFirstByteMs,
+    double DurationMs)
+{
+    public static UsageRequestView From(UsageRecord record) => new(
+        record.RequestId, record.Timestamp, record.RequestedModel, record.Provider, record.UpstreamModel, record.Streamed, record.StatusCode,
+        record.ErrorType, record.InputTokens, record.OutputTokens, record.CachedInputTokens, record.CacheWriteTokens, record.ReasoningTokens,
+        record.Cost, record.TimeToFirstByte?.TotalMilliseconds, record.Duration.TotalMilliseconds);
+}
