@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging;
 using RelayKit.Testing.Faults;
 using RelayKit.Testing.Generation;
 using RelayKit.Testing.Hosting;
+using RelayKit.Testing.State;
 
 namespace RelayKit.Testing;
 
@@ -47,6 +48,8 @@ public sealed class FakeUpstream : IAsyncDisposable
         Options = options ?? new FakeUpstreamOptions();
         Generator = new AnswerGenerator(Options);
         RateLimits = new RateLimitWindow(Options);
+        Store = new AnswerStore(Options.MaxStoredAnswers);
+        State = new StoredStateHandler(this);
         _handler = new FakeUpstreamHandler(this);
         Cassette = Options.Cassette is { } cassette ? new Cassette(cassette, Options.TimeProvider) : null;
     }
@@ -72,12 +75,23 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The chat completions (created with <c>store: true</c>) and responses (created without <c>store: false</c>) the
+    /// fake keeps, oldest first, as the stored-state endpoints serve them: at most
+    /// <see cref="FakeUpstreamOptions.MaxStoredAnswers"/>, the oldest forgotten first. <see cref="Reset"/> forgets them all.
+    /// </summary>
+    public IReadOnlyList<FakeStoredAnswer> StoredAnswers => Store.Snapshot();
+
     /// <summary>The requests no script rule matched while <see cref="FakeUpstreamOptions.RequireScript"/> was on.</summary>
     public IReadOnlyList<FakeRequest> UnexpectedRequests => Requests.Where(r => r.WasUnexpected).ToList();
 
     internal AnswerGenerator Generator { get; }
 
     internal RateLimitWindow RateLimits { get; }
+
+    internal AnswerStore Store { get; }
+
+    internal StoredStateHandler State { get; }
 
     /// <summary>
     /// Adds a script rule. Rules are tried in the order they were added; the first that matches a
@@ -94,7 +108,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
     }
 
-    /// <summary>Forgets every rule and every recorded request.</summary>
+    /// <summary>Forgets every rule, every recorded request and every stored chat completion and response.</summary>
     public void Reset()
     {
         lock (_gate)
@@ -102,6 +116,8 @@ public sealed class FakeUpstream : IAsyncDisposable
             _rules.Clear();
             _requests.Clear();
         }
+
+        Store.Clear();
     }
 
     /// <summary>
@@ -126,7 +142,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         var builder = CreateHostBuilder();
         builder.WebHost.UseKestrelCore().UseUrls("http://127.0.0.1:0");
         var app = builder.Build();
-        app.MapFakeUpstream(this);
+        app.Run(ServeAsync);
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         _kestrel = app;
@@ -162,6 +178,12 @@ public sealed class FakeUpstream : IAsyncDisposable
     }
 
     internal Task HandleAsync(HttpContext context, string path) => _handler.HandleAsync(context, path);
+
+    /// <summary>
+    /// The fake's own hosts (in memory and Kestrel) answer every path, so they hand each request straight to the
+    /// handler instead of through endpoint routing, which cost more than a generated answer (see bench/README.md).
+    /// </summary>
+    private Task ServeAsync(HttpContext context) => HandleAsync(context, context.Request.Path.HasValue ? context.Request.Path.Value! : "/");
 
     internal FakeRequest Record(FakeRequest request)
     {
@@ -241,9 +263,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     /// </summary>
     private static WebApplicationBuilder CreateHostBuilder()
     {
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.Services.AddRouting();
-        return builder;
+        return WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
     }
 
     private TestServer InMemoryServer()
@@ -255,7 +275,7 @@ public sealed class FakeUpstream : IAsyncDisposable
                 var builder = CreateHostBuilder();
                 builder.WebHost.UseTestServer(o => o.BaseAddress = new Uri("http://fake-upstream/"));
                 var app = builder.Build();
-                app.MapFakeUpstream(this);
+                app.Run(ServeAsync);
                 app.StartAsync().GetAwaiter().GetResult();
                 _inMemory = app;
             }

@@ -46,6 +46,13 @@ public sealed class FakeUpstreamOptions
     /// <summary>The per-minute token limit the rate-limit headers report and count down from.</summary>
     public int TokensPerMinute { get; set; } = 2_000_000;
 
+    /// <summary>
+    /// How many chat completions (<c>store: true</c>) and responses (stored unless <c>store: false</c>) the fake
+    /// keeps for the stored-state endpoints and <c>previous_response_id</c>; storing one more forgets the oldest.
+    /// 0 stores nothing. Default 1,000.
+    /// </summary>
+    public int MaxStoredAnswers { get; set; } = 1_000;
+
     /// <summary>Typical number of sentences in a generated answer (the generator varies it by one either way).</summary>
     public int GeneratedSentences { get; set; } = 2;
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Bogus;
 using RelayKit.Testing.Tokens;
@@ -20,15 +21,26 @@ internal sealed class AnswerGenerator(FakeUpstreamOptions options)
     // as the same seed and request promise.
     private static readonly DateTime DateReference = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
+    // Building a Faker builds every one of its data sets (addresses, names, commerce...), which cost far more
+    // than the answer it makes (see bench/README.md). A Faker's output depends only on its Randomizer (and its
+    // fixed date reference), and setting Random hands the new one to every data set, so fakers are reused with a
+    // fresh seeded Randomizer per use: the same text as a new Faker, without the construction. One pool per fake,
+    // none shared.
+    private readonly ConcurrentBag<Faker> _fakers = [];
+
     /// <summary>The generated reply for one choice of a request (<c>n</c> choices differ, choice 0 is the answer of a one-choice request).</summary>
     public FakeReply Generate(FakeRequest request, int choice = 0)
     {
-        var faker = new Faker { Random = new Randomizer(Seed(request, choice)), DateTimeReference = DateReference };
         if (request.Endpoint == FakeEndpoint.OpenAIEmbeddings)
         {
             return FakeReply.WithEmbeddings(GenerateEmbeddings(request));
         }
 
+        return WithFaker(Seed(request, choice), faker => Generate(request, choice, faker));
+    }
+
+    private FakeReply Generate(FakeRequest request, int choice, Faker faker)
+    {
         var tool = request.ForcedToolName is { } forced
             ? request.Tools.FirstOrDefault(t => t.Name == forced) ?? new FakeTool(forced, null)
             : request.RequiresToolCall && request.Tools.Count > 0
@@ -109,9 +121,23 @@ internal sealed class AnswerGenerator(FakeUpstreamOptions options)
     private string GenerateThinking(FakeRequest request, int choice)
     {
         var budget = request.ThinkingBudgetTokens ?? Math.Max(1, (request.MaxOutputTokens ?? 2048) / 2);
-        var faker = new Faker { Random = new Randomizer(StableHash.Of(Seed(request, choice), "thinking")) };
-        var thinking = faker.Lorem.Sentences(ThinkingSentences, " ");
+        var thinking = WithFaker(StableHash.Of(Seed(request, choice), "thinking"), faker => faker.Lorem.Sentences(ThinkingSentences, " "));
         return FitToLimit(thinking, budget).Text!;
+    }
+
+    /// <summary>Runs <paramref name="use"/> on a pooled faker seeded with <paramref name="seed"/>.</summary>
+    private T WithFaker<T>(int seed, Func<Faker, T> use)
+    {
+        var faker = _fakers.TryTake(out var pooled) ? pooled : new Faker { DateTimeReference = DateReference };
+        try
+        {
+            faker.Random = new Randomizer(seed);
+            return use(faker);
+        }
+        finally
+        {
+            _fakers.Add(faker);
+        }
     }
 
     /// <summary>The seed of one choice; choice 0 keeps the seed answers had before <c>n</c> was supported, so they stay the same.</summary>

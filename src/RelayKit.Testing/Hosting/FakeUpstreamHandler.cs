@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -9,6 +10,7 @@ using RelayKit.Testing.Generation;
 using RelayKit.Testing.Protocols;
 using RelayKit.Testing.Protocols.Anthropic;
 using RelayKit.Testing.Protocols.OpenAI;
+using RelayKit.Testing.State;
 using RelayKit.Testing.Streaming;
 
 namespace RelayKit.Testing.Hosting;
@@ -40,6 +42,7 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
         string rawBody = "";
         JsonNode? body = null;
         ParsedBody? parsed = null;
+        JsonArray? conversation = null;
         BadRequestException? problem = null;
         FakeFault? headerFault = null;
         try
@@ -64,8 +67,23 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
             if (HttpMethods.IsPost(http.Method))
             {
                 rawBody = await ReadBodyAsync(http, context.RequestAborted);
-                body = ParseJson(rawBody, http.ContentType);
-                parsed = Read(endpoint, (JsonObject)body!);
+
+                // A stored-state POST (a cancel) may come without a body; the create endpoints need one.
+                if (endpoint is not (FakeEndpoint.OpenAIStoredChatCompletions or FakeEndpoint.OpenAIStoredResponses) || rawBody.Length > 0)
+                {
+                    body = ParseJson(rawBody, http.ContentType);
+
+                    // With a cassette the recorded (or recording) upstream holds the state, not this fake.
+                    conversation = endpoint == FakeEndpoint.OpenAIResponses && fake.Cassette is null
+                        ? ResponsesConversation.Resolve((JsonObject)body, fake.Store)
+                        : null;
+                    parsed = Read(endpoint, (JsonObject)body, conversation);
+                    if (endpoint is FakeEndpoint.OpenAIChatCompletions or FakeEndpoint.OpenAIResponses)
+                    {
+                        // Checked before answering, as the API does: the answer may be stored with it.
+                        StoredStateHandler.ReadMetadata(body["metadata"]);
+                    }
+                }
             }
             else if (endpoint is FakeEndpoint.OpenAIModelRetrieve or FakeEndpoint.AnthropicModelRetrieve)
             {
@@ -124,7 +142,7 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
             }
             else
             {
-                await AnswerAsync(context, request, headerFault, requestId, ids);
+                await AnswerAsync(context, request, headerFault, requestId, ids, conversation);
             }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
@@ -139,7 +157,7 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
         }
     }
 
-    private async Task AnswerAsync(HttpContext context, FakeRequest request, FakeFault? headerFault, string requestId, IdSource ids)
+    private async Task AnswerAsync(HttpContext context, FakeRequest request, FakeFault? headerFault, string requestId, IdSource ids, JsonArray? conversation)
     {
         var format = request.WireFormat;
         if (request.Endpoint is FakeEndpoint.OpenAIModels or FakeEndpoint.AnthropicModels
@@ -153,6 +171,13 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
         {
             var tokens = Math.Max(1, Tokens.TokenCounter.Count(request.PromptText));
             await WriteJsonAsync(context, 200, new JsonObject { ["input_tokens"] = tokens });
+            return;
+        }
+
+        if (request.Endpoint is FakeEndpoint.OpenAIStoredChatCompletions or FakeEndpoint.OpenAIStoredResponses)
+        {
+            var (code, stored) = fake.State.Answer(request, context.Request.Query);
+            await WriteJsonAsync(context, code, stored);
             return;
         }
 
@@ -227,10 +252,18 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
             request.Endpoint == FakeEndpoint.AnthropicMessages ? () => ids.Next("toolu_", 24) : () => ids.Next("call_", 24));
         fake.RateLimits.Consume(context.Response.Headers, format, answer.InputTokens + answer.OutputTokens);
         var renderer = Renderer(request.Endpoint);
+        var keep = fake.State.WouldStore(request);
         if (!request.IsStreaming)
         {
-            await WriteJsonAsync(context, 200, renderer.RenderBody(answer));
+            var body = renderer.RenderBody(answer);
+            await WriteJsonAsync(context, 200, keep ? fake.State.Keep(answer, body, conversation, ids) : WireJson.Write(body));
             return;
+        }
+
+        if (keep)
+        {
+            // Kept before the first event goes out, so a caller that reads the id can use it at once.
+            fake.State.Keep(answer, renderer.RenderBody(answer), conversation, ids);
         }
 
         await StreamAsync(context, renderer, answer, rule?.Hold);
@@ -335,10 +368,22 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
         }
     }
 
+    /// <summary>Writes one event as UTF-8 straight into the response pipe and flushes it, without building its text first.</summary>
     private static async Task WriteEventAsync(HttpResponse response, SseEvent sseEvent, CancellationToken cancellation)
     {
-        await response.WriteAsync(sseEvent.Format(), cancellation);
-        await response.Body.FlushAsync(cancellation);
+        var writer = response.BodyWriter;
+        if (sseEvent.Name is { } name)
+        {
+            writer.Write("event: "u8);
+            Encoding.UTF8.GetBytes(name, writer);
+            writer.Write("\n"u8);
+        }
+
+        writer.Write("data: "u8);
+        Encoding.UTF8.GetBytes(sseEvent.Data, writer);
+        writer.Write("\n\n"u8);
+        await writer.FlushAsync(cancellation);
+        cancellation.ThrowIfCancellationRequested();
     }
 
     private static IAnswerRenderer Renderer(FakeEndpoint endpoint) => endpoint switch
@@ -377,10 +422,10 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
         _ => "The request was rejected by the fake upstream's script.",
     };
 
-    private static ParsedBody Read(FakeEndpoint endpoint, JsonObject body) => endpoint switch
+    private static ParsedBody Read(FakeEndpoint endpoint, JsonObject body, JsonArray? conversation) => endpoint switch
     {
         FakeEndpoint.OpenAIChatCompletions => OpenAIRequestReader.ReadChat(body),
-        FakeEndpoint.OpenAIResponses => OpenAIRequestReader.ReadResponses(body),
+        FakeEndpoint.OpenAIResponses => OpenAIRequestReader.ReadResponses(body, conversation),
         FakeEndpoint.OpenAIEmbeddings => OpenAIRequestReader.ReadEmbeddings(body),
         FakeEndpoint.AnthropicMessages => AnthropicRequestReader.ReadMessages(body, requireMaxTokens: true),
         FakeEndpoint.AnthropicCountTokens => AnthropicRequestReader.ReadMessages(body, requireMaxTokens: false),
@@ -428,7 +473,7 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
             ? FakeWireFormat.Anthropic
             : FakeWireFormat.OpenAI;
 
-    /// <summary>The endpoint a request addresses; <paramref name="allowedMethod"/> names the method its path takes, if the fake serves the path.</summary>
+    /// <summary>The endpoint a request addresses; <paramref name="allowedMethod"/> names the methods its path takes, if the fake serves the path.</summary>
     private static FakeEndpoint DetectEndpoint(string path, string method, IHeaderDictionary headers, out string? allowedMethod)
     {
         var trimmed = path.TrimEnd('/');
@@ -445,8 +490,22 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
                 => (anthropic ? FakeEndpoint.AnthropicModelRetrieve : FakeEndpoint.OpenAIModelRetrieve, HttpMethods.Get),
             _ => (FakeEndpoint.Unknown, (string?)null),
         };
-        allowedMethod = expected;
-        return endpoint != FakeEndpoint.Unknown && string.Equals(method, expected, StringComparison.OrdinalIgnoreCase) ? endpoint : FakeEndpoint.Unknown;
+        if (endpoint != FakeEndpoint.Unknown && string.Equals(method, expected, StringComparison.OrdinalIgnoreCase))
+        {
+            allowedMethod = expected;
+            return endpoint;
+        }
+
+        // The stored-state paths; /v1/chat/completions is both the create (POST) and the stored list (GET).
+        var stored = StoredRoute.Match(trimmed, method.ToUpperInvariant(), out var storedMethods);
+        if (stored is { } route)
+        {
+            allowedMethod = storedMethods;
+            return route.Endpoint;
+        }
+
+        allowedMethod = storedMethods ?? expected;
+        return FakeEndpoint.Unknown;
     }
 
     private static Dictionary<string, string> RedactedHeaders(IHeaderDictionary headers)
@@ -460,11 +519,13 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
         return result;
     }
 
-    private static async Task WriteJsonAsync(HttpContext context, int status, JsonObject body)
+    private static Task WriteJsonAsync(HttpContext context, int status, JsonObject body) => WriteJsonAsync(context, status, WireJson.Write(body));
+
+    private static async Task WriteJsonAsync(HttpContext context, int status, string json)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(WireJson.Write(body), context.RequestAborted);
+        await context.Response.WriteAsync(json, context.RequestAborted);
     }
 
     private static Task WriteErrorAsync(HttpContext context, FakeWireFormat format, int status, string? type, string message, string? param, string requestId, string? code = null)

@@ -32,4 +32,16 @@ public enum FakeEndpoint
 
     /// <summary>Anthropic <c>GET /v1/models/{model_id}</c> (a model request carrying <c>anthropic-version</c>).</summary>
     AnthropicModelRetrieve,
+
+    /// <summary>
+    /// OpenAI stored chat completions: <c>GET /v1/chat/completions</c> (list), <c>GET</c>, <c>POST</c> (metadata)
+    /// and <c>DELETE /v1/chat/completions/{id}</c>, <c>GET /v1/chat/completions/{id}/messages</c>.
+    /// </summary>
+    OpenAIStoredChatCompletions,
+
+    /// <summary>
+    /// OpenAI stored responses: <c>GET</c> and <c>DELETE /v1/responses/{id}</c>, <c>POST /v1/responses/{id}/cancel</c>,
+    /// <c>GET /v1/responses/{id}/input_items</c>.
+    /// </summary>
+    OpenAIStoredResponses,
 }

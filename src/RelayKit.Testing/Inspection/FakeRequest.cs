@@ -79,7 +79,10 @@ public sealed class FakeRequest
     /// <summary>The inputs of an embeddings request.</summary>
     public IReadOnlyList<string> EmbeddingInputs { get; internal init; } = [];
 
-    /// <summary>Every prompt text in the request joined, which the fake counts as input tokens.</summary>
+    /// <summary>
+    /// Every prompt text in the request joined, which the fake counts as input tokens; for a Responses request with
+    /// <c>previous_response_id</c>, the earlier turns it continues come first, as the real API counts them.
+    /// </summary>
     public string PromptText { get; internal init; } = "";
 
     /// <summary>

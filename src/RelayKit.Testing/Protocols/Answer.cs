@@ -26,7 +26,7 @@ internal sealed class Answer
         var outputTokens = 0;
         foreach (var choice in Choices)
         {
-            outputTokens += TokenCounter.Count(choice.Reply.Text) + choice.Reply.ReasoningTokens;
+            outputTokens += choice.CountTextTokens(request.IsStreaming) + choice.Reply.ReasoningTokens;
             if (request.Endpoint == FakeEndpoint.AnthropicMessages)
             {
                 outputTokens += TokenCounter.Count(choice.Reply.Thinking) + TokenCounter.Count(choice.Reply.RedactedThinking);
@@ -60,6 +60,9 @@ internal sealed class Answer
     public string Model => Request.Model ?? "unknown";
 
     public IReadOnlyList<FakeToolCall> ToolCalls => Choices[0].ToolCalls;
+
+    /// <summary>The first choice's text in whole-token pieces, as a stream sends it (see <see cref="AnswerChoice.TextPieces"/>).</summary>
+    public IReadOnlyList<string> TextPieces => Choices[0].TextPieces;
 
     /// <summary>All input tokens, cached ones included (OpenAI's <c>prompt_tokens</c>).</summary>
     public int InputTokens { get; }

@@ -13,5 +13,9 @@ internal sealed class BadRequestException(int status, string message, string? pa
 
     public string? ErrorType { get; } = errorType;
 
+    /// <summary>
+    /// The OpenAI error <c>code</c> when it is not the one the status implies (such as <c>unknown_url</c> or
+    /// <c>previous_response_not_found</c>); <see langword="null"/> takes the one the status implies.
+    /// </summary>
     public string? Code { get; } = code;
 }

@@ -61,6 +61,18 @@ public sealed class FakeRule
             $"last user message contains \"{text}\"");
     }
 
+    /// <summary>
+    /// Matches requests whose prompt contains <paramref name="text"/> (ordinal, ignoring case): any message of the
+    /// conversation, the system prompt or instructions, tool definitions, and for a Responses request that names a
+    /// <c>previous_response_id</c> the earlier turns it continues, as the real model would see them.
+    /// </summary>
+    /// <param name="text">The text to look for.</param>
+    public FakeRule WhenPromptContains(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return When(r => r.PromptText.Contains(text, StringComparison.OrdinalIgnoreCase), $"prompt contains \"{text}\"");
+    }
+
     /// <summary>Matches requests whose last user message satisfies <paramref name="predicate"/>.</summary>
     /// <param name="predicate">The test on the message text.</param>
     public FakeRule WhenLastUserMessage(Func<string, bool> predicate)

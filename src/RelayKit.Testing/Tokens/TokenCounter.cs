@@ -24,16 +24,24 @@ internal static class TokenCounter
     /// one character (an emoji, a flag) report overlapping offsets; they become one piece, so the pieces
     /// always join back into the text exactly and never split a character.
     /// </summary>
-    public static IReadOnlyList<string> SplitIntoTokens(string text)
+    public static IReadOnlyList<string> SplitIntoTokens(string text) => SplitAndCount(text).Pieces;
+
+    /// <summary>
+    /// <see cref="SplitIntoTokens"/> and <see cref="Count"/> from one pass of the tokenizer, for a streamed answer
+    /// that needs both (tokenizing is most of what a generated answer costs). The count is <see cref="Count"/>'s:
+    /// the pass's own token count, unless the text holds a run long enough for the bounded count to cut it.
+    /// </summary>
+    public static (IReadOnlyList<string> Pieces, int Count) SplitAndCount(string? text)
     {
         if (string.IsNullOrEmpty(text))
         {
-            return [];
+            return ([], 0);
         }
 
         var pieces = new List<string>();
         var consumed = 0;
-        foreach (var token in Encoding.Value.EncodeToTokens(text, out _))
+        var tokens = Encoding.Value.EncodeToTokens(text, out _);
+        foreach (var token in tokens)
         {
             var end = Math.Min(text.Length, Math.Max(consumed, token.Offset.End.Value));
             if (end < text.Length && end > 0 && char.IsHighSurrogate(text[end - 1]))
@@ -53,6 +61,22 @@ internal static class TokenCounter
             pieces.Add(text[consumed..]);
         }
 
-        return pieces;
+        return (pieces, HasLongRun(text) ? Count(text) : tokens.Count);
+    }
+
+    /// <summary>Whether the text holds a run <see cref="BoundedTokenCount"/> counts in pieces (no blank for <see cref="BoundedTokenCount.MaxRun"/> chars).</summary>
+    private static bool HasLongRun(string text)
+    {
+        var run = 0;
+        foreach (var c in text)
+        {
+            run = c is ' ' or '\t' or '\n' or '\r' or '\f' or '\v' ? 0 : run + 1;
+            if (run >= BoundedTokenCount.MaxRun)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

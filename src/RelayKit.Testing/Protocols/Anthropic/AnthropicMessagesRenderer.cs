@@ -93,7 +93,7 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
                 pinged = true;
             }
 
-            foreach (var piece in TokenCounter.SplitIntoTokens(answer.Reply.Text ?? ""))
+            foreach (var piece in answer.TextPieces)
             {
                 yield return Event("content_block_delta", new JsonObject
                 {

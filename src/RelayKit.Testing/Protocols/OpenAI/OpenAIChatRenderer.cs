@@ -127,7 +127,7 @@ internal sealed class OpenAIChatRenderer : IAnswerRenderer
         }
         else if (!string.IsNullOrEmpty(choice.Reply.Text))
         {
-            foreach (var piece in TokenCounter.SplitIntoTokens(choice.Reply.Text))
+            foreach (var piece in choice.TextPieces)
             {
                 yield return Chunk(answer, choiceIndex, new JsonObject { ["content"] = piece });
             }

@@ -70,7 +70,9 @@ internal static class OpenAIRequestReader
         };
     }
 
-    public static ParsedBody ReadResponses(JsonObject body)
+    /// <param name="body">The request body.</param>
+    /// <param name="conversation">The whole input when the request continues a stored response (<c>previous_response_id</c>), earlier turns first; else <see langword="null"/> and the body's own <c>input</c> is read.</param>
+    public static ParsedBody ReadResponses(JsonObject body, JsonArray? conversation = null)
     {
         // The Responses API validates in its newer style: the parameter is named and the code says what is wrong.
         var model = JsonText.String(body["model"]);
@@ -81,7 +83,7 @@ internal static class OpenAIRequestReader
 
         string? lastUser = null;
         var prompt = new StringBuilder();
-        switch (body["input"])
+        switch (conversation ?? body["input"])
         {
             case JsonValue value when value.TryGetValue<string>(out var text):
                 lastUser = text;

@@ -63,7 +63,7 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
                 ["content_index"] = 0,
                 ["part"] = TextPart("", null),
             });
-            foreach (var (piece, logprobs) in TextDeltas(answer.Reply, text))
+            foreach (var (piece, logprobs) in TextDeltas(answer))
             {
                 yield return Event("response.output_text.delta", new JsonObject
                 {
@@ -239,11 +239,11 @@ internal sealed class OpenAIResponsesRenderer : IAnswerRenderer
     /// The text's deltas: one per token, each with the log probabilities of its token (without the bytes, as the
     /// delta events carry them) when the request asked for them.
     /// </summary>
-    private static IEnumerable<(string Piece, JsonArray Logprobs)> TextDeltas(FakeReply reply, string text)
+    private static IEnumerable<(string Piece, JsonArray Logprobs)> TextDeltas(Answer answer)
     {
-        if (reply.Logprobs is not { } entries)
+        if (answer.Reply.Logprobs is not { } entries)
         {
-            foreach (var piece in TokenCounter.SplitIntoTokens(text))
+            foreach (var piece in answer.TextPieces)
             {
                 yield return (piece, []);
             }

@@ -20,7 +20,7 @@ public sealed class BadInputTests
         { "POST", "/v1/chat/completions", "application/json", "", 400, null },
         { "POST", "/v1/chat/completions", "text/plain", "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 400, null },
         { "POST", "/v1/chat/completions", "application/json", new string('[', 5000) + new string(']', 5000), 400, null },
-        { "GET", "/v1/chat/completions", null, null, 405, null },
+        { "PUT", "/v1/chat/completions", null, null, 405, null }, // GET lists stored completions
         { "DELETE", "/v1/models", null, null, 405, null },
         { "POST", "/v1/models", "application/json", "{}", 405, null },
         { "GET", "/v1/nothing-here", null, null, 404, null },
@@ -68,7 +68,7 @@ public sealed class BadInputTests
     [Theory]
     [InlineData("POST", "/v1/xyz", 404, "Unknown request URL: POST /v1/xyz. Please check the URL for typos, or see the docs at https://platform.openai.com/docs/api-reference/.", "unknown_url")]
     [InlineData("GET", "/v1/models/gpt-4o/extra", 404, "Unknown request URL: GET /v1/models/gpt-4o/extra. Please check the URL for typos, or see the docs at https://platform.openai.com/docs/api-reference/.", "unknown_url")]
-    [InlineData("GET", "/v1/chat/completions", 405, "Invalid method for URL (GET /v1/chat/completions)", null)]
+    [InlineData("PUT", "/v1/chat/completions", 405, "Invalid method for URL (PUT /v1/chat/completions)", null)]
     [InlineData("DELETE", "/v1/models/gpt-4o", 405, "Invalid method for URL (DELETE /v1/models/gpt-4o)", null)]
     public async Task A_path_the_api_does_not_serve_gets_the_real_apis_error_not_model_not_found(string method, string path, int status, string message, string? code)
     {
