@@ -151,7 +151,7 @@ public sealed class StoredResponsesTests
         var client = OpenAITestClients.InMemory(fake).GetResponsesClient();
 
         string? id = null;
-        await foreach (var update in await client.CreateResponseStreamingAsync(
+        await foreach (var update in client.CreateResponseStreamingAsync(
             new CreateResponseOptions("gpt-4o", [ResponseItem.CreateUserMessageItem("stream it")]) { StreamingEnabled = true }))
         {
             id ??= (update as StreamingResponseCreatedUpdate)?.Response.Id;
