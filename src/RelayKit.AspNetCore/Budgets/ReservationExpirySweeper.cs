@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -10,7 +11,7 @@ namespace RelayKit.AspNetCore.Budgets;
 /// </summary>
 internal sealed partial class ReservationExpirySweeper : BackgroundService
 {
-    private readonly IBudgetLedger _ledger;
+    private readonly IServiceProvider _services;
     private readonly TimeProvider _time;
     private readonly TimeSpan _interval;
     private readonly ILogger<ReservationExpirySweeper> _logger;
@@ -18,10 +19,10 @@ internal sealed partial class ReservationExpirySweeper : BackgroundService
 
     /// <summary>Creates the sweeper.</summary>
     public ReservationExpirySweeper(
-        IBudgetLedger ledger, TimeProvider time, BudgetStorageOptions options, ILogger<ReservationExpirySweeper> logger, IOptions<ModelRelayOptions>? relay = null)
+        IServiceProvider services, TimeProvider time, BudgetStorageOptions options, ILogger<ReservationExpirySweeper> logger, IOptions<ModelRelayOptions>? relay = null)
     {
         _off = relay?.Value.Enabled == false;
-        _ledger = ledger;
+        _services = services;
         _time = time;
         _interval = options.ExpirySweepInterval;
         _logger = logger;
@@ -36,12 +37,14 @@ internal sealed partial class ReservationExpirySweeper : BackgroundService
             return;
         }
 
+        // Resolved here, not in the constructor: with the relay off the store is never even created.
+        var ledger = _services.GetRequiredService<IBudgetLedger>();
         using var timer = new PeriodicTimer(_interval, _time);
         do
         {
             try
             {
-                await _ledger.ReleaseExpiredAsync(stoppingToken);
+                await ledger.ReleaseExpiredAsync(stoppingToken);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {

@@ -175,6 +175,17 @@ internal sealed class CallerModelNameTransform : IResponseBodyTransform
             await PassAsync(found is { } model ? Replace(whole, model.Start, model.Length) : whole, caller, cancellationToken);
             _pending.ResetWrittenCount();
         }
+        else if (_scanned > 0)
+        {
+            // What the reader has consumed cannot hold the model's value, so it goes on now: an answer whose model comes
+            // last (embeddings put it after the vectors) is never held whole, only its unread tail.
+            var written = _pending.WrittenMemory;
+            await PassAsync(written[.._scanned], caller, cancellationToken);
+            var rest = written[_scanned..].ToArray();
+            _pending.ResetWrittenCount();
+            _pending.Write(rest);
+            _scanned = 0;
+        }
     }
 
     /// <summary>The bytes with the JSON string at [start, start + length) replaced by the caller's model; the same bytes when it is that already.</summary>

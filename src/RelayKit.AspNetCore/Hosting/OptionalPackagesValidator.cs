@@ -25,8 +25,9 @@ internal sealed class OptionalPackagesValidator(string settingsPath, IServicePro
             ? ValidateOptionsResult.Fail(RelayStores.MissingPostgreSql($"{settingsPath}:Usage:Store is Postgres"))
             : ValidateOptionsResult.Success;
 
+    /// <remarks>A relay that is off (<c>Enabled=false</c>) uses no limiter, so its Redis setting is not checked, as its other settings are not.</remarks>
     public ValidateOptionsResult Validate(string? name, RelayRateLimitsOptions options) =>
-        !string.IsNullOrWhiteSpace(options.Redis) && !Has<IRedisRateLimiterFactory>()
+        !string.IsNullOrWhiteSpace(options.Redis) && !Has<IRedisRateLimiterFactory>() && RelayEnabled()
             ? ValidateOptionsResult.Fail(MissingRedis)
             : ValidateOptionsResult.Success;
 
@@ -35,4 +36,6 @@ internal sealed class OptionalPackagesValidator(string settingsPath, IServicePro
         "add that package and call AddModelRelay().AddRedisRateLimits().";
 
     private bool Has<T>() where T : class => services.GetService<T>() is not null;
+
+    private bool RelayEnabled() => services.GetRequiredService<IOptions<ModelRelayOptions>>().Value.Enabled;
 }

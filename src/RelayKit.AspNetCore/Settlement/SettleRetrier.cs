@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -24,7 +25,8 @@ namespace RelayKit.AspNetCore.Settlement;
 /// not happen. A settle that lands after the reservation expired charges what the balance still allows.
 /// </para>
 /// </remarks>
-internal sealed partial class SettleRetrier(IBudgetLedger ledger, TimeProvider time, ILogger<SettleRetrier> logger) : BackgroundService
+// The ledger is resolved when a settle is retried, not when the host starts: a relay that is off opens no store.
+internal sealed partial class SettleRetrier(IServiceProvider services, TimeProvider time, ILogger<SettleRetrier> logger) : BackgroundService
 {
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan LongestRetryDelay = TimeSpan.FromSeconds(30);
@@ -109,8 +111,8 @@ internal sealed partial class SettleRetrier(IBudgetLedger ledger, TimeProvider t
         try
         {
             var result = pending.Charge is { } charge
-                ? await ledger.SettleAsync(pending.RequestId, charge, CancellationToken.None)
-                : await ledger.ReleaseAsync(pending.RequestId, CancellationToken.None);
+                ? await services.GetRequiredService<IBudgetLedger>().SettleAsync(pending.RequestId, charge, CancellationToken.None)
+                : await services.GetRequiredService<IBudgetLedger>().ReleaseAsync(pending.RequestId, CancellationToken.None);
             Interlocked.Decrement(ref _count);
             LogLanded(pending.RequestId, attempt, result.Charged);
             pending.Landed.TrySetResult(result);

@@ -41,6 +41,28 @@ public sealed class CallerModelNameTransformTests
     }
 
     [Fact]
+    public async Task A_json_answer_whose_model_comes_last_is_passed_on_as_it_is_read_not_held_whole()
+    {
+        var vectors = string.Join(",", Enumerable.Range(0, 20_000).Select(i => "0.125"));
+        var head = Encoding.UTF8.GetBytes("{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"embedding\":[" + vectors + "]}],");
+        var tail = Encoding.UTF8.GetBytes("\"model\":\"upstream\"}");
+        var transform = new CallerModelNameTransform("mine", next: null);
+        using var response = new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new ByteArrayContent([]) };
+        response.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        transform.OnResponseStarted(response, new DefaultHttpContext().Response);
+        using var caller = new MemoryStream();
+
+        await transform.WriteAsync(head, caller, CancellationToken.None);
+        var beforeModel = caller.Length;
+        await transform.WriteAsync(tail, caller, CancellationToken.None);
+        await transform.CompleteAsync(true, caller, CancellationToken.None);
+
+        // All but the last unread token went out before the model arrived.
+        Assert.InRange(beforeModel, head.Length - 16, head.Length);
+        Assert.Equal(Encoding.UTF8.GetString(head) + "\"model\":\"mine\"}", Encoding.UTF8.GetString(caller.ToArray()));
+    }
+
+    [Fact]
     public async Task An_error_answer_passes_untouched()
     {
         const string upstream = """{"model":"upstream","error":{"message":"no"}}""";

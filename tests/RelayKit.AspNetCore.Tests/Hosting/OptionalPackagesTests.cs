@@ -37,6 +37,24 @@ public sealed class OptionalPackagesTests
     }
 
     [Fact]
+    public async Task A_relay_that_is_off_starts_whatever_its_store_settings_name()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ModelRelay:Enabled"] = "false",
+            ["ModelRelay:Budgets:Provider"] = "PostgreSql",
+            ["ModelRelay:RateLimits:Redis"] = "127.0.0.1:1",
+        };
+        await using var app = Build(settings, relay => { });
+
+        await app.StartAsync();
+
+        Assert.False(app.Services.GetRequiredService<IOptions<ModelRelayOptions>>().Value.Enabled);
+        Assert.Equal("127.0.0.1:1", app.Services.GetRequiredService<IOptions<RelayRateLimitsOptions>>().Value.Redis);
+        await app.StopAsync();
+    }
+
+    [Fact]
     public async Task With_the_builder_calls_the_same_configuration_starts_and_uses_the_packages_stores()
     {
         var settings = RelaySettings.Unreachable()
