@@ -49,24 +49,30 @@ internal sealed partial class PostgresRelayKeyStore : SqlRelayKeyStore, IAsyncDi
 
     private async Task CreateSchemaAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        try
+        // CREATE … IF NOT EXISTS is not safe against a concurrent CREATE of the same name (the ledger store of this
+        // instance makes the same schema, another instance the same table): the loser gets a unique violation and
+        // its batch stops there, so it runs again, and this time finds what the winner made.
+        for (var attempt = 1; ; attempt++)
         {
-            await ExecuteAsync(connection, $"""
-                CREATE SCHEMA IF NOT EXISTS "{_schema}";
-                CREATE TABLE IF NOT EXISTS {Table} (
-                    id text NOT NULL PRIMARY KEY,
-                    name text NOT NULL,
-                    secret_sha256 bytea NOT NULL UNIQUE,
-                    models text NOT NULL,
-                    created_at bigint NOT NULL,
-                    expires_at bigint NULL,
-                    revoked_at bigint NULL,
-                    closed_at bigint NULL);
-                """, cancellationToken);
-        }
-        catch (PostgresException exception) when (exception.SqlState == UniqueViolation)
-        {
-            // Two instances creating the schema at once: the other one won, which is what we wanted.
+            try
+            {
+                await ExecuteAsync(connection, $"""
+                    CREATE SCHEMA IF NOT EXISTS "{_schema}";
+                    CREATE TABLE IF NOT EXISTS {Table} (
+                        id text NOT NULL PRIMARY KEY,
+                        name text NOT NULL,
+                        secret_sha256 bytea NOT NULL UNIQUE,
+                        models text NOT NULL,
+                        created_at bigint NOT NULL,
+                        expires_at bigint NULL,
+                        revoked_at bigint NULL,
+                        closed_at bigint NULL);
+                    """, cancellationToken);
+                return;
+            }
+            catch (PostgresException exception) when (exception.SqlState == UniqueViolation && attempt < 3)
+            {
+            }
         }
     }
 
