@@ -185,6 +185,22 @@ public sealed class ChoicesAndLogprobsTests
         Assert.Equal("top_logprobs", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["param"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData(""","logprobs":false""")]
+    [InlineData("")]
+    public async Task Top_logprobs_without_logprobs_is_a_400(string logprobs)
+    {
+        await using var fake = new FakeUpstream();
+        using var response = await OpenAITestClients.PostJsonAsync(fake.CreateClient(), "/v1/chat/completions",
+            """{"model":"gpt-4o","top_logprobs":2""" + logprobs + ""","messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+        Assert.Equal("The 'top_logprobs' parameter is only allowed when 'logprobs' is enabled.", error["message"]!.GetValue<string>());
+        Assert.Equal("top_logprobs", error["param"]!.GetValue<string>());
+        Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task The_responses_api_returns_logprobs_when_included_whole_and_streamed()
     {
