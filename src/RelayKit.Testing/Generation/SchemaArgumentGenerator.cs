@@ -82,7 +82,8 @@ internal static class SchemaArgumentGenerator
         {
             JsonValue v when v.TryGetValue<string>(out var t) => t,
             JsonArray types => types.Select(JsonText).FirstOrDefault(t => t is not null && t != "null") ?? "null",
-            _ => schema["properties"] is not null ? "object" : schema["items"] is not null ? "array" : "string",
+            // A root without a type is an object (structured outputs always answer one); deeper, a string.
+            _ => schema["properties"] is not null || depth == 0 ? "object" : schema["items"] is not null ? "array" : "string",
         };
 
         return type switch
