@@ -47,6 +47,23 @@ public sealed class ThinkingTests
     }
 
     [Fact]
+    public async Task When_adaptive_thinking_uses_the_whole_cap_the_text_is_empty_and_the_stop_reason_is_max_tokens()
+    {
+        await using var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = 3 });
+        using var http = fake.CreateClient();
+
+        using var response = await http.SendAsync(AnthropicSdk.Raw(HttpMethod.Post, "/v1/messages",
+            """{"model":"claude-opus-4-6","max_tokens":1,"thinking":{"type":"adaptive"},"messages":[{"role":"user","content":"think hard"}]}"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal(1, AnthropicSdk.CountTokens(body["content"]![0]!["thinking"]!.GetValue<string>()));
+        Assert.Equal(1, body["usage"]!["output_tokens"]!.GetValue<int>());
+        Assert.Equal("max_tokens", body["stop_reason"]!.GetValue<string>());
+        Assert.All(body["content"]!.AsArray().Skip(1), block => Assert.Equal("", block!["text"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task Thinking_streams_as_thinking_deltas_then_a_signature_delta_then_the_text()
     {
         await using var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = 5 });
