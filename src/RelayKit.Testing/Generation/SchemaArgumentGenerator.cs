@@ -21,7 +21,7 @@ internal static class SchemaArgumentGenerator
     // objects still get their required properties (with minimal values) so strict outputs stay valid; past the hard
     // limit (only reachable by recursive schemas that require themselves) objects are empty.
     private const int MaxDepth = 10;
-    private const int HardDepth = 40;
+    private const int HardDepth = 24;
     private const int MaxRefHops = 64;
 
     // Absurd bounds (a minLength of a billion) must not hang the fake; such schemas get shorter values.
@@ -55,7 +55,7 @@ internal static class SchemaArgumentGenerator
 
         if (schema["allOf"] is JsonArray all && all.Count > 0)
         {
-            return Value(root, MergeAllOf(root, schema, all), faker, depth, strict, hops + 1);
+            return Value(root, MergeAllOf(root, schema, all, 0), faker, depth, strict, hops + 1);
         }
 
         if (schema["const"] is { } constant)
@@ -179,7 +179,7 @@ internal static class SchemaArgumentGenerator
     /// One schema from an <c>allOf</c> and its siblings: properties merged (recursively when a property is in
     /// several branches), required lists joined, the tightest bounds kept, other keywords from the first that has them.
     /// </summary>
-    private static JsonObject MergeAllOf(JsonObject? root, JsonObject schema, JsonArray all)
+    private static JsonObject MergeAllOf(JsonObject? root, JsonObject schema, JsonArray all, int nesting)
     {
         var merged = new JsonObject();
         var own = (JsonObject)schema.DeepClone();
@@ -193,9 +193,10 @@ internal static class SchemaArgumentGenerator
                 resolved = Resolve(root, reference);
             }
 
+            // An allOf that (through refs) includes itself stops merging instead of recursing forever.
             if (resolved is not null)
             {
-                parts.Add(resolved["allOf"] is JsonArray inner ? MergeAllOf(root, resolved, inner) : resolved);
+                parts.Add(resolved["allOf"] is JsonArray inner && nesting < MaxRefHops ? MergeAllOf(root, resolved, inner, nesting + 1) : WithoutAllOf(resolved));
             }
         }
 
@@ -205,6 +206,13 @@ internal static class SchemaArgumentGenerator
         }
 
         return merged;
+    }
+
+    private static JsonObject WithoutAllOf(JsonObject schema)
+    {
+        var copy = (JsonObject)schema.DeepClone();
+        copy.Remove("allOf");
+        return copy;
     }
 
     private static void Merge(JsonObject into, JsonObject part)
@@ -295,7 +303,9 @@ internal static class SchemaArgumentGenerator
             first += first * step == exclusiveMin ? 1 : 0;
             last -= last * step == exclusiveMax ? 1 : 0;
             var k = last >= first ? faker.Random.Long(first, last) : first;
-            return (double)((decimal)k * (decimal)step);
+
+            // Through decimal, so 0.25 × 7 is 1.75 and not 1.7500000000000002; huge values stay doubles.
+            return Math.Abs(k * step) < 1e15 && step >= 1e-12 ? (double)((decimal)k * (decimal)step) : k * step;
         }
 
         // Stay inside the open interval when a bound is exclusive, and keep two decimals only when that still fits.

@@ -170,6 +170,26 @@ public sealed class SchemaArgumentGeneratorTests
     }
 
     [Fact]
+    public void Self_including_allOf_and_required_recursion_end()
+    {
+        var schema = JsonNode.Parse("""
+            { "type": "object",
+              "properties": {
+                "loop": { "$ref": "#/$defs/loop" },
+                "tree": { "$ref": "#/$defs/tree" } },
+              "required": ["loop", "tree"],
+              "$defs": {
+                "loop": { "allOf": [ { "$ref": "#/$defs/loop" }, { "type": "object", "properties": { "x": { "type": "integer" } }, "required": ["x"] } ] },
+                "tree": { "type": "object", "properties": { "kids": { "type": "array", "minItems": 2, "items": { "$ref": "#/$defs/tree" } } }, "required": ["kids"] } } }
+            """);
+
+        var arguments = SchemaArgumentGenerator.Generate(schema, new Faker { Random = new Randomizer(1) }, strict: true);
+
+        Assert.NotNull(arguments["loop"]!["x"]);
+        Assert.Equal(2, arguments["tree"]!["kids"]!.AsArray().Count);
+    }
+
+    [Fact]
     public async Task Strict_mode_fills_every_property_at_every_depth_and_through_refs()
     {
         const string Schema = """
