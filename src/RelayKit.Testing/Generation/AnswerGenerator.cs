@@ -96,9 +96,15 @@ internal sealed class AnswerGenerator(FakeUpstreamOptions options)
     /// <summary>Cuts text to the request's output cap, as a model that hits it does (finish reason length).</summary>
     public static FakeReply FitToLimit(string text, int? maxOutputTokens)
     {
-        if (maxOutputTokens is not { } max || max <= 0 || TokenCounter.Count(text) <= max)
+        if (maxOutputTokens is not { } max || TokenCounter.Count(text) <= max)
         {
             return FakeReply.WithText(text);
+        }
+
+        // No room left (thinking used the whole cap): no text, and the model stopped at the limit.
+        if (max <= 0)
+        {
+            return FakeReply.WithText("", FakeFinishReason.Length);
         }
 
         // A piece is usually one token, but a character made of several byte-level tokens is one piece,

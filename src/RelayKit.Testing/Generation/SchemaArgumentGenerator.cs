@@ -17,7 +17,12 @@ namespace RelayKit.Testing.Generation;
 /// </remarks>
 internal static class SchemaArgumentGenerator
 {
-    private const int MaxDepth = 6;
+    // OpenAI's structured outputs allow 10 levels of nesting; $ref hops do not count as levels. Past the limit
+    // objects still get their required properties (with minimal values) so strict outputs stay valid; past the hard
+    // limit (only reachable by recursive schemas that require themselves) objects are empty.
+    private const int MaxDepth = 10;
+    private const int HardDepth = 24;
+    private const int MaxRefHops = 64;
 
     // Absurd bounds (a minLength of a billion) must not hang the fake; such schemas get shorter values.
     private const int MaxStringLength = 4096;
@@ -33,10 +38,10 @@ internal static class SchemaArgumentGenerator
     public static JsonNode Generate(JsonNode? schema, Faker faker, bool strict = false)
     {
         var root = schema as JsonObject;
-        return Value(root, root, faker, 0, strict) ?? new JsonObject();
+        return Value(root, root, faker, 0, strict, 0) ?? new JsonObject();
     }
 
-    private static JsonNode? Value(JsonObject? root, JsonObject? schema, Faker faker, int depth, bool strict)
+    private static JsonNode? Value(JsonObject? root, JsonObject? schema, Faker faker, int depth, bool strict, int hops)
     {
         if (schema is null)
         {
@@ -45,7 +50,12 @@ internal static class SchemaArgumentGenerator
 
         if (JsonText(schema["$ref"]) is { } reference)
         {
-            return depth >= MaxDepth ? null : Value(root, Resolve(root, reference), faker, depth + 1, strict);
+            return hops >= MaxRefHops ? null : Value(root, Resolve(root, reference), faker, depth, strict, hops + 1);
+        }
+
+        if (schema["allOf"] is JsonArray all && all.Count > 0)
+        {
+            return Value(root, MergeAllOf(root, schema, all, 0), faker, depth, strict, hops + 1);
         }
 
         if (schema["const"] is { } constant)
@@ -58,13 +68,13 @@ internal static class SchemaArgumentGenerator
             return options[faker.Random.Int(0, options.Count - 1)]?.DeepClone();
         }
 
-        foreach (var combinator in new[] { "anyOf", "oneOf", "allOf" })
+        foreach (var combinator in new[] { "anyOf", "oneOf" })
         {
             if (schema[combinator] is JsonArray choices && choices.Count > 0)
             {
                 // The first branch that is not just "null", so nullable fields get real values.
                 var choice = choices.OfType<JsonObject>().FirstOrDefault(c => JsonText(c["type"]) != "null") ?? choices[0] as JsonObject;
-                return Value(root, choice, faker, depth, strict);
+                return Value(root, choice, faker, depth, strict, hops);
             }
         }
 
@@ -72,13 +82,14 @@ internal static class SchemaArgumentGenerator
         {
             JsonValue v when v.TryGetValue<string>(out var t) => t,
             JsonArray types => types.Select(JsonText).FirstOrDefault(t => t is not null && t != "null") ?? "null",
-            _ => schema["properties"] is not null ? "object" : schema["items"] is not null ? "array" : "string",
+            // A root without a type is an object (structured outputs always answer one); deeper, a string.
+            _ => schema["properties"] is not null || depth == 0 ? "object" : schema["items"] is not null ? "array" : "string",
         };
 
         return type switch
         {
-            "object" => Object(root, schema, faker, depth, strict),
-            "array" => Array(root, schema, faker, depth, strict),
+            "object" => Object(root, schema, faker, depth, strict, hops),
+            "array" => Array(root, schema, faker, depth, strict, hops),
             "integer" => JsonValue.Create(Integer(schema, faker)),
             "number" => JsonValue.Create(Number(schema, faker)),
             "boolean" => JsonValue.Create(faker.Random.Bool()),
@@ -103,61 +114,176 @@ internal static class SchemaArgumentGenerator
         return node as JsonObject;
     }
 
-    private static JsonObject Object(JsonObject? root, JsonObject schema, Faker faker, int depth, bool strict)
+    private static JsonObject Object(JsonObject? root, JsonObject schema, Faker faker, int depth, bool strict, int hops)
     {
         var result = new JsonObject();
-        if (depth >= MaxDepth || schema["properties"] is not JsonObject properties)
+        if (depth >= HardDepth || schema["properties"] is not JsonObject properties)
         {
             return result;
         }
 
+        // Past the nesting limit only required properties are kept, so deep schemas end without breaking validity.
+        var minimal = depth >= MaxDepth;
         var required = (schema["required"] as JsonArray)?.Select(JsonText).ToHashSet() ?? [];
         foreach (var (name, propertySchema) in properties)
         {
             // Optional properties appear most of the time, so answers vary like a model's do.
-            if (strict || required.Contains(name) || faker.Random.Bool(0.7f))
+            if (required.Contains(name) || (!minimal && (strict || faker.Random.Bool(0.7f))))
             {
-                result[name] = Value(root, propertySchema as JsonObject, faker, depth + 1, strict);
+                result[name] = Value(root, propertySchema as JsonObject, faker, depth + 1, strict, hops);
             }
         }
 
         return result;
     }
 
-    private static JsonArray Array(JsonObject? root, JsonObject schema, Faker faker, int depth, bool strict)
+    private static JsonArray Array(JsonObject? root, JsonObject schema, Faker faker, int depth, bool strict, int hops)
     {
         var min = (int)Math.Clamp(Bound(schema, "minItems") ?? 1, 0, MaxArrayItems);
         var max = (int)Math.Clamp(Bound(schema, "maxItems") ?? min + 2, min, MaxArrayItems);
         var array = new JsonArray();
-        if (depth >= MaxDepth)
+        if (depth >= HardDepth)
         {
             return array;
         }
 
-        var count = faker.Random.Int(min, max);
+        var count = depth >= MaxDepth ? (int)Math.Clamp(Bound(schema, "minItems") ?? 0, 0, MaxArrayItems) : faker.Random.Int(min, max);
+        var unique = schema["uniqueItems"] is JsonValue u && u.TryGetValue<bool>(out var b) && b;
         for (var i = 0; i < count; i++)
         {
-            array.Add(Value(root, schema["items"] as JsonObject, faker, depth + 1, strict));
+            var item = Value(root, schema["items"] as JsonObject, faker, depth + 1, strict, hops);
+
+            // Unique items: a few more draws, since small enums or booleans repeat; the array ends early if they run out.
+            for (var attempt = 0; unique && attempt < 20 && array.Any(existing => JsonNode.DeepEquals(existing, item)); attempt++)
+            {
+                item = Value(root, schema["items"] as JsonObject, faker, depth + 1, strict, hops);
+            }
+
+            if (unique && schema["items"]?["enum"] is JsonArray options && array.Any(existing => JsonNode.DeepEquals(existing, item)))
+            {
+                item = options.FirstOrDefault(option => !array.Any(existing => JsonNode.DeepEquals(existing, option)))?.DeepClone() ?? item;
+            }
+
+            if (unique && array.Any(existing => JsonNode.DeepEquals(existing, item)))
+            {
+                break;
+            }
+
+            array.Add(item);
         }
 
         return array;
     }
 
+    /// <summary>
+    /// One schema from an <c>allOf</c> and its siblings: properties merged (recursively when a property is in
+    /// several branches), required lists joined, the tightest bounds kept, other keywords from the first that has them.
+    /// </summary>
+    private static JsonObject MergeAllOf(JsonObject? root, JsonObject schema, JsonArray all, int nesting)
+    {
+        var merged = new JsonObject();
+        var own = (JsonObject)schema.DeepClone();
+        own.Remove("allOf");
+        var parts = new List<JsonObject> { own };
+        foreach (var branch in all.OfType<JsonObject>())
+        {
+            var resolved = branch;
+            for (var hop = 0; hop < MaxRefHops && JsonText(resolved?["$ref"]) is { } reference; hop++)
+            {
+                resolved = Resolve(root, reference);
+            }
+
+            // An allOf that (through refs) includes itself stops merging instead of recursing forever.
+            if (resolved is not null)
+            {
+                parts.Add(resolved["allOf"] is JsonArray inner && nesting < MaxRefHops ? MergeAllOf(root, resolved, inner, nesting + 1) : WithoutAllOf(resolved));
+            }
+        }
+
+        foreach (var part in parts)
+        {
+            Merge(merged, part);
+        }
+
+        return merged;
+    }
+
+    private static JsonObject WithoutAllOf(JsonObject schema)
+    {
+        var copy = (JsonObject)schema.DeepClone();
+        copy.Remove("allOf");
+        return copy;
+    }
+
+    private static void Merge(JsonObject into, JsonObject part)
+    {
+        string[] lower = ["minimum", "exclusiveMinimum", "minLength", "minItems"];
+        string[] upper = ["maximum", "exclusiveMaximum", "maxLength", "maxItems"];
+        foreach (var (key, value) in part)
+        {
+            if (value is null)
+            {
+                continue;
+            }
+
+            if (!into.ContainsKey(key))
+            {
+                into[key] = value.DeepClone();
+            }
+            else if (key == "properties" && into[key] is JsonObject mine && value is JsonObject theirs)
+            {
+                foreach (var (name, property) in theirs)
+                {
+                    if (mine[name] is JsonObject existing && property is JsonObject other)
+                    {
+                        Merge(existing, other);
+                    }
+                    else if (!mine.ContainsKey(name))
+                    {
+                        mine[name] = property?.DeepClone();
+                    }
+                }
+            }
+            else if (key == "required" && into[key] is JsonArray names && value is JsonArray more)
+            {
+                foreach (var name in more.Select(JsonText).Where(n => n is not null && !names.Select(JsonText).Contains(n)))
+                {
+                    names.Add(name);
+                }
+            }
+            else if (Bound(into, key) is { } current && Bound(part, key) is { } next && (lower.Contains(key) || upper.Contains(key)))
+            {
+                into[key] = lower.Contains(key) ? Math.Max(current, next) : Math.Min(current, next);
+            }
+        }
+    }
+
     private static long Integer(JsonObject schema, Faker faker)
     {
-        var min = Bound(schema, "minimum") is { } inclusiveMin ? (long)Math.Ceiling(inclusiveMin) : 0;
+        long? min = Bound(schema, "minimum") is { } inclusiveMin ? (long)Math.Ceiling(inclusiveMin) : null;
         if (Bound(schema, "exclusiveMinimum") is { } exclusiveMin)
         {
-            min = Math.Max(min, (long)Math.Floor(exclusiveMin) + 1);
+            min = Math.Max(min ?? long.MinValue, (long)Math.Floor(exclusiveMin) + 1);
         }
 
-        var max = Bound(schema, "maximum") is { } inclusiveMax ? (long)Math.Floor(inclusiveMax) : min + 100;
+        long? max = Bound(schema, "maximum") is { } inclusiveMax ? (long)Math.Floor(inclusiveMax) : null;
         if (Bound(schema, "exclusiveMaximum") is { } exclusiveMax)
         {
-            max = Math.Min(max, (long)Math.Ceiling(exclusiveMax) - 1);
+            max = Math.Min(max ?? long.MaxValue, (long)Math.Ceiling(exclusiveMax) - 1);
         }
 
-        return faker.Random.Long(min, Math.Max(min, max));
+        // Only one bound: a range of 100 on its side, so a negative maximum alone gives negative numbers.
+        var low = min ?? (max is { } m ? m - 100 : 0);
+        var high = Math.Max(low, max ?? low + 100);
+        if (Bound(schema, "multipleOf") is { } step && step >= 1 && step == Math.Floor(step))
+        {
+            var factor = (long)step;
+            var first = (long)Math.Ceiling(low / (double)factor);
+            var last = (long)Math.Floor(high / (double)factor);
+            return factor * (last >= first ? faker.Random.Long(first, last) : first);
+        }
+
+        return faker.Random.Long(low, high);
     }
 
     private static double Number(JsonObject schema, Faker faker)
@@ -168,6 +294,19 @@ internal static class SchemaArgumentGenerator
         var max = Math.Min(Bound(schema, "maximum") ?? double.MaxValue, exclusiveMax ?? double.MaxValue);
         min = min == double.MinValue ? (max == double.MaxValue ? 0 : max - 100) : min;
         max = max == double.MaxValue ? min + 100 : Math.Max(min, max);
+
+        if (Bound(schema, "multipleOf") is { } step && step > 0)
+        {
+            // A whole multiple of the step inside the bounds (skipping an exclusive bound that is itself a multiple).
+            var first = (long)Math.Ceiling(min / step);
+            var last = (long)Math.Floor(max / step);
+            first += first * step == exclusiveMin ? 1 : 0;
+            last -= last * step == exclusiveMax ? 1 : 0;
+            var k = last >= first ? faker.Random.Long(first, last) : first;
+
+            // Through decimal, so 0.25 × 7 is 1.75 and not 1.7500000000000002; huge values stay doubles.
+            return Math.Abs(k * step) < 1e15 && step >= 1e-12 ? (double)((decimal)k * (decimal)step) : k * step;
+        }
 
         // Stay inside the open interval when a bound is exclusive, and keep two decimals only when that still fits.
         var value = min + (max - min) * faker.Random.Double(0.1, 0.9);
@@ -182,7 +321,10 @@ internal static class SchemaArgumentGenerator
         {
             "date-time" => faker.Date.Recent().ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
             "date" => faker.Date.Recent().ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-            "time" => faker.Date.Recent().ToString("HH:mm:ss", CultureInfo.InvariantCulture),
+            "time" => faker.Date.Recent().ToUniversalTime().ToString("HH:mm:ss", CultureInfo.InvariantCulture) + "Z",
+            "duration" => string.Create(CultureInfo.InvariantCulture, $"P{faker.Random.Int(0, 30)}DT{faker.Random.Int(0, 23)}H{faker.Random.Int(0, 59)}M"),
+            "hostname" => faker.Internet.DomainName(),
+            "ipv6" => faker.Internet.Ipv6(),
             "email" => faker.Internet.Email(),
             "uri" or "url" => faker.Internet.Url(),
             "uuid" => faker.Random.Guid().ToString(),
@@ -202,7 +344,13 @@ internal static class SchemaArgumentGenerator
         }
 
         var maxLength = (int)Math.Clamp(Bound(schema, "maxLength") ?? int.MaxValue, minLength, int.MaxValue);
-        return value.Length > maxLength ? value[..maxLength] : value;
+        value = value.Length > maxLength ? value[..maxLength] : value;
+        if (JsonText(schema["pattern"]) is { } pattern)
+        {
+            value = PatternStringGenerator.Generate(pattern, value, minLength, maxLength, faker);
+        }
+
+        return value;
     }
 
     private static string? JsonText(JsonNode? node) =>

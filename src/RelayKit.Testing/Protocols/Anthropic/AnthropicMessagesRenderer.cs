@@ -57,7 +57,7 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
         }
 
         var message = Message(answer, content, StopReason(answer.Reply.EffectiveFinishReason));
-        message["usage"] = Usage(answer, answer.OutputTokens, answer.Reply.ReasoningTokens);
+        message["usage"] = Usage(answer, answer.OutputTokens, ThinkingTokens(answer));
         return message;
     }
 
@@ -299,9 +299,13 @@ internal sealed class AnthropicMessagesRenderer : IAnswerRenderer
         ["cache_creation_input_tokens"] = answer.CacheCreationInputTokens,
         ["cache_read_input_tokens"] = answer.CachedInputTokens,
         ["output_tokens"] = answer.OutputTokens,
-        ["output_tokens_details"] = new JsonObject { ["thinking_tokens"] = answer.Reply.ReasoningTokens },
+        ["output_tokens_details"] = new JsonObject { ["thinking_tokens"] = ThinkingTokens(answer) },
         ["server_tool_use"] = null,
     };
+
+    /// <summary>The thinking share of <c>output_tokens</c>: thinking and redacted thinking text, plus reasoning tokens a script set.</summary>
+    private static int ThinkingTokens(Answer answer) =>
+        TokenCounter.Count(answer.Reply.Thinking) + TokenCounter.Count(answer.Reply.RedactedThinking) + answer.Reply.ReasoningTokens;
 
     private static SseEvent Event(string type, JsonObject payload)
     {

@@ -149,9 +149,15 @@ internal static class AnthropicRequestReader
 
         // Structured outputs: output_config.format, or output_format as the structured-outputs beta first named it.
         // Anthropic enforces every JSON schema the way OpenAI's strict mode does.
+        if (body["output_config"] is not null and not JsonObject)
+        {
+            throw new BadRequestException(400, "output_config: Input should be a valid dictionary", "output_config");
+        }
+
+        var formatName = body["output_config"]?["format"] is not null ? "output_config.format" : "output_format";
         var format = JsonText.Field(body["output_config"], "format") ?? body["output_format"];
         var schema = JsonText.String(JsonText.Field(format, "type")) == "json_schema"
-            ? JsonText.Field(format, "schema")?.DeepClone() ?? new JsonObject()
+            ? JsonText.Field(format, "schema")?.DeepClone() ?? throw new BadRequestException(400, $"{formatName}.schema: Field required", formatName)
             : null;
         return new ParsedBody
         {

@@ -64,7 +64,7 @@ internal sealed class OpenAIChatRenderer : IAnswerRenderer
         ["prompt_tokens_details"] = new JsonObject { ["cached_tokens"] = answer.CachedInputTokens, ["audio_tokens"] = 0 },
         ["completion_tokens_details"] = new JsonObject
         {
-            ["reasoning_tokens"] = answer.Reply.ReasoningTokens,
+            ["reasoning_tokens"] = answer.Choices.Sum(choice => choice.Reply.ReasoningTokens),
             ["audio_tokens"] = 0,
             ["accepted_prediction_tokens"] = 0,
             ["rejected_prediction_tokens"] = 0,

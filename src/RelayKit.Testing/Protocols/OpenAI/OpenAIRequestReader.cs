@@ -46,10 +46,20 @@ internal static class OpenAIRequestReader
 
         var tools = ReadTools(body["tools"], nested: true);
         var (forced, required) = ReadToolChoice(body["tool_choice"], nested: true);
-        AppendTools(prompt, tools);
         var format = ReadOutputFormat(body["response_format"], "response_format", nested: true);
+        if (format.Json && format.Schema is null && !MentionsJson(prompt))
+        {
+            throw new BadRequestException(400, "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.", "messages");
+        }
+
+        AppendTools(prompt, tools);
         var choices = ReadRange(body["n"], "n", 1, MaxChoices) ?? 1;
         var topLogprobs = ReadRange(body["top_logprobs"], "top_logprobs", 0, MaxTopLogprobs);
+        if (topLogprobs is not null && !JsonText.Bool(body["logprobs"]))
+        {
+            throw new BadRequestException(400, "The 'top_logprobs' parameter is only allowed when 'logprobs' is enabled.", "top_logprobs", "invalid_request_error");
+        }
+
         return new ParsedBody
         {
             Model = model,
@@ -113,8 +123,13 @@ internal static class OpenAIRequestReader
         JsonText.AppendLine(prompt, instructions);
         var tools = ReadTools(body["tools"], nested: false);
         var (forced, required) = ReadToolChoice(body["tool_choice"], nested: false);
-        AppendTools(prompt, tools);
         var format = ReadOutputFormat(JsonText.Field(body["text"], "format"), "text.format", nested: false);
+        if (format.Json && format.Schema is null && !MentionsJson(prompt))
+        {
+            throw new BadRequestException(400, "Response input messages must contain the word 'json' in some form to use 'text.format' of type 'json_object'.", "input");
+        }
+
+        AppendTools(prompt, tools);
         var topLogprobs = ReadRange(body["top_logprobs"], "top_logprobs", 0, MaxTopLogprobs);
         var includesLogprobs = body["include"] is JsonArray include && include.Any(i => JsonText.String(i) == "message.output_text.logprobs");
         return new ParsedBody
@@ -221,6 +236,9 @@ internal static class OpenAIRequestReader
                 throw new BadRequestException(400, $"Invalid value: '{JsonText.String(JsonText.Field(node, "type"))}'. Supported values are: 'text', 'json_object', and 'json_schema'.", $"{param}.type");
         }
     }
+
+    /// <summary>Whether the conversation (tool definitions not included) says "json", as <c>json_object</c> mode requires.</summary>
+    private static bool MentionsJson(StringBuilder prompt) => prompt.ToString().Contains("json", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>An optional whole number within the API's bounds, or a 400 in OpenAI's words.</summary>
     private static int? ReadRange(JsonNode? node, string param, int min, int max)

@@ -25,6 +25,10 @@ public sealed class SdkConformanceTests
         { "tool_use", """{"model":"claude-sonnet-4-5","max_tokens":100,"messages":[{"role":"user","content":"weather?"}],""" + Tool },
         { "max_tokens", """{"model":"claude-haiku-4-5","max_tokens":1,"messages":[{"role":"user","content":"Tell me a long story."}]""" },
         { "stop_sequence", """{"model":"claude-haiku-4-5","max_tokens":100,"stop_sequences":["END"],"messages":[{"role":"user","content":"stop"}]""" },
+        { "thinking", """{"model":"claude-opus-4-6","max_tokens":2048,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"think"}]""" },
+        { "redacted_thinking", """{"model":"claude-opus-4-6","max_tokens":2048,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"redact"}]""" },
+        { "thinking + tool_use", """{"model":"claude-opus-4-6","max_tokens":2048,"thinking":{"type":"adaptive"},"tools":[{"name":"get_weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}],"messages":[{"role":"user","content":"lookup"}]""" },
+        { "structured output", """{"model":"claude-sonnet-4-5","max_tokens":1024,"output_config":{"format":{"type":"json_schema","schema":""" + StructuredOutputTests.RecipeSchema + """}},"messages":[{"role":"user","content":"recipe"}]""" },
     };
 
     [Theory]
@@ -35,6 +39,16 @@ public sealed class SdkConformanceTests
         var json = await SendAsync(fake, HttpMethod.Post, "v1/messages", body + ",\"stream\":false}");
 
         AssertComplete<Message>(json, name);
+        var blocks = JsonNode.Parse(json)!["content"]!.AsArray().Select(b => (string)b!["type"]!).ToList();
+        var expected = name switch
+        {
+            "thinking" => ["thinking", "text"],
+            "redacted_thinking" => ["redacted_thinking", "text"],
+            "thinking + tool_use" => ["thinking", "tool_use"],
+            "tool_use" => ["tool_use"],
+            _ => new List<string> { "text" },
+        };
+        Assert.Equal(expected, blocks);
     }
 
     [Theory]
@@ -153,6 +167,9 @@ public sealed class SdkConformanceTests
     {
         var fake = new FakeUpstream();
         fake.Setup().WhenLastUserMessageContains("stop").RespondWithText("It ends here", FakeFinishReason.StopSequence);
+        fake.Setup().WhenLastUserMessageContains("redact").RespondWith(FakeReply.WithText("Done.") with { RedactedThinking = "EmwKAhgBEgy3va3pzixQ" });
+        fake.Setup().WhenLastUserMessageContains("lookup").RespondWith(
+            FakeReply.WithToolCalls(new FakeToolCall("get_weather", """{"city":"Oslo"}""")) with { Thinking = "The user wants the weather." });
         return fake;
     }
 

@@ -44,6 +44,38 @@ public sealed class StructuredOutputTests
         Assert.True(fake.Requests[0].IsOutputSchemaStrict);
     }
 
+    [Theory]
+    [InlineData("""{"output_config":{"format":{"type":"json_schema"}},""", "output_config.format.schema: Field required")]
+    [InlineData("""{"output_format":{"type":"json_schema"},""", "output_format.schema: Field required")]
+    [InlineData("""{"output_config":"json",""", "output_config: Input should be a valid dictionary")]
+    public async Task A_json_schema_format_without_a_schema_or_a_non_object_output_config_is_a_400(string start, string message)
+    {
+        await using var fake = new FakeUpstream();
+        using var http = fake.CreateClient();
+
+        using var response = await http.SendAsync(AnthropicSdk.Raw(HttpMethod.Post, "/v1/messages",
+            start + """ "model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"hi"}]}"""));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+        Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
+        Assert.Equal(message, error["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_root_schema_without_a_type_gets_an_object()
+    {
+        await using var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = 2 });
+        using var http = fake.CreateClient();
+
+        using var response = await http.SendAsync(AnthropicSdk.Raw(HttpMethod.Post, "/v1/messages",
+            """{"output_config":{"format":{"type":"json_schema","schema":{"additionalProperties":false}}},"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"hi"}]}"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var text = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["content"]![0]!["text"]!.GetValue<string>();
+        Assert.IsType<JsonObject>(JsonNode.Parse(text));
+    }
+
     [Fact]
     public async Task Structured_output_streams_as_text_deltas_that_join_into_the_same_value()
     {

@@ -47,6 +47,23 @@ public sealed class ThinkingTests
     }
 
     [Fact]
+    public async Task When_adaptive_thinking_uses_the_whole_cap_the_text_is_empty_and_the_stop_reason_is_max_tokens()
+    {
+        await using var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = 3 });
+        using var http = fake.CreateClient();
+
+        using var response = await http.SendAsync(AnthropicSdk.Raw(HttpMethod.Post, "/v1/messages",
+            """{"model":"claude-opus-4-6","max_tokens":1,"thinking":{"type":"adaptive"},"messages":[{"role":"user","content":"think hard"}]}"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal(1, AnthropicSdk.CountTokens(body["content"]![0]!["thinking"]!.GetValue<string>()));
+        Assert.Equal(1, body["usage"]!["output_tokens"]!.GetValue<int>());
+        Assert.Equal("max_tokens", body["stop_reason"]!.GetValue<string>());
+        Assert.All(body["content"]!.AsArray().Skip(1), block => Assert.Equal("", block!["text"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task Thinking_streams_as_thinking_deltas_then_a_signature_delta_then_the_text()
     {
         await using var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = 5 });
@@ -233,6 +250,28 @@ public sealed class ThinkingTests
         var other = await AskAsync(2);
         Assert.Equal((first.Thinking, first.Signature), (again.Thinking, again.Signature));
         Assert.NotEqual(first.Thinking, other.Thinking);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Thinking_tokens_in_usage_count_the_thinking_and_redacted_thinking_in_the_message_and_the_stream(bool redacted)
+    {
+        await using var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = 4 });
+        var reply = FakeReply.WithText("Forty-two.") with { ReasoningTokens = 3 };
+        fake.Setup().RespondWith(redacted ? reply with { RedactedThinking = "EmwKAhgBEgy3va3pzixQ" } : reply with { Thinking = "Six times seven is forty-two." });
+        using var http = fake.CreateClient();
+        const string Request = """{"model":"claude-opus-4-6","max_tokens":4096,"thinking":{"type":"enabled","budget_tokens":1024},STREAM"messages":[{"role":"user","content":"think"}]}""";
+        var expected = AnthropicSdk.CountTokens(redacted ? "EmwKAhgBEgy3va3pzixQ" : "Six times seven is forty-two.") + 3;
+
+        using var whole = await http.SendAsync(AnthropicSdk.Raw(HttpMethod.Post, "/v1/messages", Request.Replace("STREAM", "", StringComparison.Ordinal)));
+        var body = JsonNode.Parse(await whole.Content.ReadAsStringAsync())!;
+        using var streamed = await http.SendAsync(AnthropicSdk.Raw(HttpMethod.Post, "/v1/messages", Request.Replace("STREAM", "\"stream\":true,", StringComparison.Ordinal)));
+        var delta = AnthropicSdk.ParseSse(await streamed.Content.ReadAsStringAsync()).Single(e => e.Event == "message_delta").Data;
+
+        Assert.Equal(expected, body["usage"]!["output_tokens_details"]!["thinking_tokens"]!.GetValue<int>());
+        Assert.Equal(expected, delta.GetProperty("usage").GetProperty("output_tokens_details").GetProperty("thinking_tokens").GetInt32());
+        Assert.Equal(expected + AnthropicSdk.CountTokens("Forty-two."), body["usage"]!["output_tokens"]!.GetValue<int>());
     }
 
     private static MessageCreateParams Thinking(MessageCreateParams request, long budget) =>

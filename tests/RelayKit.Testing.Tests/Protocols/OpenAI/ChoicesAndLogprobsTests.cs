@@ -75,6 +75,20 @@ public sealed class ChoicesAndLogprobsTests
         Assert.Equal(2 * O200k.Count("Blue."), body["usage"]!["completion_tokens"]!.GetValue<int>());
     }
 
+    [Fact]
+    public async Task Reasoning_tokens_in_usage_add_up_over_every_choice()
+    {
+        await using var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = 8 });
+        fake.Setup().RespondWith(FakeReply.WithText("Blue.") with { ReasoningTokens = 5 });
+
+        using var response = await OpenAITestClients.PostJsonAsync(fake.CreateClient(), "/v1/chat/completions",
+            """{"model":"o3-mini","n":3,"messages":[{"role":"user","content":"Name a colour."}]}""");
+
+        var usage = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["usage"]!;
+        Assert.Equal(15, usage["completion_tokens_details"]!["reasoning_tokens"]!.GetValue<int>());
+        Assert.Equal(3 * (O200k.Count("Blue.") + 5), usage["completion_tokens"]!.GetValue<int>());
+    }
+
     [Theory]
     [InlineData(0, "below minimum")]
     [InlineData(129, "above maximum")]
@@ -169,6 +183,22 @@ public sealed class ChoicesAndLogprobsTests
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("top_logprobs", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["param"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData(""","logprobs":false""")]
+    [InlineData("")]
+    public async Task Top_logprobs_without_logprobs_is_a_400(string logprobs)
+    {
+        await using var fake = new FakeUpstream();
+        using var response = await OpenAITestClients.PostJsonAsync(fake.CreateClient(), "/v1/chat/completions",
+            """{"model":"gpt-4o","top_logprobs":2""" + logprobs + ""","messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+        Assert.Equal("The 'top_logprobs' parameter is only allowed when 'logprobs' is enabled.", error["message"]!.GetValue<string>());
+        Assert.Equal("top_logprobs", error["param"]!.GetValue<string>());
+        Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
     }
 
     [Fact]

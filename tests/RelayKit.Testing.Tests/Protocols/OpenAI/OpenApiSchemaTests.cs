@@ -86,12 +86,18 @@ public sealed class OpenApiSchemaTests(OpenApiSchemas schemas) : IClassFixture<O
         {
             """{"model":"gpt-4o","stream":true,"input":"hi"}""",
             """{"model":"gpt-4o","stream":true,"max_output_tokens":2,"input":"Tell me a long story."}""",
+            """{"model":"gpt-4o","stream":true,"input":"hi","top_logprobs":2,"include":["message.output_text.logprobs"]}""",
             """{"model":"gpt-4o","stream":true,"input":"hi","tools":[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}],"tool_choice":"required"}""",
         })
         {
             using var response = await OpenAITestClients.PostJsonAsync(http, "/v1/responses", body);
             var events = OpenAITestClients.SseData(await response.Content.ReadAsStringAsync());
             Assert.NotEmpty(events);
+            if (body.Contains("top_logprobs", StringComparison.Ordinal))
+            {
+                Assert.Contains(events, data => JsonNode.Parse(data)!["logprobs"] is JsonArray { Count: > 0 });
+            }
+
             var errors = new List<string>();
             foreach (var data in events)
             {

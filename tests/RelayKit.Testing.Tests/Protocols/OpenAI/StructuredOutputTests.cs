@@ -1,3 +1,4 @@
+using System.ClientModel;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -179,6 +180,28 @@ public sealed class StructuredOutputTests
         Assert.False(string.IsNullOrWhiteSpace(value["answer"]?.GetValue<string>()));
         Assert.True(fake.Requests[0].RequiresJsonOutput);
         Assert.Null(fake.Requests[0].OutputSchema);
+    }
+
+    [Fact]
+    public async Task Json_object_mode_without_the_word_json_in_the_messages_is_a_400()
+    {
+        await using var fake = new FakeUpstream();
+        var client = OpenAITestClients.InMemory(fake);
+        var options = new ChatCompletionOptions { ResponseFormat = ChatResponseFormat.CreateJsonObjectFormat() };
+
+        var chat = await Assert.ThrowsAsync<ClientResultException>(() => client.GetChatClient("gpt-4o").CompleteChatAsync([new UserChatMessage("Give me an object")], options));
+        using var responses = await OpenAITestClients.PostJsonAsync(fake.CreateClient(), "/v1/responses",
+            """{"model":"gpt-4o","input":"Give me an object","text":{"format":{"type":"json_object"}}}""");
+        using var mentioned = await OpenAITestClients.PostJsonAsync(fake.CreateClient(), "/v1/responses",
+            """{"model":"gpt-4o","instructions":"Reply in JSON.","input":"Give me an object","text":{"format":{"type":"json_object"}}}""");
+
+        Assert.Equal(400, chat.Status);
+        var chatError = JsonNode.Parse(chat.GetRawResponse()!.Content.ToString())!["error"]!;
+        Assert.Equal("'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.", chatError["message"]!.GetValue<string>());
+        Assert.Equal("messages", chatError["param"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.BadRequest, responses.StatusCode);
+        Assert.Equal("input", JsonNode.Parse(await responses.Content.ReadAsStringAsync())!["error"]!["param"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, mentioned.StatusCode);
     }
 
     [Fact]
