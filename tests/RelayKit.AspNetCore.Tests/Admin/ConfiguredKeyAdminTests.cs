@@ -48,6 +48,9 @@ public sealed class ConfiguredKeyAdminTests
         Assert.Equal(401, refused.Status);
         Assert.Contains("key_closed", refused.Message, StringComparison.Ordinal);
         Assert.Equal("closed", (await GetJsonAsync(admin, $"{KeysPath}/alice")).Body.GetProperty("state").GetString());
+        var listed = (await GetJsonAsync(admin, KeysPath)).Body.GetProperty("keys").EnumerateArray().Single(k => k.GetProperty("id").GetString() == "alice");
+        Assert.Equal(("configured", "closed"), (listed.GetProperty("source").GetString(), listed.GetProperty("state").GetString()));
+        Assert.Equal(0m, listed.GetProperty("balance").GetProperty("balance").GetDecimal());
         Assert.Single(app.Fake.Requests);
     }
 
