@@ -55,6 +55,23 @@ public sealed class ConfiguredKeyAdminTests
     }
 
     [Fact]
+    public async Task A_refunded_configured_key_is_refused_with_key_closed_on_the_model_list_and_the_estimate()
+    {
+        await using var app = new AdminRelayApp(AdminStorage.InMemory, s => s["ModelRelay:Keys:0:Budget"] = "2");
+        using var admin = app.CreateAdminClient();
+        var refund = await PostJsonAsync(admin, $"{KeysPath}/alice/refund", new { reference = "refund_alice" });
+        Assert.Equal(HttpStatusCode.OK, refund.Status);
+
+        using var http = app.CreateClient();
+        var (modelsCode, models, _) = await RawRelayCall.GetAsync(http, "v1/models", bearer: RelaySettings.AliceKey);
+        var (estimateCode, estimate, _) = await RawRelayCall.PostAsync(http, "v1/relay/estimate?endpoint=chat/completions",
+            """{"model":"gpt-5.5","messages":[{"role":"user","content":"hi"}]}""", bearer: RelaySettings.AliceKey);
+
+        Assert.Equal((401, "key_closed"), (modelsCode, models.GetProperty("error").GetProperty("code").GetString()));
+        Assert.Equal((401, "key_closed"), (estimateCode, estimate.GetProperty("error").GetProperty("code").GetString()));
+    }
+
+    [Fact]
     public async Task Configured_keys_with_a_budget_are_listed_and_one_without_is_not_metered_nor_revocable_here()
     {
         await using var app = new AdminRelayApp(AdminStorage.InMemory, s => s["ModelRelay:Keys:0:Budget"] = "0");
