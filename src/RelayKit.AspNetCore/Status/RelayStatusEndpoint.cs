@@ -23,7 +23,37 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
         http.Response.Headers.CacheControl = "no-store";
         return RelayPageResponses.WantsHtml(http.Request)
             ? RelayPageResponses.WriteHtmlAsync(http, RenderHtml(status), nonce: null)
-            : RelayPageResponses.WriteJsonAsync(http, status);
+            : RelayPageResponses.WriteJsonAsync(http, WithoutNulls(status));
+    }
+
+    /// <summary>The status with every field that has no value left out, as the README promises; the page reads a missing field as no value.</summary>
+    private static JsonObject WithoutNulls(JsonObject status)
+    {
+        static void Strip(JsonNode? node)
+        {
+            if (node is JsonObject obj)
+            {
+                foreach (var name in obj.Where(p => p.Value is null).Select(p => p.Key).ToList())
+                {
+                    obj.Remove(name);
+                }
+
+                foreach (var (_, value) in obj)
+                {
+                    Strip(value);
+                }
+            }
+            else if (node is JsonArray array)
+            {
+                foreach (var item in array)
+                {
+                    Strip(item);
+                }
+            }
+        }
+
+        Strip(status);
+        return status;
     }
 
     /// <summary>The status as JSON.</summary>
