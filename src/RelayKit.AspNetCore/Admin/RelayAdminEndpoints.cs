@@ -158,7 +158,14 @@ internal sealed partial class RelayAdminEndpoints(
     {
         var now = time.GetUtcNow();
         var keys = await store.ListAsync(http.RequestAborted);
-        var configured = options.CurrentValue.Keys.Where(k => k?.Name is not null && k.Budget is not null).Select(k => KeyView.From(k, null));
+        // A configured key's state lives in its ledger account alone (a refund closes it): read it, or a refunded
+        // configured key would be listed as active.
+        var configured = new List<KeyView>();
+        foreach (var key in options.CurrentValue.Keys.Where(k => k?.Name is not null && k.Budget is not null))
+        {
+            configured.Add(KeyView.From(key, await Ledger.GetBalanceAsync(key.Name!, http.RequestAborted)));
+        }
+
         return Json(StatusCodes.Status200OK, new KeyListView([.. configured, .. keys.Select(k => KeyView.From(k, now, null))]));
     }
 

@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Protocols;
 
 namespace RelayKit.AspNetCore.Keys;
@@ -8,8 +10,14 @@ namespace RelayKit.AspNetCore.Keys;
 /// Step 1 of the request path: reads the relay key the way each SDK sends it (OpenAI clients:
 /// <c>Authorization: Bearer</c>; Anthropic clients: <c>x-api-key</c>) and finds its caller.
 /// </summary>
-internal sealed class RelayKeyAuthenticator(IOptionsMonitor<ModelRelayOptions> options, CreatedKeyLookup? createdKeys = null)
+internal sealed class RelayKeyAuthenticator(
+    IOptionsMonitor<ModelRelayOptions> options, CreatedKeyLookup? createdKeys = null, IServiceProvider? services = null, TimeProvider? time = null)
 {
+    /// <summary>How long a configured key's open ledger account is taken as open before the ledger is read again.</summary>
+    public static readonly TimeSpan ClosedCheckInterval = TimeSpan.FromSeconds(5);
+
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _openUntil = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _closed = new(StringComparer.Ordinal);
     private RelayKeyRing? _ring;
 
     /// <summary>
@@ -32,7 +40,43 @@ internal sealed class RelayKeyAuthenticator(IOptionsMonitor<ModelRelayOptions> o
                 : RelayError.MissingKey());
         }
 
+        if (!caller.Closed && await IsClosedConfiguredKeyAsync(caller.KeyName, cancellationToken))
+        {
+            caller = new RelayCaller(caller.KeyName, caller.Models, closed: true);
+        }
+
         return caller.Closed && !allowClosed ? new(null, RelayError.KeyClosed()) : new(caller, null);
+    }
+
+    /// <summary>
+    /// Whether a key configured with a <c>Budget</c> was refunded: its ledger account alone knows, so it is read (an
+    /// open account at most every <see cref="ClosedCheckInterval"/>; a closed one stays closed) and the key is
+    /// refused like a closed created key.
+    /// </summary>
+    private async ValueTask<bool> IsClosedConfiguredKeyAsync(string keyName, CancellationToken cancellationToken)
+    {
+        if (_closed.ContainsKey(keyName)
+            || services?.GetService(typeof(IBudgetLedger)) is not IBudgetLedger ledger
+            || !options.CurrentValue.Keys.Any(k => k?.Budget is not null && string.Equals(k.Name, keyName, StringComparison.Ordinal)))
+        {
+            return _closed.ContainsKey(keyName);
+        }
+
+        var now = (time ?? TimeProvider.System).GetUtcNow();
+        if (_openUntil.TryGetValue(keyName, out var until) && now < until)
+        {
+            return false;
+        }
+
+        var balance = await ledger.GetBalanceAsync(keyName, cancellationToken);
+        if (balance?.Closed == true)
+        {
+            _closed[keyName] = true;
+            return true;
+        }
+
+        _openUntil[keyName] = now + ClosedCheckInterval;
+        return false;
     }
 
     private ValueTask<RelayCaller?> FindAsync(HttpRequest request, WireFormat native, CancellationToken cancellationToken)

@@ -97,7 +97,8 @@ internal sealed class ProviderHealthState
                 Window(now, MinuteSlots, options),
                 _lastSuccess,
                 _lastFailure,
-                _consecutiveFailures);
+                _consecutiveFailures,
+                recentAttempts);
         }
     }
 

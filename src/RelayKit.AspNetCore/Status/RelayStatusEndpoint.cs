@@ -23,7 +23,37 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
         http.Response.Headers.CacheControl = "no-store";
         return RelayPageResponses.WantsHtml(http.Request)
             ? RelayPageResponses.WriteHtmlAsync(http, RenderHtml(status), nonce: null)
-            : RelayPageResponses.WriteJsonAsync(http, status);
+            : RelayPageResponses.WriteJsonAsync(http, WithoutNulls(status));
+    }
+
+    /// <summary>The status with every field that has no value left out, as the README promises; the page reads a missing field as no value.</summary>
+    private static JsonObject WithoutNulls(JsonObject status)
+    {
+        static void Strip(JsonNode? node)
+        {
+            if (node is JsonObject obj)
+            {
+                foreach (var name in obj.Where(p => p.Value is null).Select(p => p.Key).ToList())
+                {
+                    obj.Remove(name);
+                }
+
+                foreach (var (_, value) in obj)
+                {
+                    Strip(value);
+                }
+            }
+            else if (node is JsonArray array)
+            {
+                foreach (var item in array)
+                {
+                    Strip(item);
+                }
+            }
+        }
+
+        Strip(status);
+        return status;
     }
 
     /// <summary>The status as JSON.</summary>
@@ -39,6 +69,7 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
                 ["name"] = name,
                 ["format"] = provider?.Kind == ModelRelayProviderKind.Anthropic ? "anthropic" : "openai",
                 ["health"] = report.Health.ToString().ToLowerInvariant(),
+                ["idle"] = report.RecentAttempts == 0,
                 ["last_hour"] = Window(report.LastHour),
                 ["last_day"] = Window(report.LastDay),
                 ["last_success"] = report.LastSuccess,
@@ -102,8 +133,10 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
         },
     };
 
-    // "idle" is a state a reader could take for trouble: the page says what it means.
-    private static string? HealthLabel(string? health) => health == "idle" ? "up (idle)" : health;
+    // "idle" is a state a reader could take for trouble: the page says what it means. Down or degraded without
+    // recent traffic is the last-known state, and the page says so.
+    private static string? HealthLabel(string? health, bool idle) =>
+        health == "idle" ? "up (idle)" : idle && health is "down" or "degraded" ? health + " (idle)" : health;
 
     private static string RenderHtml(JsonObject status)
     {
@@ -119,7 +152,7 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
             var latency = day["latency_ms"]!;
             html.Append("<tr class=\"upstream\" data-name=\"").Append(E(Text(upstream["name"]))).Append("\"><td>").Append(E(Text(upstream["name"])))
                 .Append("</td><td>").Append(E(Text(upstream["format"])))
-                .Append("</td><td class=\"health ").Append(E(Text(upstream["health"]))).Append("\">").Append(E(HealthLabel(Text(upstream["health"]))))
+                .Append("</td><td class=\"health ").Append(E(Text(upstream["health"]))).Append("\">").Append(E(HealthLabel(Text(upstream["health"]), upstream["idle"]?.GetValue<bool>() == true)))
                 .Append("</td><td>").Append(Percent(hour["uptime"])).Append("</td><td>").Append(Percent(day["uptime"]))
                 .Append("</td><td class=\"attempts\">").Append(E(hour["attempts"]?.ToString()))
                 .Append("</td><td>").Append(Percent(hour["error_rate"])).Append("</td><td>").Append(Percent(day["error_rate"]))

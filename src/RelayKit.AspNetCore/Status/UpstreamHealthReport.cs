@@ -8,6 +8,10 @@ namespace RelayKit.AspNetCore.Status;
 /// <param name="LastSuccess">When an attempt last succeeded (within the tracker's memory).</param>
 /// <param name="LastFailure">When an attempt last failed.</param>
 /// <param name="ConsecutiveFailures">How many attempts in a row have failed.</param>
+/// <param name="RecentAttempts">
+/// Attempts in the recent window. Zero means <paramref name="Health"/> is the last-known state, not a current
+/// one: the readiness check leaves such an upstream out, so an instance taken out of rotation can come back.
+/// </param>
 internal sealed record UpstreamHealthReport(
     string Provider,
     UpstreamHealth Health,
@@ -15,4 +19,5 @@ internal sealed record UpstreamHealthReport(
     UpstreamWindowStats LastDay,
     DateTimeOffset? LastSuccess,
     DateTimeOffset? LastFailure,
-    int ConsecutiveFailures);
+    int ConsecutiveFailures,
+    long RecentAttempts);

@@ -41,7 +41,7 @@ internal sealed class UpstreamHealthTracker
         }
 
         UpstreamWindowStats Empty(TimeSpan window) => new(window, 0, 0, null, null, null, null, null);
-        return new UpstreamHealthReport(provider, UpstreamHealth.Unknown, Empty(TimeSpan.FromHours(1)), Empty(TimeSpan.FromDays(1)), null, null, 0);
+        return new UpstreamHealthReport(provider, UpstreamHealth.Unknown, Empty(TimeSpan.FromHours(1)), Empty(TimeSpan.FromDays(1)), null, null, 0, 0);
     }
 
     /// <summary>The reports of every upstream that has had traffic, by name.</summary>

@@ -4,7 +4,9 @@ namespace RelayKit.AspNetCore.Status;
 
 /// <summary>
 /// Reports the upstreams' health from real traffic: unhealthy when every upstream with recent
-/// traffic is down, degraded when some are down or degraded, healthy otherwise (no traffic yet included).
+/// traffic is down, degraded when some are down or degraded, healthy otherwise (no recent traffic included).
+/// Only upstreams with attempts in the recent window are judged: an idle upstream's health is only the
+/// last-known state, and judging on it would keep an instance out of rotation (so without traffic) for good.
 /// </summary>
 internal sealed class UpstreamsHealthCheck : IHealthCheck
 {
@@ -16,7 +18,7 @@ internal sealed class UpstreamsHealthCheck : IHealthCheck
     {
         var reports = _tracker.GetReports();
         var data = reports.ToDictionary(r => r.Provider, r => (object)r.Health.ToString());
-        var judged = reports.Where(r => r.Health != UpstreamHealth.Unknown).ToList();
+        var judged = reports.Where(r => r.RecentAttempts > 0).ToList();
         var down = judged.Where(r => r.Health == UpstreamHealth.Down).Select(r => r.Provider).ToList();
         var degraded = judged.Where(r => r.Health == UpstreamHealth.Degraded).Select(r => r.Provider).ToList();
 

@@ -48,7 +48,27 @@ public sealed class ConfiguredKeyAdminTests
         Assert.Equal(401, refused.Status);
         Assert.Contains("key_closed", refused.Message, StringComparison.Ordinal);
         Assert.Equal("closed", (await GetJsonAsync(admin, $"{KeysPath}/alice")).Body.GetProperty("state").GetString());
+        var listed = (await GetJsonAsync(admin, KeysPath)).Body.GetProperty("keys").EnumerateArray().Single(k => k.GetProperty("id").GetString() == "alice");
+        Assert.Equal(("configured", "closed"), (listed.GetProperty("source").GetString(), listed.GetProperty("state").GetString()));
+        Assert.Equal(0m, listed.GetProperty("balance").GetProperty("balance").GetDecimal());
         Assert.Single(app.Fake.Requests);
+    }
+
+    [Fact]
+    public async Task A_refunded_configured_key_is_refused_with_key_closed_on_the_model_list_and_the_estimate()
+    {
+        await using var app = new AdminRelayApp(AdminStorage.InMemory, s => s["ModelRelay:Keys:0:Budget"] = "2");
+        using var admin = app.CreateAdminClient();
+        var refund = await PostJsonAsync(admin, $"{KeysPath}/alice/refund", new { reference = "refund_alice" });
+        Assert.Equal(HttpStatusCode.OK, refund.Status);
+
+        using var http = app.CreateClient();
+        var (modelsCode, models, _) = await RawRelayCall.GetAsync(http, "v1/models", bearer: RelaySettings.AliceKey);
+        var (estimateCode, estimate, _) = await RawRelayCall.PostAsync(http, "v1/relay/estimate?endpoint=chat/completions",
+            """{"model":"gpt-5.5","messages":[{"role":"user","content":"hi"}]}""", bearer: RelaySettings.AliceKey);
+
+        Assert.Equal((401, "key_closed"), (modelsCode, models.GetProperty("error").GetProperty("code").GetString()));
+        Assert.Equal((401, "key_closed"), (estimateCode, estimate.GetProperty("error").GetProperty("code").GetString()));
     }
 
     [Fact]

@@ -36,7 +36,11 @@ public sealed class RelayStatusEndpointTests
         Assert.Equal(1.0, openai.GetProperty("last_day").GetProperty("uptime").GetDouble());
         Assert.True(openai.GetProperty("last_hour").GetProperty("latency_ms").GetProperty("p99").GetDouble() >= 0);
         Assert.Equal("unknown", upstreams["anthropic"].GetProperty("health").GetString());
-        Assert.Equal(JsonValueKind.Null, upstreams["anthropic"].GetProperty("last_hour").GetProperty("latency_ms").GetProperty("p50").ValueKind);
+        // Fields without a value are left out, not null.
+        Assert.False(upstreams["anthropic"].GetProperty("last_hour").GetProperty("latency_ms").TryGetProperty("p50", out _));
+        Assert.False(upstreams["anthropic"].TryGetProperty("last_success", out _));
+        Assert.False(openai.TryGetProperty("last_failure", out _));
+        Assert.DoesNotContain("null", body.GetRawText(), StringComparison.Ordinal);
 
         var models = body.GetProperty("models").EnumerateArray().ToDictionary(m => m.GetProperty("name").GetString()!);
         Assert.Contains("gpt-5.5", models.Keys);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using RelayKit.AspNetCore.Status;
@@ -92,15 +93,39 @@ public sealed class UpstreamHealthTrackerTests
         Assert.Equal(3, down.ConsecutiveFailures);
         Assert.Equal(_time.GetUtcNow(), down.LastFailure);
 
-        // Idle since: still down, the last the relay knows of it (it is not unknown: requests did reach it).
+        Assert.Equal(53, down.RecentAttempts);
+
+        // Idle since: the report keeps the last-known state for the page (it is not unknown: requests did reach
+        // it), but says nothing came in the recent window, so the readiness check does not judge on it.
         _time.Advance(TimeSpan.FromMinutes(6));
-        Assert.Equal(UpstreamHealth.Down, _tracker.GetReport("openai").Health);
+        var idle = _tracker.GetReport("openai");
+        Assert.Equal(UpstreamHealth.Down, idle.Health);
+        Assert.Equal(0, idle.RecentAttempts);
 
         Record("openai", 1, 0);
         var recovered = _tracker.GetReport("openai");
         Assert.Equal(UpstreamHealth.Healthy, recovered.Health);
         Assert.Equal(0, recovered.ConsecutiveFailures);
         Assert.Equal(54, recovered.LastHour.Attempts);
+    }
+
+    [Fact]
+    public async Task After_an_outage_without_traffic_the_health_check_recovers_while_the_report_keeps_the_last_known_state()
+    {
+        var check = new UpstreamsHealthCheck(_tracker);
+        Record("openai", 50, 3);
+        Assert.Equal(HealthStatus.Unhealthy, (await check.CheckHealthAsync(new HealthCheckContext())).Status);
+
+        // Taken out of rotation, the instance gets no traffic: judging on the stale failures would keep it out for good.
+        _time.Advance(TimeSpan.FromDays(3));
+        var result = await check.CheckHealthAsync(new HealthCheckContext());
+        var report = _tracker.GetReport("openai");
+
+        Assert.Equal(HealthStatus.Healthy, result.Status);
+        Assert.Equal("No recent upstream traffic.", result.Description);
+        Assert.Equal(UpstreamHealth.Down, report.Health);
+        Assert.Equal(3, report.ConsecutiveFailures);
+        Assert.Equal(0, report.RecentAttempts);
     }
 
     [Fact]
