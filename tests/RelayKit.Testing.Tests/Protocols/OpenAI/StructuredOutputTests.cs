@@ -162,8 +162,12 @@ public sealed class StructuredOutputTests
             return completion.Content[0].Text;
         }
 
-        Assert.Equal(await AskAsync(5), await AskAsync(5));
-        Assert.NotEqual(await AskAsync(5), await AskAsync(6));
+        var first = await AskAsync(5);
+        var again = await AskAsync(5);
+        var otherSeed = await AskAsync(6);
+
+        Assert.Equal(first, again);
+        Assert.NotEqual(first, otherSeed);
     }
 
     [Fact]
