@@ -10,6 +10,8 @@ using RelayKit.AspNetCore.Keys;
 using RelayKit.AspNetCore.Protocols;
 using RelayKit.AspNetCore.Routing;
 
+using RelayKit.AspNetCore.Hosting;
+
 namespace RelayKit.AspNetCore.Admin;
 
 /// <summary>
@@ -41,11 +43,13 @@ internal sealed partial class RelayAdminEndpoints(
     public bool HasLedger => services.GetService(typeof(IBudgetLedger)) is not null;
 
     /// <summary>Runs <paramref name="action"/> and writes its result when the request passes the admin key check (or no admin key is set and the host's policy guards the endpoint).</summary>
-    public async Task HandleAsync(HttpContext http, Func<HttpContext, Task<IResult>> action)
-    {
-        var result = await GuardAsync(http, action);
-        await result.ExecuteAsync(http);
-    }
+    /// <remarks>A store outage (the ledger or the key store unreachable or timing out) answers a retryable 503, as the relay's own endpoints do.</remarks>
+    public Task HandleAsync(HttpContext http, Func<HttpContext, Task<IResult>> action) =>
+        StoreFailures.GuardAsync(http, "operations API", async h =>
+        {
+            var result = await GuardAsync(h, action);
+            await result.ExecuteAsync(h);
+        });
 
     private async Task<IResult> GuardAsync(HttpContext http, Func<HttpContext, Task<IResult>> action)
     {
@@ -125,18 +129,23 @@ internal sealed partial class RelayAdminEndpoints(
         }
 
         var secret = RelayKeySecret.NewSecret();
-        var key = new CreatedRelayKey(RelayKeySecret.NewId(), name, RelayKeyHash.Compute(secret), [.. models.Select(m => m.Trim())], now, request.ExpiresAt, null, null);
+        var id = request.CreditReference is { } paidReference ? RelayKeySecret.IdFor(paidReference) : RelayKeySecret.NewId();
+        var key = new CreatedRelayKey(id, name, RelayKeyHash.Compute(secret), [.. models.Select(m => m.Trim())], now, request.ExpiresAt, null, null);
 
         // The paid credit goes first, to the new key's account, and the key is stored only when it was applied: a
-        // credit_reference already used for another key (a payment webhook delivered again) creates no key.
+        // credit_reference already used (a payment webhook delivered again) creates no second key. The key id follows
+        // from the reference, so when the credit landed and the key's own write failed, the retry with the same
+        // reference finds the credit already applied to this very account and stores the key then.
         if (request.Credit is { } paid)
         {
             var reference = request.CreditReference ?? "create:" + key.Id;
             var topUp = await Ledger.TopUpAsync(key.Id, paid, reference, http.RequestAborted);
             LogCredited(logger, key.Id, "top_up", topUp.Amount, reference, topUp.Status);
-            if (topUp.Status is not CreditStatus.Applied)
+            var retriedAfterAFailedWrite = topUp.Status is CreditStatus.AlreadyApplied
+                && await store.GetAsync(key.Id, http.RequestAborted) is null;
+            if (topUp.Status is not CreditStatus.Applied && !retriedAfterAFailedWrite)
             {
-                return CreditRefused(key.Id, reference, topUp.Status);
+                return CreditRefused(key.Id, reference, topUp.Status is CreditStatus.AlreadyApplied ? CreditStatus.ReferenceConflict : topUp.Status);
             }
         }
 

@@ -33,9 +33,11 @@ public sealed class AdminRelayApp : WebApplicationFactory<AdminRelayApp>
     private readonly Dictionary<string, string?> _settings;
     private readonly BudgetStorageOptions _storage;
     private readonly bool _hostPolicy;
+    private readonly Action<IServiceCollection>? _configureServices;
 
-    public AdminRelayApp(AdminStorage storage, Action<Dictionary<string, string?>>? settings = null, bool hostPolicy = true)
+    public AdminRelayApp(AdminStorage storage, Action<Dictionary<string, string?>>? settings = null, bool hostPolicy = true, Action<IServiceCollection>? services = null)
     {
+        _configureServices = services;
         _settings = RelaySettings.Create(new Uri("http://fake-upstream/v1"), new Uri("http://fake-upstream/"));
         // Created keys are metered: their models need prices.
         foreach (var model in new[] { "gpt-5.5", "claude-code-opus-4.8" })
@@ -136,6 +138,7 @@ public sealed class AdminRelayApp : WebApplicationFactory<AdminRelayApp>
                         .AddAdmin();
                     services.AddBudgetLedger(_storage);
                     services.AddSingleton<TimeProvider>(Time);
+                    _configureServices?.Invoke(services);
                 })
                 .Configure(app => app.UseRouting().UseAuthentication().UseAuthorization().UseEndpoints(endpoints =>
                 {
