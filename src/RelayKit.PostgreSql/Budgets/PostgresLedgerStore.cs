@@ -1,7 +1,7 @@
 using System.Data;
 using System.Data.Common;
-using System.Text.RegularExpressions;
 using Npgsql;
+using RelayKit.AspNetCore.PostgreSql;
 using RelayKit.AspNetCore.Storage;
 
 namespace RelayKit.AspNetCore.Budgets;
@@ -13,7 +13,7 @@ namespace RelayKit.AspNetCore.Budgets;
 /// balance check and the write it guards are atomic across instances; amounts are exact
 /// <c>numeric</c>.
 /// </summary>
-internal sealed partial class PostgresLedgerStore : SqlLedgerStore, IConditionalReservationStore, IAsyncDisposable
+internal sealed class PostgresLedgerStore : SqlLedgerStore, IConditionalReservationStore, IAsyncDisposable
 {
     private const string UniqueViolation = "23505";
     private const string DeadlockDetected = "40P01";
@@ -34,12 +34,7 @@ internal sealed partial class PostgresLedgerStore : SqlLedgerStore, IConditional
     public PostgresLedgerStore(NpgsqlDataSource dataSource, string schema, bool ownsDataSource = false)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        if (!SchemaName().IsMatch(schema))
-        {
-            throw new ArgumentException("The schema name must be a lower-case identifier (a-z, 0-9, _).", nameof(schema));
-        }
-
-        _schema = schema;
+        _schema = PostgresSchema.Checked(schema);
         _dataSource = dataSource;
         _ownsDataSource = ownsDataSource;
         _schemaOnce = new(_dataSource.OpenConnectionAsync, CreateSchemaAsync);
@@ -127,15 +122,7 @@ internal sealed partial class PostgresLedgerStore : SqlLedgerStore, IConditional
             }
         }
 
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-
-        // Instances starting together would race on CREATE … IF NOT EXISTS; the advisory lock
-        // makes them take turns.
-        command.CommandText = $"""
-            SELECT pg_advisory_xact_lock(hashtext('relaykit-budget-schema:{_schema}'));
-            CREATE SCHEMA IF NOT EXISTS "{_schema}";
+        await PostgresSchema.CreateAsync(connection, _schema, $"""
             CREATE TABLE IF NOT EXISTS "{_schema}".budget_accounts (
                 key_id text NOT NULL PRIMARY KEY,
                 balance numeric NOT NULL,
@@ -166,11 +153,6 @@ internal sealed partial class PostgresLedgerStore : SqlLedgerStore, IConditional
                 at bigint NOT NULL);
             CREATE INDEX IF NOT EXISTS budget_entries_key ON "{_schema}".budget_entries (key_id, seq);
             CREATE UNIQUE INDEX IF NOT EXISTS budget_entries_reference ON "{_schema}".budget_entries (reference) WHERE reference IS NOT NULL;
-            """;
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+            """, cancellationToken);
     }
-
-    [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$", RegexOptions.CultureInvariant)]
-    private static partial Regex SchemaName();
 }

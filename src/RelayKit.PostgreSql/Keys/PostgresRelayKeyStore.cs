@@ -1,12 +1,12 @@
 using System.Data.Common;
-using System.Text.RegularExpressions;
 using Npgsql;
+using RelayKit.AspNetCore.PostgreSql;
 using RelayKit.AspNetCore.Storage;
 
 namespace RelayKit.AspNetCore.Keys;
 
 /// <summary>Created keys in PostgreSQL, shared by every relay instance, in the budget ledger's schema by default.</summary>
-internal sealed partial class PostgresRelayKeyStore : SqlRelayKeyStore, IAsyncDisposable
+internal sealed class PostgresRelayKeyStore : SqlRelayKeyStore, IAsyncDisposable
 {
     private const string UniqueViolation = "23505";
 
@@ -25,12 +25,7 @@ internal sealed partial class PostgresRelayKeyStore : SqlRelayKeyStore, IAsyncDi
     public PostgresRelayKeyStore(NpgsqlDataSource dataSource, string schema, bool ownsDataSource = false)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        if (!SchemaName().IsMatch(schema))
-        {
-            throw new ArgumentException("The schema name must be a lower-case identifier (a-z, 0-9, _).", nameof(schema));
-        }
-
-        _schema = schema;
+        _schema = PostgresSchema.Checked(schema);
         _dataSource = dataSource;
         _ownsDataSource = ownsDataSource;
         _schemaOnce = new(_dataSource.OpenConnectionAsync, CreateSchemaAsync);
@@ -47,34 +42,18 @@ internal sealed partial class PostgresRelayKeyStore : SqlRelayKeyStore, IAsyncDi
     protected override Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         _schemaOnce.OpenAsync(cancellationToken);
 
-    private async Task CreateSchemaAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
-    {
-        // CREATE … IF NOT EXISTS is not safe against a concurrent CREATE of the same name (the ledger store of this
-        // instance makes the same schema, another instance the same table): the loser gets a unique violation and
-        // its batch stops there, so it runs again, and this time finds what the winner made.
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await ExecuteAsync(connection, $"""
-                    CREATE SCHEMA IF NOT EXISTS "{_schema}";
-                    CREATE TABLE IF NOT EXISTS {Table} (
-                        id text NOT NULL PRIMARY KEY,
-                        name text NOT NULL,
-                        secret_sha256 bytea NOT NULL UNIQUE,
-                        models text NOT NULL,
-                        created_at bigint NOT NULL,
-                        expires_at bigint NULL,
-                        revoked_at bigint NULL,
-                        closed_at bigint NULL);
-                    """, cancellationToken);
-                return;
-            }
-            catch (PostgresException exception) when (exception.SqlState == UniqueViolation && attempt < 3)
-            {
-            }
-        }
-    }
+    private Task CreateSchemaAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
+        PostgresSchema.CreateAsync(connection, _schema, $"""
+            CREATE TABLE IF NOT EXISTS {Table} (
+                id text NOT NULL PRIMARY KEY,
+                name text NOT NULL,
+                secret_sha256 bytea NOT NULL UNIQUE,
+                models text NOT NULL,
+                created_at bigint NOT NULL,
+                expires_at bigint NULL,
+                revoked_at bigint NULL,
+                closed_at bigint NULL);
+            """, cancellationToken);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
@@ -85,6 +64,4 @@ internal sealed partial class PostgresRelayKeyStore : SqlRelayKeyStore, IAsyncDi
         }
     }
 
-    [GeneratedRegex("^[a-z_][a-z0-9_]*$")]
-    private static partial Regex SchemaName();
 }

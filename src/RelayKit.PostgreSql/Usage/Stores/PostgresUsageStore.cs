@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Npgsql;
 using NpgsqlTypes;
+using RelayKit.AspNetCore.PostgreSql;
 
 namespace RelayKit.AspNetCore.Usage.Stores;
 
@@ -34,16 +35,9 @@ internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
     public PostgresUsageStore(NpgsqlDataSource dataSource, string schema, bool ownsDataSource = false)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        ArgumentException.ThrowIfNullOrWhiteSpace(schema);
-        if (!schema.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_') || char.IsAsciiDigit(schema[0]))
-        {
-            // The schema is spliced into SQL text (identifiers cannot be parameters), so only plain identifiers pass.
-            throw new ArgumentException("The schema must be a lower-case SQL identifier.", nameof(schema));
-        }
-
         _dataSource = dataSource;
         _ownsDataSource = ownsDataSource;
-        _schema = schema;
+        _schema = PostgresSchema.Checked(schema);
         _table = $"\"{schema}\".usage_records";
     }
 
@@ -140,14 +134,8 @@ internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken) =>
         (NpgsqlConnection)await OpenConnectionAsync(cancellationToken);
 
-    protected override async Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
-    {
-        var npgsql = (NpgsqlConnection)connection;
-        await using var transaction = await npgsql.BeginTransactionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand(
-            $"""
-            SELECT pg_advisory_xact_lock(hashtext('relaykit.usage.schema'));
-            CREATE SCHEMA IF NOT EXISTS "{_schema}";
+    protected override Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        PostgresSchema.CreateAsync((NpgsqlConnection)connection, _schema, $"""
             CREATE TABLE IF NOT EXISTS {_table} (
                 request_id text NOT NULL PRIMARY KEY,
                 ts timestamptz NOT NULL,
@@ -172,10 +160,5 @@ internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
                 completion text);
             CREATE INDEX IF NOT EXISTS usage_records_key_ts ON {_table} (key_name, ts);
             CREATE INDEX IF NOT EXISTS usage_records_ts ON {_table} (ts);
-            """,
-            npgsql,
-            transaction);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-    }
+            """, cancellationToken);
 }
