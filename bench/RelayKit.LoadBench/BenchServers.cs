@@ -15,8 +15,9 @@ namespace RelayKit.LoadBench;
 /// <summary>
 /// The three servers of the bench, each on its own Kestrel loopback port in this process: the fake
 /// upstream with one fixed answer, a plain YARP forwarder to it, and the relay with every feature configured.
+/// <see cref="ProcessBenchServers"/> runs the same servers (built by the same methods here) each in a process of its own.
 /// </summary>
-internal sealed class BenchServers : IAsyncDisposable
+internal sealed class BenchServers : IBenchServers
 {
     public const string Model = "gpt-4o-mini";
     public const string RelayKey = "rk-loadbench-0123456789";
@@ -39,7 +40,9 @@ internal sealed class BenchServers : IAsyncDisposable
         HostDirectory = Directory.CreateDirectory(Path.Combine(directory, "host")).FullName;
     }
 
-    public FakeUpstream Fake { get; } = new(new FakeUpstreamOptions { Seed = 1, RequestsPerMinute = int.MaxValue, TokensPerMinute = int.MaxValue });
+    public FakeUpstream Fake { get; } = CreateFake();
+
+    private readonly TelemetryListeners _telemetry = new();
 
     /// <summary>Where the relay's SQLite ledger and usage store live.</summary>
     public string DataDirectory { get; }
@@ -61,6 +64,19 @@ internal sealed class BenchServers : IAsyncDisposable
     /// <summary>The relay's settings, by their documented configuration names.</summary>
     public IReadOnlyDictionary<string, string?> RelaySettings { get; private set; } = new Dictionary<string, string?>();
 
+    public string Description => "all three servers and the client in this one process";
+
+    /// <summary>The fake with the bench's options: its own rate limits out of reach.</summary>
+    public static FakeUpstream CreateFake() =>
+        new(new FakeUpstreamOptions { Seed = 1, RequestsPerMinute = int.MaxValue, TokensPerMinute = int.MaxValue });
+
+    /// <summary>Scripts the bench's one fixed answer.</summary>
+    public static void ScriptAnswer(FakeUpstream fake) => fake.Setup().RespondWithText(Answer);
+
+    public ProcessProbe ProbeOf(Target target) => OwnProcessProbe.Instance;
+
+    public ValueTask<string> TelemetryAsync() => ValueTask.FromResult(_telemetry.Summary);
+
     /// <summary>Starts the three servers; <paramref name="relayOverrides"/> replace or add relay settings (<c>--relay-setting</c>).</summary>
     public static async Task<BenchServers> StartAsync(IReadOnlyDictionary<string, string?> relayOverrides)
     {
@@ -71,10 +87,12 @@ internal sealed class BenchServers : IAsyncDisposable
         servers.ScriptAnswer();
         servers.Direct = new Target("direct", new Uri(fakeBase, "v1/chat/completions"), "Bearer " + ProviderKey);
 
-        var yarpBase = await servers.StartYarpAsync(fakeBase);
+        var yarpBase = await servers.StartAsync(BuildYarp(fakeBase, servers.HostDirectory));
         servers.Yarp = new Target("yarp", new Uri(yarpBase, "v1/chat/completions"), "Bearer " + ProviderKey);
 
-        var relayBase = await servers.StartRelayAsync(fakeBase, relayOverrides);
+        var relay = BuildRelay(fakeBase, servers.DataDirectory, servers.HostDirectory, relayOverrides, out var settings);
+        servers.RelaySettings = settings;
+        var relayBase = await servers.StartAsync(relay);
         servers.Relay = new Target("relay", new Uri(relayBase, "v1/chat/completions"), "Bearer " + RelayKey);
         return servers;
     }
@@ -83,10 +101,11 @@ internal sealed class BenchServers : IAsyncDisposable
     /// Forgets the requests the fake recorded (it keeps every one for inspection, which would grow the
     /// heap and blur the relay's memory); only call while no request is in flight.
     /// </summary>
-    public void ForgetFakeRequests()
+    public ValueTask ForgetFakeRequestsAsync()
     {
         Fake.Reset();
         ScriptAnswer();
+        return ValueTask.CompletedTask;
     }
 
     public async ValueTask DisposeAsync()
@@ -97,6 +116,7 @@ internal sealed class BenchServers : IAsyncDisposable
         }
 
         await Fake.DisposeAsync();
+        _telemetry.Dispose();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try
         {
@@ -108,11 +128,12 @@ internal sealed class BenchServers : IAsyncDisposable
         }
     }
 
-    private void ScriptAnswer() => Fake.Setup().RespondWithText(Answer);
+    private void ScriptAnswer() => ScriptAnswer(Fake);
 
-    private async Task<Uri> StartYarpAsync(Uri fakeBase)
+    /// <summary>A plain YARP forwarder to <paramref name="fakeBase"/>, listening on a free loopback port once started.</summary>
+    public static WebApplication BuildYarp(Uri fakeBase, string hostDirectory)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = HostDirectory });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = hostDirectory });
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Services.AddReverseProxy().LoadFromMemory(
@@ -124,13 +145,18 @@ internal sealed class BenchServers : IAsyncDisposable
             }]);
         var app = builder.Build();
         app.MapReverseProxy();
-        return await StartAsync(app);
+        return app;
     }
 
-    private async Task<Uri> StartRelayAsync(Uri fakeBase, IReadOnlyDictionary<string, string?> overrides)
+    /// <summary>
+    /// The relay in front of <paramref name="fakeBase"/> with every feature on, configured only through its documented
+    /// names; <paramref name="settings"/> are those names and values, after <paramref name="overrides"/>.
+    /// </summary>
+    public static WebApplication BuildRelay(
+        Uri fakeBase, string dataDirectory, string hostDirectory, IReadOnlyDictionary<string, string?> overrides, out IReadOnlyDictionary<string, string?> settings)
     {
         var invariant = CultureInfo.InvariantCulture;
-        var settings = new Dictionary<string, string?>
+        var configured = new Dictionary<string, string?>
         {
             ["ModelRelay:Providers:openai:Kind"] = "OpenAI",
             ["ModelRelay:Providers:openai:BaseUrl"] = new Uri(fakeBase, "v1").AbsoluteUri,
@@ -146,32 +172,34 @@ internal sealed class BenchServers : IAsyncDisposable
             ["ModelRelay:Keys:0:TokensPerMinute"] = 100_000_000_000L.ToString(invariant),
             ["ModelRelay:Keys:0:MaxConcurrentRequests"] = 100_000.ToString(invariant),
             ["ModelRelay:Budgets:Provider"] = "Sqlite",
-            ["ModelRelay:Budgets:SqlitePath"] = Path.Combine(DataDirectory, "relaykit-budgets.db"),
+            ["ModelRelay:Budgets:SqlitePath"] = Path.Combine(dataDirectory, "relaykit-budgets.db"),
             ["ModelRelay:Usage:Store"] = "Sqlite",
-            ["ModelRelay:Usage:SqlitePath"] = Path.Combine(DataDirectory, "relaykit-usage.db"),
+            ["ModelRelay:Usage:SqlitePath"] = Path.Combine(dataDirectory, "relaykit-usage.db"),
         };
         foreach (var (name, value) in overrides)
         {
-            settings[name] = value;
+            configured[name] = value;
         }
 
-        RelaySettings = settings;
-
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = HostDirectory });
+        settings = configured;
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = hostDirectory });
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Configuration.AddInMemoryCollection(configured);
         builder.Services.AddModelRelay();
         var app = builder.Build();
         app.MapModelRelay();
-        return await StartAsync(app);
+        return app;
     }
+
+    /// <summary>The address a started app listens on.</summary>
+    public static Uri AddressOf(WebApplication app) =>
+        new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/') + "/");
 
     private async Task<Uri> StartAsync(WebApplication app)
     {
         await app.StartAsync();
         _apps.Add(app);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new Uri(address.TrimEnd('/') + "/");
+        return AddressOf(app);
     }
 }

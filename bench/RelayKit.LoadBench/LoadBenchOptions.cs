@@ -22,8 +22,19 @@ internal sealed class LoadBenchOptions
     /// <summary>Requests per second of the fixed-rate phases; unset: 30% of the slowest target's saturation throughput.</summary>
     public double? Rate { get; private set; }
 
-    /// <summary>Concurrent clients of the closed loop.</summary>
-    public int Concurrency { get; private set; } = 16;
+    /// <summary>Concurrent clients of the closed loop (wrk's connections): 16 in one process, 32 with <see cref="Processes"/>.</summary>
+    public int Concurrency => _concurrency ?? (Processes ? 32 : 16);
+
+    private int? _concurrency;
+
+    /// <summary>
+    /// The fake, YARP and the relay each in a process of its own, the load from this one (and from wrk at saturation
+    /// unless <see cref="NoWrk"/>): the way users deploy.
+    /// </summary>
+    public bool Processes { get; private set; }
+
+    /// <summary>With <see cref="Processes"/>: saturation from this process's .NET client even where wrk is installed.</summary>
+    public bool NoWrk { get; private set; }
 
     /// <summary>Upper bound of requests per phase, whatever the duration.</summary>
     public int MaxRequestsPerPhase { get; private set; } = 200_000;
@@ -75,10 +86,16 @@ internal sealed class LoadBenchOptions
                     options.Rate = double.Parse(Next(), CultureInfo.InvariantCulture);
                     break;
                 case "--concurrency":
-                    options.Concurrency = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    options._concurrency = int.Parse(Next(), CultureInfo.InvariantCulture);
                     break;
                 case "--max-requests":
                     options.MaxRequestsPerPhase = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    break;
+                case "--processes":
+                    options.Processes = true;
+                    break;
+                case "--no-wrk":
+                    options.NoWrk = true;
                     break;
                 case "--soak":
                     options._soak = int.Parse(Next(), CultureInfo.InvariantCulture);
@@ -105,12 +122,15 @@ internal sealed class LoadBenchOptions
 
     public const string Usage = """
         dotnet run -c Release --project bench/RelayKit.LoadBench -- [options]
+          --processes          fake, YARP and relay each in a process of its own, load from this one and, at
+                               saturation, from wrk where installed; CPU and memory are the target's process alone
+          --no-wrk             with --processes: saturation from this process's .NET client instead of wrk
           --quick              short phases and no soak (about 75 s in all) for a first look
           --duration <s>       seconds per fixed-rate and per saturation phase (default 12 and 9)
           --warmup <s>         seconds of discarded closed-loop load per target and body kind first (default 15)
           --rate <rps>         fixed request rate (default: 30% of the slowest target's saturation throughput)
           --rounds <n>         cut each phase into n rounds in which the targets take turns (default 3)
-          --concurrency <n>    clients in the saturation closed loop (default 16)
+          --concurrency <n>    clients (wrk connections) in the saturation closed loop (default 16; 32 with --processes)
           --max-requests <n>   at most this many requests per phase (default 200000)
           --soak <n>           afterwards, send n relay requests and show the heap every n/10 (memory flat?;
                                default 100000, 0 to skip; none with --quick unless given)

@@ -4,10 +4,12 @@ using System.Globalization;
 namespace RelayKit.LoadBench;
 
 /// <summary>
-/// Runs the phases: a closed loop of N clients for saturation, an open loop at a fixed rate for latency.
-/// Allocation and memory are read for the whole process (clients, fake, YARP and relay together).
+/// Runs the phases: a closed loop of N clients (or wrk's connections) for saturation, an open loop at a fixed rate for
+/// latency. CPU, allocation and memory are read from the process that serves the target
+/// (<see cref="IBenchServers.ProbeOf"/>): in the in-process mode that is the whole process (clients, fake, YARP and relay
+/// together), in the separate-process mode the target's own server.
 /// </summary>
-internal sealed class LoadDriver(RequestSender sender, LoadBenchOptions options, BenchServers servers)
+internal sealed class LoadDriver(RequestSender sender, LoadBenchOptions options, IBenchServers servers, string? wrk)
 {
     // An open loop that falls this far behind is past what the machine sustains; stop adding work.
     private const int MaxInFlight = 2_000;
@@ -18,9 +20,11 @@ internal sealed class LoadDriver(RequestSender sender, LoadBenchOptions options,
     /// </summary>
     public async Task<IReadOnlyList<PhaseResult>> SaturateAsync(IReadOnlyList<Target> targets, bool stream, TimeSpan duration, int rounds, string prefix = "")
     {
-        var load = $"closed ×{options.Concurrency}";
+        var load = wrk is null ? $"closed ×{options.Concurrency}" : $"closed ×{options.Concurrency} wrk";
         return await InRoundsAsync(targets, stream, load, duration, rounds, target => $"{prefix}{target.Name,-6} {(stream ? "stream" : "json"),-6} saturation ×{options.Concurrency}",
-            (target, recorder, deadline) => ClosedLoopAsync(target, stream, recorder, () => Stopwatch.GetTimestamp() < deadline, options.MaxRequestsPerPhase / rounds));
+            (target, accumulator, deadline) => wrk is null
+                ? ClosedLoopAsync(target, stream, accumulator.Recorder, () => Stopwatch.GetTimestamp() < deadline, options.MaxRequestsPerPhase / rounds)
+                : WrkAsync(target, stream, accumulator, duration / rounds));
     }
 
     /// <summary>An open loop at <paramref name="rate"/> requests per second, in rounds like <see cref="SaturateAsync"/>.</summary>
@@ -28,19 +32,19 @@ internal sealed class LoadDriver(RequestSender sender, LoadBenchOptions options,
     {
         var load = string.Create(CultureInfo.InvariantCulture, $"{rate:0} rps");
         return await InRoundsAsync(targets, stream, load, duration, rounds, target => $"{target.Name,-6} {(stream ? "stream" : "json"),-6} fixed {load}",
-            (target, recorder, deadline) => OpenLoopAsync(target, stream, recorder, rate, deadline, options.MaxRequestsPerPhase / rounds));
+            (target, accumulator, deadline) => OpenLoopAsync(target, stream, accumulator.Recorder, rate, deadline, options.MaxRequestsPerPhase / rounds));
     }
 
     /// <summary>A closed loop bounded by count only: the soak's parts.</summary>
     public async Task<PhaseResult> CountAsync(Target target, bool stream, int count, string label)
     {
         var accumulator = new PhaseAccumulator();
-        await RunAsync(accumulator, label, TimeSpan.FromHours(1), (recorder, _) => ClosedLoopAsync(target, stream, recorder, () => true, count));
+        await RunAsync(target, accumulator, label, TimeSpan.FromHours(1), (_, _) => ClosedLoopAsync(target, stream, accumulator.Recorder, () => true, count));
         return accumulator.ToResult(target.Name, stream, $"{count} req");
     }
 
     private async Task<IReadOnlyList<PhaseResult>> InRoundsAsync(
-        IReadOnlyList<Target> targets, bool stream, string load, TimeSpan duration, int rounds, Func<Target, string> label, Func<Target, PhaseRecorder, long, Task> drive)
+        IReadOnlyList<Target> targets, bool stream, string load, TimeSpan duration, int rounds, Func<Target, string> label, Func<Target, PhaseAccumulator, long, Task> drive)
     {
         var accumulators = targets.Select(_ => new PhaseAccumulator()).ToArray();
         var slice = duration / rounds;
@@ -51,7 +55,7 @@ internal sealed class LoadDriver(RequestSender sender, LoadBenchOptions options,
                 var target = targets[i];
                 var roundLabel = rounds > 1 ? $"{label(target)} ({round}/{rounds})" : label(target);
                 var thisRound = new PhaseAccumulator();
-                await RunAsync(thisRound, roundLabel, slice, (recorder, deadline) => drive(target, recorder, deadline));
+                await RunAsync(target, thisRound, roundLabel, slice, (accumulator, deadline) => drive(target, accumulator, deadline));
                 accumulators[i].Add(thisRound);
             }
         }
@@ -71,6 +75,9 @@ internal sealed class LoadDriver(RequestSender sender, LoadBenchOptions options,
         });
         await Task.WhenAll(workers);
     }
+
+    private async Task WrkAsync(Target target, bool stream, PhaseAccumulator accumulator, TimeSpan duration) =>
+        accumulator.Wrk.Add(await WrkRunner.RunAsync(wrk!, target, stream, options.Concurrency, duration));
 
     private async Task OpenLoopAsync(Target target, bool stream, PhaseRecorder recorder, double rate, long deadline, int maxRequests)
     {
@@ -109,38 +116,35 @@ internal sealed class LoadDriver(RequestSender sender, LoadBenchOptions options,
         await Task.WhenAll(inFlight);
     }
 
-    private async Task RunAsync(PhaseAccumulator accumulator, string label, TimeSpan duration, Func<PhaseRecorder, long, Task> drive)
+    private async Task RunAsync(Target target, PhaseAccumulator accumulator, string label, TimeSpan duration, Func<PhaseAccumulator, long, Task> drive)
     {
         // Start each run from the same place: no requests recorded by the fake, no garbage from the last run.
-        servers.ForgetFakeRequests();
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
+        await servers.ForgetFakeRequestsAsync();
+        var probe = servers.ProbeOf(target);
+        var statsBefore = await probe.ReadAsync(collect: true);
 
         var recorder = accumulator.Recorder;
         var before = recorder.Completed;
-        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        var cpuBefore = Environment.CpuUsage.TotalTime;
-        var pausedBefore = GC.GetTotalPauseDuration();
         var started = Stopwatch.GetTimestamp();
         var deadline = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         using var progressStop = new CancellationTokenSource();
         var progress = ShowProgressAsync(label, recorder, before, started, duration, progressStop.Token);
 
-        await drive(recorder, deadline);
+        await drive(accumulator, deadline);
         var elapsed = Stopwatch.GetElapsedTime(started);
-        accumulator.AllocatedBytes += GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
-        accumulator.CpuTime += Environment.CpuUsage.TotalTime - cpuBefore;
-        accumulator.GcPause += GC.GetTotalPauseDuration() - pausedBefore;
+        var statsAfter = await probe.ReadAsync(collect: false);
+        accumulator.AllocatedBytes += statsAfter.Allocated - statsBefore.Allocated;
+        accumulator.CpuTime += statsAfter.Cpu - statsBefore.Cpu;
+        accumulator.GcPause += statsAfter.GcPause - statsBefore.GcPause;
         accumulator.Elapsed += elapsed;
         await progressStop.CancelAsync();
         await progress;
-        servers.ForgetFakeRequests();
+        await servers.ForgetFakeRequestsAsync();
 
-        using var process = Process.GetCurrentProcess();
-        accumulator.WorkingSet = process.WorkingSet64;
-        accumulator.Heap = GC.GetTotalMemory(forceFullCollection: true);
-        var done = recorder.Completed - before;
+        var end = await probe.ReadAsync(collect: true);
+        accumulator.WorkingSet = end.WorkingSet;
+        accumulator.Heap = end.Heap;
+        var done = recorder.Completed - before + accumulator.Wrk.Sum(w => w.Ok + w.Failed);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"\r  {label,-46} {done,7} done  {done / elapsed.TotalSeconds,7:0} rps                    "));
     }

@@ -19,6 +19,9 @@ internal sealed class PhaseAccumulator
 
     public long Heap { get; set; }
 
+    /// <summary>wrk's reports when wrk sent the load (the recorder then holds no samples).</summary>
+    public List<WrkSummary> Wrk { get; } = [];
+
     /// <summary>The phase's rounds, each measured on its own (empty for a phase run in one piece).</summary>
     public List<PhaseAccumulator> Rounds { get; } = [];
 
@@ -32,10 +35,13 @@ internal sealed class PhaseAccumulator
         GcPause += round.GcPause;
         WorkingSet = round.WorkingSet;
         Heap = round.Heap;
+        Wrk.AddRange(round.Wrk);
         Rounds.Add(round);
     }
 
     public PhaseResult ToResult(string target, bool stream, string load) =>
-        PhaseResult.From(target, stream, load, Recorder, Elapsed, AllocatedBytes, CpuTime, GcPause, WorkingSet, Heap)
+        (Wrk.Count > 0
+            ? PhaseResult.FromWrk(target, stream, load, WrkSummary.Merge(Wrk), Elapsed, AllocatedBytes, CpuTime, GcPause, WorkingSet, Heap)
+            : PhaseResult.From(target, stream, load, Recorder, Elapsed, AllocatedBytes, CpuTime, GcPause, WorkingSet, Heap))
             with { Rounds = [.. Rounds.Select(round => round.ToResult(target, stream, load))] };
 }

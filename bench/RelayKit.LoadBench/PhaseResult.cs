@@ -50,6 +50,30 @@ internal sealed record PhaseResult(
             heap / (1024.0 * 1024.0));
     }
 
+    /// <summary>A phase whose load wrk sent: its counts and percentiles as wrk reported them; no time to first byte.</summary>
+    public static PhaseResult FromWrk(
+        string target, bool stream, string load, WrkSummary wrk, TimeSpan elapsed, long allocatedBytes, TimeSpan cpuTime, TimeSpan gcPause, long workingSet, long heap)
+    {
+        var total = wrk.Ok + wrk.Failed;
+        return new PhaseResult(
+            target,
+            stream,
+            load,
+            wrk.Ok,
+            wrk.Failed,
+            wrk.Errors,
+            wrk.Ok / elapsed.TotalSeconds,
+            wrk.P50Ms,
+            wrk.P99Ms,
+            double.NaN,
+            double.NaN,
+            total == 0 ? 0 : (double)allocatedBytes / total,
+            total == 0 ? 0 : cpuTime.TotalMicroseconds / total,
+            gcPause.TotalMilliseconds / elapsed.TotalSeconds,
+            workingSet / (1024.0 * 1024.0),
+            heap / (1024.0 * 1024.0));
+    }
+
     private static double Percentile(long[] sorted, double quantile)
     {
         if (sorted.Length == 0)

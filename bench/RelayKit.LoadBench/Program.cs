@@ -4,7 +4,12 @@ using System.Runtime;
 using System.Runtime.InteropServices;
 using RelayKit.LoadBench;
 
-// dotnet run -c Release --project bench/RelayKit.LoadBench [-- --quick | --duration s --rate rps --concurrency n --soak n (default 100000)]
+// dotnet run -c Release --project bench/RelayKit.LoadBench [-- --processes --quick | --duration s --rate rps --concurrency n --soak n (default 100000)]
+if (ServeCommand.IsServe(args))
+{
+    return await ServeCommand.RunAsync(args);
+}
+
 LoadBenchOptions options;
 try
 {
@@ -24,8 +29,11 @@ Console.WriteLine(string.Create(invariant,
 Console.WriteLine(string.Create(invariant,
     $"phases ({options.Rounds} rounds, targets taking turns): warm-up {options.Warmup.TotalSeconds:0} s, saturation {options.SaturationDuration.TotalSeconds:0} s with {options.Concurrency} clients, fixed rate {options.FixedDuration.TotalSeconds:0} s at {(options.Rate is { } r ? r.ToString("0", invariant) + " rps" : "30% of the slowest saturation rate")}"));
 
-using var telemetry = new TelemetryListeners();
-await using var servers = await BenchServers.StartAsync(options.RelaySettings);
+var wrk = options.Processes && !options.NoWrk ? WrkRunner.Find() : null;
+await using IBenchServers servers = options.Processes
+    ? await ProcessBenchServers.StartAsync(options.RelaySettings)
+    : await BenchServers.StartAsync(options.RelaySettings);
+Console.WriteLine($"servers: {servers.Description}; saturation load from {(wrk is null ? "this process's .NET client" : wrk)}");
 foreach (var (name, value) in options.RelaySettings)
 {
     Console.WriteLine($"relay setting changed for this run: {name} = {value}");
@@ -47,7 +55,7 @@ foreach (var target in new[] { servers.Direct, servers.Yarp, servers.Relay })
     }
 }
 
-var driver = new LoadDriver(sender, options, servers);
+var driver = new LoadDriver(sender, options, servers, wrk);
 var results = new List<PhaseResult>();
 var wallClock = Stopwatch.StartNew();
 Target[] targets = [servers.Direct, servers.Yarp, servers.Relay];
@@ -80,12 +88,13 @@ if (options.Soak > 0)
 }
 
 Console.WriteLine();
-Console.WriteLine(ResultTable.Render(results));
-Console.WriteLine("Targets (issue 9):");
-Console.WriteLine(ResultTable.Targets(results, soakGrowth, options.Soak));
+Console.WriteLine(ResultTable.Render(results, options.Processes));
+Console.WriteLine(options.Processes ? "Targets (issue 20):" : "Targets (issue 9):");
+Console.WriteLine(ResultTable.Targets(results, soakGrowth, options.Soak, options.Processes));
+var relayTelemetry = await servers.TelemetryAsync();
 var files = Directory.GetFiles(servers.DataDirectory).Select(f => $"{Path.GetFileName(f)} {new FileInfo(f).Length / 1024} KB");
 Console.WriteLine(string.Create(invariant,
-    $"relay telemetry seen: {telemetry.Measurements} metric measurements, {telemetry.Spans} spans; relay data files: {string.Join(", ", files.DefaultIfEmpty("none"))}"));
+    $"relay telemetry seen: {relayTelemetry}; relay data files: {string.Join(", ", files.DefaultIfEmpty("none"))}"));
 Console.WriteLine(string.Create(invariant,
     $"wall clock {wallClock.Elapsed.TotalSeconds:0} s · load average at end {(File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a")}"));
 return 0;

@@ -18,6 +18,9 @@ internal sealed class RequestSender : IDisposable
     private static readonly byte[] StreamBody = Encoding.UTF8.GetBytes(
         $$"""{"model":"{{BenchServers.Model}}","max_tokens":128,"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Three quiet hotels near the old town of Porto?"}]}""");
 
+    /// <summary>The bench's request body: the JSON one or the streamed one.</summary>
+    public static byte[] BodyOf(bool stream) => stream ? StreamBody : JsonBody;
+
     private static readonly MediaTypeHeaderValue Json = new("application/json");
     private readonly HttpMessageInvoker _client;
 

@@ -45,6 +45,9 @@ internal sealed class TelemetryListeners : IDisposable
     /// <summary>Spans the relay ended so far.</summary>
     public long Spans => Interlocked.Read(ref _spans);
 
+    /// <summary>What the listeners saw, for the run's last lines.</summary>
+    public string Summary => $"{Measurements} metric measurements, {Spans} spans";
+
     public void Dispose()
     {
         _meters.Dispose();
