@@ -40,7 +40,7 @@ internal sealed class UsageRecorder
         UsageLog.Usage(
             _logger,
             clean.RequestId,
-            LogValue.Of(clean.KeyName),
+            LogValue.OfKeyName(clean.KeyName),
             clean.Operation,
             LogValue.Of(clean.RequestedModel)!,
             LogValue.Of(clean.Provider),
