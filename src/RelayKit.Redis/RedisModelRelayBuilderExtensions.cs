@@ -18,6 +18,7 @@ public static class RedisModelRelayBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddSingleton<RateLimitRedisConnection>();
+        builder.Services.TryAddSingleton<RedisOutageBreaker>();
         builder.Services.TryAddSingleton<IRedisRateLimiterFactory, RedisRateLimiterFactory>();
         return builder;
     }

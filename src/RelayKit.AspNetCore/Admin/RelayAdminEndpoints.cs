@@ -9,6 +9,7 @@ using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Keys;
 using RelayKit.AspNetCore.Protocols;
 using RelayKit.AspNetCore.Routing;
+using RelayKit.AspNetCore.Usage;
 
 using RelayKit.AspNetCore.Hosting;
 
@@ -140,7 +141,7 @@ internal sealed partial class RelayAdminEndpoints(
         {
             var reference = request.CreditReference ?? "create:" + key.Id;
             var topUp = await Ledger.TopUpAsync(key.Id, paid, reference, http.RequestAborted);
-            LogCredited(logger, key.Id, "top_up", topUp.Amount, reference, topUp.Status);
+            LogCredited(logger, LogValue.OfKeyName(key.Id)!, "top_up", topUp.Amount, LogValue.Of(reference)!, topUp.Status);
             var retriedAfterAFailedWrite = topUp.Status is CreditStatus.AlreadyApplied
                 && await store.GetAsync(key.Id, http.RequestAborted) is null;
             if (topUp.Status is not CreditStatus.Applied && !retriedAfterAFailedWrite)
@@ -150,13 +151,13 @@ internal sealed partial class RelayAdminEndpoints(
         }
 
         await store.AddAsync(key, http.RequestAborted);
-        LogKeyCreated(logger, key.Id, key.Name, key.ExpiresAt);
+        LogKeyCreated(logger, LogValue.OfKeyName(key.Id)!, LogValue.OfKeyName(key.Name)!, key.ExpiresAt);
 
         var trial = options.CurrentValue.Admin.TrialCredit;
         if (trial > 0)
         {
             var granted = await Ledger.GrantFreeCreditAsync(key.Id, trial, "trial:" + key.Id, http.RequestAborted);
-            LogCredited(logger, key.Id, "free_credit", granted.Amount, "trial:" + key.Id, granted.Status);
+            LogCredited(logger, LogValue.OfKeyName(key.Id)!, "free_credit", granted.Amount, LogValue.Of("trial:" + key.Id)!, granted.Status);
         }
 
         var balance = await Ledger.GetBalanceAsync(key.Id, http.RequestAborted);
@@ -227,7 +228,7 @@ internal sealed partial class RelayAdminEndpoints(
         }
 
         var result = await Ledger.TopUpAsync(key.Id, amount, reference, http.RequestAborted);
-        LogCredited(logger, key.Id, "top_up", result.Amount, reference, result.Status);
+        LogCredited(logger, LogValue.OfKeyName(key.Id)!, "top_up", result.Amount, LogValue.Of(reference)!, result.Status);
         return result.Status is CreditStatus.Applied or CreditStatus.AlreadyApplied
             ? Json(StatusCodes.Status200OK, Credit(key.Id, reference, result))
             : CreditRefused(key.Id, reference, result.Status);
@@ -254,7 +255,7 @@ internal sealed partial class RelayAdminEndpoints(
         }
 
         var result = await Ledger.RefundAsync(key.Id, reference, http.RequestAborted);
-        LogRefunded(logger, key.Id, result.Amount, reference, result.Status);
+        LogRefunded(logger, LogValue.OfKeyName(key.Id)!, result.Amount, LogValue.Of(reference)!, result.Status);
         if (result.Status is CreditStatus.ReferenceConflict)
         {
             return Error(StatusCodes.Status409Conflict, "reference_conflict", $"The reference '{reference}' was already used for something else; nothing was refunded.");
@@ -293,7 +294,7 @@ internal sealed partial class RelayAdminEndpoints(
 
         var revoked = await store.RevokeAsync(created.Id, time.GetUtcNow(), http.RequestAborted) ?? created;
         lookup.Invalidate(revoked);
-        LogRevoked(logger, key.Id);
+        LogRevoked(logger, LogValue.OfKeyName(key.Id)!);
         return Json(StatusCodes.Status200OK, KeyView.From(revoked, time.GetUtcNow(), null));
     }
 

@@ -239,7 +239,7 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
             }
             catch (Exception exception)
             {
-                LogReturnFailed(exception, key.KeyId);
+                LogReturnFailed(exception, Usage.LogValue.OfKeyName(key.KeyId)!);
             }
             finally
             {
@@ -327,7 +327,7 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
         catch (Exception exception)
         {
             // Nothing depends on it: the next request that finds the block empty takes the usual path.
-            LogRenewFailed(exception, key.KeyId);
+            LogRenewFailed(exception, Usage.LogValue.OfKeyName(key.KeyId)!);
         }
         finally
         {
@@ -539,7 +539,7 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
         catch (Exception exception)
         {
             // The lease stays held in the store until it expires; nothing is charged for it.
-            LogReturnFailed(exception, lease.KeyId);
+            LogReturnFailed(exception, Usage.LogValue.OfKeyName(lease.KeyId)!);
         }
     }
 

@@ -190,7 +190,7 @@ internal sealed partial class RelayRequestHandler(
             }
             else if (context.Upstream is { } upstream)
             {
-                LogRelayed(context.Operation.Name, LogValue.Of(context.Fields!.Model)!, LogValue.Of(context.Caller!.KeyName)!, LogValue.Of(upstream.Provider.Name)!,
+                LogRelayed(context.Operation.Name, LogValue.Of(context.Fields!.Model)!, LogValue.OfKeyName(context.Caller!.KeyName)!, LogValue.Of(upstream.Provider.Name)!,
                     LogValue.Of(upstream.UpstreamModel)!, context.UpstreamStatusCode ?? 0, context.ClientAborted, context.RequestId);
             }
 
@@ -284,7 +284,7 @@ internal sealed partial class RelayRequestHandler(
     private Task RespondWithErrorAsync(RelayRequestContext context, RelayError error)
     {
         context.Error = error;
-        LogRejected(context.Operation.Name, error.Status, error.Code, LogValue.Of(context.Caller?.KeyName), context.RequestId);
+        LogRejected(context.Operation.Name, error.Status, error.Code, LogValue.OfKeyName(context.Caller?.KeyName), context.RequestId);
         return context.HttpContext.Response.HasStarted
             ? Task.CompletedTask
             : RelayErrorWriter.WriteAsync(context.HttpContext, context.CallerFormat, error);

@@ -86,7 +86,7 @@ internal sealed partial class StoreFailures(TimeProvider time, ILogger<StoreFail
         }
         else
         {
-            LogAgain(operation, requestId, exception.GetType().Name, exception.Message, repeats);
+            LogAgain(operation, requestId, exception.GetType().Name, Usage.LogValue.Of(exception.Message) ?? "", repeats);
         }
     }
 

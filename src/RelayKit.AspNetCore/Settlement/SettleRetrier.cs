@@ -121,7 +121,7 @@ internal sealed partial class SettleRetrier(IServiceProvider services, TimeProvi
         catch (Exception ex)
         {
             // One line per failed attempt, without the stack: the first failure was logged with it.
-            LogRetryFailed(pending.RequestId, attempt, ex.GetType().Name, ex.Message);
+            LogRetryFailed(pending.RequestId, attempt, ex.GetType().Name, Usage.LogValue.Of(ex.Message) ?? "");
             return false;
         }
     }

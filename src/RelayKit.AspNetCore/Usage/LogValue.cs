@@ -11,14 +11,21 @@ namespace RelayKit.AspNetCore.Usage;
 internal static class LogValue
 {
     /// <summary>The value as a log line may carry it; null stays null.</summary>
-    public static string? Of(string? value)
+    public static string? Of(string? value) => Escaped(SecretScrubber.Scrub(value));
+
+    /// <summary>
+    /// A key's name or id as a log line may carry it: scrubbed as usage records scrub it
+    /// (<see cref="SecretScrubber.ScrubKeyName"/>, which keeps a created key's id), then escaped.
+    /// </summary>
+    public static string? OfKeyName(string? keyName) => Escaped(SecretScrubber.ScrubKeyName(keyName));
+
+    private static string? Escaped(string? scrubbed)
     {
-        if (string.IsNullOrEmpty(value))
+        if (string.IsNullOrEmpty(scrubbed))
         {
-            return value;
+            return scrubbed;
         }
 
-        var scrubbed = SecretScrubber.Scrub(value)!;
         return scrubbed.AsSpan().IndexOfAnyInRange('\0', '\x1f') < 0 && !scrubbed.Contains('\x7f', StringComparison.Ordinal)
             ? scrubbed
             : Escape(scrubbed);

@@ -56,11 +56,11 @@ internal sealed partial class BudgetAdmission(
                 context.BeforeResponseStart.Add(settlement.SettleBeforeResponseAsync);
                 return null;
             case ReservationStatus.AccountClosed:
-                LogRefused(caller.KeyName, estimate.Cost, result.Available, context.RequestId);
+                LogRefused(Usage.LogValue.OfKeyName(caller.KeyName)!, estimate.Cost, result.Available, context.RequestId);
                 metrics?.BudgetRefused(context.Fields!.Model);
                 return BudgetErrors.AccountClosed();
             default:
-                LogRefused(caller.KeyName, estimate.Cost, result.Available, context.RequestId);
+                LogRefused(Usage.LogValue.OfKeyName(caller.KeyName)!, estimate.Cost, result.Available, context.RequestId);
                 metrics?.BudgetRefused(context.Fields!.Model);
                 return BudgetErrors.InsufficientBalance(context.CallerFormat, estimate.Cost, result.Available);
         }

@@ -57,6 +57,13 @@ internal sealed class RateLimitAdmission : IRelayAdmission
 
         // Released when the request ends, however it ends, even when a later admission step refuses it.
         response.RegisterForDisposeAsync(lease);
+        if (lease.StoreUnavailable)
+        {
+            // Fail-closed while the limits' Redis is down: the same retryable 503 as any other store outage.
+            RateLimitHeaderWriter.WriteRetryAfter(response.Headers, Hosting.StoreFailures.RetryAfter);
+            return RelayError.StoreUnavailable(context.RequestId);
+        }
+
         if (lease.Rejection is { } rejection)
         {
             _metrics?.RateLimitRefused(model, LimitName(rejection));

@@ -16,8 +16,10 @@ internal sealed class RelayRateLimitLease : IAsyncDisposable
         IReadOnlyList<CounterCharge> tokenCharges,
         IReadOnlyList<CounterCharge> requestCharges,
         long chargedTokens,
-        IAsyncDisposable? slots)
+        IAsyncDisposable? slots,
+        bool storeUnavailable = false)
     {
+        StoreUnavailable = storeUnavailable;
         Rejection = rejection;
         Requests = requests;
         Tokens = tokens;
@@ -28,7 +30,13 @@ internal sealed class RelayRateLimitLease : IAsyncDisposable
     }
 
     /// <summary>Whether the request may go ahead.</summary>
-    public bool IsAcquired => Rejection is null;
+    public bool IsAcquired => Rejection is null && !StoreUnavailable;
+
+    /// <summary>
+    /// Whether the request is refused because the limits' store (Redis) is unreachable and the relay is set to
+    /// refuse then (<see cref="RedisUnavailableMode.Refuse"/>), rather than for any limit.
+    /// </summary>
+    public bool StoreUnavailable { get; }
 
     /// <summary>Why the request was rejected; <see langword="null"/> when it was admitted.</summary>
     public RateLimitRejection? Rejection { get; }
@@ -67,6 +75,9 @@ internal sealed class RelayRateLimitLease : IAsyncDisposable
     /// <summary>A rejected request.</summary>
     public static RelayRateLimitLease Rejected(RateLimitRejection rejection, RateLimitQuota? requests, RateLimitQuota? tokens) =>
         new(rejection, requests, tokens, [], [], 0, null);
+
+    /// <summary>A request refused because the limits' store is unreachable (fail-closed).</summary>
+    public static RelayRateLimitLease Unavailable() => new(null, null, null, [], [], 0, null, storeUnavailable: true);
 
     /// <summary>Releases the concurrency slots; safe to call more than once.</summary>
     public ValueTask DisposeAsync() => Interlocked.Exchange(ref _slots, null)?.DisposeAsync() ?? default;

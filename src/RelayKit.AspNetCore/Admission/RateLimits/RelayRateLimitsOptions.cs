@@ -32,6 +32,14 @@ internal sealed class RelayRateLimitsOptions
     /// </summary>
     public TimeSpan ConcurrencyRetryAfter { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// What a request with rate limits gets while Redis cannot be reached: <see cref="RedisUnavailableMode.Allow"/>
+    /// (the default: it goes through without limits) or <see cref="RedisUnavailableMode.Refuse"/> (a retryable 503).
+    /// Either way it does not wait for Redis: an outage is noticed once and requests fail fast until a background
+    /// probe finds Redis back.
+    /// </summary>
+    public RedisUnavailableMode RedisUnavailable { get; set; } = RedisUnavailableMode.Allow;
+
     /// <summary>How long an upstream that answered 429 without <c>retry-after</c> is left alone.</summary>
     public TimeSpan UpstreamDefaultCooldown { get; set; } = TimeSpan.FromSeconds(5);
 

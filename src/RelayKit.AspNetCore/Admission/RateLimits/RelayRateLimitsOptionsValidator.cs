@@ -29,6 +29,11 @@ internal sealed class RelayRateLimitsOptionsValidator : IValidateOptions<RelayRa
             failures.Add($"{where}:UpstreamDefaultCooldown must be positive and not above UpstreamMaxCooldown.");
         }
 
+        if (!Enum.IsDefined(options.RedisUnavailable))
+        {
+            failures.Add($"{where}:RedisUnavailable must be Allow or Refuse.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -17,6 +17,28 @@ internal sealed class RateLimitRedisConnection : IAsyncDisposable
         // abortConnect=false: a relay that starts while Redis is down keeps retrying instead of failing to start.
         var redisOptions = ConfigurationOptions.Parse(configuration);
         redisOptions.AbortOnConnectFail = false;
+
+        // While disconnected a command fails at once instead of queueing until its timeout: the limiter does not wait
+        // for an unreachable Redis (RedisOutageBreaker decides what the request gets instead).
+        redisOptions.BacklogPolicy = BacklogPolicy.FailFast;
+
+        // A rate-limit script takes a millisecond; the library's 5 s defaults would make the requests in flight when
+        // Redis stops answering wait that long before the outage is noticed. The configuration string still wins.
+        if (!Names(configuration, "connectTimeout"))
+        {
+            redisOptions.ConnectTimeout = 2000;
+        }
+
+        if (!Names(configuration, "syncTimeout"))
+        {
+            redisOptions.SyncTimeout = 1000;
+        }
+
+        if (!Names(configuration, "asyncTimeout"))
+        {
+            redisOptions.AsyncTimeout = 1000;
+        }
+
         Connection = ConnectAsync(redisOptions);
     }
 
@@ -34,6 +56,9 @@ internal sealed class RateLimitRedisConnection : IAsyncDisposable
             // Never connected: nothing to close.
         }
     }
+
+    private static bool Names(string configuration, string option) =>
+        configuration.Split(',').Any(part => part.TrimStart().StartsWith(option + "=", StringComparison.OrdinalIgnoreCase));
 
     private static async Task<IConnectionMultiplexer> ConnectAsync(ConfigurationOptions options) =>
         await ConnectionMultiplexer.ConnectAsync(options);

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace RelayKit.AspNetCore.Admission.RateLimits;
@@ -6,28 +5,27 @@ namespace RelayKit.AspNetCore.Admission.RateLimits;
 /// <summary>
 /// The Redis concurrency slots of one admitted request: renewed every third of the lease expiry
 /// while the request runs, released on dispose. If the instance dies, renewal stops and the slots
-/// expire on their own.
+/// expire on their own. While Redis is out, renewal is skipped and a release is kept for when it is back
+/// (<see cref="RedisOutageBreaker.ReleaseLater"/>); disposing twice releases once.
 /// </summary>
 internal sealed class RedisConcurrencySlots : IAsyncDisposable
 {
-    private readonly IDatabase _database;
+    private readonly RedisOutageBreaker _breaker;
     private readonly RedisKey[] _keys;
     private readonly string _leaseId;
     private readonly TimeSpan _expiry;
     private readonly TimeProvider _time;
-    private readonly ILogger _logger;
     private readonly ITimer _renewal;
     private Task _pendingRenewal = Task.CompletedTask;
     private int _disposed;
 
-    public RedisConcurrencySlots(IDatabase database, RedisKey[] keys, string leaseId, TimeSpan expiry, TimeProvider time, ILogger logger)
+    public RedisConcurrencySlots(RedisOutageBreaker breaker, RedisKey[] keys, string leaseId, TimeSpan expiry, TimeProvider time)
     {
-        _database = database;
+        _breaker = breaker;
         _keys = keys;
         _leaseId = leaseId;
         _expiry = expiry;
         _time = time;
-        _logger = logger;
         var period = expiry / 3;
         _renewal = time.CreateTimer(static state => ((RedisConcurrencySlots)state!).StartRenewal(), this, period, period);
     }
@@ -43,13 +41,24 @@ internal sealed class RedisConcurrencySlots : IAsyncDisposable
         }
 
         await _renewal.DisposeAsync();
+        if (await _breaker.GetDatabaseAsync() is not { } database)
+        {
+            _breaker.ReleaseLater(_keys, _leaseId);
+            return;
+        }
+
         try
         {
-            await _database.ScriptEvaluateAsync(RedisRateLimitScripts.Release, _keys, [_leaseId]);
+            await database.ScriptEvaluateAsync(RedisRateLimitScripts.Release, _keys, [_leaseId]);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            RateLimitLog.ReleaseFailed(_logger, ex);
+            _breaker.Failed(ex);
+            _breaker.ReleaseLater(_keys, _leaseId);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The relay is stopping and closed its connection: the slots expire with their lease.
         }
     }
 
@@ -62,17 +71,26 @@ internal sealed class RedisConcurrencySlots : IAsyncDisposable
             return;
         }
 
+        if (await _breaker.GetDatabaseAsync() is not { } database)
+        {
+            return;
+        }
+
         var expiresAt = _time.GetUtcNow().ToUnixTimeMilliseconds() + (long)_expiry.TotalMilliseconds;
         try
         {
-            await _database.ScriptEvaluateAsync(
+            await database.ScriptEvaluateAsync(
                 RedisRateLimitScripts.Renew,
                 _keys,
                 [_leaseId, expiresAt, (long)_expiry.TotalMilliseconds + 60_000]);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            RateLimitLog.RenewFailed(_logger, ex);
+            _breaker.Failed(ex);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The relay is stopping.
         }
     }
 }

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace RelayKit.AspNetCore.Admission.RateLimits;
@@ -8,9 +7,8 @@ namespace RelayKit.AspNetCore.Admission.RateLimits;
 internal sealed class RedisRateLimiterFactory : IRedisRateLimiterFactory
 {
     public IRelayRateLimiter Create(IServiceProvider services) => new RedisRelayRateLimiter(
-        services.GetRequiredService<RateLimitRedisConnection>().Connection,
+        services.GetRequiredService<RedisOutageBreaker>(),
         services.GetRequiredService<IRateLimitPolicySource>(),
         services.GetRequiredService<IOptionsMonitor<RelayRateLimitsOptions>>(),
-        services.GetRequiredService<TimeProvider>(),
-        services.GetRequiredService<ILogger<RedisRelayRateLimiter>>());
+        services.GetRequiredService<TimeProvider>());
 }

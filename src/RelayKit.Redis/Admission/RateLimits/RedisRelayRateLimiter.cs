@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -13,29 +12,27 @@ namespace RelayKit.AspNetCore.Admission.RateLimits;
 /// instance refills buckets by its own clock, so a skew of <c>s</c> seconds between instances lets a
 /// limit of <c>L</c> per minute admit up to about <c>L × s / 60</c> more or fewer; a concurrency slot of a
 /// crashed instance is held until its lease expires (<see cref="RelayRateLimitsOptions.ConcurrencyLeaseExpiry"/>).
-/// When Redis cannot be reached, requests are admitted without limits and a warning is logged:
-/// rate limits protect throughput, while budgets (which do not depend on Redis) protect money.
+/// When Redis cannot be reached (<see cref="RedisOutageBreaker"/>), a request does not wait for it: by default it is
+/// admitted without limits (rate limits protect throughput, while budgets, which do not depend on Redis, protect
+/// money), or refused with a retryable 503 under <see cref="RedisUnavailableMode.Refuse"/>.
 /// </remarks>
 internal sealed class RedisRelayRateLimiter : IRelayRateLimiter
 {
-    private readonly Task<IConnectionMultiplexer> _redis;
+    private readonly RedisOutageBreaker _redis;
     private readonly IRateLimitPolicySource _policies;
     private readonly IOptionsMonitor<RelayRateLimitsOptions> _options;
     private readonly TimeProvider _time;
-    private readonly ILogger<RedisRelayRateLimiter> _logger;
 
     public RedisRelayRateLimiter(
-        Task<IConnectionMultiplexer> redis,
+        RedisOutageBreaker redis,
         IRateLimitPolicySource policies,
         IOptionsMonitor<RelayRateLimitsOptions> options,
-        TimeProvider time,
-        ILogger<RedisRelayRateLimiter> logger)
+        TimeProvider time)
     {
         _redis = redis;
         _policies = policies;
         _options = options;
         _time = time;
-        _logger = logger;
     }
 
     public async ValueTask<RelayRateLimitLease> AcquireAsync(string keyName, string model, long estimatedTokens, CancellationToken cancellationToken = default)
@@ -66,16 +63,20 @@ internal sealed class RedisRelayRateLimiter : IRelayRateLimiter
                 args[5 + (i * 3)] = limits[i].Cost;
             }
 
+            if (await _redis.GetDatabaseAsync() is not { } database)
+            {
+                return WithoutRedis(options, estimatedTokens);
+            }
+
             RedisResult[] result;
             try
             {
-                var database = (await _redis).GetDatabase();
                 result = (RedisResult[])(await database.ScriptEvaluateAsync(RedisRateLimitScripts.Acquire, keys, args))!;
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
-                RateLimitLog.RedisUnavailable(_logger, ex);
-                return RelayRateLimitLease.Granted(null, null, [], estimatedTokens, null);
+                _redis.Failed(ex);
+                return WithoutRedis(options, estimatedTokens);
             }
 
             RateLimitQuota? requests = null;
@@ -118,7 +119,7 @@ internal sealed class RedisRelayRateLimiter : IRelayRateLimiter
                 var slotKeys = limits.Where(l => l.Dimension == RateLimitDimension.Concurrency).Select(l => l.Key).ToArray();
                 var slots = slotKeys.Length == 0
                     ? null
-                    : new RedisConcurrencySlots((await _redis).GetDatabase(), slotKeys, leaseId, options.ConcurrencyLeaseExpiry, _time, _logger);
+                    : new RedisConcurrencySlots(_redis, slotKeys, leaseId, options.ConcurrencyLeaseExpiry, _time);
                 return RelayRateLimitLease.Granted(requests, tokens, charges, estimatedTokens, slots, requestCharges);
             }
 
@@ -172,16 +173,34 @@ internal sealed class RedisRelayRateLimiter : IRelayRateLimiter
             args[2 + i] = charges[i].Limit;
         }
 
+        if (await _redis.GetDatabaseAsync() is not { } database)
+        {
+            return false;
+        }
+
         try
         {
-            await (await _redis).GetDatabase().ScriptEvaluateAsync(RedisRateLimitScripts.CorrectTokens, keys, args);
+            await database.ScriptEvaluateAsync(RedisRateLimitScripts.CorrectTokens, keys, args);
             return true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            RateLimitLog.RedisUnavailable(_logger, ex);
+            _redis.Failed(ex);
             return false;
         }
+    }
+
+    /// <summary>What a request with limits gets while Redis is out: admitted unlimited, or refused (fail-closed).</summary>
+    private RelayRateLimitLease WithoutRedis(RelayRateLimitsOptions options, long estimatedTokens)
+    {
+        if (options.RedisUnavailable == RedisUnavailableMode.Refuse)
+        {
+            _redis.CountRefused();
+            return RelayRateLimitLease.Unavailable();
+        }
+
+        _redis.CountUnlimited();
+        return RelayRateLimitLease.Granted(null, null, [], estimatedTokens, null);
     }
 
     private List<RedisLimit> Constraints(RateLimitPolicy policy, long estimatedTokens)
