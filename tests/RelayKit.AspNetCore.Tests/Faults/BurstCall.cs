@@ -16,7 +16,7 @@ internal sealed class BurstCall(int burst, int index, CallKind kind, FaultKind f
     /// <summary>The relay key's name (its ledger account).</summary>
     public string Key { get; } = key;
 
-    /// <summary>A mark in the prompt, found again in the usage record's recorded prompt.</summary>
+    /// <summary>A mark in the prompt that names the call (in the fake upstream's request log and in failure messages).</summary>
     public string Tag => string.Create(CultureInfo.InvariantCulture, $"[req-{Burst}-{Index:D4}]");
 
     public bool Streamed => Kind is CallKind.ChatStream or CallKind.MessagesStream;

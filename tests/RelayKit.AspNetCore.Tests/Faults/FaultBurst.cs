@@ -145,7 +145,7 @@ internal sealed class FaultBurst(Random random, IReadOnlyList<HttpClient> instan
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
         {
-            call.ClientFailure = ex.GetType().Name + ": " + ex.Message;
+            call.ClientFailure = ex.GetType().Name + ": " + ex.Message + (ex.InnerException is { } inner ? " (" + inner.Message + ")" : "");
         }
     }
 

@@ -25,8 +25,8 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
     private const int RequestsPerBurst = 120;
     private const string CarolKey = "rk-test-carol-5d1e";
 
-    /// <summary>What each key gets before each burst: about 25 answers' worth, fewer than a burst asks for.</summary>
-    private const decimal Credit = 0.012m;
+    /// <summary>What each key gets before each burst: about 20 answers' worth, fewer than a burst asks for.</summary>
+    private const decimal Credit = 0.01m;
 
     private static readonly TimeSpan Outage = TimeSpan.FromSeconds(1.5);
 
@@ -91,7 +91,7 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
             s["ModelRelay:Usage:Store"] = "Postgres";
             s["ModelRelay:Usage:PostgresConnectionString"] = proxied;
             s["ModelRelay:Usage:PostgresSchema"] = schema;
-            s["ModelRelay:RateLimits:Redis"] = $"127.0.0.1:{redisProxy.Port.ToString(CultureInfo.InvariantCulture)},connectTimeout=1000,asyncTimeout=1000,syncTimeout=1000";
+            s["ModelRelay:RateLimits:Redis"] = $"127.0.0.1:{redisProxy.Port.ToString(CultureInfo.InvariantCulture)},connectTimeout=1000";
             s["ModelRelay:RateLimits:RedisKeyPrefix"] = limiterPrefix;
         }
 
@@ -128,12 +128,13 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
             s["ModelRelay:Keys:2:Budget"] = Credit.ToString(CultureInfo.InvariantCulture);
             foreach (var key in new[] { 0, 2 })
             {
-                s[$"ModelRelay:Keys:{key}:MaxConcurrentRequests"] = "10";
+                s[$"ModelRelay:Keys:{key}:MaxConcurrentRequests"] = "6";
                 s[$"ModelRelay:Keys:{key}:RequestsPerMinute"] = "100000";
             }
 
-            // The audit finds each call's usage record by the mark in its prompt, also when the caller never saw its id.
-            s["ModelRelay:Usage:RecordContent"] = "true";
+            // alice's requests wait for a slot, so her budget is what refuses them; carol's are refused at once.
+            s["ModelRelay:Keys:0:QueueTimeout"] = "00:00:10";
+
             storage(s);
         }));
         FaultScript.Apply(relay.Fake);
@@ -166,7 +167,8 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
                 {
                     foreach (var key in Secrets.Keys)
                     {
-                        await ledger.TopUpAsync(key, Credit, $"faults-burst-{b}");
+                        var topUp = await ledger.TopUpAsync(key, Credit, $"faults-{key}-burst-{b}");
+                        Assert.Equal(RelayKit.AspNetCore.Budgets.CreditStatus.Applied, topUp.Status);
                     }
                 }
 
@@ -179,7 +181,9 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
                 var summary = Summary(planned, snapshot);
                 output.WriteLine($"burst {b}: {summary}");
                 Assert.True(violations.Count == 0,
-                    $"seed {seed}, burst {b} ({summary}): {violations.Count} violations:\n" + string.Join("\n", violations.Take(25)));
+                    $"seed {seed}, burst {b} ({summary}): {violations.Count} violations:\n" + string.Join("\n", violations.Take(25)) +
+                    "\nwarnings and errors the relays logged:\n" + LoggedTrouble(relays) +
+                    "\nwhat the relays logged about the first requests named above:\n" + LoggedAbout(relays, violations));
 
                 // The burst did what it is for: some answers were charged, and the budgets ran out before its end.
                 Assert.True(planned.Any(c => c.Status == 200 && c.Complete), $"seed {seed}, burst {b}: no complete answer");
@@ -195,6 +199,22 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>The relays' warnings and errors, counted by event, for a failure message: what went wrong on their side.</summary>
+    private static string LoggedTrouble(IReadOnlyList<FakeRelay> relays) => string.Join("\n", relays
+        .SelectMany(r => r.App.Logs.GetSnapshot())
+        .Where(r => r.Level >= Microsoft.Extensions.Logging.LogLevel.Warning)
+        .GroupBy(r => $"{r.Level} {r.Category} {r.Id.Name ?? r.Id.Id.ToString(CultureInfo.InvariantCulture)}")
+        .Select(g => $"  {g.Key} ×{g.Count()}: {g.First().Message} {g.First().Exception?.GetType().Name} {g.First().Exception?.Message}"));
+
+    /// <summary>Every log line that names one of the first three request ids in the violations.</summary>
+    private static string LoggedAbout(IReadOnlyList<FakeRelay> relays, List<string> violations)
+    {
+        var ids = violations.SelectMany(v => System.Text.RegularExpressions.Regex.Matches(v, "req_[0-9a-f]{32}").Select(m => m.Value)).Distinct().Take(3).ToList();
+        return string.Join("\n", relays.SelectMany((r, i) => r.App.Logs.GetSnapshot().Select(l => (Instance: i, Line: l)))
+            .Where(l => ids.Any(id => l.Line.Message.Contains(id, StringComparison.Ordinal)))
+            .Select(l => $"  instance {l.Instance} {l.Line.Timestamp:HH:mm:ss.fff} {l.Line.Level} {l.Line.Category}: {l.Line.Message} {l.Line.Exception?.GetType().Name} {l.Line.Exception?.Message}"));
+    }
+
     private static bool IsBudgetRefusal(BurstCall call) =>
         call.Body.Contains("insufficient_quota", StringComparison.Ordinal) || call.Body.Contains("billing_error", StringComparison.Ordinal);
 
@@ -204,7 +224,7 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
             .Select(g => $"{g.Key}×{g.Count()}"));
         var money = string.Join(" ", snapshot.Credited.Keys.Order(StringComparer.Ordinal)
             .Select(k => $"{k}: charged {snapshot.Charged[k].ToString(CultureInfo.InvariantCulture)} of {snapshot.Credited[k].ToString(CultureInfo.InvariantCulture)}"));
-        return $"statuses {statuses}; budget refusals {calls.Count(IsBudgetRefusal)}; store 503s {calls.Count(c => c.Status == 503 && c.Body.Contains("store_unavailable", StringComparison.Ordinal))}; " +
+        return $"statuses {statuses}; budget refusals {calls.Count(IsBudgetRefusal)}; store 503s {calls.Count(LedgerAudit.IsStoreUnavailable)}; " +
             $"aborted {calls.Count(c => c.Aborted)}; complete {calls.Count(c => c.Complete)}; {money}";
     }
 
