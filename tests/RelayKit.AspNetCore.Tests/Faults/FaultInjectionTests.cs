@@ -44,17 +44,15 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
         var usagePath = Path.Combine(folder.FullName, "usage.db");
         try
         {
-            await using var relay = await StartAsync(s =>
+            // The outage: another writer holds both files exclusively for a while, as a backup or a second process would.
+            await RunBurstsAsync(1, s =>
             {
                 s["ModelRelay:Budgets:Provider"] = "Sqlite";
                 s["ModelRelay:Budgets:SqlitePath"] = ledgerPath;
                 s["ModelRelay:Budgets:LeaseRequests"] = "4";
                 s["ModelRelay:Usage:Store"] = "Sqlite";
                 s["ModelRelay:Usage:SqlitePath"] = usagePath;
-            });
-
-            // The outage: another writer holds both files exclusively for a while, as a backup or a second process would.
-            await RunBurstsAsync([relay], burst => burst == 1 ? () => HoldExclusiveAsync(ledgerPath, usagePath) : null);
+            }, burst => burst == 1 ? () => HoldExclusiveAsync(ledgerPath, usagePath) : null);
         }
         finally
         {
@@ -97,11 +95,8 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
 
         try
         {
-            await using var first = await StartAsync(Shared);
-            await using var second = await StartAsync(Shared);
-
             // Burst 2 loses PostgreSQL (ledger and usage) for a while, burst 3 loses Redis (the limiter fails open).
-            await RunBurstsAsync([first, second], burst => burst switch
+            await RunBurstsAsync(2, Shared, burst => burst switch
             {
                 1 => () => postgresProxy.CutAsync(Outage),
                 2 => () => redisProxy.CutAsync(Outage),
@@ -119,7 +114,14 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
     /// <summary>A relay on Kestrel (loopback) in front of the fake upstream on Kestrel, with alice and carol metered and limited.</summary>
     private static async Task<FakeRelay> StartAsync(Action<Dictionary<string, string?>> storage)
     {
-        var relay = await FakeRelay.CreateOverSocketsAsync(BudgetRelay.Settings(Credit, s =>
+        var relay = await FakeRelay.CreateOverSocketsAsync(Settings(storage));
+        FaultScript.Apply(relay.Fake);
+        relay.App.UseKestrel(0);
+        relay.App.StartServer();
+        return relay;
+    }
+
+    private static Action<Dictionary<string, string?>> Settings(Action<Dictionary<string, string?>> storage) => BudgetRelay.Settings(Credit, s =>
         {
             s["ModelRelay:Keys:2:Name"] = "carol";
             s["ModelRelay:Keys:2:Secret"] = CarolKey;
@@ -136,31 +138,35 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
             s["ModelRelay:Keys:0:QueueTimeout"] = "00:00:10";
 
             storage(s);
-        }));
-        FaultScript.Apply(relay.Fake);
-        relay.App.UseKestrel(0);
-        relay.App.StartServer();
-        return relay;
-    }
+        });
 
-    private async Task RunBurstsAsync(IReadOnlyList<FakeRelay> relays, Func<int, Func<Task>?> outageOf)
+    /// <summary>
+    /// Starts the instances, runs the bursts (auditing after each), stops the instances (they drain: queued usage records
+    /// are written, settles still failing are retried while the host stops) and audits once more from a new host on the
+    /// same stores, which is what is left once every relay is gone.
+    /// </summary>
+    private async Task RunBurstsAsync(int instances, Action<Dictionary<string, string?>> storage, Func<int, Func<Task>?> outageOf)
     {
         var seed = int.TryParse(Environment.GetEnvironmentVariable("RELAYKIT_FAULT_SEED"), CultureInfo.InvariantCulture, out var replay)
             ? replay
             : Random.Shared.Next();
         output.WriteLine($"seed {seed} (RELAYKIT_FAULT_SEED={seed} replays this run's faults)");
 
-        var clients = relays.Select(r =>
-        {
-            using var probe = r.App.CreateClient();
-            return FaultBurst.ClientFor(probe.BaseAddress!);
-        }).ToList();
+        var relays = new List<FakeRelay>();
+        var clients = new List<HttpClient>();
+        var calls = new List<BurstCall>();
         try
         {
+            for (var i = 0; i < instances; i++)
+            {
+                relays.Add(await StartAsync(storage));
+                using var probe = relays[i].App.CreateClient();
+                clients.Add(FaultBurst.ClientFor(probe.BaseAddress!));
+            }
+
             var burst = new FaultBurst(new Random(seed), clients, Secrets);
             var ledger = relays[0].Ledger();
             var audit = new LedgerAudit(ledger, relays[0].App.Services.GetRequiredService<IUsageStore>(), Secrets.Keys);
-            var calls = new List<BurstCall>();
             for (var b = 0; b < Bursts; b++)
             {
                 if (b > 0)
@@ -192,11 +198,19 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
         }
         finally
         {
-            foreach (var client in clients)
+            clients.ForEach(c => c.Dispose());
+            foreach (var relay in relays)
             {
-                client.Dispose();
+                await relay.DisposeAsync();
             }
         }
+
+        // What the stores hold once every relay has stopped, read by a host of its own.
+        await using var reader = FakeRelay.Create(Settings(storage));
+        var after = await new LedgerAudit(reader.Ledger(), reader.App.Services.GetRequiredService<IUsageStore>(), Secrets.Keys).ReadAsync();
+        var left = LedgerAudit.Violations(after, calls);
+        Assert.True(left.Count == 0, $"seed {seed}, after the relays stopped ({Summary(calls, after)}): {left.Count} violations:\n" + string.Join("\n", left.Take(25)));
+        Assert.Equal(Bursts * Credit, after.Credited["alice"]);
     }
 
     /// <summary>The relays' warnings and errors, counted by event, for a failure message: what went wrong on their side.</summary>
