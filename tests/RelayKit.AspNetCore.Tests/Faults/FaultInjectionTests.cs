@@ -179,7 +179,8 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
                 }
 
                 var planned = burst.Plan(b, RequestsPerBurst);
-                await burst.RunAsync(planned, outageOf(b), outageAfter: RequestsPerBurst / 4);
+                var outage = outageOf(b);
+                await burst.RunAsync(planned, outage, outageAfter: RequestsPerBurst / 4);
                 calls.AddRange(planned);
 
                 var snapshot = await audit.SettledAsync(calls, TimeSpan.FromSeconds(30));
@@ -191,9 +192,10 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
                     "\nwarnings and errors the relays logged:\n" + LoggedTrouble(relays) +
                     "\nwhat the relays logged about the first requests named above:\n" + LoggedAbout(relays, violations));
 
-                // The burst did what it is for: some answers were charged, and the budgets ran out before its end.
+                // The burst did what it is for: some answers were charged, and (unless a store outage refused most of
+                // it) the budgets ran out before its end.
                 Assert.True(planned.Any(c => c.Status == 200 && c.Complete), $"seed {seed}, burst {b}: no complete answer");
-                Assert.True(planned.Any(IsBudgetRefusal), $"seed {seed}, burst {b}: the budgets never ran out ({summary})");
+                Assert.True(outage is not null || planned.Any(IsBudgetRefusal), $"seed {seed}, burst {b}: the budgets never ran out ({summary})");
             }
         }
         finally
