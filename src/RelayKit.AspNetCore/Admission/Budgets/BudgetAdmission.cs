@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Hosting;
 using RelayKit.AspNetCore.Usage.Telemetry;
 using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Protocols;
@@ -45,7 +46,21 @@ internal sealed partial class BudgetAdmission(
 
         await keys.EnsureOpenedAsync(caller.KeyName, context.RequestAborted);
         var expiresAt = time.GetUtcNow() + options.CurrentValue.Budgets.ReservationLifetime;
-        var result = await ledger.TryReserveAsync(caller.KeyName, context.RequestId, estimate!.Cost, expiresAt, context.RequestAborted);
+        ReservationResult result;
+        try
+        {
+            result = await ledger.TryReserveAsync(caller.KeyName, context.RequestId, estimate!.Cost, expiresAt, context.RequestAborted);
+        }
+        catch (Exception ex) when (StoreFailures.Is(ex) || ex is OperationCanceledException)
+        {
+            // The reservation may have committed although its answer was lost (the connection broke after the commit,
+            // the caller left meanwhile). The hold lets the request's settle release it by request id — idempotent,
+            // nothing when it never committed, through the settle retrier while the store is down — instead of the
+            // balance staying held until the reservation expires.
+            context.HttpContext.Features.Set(new BudgetHold(caller.KeyName, estimate!));
+            throw;
+        }
+
         switch (result.Status)
         {
             case ReservationStatus.Granted:
