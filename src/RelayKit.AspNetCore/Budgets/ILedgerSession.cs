@@ -28,4 +28,13 @@ internal interface ILedgerSession
 
     /// <summary>Appends entries in their order, in one statement where the store can (a settle writes several).</summary>
     ValueTask AppendAsync(IReadOnlyList<BudgetEntry> entries);
+
+    /// <summary>
+    /// Puts a request's usage record (serialized) into the usage outbox, in this unit's transaction, so the record is
+    /// committed exactly when the charge it describes is; a second record of the same request id is ignored.
+    /// </summary>
+    ValueTask WriteOutboxAsync(string requestId, string record);
+
+    /// <summary>Removes a request's record from the usage outbox (the usage store has it).</summary>
+    ValueTask DeleteOutboxAsync(string requestId);
 }
