@@ -20,5 +20,6 @@ internal interface ILedgerStore
     /// The oldest usage records waiting in the outbox (written with their charge, see
     /// <see cref="ILedgerSession.WriteOutboxAsync"/>), for the drainer to move to the usage store.
     /// </summary>
-    Task<IReadOnlyList<OutboxRecord>> ReadOutboxAsync(int limit, CancellationToken cancellationToken);
+    /// <remarks>The default (an empty outbox) is for test doubles that keep none.</remarks>
+    Task<IReadOnlyList<OutboxRecord>> ReadOutboxAsync(int limit, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<OutboxRecord>>([]);
 }

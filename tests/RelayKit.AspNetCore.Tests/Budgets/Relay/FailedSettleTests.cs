@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Usage;
 using RelayKit.AspNetCore.Tests.TestHost;
 using RelayKit.AspNetCore.Tests.Usage;
 
@@ -65,6 +66,15 @@ public sealed class FailedSettleTests
             Interlocked.Increment(ref _attempts) <= failures
                 ? throw new TimeoutException("The ledger did not answer in time.")
                 : inner.SettleAsync(requestId, actualCost, cancellationToken);
+
+        public Task<SettlementResult> SettleAsync(SettleOrder order, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref _attempts) <= failures
+                ? throw new TimeoutException("The ledger did not answer in time.")
+                : inner.SettleAsync(order, cancellationToken);
+
+        public Task RecordUsageAsync(UsageRecord record, CancellationToken cancellationToken = default) => inner.RecordUsageAsync(record, cancellationToken);
+
+        public CarvedHold? FindCarve(string requestId) => inner.FindCarve(requestId);
 
         public Task<ReservationResult> TryReserveAsync(string keyId, string requestId, decimal amount, DateTimeOffset expiresAt, CancellationToken cancellationToken = default) =>
             inner.TryReserveAsync(keyId, requestId, amount, expiresAt, cancellationToken);
