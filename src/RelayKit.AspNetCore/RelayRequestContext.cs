@@ -136,10 +136,17 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     public decimal? ChargedCost { get; set; }
 
     /// <summary>
-    /// A settle that failed and is being retried (<see cref="Settlement.SettleRetrier"/>): completes with what the ledger
-    /// charged once it lands. The usage record is written then, with that charge, never with a figure the ledger did not take.
+    /// A settle that failed and waits in the settle spool (<see cref="Settlement.SettleRetrier"/>): completes with what the
+    /// ledger charged once it lands. The usage record is written then, with that charge, never with a figure the ledger did not take.
     /// </summary>
     public Task<SettlementResult>? PendingSettlement { get; set; }
+
+    /// <summary>
+    /// The usage record the budget's settle committed to the usage outbox with its charge (or kept in the settle spool
+    /// with it, when <see cref="PendingSettlement"/> is set); null when no settle wrote one. Step 7's usage part then
+    /// only logs and meters it.
+    /// </summary>
+    public Usage.UsageRecord? SettledRecord { get; set; }
 
     /// <summary>The request's span, started before the first upstream attempt and ended when usage is recorded.</summary>
     public System.Diagnostics.Activity? Activity { get; set; }

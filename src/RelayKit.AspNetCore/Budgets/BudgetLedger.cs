@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using RelayKit.AspNetCore.Usage;
 
 namespace RelayKit.AspNetCore.Budgets;
 
@@ -111,7 +112,48 @@ internal sealed partial class BudgetLedger : IBudgetLedger
     }
 
     /// <inheritdoc />
-    public async Task<SettlementResult> SettleAsync(string requestId, decimal actualCost, CancellationToken cancellationToken = default)
+    public Task<SettlementResult> SettleAsync(string requestId, decimal actualCost, CancellationToken cancellationToken = default) =>
+        SettleAsync(requestId, actualCost, null, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A request held out of a lease (<see cref="SettleOrder.Carve"/>) settles through <see cref="SettleCarvedAsync"/>,
+    /// so a settle that lands after its lease's process is gone still records it as if it had reserved alone.
+    /// </remarks>
+    public Task<SettlementResult> SettleAsync(SettleOrder order, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(order);
+        if (order.Carve is { } carve)
+        {
+            return SettleCarvedAsync(
+                carve.LeaseId, carve.KeyId, order.RequestId, carve.Held, carve.CreatedAt, carve.ExpiresAt,
+                order.Charge is { } cost ? Charged(cost) : null, cancellationToken, order.Record);
+        }
+
+        return order.Charge is { } charge
+            ? SettleAsync(order.RequestId, charge, order.Record, cancellationToken)
+            : ReleaseAsync(order.RequestId, order.Record, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task RecordUsageAsync(UsageRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return _store.RunAsync(async session =>
+        {
+            await session.WriteOutboxAsync(record.RequestId, UsageOutboxJson.Serialize(record));
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Puts the request's usage record into the outbox in the settle's own unit, carrying what this settle charged, so the
+    /// record exists exactly when the charge does (nothing when the usage is not stored).
+    /// </summary>
+    private static ValueTask WriteRecordAsync(ILedgerSession session, string requestId, UsageRecord? record, decimal charged) =>
+        record is null ? ValueTask.CompletedTask : session.WriteOutboxAsync(requestId, UsageOutboxJson.Serialize(record with { Cost = charged }));
+
+    private async Task<SettlementResult> SettleAsync(string requestId, decimal actualCost, UsageRecord? record, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(requestId);
         ArgumentOutOfRangeException.ThrowIfNegative(actualCost);
@@ -122,6 +164,8 @@ internal sealed partial class BudgetLedger : IBudgetLedger
             var now = _time.GetUtcNow();
             if (await ReadReservationAsync(session, requestId) is not { } found)
             {
+                // Nothing held, nothing charged: the record still exists, and says so.
+                await WriteRecordAsync(session, requestId, record, 0m);
                 return new SettlementResult(SettlementStatus.NotFound, 0m, 0m, null);
             }
 
@@ -147,6 +191,7 @@ internal sealed partial class BudgetLedger : IBudgetLedger
             await session.AppendAsync(entries);
             await session.SaveAccountAsync(account with { Balance = balance, Reserved = reserved, FreeCredit = free }, now);
             await session.SaveReservationAsync(reservation with { State = ReservationState.Settled, Charged = charge, ReportedCost = actualCost }, now);
+            await WriteRecordAsync(session, requestId, record, charge);
             return new SettlementResult(SettlementStatus.Applied, charge, actualCost - charge, balance);
         }, cancellationToken);
 
@@ -159,7 +204,10 @@ internal sealed partial class BudgetLedger : IBudgetLedger
     }
 
     /// <inheritdoc />
-    public Task<SettlementResult> ReleaseAsync(string requestId, CancellationToken cancellationToken = default)
+    public Task<SettlementResult> ReleaseAsync(string requestId, CancellationToken cancellationToken = default) =>
+        ReleaseAsync(requestId, null, cancellationToken);
+
+    private Task<SettlementResult> ReleaseAsync(string requestId, UsageRecord? record, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(requestId);
         return _store.RunAsync(async session =>
@@ -167,6 +215,7 @@ internal sealed partial class BudgetLedger : IBudgetLedger
             var now = _time.GetUtcNow();
             if (await ReadReservationAsync(session, requestId) is not { } found)
             {
+                await WriteRecordAsync(session, requestId, record, 0m);
                 return new SettlementResult(SettlementStatus.NotFound, 0m, 0m, null);
             }
 
@@ -177,10 +226,12 @@ internal sealed partial class BudgetLedger : IBudgetLedger
                     await session.AppendAsync(Entry(reservation.KeyId, BudgetEntryKind.Release, reservation.Amount, now, requestId: requestId));
                     await session.SaveAccountAsync(account with { Reserved = account.Reserved - reservation.Amount }, now);
                     await session.SaveReservationAsync(reservation with { State = ReservationState.Released, Charged = 0m, ReportedCost = 0m }, now);
+                    await WriteRecordAsync(session, requestId, record, 0m);
                     return new SettlementResult(SettlementStatus.Applied, 0m, 0m, account.Balance);
                 case ReservationState.Expired:
                     // The sweep released the hold already; record that the request ended without a charge.
                     await session.SaveReservationAsync(reservation with { State = ReservationState.Released, Charged = 0m, ReportedCost = 0m }, now);
+                    await WriteRecordAsync(session, requestId, record, 0m);
                     return new SettlementResult(SettlementStatus.Applied, 0m, 0m, account.Balance);
                 default:
                     return new SettlementResult(SettlementStatus.AlreadySettled, reservation.Charged ?? 0m, 0m, account.Balance);
@@ -193,12 +244,13 @@ internal sealed partial class BudgetLedger : IBudgetLedger
     /// the lease <paramref name="leaseId"/> (a reservation of the same key, see <see cref="LeasedBudgetLedger"/>). One
     /// unit records the request as if it had reserved on its own (its reservation row and its reservation, release and
     /// charge entries) and moves its hold out of the lease, so the lease's amount stays what its open requests and its
-    /// unused rest hold. The rules are <see cref="SettleAsync"/>'s: the charge is capped at the hold, and a lease the
+    /// unused rest hold. The rules are <see cref="SettleAsync(string, decimal, CancellationToken)"/>'s: the charge is capped at the hold, and a lease the
     /// sweep expired meanwhile (its hold is gone) lets a late settle take only what is still available. Idempotent: a
     /// request already recorded is charged nothing more.
     /// </summary>
     internal async Task<SettlementResult> SettleCarvedAsync(
-        string leaseId, string keyId, string requestId, decimal held, DateTimeOffset createdAt, DateTimeOffset expiresAt, decimal? actualCost, CancellationToken cancellationToken)
+        string leaseId, string keyId, string requestId, decimal held, DateTimeOffset createdAt, DateTimeOffset expiresAt, decimal? actualCost, CancellationToken cancellationToken,
+        UsageRecord? record = null)
     {
         var result = await _store.RunAsync(async session =>
         {
@@ -249,6 +301,7 @@ internal sealed partial class BudgetLedger : IBudgetLedger
 
             await session.InsertReservationAsync(new BudgetReservation(requestId, keyId, held, state, charge, actualCost ?? 0m, createdAt, expiresAt));
             await session.SaveAccountAsync(current with { Balance = balance, Reserved = reserved, FreeCredit = Math.Max(0m, current.FreeCredit - charge) }, now);
+            await WriteRecordAsync(session, requestId, record, charge);
             return new SettlementResult(SettlementStatus.Applied, charge, (actualCost ?? 0m) - charge, balance);
         }, cancellationToken);
 

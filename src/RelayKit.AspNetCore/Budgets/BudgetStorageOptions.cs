@@ -18,6 +18,14 @@ public sealed class BudgetStorageOptions
     /// <summary>The PostgreSQL schema the ledger tables live in (created on first use).</summary>
     public string PostgresSchema { get; set; } = "relaykit";
 
+    /// <summary>
+    /// The SQLite file where a settle the ledger store did not take (an outage) waits until it lands, so it survives a
+    /// crash of the relay. Unset: next to <see cref="SqlitePath"/> (<c>&lt;name&gt;.settle-spool.db</c>) for SQLite, and
+    /// <c>relaykit-settle-spool.db</c> in the working directory for PostgreSQL (set it to a local, persistent folder of
+    /// each instance). Opened when the relay starts, so a path that cannot be written fails the start.
+    /// </summary>
+    public string? SettleSpoolPath { get; set; }
+
     /// <summary>How often reservations that were never settled (a crash) are looked for and released.</summary>
     public TimeSpan ExpirySweepInterval { get; set; } = TimeSpan.FromMinutes(1);
 

@@ -1,3 +1,5 @@
+using RelayKit.AspNetCore.Usage;
+
 namespace RelayKit.AspNetCore.Budgets;
 
 /// <summary>
@@ -20,6 +22,27 @@ internal interface IBudgetLedger
     /// most what is available then.
     /// </summary>
     Task<SettlementResult> SettleAsync(string requestId, decimal actualCost, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Settles or releases as <paramref name="order"/> says and, in the same store transaction, puts its usage record
+    /// (with the cost this settle charged) into the usage outbox: the charge and its record are committed together or not
+    /// at all. Idempotent by request id: a settle already applied charges and records nothing more.
+    /// </summary>
+    Task<SettlementResult> SettleAsync(SettleOrder order, CancellationToken cancellationToken = default) =>
+        order.Charge is { } charge ? SettleAsync(order.RequestId, charge, cancellationToken) : ReleaseAsync(order.RequestId, cancellationToken);
+
+    /// <summary>
+    /// Puts the usage record of a request that settles nothing (an unmetered key) into the usage outbox, durably, in a
+    /// unit of its own (a SQLite store group-commits it with the others).
+    /// </summary>
+    Task RecordUsageAsync(UsageRecord record, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This ledger keeps no usage outbox.");
+
+    /// <summary>
+    /// For a request held in memory out of a lease, what its settle needs to land after this process is gone; null for a
+    /// request with a reservation of its own in the store.
+    /// </summary>
+    CarvedHold? FindCarve(string requestId) => null;
 
     /// <summary>Releases a reservation without a charge (the upstream failed before any output). Idempotent.</summary>
     Task<SettlementResult> ReleaseAsync(string requestId, CancellationToken cancellationToken = default);

@@ -28,4 +28,14 @@ internal interface ILedgerSession
 
     /// <summary>Appends entries in their order, in one statement where the store can (a settle writes several).</summary>
     ValueTask AppendAsync(IReadOnlyList<BudgetEntry> entries);
+
+    /// <summary>
+    /// Puts a request's usage record (serialized) into the usage outbox, in this unit's transaction, so the record is
+    /// committed exactly when the charge it describes is; a second record of the same request id is ignored.
+    /// </summary>
+    /// <remarks>The default is for test doubles that keep no outbox.</remarks>
+    ValueTask WriteOutboxAsync(string requestId, string record) => throw new NotSupportedException("This ledger store keeps no usage outbox.");
+
+    /// <summary>Removes a request's record from the usage outbox (the usage store has it).</summary>
+    ValueTask DeleteOutboxAsync(string requestId) => throw new NotSupportedException("This ledger store keeps no usage outbox.");
 }

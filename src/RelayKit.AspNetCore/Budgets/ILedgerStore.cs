@@ -15,4 +15,11 @@ internal interface ILedgerStore
 
     /// <summary>The key's entries after a sequence number, oldest first.</summary>
     Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The oldest usage records waiting in the outbox (written with their charge, see
+    /// <see cref="ILedgerSession.WriteOutboxAsync"/>), for the drainer to move to the usage store.
+    /// </summary>
+    /// <remarks>The default (an empty outbox) is for test doubles that keep none.</remarks>
+    Task<IReadOnlyList<OutboxRecord>> ReadOutboxAsync(int limit, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<OutboxRecord>>([]);
 }

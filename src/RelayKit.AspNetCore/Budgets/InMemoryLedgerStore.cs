@@ -12,6 +12,8 @@ internal sealed class InMemoryLedgerStore : ILedgerStore, IDisposable
     private readonly Dictionary<string, BudgetReservation> _reservations = new(StringComparer.Ordinal);
     private readonly Dictionary<string, BudgetEntry> _byReference = new(StringComparer.Ordinal);
     private readonly List<BudgetEntry> _entries = [];
+    private readonly Dictionary<string, string> _outbox = new(StringComparer.Ordinal);
+    private readonly List<string> _outboxOrder = [];
 
     /// <inheritdoc />
     public async Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken)
@@ -64,6 +66,20 @@ internal sealed class InMemoryLedgerStore : ILedgerStore, IDisposable
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<OutboxRecord>> ReadOutboxAsync(int limit, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            return _outboxOrder.Take(limit).Select(id => new OutboxRecord(id, _outbox[id])).ToList();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
     public void Dispose() => _gate.Dispose();
 
     private sealed class Session(InMemoryLedgerStore store) : ILedgerSession
@@ -71,6 +87,8 @@ internal sealed class InMemoryLedgerStore : ILedgerStore, IDisposable
         private readonly Dictionary<string, LedgerAccount> _accounts = new(StringComparer.Ordinal);
         private readonly Dictionary<string, BudgetReservation> _reservations = new(StringComparer.Ordinal);
         private readonly List<BudgetEntry> _entries = [];
+        private readonly Dictionary<string, string> _outbox = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _outboxDeleted = new(StringComparer.Ordinal);
 
         public ValueTask<LedgerAccount?> GetAccountAsync(string keyId) =>
             ValueTask.FromResult(_accounts.TryGetValue(keyId, out var pending) ? pending : store._accounts.GetValueOrDefault(keyId));
@@ -118,8 +136,39 @@ internal sealed class InMemoryLedgerStore : ILedgerStore, IDisposable
             return ValueTask.CompletedTask;
         }
 
+        public ValueTask WriteOutboxAsync(string requestId, string record)
+        {
+            if (!store._outbox.ContainsKey(requestId))
+            {
+                _outbox.TryAdd(requestId, record);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask DeleteOutboxAsync(string requestId)
+        {
+            _outbox.Remove(requestId);
+            _outboxDeleted.Add(requestId);
+            return ValueTask.CompletedTask;
+        }
+
         public void Commit()
         {
+            foreach (var id in _outboxDeleted)
+            {
+                if (store._outbox.Remove(id))
+                {
+                    store._outboxOrder.Remove(id);
+                }
+            }
+
+            foreach (var (id, record) in _outbox)
+            {
+                store._outbox[id] = record;
+                store._outboxOrder.Add(id);
+            }
+
             foreach (var (key, account) in _accounts)
             {
                 store._accounts[key] = account;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using RelayKit.AspNetCore.Usage;
 
 namespace RelayKit.AspNetCore.Budgets;
 
@@ -141,6 +142,30 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
             ? EndCarveAsync(carve, actualCost, cancellationToken)
             : _ledger.SettleAsync(requestId, actualCost, cancellationToken);
     }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A request still held out of a lease in this process ends as <see cref="SettleAsync(string, decimal, CancellationToken)"/>
+    /// ends it; one this process no longer holds (a settle that lands after a restart) is recorded from the facts the
+    /// order kept (<see cref="SettleOrder.Carve"/>), as if it had reserved alone.
+    /// </remarks>
+    public Task<SettlementResult> SettleAsync(SettleOrder order, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(order);
+        return _carves.TryGetValue(order.RequestId, out var carve)
+            ? EndCarveAsync(carve, order.Charge is { } cost ? BudgetLedger.Charged(cost) : null, cancellationToken, order.Record)
+            : _ledger.SettleAsync(order, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task RecordUsageAsync(UsageRecord record, CancellationToken cancellationToken = default) =>
+        _ledger.RecordUsageAsync(record, cancellationToken);
+
+    /// <inheritdoc />
+    public CarvedHold? FindCarve(string requestId) =>
+        _carves.TryGetValue(requestId, out var carve)
+            ? new CarvedHold(carve.Lease.Id, carve.Lease.KeyId, carve.Amount, carve.CreatedAt, carve.ExpiresAt)
+            : null;
 
     /// <inheritdoc />
     public Task<SettlementResult> ReleaseAsync(string requestId, CancellationToken cancellationToken = default)
@@ -429,7 +454,7 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
     }
 
     /// <summary>Settles (or, with no cost, releases) a carved request once; a second call gets the first one's result.</summary>
-    private async Task<SettlementResult> EndCarveAsync(Carve carve, decimal? actualCost, CancellationToken cancellationToken)
+    private async Task<SettlementResult> EndCarveAsync(Carve carve, decimal? actualCost, CancellationToken cancellationToken, UsageRecord? record = null)
     {
         TaskCompletionSource<SettlementResult>? mine = null;
         Task<SettlementResult> ending;
@@ -454,7 +479,7 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
         try
         {
             var lease = carve.Lease;
-            result = await _ledger.SettleCarvedAsync(lease.Id, lease.KeyId, carve.RequestId, carve.Amount, carve.CreatedAt, carve.ExpiresAt, actualCost, cancellationToken);
+            result = await _ledger.SettleCarvedAsync(lease.Id, lease.KeyId, carve.RequestId, carve.Amount, carve.CreatedAt, carve.ExpiresAt, actualCost, cancellationToken, record);
         }
         catch (Exception exception)
         {

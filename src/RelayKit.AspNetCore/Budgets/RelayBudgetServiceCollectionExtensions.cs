@@ -38,6 +38,7 @@ internal static class RelayBudgetServiceCollectionExtensions
         services.AddSingleton<BudgetAdmission>();
         services.AddSingleton<MeteringAdmission>();
         services.AddSingleton<BudgetSettlement>();
+        services.TryAddSingleton(sp => new SettleSpool(SettleSpool.PathFor(sp.GetRequiredService<BudgetStorageOptions>())));
         services.AddSingleton<SettleRetrier>();
         services.TryAddSingleton<StoreFailures>();
         services.AddHostedService(sp => sp.GetRequiredService<SettleRetrier>());

@@ -89,6 +89,22 @@ internal abstract class SqlLedgerStore : ILedgerStore
         return entries;
     }
 
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<OutboxRecord>> ReadOutboxAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var statement = new AdoSqlStatement(connection, null, ExecutesSynchronously, cancellationToken)
+            .Start($"SELECT request_id, record FROM {Table("usage_outbox")} ORDER BY seq LIMIT @limit");
+        statement.Bind("@limit", limit);
+        var records = new List<OutboxRecord>();
+        while (await statement.ReadAsync())
+        {
+            records.Add(new OutboxRecord(statement.GetString(0), statement.GetString(1)));
+        }
+
+        return records;
+    }
+
     /// <summary>
     /// A session over a transaction a subclass began itself (one that batches units, say), running its statements
     /// through <paramref name="statement"/>.
@@ -145,6 +161,10 @@ internal abstract class SqlLedgerStore : ILedgerStore
         public string InsertReservation { get; } = $"INSERT INTO {store.Table("budget_reservations")} (request_id, key_id, amount, state, charged, reported_cost, created_at, expires_at, updated_at) VALUES (@id, @key, @amount, @state, @charged, @reported, @created, @expires, @created)";
 
         public string SaveReservation { get; } = $"UPDATE {store.Table("budget_reservations")} SET amount = @amount, state = @state, charged = @charged, reported_cost = @reported, updated_at = @now WHERE request_id = @id";
+
+        public string WriteOutbox { get; } = $"INSERT INTO {store.Table("usage_outbox")} (request_id, record) VALUES (@id, @record) ON CONFLICT (request_id) DO NOTHING";
+
+        public string DeleteOutbox { get; } = $"DELETE FROM {store.Table("usage_outbox")} WHERE request_id = @id";
 
         public string FindByReference { get; } = $"SELECT {EntryColumns} FROM {store.Table("budget_entries")} WHERE reference = @reference";
 
@@ -286,6 +306,21 @@ internal abstract class SqlLedgerStore : ILedgerStore
             }
 
             await insert.ExecuteAsync();
+        }
+
+        public async ValueTask WriteOutboxAsync(string requestId, string record)
+        {
+            await using var insert = Start(store.Sql.WriteOutbox);
+            insert.Bind("@id", requestId);
+            insert.Bind("@record", record);
+            await insert.ExecuteAsync();
+        }
+
+        public async ValueTask DeleteOutboxAsync(string requestId)
+        {
+            await using var delete = Start(store.Sql.DeleteOutbox);
+            delete.Bind("@id", requestId);
+            await delete.ExecuteAsync();
         }
 
         /// <summary>Binds row <paramref name="row"/> of <see cref="Statements.Append"/>, in <see cref="EntryParameters"/>'s order.</summary>

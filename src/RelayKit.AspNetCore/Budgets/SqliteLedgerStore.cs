@@ -440,6 +440,10 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
                 at INTEGER NOT NULL);
             CREATE INDEX IF NOT EXISTS budget_entries_key ON budget_entries (key_id, seq);
             CREATE UNIQUE INDEX IF NOT EXISTS budget_entries_reference ON budget_entries (reference) WHERE reference IS NOT NULL;
+            CREATE TABLE IF NOT EXISTS usage_outbox (
+                seq INTEGER PRIMARY KEY,
+                request_id TEXT NOT NULL UNIQUE,
+                record TEXT NOT NULL);
             """, cancellationToken);
     }
 

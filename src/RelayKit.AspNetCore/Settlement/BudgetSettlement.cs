@@ -3,6 +3,7 @@ using RelayKit.AspNetCore.Admission.Budgets;
 using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Hosting;
 using RelayKit.AspNetCore.Pricing;
+using RelayKit.AspNetCore.Usage;
 
 namespace RelayKit.AspNetCore.Settlement;
 
@@ -12,7 +13,8 @@ namespace RelayKit.AspNetCore.Settlement;
 /// no usage (the caller aborted, the stream was cut, however early) → the prompt (as reported up front, else as
 /// estimated) plus the output tokens delivered so far; the upstream never accepted it (refused before forwarding,
 /// unreachable, an upstream error status) → released, charged nothing. Idempotent through
-/// the ledger: a second settle of the same request charges nothing more.
+/// the ledger: a second settle of the same request charges nothing more. The request's usage record is committed in
+/// the settle's own ledger transaction (<see cref="UsageOutbox"/>), so neither exists without the other.
 /// </summary>
 /// <remarks>
 /// A non-streamed answer settles early, in <see cref="SettleBeforeResponseAsync"/>, once the forwarder has read
@@ -20,7 +22,13 @@ namespace RelayKit.AspNetCore.Settlement;
 /// <see cref="BalanceHeader"/>; step 7 then finds the hold settled and does nothing more. Streams settle at step 7.
 /// </remarks>
 internal sealed partial class BudgetSettlement(
-    IBudgetLedger ledger, RelayPriceCatalog prices, SettleRetrier retrier, StoreFailures storeFailures, ILogger<BudgetSettlement> logger) : IRelaySettlement
+    IBudgetLedger ledger,
+    RelayPriceCatalog prices,
+    SettleRetrier retrier,
+    StoreFailures storeFailures,
+    UsageSettlement usage,
+    TimeProvider time,
+    ILogger<BudgetSettlement> logger) : IRelaySettlement
 {
     /// <summary>
     /// What a non-streamed answer of a metered key was charged, in US dollars (formatted like
@@ -37,31 +45,34 @@ internal sealed partial class BudgetSettlement(
 
     public async ValueTask SettleAsync(RelayRequestContext context)
     {
-        // A non-streamed answer settled before its response started; the ledger would charge nothing more,
-        // and skipping it keeps the charge and the usage record counted once.
-        if (context.HttpContext.Features.Get<BudgetHold>() is not { Settlement: null } hold)
+        // A non-streamed answer settled (or went to the spool) before its response started; the ledger would charge
+        // nothing more, and skipping it keeps the charge and the usage record counted once.
+        if (context.HttpContext.Features.Get<BudgetHold>() is not { Settlement: null } hold || context.PendingSettlement is not null)
         {
             return;
         }
 
         var cost = CostOf(context, hold);
+
+        // The record is written with the charge, in the same ledger transaction (the usage outbox). A non-streamed answer
+        // settles before its response starts: its record is taken then, the whole answer read, its duration to that point.
+        var record = usage.CreateRecord(context, time.GetUtcNow(), wholeAnswerHeld: !context.SettleStarted);
+        var order = new SettleOrder(context.RequestId, cost, ledger.FindCarve(context.RequestId), usage.ToStore(record));
         try
         {
             // Settling must finish even when the caller has gone: the money moves regardless.
-            hold.Settlement = cost is { } amount
-                ? await ledger.SettleAsync(context.RequestId, amount, CancellationToken.None)
-                : await ledger.ReleaseAsync(context.RequestId, CancellationToken.None);
+            hold.Settlement = await ledger.SettleAsync(order, CancellationToken.None);
 
-            // The usage record (settled after this) carries what was really charged.
+            // The usage record carries what was really charged.
             context.ChargedCost = hold.Settlement.Charged;
-            context.PendingSettlement = null;
+            context.SettledRecord = record with { Cost = hold.Settlement.Charged };
         }
         catch (Exception ex)
         {
-            // Never lost: the retrier settles it again until the ledger takes it, and the usage record waits for
-            // what the ledger charged then rather than claim a charge that has not happened. A non-streamed answer
-            // gets another direct try at step 7 (its hold is still unsettled); only then is the retrier handed it.
-            // An outage fails every settle: logged through the rate-limited outage log rather than a stack trace each.
+            // Never lost: the settle goes to the spool (a local file, synced) before the answer completes, and the
+            // retrier lands it, charge and record together, once the ledger takes it; the record then says what the
+            // ledger charged rather than claim a charge that has not happened. An outage fails every settle: logged
+            // through the rate-limited outage log rather than a stack trace each.
             if (StoreFailures.Is(ex))
             {
                 storeFailures.Log(ex, "settle", context.RequestId);
@@ -71,9 +82,16 @@ internal sealed partial class BudgetSettlement(
                 LogSettleFailed(ex, context.RequestId);
             }
 
-            if (context.SettleStarted)
+            try
             {
-                context.PendingSettlement = retrier.Enqueue(context.RequestId, cost);
+                context.PendingSettlement = await retrier.SpoolAsync(order);
+                context.SettledRecord = record;
+            }
+            catch (Exception spoolFailure)
+            {
+                // Neither the ledger nor the local disk took it: the reservation stays open until the sweep releases it
+                // (the request is free) and no record claims a charge. Rare enough to be an error of its own.
+                LogSpoolFailed(spoolFailure, context.RequestId, cost);
             }
         }
     }
@@ -81,7 +99,7 @@ internal sealed partial class BudgetSettlement(
     /// <summary>
     /// Settles a whole non-streamed answer before its response starts (the forwarder calls it through
     /// <see cref="RelayRequestContext.BeforeResponseStart"/>) and adds the charged cost and the remaining
-    /// balance to its headers. When settling fails, neither header is set, and step 7 tries again (then the retrier).
+    /// balance to its headers. When settling fails, neither header is set, and the settle waits in the spool.
     /// </summary>
     public async ValueTask SettleBeforeResponseAsync(RelayRequestContext context)
     {
@@ -152,6 +170,9 @@ internal sealed partial class BudgetSettlement(
 
     [LoggerMessage(5102, LogLevel.Warning, "Settling the budget of {RequestId} failed; it is retried until the ledger takes it")]
     private partial void LogSettleFailed(Exception exception, string requestId);
+
+    [LoggerMessage(5104, LogLevel.Error, "The settle of {RequestId} ({Charge}) failed and could not be spooled either; its reservation is released when it expires, uncharged")]
+    private partial void LogSpoolFailed(Exception exception, string requestId, decimal? charge);
 
     [LoggerMessage(5103, LogLevel.Warning, "Reading the balance after settling {RequestId} failed; the answer goes without the balance header")]
     private partial void LogBalanceReadFailed(Exception exception, string requestId);

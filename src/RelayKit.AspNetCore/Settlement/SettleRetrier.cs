@@ -1,5 +1,5 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
-using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RelayKit.AspNetCore.Budgets;
@@ -7,126 +7,161 @@ using RelayKit.AspNetCore.Budgets;
 namespace RelayKit.AspNetCore.Settlement;
 
 /// <summary>
-/// Settles (or releases) again, in the background, the requests whose settle failed, until the ledger takes it:
-/// a failed settle is never dropped, and the usage record waits for what the ledger really charged
-/// (<see cref="RelayRequestContext.PendingSettlement"/>).
+/// Settles (or releases) again, in the background, the requests whose settle failed, until the ledger takes it: a
+/// failed settle is first written to the <see cref="SettleSpool"/> (a local file, synced), so it is never dropped, not
+/// even by a crash; the row is deleted once the ledger committed it. Rows a previous process left are landed at start.
 /// </summary>
 /// <remarks>
 /// <para>
-/// The pending charges are kept in memory rather than in a table of the ledger store: the settle failed because
-/// that store did (an outage, a timeout), so writing the pending charge to it would fail the same way, and a
-/// second store (a local file) would be a second source of truth for money. Retrying lands the charge as soon as
-/// the store answers again, and exactly once: the ledger settles a request id once and answers every later settle
-/// of it with what it charged the first time (<see cref="SettlementStatus.AlreadySettled"/>).
+/// The spool is not a second source of truth for money: each row is an order to the ledger, which applies a request id
+/// once and answers every later settle of it with what it charged the first time
+/// (<see cref="SettlementStatus.AlreadySettled"/>). When it lands, the charge and the usage record (with that charge)
+/// are written in one ledger transaction (<see cref="IBudgetLedger.SettleAsync(SettleOrder, CancellationToken)"/>), so
+/// the record says what the ledger charged then, never a figure written before the charge happened.
 /// </para>
 /// <para>
-/// What a crash in the middle of an outage loses is bounded and visible: the reservation stays open in the store,
-/// the expiry sweep releases it (the hold returns to the balance), and no usage record claims a charge that did
-/// not happen. A settle that lands after the reservation expired charges what the balance still allows.
+/// A settle that lands late (after a restart, after the reservation expired and was swept, or after the lease its
+/// request was held out of went with the process that held it) charges at most the request's hold and at most what is
+/// available then (README "The ledger").
 /// </para>
 /// </remarks>
 // The ledger is resolved when a settle is retried, not when the host starts: a relay that is off opens no store.
-internal sealed partial class SettleRetrier(IServiceProvider services, TimeProvider time, ILogger<SettleRetrier> logger) : BackgroundService
+internal sealed partial class SettleRetrier(IServiceProvider services, SettleSpool spool, TimeProvider time, ILogger<SettleRetrier> logger) : BackgroundService
 {
+    private const int Batch = 64;
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan LongestRetryDelay = TimeSpan.FromSeconds(30);
 
-    private readonly Channel<PendingSettle> _pending = Channel.CreateUnbounded<PendingSettle>(new UnboundedChannelOptions { SingleReader = true });
-    private int _count;
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<SettlementResult>> _waiting = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _wake = new(0);
 
-    /// <summary>The settles not landed yet.</summary>
-    public int Pending => Volatile.Read(ref _count);
+    /// <summary>The settles handed over by this process and not landed yet.</summary>
+    public int Pending => _waiting.Count;
 
     /// <summary>
-    /// Hands over a settle that failed: <paramref name="charge"/> to charge, or null to release. The task completes
-    /// with the ledger's result once it lands.
+    /// Hands over a settle that failed: it is written to the spool first (the task fails when even that fails), then
+    /// retried until the ledger takes it. The returned task completes with the ledger's result once it lands.
     /// </summary>
-    public Task<SettlementResult> Enqueue(string requestId, decimal? charge)
+    public async Task<Task<SettlementResult>> SpoolAsync(SettleOrder order)
     {
-        var pending = new PendingSettle(requestId, charge, new TaskCompletionSource<SettlementResult>(TaskCreationOptions.RunContinuationsAsynchronously));
-        Interlocked.Increment(ref _count);
-        if (!_pending.Writer.TryWrite(pending))
-        {
-            Interlocked.Decrement(ref _count);
-            pending.Landed.TrySetCanceled();
-        }
+        ArgumentNullException.ThrowIfNull(order);
+        await spool.AddAsync(order);
+        var landed = _waiting.GetOrAdd(order.RequestId, static _ => new TaskCompletionSource<SettlementResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        _wake.Release();
+        return landed.Task;
+    }
 
-        return pending.Landed.Task;
+    /// <inheritdoc />
+    /// <remarks>Opens the spool, so a spool path that cannot be written fails the start rather than the first outage.</remarks>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await spool.OpenOrCreateAsync();
+        await base.StartAsync(cancellationToken);
     }
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        try
-        {
-            await foreach (var pending in _pending.Reader.ReadAllAsync(stoppingToken))
-            {
-                await LandAsync(pending, stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down: each settle still pending gets one last try below.
-        }
-
-        _pending.Writer.TryComplete();
-        while (_pending.Reader.TryRead(out var left))
-        {
-            if (!await TryOnceAsync(left, attempt: 0))
-            {
-                LogGivenUp(left.RequestId, left.Charge);
-                Interlocked.Decrement(ref _count);
-                left.Landed.TrySetCanceled(CancellationToken.None);
-            }
-        }
-    }
-
-    private async Task LandAsync(PendingSettle pending, CancellationToken stoppingToken)
-    {
         var delay = FirstRetryDelay;
-        for (var attempt = 2; ; attempt++)
+        for (var attempt = 1; !stoppingToken.IsCancellationRequested; attempt++)
         {
+            bool allLanded;
             try
             {
-                await Task.Delay(delay, time, stoppingToken);
+                allLanded = await LandSpooledAsync(attempt);
+            }
+            catch (Exception ex)
+            {
+                // The spool itself could not be read (a broken disk): try again later.
+                LogSpoolFailed(ex);
+                allLanded = false;
+            }
+
+            try
+            {
+                if (allLanded)
+                {
+                    delay = FirstRetryDelay;
+                    attempt = 0;
+                    await _wake.WaitAsync(stoppingToken);
+                }
+                else
+                {
+                    await Task.Delay(delay, time, stoppingToken);
+                    delay = delay * 2 > LongestRetryDelay ? LongestRetryDelay : delay * 2;
+                }
             }
             catch (OperationCanceledException)
             {
-                // Shutting down: the drain in ExecuteAsync gives it its last try.
-                _pending.Writer.TryWrite(pending);
-                throw;
+                break;
             }
-
-            if (await TryOnceAsync(pending, attempt))
-            {
-                return;
-            }
-
-            delay = delay * 2 > LongestRetryDelay ? LongestRetryDelay : delay * 2;
         }
-    }
 
-    private async Task<bool> TryOnceAsync(PendingSettle pending, int attempt)
-    {
+        // Shutting down: one last try each; what does not land stays in the spool and lands at the next start.
         try
         {
-            var result = pending.Charge is { } charge
-                ? await services.GetRequiredService<IBudgetLedger>().SettleAsync(pending.RequestId, charge, CancellationToken.None)
-                : await services.GetRequiredService<IBudgetLedger>().ReleaseAsync(pending.RequestId, CancellationToken.None);
-            Interlocked.Decrement(ref _count);
-            LogLanded(pending.RequestId, attempt, result.Charged);
-            pending.Landed.TrySetResult(result);
-            return true;
+            await LandSpooledAsync(attempt: 0);
         }
         catch (Exception ex)
         {
-            // One line per failed attempt, without the stack: the first failure was logged with it.
-            LogRetryFailed(pending.RequestId, attempt, ex.GetType().Name, Usage.LogValue.Of(ex.Message) ?? "");
-            return false;
+            LogSpoolFailed(ex);
+        }
+
+        foreach (var (requestId, waiting) in _waiting)
+        {
+            LogLeftInSpool(requestId, spool.Path ?? "memory");
+            waiting.TrySetCanceled(CancellationToken.None);
         }
     }
 
-    private sealed record PendingSettle(string RequestId, decimal? Charge, TaskCompletionSource<SettlementResult> Landed);
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        _wake.Dispose();
+        base.Dispose();
+    }
+
+    /// <summary>Tries every spooled settle once, oldest first; true when none is left.</summary>
+    private async Task<bool> LandSpooledAsync(int attempt)
+    {
+        while (true)
+        {
+            var orders = await spool.ReadAsync(Batch);
+            if (orders.Count == 0)
+            {
+                return true;
+            }
+
+            var ledger = services.GetRequiredService<IBudgetLedger>();
+            foreach (var order in orders)
+            {
+                SettlementResult result;
+                try
+                {
+                    result = await ledger.SettleAsync(order, CancellationToken.None);
+                }
+                catch (Exception ex)
+                {
+                    // One line per failed attempt, without the stack: the first failure was logged with it. The store is
+                    // most likely down for all of them; the rest wait for the next round.
+                    LogRetryFailed(order.RequestId, attempt, ex.GetType().Name, Usage.LogValue.Of(ex.Message) ?? "");
+                    return false;
+                }
+
+                await spool.RemoveAsync(order.RequestId);
+                LogLanded(order.RequestId, attempt, result.Charged);
+                if (_waiting.TryRemove(order.RequestId, out var waiting))
+                {
+                    waiting.TrySetResult(result);
+                }
+            }
+
+            if (orders.Count < Batch)
+            {
+                return true;
+            }
+        }
+    }
 
     [LoggerMessage(5110, LogLevel.Information, "The settle of {RequestId} landed on attempt {Attempt}: charged {Charged}")]
     private partial void LogLanded(string requestId, int attempt, decimal charged);
@@ -134,6 +169,9 @@ internal sealed partial class SettleRetrier(IServiceProvider services, TimeProvi
     [LoggerMessage(5111, LogLevel.Warning, "Settling {RequestId} failed again (attempt {Attempt}, {ExceptionType}: {Reason}); retrying")]
     private partial void LogRetryFailed(string requestId, int attempt, string exceptionType, string reason);
 
-    [LoggerMessage(5112, LogLevel.Error, "Shutting down with the settle of {RequestId} ({Charge}) not landed; the expiry sweep releases its reservation")]
-    private partial void LogGivenUp(string requestId, decimal? charge);
+    [LoggerMessage(5112, LogLevel.Warning, "Shutting down with the settle of {RequestId} not landed; it stays in the spool ({Spool}) and lands at the next start")]
+    private partial void LogLeftInSpool(string requestId, string spool);
+
+    [LoggerMessage(5113, LogLevel.Error, "Reading the settle spool failed; retrying")]
+    private partial void LogSpoolFailed(Exception exception);
 }

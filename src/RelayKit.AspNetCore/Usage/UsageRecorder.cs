@@ -32,7 +32,17 @@ internal sealed class UsageRecorder
     /// Records one settled request; <paramref name="responseModel"/> is the model the upstream's answer named (which the
     /// record does not keep: it stores the model the request was routed to), for the metrics.
     /// </summary>
-    public ValueTask RecordAsync(UsageRecord record, string? responseModel, CancellationToken cancellationToken)
+    public ValueTask RecordAsync(UsageRecord record, string? responseModel, CancellationToken cancellationToken) =>
+        RecordAsync(record, responseModel, enqueue: true, cancellationToken);
+
+    /// <summary>
+    /// Logs and meters a record the ledger committed to the usage outbox with its settle (<see cref="UsageOutbox"/>); the
+    /// writer stores it from there, so it is not queued.
+    /// </summary>
+    public void Observe(UsageRecord record, string? responseModel) =>
+        _ = RecordAsync(record, responseModel, enqueue: false, CancellationToken.None);
+
+    private ValueTask RecordAsync(UsageRecord record, string? responseModel, bool enqueue, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
         var clean = Sanitize(record);
@@ -58,7 +68,7 @@ internal sealed class UsageRecorder
             clean.Duration.TotalMilliseconds);
         _metrics.RecordRequest(clean, SecretScrubber.Scrub(responseModel));
 
-        return _options.Store == UsageStoreKind.None ? ValueTask.CompletedTask : _queue.EnqueueAsync(clean, cancellationToken);
+        return !enqueue || _options.Store == UsageStoreKind.None ? ValueTask.CompletedTask : _queue.EnqueueAsync(clean, cancellationToken);
     }
 
     /// <summary>The record as it may be kept: content only when enabled and bounded, secret-looking text redacted.</summary>

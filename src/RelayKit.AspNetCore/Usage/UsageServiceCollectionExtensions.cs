@@ -62,6 +62,7 @@ internal static class UsageServiceCollectionExtensions
         services.TryAddSingleton<IUsageStore>(provider => RelayStores.CreateUsageStore(provider, provider.GetRequiredService<IOptions<UsageOptions>>().Value));
         services.TryAddSingleton<UsageQueue>();
         services.AddSingleton<UsageRecorder>();
+        services.TryAddSingleton<UsageOutbox>();
         services.AddSingleton<UsageWriterService>();
         services.AddSingleton<IHostedService>(provider => provider.GetRequiredService<UsageWriterService>());
 
@@ -87,6 +88,9 @@ internal static class UsageServiceCollectionExtensions
         // and the rest at the levels the host configured.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<LoggerFilterOptions>, Forwarding.UpstreamHeaderLogFilter>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRelaySettlement, UsageSettlement>());
+
+        // The budget's settle builds the record it commits with the charge (BudgetSettlement).
+        services.TryAddSingleton<UsageSettlement>();
         return services;
     }
 }

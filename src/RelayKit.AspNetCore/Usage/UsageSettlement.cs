@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Settlement;
@@ -11,46 +12,83 @@ namespace RelayKit.AspNetCore.Usage;
 /// exactly as the meter read them from the upstream, the key's name, never its secret), ends the
 /// request's span with it and hands it to the <see cref="UsageRecorder"/>.
 /// </summary>
-internal sealed partial class UsageSettlement(UsageRecorder recorder, TimeProvider timeProvider, RelayPriceCatalog prices, ILogger<UsageSettlement> logger)
+internal sealed partial class UsageSettlement(
+    UsageRecorder recorder, TimeProvider timeProvider, RelayPriceCatalog prices, UsageOutbox outbox, IOptions<UsageOptions> options, ILogger<UsageSettlement> logger)
     : IRelaySettlement
 {
 
     public async ValueTask SettleAsync(RelayRequestContext context)
     {
-        var record = CreateRecord(context, timeProvider.GetUtcNow());
+        var record = context.SettledRecord ?? CreateRecord(context, timeProvider.GetUtcNow());
         var responseModel = SecretScrubber.Scrub(context.ResponseModel);
         RelayActivitySource.CompleteRequest(context.Activity, record, responseModel);
         if (context.PendingSettlement is { } pending)
         {
-            // The budget's settle failed and is being retried: the record is written once it lands, with what the
-            // ledger charged, rather than now with a charge that may never happen.
-            _ = RecordWhenSettledAsync(record, responseModel, pending);
+            // The budget's settle failed and waits in the spool with this record: the ledger writes the record when the
+            // settle lands, with what it charged then; it is logged then too, rather than now with a charge that may never happen.
+            _ = ObserveWhenSettledAsync(record, responseModel, pending);
             return;
+        }
+
+        if (context.SettledRecord is not null)
+        {
+            // Committed to the usage outbox with the charge; the writer stores it from there.
+            recorder.Observe(record, responseModel);
+            outbox.Written();
+            return;
+        }
+
+        if (outbox.Enabled)
+        {
+            // A request that settles nothing (an unmetered key): its record is committed to the outbox all the same,
+            // so a crash does not lose it; with the ledger store down it takes the in-memory queue instead.
+            try
+            {
+                var clean = recorder.Sanitize(record);
+                await outbox.Ledger.RecordUsageAsync(clean, CancellationToken.None);
+                recorder.Observe(clean, responseModel);
+                outbox.Written();
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogOutboxFailed(ex, record.RequestId);
+            }
         }
 
         // The caller may be gone; the record must still be written, so the request's token is not used.
         await recorder.RecordAsync(record, responseModel, CancellationToken.None);
     }
 
-    private async Task RecordWhenSettledAsync(UsageRecord record, string? responseModel, Task<SettlementResult> pending)
+    /// <summary>The record as the usage store keeps it (scrubbed), or null when usage is not stored.</summary>
+    public UsageRecord? ToStore(UsageRecord record) => options.Value.Store == UsageStoreKind.None ? null : recorder.Sanitize(record);
+
+    private async Task ObserveWhenSettledAsync(UsageRecord record, string? responseModel, Task<SettlementResult> pending)
     {
         try
         {
             var settled = await pending;
-            await recorder.RecordAsync(record with { Cost = settled.Charged }, responseModel, CancellationToken.None);
+            recorder.Observe(record with { Cost = settled.Charged }, responseModel);
+            outbox.Written();
         }
         catch (Exception ex)
         {
-            // Shutdown gave the settle up: no charge landed, so no record claims one (the log says which request).
+            // Shutdown came first: the settle and its record wait in the spool and land at the next start.
             LogRecordNotWritten(record.RequestId, ex.GetType().Name);
         }
     }
 
-    [LoggerMessage(5120, LogLevel.Warning, "The usage record of {RequestId} is not written: its settle never landed ({Reason})")]
+    [LoggerMessage(5120, LogLevel.Warning, "The usage record of {RequestId} is not written yet: its settle has not landed ({Reason}); both wait in the settle spool")]
     private partial void LogRecordNotWritten(string requestId, string reason);
 
-    /// <summary>The record of a request that has settled at <paramref name="now"/>.</summary>
-    public UsageRecord CreateRecord(RelayRequestContext context, DateTimeOffset now)
+    [LoggerMessage(5121, LogLevel.Warning, "Writing the usage record of {RequestId} to the usage outbox failed; it is queued in memory instead")]
+    private partial void LogOutboxFailed(Exception exception, string requestId);
+
+    /// <summary>
+    /// The record of a request that has settled at <paramref name="now"/>. With <paramref name="wholeAnswerHeld"/>, a
+    /// non-streamed answer read whole and settling before its response starts: it counts as delivered.
+    /// </summary>
+    public UsageRecord CreateRecord(RelayRequestContext context, DateTimeOffset now, bool wholeAnswerHeld = false)
     {
         var usage = context.ReportedUsage;
         var upstream = context.Upstream;
@@ -74,7 +112,7 @@ internal sealed partial class UsageSettlement(UsageRecorder recorder, TimeProvid
             // What the budget charged; for a key without a budget, the usage at the price a metered key would pay.
             Cost = context.ChargedCost ?? (upstream is not null && usage is not null && prices.PriceOf(upstream) is { } price ? TokenCost.Of(price, usage) : 0m),
             StatusCode = StatusOf(context),
-            ErrorType = ErrorTypeOf(context),
+            ErrorType = ErrorTypeOf(context, wholeAnswerHeld),
             TimeToFirstByte = context.FirstByteAt - context.StartedAt,
             Duration = now - context.StartedAt,
         };
@@ -90,7 +128,7 @@ internal sealed partial class UsageSettlement(UsageRecorder recorder, TimeProvid
 
     private const int ClientClosedRequest = 499;
 
-    private static string? ErrorTypeOf(RelayRequestContext context)
+    private static string? ErrorTypeOf(RelayRequestContext context, bool wholeAnswerHeld)
     {
         if (context.Error is { } error)
         {
@@ -102,11 +140,12 @@ internal sealed partial class UsageSettlement(UsageRecorder recorder, TimeProvid
             return null; // the status code says it; RelayMetrics reports it as error.type
         }
 
-        if (context.ClientAborted && !context.ResponseCompleted)
+        var completed = context.ResponseCompleted || wholeAnswerHeld;
+        if (context.ClientAborted && !completed)
         {
             return "client_aborted";
         }
 
-        return context.Upstream is not null && !context.ResponseCompleted ? "upstream_broken" : null;
+        return context.Upstream is not null && !completed ? "upstream_broken" : null;
     }
 }

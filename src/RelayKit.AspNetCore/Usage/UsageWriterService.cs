@@ -12,11 +12,22 @@ namespace RelayKit.AspNetCore.Usage;
 /// (the web server included) has stopped, so records of requests that finish during the server's
 /// graceful drain are stored too.
 /// </summary>
+/// <remarks>
+/// When the <see cref="UsageOutbox"/> is in use it also drains that: records committed in the ledger store with their
+/// settle are appended to the usage store (idempotent by request id) and only then deleted from the outbox, so a crash
+/// at any point leaves each record in one place or both, never in neither. It drains at start (rows a previous process
+/// left), whenever a record is written, every <see cref="OutboxPollInterval"/> (rows other instances on a shared
+/// PostgreSQL ledger wrote) and once more on shutdown. Several instances draining one outbox may append a record twice;
+/// the usage store keeps it once.
+/// </remarks>
 internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDisposable
 {
     private const int MaxAttempts = 5;
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan LongestRetryDelay = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the outbox is read when nothing was written to it in this process.</summary>
+    internal static readonly TimeSpan OutboxPollInterval = TimeSpan.FromSeconds(5);
 
     private readonly UsageQueue _queue;
     private readonly IUsageStore _store;
@@ -29,7 +40,10 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
     private readonly CancellationTokenSource _abort = new();
     private readonly CancellationTokenSource _flushNow = new();
     private readonly bool _retriesUntilStored;
+    private readonly UsageOutbox _outbox;
+    private readonly CancellationTokenSource _stopDraining = new();
     private Task? _loop;
+    private Task? _outboxLoop;
     private int _disposed;
 
     public UsageWriterService(
@@ -38,8 +52,10 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
         RelayMetrics metrics,
         TimeProvider timeProvider,
         IOptions<UsageOptions> options,
-        ILogger<UsageWriterService> logger)
+        ILogger<UsageWriterService> logger,
+        UsageOutbox outbox)
     {
+        _outbox = outbox;
         _queue = queue;
         _store = store;
         _metrics = metrics;
@@ -60,6 +76,11 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _loop ??= Task.Run(RunAsync, CancellationToken.None);
+        if (_outbox.Enabled)
+        {
+            _outboxLoop ??= Task.Run(DrainOutboxAsync, CancellationToken.None);
+        }
+
         return Task.CompletedTask;
     }
 
@@ -73,6 +94,7 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
     {
         _queue.Complete();
         await _flushNow.CancelAsync();
+        await _stopDraining.CancelAsync();
         if (_loop is null)
         {
             return;
@@ -81,6 +103,10 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
         try
         {
             await _loop.WaitAsync(cancellationToken);
+            if (_outboxLoop is not null)
+            {
+                await _outboxLoop.WaitAsync(cancellationToken);
+            }
         }
         catch (OperationCanceledException)
         {
@@ -100,12 +126,19 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
 
         _queue.Complete();
         await _flushNow.CancelAsync();
+        await _stopDraining.CancelAsync();
         await _abort.CancelAsync();
         if (_loop is not null)
         {
             await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
+        if (_outboxLoop is not null)
+        {
+            await _outboxLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        _stopDraining.Dispose();
         _abort.Dispose();
         _flushNow.Dispose();
     }
@@ -234,6 +267,131 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
         }
 
         return true;
+    }
+
+    /// <summary>Moves the outbox into the store until shutdown, then once more; a failure waits and tries again.</summary>
+    private async Task DrainOutboxAsync()
+    {
+        var delay = FirstRetryDelay;
+        while (!_stopDraining.IsCancellationRequested)
+        {
+            bool more;
+            try
+            {
+                more = await DrainOutboxOnceAsync();
+                delay = FirstRetryDelay;
+            }
+            catch (Exception exception) when (!_abort.IsCancellationRequested)
+            {
+                // The ledger store or the usage store is down: the records wait in the outbox, durably.
+                UsageLog.WriteFailed(_logger, exception, 0, 1);
+                await WaitQuietlyAsync(delay, _stopDraining.Token);
+                delay = delay * 2 > LongestRetryDelay ? LongestRetryDelay : delay * 2;
+                continue;
+            }
+
+            if (more)
+            {
+                continue;
+            }
+
+            try
+            {
+                if (await _outbox.WaitAsync(OutboxPollInterval, _stopDraining.Token))
+                {
+                    // Let the records of concurrent requests gather into one batch, as the queue does.
+                    await WaitQuietlyAsync(_flushInterval, _stopDraining.Token);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        // Shutting down: what is left is stored now, unless the store fails (then it waits in the outbox for the next start).
+        try
+        {
+            while (!_abort.IsCancellationRequested && await DrainOutboxOnceAsync())
+            {
+            }
+        }
+        catch (Exception exception)
+        {
+            UsageLog.WriteFailed(_logger, exception, 0, 1);
+        }
+    }
+
+    private static async Task WaitQuietlyAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        if (delay <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        try
+        {
+            await Task.Delay(delay, TimeProvider.System, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping: drain now.
+        }
+    }
+
+    /// <summary>Stores one batch of the outbox and deletes it there; true when a full batch was moved (more may wait).</summary>
+    private async Task<bool> DrainOutboxOnceAsync()
+    {
+        var ledger = _outbox.Store;
+        var rows = await ledger.ReadOutboxAsync(_batchSize, _abort.Token);
+        if (rows.Count == 0)
+        {
+            return false;
+        }
+
+        var batch = new List<UsageRecord>(rows.Count);
+        foreach (var row in rows)
+        {
+            try
+            {
+                batch.Add(UsageOutboxJson.DeserializeRecord(row.Record));
+            }
+            catch (System.Text.Json.JsonException exception)
+            {
+                // Not a record this relay wrote: it can never be stored, and would stop the outbox for good.
+                UsageLog.RecordRejected(_logger, exception, row.RequestId);
+                _metrics.UsageDropped(1);
+            }
+        }
+
+        if (batch.Count > 0)
+        {
+            try
+            {
+                await _store.AppendAsync(batch, _abort.Token);
+            }
+            catch (Exception exception) when (!_abort.IsCancellationRequested)
+            {
+                // One record the store refuses must not keep the others out: one by one, as the queue's batches.
+                UsageLog.WriteFailed(_logger, exception, batch.Count, 1);
+                if (batch.Count == 1 || !await WriteOneByOneAsync(batch))
+                {
+                    throw;
+                }
+            }
+        }
+
+        // Stored (or refused alone while the store took others): out of the outbox, in one ledger unit.
+        await ledger.RunAsync(async session =>
+        {
+            foreach (var row in rows)
+            {
+                await session.DeleteOutboxAsync(row.RequestId);
+            }
+
+            return true;
+        }, _abort.Token);
+        return rows.Count == _batchSize;
     }
 
     private void ReportDropped()

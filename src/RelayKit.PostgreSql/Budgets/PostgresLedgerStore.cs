@@ -115,7 +115,7 @@ internal sealed class PostgresLedgerStore : SqlLedgerStore, IConditionalReservat
         // instance already writing; skip it when the last object it creates is there.
         await using (var probe = connection.CreateCommand())
         {
-            probe.CommandText = $"SELECT to_regclass('\"{_schema}\".budget_entries_reference') IS NOT NULL";
+            probe.CommandText = $"SELECT to_regclass('\"{_schema}\".usage_outbox') IS NOT NULL";
             if (await probe.ExecuteScalarAsync(cancellationToken) is true)
             {
                 return;
@@ -153,6 +153,10 @@ internal sealed class PostgresLedgerStore : SqlLedgerStore, IConditionalReservat
                 at bigint NOT NULL);
             CREATE INDEX IF NOT EXISTS budget_entries_key ON "{_schema}".budget_entries (key_id, seq);
             CREATE UNIQUE INDEX IF NOT EXISTS budget_entries_reference ON "{_schema}".budget_entries (reference) WHERE reference IS NOT NULL;
+            CREATE TABLE IF NOT EXISTS "{_schema}".usage_outbox (
+                seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                request_id text NOT NULL UNIQUE,
+                record text NOT NULL);
             """, cancellationToken);
     }
 }

@@ -45,6 +45,8 @@ public sealed class ExpirySweepTests
         public Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken) =>
             inner.GetEntriesAsync(keyId, afterSequence, limit, cancellationToken);
 
+        public Task<IReadOnlyList<OutboxRecord>> ReadOutboxAsync(int limit, CancellationToken cancellationToken) => inner.ReadOutboxAsync(limit, cancellationToken);
+
         private sealed class Session(ILedgerSession inner, FailingForOneStore store) : ILedgerSession
         {
             public ValueTask<BudgetReservation?> GetReservationAsync(string requestId) =>
@@ -67,6 +69,10 @@ public sealed class ExpirySweepTests
             public ValueTask AppendAsync(BudgetEntry entry) => inner.AppendAsync(entry);
 
             public ValueTask AppendAsync(IReadOnlyList<BudgetEntry> entries) => inner.AppendAsync(entries);
+
+            public ValueTask WriteOutboxAsync(string requestId, string record) => inner.WriteOutboxAsync(requestId, record);
+
+            public ValueTask DeleteOutboxAsync(string requestId) => inner.DeleteOutboxAsync(requestId);
         }
     }
 }

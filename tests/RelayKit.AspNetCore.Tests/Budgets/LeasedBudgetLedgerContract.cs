@@ -388,6 +388,8 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
         public Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken) =>
             inner.GetEntriesAsync(keyId, afterSequence, limit, cancellationToken);
 
+        public Task<IReadOnlyList<OutboxRecord>> ReadOutboxAsync(int limit, CancellationToken cancellationToken) => inner.ReadOutboxAsync(limit, cancellationToken);
+
         public async ValueTask DisposeAsync()
         {
             switch (inner)

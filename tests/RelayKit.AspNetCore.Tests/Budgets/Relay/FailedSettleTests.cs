@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Usage;
 using RelayKit.AspNetCore.Tests.TestHost;
 using RelayKit.AspNetCore.Tests.Usage;
 
@@ -54,6 +55,77 @@ public sealed class FailedSettleTests
         Assert.Equal(1m - expected, (await relay.Ledger().GetBalanceAsync("alice"))!.Balance);
     });
 
+    [Fact]
+    public Task A_settle_the_ledger_never_took_survives_the_process_in_the_spool_and_lands_with_its_record_at_the_next_start() => SqliteLedgerFile.RunAsync(async storage =>
+    {
+        var usagePath = Path.Combine(Path.GetTempPath(), "relaykit-usage-" + Guid.NewGuid().ToString("N") + ".db");
+        void Settings(Dictionary<string, string?> settings)
+        {
+            storage(settings);
+            settings["ModelRelay:Usage:Store"] = "Sqlite";
+            settings["ModelRelay:Usage:SqlitePath"] = usagePath;
+        }
+
+        string requestId;
+        string spoolPath;
+        try
+        {
+            // The first process: the ledger store is down for every settle, until the process ends.
+            await using (var first = FakeRelay.Create(BudgetRelay.Settings(1m, Settings), services =>
+            {
+                var original = services.Last(d => d.ServiceType == typeof(IBudgetLedger));
+                services.Remove(original);
+                services.AddSingleton<IBudgetLedger>(sp => new FailingSettles((IBudgetLedger)original.ImplementationFactory!(sp), int.MaxValue));
+            }))
+            {
+                var http = first.App.CreateClient();
+                using var request = BudgetRelay.Post("/v1/chat/completions", ChatBody);
+                using var response = await http.SendAsync(request);
+                await response.Content.ReadAsStringAsync();
+                Assert.True(response.IsSuccessStatusCode);
+                Assert.False(response.Headers.Contains("x-relaykit-cost-charged"));
+                requestId = response.Headers.GetValues("x-request-id").Single();
+                spoolPath = first.App.Services.GetRequiredService<RelayKit.AspNetCore.Settlement.SettleSpool>().Path!;
+
+                // The answer completed only after its settle was on disk.
+                Assert.Equal(1L, await CountSpooledAsync(spoolPath));
+                Assert.Equal(ReservationState.Open, (await first.Ledger().GetReservationAsync(requestId))!.State);
+            }
+
+            // Gone with the settle not landed: nothing charged, nothing recorded, the settle still in the spool.
+            Assert.Equal(1L, await CountSpooledAsync(spoolPath));
+
+            // The next process over the same files lands it at start: the charge and its record, together.
+            await using var second = FakeRelay.Create(BudgetRelay.Settings(1m, Settings));
+            var reservation = await second.SettledAsync(requestId);
+            var record = Assert.Single(await second.WaitForRecordsAsync(1));
+            Assert.Equal(requestId, record.RequestId);
+            var expected = BudgetRelay.Cost(record.InputTokens!.Value, record.OutputTokens!.Value);
+            Assert.True(expected > 0m);
+            Assert.Equal((ReservationState.Settled, (decimal?)expected), (reservation.State, reservation.Charged));
+            Assert.Equal(expected, record.Cost);
+            Assert.Equal(expected, Assert.Single(await second.Ledger().GetEntriesAsync("alice"), e => e.Kind == BudgetEntryKind.Charge).Amount);
+            Assert.Equal(0L, await CountSpooledAsync(spoolPath));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var file in Directory.GetFiles(Path.GetTempPath(), Path.GetFileNameWithoutExtension(usagePath) + "*"))
+            {
+                File.Delete(file);
+            }
+        }
+    });
+
+    private static async Task<long> CountSpooledAsync(string spoolPath)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={spoolPath};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM settle_spool";
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     /// <summary>A ledger whose first settles time out, as a database under load does.</summary>
     private sealed class FailingSettles(IBudgetLedger inner, int failures) : IBudgetLedger
     {
@@ -65,6 +137,15 @@ public sealed class FailedSettleTests
             Interlocked.Increment(ref _attempts) <= failures
                 ? throw new TimeoutException("The ledger did not answer in time.")
                 : inner.SettleAsync(requestId, actualCost, cancellationToken);
+
+        public Task<SettlementResult> SettleAsync(SettleOrder order, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref _attempts) <= failures
+                ? throw new TimeoutException("The ledger did not answer in time.")
+                : inner.SettleAsync(order, cancellationToken);
+
+        public Task RecordUsageAsync(UsageRecord record, CancellationToken cancellationToken = default) => inner.RecordUsageAsync(record, cancellationToken);
+
+        public CarvedHold? FindCarve(string requestId) => inner.FindCarve(requestId);
 
         public Task<ReservationResult> TryReserveAsync(string keyId, string requestId, decimal amount, DateTimeOffset expiresAt, CancellationToken cancellationToken = default) =>
             inner.TryReserveAsync(keyId, requestId, amount, expiresAt, cancellationToken);

@@ -18,7 +18,8 @@ internal static class SqliteLedgerFile
         finally
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            foreach (var file in new[] { path, path + "-wal", path + "-shm" })
+            var spool = Path.ChangeExtension(path, ".settle-spool.db");
+            foreach (var file in new[] { path, path + "-wal", path + "-shm", spool, spool + "-journal" })
             {
                 File.Delete(file);
             }

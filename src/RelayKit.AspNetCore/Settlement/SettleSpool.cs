@@ -1,0 +1,172 @@
+using Microsoft.Data.Sqlite;
+using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Storage;
+using RelayKit.AspNetCore.Usage;
+
+namespace RelayKit.AspNetCore.Settlement;
+
+/// <summary>
+/// Where a settle the ledger store did not take waits until it lands: a small SQLite file of its own (next to the
+/// ledger's SQLite file, or <see cref="BudgetStorageOptions.SettleSpoolPath"/>), written with <c>synchronous = FULL</c>
+/// before the request's answer completes, so a settle that failed survives a crash of the relay. Each row is one
+/// <see cref="SettleOrder"/> (the charge or release, the lease facts of a request held out of a lease, and the usage
+/// record), keyed by request id. Without a path (an in-memory ledger, which a crash loses anyway) it is kept in memory.
+/// </summary>
+/// <remarks>
+/// Not a second source of truth for money: a row is only a request to the ledger, which applies it once by request id
+/// (<see cref="IBudgetLedger.SettleAsync(SettleOrder, CancellationToken)"/>). The row is deleted after the ledger
+/// committed it; a crash between the two lands it again, which the ledger answers as already settled.
+/// </remarks>
+internal sealed class SettleSpool : IDisposable
+{
+    private readonly string? _connectionString;
+    private readonly Dictionary<string, string> _memory = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private bool _created;
+
+    /// <summary>A spool in the SQLite file at <paramref name="path"/>, or in memory when it is null.</summary>
+    public SettleSpool(string? path)
+    {
+        Path = path is null ? null : System.IO.Path.GetFullPath(path);
+        _connectionString = path is null ? null : SqliteFile.ConnectionString(path, createFolder: false);
+    }
+
+    /// <summary>The spool's file, or null when it is kept in memory.</summary>
+    public string? Path { get; }
+
+    /// <summary>The spool file for a ledger store: next to the ledger's SQLite file, at the configured path, or none (memory).</summary>
+    public static string? PathFor(BudgetStorageOptions options) =>
+        !string.IsNullOrWhiteSpace(options.SettleSpoolPath) ? options.SettleSpoolPath
+        : options.Provider == BudgetStorageProvider.Sqlite ? System.IO.Path.ChangeExtension(System.IO.Path.GetFullPath(options.SqlitePath), ".settle-spool.db")
+        : options.Provider == BudgetStorageProvider.PostgreSql ? "relaykit-settle-spool.db"
+        : null;
+
+    /// <summary>Keeps <paramref name="order"/> durably; a second order of the same request replaces the first.</summary>
+    public async Task AddAsync(SettleOrder order)
+    {
+        var json = UsageOutboxJson.Serialize(order);
+        await _gate.WaitAsync();
+        try
+        {
+            if (_connectionString is null)
+            {
+                _memory[order.RequestId] = json;
+                return;
+            }
+
+            await using var connection = await OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "INSERT INTO settle_spool (request_id, settle) VALUES (@id, @settle) ON CONFLICT (request_id) DO UPDATE SET settle = excluded.settle";
+            command.Parameters.AddWithValue("@id", order.RequestId);
+            command.Parameters.AddWithValue("@settle", json);
+            await command.ExecuteNonQueryAsync();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>The settles waiting, oldest first.</summary>
+    public async Task<IReadOnlyList<SettleOrder>> ReadAsync(int limit)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            if (_connectionString is null)
+            {
+                return [.. _memory.Values.Take(limit).Select(UsageOutboxJson.DeserializeOrder)];
+            }
+
+            await using var connection = await OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT settle FROM settle_spool ORDER BY seq LIMIT @limit";
+            command.Parameters.AddWithValue("@limit", limit);
+            var orders = new List<SettleOrder>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                orders.Add(UsageOutboxJson.DeserializeOrder(reader.GetString(0)));
+            }
+
+            return orders;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Forgets a settle the ledger committed.</summary>
+    public async Task RemoveAsync(string requestId)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            if (_connectionString is null)
+            {
+                _memory.Remove(requestId);
+                return;
+            }
+
+            await using var connection = await OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM settle_spool WHERE request_id = @id";
+            command.Parameters.AddWithValue("@id", requestId);
+            await command.ExecuteNonQueryAsync();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Opens (creating it when missing) the spool file: at start, so a path that cannot be written fails there.</summary>
+    public async Task OpenOrCreateAsync()
+    {
+        if (_connectionString is null)
+        {
+            return;
+        }
+
+        await _gate.WaitAsync();
+        try
+        {
+            await using var connection = await OpenAsync();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _gate.Dispose();
+        if (_connectionString is not null)
+        {
+            using var connection = new SqliteConnection(_connectionString);
+            SqliteConnection.ClearPool(connection);
+        }
+    }
+
+    private async Task<SqliteConnection> OpenAsync()
+    {
+        if (!_created)
+        {
+            SqliteFile.CreateFolder(Path!);
+        }
+
+        var connection = await SqliteFile.OpenAsync(_connectionString!, "PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL;", CancellationToken.None);
+        if (!_created)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE IF NOT EXISTS settle_spool (seq INTEGER PRIMARY KEY, request_id TEXT NOT NULL UNIQUE, settle TEXT NOT NULL);";
+            await command.ExecuteNonQueryAsync();
+            _created = true;
+        }
+
+        return connection;
+    }
+}
