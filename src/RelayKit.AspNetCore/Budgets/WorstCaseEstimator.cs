@@ -65,9 +65,13 @@ internal sealed class WorstCaseEstimator
     /// linear in the body's size with a small constant (no tokenizer pass), so budget admission refuses a prompt that even
     /// this bound cannot pay for before it spends a tokenizer pass on it.
     /// </summary>
-    public CostEstimate LowerBound(RelayRequestContext context, PromptFormat format, string model, ModelPrice price, int? modelOutputCap)
+    public CostEstimate LowerBound(RelayRequestContext context, PromptFormat format, string model, ModelPrice price, int? modelOutputCap) =>
+        LowerBound(context.Body!.Root, format, model, price, modelOutputCap);
+
+    /// <summary>A lower bound of <see cref="Estimate(JsonElement, PromptFormat, string, ModelPrice, int?)"/>, found without tokenizing.</summary>
+    public CostEstimate LowerBound(JsonElement body, PromptFormat format, string model, ModelPrice price, int? modelOutputCap)
     {
-        var request = Root(context.Body!.Root);
+        var request = Root(body);
         var (_, exact) = _counter.For(model);
         var count = CountPrompt(request, format, tokenizer: null, PromptTokenCounter.LongestTokenBytes);
         return Price(request, format, count, exact, price, modelOutputCap);

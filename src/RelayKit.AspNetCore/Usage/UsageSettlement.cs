@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Settlement;
@@ -11,7 +12,8 @@ namespace RelayKit.AspNetCore.Usage;
 /// exactly as the meter read them from the upstream, the key's name, never its secret), ends the
 /// request's span with it and hands it to the <see cref="UsageRecorder"/>.
 /// </summary>
-internal sealed partial class UsageSettlement(UsageRecorder recorder, TimeProvider timeProvider, RelayPriceCatalog prices, ILogger<UsageSettlement> logger)
+internal sealed partial class UsageSettlement(
+    UsageRecorder recorder, TimeProvider timeProvider, RelayPriceCatalog prices, IOptions<UsageOptions> options, ILogger<UsageSettlement> logger)
     : IRelaySettlement
 {
 
@@ -77,6 +79,10 @@ internal sealed partial class UsageSettlement(UsageRecorder recorder, TimeProvid
             ErrorType = ErrorTypeOf(context),
             TimeToFirstByte = context.FirstByteAt - context.StartedAt,
             Duration = now - context.StartedAt,
+
+            // Only with RecordContent: read from the body and the meter here, scrubbed and cut to length by the recorder.
+            Prompt = options.Value.RecordContent ? ContentCapture.PromptOf(context, ContentCapture.Chars(options.Value)) : null,
+            Completion = options.Value.RecordContent ? context.CompletionText : null,
         };
     }
 
