@@ -73,7 +73,7 @@ internal sealed partial class BudgetAdmission(
     }
 
     /// <summary>
-    /// Refuses a large prompt whose cost, bounded from below without tokenizing (<see cref="WorstCaseEstimator.LowerBound"/>),
+    /// Refuses a large prompt whose cost, bounded from below without tokenizing (<see cref="WorstCaseEstimator.LowerBound(RelayRequestContext, PromptFormat, string, ModelPrice, int?)"/>),
     /// already exceeds what the key has available: its worst case can only be larger, so the reservation would fail after a
     /// tokenizer pass over megabytes. Costs one balance read, for large prompts only. Null when the prompt may fit (it is
     /// then counted and reserved as usual; the reservation alone decides, atomically).
