@@ -124,6 +124,13 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     /// </summary>
     public long DeliveredOutputTokens { get; set; }
 
+    /// <summary>
+    /// The answer's text as the meter read it (message text, refusals, reasoning, tool-call arguments, in the order they
+    /// came), only when <see cref="Usage.UsageOptions.RecordContent"/> is on; null otherwise. At most
+    /// <see cref="Usage.UsageOptions.MaxContentLength"/> chars and a margin (the recorder scrubs secrets, then cuts).
+    /// </summary>
+    public string? CompletionText { get; set; }
+
     /// <summary>When the first byte of the upstream's body arrived.</summary>
     public DateTimeOffset? FirstByteAt { get; set; }
 

@@ -39,4 +39,18 @@ internal sealed class BudgetEstimateOptions
     /// relay then has to put this cap into the forwarded request.
     /// </summary>
     public int DefaultOutputCap { get; set; } = 32_768;
+
+    /// <summary>
+    /// A request body at least this large (UTF-8 bytes) is a large prompt: before it is tokenized, budget admission
+    /// refuses it if even a lower bound of its cost (found without tokenizing) does not fit the key's balance, and its
+    /// tokenizing waits for one of its key's <see cref="LargePromptCountsPerKey"/> slots. Smaller prompts tokenize at
+    /// once (a few milliseconds at most).
+    /// </summary>
+    public int LargePromptBytes { get; set; } = 128 * 1024;
+
+    /// <summary>How many large prompts of one key are tokenized at once (each takes a core while it is).</summary>
+    public int LargePromptCountsPerKey { get; set; } = 1;
+
+    /// <summary>How many more large prompts of one key may wait for a slot; past that they are refused with 429.</summary>
+    public int LargePromptQueuePerKey { get; set; } = 32;
 }

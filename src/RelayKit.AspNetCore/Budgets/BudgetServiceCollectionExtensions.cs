@@ -51,6 +51,7 @@ internal static class BudgetServiceCollectionExtensions
         });
         services.TryAddSingleton<PromptTokenCounter>();
         services.TryAddSingleton<WorstCaseEstimator>();
+        services.TryAddSingleton<PromptCountGate>();
         services.AddHostedService<ReservationExpirySweeper>();
         return services;
     }

@@ -58,27 +58,50 @@ internal sealed class WorstCaseEstimator
     public CostEstimate Estimate(RelayRequestContext context, PromptFormat format, string model, ModelPrice price, int? modelOutputCap) =>
         Estimate(context.Body!.Root, format, model, price, modelOutputCap, context.PromptTokenCounts);
 
+    /// <summary>
+    /// A lower bound of <see cref="Estimate(RelayRequestContext, PromptFormat, string, ModelPrice, int?)"/>, found without
+    /// tokenizing: the same walk over the prompt with the same allowances, but each text counted as the fewest tokens its
+    /// UTF-8 bytes can be (<see cref="PromptTokenCounter.LongestTokenBytes"/> bytes a token), and the same output limit. Its time is
+    /// linear in the body's size with a small constant (no tokenizer pass), so budget admission refuses a prompt that even
+    /// this bound cannot pay for before it spends a tokenizer pass on it.
+    /// </summary>
+    public CostEstimate LowerBound(RelayRequestContext context, PromptFormat format, string model, ModelPrice price, int? modelOutputCap) =>
+        LowerBound(context.Body!.Root, format, model, price, modelOutputCap);
+
+    /// <summary>A lower bound of <see cref="Estimate(JsonElement, PromptFormat, string, ModelPrice, int?)"/>, found without tokenizing.</summary>
+    public CostEstimate LowerBound(JsonElement body, PromptFormat format, string model, ModelPrice price, int? modelOutputCap)
+    {
+        var request = Root(body);
+        var (_, exact) = _counter.For(model);
+        var count = CountPrompt(request, format, tokenizer: null, PromptTokenCounter.LongestTokenBytes);
+        return Price(request, format, count, exact, price, modelOutputCap);
+    }
+
     private CostEstimate Estimate(
         JsonElement request, PromptFormat format, string model, ModelPrice price, int? modelOutputCap, Dictionary<(PromptFormat, string), PromptTokenCount>? memo)
     {
-        ArgumentNullException.ThrowIfNull(price);
-        if (request.ValueKind != JsonValueKind.Object)
-        {
-            throw new ArgumentException("A request body is a JSON object.", nameof(request));
-        }
-
+        request = Root(request);
         var (tokenizer, exact) = _counter.For(model);
         PromptTokenCount count;
         if (memo is null)
         {
-            count = CountPrompt(request, format, tokenizer);
+            count = CountPrompt(request, format, tokenizer, longestTokenBytes: 0);
         }
         else if (!memo.TryGetValue((format, model), out count))
         {
-            count = CountPrompt(request, format, tokenizer);
+            count = CountPrompt(request, format, tokenizer, longestTokenBytes: 0);
             memo[(format, model)] = count;
         }
 
+        return Price(request, format, count, exact, price, modelOutputCap);
+    }
+
+    private static JsonElement Root(JsonElement request) =>
+        request.ValueKind == JsonValueKind.Object ? request : throw new ArgumentException("A request body is a JSON object.", nameof(request));
+
+    private CostEstimate Price(JsonElement request, PromptFormat format, PromptTokenCount count, bool exact, ModelPrice price, int? modelOutputCap)
+    {
+        ArgumentNullException.ThrowIfNull(price);
         var promptTokens = exact
             ? count.Tokens
             : (long)Math.Ceiling(count.Tokens * _options.ApproximateTokenizerMargin);
@@ -88,9 +111,10 @@ internal sealed class WorstCaseEstimator
         return new CostEstimate(promptTokens, outputTokens, cost, exact, fromRequest, count.Uncounted);
     }
 
-    private PromptTokenCount CountPrompt(JsonElement request, PromptFormat format, Tokenizer tokenizer)
+    /// <summary>The prompt's tokens; with no <paramref name="tokenizer"/>, a lower bound from its texts' sizes in bytes.</summary>
+    private PromptTokenCount CountPrompt(JsonElement request, PromptFormat format, Tokenizer? tokenizer, int longestTokenBytes)
     {
-        using var prompt = new PromptCount(tokenizer, _options);
+        using var prompt = new PromptCount(tokenizer, longestTokenBytes, _options);
         var uncounted = false;
 
         switch (format)
@@ -228,8 +252,11 @@ internal sealed class WorstCaseEstimator
         }
     }
 
-    /// <summary>A running prompt-token count.</summary>
-    private sealed class PromptCount(Tokenizer tokenizer, BudgetEstimateOptions options) : IDisposable
+    /// <summary>
+    /// A running prompt-token count; without a tokenizer, a running lower bound of it: every text counts
+    /// <c>⌈bytes / longestTokenBytes⌉</c> instead of its tokens, every allowance the same.
+    /// </summary>
+    private sealed class PromptCount(Tokenizer? tokenizer, int longestTokenBytes, BudgetEstimateOptions options) : IDisposable
     {
         // Text up to this many chars is transcoded on the stack; longer text into a pooled array.
         private const int StackChars = 256;
@@ -381,13 +408,42 @@ internal sealed class WorstCaseEstimator
         }
 
         /// <summary>The tokens of a string value, counted as the text it stands for.</summary>
-        private int Text(JsonElement value) =>
+        private int Text(JsonElement value)
+        {
             // The raw value keeps its quotes.
-            TryCountPlain(JsonMarshal.GetRawUtf8Value(value)[1..^1], out var tokens) ? tokens : Count(value.GetString()!);
+            var raw = JsonMarshal.GetRawUtf8Value(value)[1..^1];
+            if (tokenizer is null)
+            {
+                return FewestTokensOfEscaped(raw);
+            }
+
+            return TryCountPlain(raw, out var tokens) ? tokens : Count(value.GetString()!);
+        }
 
         /// <summary>The tokens of a property's name, counted as the text it stands for.</summary>
-        private int Name(JsonProperty property) =>
-            TryCountPlain(JsonMarshal.GetRawUtf8PropertyName(property), out var tokens) ? tokens : Count(property.Name);
+        private int Name(JsonProperty property)
+        {
+            var raw = JsonMarshal.GetRawUtf8PropertyName(property);
+            if (tokenizer is null)
+            {
+                return FewestTokensOfEscaped(raw);
+            }
+
+            return TryCountPlain(raw, out var tokens) ? tokens : Count(property.Name);
+        }
+
+        /// <summary>
+        /// The fewest tokens raw JSON string text can be. Its text is at least the raw bytes less 5 per backslash: an
+        /// escape of 2 to 6 raw bytes (<c>\n</c>, <c>\u00e9</c>) stands for 1 to 3 bytes of UTF-8, a pair of <c>\u</c>
+        /// escapes (12) for 4, and a lone surrogate for U+FFFD (3); a backslash that is itself escaped is counted twice,
+        /// which only lowers the bound further. Raw bytes that are not UTF-8 become U+FFFD (3 bytes each) when decoded.
+        /// </summary>
+        private int FewestTokensOfEscaped(ReadOnlySpan<byte> raw) =>
+            FewestTokens(Math.Max(0, raw.Length - (5 * raw.Count((byte)'\\'))));
+
+        /// <summary><c>⌈bytes / longestTokenBytes⌉</c>: every token stands for at most the longest entry's bytes.</summary>
+        private int FewestTokens(int utf8Bytes) =>
+            utf8Bytes <= 0 ? 0 : (int)(((long)utf8Bytes + longestTokenBytes - 1) / longestTokenBytes);
 
         /// <summary>
         /// Counts raw JSON string text in place when it is the string itself: no escapes, valid UTF-8. False otherwise,
@@ -399,11 +455,17 @@ internal sealed class WorstCaseEstimator
             return !raw.Contains((byte)'\\') && TryCountUtf8(raw, replaceInvalid: false, out tokens);
         }
 
-        private int Count(string text) => BoundedTokenCount.Count(tokenizer, text);
+        private int Count(string text) => BoundedTokenCount.Count(tokenizer!, text);
 
         /// <summary>The tokens of UTF-8 text, invalid bytes counted as U+FFFD.</summary>
         private int CountUtf8(ReadOnlySpan<byte> utf8)
         {
+            if (tokenizer is null)
+            {
+                // An invalid byte decodes to U+FFFD, three bytes: the text is never shorter than these bytes.
+                return FewestTokens(utf8.Length);
+            }
+
             TryCountUtf8(utf8, replaceInvalid: true, out var tokens);
             return tokens;
         }
@@ -432,7 +494,7 @@ internal sealed class WorstCaseEstimator
                     return false;
                 }
 
-                tokens = BoundedTokenCount.Count(tokenizer, chars[..written]);
+                tokens = BoundedTokenCount.Count(tokenizer!, chars[..written]);
                 return true;
             }
             finally

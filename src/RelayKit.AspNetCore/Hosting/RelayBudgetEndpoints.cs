@@ -112,7 +112,7 @@ internal static class RelayBudgetEndpoints
         CostEstimate? estimate = null;
         if (error is null)
         {
-            (estimate, error) = services.GetRequiredService<BudgetAdmission>().Estimate(context);
+            (estimate, error) = await services.GetRequiredService<BudgetAdmission>().EstimateAsync(context);
         }
 
         if (error is not null)

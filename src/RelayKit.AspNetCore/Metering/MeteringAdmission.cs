@@ -1,10 +1,12 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
 using Microsoft.ML.Tokenizers;
 using RelayKit.AspNetCore.Admission;
 using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Protocols;
+using RelayKit.AspNetCore.Usage;
 using RelayKit.Tokens;
 
 namespace RelayKit.AspNetCore.Metering;
@@ -14,7 +16,7 @@ namespace RelayKit.AspNetCore.Metering;
 /// makes sure an OpenAI chat stream reports its usage (<c>stream_options.include_usage</c>), stripping the
 /// extra usage chunk from the caller's stream when the caller did not ask for it. Never refuses.
 /// </summary>
-internal sealed class MeteringAdmission(PromptTokenCounter tokenizers, TimeProvider time) : IRelayAdmission
+internal sealed class MeteringAdmission(PromptTokenCounter tokenizers, TimeProvider time, IOptions<UsageOptions> usage) : IRelayAdmission
 {
     // One counting delegate per tokenizer, rather than a closure per request.
     private readonly ConditionalWeakTable<Tokenizer, Func<string, int>> _counters = [];
@@ -27,7 +29,8 @@ internal sealed class MeteringAdmission(PromptTokenCounter tokenizers, TimeProvi
         }
 
         var (tokenizer, _) = tokenizers.For(context.Candidates[0].UpstreamModel);
-        context.ResponseObservers.Add(new UsageMeter(context, time, _counters.GetValue(tokenizer, static t => text => BoundedTokenCount.Count(t, text))));
+        context.ResponseObservers.Add(new UsageMeter(
+            context, time, _counters.GetValue(tokenizer, static t => text => BoundedTokenCount.Count(t, text)), usage.Value.RecordContent ? ContentCapture.Chars(usage.Value) : null));
 
         // A translated request's translator asks its OpenAI upstream for usage and rewrites the stream itself.
         if (context.Translation is null && context.Operation == RelayOperation.ChatCompletions && context.Fields!.Stream && !CallerAskedForUsage(context.Body!.Root))

@@ -34,6 +34,9 @@ internal sealed class UsageMeter : IResponseBodyObserver
     private readonly Func<string, int> _countTokens;
     private readonly SseEventHandler _onEvent;
 
+    // Chars of the answer's text kept for the usage record (RecordContent), or null: then no text is kept for it.
+    private readonly int? _contentChars;
+
     // Made when the answer turns out to be a stream: its line and data buffers are wasted on a JSON answer.
     private SseEventSplitter? _splitter;
     private StringBuilder? _delivered;
@@ -60,8 +63,13 @@ internal sealed class UsageMeter : IResponseBodyObserver
     /// <param name="context">The request whose Meter section is filled.</param>
     /// <param name="time">The clock for <see cref="RelayRequestContext.FirstByteAt"/>.</param>
     /// <param name="countTokens">Counts output text with the tokenizer the estimator uses for the upstream model.</param>
-    public UsageMeter(RelayRequestContext context, TimeProvider time, Func<string, int> countTokens)
+    /// <param name="contentChars">
+    /// How many chars of the answer's text to keep in <see cref="RelayRequestContext.CompletionText"/>; null (the default,
+    /// content recording off) keeps none and reads no more of the answer than metering needs.
+    /// </param>
+    public UsageMeter(RelayRequestContext context, TimeProvider time, Func<string, int> countTokens, int? contentChars = null)
     {
+        _contentChars = contentChars;
         _context = context;
         _operation = context.UpstreamOperation;
         _time = time;
@@ -118,9 +126,10 @@ internal sealed class UsageMeter : IResponseBodyObserver
         {
             // A cut stream may still end with a complete last event that lacks its blank line.
             _splitter?.Complete(_onEvent);
-            if (_context.ReportedUsage is null)
+            if (_context.ReportedUsage is null || _contentChars is not null)
             {
-                // No usage seen: read the events put aside, for their text (and any usage written unusually).
+                // No usage seen: read the events put aside, for their text (and any usage written unusually). With
+                // content recording on, their text is the completion the record keeps.
                 ReplayDeferred();
             }
 
@@ -147,6 +156,10 @@ internal sealed class UsageMeter : IResponseBodyObserver
         _context.DeliveredOutputTokens = _delivered is not { Length: > 0 } || _context.ReportedUsage is not null
             ? 0
             : _countTokens(_delivered.ToString());
+        if (_contentChars is { } chars)
+        {
+            _context.CompletionText = _delivered is { } text ? text.ToString(0, Math.Min(text.Length, chars)) : "";
+        }
     }
 
     private void OnEvent(ReadOnlySpan<byte> name, ReadOnlyMemory<byte> data)
@@ -353,8 +366,9 @@ internal sealed class UsageMeter : IResponseBodyObserver
             }
 
             // The delivered text is counted only when the upstream reported no (believable) usage (see
-            // OnResponseEnded): with usage in the body, reading it out would be thrown away.
-            var hasUsage = _context.ReportedUsage is not null;
+            // OnResponseEnded): with usage in the body, reading it out would be thrown away, unless the usage record
+            // keeps it as the completion.
+            var hasUsage = _context.ReportedUsage is not null && _contentChars is null;
             if (_operation == RelayOperation.Messages)
             {
                 if (!hasUsage && root.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)

@@ -1,6 +1,9 @@
 namespace RelayKit.AspNetCore.Usage;
 
-/// <summary>One recent request; token counts the upstream did not report are left out.</summary>
+/// <summary>
+/// One recent request; token counts the upstream did not report are left out, and so are the prompt and completion
+/// unless the relay records content (<see cref="UsageOptions.RecordContent"/>).
+/// </summary>
 internal sealed record UsageRequestView(
     string RequestId,
     DateTimeOffset Timestamp,
@@ -17,10 +20,13 @@ internal sealed record UsageRequestView(
     long? ReasoningTokens,
     decimal Cost,
     double? TimeToFirstByteMs,
-    double DurationMs)
+    double DurationMs,
+    string? Prompt,
+    string? Completion)
 {
     public static UsageRequestView From(UsageRecord record) => new(
         record.RequestId, record.Timestamp, record.RequestedModel, record.Provider, record.UpstreamModel, record.Streamed, record.StatusCode,
         record.ErrorType, record.InputTokens, record.OutputTokens, record.CachedInputTokens, record.CacheWriteTokens, record.ReasoningTokens,
-        record.Cost, record.TimeToFirstByte?.TotalMilliseconds, record.Duration.TotalMilliseconds);
+        record.Cost, record.TimeToFirstByte?.TotalMilliseconds, record.Duration.TotalMilliseconds,
+        record.Prompt, record.Completion);
 }

@@ -65,7 +65,15 @@ public sealed class WorstCaseEstimatorPropertyTests
         {
             var faker = new Faker(Locales[seed % Locales.Length]) { Random = new Randomizer(seed) };
             var generated = generate(faker);
-            var estimate = _estimator.Estimate(JsonSerializer.SerializeToElement(generated.Body), format, model, price, cap);
+            var body = JsonSerializer.SerializeToElement(generated.Body);
+            var estimate = _estimator.Estimate(body, format, model, price, cap);
+
+            // The bound that refuses a large prompt before it is tokenized never exceeds the estimate it stands in for
+            // (the body is written with non-ASCII escaped as \uXXXX, so escapes are bounded too).
+            var lower = _estimator.LowerBound(body, format, model, price, cap);
+            Assert.True(lower.PromptTokens <= estimate.PromptTokens, $"seed {seed}: lower bound {lower.PromptTokens} > estimate {estimate.PromptTokens}");
+            Assert.True(lower.Cost <= estimate.Cost, $"seed {seed}: lower bound {lower.Cost} > estimate {estimate.Cost}");
+            Assert.Equal(estimate.OutputTokens, lower.OutputTokens);
 
             // Embedding inputs are tokenized one by one; a chat prompt in one piece.
             var textTokens = generated.SeparateInputs is { } inputs

@@ -21,6 +21,7 @@ internal sealed partial class BudgetAdmission(
     IBudgetLedger ledger,
     RelayPriceCatalog prices,
     WorstCaseEstimator estimator,
+    PromptCountGate gate,
     IOptions<BudgetEstimateOptions> estimateOptions,
     IOptionsMonitor<ModelRelayOptions> options,
     TimeProvider time,
@@ -38,13 +39,18 @@ internal sealed partial class BudgetAdmission(
             return null;
         }
 
-        var (estimate, error) = Estimate(context);
+        await keys.EnsureOpenedAsync(caller.KeyName, context.RequestAborted);
+        if (gate.IsLarge(context) && await RefuseUnaffordableAsync(context, caller.KeyName) is { } refused)
+        {
+            return refused;
+        }
+
+        var (estimate, error) = await EstimateAsync(context);
         if (error is not null)
         {
             return error;
         }
 
-        await keys.EnsureOpenedAsync(caller.KeyName, context.RequestAborted);
         var expiresAt = time.GetUtcNow() + options.CurrentValue.Budgets.ReservationLifetime;
         ReservationResult result;
         try
@@ -78,6 +84,59 @@ internal sealed partial class BudgetAdmission(
                 LogRefused(Usage.LogValue.OfKeyName(caller.KeyName)!, estimate.Cost, result.Available, context.RequestId);
                 metrics?.BudgetRefused(context.Fields!.Model);
                 return BudgetErrors.InsufficientBalance(context.CallerFormat, estimate.Cost, result.Available);
+        }
+    }
+
+    /// <summary>
+    /// Refuses a large prompt whose cost, bounded from below without tokenizing (<see cref="WorstCaseEstimator.LowerBound(RelayRequestContext, PromptFormat, string, ModelPrice, int?)"/>),
+    /// already exceeds what the key has available: its worst case can only be larger, so the reservation would fail after a
+    /// tokenizer pass over megabytes. Costs one balance read, for large prompts only. Null when the prompt may fit (it is
+    /// then counted and reserved as usual; the reservation alone decides, atomically).
+    /// </summary>
+    private async ValueTask<RelayError?> RefuseUnaffordableAsync(RelayRequestContext context, string keyName)
+    {
+        var format = PromptFormatOf(context.Operation) ?? PromptFormat.OpenAIChat;
+        CostEstimate? least = null;
+        foreach (var candidate in context.Candidates)
+        {
+            if (prices.PriceOf(candidate) is not { } price)
+            {
+                return BudgetErrors.ModelNotPriced(context.Fields!.Model);
+            }
+
+            // The reservation is the dearest candidate's worst case, which is at least the dearest lower bound.
+            var bound = estimator.LowerBound(context, format, candidate.UpstreamModel, price, prices.OutputCapOf(candidate));
+            if (least is null || bound.Cost > least.Cost)
+            {
+                least = bound;
+            }
+        }
+
+        if (least is null || await ledger.GetBalanceAsync(keyName, context.RequestAborted) is not { Closed: false } balance || least.Cost <= balance.Available)
+        {
+            return null;
+        }
+
+        LogRefused(keyName, least.Cost, balance.Available, context.RequestId);
+        metrics?.BudgetRefused(context.Fields!.Model);
+        return BudgetErrors.InsufficientBalance(context.CallerFormat, least.Cost, balance.Available, atLeast: true);
+    }
+
+    /// <summary>
+    /// <see cref="Estimate"/>, with a large prompt counted only while its key holds a counting slot
+    /// (<see cref="PromptCountGate"/>); the slot is given back as soon as the count is done.
+    /// </summary>
+    public async ValueTask<(CostEstimate? Estimate, RelayError? Error)> EstimateAsync(RelayRequestContext context)
+    {
+        var (slot, busy) = await gate.EnterAsync(context);
+        if (busy is not null)
+        {
+            return (null, busy);
+        }
+
+        using (slot)
+        {
+            return Estimate(context);
         }
     }
 

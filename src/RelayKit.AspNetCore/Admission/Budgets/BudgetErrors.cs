@@ -10,11 +10,15 @@ internal static class BudgetErrors
     /// Not enough balance: OpenAI answers 429 <c>insufficient_quota</c>, Anthropic 402 <c>billing_error</c>. Both
     /// carry <c>x-should-retry: false</c> (the error writer sets it below 500), so the SDKs do not retry.
     /// </summary>
-    public static RelayError InsufficientBalance(WireFormat format, decimal needed, decimal available) => new(
+    /// <param name="format">The caller's wire format.</param>
+    /// <param name="needed">The worst case, or (<paramref name="atLeast"/>) a lower bound of it.</param>
+    /// <param name="available">What the key has available.</param>
+    /// <param name="atLeast">Whether <paramref name="needed"/> is only a lower bound (a large prompt refused before it was counted).</param>
+    public static RelayError InsufficientBalance(WireFormat format, decimal needed, decimal available, bool atLeast = false) => new(
         format == WireFormat.Anthropic ? StatusCodes.Status402PaymentRequired : StatusCodes.Status429TooManyRequests,
         RelayErrorKind.InsufficientQuota,
         "insufficient_quota",
-        $"This relay key's balance is too low for this request: its worst case costs ${needed:0.######}, ${Math.Max(0m, available):0.######} is available. Lower max_tokens or top up the key.");
+        $"This relay key's balance is too low for this request: its worst case costs {(atLeast ? "at least " : "")}${needed:0.######}, ${Math.Max(0m, available):0.######} is available. Lower max_tokens or top up the key.");
 
     /// <summary>The key's account was refunded and closed (a configured key's, which authentication does not know about).</summary>
     public static RelayError AccountClosed() => RelayError.KeyClosed();

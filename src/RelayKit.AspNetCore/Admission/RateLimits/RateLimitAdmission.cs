@@ -23,15 +23,17 @@ internal sealed class RateLimitAdmission : IRelayAdmission
     private readonly IRateLimitPolicySource _policies;
     private readonly UpstreamCooldown _cooldown;
     private readonly WorstCaseEstimator _estimator;
+    private readonly PromptCountGate _gate;
     private readonly RelayMetrics? _metrics;
 
     public RateLimitAdmission(
-        IRelayRateLimiter limiter, IRateLimitPolicySource policies, UpstreamCooldown cooldown, WorstCaseEstimator estimator, RelayMetrics? metrics = null)
+        IRelayRateLimiter limiter, IRateLimitPolicySource policies, UpstreamCooldown cooldown, WorstCaseEstimator estimator, PromptCountGate gate, RelayMetrics? metrics = null)
     {
         _limiter = limiter;
         _policies = policies;
         _cooldown = cooldown;
         _estimator = estimator;
+        _gate = gate;
         _metrics = metrics;
     }
 
@@ -53,7 +55,23 @@ internal sealed class RateLimitAdmission : IRelayAdmission
 
         // Counting the prompt costs a tokenizer pass; only a tokens-per-minute limit needs it.
         var countsTokens = _policies.GetPolicy(keyName, model).Rules.Any(r => r.Limits.TokensPerMinute is not null);
-        var lease = await _limiter.AcquireAsync(keyName, model, countsTokens ? EstimateTokens(context) : 0, context.RequestAborted);
+        long tokens = 0;
+        if (countsTokens)
+        {
+            // A large prompt is counted only while its key holds a counting slot, as budget admission counts it.
+            var (slot, busy) = await _gate.EnterAsync(context);
+            if (busy is not null)
+            {
+                return busy;
+            }
+
+            using (slot)
+            {
+                tokens = EstimateTokens(context);
+            }
+        }
+
+        var lease = await _limiter.AcquireAsync(keyName, model, tokens, context.RequestAborted);
 
         // Released when the request ends, however it ends, even when a later admission step refuses it.
         response.RegisterForDisposeAsync(lease);

@@ -31,6 +31,7 @@ internal static class RateLimitServiceCollectionExtensions
         services.AddOptions<BudgetEstimateOptions>();
         services.TryAddSingleton<PromptTokenCounter>();
         services.TryAddSingleton<WorstCaseEstimator>();
+        services.TryAddSingleton<PromptCountGate>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRelayAdmission, RateLimitAdmission>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRelaySettlement, RateLimitSettlement>());
         return services;
