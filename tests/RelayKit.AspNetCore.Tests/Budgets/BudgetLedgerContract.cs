@@ -9,7 +9,7 @@ namespace RelayKit.AspNetCore.Tests.Budgets;
 /// test gets fresh storage; <see cref="CreateStore"/> called twice gives two instances over the
 /// same storage (a restart, or a second relay host).
 /// </summary>
-public abstract class BudgetLedgerContract : IAsyncLifetime
+public abstract partial class BudgetLedgerContract : IAsyncLifetime
 {
     private readonly List<object> _stores = [];
 
