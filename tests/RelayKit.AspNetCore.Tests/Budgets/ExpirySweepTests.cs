@@ -10,7 +10,7 @@ public sealed class ExpirySweepTests
     public async Task A_reservation_the_store_cannot_release_does_not_stop_the_sweep_for_the_others()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero));
-        var store = new FailingForOneStore(new InMemoryLedgerStore(), "poisoned");
+        var store = new FailingStore(new InMemoryLedgerStore(), id => id == "poisoned");
         var ledger = new BudgetLedger(store, time, NullLogger<BudgetLedger>.Instance);
         await ledger.TopUpAsync("alice", 10m, "pay-1");
         foreach (var id in new[] { "poisoned", "r1", "r2" })
@@ -29,12 +29,79 @@ public sealed class ExpirySweepTests
         Assert.Equal(1m, (await ledger.GetBalanceAsync("alice"))!.Reserved);
     }
 
-    /// <summary>A store whose session fails on one reservation, as an unreadable row would.</summary>
-    private sealed class FailingForOneStore(ILedgerStore inner, string poisoned) : ILedgerStore
+    [Fact]
+    public async Task A_sweep_tries_each_failing_reservation_once_and_releases_all_the_others_past_a_full_batch()
+    {
+        // 60 unreadable holds expire first, then 90 good ones: every batch of 100 holds the 60 again.
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero));
+        var store = new FailingStore(new InMemoryLedgerStore(), id => id.StartsWith("bad-", StringComparison.Ordinal));
+        var ledger = new BudgetLedger(store, time, NullLogger<BudgetLedger>.Instance);
+        await ledger.TopUpAsync("alice", 1000m, "pay-1");
+        var ids = Enumerable.Range(0, 60).Select(i => $"bad-{i:D2}").Concat(Enumerable.Range(0, 90).Select(i => $"ok-{i:D2}")).ToList();
+        foreach (var id in ids)
+        {
+            Assert.True((await ledger.TryReserveAsync("alice", id, 2m, time.GetUtcNow().AddMinutes(1))).Granted);
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        time.Advance(TimeSpan.FromMinutes(5));
+        store.Failing = true;
+        Assert.Equal(90, await ledger.ReleaseExpiredAsync());
+
+        Assert.All(ids.Take(60), id => Assert.Equal(1, store.Attempts.GetValueOrDefault(id)));
+        Assert.Equal(new BudgetBalance("alice", 1000m, 120m, 0m, false), await ledger.GetBalanceAsync("alice"));
+
+        // The next sweep tries them anew, and once the store reads them they are released.
+        store.Failing = false;
+        Assert.Equal(60, await ledger.ReleaseExpiredAsync());
+        Assert.Equal(new BudgetBalance("alice", 1000m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+    }
+
+    [Fact]
+    public async Task A_full_batch_of_nothing_but_failures_ends_the_sweep_after_one_try_each()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero));
+        var store = new FailingStore(new InMemoryLedgerStore(), id => id.StartsWith("bad-", StringComparison.Ordinal));
+        var ledger = new BudgetLedger(store, time, NullLogger<BudgetLedger>.Instance);
+        await ledger.TopUpAsync("alice", 1000m, "pay-1");
+        foreach (var id in Enumerable.Range(0, 100).Select(i => $"bad-{i:D3}").Append("ok-last"))
+        {
+            Assert.True((await ledger.TryReserveAsync("alice", id, 1m, time.GetUtcNow().AddMinutes(1))).Granted);
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        time.Advance(TimeSpan.FromMinutes(5));
+        store.Failing = true;
+        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, await ledger.ReleaseExpiredAsync(bounded.Token));
+
+        // The batch was all failures: the sweep stopped rather than find them again and again. "ok-last" waits for the next.
+        Assert.Equal(100, store.Attempts.Count);
+        Assert.All(store.Attempts.Values, n => Assert.Equal(1, n));
+        Assert.Equal(101m, (await ledger.GetBalanceAsync("alice"))!.Reserved);
+    }
+
+    /// <summary>A store whose session fails on some reservations, as an unreadable row would, and counts the failed reads.</summary>
+    private sealed class FailingStore(ILedgerStore inner, Func<string, bool> poisoned) : ILedgerStore
     {
         public bool Failing { get; set; }
 
-        private bool Fails(string requestId) => Failing && requestId == poisoned;
+        public Dictionary<string, int> Attempts { get; } = [];
+
+        private bool Fails(string requestId)
+        {
+            if (!Failing || !poisoned(requestId))
+            {
+                return false;
+            }
+
+            lock (Attempts)
+            {
+                Attempts[requestId] = Attempts.GetValueOrDefault(requestId) + 1;
+            }
+
+            return true;
+        }
 
         public Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken) =>
             inner.RunAsync(session => work(new Session(session, this)), cancellationToken);
@@ -47,7 +114,7 @@ public sealed class ExpirySweepTests
 
         public Task<IReadOnlyList<OutboxRecord>> ReadOutboxAsync(int limit, CancellationToken cancellationToken) => inner.ReadOutboxAsync(limit, cancellationToken);
 
-        private sealed class Session(ILedgerSession inner, FailingForOneStore store) : ILedgerSession
+        private sealed class Session(ILedgerSession inner, FailingStore store) : ILedgerSession
         {
             public ValueTask<BudgetReservation?> GetReservationAsync(string requestId) =>
                 store.Fails(requestId)
