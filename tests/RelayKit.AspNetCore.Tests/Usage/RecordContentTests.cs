@@ -188,6 +188,32 @@ public sealed class RecordContentTests
         }
     }
 
+    [Fact]
+    public async Task Responses_and_embeddings_prompts_read_as_text_with_images_named_not_copied()
+    {
+        await using var relay = Create(on: true);
+        relay.Fake.Setup().ForModel("gpt-5.5").RespondWithText(Answer);
+        var http = relay.App.CreateClient();
+
+        var (status, _, _) = await RawRelayCall.PostAsync(http, "/v1/responses", """
+            {"model":"gpt-5.5","instructions":"Be brief.","input":[
+              {"role":"user","content":[{"type":"input_text","text":"What is this?"},{"type":"input_image","image_url":"data:image/png;base64,iVBORw0KGgo="}]},
+              {"type":"function_call","call_id":"c1","name":"lookup","arguments":"{\"q\":\"cat\"}"},
+              {"type":"function_call_output","call_id":"c1","output":"a cat"}]}
+            """, bearer: RelaySettings.AliceKey);
+        Assert.Equal(200, status);
+        (status, _, _) = await RawRelayCall.PostAsync(http, "/v1/embeddings", """{"model":"text-embedding-3-small","input":["first","second"]}""", bearer: RelaySettings.AliceKey);
+        Assert.Equal(200, status);
+
+        var records = await relay.WaitForRecordsAsync(2);
+        var responses = Assert.Single(records, r => r.Operation != "embeddings");
+        Assert.Equal("system: Be brief.\n\nuser: What is this?\n[image]\n\nassistant: lookup({\"q\":\"cat\"})\n\ntool: a cat", responses.Prompt);
+        Assert.Equal(ScrubbedAnswer, responses.Completion);
+        var embeddings = Assert.Single(records, r => r.Operation == "embeddings");
+        Assert.Equal("first\nsecond", embeddings.Prompt);
+        Assert.Equal("", embeddings.Completion);
+    }
+
     private static async Task StoreKeepsContentAsync(Action<Dictionary<string, string?>> store)
     {
         await using var relay = Create(on: true, store);
