@@ -395,7 +395,9 @@ internal sealed partial class BudgetLedger : IBudgetLedger
                     continue;
                 }
 
-                bool applied;
+                // Initialised although the try assigns it: a mutant without that assignment must still compile, or
+                // mutation testing drops every mutant of this method (stryker/SURVIVORS.md).
+                var applied = false;
                 try
                 {
                     applied = await ReleaseExpiredAsync(requestId, now, cancellationToken);
