@@ -193,19 +193,20 @@ internal sealed partial class RelayRequestHandler(
                 LogRelayed(context.Operation.Name, LogValue.Of(context.Fields!.Model)!, LogValue.OfKeyName(context.Caller!.KeyName)!, LogValue.Of(upstream.Provider.Name)!,
                     LogValue.Of(upstream.UpstreamModel)!, context.UpstreamStatusCode ?? 0, context.ClientAborted, context.RequestId);
             }
-
-            await CompleteResponseAsync(context);
         }
         finally
         {
             // 7 Settle: once for every admitted request, however forwarding ended.
             await SettleAsync(context);
         }
+
+        await CompleteResponseAsync(context);
     }
 
     /// <summary>
-    /// Ends the caller's response before step 7, so that the caller has the whole answer (a stream's last
-    /// chunk) without waiting for the ledger and usage writes that settling does.
+    /// Ends the caller's response after step 7 (the durability rule): a stream's body ends only once its charge and
+    /// usage record are committed (group commit keeps that wait short), so an answer its caller received whole is never
+    /// lost to a crash of the relay.
     /// </summary>
     private static async Task CompleteResponseAsync(RelayRequestContext context)
     {
