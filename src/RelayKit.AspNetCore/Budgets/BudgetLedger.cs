@@ -136,6 +136,10 @@ internal sealed partial class BudgetLedger : IBudgetLedger
     }
 
     /// <inheritdoc />
+    /// <remarks>This ledger holds nothing in memory: every reservation is a row of its own.</remarks>
+    public CarvedHold? FindCarve(string requestId) => null;
+
+    /// <inheritdoc />
     public Task RecordUsageAsync(UsageRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);

@@ -28,21 +28,23 @@ internal interface IBudgetLedger
     /// (with the cost this settle charged) into the usage outbox: the charge and its record are committed together or not
     /// at all. Idempotent by request id: a settle already applied charges and records nothing more.
     /// </summary>
-    Task<SettlementResult> SettleAsync(SettleOrder order, CancellationToken cancellationToken = default) =>
-        order.Charge is { } charge ? SettleAsync(order.RequestId, charge, cancellationToken) : ReleaseAsync(order.RequestId, cancellationToken);
+    /// <remarks>
+    /// No default body, on purpose: a decorator that forgot this member would charge through the plain overloads and
+    /// drop every usage record with no error.
+    /// </remarks>
+    Task<SettlementResult> SettleAsync(SettleOrder order, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Puts the usage record of a request that settles nothing (an unmetered key) into the usage outbox, durably, in a
     /// unit of its own (a SQLite store group-commits it with the others).
     /// </summary>
-    Task RecordUsageAsync(UsageRecord record, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("This ledger keeps no usage outbox.");
+    Task RecordUsageAsync(UsageRecord record, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// For a request held in memory out of a lease, what its settle needs to land after this process is gone; null for a
     /// request with a reservation of its own in the store.
     /// </summary>
-    CarvedHold? FindCarve(string requestId) => null;
+    CarvedHold? FindCarve(string requestId);
 
     /// <summary>Releases a reservation without a charge (the upstream failed before any output). Idempotent.</summary>
     Task<SettlementResult> ReleaseAsync(string requestId, CancellationToken cancellationToken = default);

@@ -66,8 +66,10 @@ public sealed class RequestPathSeamTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public async Task The_caller_has_the_whole_answer_before_settling_ends(bool stream)
+    public async Task The_answer_ends_only_after_its_settle_has_ended(bool stream)
     {
+        // The durability rule: an answer its caller has whole is charged and recorded, so a crash between the two cannot
+        // lose the charge of an answer delivered.
         var settlement = new HeldSettlement();
         await using var relay = FakeRelay.Create(services: s => s.AddSingleton<IRelaySettlement>(settlement));
 
@@ -81,23 +83,30 @@ public sealed class RequestPathSeamTests
 
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
         request.Headers.Authorization = new("Bearer", RelaySettings.AliceKey);
+        var whole = ReadWholeAsync(http, request);
         try
         {
-            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(TimeSpan.FromSeconds(10));
-            var text = await response.Content.ReadAsStringAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            await settlement.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
-            // The body ended while the settlement step is still waiting: settling does not hold the caller.
-            Assert.True(settlement.Entered.Task.IsCompleted);
+            // Settling holds the end of the answer: the body has not ended while the settle waits.
+            var first = await Task.WhenAny(whole, Task.Delay(TimeSpan.FromMilliseconds(500)));
+            Assert.NotSame(whole, first);
             Assert.False(settlement.Finished);
-            Assert.Contains(stream ? "data: [DONE]" : "\"choices\"", text, StringComparison.Ordinal);
         }
         finally
         {
             settlement.Release.TrySetResult();
         }
 
-        await settlement.Done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var text = await whole.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.True(settlement.Finished);
+        Assert.Contains(stream ? "data: [DONE]" : "\"choices\"", text, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> ReadWholeAsync(HttpClient http, HttpRequestMessage request)
+    {
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        return await response.Content.ReadAsStringAsync();
     }
 
     private sealed class HeldSettlement : IRelaySettlement

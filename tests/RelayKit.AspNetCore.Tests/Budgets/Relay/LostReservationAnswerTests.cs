@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Tests.TestHost;
 using RelayKit.AspNetCore.Tests.Usage;
+using RelayKit.AspNetCore.Usage;
 
 namespace RelayKit.AspNetCore.Tests.Budgets.Relay;
 
@@ -64,6 +65,16 @@ public sealed class LostReservationAnswerTests
             Interlocked.Increment(ref _releases) == 1
                 ? throw new TimeoutException("The ledger is still down.")
                 : inner.ReleaseAsync(requestId, cancellationToken);
+
+        // The relay settles through the order (charge or release and the usage record in one transaction).
+        public Task<SettlementResult> SettleAsync(SettleOrder order, CancellationToken cancellationToken = default) =>
+            order.Charge is null && Interlocked.Increment(ref _releases) == 1
+                ? throw new TimeoutException("The ledger is still down.")
+                : inner.SettleAsync(order, cancellationToken);
+
+        public Task RecordUsageAsync(UsageRecord record, CancellationToken cancellationToken = default) => inner.RecordUsageAsync(record, cancellationToken);
+
+        public CarvedHold? FindCarve(string requestId) => inner.FindCarve(requestId);
 
         public Task<SettlementResult> SettleAsync(string requestId, decimal actualCost, CancellationToken cancellationToken = default) =>
             inner.SettleAsync(requestId, actualCost, cancellationToken);
