@@ -172,9 +172,18 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     /// <summary>Whether step 7 (settle) has begun: it runs once per request, whichever way the request ended.</summary>
     public bool SettleStarted { get; set; }
 
+    /// <summary>
+    /// The end of a completed event stream as the caller is to receive it (from the upstream chunk that held the end
+    /// event on: <c>[DONE]</c>, <c>message_stop</c>, <c>response.completed</c>), held back by the forwarder until step 7
+    /// has settled (the durability rule), then written by the handler as the response completes.
+    /// </summary>
+    public CommunityToolkit.HighPerformance.Buffers.ArrayPoolBufferWriter<byte>? HeldStreamEnd { get; set; }
+
     public void Dispose()
     {
         Body?.Dispose();
         Translation?.Dispose();
+        HeldStreamEnd?.Dispose();
+        HeldStreamEnd = null;
     }
 }

@@ -219,6 +219,13 @@ internal sealed partial class UpstreamForwarder(
         // Only a successful event stream is watched: it is the answer that can look finished when it is not.
         using var watch = StreamEndWatch.For(context.UpstreamOperation, response);
         var transformCompleted = false;
+
+        // The durability rule: the caller's end event goes out only after the request's charge and usage record are
+        // committed (step 7), so an answer a caller holds complete is never lost to a crash. From the upstream chunk
+        // that carries the end event on, what the caller is to receive (the event, and any events before it in that
+        // chunk, translated or not) is held here and written by the handler once settled; the upstream's own end event
+        // marks the spot, so the caller's bytes need no second parse.
+        ArrayPoolBufferWriter<byte>? end = null;
         try
         {
             Stream output;
@@ -256,6 +263,11 @@ internal sealed partial class UpstreamForwarder(
                 }
 
                 watch?.Push(buffer.AsSpan(0, read));
+                if (watch is { Ended: true } && end is null)
+                {
+                    end = new ArrayPoolBufferWriter<byte>(read + 256);
+                    output = end.AsStream();
+                }
 
                 if (transform is null)
                 {
@@ -300,6 +312,8 @@ internal sealed partial class UpstreamForwarder(
             {
                 // Closed cleanly, but before its end event: as cut short as a reset, and it ends the same way.
                 completed = false;
+                await ReleaseEndAsync(http, end, context.RequestAborted);
+                end = null;
                 LogUpstreamBroke(LogValue.Of(candidate.Provider.Name)!, "it closed its event stream before the stream's end event");
                 await EndCutStreamAsync(context, watch, transform, transformCompleted);
             }
@@ -323,6 +337,10 @@ internal sealed partial class UpstreamForwarder(
                 await StartWithHeldAsync(http, held, context.RequestAborted);
                 completed = true;
             }
+
+            // Handed over: the handler writes it after settling.
+            context.HeldStreamEnd = end;
+            end = null;
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException)
         {
@@ -342,6 +360,9 @@ internal sealed partial class UpstreamForwarder(
                     : LogValue.Of(ex.Message)!);
                 if (watch is not null && http.Response.HasStarted)
                 {
+                    // A cut stream is no complete answer: what was held goes out before the error event.
+                    await ReleaseEndAsync(http, end, context.RequestAborted);
+                    end = null;
                     await EndCutStreamAsync(context, watch, transform, transformCompleted);
                 }
                 else
@@ -354,6 +375,7 @@ internal sealed partial class UpstreamForwarder(
         {
             ArrayPool<byte>.Shared.Return(buffer);
             held?.Dispose();
+            end?.Dispose();
             context.ResponseCompleted = completed;
             if (!observersEnded)
             {
@@ -416,6 +438,27 @@ internal sealed partial class UpstreamForwarder(
         (context.BeforeResponseStart.Count > 0 || (context.ResponseTransform is not null && !response.IsSuccessStatusCode))
         && !string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase)
         && !(response.Content.Headers.ContentLength > HeldBodyCap);
+
+    /// <summary>Writes (and disposes) a held stream end now, for a stream that is not going to complete normally.</summary>
+    private static async Task ReleaseEndAsync(HttpContext http, ArrayPoolBufferWriter<byte>? end, CancellationToken cancellationToken)
+    {
+        if (end is null)
+        {
+            return;
+        }
+
+        try
+        {
+            if (end.WrittenCount > 0)
+            {
+                await http.Response.Body.WriteAsync(end.WrittenMemory, cancellationToken);
+            }
+        }
+        finally
+        {
+            end.Dispose();
+        }
+    }
 
     /// <summary>Starts the response and writes what was held; returns the caller's body stream for the rest.</summary>
     private static async Task<Stream> StartWithHeldAsync(HttpContext http, ArrayPoolBufferWriter<byte> held, CancellationToken cancellationToken)

@@ -204,9 +204,10 @@ internal sealed partial class RelayRequestHandler(
     }
 
     /// <summary>
-    /// Ends the caller's response after step 7 (the durability rule): a stream's body ends only once its charge and
-    /// usage record are committed (group commit keeps that wait short), so an answer its caller received whole is never
-    /// lost to a crash of the relay.
+    /// Ends the caller's response after step 7 (the durability rule): a stream's end event (held back by the forwarder,
+    /// <see cref="RelayRequestContext.HeldStreamEnd"/>) and the end of any body go out only once its charge and usage
+    /// record are committed (group commit keeps that wait short), so an answer its caller received whole is never lost
+    /// to a crash of the relay.
     /// </summary>
     private static async Task CompleteResponseAsync(RelayRequestContext context)
     {
@@ -218,6 +219,11 @@ internal sealed partial class RelayRequestHandler(
 
         try
         {
+            if (context.HeldStreamEnd is { WrittenCount: > 0 } end)
+            {
+                await http.Response.Body.WriteAsync(end.WrittenMemory, http.RequestAborted);
+            }
+
             await http.Response.CompleteAsync();
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)

@@ -144,15 +144,41 @@ public sealed class KillNineTests(ITestOutputHelper output)
             {
                 using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, CancellationToken.None);
                 requestId = response.Headers.TryGetValues("x-request-id", out var ids) ? ids.Single() : null;
-                var text = await response.Content.ReadAsStringAsync(CancellationToken.None);
+                // Read as an SDK reads: a stream is complete for its caller once [DONE] arrived, whether or not the body's
+                // end followed it before the kill, so what was read is kept when the connection breaks.
+                var received = new StringBuilder();
+                var broken = false;
+                try
+                {
+                    await using var content = await response.Content.ReadAsStreamAsync(CancellationToken.None);
+                    using var reader = new StreamReader(content, Encoding.UTF8);
+                    var buffer = new char[4096];
+                    int read;
+                    while ((read = await reader.ReadAsync(buffer, CancellationToken.None)) > 0)
+                    {
+                        received.Append(buffer, 0, read);
+                    }
+                }
+                catch (Exception ex) when (ex is HttpRequestException or IOException)
+                {
+                    broken = true;
+                }
+
+                var text = received.ToString();
                 var completed = response.StatusCode == HttpStatusCode.OK
-                    && (streamed ? text.Contains("data: [DONE]", StringComparison.Ordinal) : text.TrimEnd().EndsWith('}'));
+                    && (streamed ? text.Contains("data: [DONE]", StringComparison.Ordinal) : !broken && text.TrimEnd().EndsWith('}'));
                 outcomes.Add(new Outcome(requestId, streamed, completed));
                 if (completed)
                 {
                     Interlocked.Increment(ref _completed);
                 }
-                else if (response.StatusCode != HttpStatusCode.OK)
+
+                if (broken)
+                {
+                    return outcomes; // the process died under this request
+                }
+
+                if (!completed && response.StatusCode != HttpStatusCode.OK)
                 {
                     throw new InvalidOperationException($"The relay answered {(int)response.StatusCode}: {text}");
                 }
