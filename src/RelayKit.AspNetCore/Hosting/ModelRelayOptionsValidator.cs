@@ -22,7 +22,7 @@ internal sealed class ModelRelayOptionsValidator(string settingsPath, IConfigura
             return ValidateOptionsResult.Success;
         }
 
-        var failures = new List<string>();
+        var failures = RenamedSettings.Find(section, "Budgets");
         ValidateLimits(options, failures);
         ValidateProviders(options, failures);
         ValidateModels(options, failures);
@@ -49,6 +49,8 @@ internal sealed class ModelRelayOptionsValidator(string settingsPath, IConfigura
         {
             failures.Add($"{Path(nameof(options.UpstreamTimeout))} must be positive, for example 00:10:00.");
         }
+
+        failures.AddRange(Storage.RelayStores.Problems(options.Budgets).Select(problem => $"{Path(nameof(options.Budgets))}:{problem}"));
 
         if (options.Budgets.LeaseRequests is < 0 or > 10_000)
         {

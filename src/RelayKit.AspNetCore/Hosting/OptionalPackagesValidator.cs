@@ -16,13 +16,13 @@ internal sealed class OptionalPackagesValidator(RelaySection section, IServicePr
     IValidateOptions<ModelRelayOptions>, IValidateOptions<UsageOptions>, IValidateOptions<RelayRateLimitsOptions>
 {
     public ValidateOptionsResult Validate(string? name, ModelRelayOptions options) =>
-        options.Enabled && options.Budgets.Provider == BudgetStorageProvider.PostgreSql && !Has<IPostgreSqlStorage>()
-            ? ValidateOptionsResult.Fail(RelayStores.MissingPostgreSql($"{section.Path}:Budgets:Provider is PostgreSql"))
+        options.Enabled && options.Budgets.Store == BudgetStoreKind.PostgreSql && !Has<IPostgreSqlStorage>()
+            ? ValidateOptionsResult.Fail(RelayStores.MissingPostgreSql($"{section.Path}:Budgets:Store is PostgreSql"))
             : ValidateOptionsResult.Success;
 
     public ValidateOptionsResult Validate(string? name, UsageOptions options) =>
-        options.Store == UsageStoreKind.Postgres && !Has<IPostgreSqlStorage>()
-            ? ValidateOptionsResult.Fail(RelayStores.MissingPostgreSql($"{section.Path}:Usage:Store is Postgres"))
+        options.Store == UsageStoreKind.PostgreSql && !Has<IPostgreSqlStorage>()
+            ? ValidateOptionsResult.Fail(RelayStores.MissingPostgreSql($"{section.Path}:Usage:Store is PostgreSql"))
             : ValidateOptionsResult.Success;
 
     /// <remarks>A relay that is off (<c>Enabled=false</c>) uses no limiter, so its Redis setting is not checked, as its other settings are not.</remarks>

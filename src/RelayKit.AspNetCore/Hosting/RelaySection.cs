@@ -42,7 +42,12 @@ internal sealed class RelaySection
     /// </summary>
     public void Bind<TOptions>(IServiceCollection services, string subsection) where TOptions : class
     {
-        services.AddOptions<TOptions>().Configure<IServiceProvider>((options, provider) => Resolve(provider)?.GetSection(subsection).Bind(options));
+        services.AddOptions<TOptions>().Configure<IServiceProvider>((options, provider) =>
+        {
+            var section = Resolve(provider);
+            RenamedSettings.ThrowIfUsed<TOptions>(section, subsection);
+            section?.GetSection(subsection).Bind(options);
+        });
         services.AddSingleton<IOptionsChangeTokenSource<TOptions>>(provider =>
             new ConfigurationChangeTokenSource<TOptions>(Options.DefaultName, (IConfiguration?)Resolve(provider) ?? Empty));
     }

@@ -58,6 +58,7 @@ internal static class UsageServiceCollectionExtensions
         services.TryAddSingleton<RelayActivitySource>();
         services.TryAddSingleton<UpstreamHealthTracker>();
 
+        services.TryAddSingleton(RelayFiles.Create);
         services.TryAddSingleton<IUsageStore>(provider => RelayStores.CreateUsageStore(provider, provider.GetRequiredService<IOptions<UsageOptions>>().Value));
         services.TryAddSingleton<UsageQueue>();
         services.AddSingleton<UsageRecorder>();

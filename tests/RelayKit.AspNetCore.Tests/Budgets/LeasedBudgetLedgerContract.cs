@@ -434,7 +434,7 @@ public sealed class PostgresLeasedBudgetLedgerTests : LeasedBudgetLedgerContract
     internal override ILedgerStore CreateStore()
     {
         _connectionString ??= new NpgsqlConnectionStringBuilder(TestServers.RequirePostgres()) { MaxPoolSize = 20 }.ToString();
-        return new PostgresLedgerStore(_connectionString, _schema);
+        return new PostgreSqlLedgerStore(_connectionString, _schema);
     }
 
     public override async Task DisposeAsync()

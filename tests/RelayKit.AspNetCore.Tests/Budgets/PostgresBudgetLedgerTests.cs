@@ -14,7 +14,7 @@ public sealed class PostgresBudgetLedgerTests : BudgetLedgerContract
     {
         // Each instance gets a small pool so two instances stay well under max_connections.
         _connectionString ??= new NpgsqlConnectionStringBuilder(TestServers.RequirePostgres()) { MaxPoolSize = 20 }.ToString();
-        return new PostgresLedgerStore(_connectionString, _schema);
+        return new PostgreSqlLedgerStore(_connectionString, _schema);
     }
 
     public override async Task DisposeAsync()

@@ -5,7 +5,7 @@ using RelayKit.Tests.Shared;
 
 namespace RelayKit.AspNetCore.Tests.Keys;
 
-public sealed class PostgresRelayKeyStoreTests : RelayKeyStoreContract
+public sealed class PostgreSqlRelayKeyStoreTests : RelayKeyStoreContract
 {
     private readonly string _schema = PostgresTestSchema.NewName("keys_test");
     private string? _connectionString;
@@ -13,7 +13,7 @@ public sealed class PostgresRelayKeyStoreTests : RelayKeyStoreContract
     internal override IRelayKeyStore CreateStore()
     {
         _connectionString ??= new NpgsqlConnectionStringBuilder(TestServers.RequirePostgres()) { MaxPoolSize = 5 }.ToString();
-        return new PostgresRelayKeyStore(_connectionString, _schema);
+        return new PostgreSqlRelayKeyStore(_connectionString, _schema);
     }
 
     public override async Task DisposeAsync()

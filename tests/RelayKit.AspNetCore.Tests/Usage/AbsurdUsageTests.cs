@@ -51,9 +51,9 @@ public sealed class AbsurdUsageTests
         {
             await RunAsync(s =>
             {
-                s["ModelRelay:Usage:Store"] = "Postgres";
-                s["ModelRelay:Usage:PostgresConnectionString"] = connectionString;
-                s["ModelRelay:Usage:PostgresSchema"] = schema;
+                s["ModelRelay:Usage:Store"] = "PostgreSql";
+                s["ModelRelay:Usage:PostgreSqlConnectionString"] = connectionString;
+                s["ModelRelay:Usage:PostgreSqlSchema"] = schema;
             });
         }
         finally

@@ -22,12 +22,12 @@ public sealed class PoolSizingTests
         var schema = PostgresTestSchema.NewName("rk_pool");
         void Shared(Dictionary<string, string?> s)
         {
-            s["ModelRelay:Budgets:Provider"] = "PostgreSql";
-            s["ModelRelay:Budgets:PostgresConnectionString"] = connectionString;
-            s["ModelRelay:Budgets:PostgresSchema"] = schema;
-            s["ModelRelay:Usage:Store"] = "Postgres";
-            s["ModelRelay:Usage:PostgresConnectionString"] = connectionString;
-            s["ModelRelay:Usage:PostgresSchema"] = schema;
+            s["ModelRelay:Budgets:Store"] = "PostgreSql";
+            s["ModelRelay:Budgets:PostgreSqlConnectionString"] = connectionString;
+            s["ModelRelay:Budgets:PostgreSqlSchema"] = schema;
+            s["ModelRelay:Usage:Store"] = "PostgreSql";
+            s["ModelRelay:Usage:PostgreSqlConnectionString"] = connectionString;
+            s["ModelRelay:Usage:PostgreSqlSchema"] = schema;
         }
 
         try

@@ -9,7 +9,7 @@ namespace RelayKit.AspNetCore.Usage.Stores;
 /// Usage records in PostgreSQL, shared by every relay instance. The schema and table are created on
 /// first use under an advisory lock, so instances starting together do not race.
 /// </summary>
-internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
+internal sealed class PostgreSqlUsageStore : SqlUsageStore, IAsyncDisposable
 {
     private const string RecordColumns =
         "request_id, ts, day, key_name, requested_model, provider, upstream_model, operation, streamed, " +
@@ -23,7 +23,7 @@ internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
 
     /// <param name="connectionString">The Npgsql connection string.</param>
     /// <param name="schema">A lower-case SQL identifier (validated by <see cref="UsageOptions"/>).</param>
-    public PostgresUsageStore(string connectionString, string schema)
+    public PostgreSqlUsageStore(string connectionString, string schema)
         : this(NpgsqlDataSource.Create(connectionString), schema, ownsDataSource: true)
     {
     }
@@ -32,12 +32,12 @@ internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
     /// <param name="dataSource">The data source.</param>
     /// <param name="schema">A lower-case SQL identifier (validated by <see cref="UsageOptions"/>).</param>
     /// <param name="ownsDataSource">Whether disposing the store disposes the data source.</param>
-    public PostgresUsageStore(NpgsqlDataSource dataSource, string schema, bool ownsDataSource = false)
+    public PostgreSqlUsageStore(NpgsqlDataSource dataSource, string schema, bool ownsDataSource = false)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         _dataSource = dataSource;
         _ownsDataSource = ownsDataSource;
-        _schema = PostgresSchema.Checked(schema);
+        _schema = PostgreSqlSchemaName.Checked(schema);
         _table = $"\"{schema}\".usage_records";
     }
 
@@ -135,7 +135,7 @@ internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
         (NpgsqlConnection)await OpenConnectionAsync(cancellationToken);
 
     protected override Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken) =>
-        PostgresSchema.CreateAsync((NpgsqlConnection)connection, _schema, $"""
+        PostgreSqlSchemaName.CreateAsync((NpgsqlConnection)connection, _schema, $"""
             CREATE TABLE IF NOT EXISTS {_table} (
                 request_id text NOT NULL PRIMARY KEY,
                 ts timestamptz NOT NULL,

@@ -13,7 +13,7 @@ namespace RelayKit.AspNetCore.Budgets;
 /// balance check and the write it guards are atomic across instances; amounts are exact
 /// <c>numeric</c>.
 /// </summary>
-internal sealed class PostgresLedgerStore : SqlLedgerStore, IConditionalReservationStore, IAsyncDisposable
+internal sealed class PostgreSqlLedgerStore : SqlLedgerStore, IConditionalReservationStore, IAsyncDisposable
 {
     private const string UniqueViolation = "23505";
     private const string DeadlockDetected = "40P01";
@@ -25,16 +25,16 @@ internal sealed class PostgresLedgerStore : SqlLedgerStore, IConditionalReservat
     private readonly SchemaOnce<NpgsqlConnection> _schemaOnce;
 
     /// <summary>Creates a store over <paramref name="connectionString"/>, keeping its tables in <paramref name="schema"/>.</summary>
-    public PostgresLedgerStore(string connectionString, string schema = "relaykit")
+    public PostgreSqlLedgerStore(string connectionString, string schema = "relaykit")
         : this(NpgsqlDataSource.Create(connectionString), schema, ownsDataSource: true)
     {
     }
 
     /// <summary>Creates a store over a data source (and its pool) that it shares with the relay's other PostgreSQL stores.</summary>
-    public PostgresLedgerStore(NpgsqlDataSource dataSource, string schema, bool ownsDataSource = false)
+    public PostgreSqlLedgerStore(NpgsqlDataSource dataSource, string schema, bool ownsDataSource = false)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        _schema = PostgresSchema.Checked(schema);
+        _schema = PostgreSqlSchemaName.Checked(schema);
         _dataSource = dataSource;
         _ownsDataSource = ownsDataSource;
         _schemaOnce = new(_dataSource.OpenConnectionAsync, CreateSchemaAsync);
@@ -122,7 +122,7 @@ internal sealed class PostgresLedgerStore : SqlLedgerStore, IConditionalReservat
             }
         }
 
-        await PostgresSchema.CreateAsync(connection, _schema, $"""
+        await PostgreSqlSchemaName.CreateAsync(connection, _schema, $"""
             CREATE TABLE IF NOT EXISTS "{_schema}".budget_accounts (
                 key_id text NOT NULL PRIMARY KEY,
                 balance numeric NOT NULL,

@@ -10,7 +10,7 @@ namespace RelayKit.AspNetCore.PostgreSql;
 /// EXISTS</c> is not safe against a concurrent create of the same name (the loser gets a unique violation), and the
 /// three stores of one instance create the same schema at their first use, often at the same moment.
 /// </summary>
-internal static partial class PostgresSchema
+internal static partial class PostgreSqlSchemaName
 {
     /// <summary>Returns <paramref name="schema"/>, or throws when it is not a lower-case SQL identifier.</summary>
     public static string Checked(string schema) =>

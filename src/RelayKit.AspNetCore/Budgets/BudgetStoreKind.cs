@@ -1,7 +1,7 @@
 namespace RelayKit.AspNetCore.Budgets;
 
 /// <summary>Where balances, reservations and the ledger are kept.</summary>
-public enum BudgetStorageProvider
+public enum BudgetStoreKind
 {
     /// <summary>A SQLite file beside the app (the default): one relay instance, survives restarts.</summary>
     Sqlite,
