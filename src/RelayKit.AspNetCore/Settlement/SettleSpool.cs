@@ -19,6 +19,11 @@ namespace RelayKit.AspNetCore.Settlement;
 /// </remarks>
 internal sealed class SettleSpool : IDisposable
 {
+    // The spool's schema, by version (SchemaMigrations).
+    internal static readonly SchemaMigrations Migrations = new(
+        "settle-spool",
+        "CREATE TABLE IF NOT EXISTS settle_spool (seq INTEGER PRIMARY KEY, request_id TEXT NOT NULL UNIQUE, settle TEXT NOT NULL);");
+
     private readonly string? _connectionString;
     private readonly Dictionary<string, string> _memory = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -154,9 +159,7 @@ internal sealed class SettleSpool : IDisposable
         var connection = await SqliteFile.OpenAsync(_connectionString!, "PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL;", CancellationToken.None);
         if (!_created)
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE IF NOT EXISTS settle_spool (seq INTEGER PRIMARY KEY, request_id TEXT NOT NULL UNIQUE, settle TEXT NOT NULL);";
-            await command.ExecuteNonQueryAsync();
+            await Migrations.ApplyAsync(connection, SchemaDialect.Sqlite, CancellationToken.None);
             _created = true;
         }
 

@@ -14,6 +14,10 @@ internal sealed class PostgreSqlRelayKeyStore : SqlRelayKeyStore, IAsyncDisposab
     private readonly bool _ownsDataSource;
     private readonly string _schema;
     private readonly SchemaOnce<NpgsqlConnection> _schemaOnce;
+    private readonly SchemaMigrations _migrations;
+
+    /// <summary>The store's schema, by version.</summary>
+    internal SchemaMigrations Migrations => _migrations;
 
     /// <summary>Creates a store over <paramref name="connectionString"/>, keeping its table in <paramref name="schema"/>.</summary>
     public PostgreSqlRelayKeyStore(string connectionString, string schema = "relaykit")
@@ -28,6 +32,17 @@ internal sealed class PostgreSqlRelayKeyStore : SqlRelayKeyStore, IAsyncDisposab
         _schema = PostgreSqlSchemaName.Checked(schema);
         _dataSource = dataSource;
         _ownsDataSource = ownsDataSource;
+        _migrations = new("keys", $"""
+            CREATE TABLE IF NOT EXISTS {Table} (
+                id text NOT NULL PRIMARY KEY,
+                name text NOT NULL,
+                secret_sha256 bytea NOT NULL UNIQUE,
+                models text NOT NULL,
+                created_at bigint NOT NULL,
+                expires_at bigint NULL,
+                revoked_at bigint NULL,
+                closed_at bigint NULL);
+            """);
         _schemaOnce = new(_dataSource.OpenConnectionAsync, CreateSchemaAsync);
     }
 
@@ -43,17 +58,7 @@ internal sealed class PostgreSqlRelayKeyStore : SqlRelayKeyStore, IAsyncDisposab
         _schemaOnce.OpenAsync(cancellationToken);
 
     private Task CreateSchemaAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
-        PostgreSqlSchemaName.CreateAsync(connection, _schema, $"""
-            CREATE TABLE IF NOT EXISTS {Table} (
-                id text NOT NULL PRIMARY KEY,
-                name text NOT NULL,
-                secret_sha256 bytea NOT NULL UNIQUE,
-                models text NOT NULL,
-                created_at bigint NOT NULL,
-                expires_at bigint NULL,
-                revoked_at bigint NULL,
-                closed_at bigint NULL);
-            """, cancellationToken);
+        _migrations.ApplyAsync(connection, PostgreSqlSchemaName.Dialect(_schema), cancellationToken);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
