@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Npgsql;
 using RelayKit.AspNetCore.Storage;
 
@@ -11,11 +10,11 @@ namespace RelayKit.AspNetCore.PostgreSql;
 /// EXISTS</c> is not safe against a concurrent create of the same name (the loser gets a unique violation), and the
 /// three stores of one instance create the same schema at their first use, often at the same moment.
 /// </summary>
-internal static partial class PostgreSqlSchemaName
+internal static class PostgreSqlSchemaName
 {
     /// <summary>Returns <paramref name="schema"/>, or throws when it is not a lower-case SQL identifier.</summary>
     public static string Checked(string schema) =>
-        schema is not null && Name().IsMatch(schema)
+        RelayStores.IsSchemaName(schema)
             ? schema
             : throw new ArgumentException("The schema name must be a lower-case SQL identifier (a-z, 0-9, _, not starting with a digit).", nameof(schema));
 
@@ -36,7 +35,4 @@ internal static partial class PostgreSqlSchemaName
             """,
             async (connection, cancellationToken) => await ((NpgsqlConnection)connection).BeginTransactionAsync(cancellationToken));
     }
-
-    [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$", RegexOptions.CultureInvariant)]
-    private static partial Regex Name();
 }

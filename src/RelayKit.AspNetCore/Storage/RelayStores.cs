@@ -88,11 +88,14 @@ internal static partial class RelayStores
             yield return "PostgreSqlConnectionString is required when Store is PostgreSql.";
         }
 
-        if (postgreSql && (schema is null || !SchemaName().IsMatch(schema)))
+        if (postgreSql && !IsSchemaName(schema))
         {
             yield return "PostgreSqlSchema must be a lower-case SQL identifier (a-z, 0-9, _, not starting with a digit).";
         }
     }
+
+    /// <summary>Whether <paramref name="schema"/> is a plain lower-case SQL identifier, the only schema name spliced into SQL.</summary>
+    public static bool IsSchemaName(string? schema) => schema is not null && SchemaName().IsMatch(schema);
 
     private static string LedgerFile(IServiceProvider services, BudgetStorageOptions options) =>
         Files(services).Resolve(options.SqlitePath, DefaultLedgerFile);
