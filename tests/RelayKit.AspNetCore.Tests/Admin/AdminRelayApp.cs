@@ -86,7 +86,7 @@ public sealed class AdminRelayApp : WebApplicationFactory<AdminRelayApp>
 
     public string UsageSqlitePath { get; } = Path.Combine(Path.GetTempPath(), "relaykit-admin-usage-" + Guid.NewGuid().ToString("N") + ".db");
 
-    public string PostgreSqlSchema { get; } = PostgresTestSchema.NewName("admin_test");
+    public string PostgreSqlSchema { get; } = PostgreSqlTestSchema.NewName("admin_test");
 
     public string? PostgreSqlConnectionString { get; }
 
@@ -163,6 +163,6 @@ public sealed class AdminRelayApp : WebApplicationFactory<AdminRelayApp>
             }
         }
 
-        await PostgresTestSchema.DropAsync(PostgreSqlConnectionString, PostgreSqlSchema);
+        await PostgreSqlTestSchema.DropAsync(PostgreSqlConnectionString, PostgreSqlSchema);
     }
 }

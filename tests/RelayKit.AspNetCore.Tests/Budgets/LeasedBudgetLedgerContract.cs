@@ -426,9 +426,9 @@ public sealed class SqliteLeasedBudgetLedgerTests : LeasedBudgetLedgerContract
     }
 }
 
-public sealed class PostgresLeasedBudgetLedgerTests : LeasedBudgetLedgerContract
+public sealed class PostgreSqlLeasedBudgetLedgerTests : LeasedBudgetLedgerContract
 {
-    private readonly string _schema = PostgresTestSchema.NewName("lease_test");
+    private readonly string _schema = PostgreSqlTestSchema.NewName("lease_test");
     private string? _connectionString;
 
     internal override ILedgerStore CreateStore()
@@ -440,6 +440,6 @@ public sealed class PostgresLeasedBudgetLedgerTests : LeasedBudgetLedgerContract
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        await PostgresTestSchema.DropAsync(_connectionString, _schema);
+        await PostgreSqlTestSchema.DropAsync(_connectionString, _schema);
     }
 }

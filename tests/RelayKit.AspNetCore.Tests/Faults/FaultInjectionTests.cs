@@ -79,7 +79,7 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
             MaxPoolSize = 15,
             Timeout = 3,
         }.ConnectionString;
-        var schema = PostgresTestSchema.NewName("rk_faults");
+        var schema = PostgreSqlTestSchema.NewName("rk_faults");
         var limiterPrefix = "relaykit-faults-" + Guid.NewGuid().ToString("N");
         void Shared(Dictionary<string, string?> s)
         {
@@ -107,7 +107,7 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
         }
         finally
         {
-            await PostgresTestSchema.DropAsync(postgres.ConnectionString, schema);
+            await PostgreSqlTestSchema.DropAsync(postgres.ConnectionString, schema);
         }
     }
 

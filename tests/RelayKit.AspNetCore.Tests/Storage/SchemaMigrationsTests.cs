@@ -120,7 +120,7 @@ public sealed class SchemaMigrationsTests : IDisposable
     public async Task PostgreSql_stores_created_before_versioning_are_recorded_at_their_version_with_their_rows()
     {
         var connectionString = TestServers.RequirePostgres();
-        var schema = PostgresTestSchema.NewName("schema_test");
+        var schema = PostgreSqlTestSchema.NewName("schema_test");
         try
         {
             await using var dataSource = NpgsqlDataSource.Create(connectionString);
@@ -147,7 +147,7 @@ public sealed class SchemaMigrationsTests : IDisposable
         }
         finally
         {
-            await PostgresTestSchema.DropAsync(connectionString, schema);
+            await PostgreSqlTestSchema.DropAsync(connectionString, schema);
         }
     }
 

@@ -46,7 +46,7 @@ public sealed class AbsurdUsageTests
     public async Task Absurd_usage_is_metered_from_the_delivered_text_on_PostgreSQL()
     {
         var connectionString = TestServers.RequirePostgres() + ";Maximum Pool Size=10";
-        var schema = PostgresTestSchema.NewName("rk_absurd");
+        var schema = PostgreSqlTestSchema.NewName("rk_absurd");
         try
         {
             await RunAsync(s =>
@@ -58,7 +58,7 @@ public sealed class AbsurdUsageTests
         }
         finally
         {
-            await PostgresTestSchema.DropAsync(connectionString, schema);
+            await PostgreSqlTestSchema.DropAsync(connectionString, schema);
         }
     }
 

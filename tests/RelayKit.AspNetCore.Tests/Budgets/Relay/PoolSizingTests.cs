@@ -19,7 +19,7 @@ public sealed class PoolSizingTests
     public async Task Two_instances_with_default_pools_serve_200_concurrent_metered_requests()
     {
         var connectionString = TestServers.RequirePostgres();
-        var schema = PostgresTestSchema.NewName("rk_pool");
+        var schema = PostgreSqlTestSchema.NewName("rk_pool");
         void Shared(Dictionary<string, string?> s)
         {
             s["ModelRelay:Budgets:Store"] = "PostgreSql";
@@ -82,7 +82,7 @@ public sealed class PoolSizingTests
         }
         finally
         {
-            await PostgresTestSchema.DropAsync(connectionString, schema);
+            await PostgreSqlTestSchema.DropAsync(connectionString, schema);
         }
     }
 }

@@ -28,7 +28,7 @@ public sealed class PostgreSqlUsageStoreTests : UsageStoreContractTests
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        await PostgresTestSchema.DropAsync(_connectionString, _schema);
+        await PostgreSqlTestSchema.DropAsync(_connectionString, _schema);
     }
 
     [SkippableFact]

@@ -7,7 +7,7 @@ namespace RelayKit.AspNetCore.Tests.Keys;
 
 public sealed class PostgreSqlRelayKeyStoreTests : RelayKeyStoreContract
 {
-    private readonly string _schema = PostgresTestSchema.NewName("keys_test");
+    private readonly string _schema = PostgreSqlTestSchema.NewName("keys_test");
     private string? _connectionString;
 
     internal override IRelayKeyStore CreateStore()
@@ -19,6 +19,6 @@ public sealed class PostgreSqlRelayKeyStoreTests : RelayKeyStoreContract
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        await PostgresTestSchema.DropAsync(_connectionString, _schema);
+        await PostgreSqlTestSchema.DropAsync(_connectionString, _schema);
     }
 }

@@ -5,9 +5,9 @@ using RelayKit.Tests.Shared;
 
 namespace RelayKit.AspNetCore.Tests.Budgets;
 
-public sealed class PostgresBudgetLedgerTests : BudgetLedgerContract
+public sealed class PostgreSqlBudgetLedgerTests : BudgetLedgerContract
 {
-    private readonly string _schema = PostgresTestSchema.NewName("budget_test");
+    private readonly string _schema = PostgreSqlTestSchema.NewName("budget_test");
     private string? _connectionString;
 
     internal override ILedgerStore CreateStore()
@@ -20,6 +20,6 @@ public sealed class PostgresBudgetLedgerTests : BudgetLedgerContract
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        await PostgresTestSchema.DropAsync(_connectionString, _schema);
+        await PostgreSqlTestSchema.DropAsync(_connectionString, _schema);
     }
 }
