@@ -112,6 +112,18 @@ public sealed class ModelRelayOptionsValidationTests
         Assert.StartsWith("Gateway:Relay:Models:gpt-5.5:Provider names the unknown provider 'nope'", Assert.Single(error.Failures), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("ModelRelay:Budgets:Store", "PostgreSql", "ModelRelay:Budgets:PostgreSqlConnectionString is required when Store is PostgreSql.")]
+    [InlineData("ModelRelay:Budgets:PostgreSqlSchema", "Bad-Name", "ModelRelay:Budgets:PostgreSqlSchema must be a lower-case SQL identifier")]
+    public void The_budget_store_choice_is_checked_at_start(string key, string value, string expected)
+    {
+        var settings = RelaySettings.Unreachable().With("ModelRelay:Budgets:Store", "PostgreSql").With(key, value);
+
+        var error = Assert.Throws<OptionsValidationException>(() => Resolve(settings));
+
+        Assert.Contains(error.Failures, f => f.StartsWith(expected, StringComparison.Ordinal));
+    }
+
     [Fact]
     public void A_disabled_relay_is_not_validated()
     {
