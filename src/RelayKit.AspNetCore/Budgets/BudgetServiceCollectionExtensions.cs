@@ -16,17 +16,12 @@ internal static class BudgetServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(options);
-        if (options.ExpirySweepInterval <= TimeSpan.Zero)
-        {
-            throw new ArgumentException("ExpirySweepInterval must be positive.", nameof(options));
-        }
-
         services.TryAddSingleton(TimeProvider.System);
         services.AddLogging();
         services.AddOptions<BudgetEstimateOptions>();
         services.TryAddSingleton(options);
 
-        if (RelayStores.Problems(options).FirstOrDefault() is { } problem)
+        if (options.Problems().FirstOrDefault() is { } problem)
         {
             throw new ArgumentException(problem, nameof(options));
         }

@@ -48,6 +48,34 @@ public sealed class BudgetStorageOptions
     /// </summary>
     public int? LeaseRequests { get; set; }
 
+    /// <summary>
+    /// What is wrong with these settings, one message per problem, each starting with the setting's name under
+    /// <c>Budgets</c>: the one check of them, at start for configuration and at registration for <c>AddBudgetLedger</c>.
+    /// </summary>
+    internal IEnumerable<string> Problems()
+    {
+        foreach (var problem in Storage.RelayStores.Problems(this))
+        {
+            yield return problem;
+        }
+
+        if (ExpirySweepInterval <= TimeSpan.Zero)
+        {
+            yield return "ExpirySweepInterval must be positive, for example 00:01:00.";
+        }
+
+        // A lifetime shorter than a request lets the sweep release a reservation still in use.
+        if (ReservationLifetime < TimeSpan.FromMinutes(1))
+        {
+            yield return "ReservationLifetime must be at least a minute (longer than any request runs), for example 01:00:00.";
+        }
+
+        if (LeaseRequests is < 0 or > 10_000)
+        {
+            yield return "LeaseRequests must be between 0 (no leases) and 10000.";
+        }
+    }
+
     /// <summary>The lease size in effect: <see cref="LeaseRequests"/>, or the provider's default.</summary>
     internal int EffectiveLeaseRequests => LeaseRequests ?? (Store == BudgetStoreKind.Sqlite ? 32 : 0);
 }

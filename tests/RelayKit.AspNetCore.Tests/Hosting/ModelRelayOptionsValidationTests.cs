@@ -33,6 +33,8 @@ public sealed class ModelRelayOptionsValidationTests
         { "ModelRelay:Keys:0:Budget", "5.0000000000000000000000000001", "ModelRelay:Keys:0:Budget must be between 0 and 1,000,000,000,000 US dollars, with at most 15 decimal places." },
         { "ModelRelay:Budgets:LeaseRequests", "-1", "ModelRelay:Budgets:LeaseRequests must be between 0 (no leases) and 10000." },
         { "ModelRelay:Budgets:LeaseRequests", "10001", "ModelRelay:Budgets:LeaseRequests must be between 0 (no leases) and 10000." },
+        { "ModelRelay:Budgets:ExpirySweepInterval", "00:00:00", "ModelRelay:Budgets:ExpirySweepInterval must be positive" },
+        { "ModelRelay:Budgets:ReservationLifetime", "00:00:05", "ModelRelay:Budgets:ReservationLifetime must be at least a minute" },
     };
 
     [Theory]
