@@ -56,7 +56,7 @@ public class RelayedRequestBenchmarks
             ["ModelRelay:Keys:0:MaxConcurrentRequests"] = "10000",
 
             // In memory: this measures the relay's own work; the load bench measures it on SQLite.
-            ["ModelRelay:Budgets:Provider"] = "InMemory",
+            ["ModelRelay:Budgets:Store"] = "InMemory",
             ["ModelRelay:Usage:Store"] = "InMemory",
         });
         builder.Services.AddModelRelay().ConfigureUpstreamHandler((_, _) => _fake.CreateHandler());

@@ -171,7 +171,7 @@ internal sealed class BenchServers : IBenchServers
             ["ModelRelay:Keys:0:RequestsPerMinute"] = 100_000_000.ToString(invariant),
             ["ModelRelay:Keys:0:TokensPerMinute"] = 100_000_000_000L.ToString(invariant),
             ["ModelRelay:Keys:0:MaxConcurrentRequests"] = 100_000.ToString(invariant),
-            ["ModelRelay:Budgets:Provider"] = "Sqlite",
+            ["ModelRelay:Budgets:Store"] = "Sqlite",
             ["ModelRelay:Budgets:SqlitePath"] = Path.Combine(dataDirectory, "relaykit-budgets.db"),
             ["ModelRelay:Usage:Store"] = "Sqlite",
             ["ModelRelay:Usage:SqlitePath"] = Path.Combine(dataDirectory, "relaykit-usage.db"),

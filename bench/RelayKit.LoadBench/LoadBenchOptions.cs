@@ -134,7 +134,7 @@ internal sealed class LoadBenchOptions
           --max-requests <n>   at most this many requests per phase (default 200000)
           --soak <n>           afterwards, send n relay requests and show the heap every n/10 (memory flat?;
                                default 100000, 0 to skip; none with --quick unless given)
-          --relay-setting k=v  replace one of the relay's settings, e.g. ModelRelay:Budgets:Provider=InMemory
+          --relay-setting k=v  replace one of the relay's settings, e.g. ModelRelay:Budgets:Store=InMemory
                                (repeatable; the run then no longer measures every feature as configured)
         """;
 }

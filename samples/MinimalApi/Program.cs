@@ -8,8 +8,8 @@
 //
 // With no key configured (ModelRelay:Keys), the sample adds its development key with a small trial credit, so the
 // budget, the cost headers, the estimate and the status page's prices all show on the first run. A key configured
-// anywhere replaces it, and its secret is never printed. The SQLite ledger and usage files go to a data folder
-// outside the content root (unless their paths are configured): the host watches its content root for changes.
+// anywhere replaces it, and its secret is never printed. The SQLite ledger and usage files go where the relay puts them
+// by default (unless their paths are configured): the per-user data folder, outside the content root the host watches.
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.AI;
@@ -28,7 +28,10 @@ var faked = new HashSet<string>(StringComparer.Ordinal);
 RouteProvider("openai", "OPENAI_API_KEY", "https://api.openai.com/v1", "http://embedded-fake-upstream/v1");
 RouteProvider("anthropic", "ANTHROPIC_API_KEY", "https://api.anthropic.com", "http://embedded-fake-upstream/");
 var developmentKey = AddDevelopmentKeyUnlessKeysAreConfigured();
-var dataFolder = KeepDataFilesOutOfTheContentRoot();
+var dataFolder = Path.Combine(
+    Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify),
+    "RelayKit",
+    builder.Environment.ApplicationName);
 builder.Services.AddSingleton(new QuickStart(routes, developmentKey, dataFolder));
 
 // The two lines that make any ASP.NET Core app a model relay; the app's own clients for two models of
@@ -98,30 +101,6 @@ string? AddDevelopmentKeyUnlessKeysAreConfigured()
         ["ModelRelay:Keys:0:Budget"] = DevelopmentKey.TrialCredit,
     });
     return DevelopmentKey.Secret;
-}
-
-// Relative SQLite paths would land in the working directory, under `dotnet run` the content root, whose file
-// watcher every ledger and usage write would wake. Configured paths are left as they are.
-string KeepDataFilesOutOfTheContentRoot()
-{
-    var appData = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);
-    var folder = Path.Combine(appData is { Length: > 0 } ? appData : Path.GetTempPath(), "RelayKit", "MinimalApi");
-    var settings = new Dictionary<string, string?>();
-    foreach (var (key, file) in new[] { ("ModelRelay:Budgets:SqlitePath", "relaykit-budgets.db"), ("ModelRelay:Usage:SqlitePath", "relaykit-usage.db") })
-    {
-        if (string.IsNullOrEmpty(builder.Configuration[key]))
-        {
-            settings[key] = Path.Combine(folder, file);
-        }
-    }
-
-    if (settings.Count > 0)
-    {
-        Directory.CreateDirectory(folder);
-        builder.Configuration.AddInMemoryCollection(settings);
-    }
-
-    return folder;
 }
 
 static string BaseUrl(WebApplication app)

@@ -7,7 +7,7 @@ namespace RelayKit.Samples.MinimalApi;
 /// </summary>
 /// <param name="routes">Where each provider goes, one line each.</param>
 /// <param name="developmentKey">The built-in key's secret when the sample added it (no key configured), else null.</param>
-/// <param name="dataFolder">Where the sample keeps its SQLite files.</param>
+/// <param name="dataFolder">Where the relay keeps its SQLite files unless their paths are configured.</param>
 public sealed class QuickStart(IReadOnlyList<string> routes, string? developmentKey, string dataFolder)
 {
     /// <summary>Writes the start-up text.</summary>

@@ -12,8 +12,8 @@ public static class PostgreSqlModelRelayBuilderExtensions
 {
     /// <summary>
     /// Makes PostgreSQL available to the relay's stores. Configuration still chooses which stores use it:
-    /// <c>ModelRelay:Budgets:Provider=PostgreSql</c> (balances, reservations, the ledger and created keys) and
-    /// <c>ModelRelay:Usage:Store=Postgres</c> (usage records), each with its connection string. The stores share one
+    /// <c>ModelRelay:Budgets:Store=PostgreSql</c> (balances, reservations, the ledger and created keys) and
+    /// <c>ModelRelay:Usage:Store=PostgreSql</c> (usage records), each with its connection string. The stores share one
     /// connection pool per connection string (20 connections unless the connection string sets <c>Maximum Pool Size</c>).
     /// </summary>
     /// <param name="builder">The relay builder from <c>AddModelRelay()</c>.</param>
@@ -41,15 +41,15 @@ public static class PostgreSqlModelRelayBuilderExtensions
         builder.AddPostgreSqlStorage();
         builder.Services.Configure<ModelRelayOptions>(options =>
         {
-            options.Budgets.Provider = BudgetStorageProvider.PostgreSql;
-            options.Budgets.PostgresConnectionString = connectionString;
-            options.Budgets.PostgresSchema = schema;
+            options.Budgets.Store = BudgetStoreKind.PostgreSql;
+            options.Budgets.PostgreSqlConnectionString = connectionString;
+            options.Budgets.PostgreSqlSchema = schema;
         });
         builder.Services.Configure<UsageOptions>(options =>
         {
-            options.Store = UsageStoreKind.Postgres;
-            options.PostgresConnectionString = connectionString;
-            options.PostgresSchema = schema;
+            options.Store = UsageStoreKind.PostgreSql;
+            options.PostgreSqlConnectionString = connectionString;
+            options.PostgreSqlSchema = schema;
         });
         return builder;
     }

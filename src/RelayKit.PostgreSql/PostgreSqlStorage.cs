@@ -22,11 +22,11 @@ internal sealed class PostgreSqlStorage : IPostgreSqlStorage, IAsyncDisposable
 
     private readonly ConcurrentDictionary<string, Lazy<NpgsqlDataSource>> _dataSources = new(StringComparer.Ordinal);
 
-    public ILedgerStore CreateLedgerStore(string connectionString, string schema) => new PostgresLedgerStore(DataSource(connectionString), schema);
+    public ILedgerStore CreateLedgerStore(string connectionString, string schema) => new PostgreSqlLedgerStore(DataSource(connectionString), schema);
 
-    public IRelayKeyStore CreateKeyStore(string connectionString, string schema) => new PostgresRelayKeyStore(DataSource(connectionString), schema);
+    public IRelayKeyStore CreateKeyStore(string connectionString, string schema) => new PostgreSqlRelayKeyStore(DataSource(connectionString), schema);
 
-    public IUsageStore CreateUsageStore(string connectionString, string schema) => new PostgresUsageStore(DataSource(connectionString), schema);
+    public IUsageStore CreateUsageStore(string connectionString, string schema) => new PostgreSqlUsageStore(DataSource(connectionString), schema);
 
     /// <summary>The shared data source for <paramref name="connectionString"/>, created on first use.</summary>
     internal NpgsqlDataSource DataSource(string connectionString) =>

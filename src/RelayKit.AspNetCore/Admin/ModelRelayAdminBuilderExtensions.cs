@@ -27,7 +27,8 @@ public static class ModelRelayAdminBuilderExtensions
             return builder;
         }
 
-        services.AddSingleton<IValidateOptions<ModelRelayOptions>, ModelRelayAdminOptionsValidator>();
+        services.AddSingleton<IValidateOptions<ModelRelayOptions>>(provider =>
+            new ModelRelayAdminOptionsValidator((provider.GetService<Hosting.RelaySection>() ?? Hosting.RelaySection.Default).Path));
         services.TryAddSingleton<IRelayKeyStore>(provider =>
             RelayStores.CreateKeyStore(provider, provider.GetService<BudgetStorageOptions>() ?? new BudgetStorageOptions()));
         services.TryAddSingleton<CreatedKeyLookup>();

@@ -6,7 +6,8 @@ using RelayKit.AspNetCore.Keys;
 namespace RelayKit.AspNetCore.Admin;
 
 /// <summary>Checks <c>ModelRelay:Admin</c> at start.</summary>
-internal sealed class ModelRelayAdminOptionsValidator : IValidateOptions<ModelRelayOptions>
+/// <param name="settingsPath">The relay's configuration section, such as <c>ModelRelay</c>.</param>
+internal sealed class ModelRelayAdminOptionsValidator(string settingsPath) : IValidateOptions<ModelRelayOptions>
 {
     public ValidateOptionsResult Validate(string? name, ModelRelayOptions options)
     {
@@ -14,22 +15,22 @@ internal sealed class ModelRelayAdminOptionsValidator : IValidateOptions<ModelRe
         var failures = new List<string>();
         if (admin.TrialCredit is < 0 or > BudgetLedger.MaxBalance || !BudgetLedger.IsAtScale(admin.TrialCredit))
         {
-            failures.Add($"ModelRelay:Admin:TrialCredit must be between 0 and {BudgetLedger.MaxBalance.ToString("N0", CultureInfo.InvariantCulture)} US dollars, with at most {BudgetLedger.AmountScale} decimal places.");
+            failures.Add($"{settingsPath}:Admin:TrialCredit must be between 0 and {BudgetLedger.MaxBalance.ToString("N0", CultureInfo.InvariantCulture)} US dollars, with at most {BudgetLedger.AmountScale} decimal places.");
         }
 
         if (admin.KeyCacheDuration < TimeSpan.Zero)
         {
-            failures.Add("ModelRelay:Admin:KeyCacheDuration must not be negative.");
+            failures.Add($"{settingsPath}:Admin:KeyCacheDuration must not be negative.");
         }
 
         if (!string.IsNullOrEmpty(admin.KeySha256) && !RelayKeyHash.TryParseHex(admin.KeySha256, out _))
         {
-            failures.Add("ModelRelay:Admin:KeySha256 must be 64 hexadecimal digits (the SHA-256 of the admin key).");
+            failures.Add($"{settingsPath}:Admin:KeySha256 must be 64 hexadecimal digits (the SHA-256 of the admin key).");
         }
 
         if (admin.Key is { Length: > 0 and < 16 })
         {
-            failures.Add("ModelRelay:Admin:Key must be at least 16 characters long.");
+            failures.Add($"{settingsPath}:Admin:Key must be at least 16 characters long.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

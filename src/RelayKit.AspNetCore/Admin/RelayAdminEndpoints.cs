@@ -34,6 +34,9 @@ internal sealed partial class RelayAdminEndpoints(
     private const int DefaultPageSize = 100;
     private const int MaxPageSize = 1000;
 
+    // Settings are named under the relay's section as AddModelRelay was given it.
+    private string SettingsPath => ((Hosting.RelaySection?)services.GetService(typeof(Hosting.RelaySection)) ?? Hosting.RelaySection.Default).Path;
+
     // Resolved on use: the ledger is registered by the relay's budget wiring, which may come after AddAdmin.
     private IBudgetLedger Ledger => (IBudgetLedger?)services.GetService(typeof(IBudgetLedger))
         ?? throw new InvalidOperationException("The operations API needs the budget ledger (IBudgetLedger); it is not registered.");
@@ -75,7 +78,7 @@ internal sealed partial class RelayAdminEndpoints(
             // Fail closed: an operations API that mints keys and moves money must never be open by accident.
             LogUnprotected(logger, http.Request.Path);
             return Error(StatusCodes.Status403Forbidden, "admin_unprotected",
-                "The operations API is not protected: call RequireAuthorization(...) on MapModelRelayAdmin() or set ModelRelay:Admin:Key.");
+                $"The operations API is not protected: call RequireAuthorization(...) on MapModelRelayAdmin() or set {SettingsPath}:Admin:Key.");
         }
 
         return await action(http);
@@ -289,7 +292,7 @@ internal sealed partial class RelayAdminEndpoints(
         if (key.Created is not { } created)
         {
             return Error(StatusCodes.Status409Conflict, "key_configured",
-                $"The key '{key.Id}' is configured in ModelRelay:Keys; revoke it by removing it from configuration (or refund it to close it).");
+                $"The key '{key.Id}' is configured in {SettingsPath}:Keys; revoke it by removing it from configuration (or refund it to close it).");
         }
 
         var revoked = await store.RevokeAsync(created.Id, time.GetUtcNow(), http.RequestAborted) ?? created;
@@ -355,7 +358,7 @@ internal sealed partial class RelayAdminEndpoints(
         if (configured.Budget is null)
         {
             return (null, Error(StatusCodes.Status409Conflict, "key_not_metered",
-                $"The configured key '{id}' has no Budget, so it has no balance; give it one in ModelRelay:Keys (Budget: 0 meters it from an empty balance)."));
+                $"The configured key '{id}' has no Budget, so it has no balance; give it one in {SettingsPath}:Keys (Budget: 0 meters it from an empty balance)."));
         }
 
         await budgets.EnsureOpenedAsync(id, http.RequestAborted);

@@ -16,27 +16,18 @@ internal static class BudgetServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(options);
-        if (options.ExpirySweepInterval <= TimeSpan.Zero)
-        {
-            throw new ArgumentException("ExpirySweepInterval must be positive.", nameof(options));
-        }
-
         services.TryAddSingleton(TimeProvider.System);
         services.AddLogging();
         services.AddOptions<BudgetEstimateOptions>();
         services.TryAddSingleton(options);
 
-        if (options.Provider == BudgetStorageProvider.Sqlite && string.IsNullOrWhiteSpace(options.SqlitePath))
+        if (options.Problems().FirstOrDefault() is { } problem)
         {
-            throw new ArgumentException("SqlitePath is required for SQLite budget storage.", nameof(options));
+            throw new ArgumentException(problem, nameof(options));
         }
 
-        if (options.Provider == BudgetStorageProvider.PostgreSql && string.IsNullOrWhiteSpace(options.PostgresConnectionString))
-        {
-            throw new ArgumentException("PostgresConnectionString is required for PostgreSQL budget storage.", nameof(options));
-        }
-
-        services.TryAddSingleton<ILedgerStore>(sp => RelayStores.CreateLedgerStore(sp, options));
+        services.TryAddSingleton(RelayFiles.Create);
+        services.TryAddSingleton<ILedgerStore>(sp => RelayStores.CreateLedgerStore(sp, sp.GetRequiredService<BudgetStorageOptions>()));
 
         services.TryAddSingleton<IBudgetLedger>(provider =>
         {

@@ -27,10 +27,9 @@ internal static class RelayBudgetServiceCollectionExtensions
         }
 
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<ModelRelayOptions>>().Value.Budgets);
-        services.TryAddSingleton<ILedgerStore>(sp => RelayStores.CreateLedgerStore(sp, sp.GetRequiredService<BudgetStorageOptions>()));
 
-        // The store and its options are registered above from configuration, so AddBudgetLedger's own
-        // (TryAdd) registrations of them give way; it adds the ledger, estimator and expiry sweeper.
+        // The options are registered above from configuration, so AddBudgetLedger's own (TryAdd) registration of them
+        // gives way; it adds the store, the ledger, estimator and expiry sweeper.
         services.AddBudgetLedger(new BudgetStorageOptions());
 
         services.TryAddSingleton<RelayPriceCatalog>();
@@ -38,7 +37,7 @@ internal static class RelayBudgetServiceCollectionExtensions
         services.AddSingleton<BudgetAdmission>();
         services.AddSingleton<MeteringAdmission>();
         services.AddSingleton<BudgetSettlement>();
-        services.TryAddSingleton(sp => new SettleSpool(SettleSpool.PathFor(sp.GetRequiredService<BudgetStorageOptions>())));
+        services.TryAddSingleton(sp => RelayStores.CreateSettleSpool(sp, sp.GetRequiredService<BudgetStorageOptions>()));
         services.AddSingleton<SettleRetrier>();
         services.TryAddSingleton<StoreFailures>();
         services.AddHostedService(sp => sp.GetRequiredService<SettleRetrier>());

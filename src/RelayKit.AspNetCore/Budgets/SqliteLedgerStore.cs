@@ -47,6 +47,46 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     // 40 MB, under the 64 MB journal_size_limit the writer sets; 4,096 let it pass 80 MB under parallel load.
     private const int MaxCommitsBetweenCheckpoints = 2048;
 
+    // The ledger's schema, by version (SchemaMigrations). Every page a commit touches is written to the WAL, so the tables keep to as few B-trees as they
+    // can: accounts and reservations are keyed by their text id alone (WITHOUT ROWID: no second index),
+    // and entries number themselves by rowid, which only grows because entries are never deleted
+    // (AUTOINCREMENT would write sqlite_sequence on every insert as well).
+    internal static readonly SchemaMigrations Migrations = new("ledger", """
+        CREATE TABLE IF NOT EXISTS budget_accounts (
+            key_id TEXT NOT NULL PRIMARY KEY,
+            balance TEXT NOT NULL,
+            reserved TEXT NOT NULL,
+            free_credit TEXT NOT NULL,
+            closed INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS budget_reservations (
+            request_id TEXT NOT NULL PRIMARY KEY,
+            key_id TEXT NOT NULL,
+            amount TEXT NOT NULL,
+            state TEXT NOT NULL,
+            charged TEXT NULL,
+            reported_cost TEXT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS budget_reservations_open ON budget_reservations (expires_at) WHERE state = 'open';
+        CREATE TABLE IF NOT EXISTS budget_entries (
+            seq INTEGER PRIMARY KEY,
+            key_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            amount TEXT NOT NULL,
+            request_id TEXT NULL,
+            reference TEXT NULL,
+            reported_cost TEXT NULL,
+            at INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS budget_entries_key ON budget_entries (key_id, seq);
+        CREATE UNIQUE INDEX IF NOT EXISTS budget_entries_reference ON budget_entries (reference) WHERE reference IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS usage_outbox (
+            seq INTEGER PRIMARY KEY,
+            request_id TEXT NOT NULL UNIQUE,
+            record TEXT NOT NULL);
+        """);
+
     private readonly SchemaOnce<SqliteConnection> _schemaOnce;
     private readonly string _connectionString;
     private readonly Channel<QueuedUnit> _queue = Channel.CreateUnbounded<QueuedUnit>(new UnboundedChannelOptions { SingleReader = true });
@@ -405,46 +445,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     private static async Task CreateSchemaAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
         await ExecuteAsync(connection, "PRAGMA journal_mode = WAL;", cancellationToken);
-
-        // Every page a commit touches is written to the WAL, so the tables keep to as few B-trees as they
-        // can: accounts and reservations are keyed by their text id alone (WITHOUT ROWID: no second index),
-        // and entries number themselves by rowid, which only grows because entries are never deleted
-        // (AUTOINCREMENT would write sqlite_sequence on every insert as well).
-        await ExecuteAsync(connection, """
-            CREATE TABLE IF NOT EXISTS budget_accounts (
-                key_id TEXT NOT NULL PRIMARY KEY,
-                balance TEXT NOT NULL,
-                reserved TEXT NOT NULL,
-                free_credit TEXT NOT NULL,
-                closed INTEGER NOT NULL,
-                updated_at INTEGER NOT NULL) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS budget_reservations (
-                request_id TEXT NOT NULL PRIMARY KEY,
-                key_id TEXT NOT NULL,
-                amount TEXT NOT NULL,
-                state TEXT NOT NULL,
-                charged TEXT NULL,
-                reported_cost TEXT NULL,
-                created_at INTEGER NOT NULL,
-                expires_at INTEGER NOT NULL,
-                updated_at INTEGER NOT NULL) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS budget_reservations_open ON budget_reservations (expires_at) WHERE state = 'open';
-            CREATE TABLE IF NOT EXISTS budget_entries (
-                seq INTEGER PRIMARY KEY,
-                key_id TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                amount TEXT NOT NULL,
-                request_id TEXT NULL,
-                reference TEXT NULL,
-                reported_cost TEXT NULL,
-                at INTEGER NOT NULL);
-            CREATE INDEX IF NOT EXISTS budget_entries_key ON budget_entries (key_id, seq);
-            CREATE UNIQUE INDEX IF NOT EXISTS budget_entries_reference ON budget_entries (reference) WHERE reference IS NOT NULL;
-            CREATE TABLE IF NOT EXISTS usage_outbox (
-                seq INTEGER PRIMARY KEY,
-                request_id TEXT NOT NULL UNIQUE,
-                record TEXT NOT NULL);
-            """, cancellationToken);
+        await Migrations.ApplyAsync(connection, SchemaDialect.Sqlite, cancellationToken);
     }
 
     private static async Task ExecuteAsync(DbConnection connection, string sql, CancellationToken cancellationToken)

@@ -34,7 +34,7 @@ public static partial class ModelRelayEndpointRouteBuilderExtensions
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ModelRelayEndpointRouteBuilderExtensions).FullName!);
         if (!services.GetRequiredService<IOptionsMonitor<ModelRelayOptions>>().CurrentValue.Enabled)
         {
-            LogRelayDisabled(logger);
+            LogRelayDisabled(logger, (services.GetService<RelaySection>() ?? RelaySection.Default).Path);
             return group;
         }
 
@@ -75,8 +75,8 @@ public static partial class ModelRelayEndpointRouteBuilderExtensions
         return RelayErrorWriter.WriteAsync(http, format, RelayError.MethodNotAllowed(http.Request.Method, allowed));
     }
 
-    [LoggerMessage(1, LogLevel.Information, "The model relay is off (ModelRelay:Enabled=false); no relay endpoints are mapped")]
-    private static partial void LogRelayDisabled(ILogger logger);
+    [LoggerMessage(1, LogLevel.Information, "The model relay is off ({Section}:Enabled=false); no relay endpoints are mapped")]
+    private static partial void LogRelayDisabled(ILogger logger, string section);
 
     [LoggerMessage(2, LogLevel.Information, "The model relay is mapped at {Prefix}")]
     private static partial void LogRelayMapped(ILogger logger, string prefix);

@@ -22,7 +22,7 @@ internal sealed class ModelRelayOptionsValidator(string settingsPath, IConfigura
             return ValidateOptionsResult.Success;
         }
 
-        var failures = new List<string>();
+        var failures = RenamedSettings.Find(section, "Budgets");
         ValidateLimits(options, failures);
         ValidateProviders(options, failures);
         ValidateModels(options, failures);
@@ -50,10 +50,7 @@ internal sealed class ModelRelayOptionsValidator(string settingsPath, IConfigura
             failures.Add($"{Path(nameof(options.UpstreamTimeout))} must be positive, for example 00:10:00.");
         }
 
-        if (options.Budgets.LeaseRequests is < 0 or > 10_000)
-        {
-            failures.Add($"{Path(nameof(options.Budgets), nameof(options.Budgets.LeaseRequests))} must be between 0 (no leases) and 10000.");
-        }
+        failures.AddRange(options.Budgets.Problems().Select(problem => $"{Path(nameof(options.Budgets))}:{problem}"));
     }
 
     private void ValidateProviders(ModelRelayOptions options, List<string> failures)

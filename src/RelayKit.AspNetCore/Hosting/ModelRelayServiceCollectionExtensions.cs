@@ -28,8 +28,7 @@ public static class ModelRelayServiceCollectionExtensions
             services.AddOptions<ModelRelayOptions>().BindConfiguration(ModelRelayOptions.SectionName);
         }
 
-        return AddCore(services, ModelRelayOptions.SectionName,
-            sp => sp.GetService<IConfiguration>()?.GetSection(ModelRelayOptions.SectionName));
+        return AddCore(services, RelaySection.Default);
     }
 
     /// <summary>Adds the model relay, configured from the given configuration section.</summary>
@@ -45,7 +44,7 @@ public static class ModelRelayServiceCollectionExtensions
             services.AddOptions<ModelRelayOptions>().Bind(section);
         }
 
-        return AddCore(services, section.Path, _ => section);
+        return AddCore(services, new RelaySection(section.Path, _ => section));
     }
 
     /// <summary>Adds the model relay, configured in code.</summary>
@@ -57,7 +56,7 @@ public static class ModelRelayServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
         services.AddOptions<ModelRelayOptions>().Configure(configure);
-        return AddCore(services, ModelRelayOptions.SectionName, _ => null);
+        return AddCore(services, new RelaySection(ModelRelayOptions.SectionName, _ => null));
     }
 
     /// <summary>
@@ -77,13 +76,16 @@ public static class ModelRelayServiceCollectionExtensions
         return true;
     }
 
-    private static ModelRelayBuilder AddCore(IServiceCollection services, string settingsPath, Func<IServiceProvider, IConfigurationSection?> section)
+    private static ModelRelayBuilder AddCore(IServiceCollection services, RelaySection section)
     {
         services.AddOptions<ModelRelayOptions>().ValidateOnStart();
         if (!services.Any(d => d.ServiceType == typeof(RelayRequestHandler)))
         {
-            services.AddSingleton<IValidateOptions<ModelRelayOptions>>(sp => new ModelRelayOptionsValidator(settingsPath, section(sp)));
-            services.AddSingleton(sp => new OptionalPackagesValidator(settingsPath, sp));
+            // The first AddModelRelay's section is the relay's: every options class binds its subsection of it, and
+            // every validator names settings by its path.
+            services.AddSingleton(section);
+            services.AddSingleton<IValidateOptions<ModelRelayOptions>>(sp => new ModelRelayOptionsValidator(section.Path, section.Resolve(sp)));
+            services.AddSingleton(sp => new OptionalPackagesValidator(section, sp));
             services.AddSingleton<IValidateOptions<ModelRelayOptions>>(sp => sp.GetRequiredService<OptionalPackagesValidator>());
             services.AddSingleton<IValidateOptions<UsageOptions>>(sp => sp.GetRequiredService<OptionalPackagesValidator>());
             services.AddSingleton<IValidateOptions<RelayRateLimitsOptions>>(sp => sp.GetRequiredService<OptionalPackagesValidator>());
@@ -105,14 +107,14 @@ public static class ModelRelayServiceCollectionExtensions
         services.TryAddSingleton<StoreFailures>();
 
         // 4 Admit: rate limits first, so a request they refuse never holds money.
-        services.AddRelayRateLimits();
+        services.AddRelayRateLimits(section);
 
         // Then the meter and the budget reservation; the budget settlement must run before the usage record is
         // written, so the record carries the charged cost.
         services.AddRelayBudgets();
 
         // 7 Settle: usage records, metrics, spans and upstream health (options under the section's Usage and UpstreamHealth).
-        services.AddRelayUsage(section);
+        services.AddRelayUsageSettlement(section);
         return new ModelRelayBuilder(services);
     }
 }

@@ -12,27 +12,27 @@ namespace RelayKit.AspNetCore.Hosting;
 /// builder call was not made (PostgreSQL storage, Redis rate limits), naming the package and the call, instead of
 /// failing the first request.
 /// </summary>
-internal sealed class OptionalPackagesValidator(string settingsPath, IServiceProvider services) :
+internal sealed class OptionalPackagesValidator(RelaySection section, IServiceProvider services) :
     IValidateOptions<ModelRelayOptions>, IValidateOptions<UsageOptions>, IValidateOptions<RelayRateLimitsOptions>
 {
     public ValidateOptionsResult Validate(string? name, ModelRelayOptions options) =>
-        options.Enabled && options.Budgets.Provider == BudgetStorageProvider.PostgreSql && !Has<IPostgreSqlStorage>()
-            ? ValidateOptionsResult.Fail(RelayStores.MissingPostgreSql($"{settingsPath}:Budgets:Provider is PostgreSql"))
+        options.Enabled && options.Budgets.Store == BudgetStoreKind.PostgreSql && !Has<IPostgreSqlStorage>()
+            ? ValidateOptionsResult.Fail(RelayStores.MissingPostgreSql($"{section.Path}:Budgets:Store is PostgreSql"))
             : ValidateOptionsResult.Success;
 
     public ValidateOptionsResult Validate(string? name, UsageOptions options) =>
-        options.Store == UsageStoreKind.Postgres && !Has<IPostgreSqlStorage>()
-            ? ValidateOptionsResult.Fail(RelayStores.MissingPostgreSql($"{settingsPath}:Usage:Store is Postgres"))
+        options.Store == UsageStoreKind.PostgreSql && !Has<IPostgreSqlStorage>()
+            ? ValidateOptionsResult.Fail(RelayStores.MissingPostgreSql($"{section.Path}:Usage:Store is PostgreSql"))
             : ValidateOptionsResult.Success;
 
     /// <remarks>A relay that is off (<c>Enabled=false</c>) uses no limiter, so its Redis setting is not checked, as its other settings are not.</remarks>
     public ValidateOptionsResult Validate(string? name, RelayRateLimitsOptions options) =>
         !string.IsNullOrWhiteSpace(options.Redis) && !Has<IRedisRateLimiterFactory>() && RelayEnabled()
-            ? ValidateOptionsResult.Fail(MissingRedis)
+            ? ValidateOptionsResult.Fail(MissingRedis(section))
             : ValidateOptionsResult.Success;
 
-    internal static string MissingRedis =>
-        $"{RelayRateLimitsOptions.SectionPath}:Redis is set, and Redis rate limits come from the RelayKit.Redis package: " +
+    internal static string MissingRedis(RelaySection section) =>
+        $"{section.PathOf("RateLimits", "Redis")} is set, and Redis rate limits come from the RelayKit.Redis package: " +
         "add that package and call AddModelRelay().AddRedisRateLimits().";
 
     private bool Has<T>() where T : class => services.GetService<T>() is not null;

@@ -7,6 +7,19 @@ namespace RelayKit.AspNetCore.Keys;
 /// <summary>Created keys in a SQLite file (WAL), by default the budget ledger's file.</summary>
 internal sealed class SqliteRelayKeyStore : SqlRelayKeyStore, IDisposable
 {
+    // The created keys' schema, by version (SchemaMigrations), in the ledger's file beside the ledger's own.
+    internal static readonly SchemaMigrations Migrations = new("keys", """
+        CREATE TABLE IF NOT EXISTS relay_keys (
+            id TEXT NOT NULL PRIMARY KEY,
+            name TEXT NOT NULL,
+            secret_sha256 BLOB NOT NULL UNIQUE,
+            models TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NULL,
+            revoked_at INTEGER NULL,
+            closed_at INTEGER NULL);
+        """);
+
     private readonly SchemaOnce<SqliteConnection> _schemaOnce;
     private readonly string _connectionString;
 
@@ -34,17 +47,7 @@ internal sealed class SqliteRelayKeyStore : SqlRelayKeyStore, IDisposable
     private static async Task CreateSchemaAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
         await ExecuteAsync(connection, "PRAGMA journal_mode = WAL;", cancellationToken);
-        await ExecuteAsync(connection, """
-            CREATE TABLE IF NOT EXISTS relay_keys (
-                id TEXT NOT NULL PRIMARY KEY,
-                name TEXT NOT NULL,
-                secret_sha256 BLOB NOT NULL UNIQUE,
-                models TEXT NOT NULL,
-                created_at INTEGER NOT NULL,
-                expires_at INTEGER NULL,
-                revoked_at INTEGER NULL,
-                closed_at INTEGER NULL);
-            """, cancellationToken);
+        await Migrations.ApplyAsync(connection, SchemaDialect.Sqlite, cancellationToken);
     }
 
     /// <inheritdoc />

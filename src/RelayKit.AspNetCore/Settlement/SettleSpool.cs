@@ -6,8 +6,8 @@ using RelayKit.AspNetCore.Usage;
 namespace RelayKit.AspNetCore.Settlement;
 
 /// <summary>
-/// Where a settle the ledger store did not take waits until it lands: a small SQLite file of its own (next to the
-/// ledger's SQLite file, or <see cref="BudgetStorageOptions.SettleSpoolPath"/>), written with <c>synchronous = FULL</c>
+/// Where a settle the ledger store did not take waits until it lands: a small SQLite file of its own (where
+/// <see cref="RelayStores.CreateSettleSpool"/> puts it), written with <c>synchronous = FULL</c>
 /// before the request's answer completes, so a settle that failed survives a crash of the relay. Each row is one
 /// <see cref="SettleOrder"/> (the charge or release, the lease facts of a request held out of a lease, and the usage
 /// record), keyed by request id. Without a path (an in-memory ledger, which a crash loses anyway) it is kept in memory.
@@ -19,6 +19,11 @@ namespace RelayKit.AspNetCore.Settlement;
 /// </remarks>
 internal sealed class SettleSpool : IDisposable
 {
+    // The spool's schema, by version (SchemaMigrations).
+    internal static readonly SchemaMigrations Migrations = new(
+        "settle-spool",
+        "CREATE TABLE IF NOT EXISTS settle_spool (seq INTEGER PRIMARY KEY, request_id TEXT NOT NULL UNIQUE, settle TEXT NOT NULL);");
+
     private readonly string? _connectionString;
     private readonly Dictionary<string, string> _memory = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -33,13 +38,6 @@ internal sealed class SettleSpool : IDisposable
 
     /// <summary>The spool's file, or null when it is kept in memory.</summary>
     public string? Path { get; }
-
-    /// <summary>The spool file for a ledger store: next to the ledger's SQLite file, at the configured path, or none (memory).</summary>
-    public static string? PathFor(BudgetStorageOptions options) =>
-        !string.IsNullOrWhiteSpace(options.SettleSpoolPath) ? options.SettleSpoolPath
-        : options.Provider == BudgetStorageProvider.Sqlite ? System.IO.Path.ChangeExtension(System.IO.Path.GetFullPath(options.SqlitePath), ".settle-spool.db")
-        : options.Provider == BudgetStorageProvider.PostgreSql ? "relaykit-settle-spool.db"
-        : null;
 
     /// <summary>Keeps <paramref name="order"/> durably; a second order of the same request replaces the first.</summary>
     public async Task AddAsync(SettleOrder order)
@@ -161,9 +159,7 @@ internal sealed class SettleSpool : IDisposable
         var connection = await SqliteFile.OpenAsync(_connectionString!, "PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL;", CancellationToken.None);
         if (!_created)
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE IF NOT EXISTS settle_spool (seq INTEGER PRIMARY KEY, request_id TEXT NOT NULL UNIQUE, settle TEXT NOT NULL);";
-            await command.ExecuteNonQueryAsync();
+            await Migrations.ApplyAsync(connection, SchemaDialect.Sqlite, CancellationToken.None);
             _created = true;
         }
 

@@ -9,18 +9,18 @@ public sealed class UsageOptions : IValidatableObject
     public UsageStoreKind Store { get; set; } = UsageStoreKind.Sqlite;
 
     /// <summary>
-    /// The SQLite file for <see cref="UsageStoreKind.Sqlite"/>; a relative path resolves against the current directory.
-    /// Default: <c>relaykit-usage.db</c>. In production, keep it outside the host's content root: the host watches that
-    /// folder for appsettings.json changes and would wake on every write.
+    /// The SQLite file for <see cref="UsageStoreKind.Sqlite"/>. Unset (the default): <c>usage.db</c> in the per-user data
+    /// folder, <c>LocalApplicationData/RelayKit/&lt;ApplicationName&gt;/</c>, created on first use. A relative path is
+    /// relative to the host's content root; a file there is warned about at start, because the host watches that folder
+    /// for appsettings.json changes and would wake on every write.
     /// </summary>
-    public string SqlitePath { get; set; } = "relaykit-usage.db";
+    public string? SqlitePath { get; set; }
 
-    /// <summary>The Npgsql connection string for <see cref="UsageStoreKind.Postgres"/>.</summary>
-    public string? PostgresConnectionString { get; set; }
+    /// <summary>The Npgsql connection string for <see cref="UsageStoreKind.PostgreSql"/>.</summary>
+    public string? PostgreSqlConnectionString { get; set; }
 
     /// <summary>The PostgreSQL schema that holds the usage table, created on first use. Default: <c>relaykit</c>.</summary>
-    [RegularExpression("^[a-z_][a-z0-9_]{0,62}$", ErrorMessage = "PostgresSchema must be a lower-case SQL identifier.")]
-    public string PostgresSchema { get; set; } = "relaykit";
+    public string PostgreSqlSchema { get; set; } = "relaykit";
 
     /// <summary>How many records may wait for the store before <see cref="WhenQueueFull"/> applies. Default: 10,000.</summary>
     [Range(1, 10_000_000)]
@@ -54,17 +54,7 @@ public sealed class UsageOptions : IValidatableObject
     public int MaxContentLength { get; set; } = 32_768;
 
     /// <inheritdoc/>
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        if (Store == UsageStoreKind.Postgres && string.IsNullOrWhiteSpace(PostgresConnectionString))
-        {
-            yield return new ValidationResult(
-                "PostgresConnectionString is required when Store is Postgres.", [nameof(PostgresConnectionString)]);
-        }
-
-        if (Store == UsageStoreKind.Sqlite && string.IsNullOrWhiteSpace(SqlitePath))
-        {
-            yield return new ValidationResult("SqlitePath is required when Store is Sqlite.", [nameof(SqlitePath)]);
-        }
-    }
+    /// <remarks>The store choice is checked by the one check every store shares (<see cref="Storage.RelayStores"/>).</remarks>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext) =>
+        Storage.RelayStores.Problems(this).Select(problem => new ValidationResult(problem, [problem[..problem.IndexOf(' ', StringComparison.Ordinal)]]));
 }

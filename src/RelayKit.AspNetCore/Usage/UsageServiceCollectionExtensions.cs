@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -59,6 +58,7 @@ internal static class UsageServiceCollectionExtensions
         services.TryAddSingleton<RelayActivitySource>();
         services.TryAddSingleton<UpstreamHealthTracker>();
 
+        services.TryAddSingleton(RelayFiles.Create);
         services.TryAddSingleton<IUsageStore>(provider => RelayStores.CreateUsageStore(provider, provider.GetRequiredService<IOptions<UsageOptions>>().Value));
         services.TryAddSingleton<UsageQueue>();
         services.AddSingleton<UsageRecorder>();
@@ -73,14 +73,18 @@ internal static class UsageServiceCollectionExtensions
     }
 
     /// <summary>
-    /// The relay's usage wiring, called by <c>AddModelRelay</c>: the usage services with options bound from
-    /// the relay section's <c>Usage</c> and <c>UpstreamHealth</c> subsections, the per-attempt telemetry the
-    /// forwarder reports to, and the settlement that records each request.
+    /// The relay's usage wiring, called by <c>AddModelRelay</c>: the usage services with options bound from the relay
+    /// section's <c>Usage</c> and <c>UpstreamHealth</c> subsections, the per-attempt telemetry the forwarder reports
+    /// to, and the settlement that records each request.
     /// </summary>
-    public static IServiceCollection AddRelayUsage(this IServiceCollection services, Func<IServiceProvider, IConfigurationSection?> relaySection)
+    public static IServiceCollection AddRelayUsageSettlement(this IServiceCollection services, Hosting.RelaySection section)
     {
-        services.AddOptions<UsageOptions>().Configure<IServiceProvider>((options, provider) => relaySection(provider)?.GetSection("Usage").Bind(options));
-        services.AddOptions<UpstreamHealthOptions>().Configure<IServiceProvider>((options, provider) => relaySection(provider)?.GetSection("UpstreamHealth").Bind(options));
+        if (!services.Any(d => d.ServiceType == typeof(UsageSettlement)))
+        {
+            section.Bind<UsageOptions>(services, "Usage");
+            section.Bind<UpstreamHealthOptions>(services, "UpstreamHealth");
+        }
+
         services.AddRelayUsage();
         services.TryAddSingleton<UpstreamAttemptTracker>();
 

@@ -8,11 +8,13 @@ internal sealed class UsageStoreHealthCheck : IHealthCheck
 {
     private readonly IUsageStore _store;
     private readonly bool _off;
+    private readonly string _settingsPath;
 
-    public UsageStoreHealthCheck(IUsageStore store, IOptions<ModelRelayOptions>? relay = null)
+    public UsageStoreHealthCheck(IUsageStore store, IOptions<ModelRelayOptions>? relay = null, Hosting.RelaySection? section = null)
     {
         _store = store;
         _off = relay?.Value.Enabled == false;
+        _settingsPath = (section ?? Hosting.RelaySection.Default).Path;
     }
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -20,7 +22,7 @@ internal sealed class UsageStoreHealthCheck : IHealthCheck
         if (_off)
         {
             // Pinging would open (create) the store of a relay that is out of the path.
-            return HealthCheckResult.Healthy("The relay is off (ModelRelay:Enabled=false); its usage store is not used.");
+            return HealthCheckResult.Healthy($"The relay is off ({_settingsPath}:Enabled=false); its usage store is not used.");
         }
 
         try

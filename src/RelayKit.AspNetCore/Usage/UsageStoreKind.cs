@@ -6,8 +6,8 @@ public enum UsageStoreKind
     /// <summary>A SQLite file in WAL mode (<see cref="UsageOptions.SqlitePath"/>); the default.</summary>
     Sqlite,
 
-    /// <summary>PostgreSQL (<see cref="UsageOptions.PostgresConnectionString"/>), for many relay instances.</summary>
-    Postgres,
+    /// <summary>PostgreSQL (<see cref="UsageOptions.PostgreSqlConnectionString"/>), for many relay instances.</summary>
+    PostgreSql,
 
     /// <summary>Process memory; records are lost on restart. For tests and demos.</summary>
     InMemory,

@@ -10,7 +10,9 @@ namespace RelayKit.AspNetCore.AppClients;
 /// host would start and the app's first call would fail with a 500 in the middle of a request.
 /// With the relay on, the relay is what they reach, and its own validation covers the configuration.
 /// </summary>
-internal sealed class AppClientsValidator(IEnumerable<AppClientRegistration> registrations) : IValidateOptions<ModelRelayOptions>
+/// <param name="registrations">The app clients registered.</param>
+/// <param name="section">The relay's configuration section, whose path the messages name; unset, <c>ModelRelay</c>.</param>
+internal sealed class AppClientsValidator(IEnumerable<AppClientRegistration> registrations, RelaySection? section = null) : IValidateOptions<ModelRelayOptions>
 {
     public ValidateOptionsResult Validate(string? name, ModelRelayOptions options)
     {
@@ -19,24 +21,25 @@ internal sealed class AppClientsValidator(IEnumerable<AppClientRegistration> reg
             return ValidateOptionsResult.Success;
         }
 
+        var path = (section ?? RelaySection.Default).Path;
         var failures = new List<string>();
         foreach (var client in registrations.Distinct())
         {
             var call = $"{client.Method}(\"{client.Model}\")";
-            if (!AppModelTarget.TryResolve(options, client.Model, out var target, out var missing))
+            if (!AppModelTarget.TryResolve(options, client.Model, path, out var target, out var missing))
             {
-                failures.Add($"{call} with the relay off (ModelRelay:Enabled=false): {missing}");
+                failures.Add($"{call} with the relay off ({path}:Enabled=false): {missing}");
                 continue;
             }
 
             if (string.IsNullOrEmpty(target.ApiKey))
             {
-                failures.Add($"{call} with the relay off (ModelRelay:Enabled=false) calls provider '{target.Provider}' itself and needs its key: set ModelRelay:Providers:{target.Provider}:ApiKey.");
+                failures.Add($"{call} with the relay off ({path}:Enabled=false) calls provider '{target.Provider}' itself and needs its key: set {path}:Providers:{target.Provider}:ApiKey.");
             }
 
             if (client.RequiredKind is { } kind && kind != target.Kind)
             {
-                failures.Add($"{call}: the model is served by provider '{target.Provider}' in the {target.Kind} format, which the {Describe(kind)} client cannot reach without the relay (ModelRelay:Enabled=false). "
+                failures.Add($"{call}: the model is served by provider '{target.Provider}' in the {target.Kind} format, which the {Describe(kind)} client cannot reach without the relay ({path}:Enabled=false). "
                     + $"Register it with {(kind == ModelRelayProviderKind.OpenAI ? "AddAnthropicClient" : "AddOpenAIChatClient")} or AddChatClient, or keep the relay on.");
             }
         }

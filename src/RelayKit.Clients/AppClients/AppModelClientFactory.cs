@@ -23,6 +23,8 @@ internal sealed class AppModelClientFactory(IOptions<ModelRelayOptions> options,
 
     private bool RelayOn => options.Value.Enabled;
 
+    private string SettingsPath => (services.GetService<RelaySection>() ?? RelaySection.Default).Path;
+
     /// <summary>An <see cref="IChatClient"/> over the SDK of the model's provider.</summary>
     public IChatClient CreateChatClient(string model)
     {
@@ -34,7 +36,7 @@ internal sealed class AppModelClientFactory(IOptions<ModelRelayOptions> options,
                 : CreateOpenAIChatClient(model).AsIChatClient();
         }
 
-        var target = AppModelTarget.Resolve(options.Value, model);
+        var target = AppModelTarget.Resolve(options.Value, model, SettingsPath);
         return target.Kind == ModelRelayProviderKind.Anthropic
             ? CreateAnthropicClient(model).AsIChatClient(target.UpstreamModel)
             : CreateOpenAIChatClient(model).AsIChatClient();
@@ -52,7 +54,7 @@ internal sealed class AppModelClientFactory(IOptions<ModelRelayOptions> options,
             });
         }
 
-        var target = AppModelTarget.Resolve(options.Value, model);
+        var target = AppModelTarget.Resolve(options.Value, model, SettingsPath);
         if (target.Kind != ModelRelayProviderKind.OpenAI)
         {
             throw new InvalidOperationException($"The model '{model}' is served by an Anthropic provider; the OpenAI client cannot reach it without the relay. Use AddAnthropicClient or AddChatClient.");
@@ -74,7 +76,7 @@ internal sealed class AppModelClientFactory(IOptions<ModelRelayOptions> options,
             };
         }
 
-        var target = AppModelTarget.Resolve(options.Value, model);
+        var target = AppModelTarget.Resolve(options.Value, model, SettingsPath);
         if (target.Kind != ModelRelayProviderKind.Anthropic)
         {
             throw new InvalidOperationException($"The model '{model}' is served by an OpenAI provider; the Anthropic client cannot reach it without the relay. Use AddOpenAIChatClient or AddChatClient.");

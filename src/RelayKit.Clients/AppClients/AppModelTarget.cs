@@ -19,17 +19,20 @@ internal sealed record AppModelTarget(string Provider, ModelRelayProviderKind Ki
     /// The configured provider of <paramref name="model"/>, found as the relay routes it (a name, an alias or a pattern
     /// such as <c>o*-mini</c>), so the app's clients reach with the relay off what they reach through it.
     /// </summary>
-    public static AppModelTarget Resolve(ModelRelayOptions options, string model) =>
-        TryResolve(options, model, out var target, out var missing) ? target : throw new InvalidOperationException(missing);
+    public static AppModelTarget Resolve(ModelRelayOptions options, string model, string settingsPath) =>
+        TryResolve(options, model, settingsPath, out var target, out var missing) ? target : throw new InvalidOperationException(missing);
 
-    /// <summary>The target of <paramref name="model"/>; otherwise false, with what configuration is missing.</summary>
-    public static bool TryResolve(ModelRelayOptions options, string model, [NotNullWhen(true)] out AppModelTarget? target, [NotNullWhen(false)] out string? missing)
+    /// <summary>
+    /// The target of <paramref name="model"/>; otherwise false, with what configuration is missing, named under the
+    /// relay's section <paramref name="settingsPath"/>.
+    /// </summary>
+    public static bool TryResolve(ModelRelayOptions options, string model, string settingsPath, [NotNullWhen(true)] out AppModelTarget? target, [NotNullWhen(false)] out string? missing)
     {
         target = null;
         if (Route(options, model) is not { } candidate)
         {
-            missing = $"the app's client for model '{model}' needs ModelRelay:Models:{model} (with its Provider, or a pattern that matches it) "
-                + "and that provider under ModelRelay:Providers (Kind, BaseUrl, ApiKey) configured to reach the provider directly.";
+            missing = $"the app's client for model '{model}' needs {settingsPath}:Models:{model} (with its Provider, or a pattern that matches it) "
+                + $"and that provider under {settingsPath}:Providers (Kind, BaseUrl, ApiKey) configured to reach the provider directly.";
             return false;
         }
 
@@ -37,7 +40,7 @@ internal sealed record AppModelTarget(string Provider, ModelRelayProviderKind Ki
         var providerName = candidate.Entry.Provider.Name;
         if (!options.Providers.TryGetValue(providerName, out var provider) || provider.Kind is not { } kind || provider.BaseUrl is null)
         {
-            missing = $"the app's client for model '{model}' needs ModelRelay:Models:{name}:Provider to name a provider with its Kind and BaseUrl.";
+            missing = $"the app's client for model '{model}' needs {settingsPath}:Models:{name}:Provider to name a provider with its Kind and BaseUrl.";
             return false;
         }
 

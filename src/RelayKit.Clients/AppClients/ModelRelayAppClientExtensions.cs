@@ -74,7 +74,7 @@ public static class ModelRelayAppClientExtensions
         }
 
         services.AddSingleton<AppRelayKey>();
-        services.AddOptions<ModelRelayOptions>().PostConfigure<AppRelayKey>((options, key) =>
+        services.AddOptions<ModelRelayOptions>().PostConfigure<AppRelayKey, IServiceProvider>((options, key, provider) =>
         {
             var configured = options.Keys.FirstOrDefault(k => string.Equals(k.Name, AppRelayKey.Name, StringComparison.Ordinal));
             if (configured is null)
@@ -89,7 +89,7 @@ public static class ModelRelayAppClientExtensions
             else
             {
                 throw new InvalidOperationException(
-                    "ModelRelay:Keys has a key named 'app' without a Secret; the app's own clients need its secret to call with, so set Secret (not only SecretSha256) or rename the key.");
+                    $"{(provider.GetService<RelaySection>() ?? RelaySection.Default).Path}:Keys has a key named 'app' without a Secret; the app's own clients need its secret to call with, so set Secret (not only SecretSha256) or rename the key.");
             }
         });
     }

@@ -49,32 +49,32 @@ public sealed class AdminRelayApp : WebApplicationFactory<AdminRelayApp>
         if (storage == AdminStorage.Sqlite)
         {
             // The relay registers its ledger from configuration; point it at this test's own file.
-            _settings["ModelRelay:Budgets:Provider"] = "Sqlite";
+            _settings["ModelRelay:Budgets:Store"] = "Sqlite";
             _settings["ModelRelay:Budgets:SqlitePath"] = SqlitePath;
             _settings["ModelRelay:Usage:Store"] = "Sqlite";
             _settings["ModelRelay:Usage:SqlitePath"] = UsageSqlitePath;
         }
         else if (storage == AdminStorage.PostgreSql)
         {
-            PostgresConnectionString = TestServers.RequirePostgres();
-            _settings["ModelRelay:Budgets:Provider"] = "PostgreSql";
-            _settings["ModelRelay:Budgets:PostgresConnectionString"] = PostgresConnectionString;
-            _settings["ModelRelay:Budgets:PostgresSchema"] = PostgresSchema;
-            _settings["ModelRelay:Usage:Store"] = "Postgres";
-            _settings["ModelRelay:Usage:PostgresConnectionString"] = PostgresConnectionString;
-            _settings["ModelRelay:Usage:PostgresSchema"] = PostgresSchema;
+            PostgreSqlConnectionString = TestServers.RequirePostgres();
+            _settings["ModelRelay:Budgets:Store"] = "PostgreSql";
+            _settings["ModelRelay:Budgets:PostgreSqlConnectionString"] = PostgreSqlConnectionString;
+            _settings["ModelRelay:Budgets:PostgreSqlSchema"] = PostgreSqlSchema;
+            _settings["ModelRelay:Usage:Store"] = "PostgreSql";
+            _settings["ModelRelay:Usage:PostgreSqlConnectionString"] = PostgreSqlConnectionString;
+            _settings["ModelRelay:Usage:PostgreSqlSchema"] = PostgreSqlSchema;
         }
 
         settings?.Invoke(_settings);
         _hostPolicy = hostPolicy;
         _storage = storage switch
         {
-            AdminStorage.Sqlite => new BudgetStorageOptions { Provider = BudgetStorageProvider.Sqlite, SqlitePath = SqlitePath },
+            AdminStorage.Sqlite => new BudgetStorageOptions { Store = BudgetStoreKind.Sqlite, SqlitePath = SqlitePath },
             AdminStorage.PostgreSql => new BudgetStorageOptions
             {
-                Provider = BudgetStorageProvider.PostgreSql, PostgresConnectionString = PostgresConnectionString, PostgresSchema = PostgresSchema,
+                Store = BudgetStoreKind.PostgreSql, PostgreSqlConnectionString = PostgreSqlConnectionString, PostgreSqlSchema = PostgreSqlSchema,
             },
-            _ => new BudgetStorageOptions { Provider = BudgetStorageProvider.InMemory },
+            _ => new BudgetStorageOptions { Store = BudgetStoreKind.InMemory },
         };
     }
 
@@ -86,9 +86,9 @@ public sealed class AdminRelayApp : WebApplicationFactory<AdminRelayApp>
 
     public string UsageSqlitePath { get; } = Path.Combine(Path.GetTempPath(), "relaykit-admin-usage-" + Guid.NewGuid().ToString("N") + ".db");
 
-    public string PostgresSchema { get; } = PostgresTestSchema.NewName("admin_test");
+    public string PostgreSqlSchema { get; } = PostgreSqlTestSchema.NewName("admin_test");
 
-    public string? PostgresConnectionString { get; }
+    public string? PostgreSqlConnectionString { get; }
 
     public FakeLogCollector Logs => Services.GetRequiredService<FakeLogCollector>();
 
@@ -163,6 +163,6 @@ public sealed class AdminRelayApp : WebApplicationFactory<AdminRelayApp>
             }
         }
 
-        await PostgresTestSchema.DropAsync(PostgresConnectionString, PostgresSchema);
+        await PostgreSqlTestSchema.DropAsync(PostgreSqlConnectionString, PostgreSqlSchema);
     }
 }

@@ -186,6 +186,28 @@ public sealed class AppClientsTests
             failure.Failures);
     }
 
+    [Fact]
+    public async Task With_the_relay_bound_to_another_section_the_messages_name_that_section()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Gateway:Relay:Enabled"] = "false",
+            ["Gateway:Relay:Providers:local:Kind"] = "OpenAI",
+            ["Gateway:Relay:Providers:local:BaseUrl"] = "http://127.0.0.1:11434/v1",
+            ["Gateway:Relay:Models:llama:Provider"] = "local",
+        });
+        builder.Services.AddModelRelay(builder.Configuration.GetSection("Gateway:Relay")).AddChatClient("llama");
+        using var app = builder.Build();
+
+        var failure = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => app.StartAsync());
+
+        Assert.Equal(
+            ["AddChatClient(\"llama\") with the relay off (Gateway:Relay:Enabled=false) calls provider 'local' itself and needs its key: set Gateway:Relay:Providers:local:ApiKey."],
+            failure.Failures);
+    }
+
     private static async Task<Microsoft.Extensions.Options.OptionsValidationException> StartWithOnlyAsync(Dictionary<string, string?> settings, string model)
     {
         var builder = Host.CreateApplicationBuilder();

@@ -15,7 +15,7 @@ public sealed class BudgetServiceCollectionExtensionsTests
         try
         {
             var options = new BudgetStorageOptions { SqlitePath = path };
-            Assert.Equal(BudgetStorageProvider.Sqlite, options.Provider);
+            Assert.Equal(BudgetStoreKind.Sqlite, options.Store);
             await using (var services = new ServiceCollection().AddBudgetLedger(options).BuildServiceProvider())
             {
                 Assert.IsType<SqliteLedgerStore>(services.GetRequiredService<ILedgerStore>());
@@ -36,20 +36,20 @@ public sealed class BudgetServiceCollectionExtensionsTests
     }
 
     [Theory]
-    [InlineData(BudgetStorageProvider.Sqlite, null, true)]
-    [InlineData(BudgetStorageProvider.Sqlite, 0, false)]
-    [InlineData(BudgetStorageProvider.InMemory, null, false)]
-    [InlineData(BudgetStorageProvider.InMemory, 8, true)]
-    [InlineData(BudgetStorageProvider.PostgreSql, null, false)]
-    [InlineData(BudgetStorageProvider.PostgreSql, 8, true)]
-    public async Task Leases_are_on_by_default_for_SQLite_only_and_follow_the_setting(BudgetStorageProvider provider, int? leaseRequests, bool leased)
+    [InlineData(BudgetStoreKind.Sqlite, null, true)]
+    [InlineData(BudgetStoreKind.Sqlite, 0, false)]
+    [InlineData(BudgetStoreKind.InMemory, null, false)]
+    [InlineData(BudgetStoreKind.InMemory, 8, true)]
+    [InlineData(BudgetStoreKind.PostgreSql, null, false)]
+    [InlineData(BudgetStoreKind.PostgreSql, 8, true)]
+    public async Task Leases_are_on_by_default_for_SQLite_only_and_follow_the_setting(BudgetStoreKind provider, int? leaseRequests, bool leased)
     {
         var options = new BudgetStorageOptions
         {
-            Provider = provider,
+            Store = provider,
             LeaseRequests = leaseRequests,
             SqlitePath = Path.Combine(Path.GetTempPath(), "relaykit-tests", Guid.NewGuid().ToString("N"), "budgets.db"),
-            PostgresConnectionString = "Host=127.0.0.1;Database=unused",
+            PostgreSqlConnectionString = "Host=127.0.0.1;Database=unused",
         };
         var services = new ServiceCollection().AddBudgetLedger(options);
 
@@ -64,9 +64,9 @@ public sealed class BudgetServiceCollectionExtensionsTests
     public void PostgreSQL_without_a_connection_string_is_refused_at_registration()
     {
         var exception = Assert.Throws<ArgumentException>(() =>
-            new ServiceCollection().AddBudgetLedger(new BudgetStorageOptions { Provider = BudgetStorageProvider.PostgreSql }));
+            new ServiceCollection().AddBudgetLedger(new BudgetStorageOptions { Store = BudgetStoreKind.PostgreSql }));
 
-        Assert.Contains("PostgresConnectionString", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("PostgreSqlConnectionString", exception.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public sealed class BudgetServiceCollectionExtensionsTests
         var time = new FakeTimeProvider(new DateTimeOffset(2025, 6, 1, 0, 0, 0, TimeSpan.Zero));
         var services = new ServiceCollection()
             .AddSingleton<TimeProvider>(time)
-            .AddBudgetLedger(new BudgetStorageOptions { Provider = BudgetStorageProvider.InMemory, ExpirySweepInterval = TimeSpan.FromMinutes(1) });
+            .AddBudgetLedger(new BudgetStorageOptions { Store = BudgetStoreKind.InMemory, ExpirySweepInterval = TimeSpan.FromMinutes(1) });
         await using var provider = services.BuildServiceProvider();
         var ledger = provider.GetRequiredService<IBudgetLedger>();
         await ledger.TopUpAsync("alice", 10m, "pay-1");

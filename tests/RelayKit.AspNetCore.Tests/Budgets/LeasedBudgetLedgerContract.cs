@@ -426,20 +426,20 @@ public sealed class SqliteLeasedBudgetLedgerTests : LeasedBudgetLedgerContract
     }
 }
 
-public sealed class PostgresLeasedBudgetLedgerTests : LeasedBudgetLedgerContract
+public sealed class PostgreSqlLeasedBudgetLedgerTests : LeasedBudgetLedgerContract
 {
-    private readonly string _schema = PostgresTestSchema.NewName("lease_test");
+    private readonly string _schema = PostgreSqlTestSchema.NewName("lease_test");
     private string? _connectionString;
 
     internal override ILedgerStore CreateStore()
     {
         _connectionString ??= new NpgsqlConnectionStringBuilder(TestServers.RequirePostgres()) { MaxPoolSize = 20 }.ToString();
-        return new PostgresLedgerStore(_connectionString, _schema);
+        return new PostgreSqlLedgerStore(_connectionString, _schema);
     }
 
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        await PostgresTestSchema.DropAsync(_connectionString, _schema);
+        await PostgreSqlTestSchema.DropAsync(_connectionString, _schema);
     }
 }

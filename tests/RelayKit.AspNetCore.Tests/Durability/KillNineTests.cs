@@ -211,7 +211,7 @@ public sealed class KillNineTests(ITestOutputHelper output)
         environment["ModelRelay__Keys__0__Name"] = "alice";
         environment["ModelRelay__Keys__0__Secret"] = Secret;
         environment["ModelRelay__Keys__0__Budget"] = "100";
-        environment["ModelRelay__Budgets__Provider"] = "Sqlite";
+        environment["ModelRelay__Budgets__Store"] = "Sqlite";
         environment["ModelRelay__Budgets__SqlitePath"] = ledgerPath;
         environment["ModelRelay__Usage__Store"] = "Sqlite";
         environment["ModelRelay__Usage__SqlitePath"] = usagePath;

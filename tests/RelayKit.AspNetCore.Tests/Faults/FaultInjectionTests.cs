@@ -47,7 +47,7 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
             // The outage: another writer holds both files exclusively for a while, as a backup or a second process would.
             await RunBurstsAsync(1, s =>
             {
-                s["ModelRelay:Budgets:Provider"] = "Sqlite";
+                s["ModelRelay:Budgets:Store"] = "Sqlite";
                 s["ModelRelay:Budgets:SqlitePath"] = ledgerPath;
                 s["ModelRelay:Budgets:LeaseRequests"] = "4";
                 s["ModelRelay:Usage:Store"] = "Sqlite";
@@ -79,16 +79,16 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
             MaxPoolSize = 15,
             Timeout = 3,
         }.ConnectionString;
-        var schema = PostgresTestSchema.NewName("rk_faults");
+        var schema = PostgreSqlTestSchema.NewName("rk_faults");
         var limiterPrefix = "relaykit-faults-" + Guid.NewGuid().ToString("N");
         void Shared(Dictionary<string, string?> s)
         {
-            s["ModelRelay:Budgets:Provider"] = "PostgreSql";
-            s["ModelRelay:Budgets:PostgresConnectionString"] = proxied;
-            s["ModelRelay:Budgets:PostgresSchema"] = schema;
-            s["ModelRelay:Usage:Store"] = "Postgres";
-            s["ModelRelay:Usage:PostgresConnectionString"] = proxied;
-            s["ModelRelay:Usage:PostgresSchema"] = schema;
+            s["ModelRelay:Budgets:Store"] = "PostgreSql";
+            s["ModelRelay:Budgets:PostgreSqlConnectionString"] = proxied;
+            s["ModelRelay:Budgets:PostgreSqlSchema"] = schema;
+            s["ModelRelay:Usage:Store"] = "PostgreSql";
+            s["ModelRelay:Usage:PostgreSqlConnectionString"] = proxied;
+            s["ModelRelay:Usage:PostgreSqlSchema"] = schema;
             s["ModelRelay:RateLimits:Redis"] = $"127.0.0.1:{redisProxy.Port.ToString(CultureInfo.InvariantCulture)},connectTimeout=1000";
             s["ModelRelay:RateLimits:RedisKeyPrefix"] = limiterPrefix;
         }
@@ -107,7 +107,7 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
         }
         finally
         {
-            await PostgresTestSchema.DropAsync(postgres.ConnectionString, schema);
+            await PostgreSqlTestSchema.DropAsync(postgres.ConnectionString, schema);
         }
     }
 

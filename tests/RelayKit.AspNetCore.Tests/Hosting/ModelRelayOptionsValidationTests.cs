@@ -33,6 +33,8 @@ public sealed class ModelRelayOptionsValidationTests
         { "ModelRelay:Keys:0:Budget", "5.0000000000000000000000000001", "ModelRelay:Keys:0:Budget must be between 0 and 1,000,000,000,000 US dollars, with at most 15 decimal places." },
         { "ModelRelay:Budgets:LeaseRequests", "-1", "ModelRelay:Budgets:LeaseRequests must be between 0 (no leases) and 10000." },
         { "ModelRelay:Budgets:LeaseRequests", "10001", "ModelRelay:Budgets:LeaseRequests must be between 0 (no leases) and 10000." },
+        { "ModelRelay:Budgets:ExpirySweepInterval", "00:00:00", "ModelRelay:Budgets:ExpirySweepInterval must be positive" },
+        { "ModelRelay:Budgets:ReservationLifetime", "00:00:05", "ModelRelay:Budgets:ReservationLifetime must be at least a minute" },
     };
 
     [Theory]
@@ -110,6 +112,18 @@ public sealed class ModelRelayOptionsValidationTests
         var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<ModelRelayOptions>>().Value);
 
         Assert.StartsWith("Gateway:Relay:Models:gpt-5.5:Provider names the unknown provider 'nope'", Assert.Single(error.Failures), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("ModelRelay:Budgets:Store", "PostgreSql", "ModelRelay:Budgets:PostgreSqlConnectionString is required when Store is PostgreSql.")]
+    [InlineData("ModelRelay:Budgets:PostgreSqlSchema", "Bad-Name", "ModelRelay:Budgets:PostgreSqlSchema must be a lower-case SQL identifier")]
+    public void The_budget_store_choice_is_checked_at_start(string key, string value, string expected)
+    {
+        var settings = RelaySettings.Unreachable().With("ModelRelay:Budgets:Store", "PostgreSql").With(key, value);
+
+        var error = Assert.Throws<OptionsValidationException>(() => Resolve(settings));
+
+        Assert.Contains(error.Failures, f => f.StartsWith(expected, StringComparison.Ordinal));
     }
 
     [Fact]

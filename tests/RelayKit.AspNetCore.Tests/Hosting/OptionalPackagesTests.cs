@@ -20,15 +20,15 @@ namespace RelayKit.AspNetCore.Tests.Hosting;
 public sealed class OptionalPackagesTests
 {
     [Theory]
-    [InlineData("ModelRelay:Budgets:Provider", "PostgreSql", "ModelRelay:Budgets:Provider is PostgreSql, which the RelayKit.PostgreSql package provides: add that package and call AddModelRelay().AddPostgreSqlStorage().")]
-    [InlineData("ModelRelay:Usage:Store", "Postgres", "ModelRelay:Usage:Store is Postgres, which the RelayKit.PostgreSql package provides: add that package and call AddModelRelay().AddPostgreSqlStorage().")]
+    [InlineData("ModelRelay:Budgets:Store", "PostgreSql", "ModelRelay:Budgets:Store is PostgreSql, which the RelayKit.PostgreSql package provides: add that package and call AddModelRelay().AddPostgreSqlStorage().")]
+    [InlineData("ModelRelay:Usage:Store", "PostgreSql", "ModelRelay:Usage:Store is PostgreSql, which the RelayKit.PostgreSql package provides: add that package and call AddModelRelay().AddPostgreSqlStorage().")]
     [InlineData("ModelRelay:RateLimits:Redis", "127.0.0.1:1", "ModelRelay:RateLimits:Redis is set, and Redis rate limits come from the RelayKit.Redis package: add that package and call AddModelRelay().AddRedisRateLimits().")]
     public async Task A_store_from_a_package_that_was_not_added_stops_the_start_and_names_the_package(string setting, string value, string message)
     {
         var settings = RelaySettings.Unreachable()
             .With(setting, value)
-            .With("ModelRelay:Budgets:PostgresConnectionString", "Host=127.0.0.1;Port=1")
-            .With("ModelRelay:Usage:PostgresConnectionString", "Host=127.0.0.1;Port=1");
+            .With("ModelRelay:Budgets:PostgreSqlConnectionString", "Host=127.0.0.1;Port=1")
+            .With("ModelRelay:Usage:PostgreSqlConnectionString", "Host=127.0.0.1;Port=1");
         await using var app = Build(settings, relay => { });
 
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
@@ -42,7 +42,7 @@ public sealed class OptionalPackagesTests
         var settings = new Dictionary<string, string?>
         {
             ["ModelRelay:Enabled"] = "false",
-            ["ModelRelay:Budgets:Provider"] = "PostgreSql",
+            ["ModelRelay:Budgets:Store"] = "PostgreSql",
             ["ModelRelay:RateLimits:Redis"] = "127.0.0.1:1",
         };
         await using var app = Build(settings, relay => { });
@@ -58,10 +58,10 @@ public sealed class OptionalPackagesTests
     public async Task With_the_builder_calls_the_same_configuration_starts_and_uses_the_packages_stores()
     {
         var settings = RelaySettings.Unreachable()
-            .With("ModelRelay:Budgets:Provider", "PostgreSql")
-            .With("ModelRelay:Budgets:PostgresConnectionString", "Host=127.0.0.1;Port=1;Database=relay")
-            .With("ModelRelay:Usage:Store", "Postgres")
-            .With("ModelRelay:Usage:PostgresConnectionString", "Host=127.0.0.1;Port=1;Database=relay")
+            .With("ModelRelay:Budgets:Store", "PostgreSql")
+            .With("ModelRelay:Budgets:PostgreSqlConnectionString", "Host=127.0.0.1;Port=1;Database=relay")
+            .With("ModelRelay:Usage:Store", "PostgreSql")
+            .With("ModelRelay:Usage:PostgreSqlConnectionString", "Host=127.0.0.1;Port=1;Database=relay")
             .With("ModelRelay:RateLimits:Redis", "127.0.0.1:1");
         await using var app = Build(settings, relay => relay.AddPostgreSqlStorage().AddRedisRateLimits());
 
@@ -69,8 +69,8 @@ public sealed class OptionalPackagesTests
         _ = app.Services.GetRequiredService<IOptions<ModelRelayOptions>>().Value;
         _ = app.Services.GetRequiredService<IOptions<UsageOptions>>().Value;
         _ = app.Services.GetRequiredService<IOptions<RelayRateLimitsOptions>>().Value;
-        Assert.Equal("PostgresLedgerStore", app.Services.GetRequiredService<ILedgerStore>().GetType().Name);
-        Assert.Equal("PostgresUsageStore", app.Services.GetRequiredService<IUsageStore>().GetType().Name);
+        Assert.Equal("PostgreSqlLedgerStore", app.Services.GetRequiredService<ILedgerStore>().GetType().Name);
+        Assert.Equal("PostgreSqlUsageStore", app.Services.GetRequiredService<IUsageStore>().GetType().Name);
         Assert.Equal("RedisRelayRateLimiter", app.Services.GetRequiredService<IRelayRateLimiter>().GetType().Name);
     }
 
@@ -97,10 +97,10 @@ public sealed class OptionalPackagesTests
         var relay = app.Services.GetRequiredService<IOptions<ModelRelayOptions>>().Value;
         var usage = app.Services.GetRequiredService<IOptions<UsageOptions>>().Value;
 
-        Assert.Equal(BudgetStorageProvider.PostgreSql, relay.Budgets.Provider);
-        Assert.Equal("from_code", relay.Budgets.PostgresSchema);
-        Assert.Equal(UsageStoreKind.Postgres, usage.Store);
-        Assert.Equal("Host=127.0.0.1;Port=1;Database=code", usage.PostgresConnectionString);
+        Assert.Equal(BudgetStoreKind.PostgreSql, relay.Budgets.Store);
+        Assert.Equal("from_code", relay.Budgets.PostgreSqlSchema);
+        Assert.Equal(UsageStoreKind.PostgreSql, usage.Store);
+        Assert.Equal("Host=127.0.0.1;Port=1;Database=code", usage.PostgreSqlConnectionString);
     }
 
     private static WebApplication Build(Dictionary<string, string?> settings, Action<IModelRelayBuilder> configure)

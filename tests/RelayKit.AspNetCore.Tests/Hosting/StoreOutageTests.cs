@@ -21,8 +21,8 @@ public sealed class StoreOutageTests
     {
         await using var relay = BudgetRelay.Create(1m, s =>
         {
-            s["ModelRelay:Budgets:Provider"] = "PostgreSql";
-            s["ModelRelay:Budgets:PostgresConnectionString"] = "Host=127.0.0.1;Port=1;Username=relay;Password=unused;Database=relay;Timeout=2";
+            s["ModelRelay:Budgets:Store"] = "PostgreSql";
+            s["ModelRelay:Budgets:PostgreSqlConnectionString"] = "Host=127.0.0.1;Port=1;Username=relay;Password=unused;Database=relay;Timeout=2";
         });
         var http = relay.App.CreateClient();
 

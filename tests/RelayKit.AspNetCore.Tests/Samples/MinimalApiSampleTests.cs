@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.TestHost;
+using RelayKit.AspNetCore.Storage;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -83,28 +85,55 @@ public sealed class MinimalApiSampleTests
     }
 
     [Fact]
-    public async Task The_sample_keeps_its_data_files_out_of_the_content_root_it_watches()
+    public async Task The_sample_with_zero_configuration_keeps_its_files_in_the_per_user_data_folder()
     {
         await using var sample = new WebApplicationFactory<Program>();
         using var http = sample.CreateClient();
-        using var answer = await PostAsync(http, "/v1/chat/completions", """{"model":"gpt-5.5","messages":[{"role":"user","content":"Hello!"}]}""");
-        Assert.True(answer.IsSuccessStatusCode);
 
-        var contentRoot = Path.GetFullPath(sample.Services.GetRequiredService<IHostEnvironment>().ContentRootPath);
-        var files = new[]
-        {
-            sample.Services.GetRequiredService<IOptions<UsageOptions>>().Value.SqlitePath,
-            sample.Services.GetRequiredService<BudgetStorageOptions>().SqlitePath,
-        };
+        var folder = sample.Services.GetRequiredService<RelayFiles>().DefaultFolder;
 
-        Assert.All(files, file =>
-        {
-            Assert.True(Path.IsPathRooted(file), file);
-            Assert.False(Path.GetFullPath(file).StartsWith(contentRoot, StringComparison.Ordinal), $"{file} is under the content root {contentRoot}");
-        });
-        Assert.True(File.Exists(files[1]), "the metered request wrote the ledger there");
-        Assert.Empty(Directory.GetFiles(contentRoot, "relaykit-*.db*", SearchOption.AllDirectories));
+        var appData = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);
+        Assert.Equal(Path.Combine(appData, "RelayKit", "MinimalApi"), folder);
+        Assert.Contains($"Data folder:         {folder}", Banner(sample), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_sample_with_zero_configuration_writes_nothing_in_the_content_root_it_watches()
+    {
+        // No relay setting at all. Only the per-user data folder is a test's own, so that runs do not spend the
+        // development key's trial credit in this user's folder, nor see each other's.
+        var appData = Path.Combine(Path.GetTempPath(), "relaykit-tests", "appdata-" + Guid.NewGuid().ToString("N"));
+        var sample = new WebApplicationFactory<Program>().WithWebHostBuilder(web => web.ConfigureTestServices(services =>
+            services.AddSingleton(sp => new RelayFiles(sp.GetRequiredService<IHostEnvironment>(), sp.GetService<ILogger<RelayFiles>>(), appData))));
+        try
+        {
+            await using var disposed = sample;
+            var contentRoot = Path.GetFullPath(sample.Services.GetRequiredService<IHostEnvironment>().ContentRootPath);
+            var before = FilesUnder(contentRoot);
+            using var http = sample.CreateClient();
+            using var answer = await PostAsync(http, "/v1/chat/completions", """{"model":"gpt-5.5","messages":[{"role":"user","content":"Hello!"}]}""");
+            Assert.True(answer.IsSuccessStatusCode, await answer.Content.ReadAsStringAsync());
+
+            // Stopping the host writes the usage records still queued.
+            await sample.DisposeAsync();
+            var folder = Path.Combine(appData, "RelayKit", "MinimalApi");
+            Assert.True(File.Exists(Path.Combine(folder, "budgets.db")), "the metered request wrote the ledger in the data folder");
+            Assert.True(File.Exists(Path.Combine(folder, "usage.db")), "the usage record went to the data folder");
+            Assert.True(File.Exists(Path.Combine(folder, "budgets.settle-spool.db")), "the settle spool lies beside the ledger");
+            Assert.Equal(before, FilesUnder(contentRoot));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(appData, recursive: true);
+        }
+    }
+
+    private static Dictionary<string, (long, DateTime)> FilesUnder(string folder) =>
+        Directory.GetFiles(folder, "*", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .ToDictionary(f => f, f => (new FileInfo(f).Length, File.GetLastWriteTimeUtc(f)), StringComparer.Ordinal);
 
     [Fact]
     public async Task The_banner_prints_the_built_in_key_and_only_the_name_of_a_configured_one()

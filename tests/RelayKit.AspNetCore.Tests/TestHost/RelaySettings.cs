@@ -45,7 +45,7 @@ internal static class RelaySettings
         ["ModelRelay:Usage:Store"] = "InMemory",
 
         // Tests never share a ledger file: balances live in the test's own host.
-        ["ModelRelay:Budgets:Provider"] = "InMemory",
+        ["ModelRelay:Budgets:Store"] = "InMemory",
     };
 
     /// <summary>Base URLs nothing listens on, for tests that never reach an upstream.</summary>

@@ -46,19 +46,19 @@ public sealed class AbsurdUsageTests
     public async Task Absurd_usage_is_metered_from_the_delivered_text_on_PostgreSQL()
     {
         var connectionString = TestServers.RequirePostgres() + ";Maximum Pool Size=10";
-        var schema = PostgresTestSchema.NewName("rk_absurd");
+        var schema = PostgreSqlTestSchema.NewName("rk_absurd");
         try
         {
             await RunAsync(s =>
             {
-                s["ModelRelay:Usage:Store"] = "Postgres";
-                s["ModelRelay:Usage:PostgresConnectionString"] = connectionString;
-                s["ModelRelay:Usage:PostgresSchema"] = schema;
+                s["ModelRelay:Usage:Store"] = "PostgreSql";
+                s["ModelRelay:Usage:PostgreSqlConnectionString"] = connectionString;
+                s["ModelRelay:Usage:PostgreSqlSchema"] = schema;
             });
         }
         finally
         {
-            await PostgresTestSchema.DropAsync(connectionString, schema);
+            await PostgreSqlTestSchema.DropAsync(connectionString, schema);
         }
     }
 

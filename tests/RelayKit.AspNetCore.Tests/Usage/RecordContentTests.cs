@@ -177,14 +177,14 @@ public sealed class RecordContentTests
         {
             await StoreKeepsContentAsync(settings =>
             {
-                settings["ModelRelay:Usage:Store"] = "Postgres";
-                settings["ModelRelay:Usage:PostgresConnectionString"] = connectionString;
-                settings["ModelRelay:Usage:PostgresSchema"] = schema;
+                settings["ModelRelay:Usage:Store"] = "PostgreSql";
+                settings["ModelRelay:Usage:PostgreSqlConnectionString"] = connectionString;
+                settings["ModelRelay:Usage:PostgreSqlSchema"] = schema;
             });
         }
         finally
         {
-            await PostgresTestSchema.DropAsync(connectionString, schema);
+            await PostgreSqlTestSchema.DropAsync(connectionString, schema);
         }
     }
 

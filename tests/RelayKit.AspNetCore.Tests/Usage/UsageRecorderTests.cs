@@ -127,12 +127,12 @@ public sealed class UsageRecorderTests
     public async Task Options_are_validated_at_start()
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddRelayUsage(o => { o.Store = UsageStoreKind.Postgres; o.BatchSize = 0; o.FlushInterval = TimeSpan.FromSeconds(11); });
+        builder.Services.AddRelayUsage(o => { o.Store = UsageStoreKind.PostgreSql; o.BatchSize = 0; o.FlushInterval = TimeSpan.FromSeconds(11); });
         using var host = builder.Build();
 
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
-        Assert.Contains(error.Failures, f => f.Contains("PostgresConnectionString", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, f => f.Contains("PostgreSqlConnectionString", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains("BatchSize", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains("FlushInterval", StringComparison.Ordinal));
     }

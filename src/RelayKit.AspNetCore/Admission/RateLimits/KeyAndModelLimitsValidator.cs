@@ -3,7 +3,8 @@ using Microsoft.Extensions.Options;
 namespace RelayKit.AspNetCore.Admission.RateLimits;
 
 /// <summary>Rejects limits of the relay's keys and models that cannot be enforced, at start and on every reload.</summary>
-internal sealed class KeyAndModelLimitsValidator : IValidateOptions<ModelRelayOptions>
+/// <param name="settingsPath">The relay's configuration section, such as <c>ModelRelay</c>.</param>
+internal sealed class KeyAndModelLimitsValidator(string settingsPath) : IValidateOptions<ModelRelayOptions>
 {
     /// <summary>The longest wait a key may configure: longer would hold connections open for too long.</summary>
     internal static readonly TimeSpan MaxQueueTimeout = TimeSpan.FromMinutes(10);
@@ -20,7 +21,7 @@ internal sealed class KeyAndModelLimitsValidator : IValidateOptions<ModelRelayOp
         for (var i = 0; i < options.Keys.Count; i++)
         {
             var key = options.Keys[i];
-            var where = $"ModelRelay:Keys:{i}";
+            var where = $"{settingsPath}:Keys:{i}";
             if (key.QueueTimeout < TimeSpan.Zero || key.QueueTimeout > MaxQueueTimeout)
             {
                 failures.Add($"{where}:QueueTimeout must be between 0 and {MaxQueueTimeout}.");
@@ -41,7 +42,7 @@ internal sealed class KeyAndModelLimitsValidator : IValidateOptions<ModelRelayOp
 
         foreach (var (modelName, model) in options.Models)
         {
-            ValidateLimits(model, $"ModelRelay:Models:{modelName}", failures);
+            ValidateLimits(model, $"{settingsPath}:Models:{modelName}", failures);
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Budgets;
+using RelayKit.AspNetCore.Hosting;
 using RelayKit.AspNetCore.Settlement;
 
 namespace RelayKit.AspNetCore.Admission.RateLimits;
@@ -10,22 +11,26 @@ namespace RelayKit.AspNetCore.Admission.RateLimits;
 internal static class RateLimitServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds <see cref="IRelayRateLimiter"/> (in-process, or Redis when <c>ModelRelay:RateLimits:Redis</c>
-    /// is set), <see cref="IRateLimitPolicySource"/> reading the limits of <see cref="ModelRelayOptions"/>'s
+    /// Adds <see cref="IRelayRateLimiter"/> (in-process, or Redis when the relay section's <c>RateLimits:Redis</c>
+    /// is set; <c>AddModelRelay</c> binds the options to that subsection), <see cref="IRateLimitPolicySource"/> reading the limits of <see cref="ModelRelayOptions"/>'s
     /// keys and models, <see cref="UpstreamCooldown"/>, and the admission and settlement steps that use them.
     /// Options are validated at start and limits follow configuration reloads.
     /// </summary>
-    public static IServiceCollection AddRelayRateLimits(this IServiceCollection services)
+    public static IServiceCollection AddRelayRateLimits(this IServiceCollection services, RelaySection section)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<ModelRelayOptions>().ValidateOnStart();
-        services.AddOptions<RelayRateLimitsOptions>().BindConfiguration(RelayRateLimitsOptions.SectionPath).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelRelayOptions>, KeyAndModelLimitsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RelayRateLimitsOptions>, RelayRateLimitsOptionsValidator>());
+        services.AddOptions<RelayRateLimitsOptions>().ValidateOnStart();
+        if (!services.Any(d => d.ServiceType == typeof(IRelayRateLimiter)))
+        {
+            section.Bind<RelayRateLimitsOptions>(services, "RateLimits");
+            services.AddSingleton<IValidateOptions<ModelRelayOptions>>(new KeyAndModelLimitsValidator(section.Path));
+            services.AddSingleton<IValidateOptions<RelayRateLimitsOptions>>(new RelayRateLimitsOptionsValidator(section.PathOf("RateLimits")));
+        }
 
         services.TryAddSingleton<IRateLimitPolicySource, ConfiguredRateLimitPolicySource>();
         services.TryAddSingleton<UpstreamCooldown>();
-        services.TryAddSingleton<IRelayRateLimiter>(CreateLimiter);
+        services.TryAddSingleton(sp => CreateLimiter(sp, section));
 
         // The token estimate is the budgets' worst-case count (prompt plus output cap).
         services.AddOptions<BudgetEstimateOptions>();
@@ -37,7 +42,7 @@ internal static class RateLimitServiceCollectionExtensions
         return services;
     }
 
-    private static IRelayRateLimiter CreateLimiter(IServiceProvider services)
+    private static IRelayRateLimiter CreateLimiter(IServiceProvider services, RelaySection section)
     {
         // The store is chosen once at start: moving counters between stores while running would reset them.
         var options = services.GetRequiredService<IOptions<RelayRateLimitsOptions>>().Value;
@@ -50,7 +55,7 @@ internal static class RateLimitServiceCollectionExtensions
         }
 
         var redis = services.GetService<IRedisRateLimiterFactory>()
-            ?? throw new InvalidOperationException(Hosting.OptionalPackagesValidator.MissingRedis);
+            ?? throw new InvalidOperationException(Hosting.OptionalPackagesValidator.MissingRedis(section));
         return redis.Create(services);
     }
 }

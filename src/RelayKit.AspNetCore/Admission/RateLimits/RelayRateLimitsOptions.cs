@@ -1,13 +1,11 @@
 namespace RelayKit.AspNetCore.Admission.RateLimits;
 
 /// <summary>
-/// Where rate-limit counters live and how the limiter behaves: the <c>ModelRelay:RateLimits</c> section.
+/// Where rate-limit counters live and how the limiter behaves: the <c>RateLimits</c> subsection of the relay's
+/// section (<c>ModelRelay:RateLimits</c> by default).
 /// </summary>
 internal sealed class RelayRateLimitsOptions
 {
-    /// <summary>The configuration section these options bind to.</summary>
-    public const string SectionPath = "ModelRelay:RateLimits";
-
     /// <summary>
     /// A StackExchange.Redis configuration string. When set, counters live in Redis and every relay
     /// instance that points at the same Redis shares one limit; when empty, counters are in-process.

@@ -3,12 +3,12 @@ using Microsoft.Extensions.Options;
 namespace RelayKit.AspNetCore.Admission.RateLimits;
 
 /// <summary>Rejects limiter settings that would misbehave, at start.</summary>
-internal sealed class RelayRateLimitsOptionsValidator : IValidateOptions<RelayRateLimitsOptions>
+/// <param name="where">The settings' configuration path, such as <c>ModelRelay:RateLimits</c>.</param>
+internal sealed class RelayRateLimitsOptionsValidator(string where) : IValidateOptions<RelayRateLimitsOptions>
 {
     public ValidateOptionsResult Validate(string? name, RelayRateLimitsOptions options)
     {
         var failures = new List<string>();
-        const string where = RelayRateLimitsOptions.SectionPath;
         if (string.IsNullOrWhiteSpace(options.RedisKeyPrefix) || options.RedisKeyPrefix.AsSpan().IndexOfAny('{', '}') >= 0)
         {
             failures.Add($"{where}:RedisKeyPrefix must be non-empty and must not contain braces.");

@@ -16,8 +16,8 @@ internal sealed class SqliteUsageStore : SqlUsageStore
         "input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, cost_pico_usd, " +
         "status_code, error_type, ttfb_us, duration_us, prompt, completion";
 
-    private const string Schema = """
-        PRAGMA journal_mode = WAL;
+    // The usage records' schema, by version (SchemaMigrations).
+    internal static readonly SchemaMigrations Migrations = new("usage", """
         CREATE TABLE IF NOT EXISTS usage_records (
             request_id TEXT NOT NULL PRIMARY KEY,
             ts_us INTEGER NOT NULL,
@@ -42,7 +42,7 @@ internal sealed class SqliteUsageStore : SqlUsageStore
             completion TEXT);
         CREATE INDEX IF NOT EXISTS usage_records_key_ts ON usage_records (key_name, ts_us);
         CREATE INDEX IF NOT EXISTS usage_records_ts ON usage_records (ts_us);
-        """;
+        """);
 
     private const string InsertRecord =
         $"INSERT INTO usage_records ({RecordColumns}) VALUES (" +
@@ -168,8 +168,12 @@ internal sealed class SqliteUsageStore : SqlUsageStore
 
     protected override async Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
-        command.CommandText = Schema;
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "PRAGMA journal_mode = WAL;";
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await Migrations.ApplyAsync(connection, SchemaDialect.Sqlite, cancellationToken);
     }
 }

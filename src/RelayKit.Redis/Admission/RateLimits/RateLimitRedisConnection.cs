@@ -11,8 +11,9 @@ internal sealed class RateLimitRedisConnection : IAsyncDisposable
 {
     public RateLimitRedisConnection(IOptions<RelayRateLimitsOptions> options)
     {
+        // Only created when the Redis setting is set (RateLimitServiceCollectionExtensions): null here is a wiring mistake.
         var configuration = options.Value.Redis
-            ?? throw new InvalidOperationException($"{RelayRateLimitsOptions.SectionPath}:Redis is not set.");
+            ?? throw new InvalidOperationException("The rate limits' Redis setting is not set.");
 
         // abortConnect=false: a relay that starts while Redis is down keeps retrying instead of failing to start.
         var redisOptions = ConfigurationOptions.Parse(configuration);

@@ -23,7 +23,7 @@ internal sealed class RateLimitTestHost : IAsyncDisposable
             .AddSingleton<IConfiguration>(Configuration)
             .AddSingleton<TimeProvider>(Time)
             .AddOptions<ModelRelayOptions>().BindConfiguration(ModelRelayOptions.SectionName).Services
-            .AddRelayRateLimits();
+            .AddRelayRateLimits(RelaySection.Default);
         new ModelRelayBuilder(services).AddRedisRateLimits();
         _services = services
             .BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true, ValidateOnBuild = true });

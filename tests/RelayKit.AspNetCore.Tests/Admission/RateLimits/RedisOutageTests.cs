@@ -154,7 +154,7 @@ public sealed class RedisOutageTests
     [Fact]
     public void An_unknown_RedisUnavailable_mode_is_refused_at_start()
     {
-        var result = new RelayRateLimitsOptionsValidator().Validate(null, new RelayRateLimitsOptions { RedisUnavailable = (RedisUnavailableMode)7 });
+        var result = new RelayRateLimitsOptionsValidator("ModelRelay:RateLimits").Validate(null, new RelayRateLimitsOptions { RedisUnavailable = (RedisUnavailableMode)7 });
         Assert.True(result.Failed);
         Assert.Contains("RedisUnavailable must be Allow or Refuse", result.FailureMessage, StringComparison.Ordinal);
     }

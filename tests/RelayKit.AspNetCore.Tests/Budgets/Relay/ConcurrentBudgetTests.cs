@@ -30,9 +30,9 @@ public sealed class ConcurrentBudgetTests
         var connectionString = TestServers.RequirePostgres() + ";Maximum Pool Size=30";
         return RunAsync(s =>
         {
-            s["ModelRelay:Budgets:Provider"] = "PostgreSql";
-            s["ModelRelay:Budgets:PostgresConnectionString"] = connectionString;
-            s["ModelRelay:Budgets:PostgresSchema"] = "rk_budget_" + Guid.NewGuid().ToString("N")[..12];
+            s["ModelRelay:Budgets:Store"] = "PostgreSql";
+            s["ModelRelay:Budgets:PostgreSqlConnectionString"] = connectionString;
+            s["ModelRelay:Budgets:PostgreSqlSchema"] = "rk_budget_" + Guid.NewGuid().ToString("N")[..12];
         });
     }
 

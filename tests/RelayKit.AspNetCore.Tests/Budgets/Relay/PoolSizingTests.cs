@@ -19,15 +19,15 @@ public sealed class PoolSizingTests
     public async Task Two_instances_with_default_pools_serve_200_concurrent_metered_requests()
     {
         var connectionString = TestServers.RequirePostgres();
-        var schema = PostgresTestSchema.NewName("rk_pool");
+        var schema = PostgreSqlTestSchema.NewName("rk_pool");
         void Shared(Dictionary<string, string?> s)
         {
-            s["ModelRelay:Budgets:Provider"] = "PostgreSql";
-            s["ModelRelay:Budgets:PostgresConnectionString"] = connectionString;
-            s["ModelRelay:Budgets:PostgresSchema"] = schema;
-            s["ModelRelay:Usage:Store"] = "Postgres";
-            s["ModelRelay:Usage:PostgresConnectionString"] = connectionString;
-            s["ModelRelay:Usage:PostgresSchema"] = schema;
+            s["ModelRelay:Budgets:Store"] = "PostgreSql";
+            s["ModelRelay:Budgets:PostgreSqlConnectionString"] = connectionString;
+            s["ModelRelay:Budgets:PostgreSqlSchema"] = schema;
+            s["ModelRelay:Usage:Store"] = "PostgreSql";
+            s["ModelRelay:Usage:PostgreSqlConnectionString"] = connectionString;
+            s["ModelRelay:Usage:PostgreSqlSchema"] = schema;
         }
 
         try
@@ -82,7 +82,7 @@ public sealed class PoolSizingTests
         }
         finally
         {
-            await PostgresTestSchema.DropAsync(connectionString, schema);
+            await PostgreSqlTestSchema.DropAsync(connectionString, schema);
         }
     }
 }

@@ -22,7 +22,7 @@ public sealed class RestartTests
         void Settings(Dictionary<string, string?> s)
         {
             s["ModelRelay:Keys:0:Budget"] = "1";
-            s["ModelRelay:Budgets:Provider"] = "Sqlite";
+            s["ModelRelay:Budgets:Store"] = "Sqlite";
             s["ModelRelay:Budgets:SqlitePath"] = path;
             s["ModelRelay:Budgets:ReservationLifetime"] = "00:30:00";
             s["ModelRelay:Budgets:LeaseRequests"] = leaseRequests;

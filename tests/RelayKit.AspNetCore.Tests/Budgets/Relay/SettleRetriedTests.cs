@@ -31,9 +31,9 @@ public sealed class SettleRetriedTests
         var schema = "rk_retry_" + Guid.NewGuid().ToString("N")[..12];
         await RetriedSettleChargesOnceAsync(s =>
         {
-            s["ModelRelay:Budgets:Provider"] = "PostgreSql";
-            s["ModelRelay:Budgets:PostgresConnectionString"] = connectionString;
-            s["ModelRelay:Budgets:PostgresSchema"] = schema;
+            s["ModelRelay:Budgets:Store"] = "PostgreSql";
+            s["ModelRelay:Budgets:PostgreSqlConnectionString"] = connectionString;
+            s["ModelRelay:Budgets:PostgreSqlSchema"] = schema;
         });
     }
 

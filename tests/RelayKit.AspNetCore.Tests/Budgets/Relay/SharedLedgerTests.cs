@@ -26,9 +26,9 @@ public sealed class SharedLedgerTests
         var budget = decimal.Round((reservation * covered) + (reservation / 3), RelayKit.AspNetCore.Budgets.BudgetLedger.AmountScale);
         void Shared(Dictionary<string, string?> s)
         {
-            s["ModelRelay:Budgets:Provider"] = "PostgreSql";
-            s["ModelRelay:Budgets:PostgresConnectionString"] = connectionString;
-            s["ModelRelay:Budgets:PostgresSchema"] = schema;
+            s["ModelRelay:Budgets:Store"] = "PostgreSql";
+            s["ModelRelay:Budgets:PostgreSqlConnectionString"] = connectionString;
+            s["ModelRelay:Budgets:PostgreSqlSchema"] = schema;
         }
 
         await using var first = BudgetRelay.Create(budget, Shared);

@@ -11,7 +11,7 @@ internal static class SqliteLedgerFile
         {
             await test(settings =>
             {
-                settings["ModelRelay:Budgets:Provider"] = "Sqlite";
+                settings["ModelRelay:Budgets:Store"] = "Sqlite";
                 settings["ModelRelay:Budgets:SqlitePath"] = path;
             });
         }

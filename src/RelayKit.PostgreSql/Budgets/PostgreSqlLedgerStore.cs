@@ -13,7 +13,7 @@ namespace RelayKit.AspNetCore.Budgets;
 /// balance check and the write it guards are atomic across instances; amounts are exact
 /// <c>numeric</c>.
 /// </summary>
-internal sealed class PostgresLedgerStore : SqlLedgerStore, IConditionalReservationStore, IAsyncDisposable
+internal sealed class PostgreSqlLedgerStore : SqlLedgerStore, IConditionalReservationStore, IAsyncDisposable
 {
     private const string UniqueViolation = "23505";
     private const string DeadlockDetected = "40P01";
@@ -23,20 +23,60 @@ internal sealed class PostgresLedgerStore : SqlLedgerStore, IConditionalReservat
     private readonly bool _ownsDataSource;
     private readonly string _schema;
     private readonly SchemaOnce<NpgsqlConnection> _schemaOnce;
+    private readonly SchemaMigrations _migrations;
+
+    /// <summary>The store's schema, by version.</summary>
+    internal SchemaMigrations Migrations => _migrations;
 
     /// <summary>Creates a store over <paramref name="connectionString"/>, keeping its tables in <paramref name="schema"/>.</summary>
-    public PostgresLedgerStore(string connectionString, string schema = "relaykit")
+    public PostgreSqlLedgerStore(string connectionString, string schema = "relaykit")
         : this(NpgsqlDataSource.Create(connectionString), schema, ownsDataSource: true)
     {
     }
 
     /// <summary>Creates a store over a data source (and its pool) that it shares with the relay's other PostgreSQL stores.</summary>
-    public PostgresLedgerStore(NpgsqlDataSource dataSource, string schema, bool ownsDataSource = false)
+    public PostgreSqlLedgerStore(NpgsqlDataSource dataSource, string schema, bool ownsDataSource = false)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        _schema = PostgresSchema.Checked(schema);
+        _schema = PostgreSqlSchemaName.Checked(schema);
         _dataSource = dataSource;
         _ownsDataSource = ownsDataSource;
+        _migrations = new("ledger", $"""
+            CREATE TABLE IF NOT EXISTS "{_schema}".budget_accounts (
+                key_id text NOT NULL PRIMARY KEY,
+                balance numeric NOT NULL,
+                reserved numeric NOT NULL,
+                free_credit numeric NOT NULL,
+                closed integer NOT NULL,
+                updated_at bigint NOT NULL,
+                CONSTRAINT budget_accounts_not_overspent CHECK (balance >= 0 AND reserved >= 0));
+            CREATE TABLE IF NOT EXISTS "{_schema}".budget_reservations (
+                request_id text NOT NULL PRIMARY KEY,
+                key_id text NOT NULL,
+                amount numeric NOT NULL,
+                state text NOT NULL,
+                charged numeric NULL,
+                reported_cost numeric NULL,
+                created_at bigint NOT NULL,
+                expires_at bigint NOT NULL,
+                updated_at bigint NOT NULL);
+            CREATE INDEX IF NOT EXISTS budget_reservations_open ON "{_schema}".budget_reservations (expires_at) WHERE state = 'open';
+            CREATE TABLE IF NOT EXISTS "{_schema}".budget_entries (
+                seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                key_id text NOT NULL,
+                kind text NOT NULL,
+                amount numeric NOT NULL CHECK (amount >= 0),
+                request_id text NULL,
+                reference text NULL,
+                reported_cost numeric NULL,
+                at bigint NOT NULL);
+            CREATE INDEX IF NOT EXISTS budget_entries_key ON "{_schema}".budget_entries (key_id, seq);
+            CREATE UNIQUE INDEX IF NOT EXISTS budget_entries_reference ON "{_schema}".budget_entries (reference) WHERE reference IS NOT NULL;
+            CREATE TABLE IF NOT EXISTS "{_schema}".usage_outbox (
+                seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                request_id text NOT NULL UNIQUE,
+                record text NOT NULL);
+            """);
         _schemaOnce = new(_dataSource.OpenConnectionAsync, CreateSchemaAsync);
     }
 
@@ -109,54 +149,8 @@ internal sealed class PostgresLedgerStore : SqlLedgerStore, IConditionalReservat
         }
     }
 
-    private async Task CreateSchemaAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
-    {
-        // DDL takes table locks even when everything exists, and would deadlock with another
-        // instance already writing; skip it when the last object it creates is there.
-        await using (var probe = connection.CreateCommand())
-        {
-            probe.CommandText = $"SELECT to_regclass('\"{_schema}\".usage_outbox') IS NOT NULL";
-            if (await probe.ExecuteScalarAsync(cancellationToken) is true)
-            {
-                return;
-            }
-        }
-
-        await PostgresSchema.CreateAsync(connection, _schema, $"""
-            CREATE TABLE IF NOT EXISTS "{_schema}".budget_accounts (
-                key_id text NOT NULL PRIMARY KEY,
-                balance numeric NOT NULL,
-                reserved numeric NOT NULL,
-                free_credit numeric NOT NULL,
-                closed integer NOT NULL,
-                updated_at bigint NOT NULL,
-                CONSTRAINT budget_accounts_not_overspent CHECK (balance >= 0 AND reserved >= 0));
-            CREATE TABLE IF NOT EXISTS "{_schema}".budget_reservations (
-                request_id text NOT NULL PRIMARY KEY,
-                key_id text NOT NULL,
-                amount numeric NOT NULL,
-                state text NOT NULL,
-                charged numeric NULL,
-                reported_cost numeric NULL,
-                created_at bigint NOT NULL,
-                expires_at bigint NOT NULL,
-                updated_at bigint NOT NULL);
-            CREATE INDEX IF NOT EXISTS budget_reservations_open ON "{_schema}".budget_reservations (expires_at) WHERE state = 'open';
-            CREATE TABLE IF NOT EXISTS "{_schema}".budget_entries (
-                seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                key_id text NOT NULL,
-                kind text NOT NULL,
-                amount numeric NOT NULL CHECK (amount >= 0),
-                request_id text NULL,
-                reference text NULL,
-                reported_cost numeric NULL,
-                at bigint NOT NULL);
-            CREATE INDEX IF NOT EXISTS budget_entries_key ON "{_schema}".budget_entries (key_id, seq);
-            CREATE UNIQUE INDEX IF NOT EXISTS budget_entries_reference ON "{_schema}".budget_entries (reference) WHERE reference IS NOT NULL;
-            CREATE TABLE IF NOT EXISTS "{_schema}".usage_outbox (
-                seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                request_id text NOT NULL UNIQUE,
-                record text NOT NULL);
-            """, cancellationToken);
-    }
+    // DDL takes table locks even when everything exists, and would deadlock with another instance already writing: a
+    // schema at the latest version costs one read of the version table and no DDL (SchemaMigrations).
+    private Task CreateSchemaAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
+        _migrations.ApplyAsync(connection, PostgreSqlSchemaName.Dialect(_schema), cancellationToken);
 }

@@ -2,6 +2,7 @@ using System.Data.Common;
 using Npgsql;
 using NpgsqlTypes;
 using RelayKit.AspNetCore.PostgreSql;
+using RelayKit.AspNetCore.Storage;
 
 namespace RelayKit.AspNetCore.Usage.Stores;
 
@@ -9,7 +10,7 @@ namespace RelayKit.AspNetCore.Usage.Stores;
 /// Usage records in PostgreSQL, shared by every relay instance. The schema and table are created on
 /// first use under an advisory lock, so instances starting together do not race.
 /// </summary>
-internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
+internal sealed class PostgreSqlUsageStore : SqlUsageStore, IAsyncDisposable
 {
     private const string RecordColumns =
         "request_id, ts, day, key_name, requested_model, provider, upstream_model, operation, streamed, " +
@@ -20,10 +21,14 @@ internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
     private readonly bool _ownsDataSource;
     private readonly string _table;
     private readonly string _schema;
+    private readonly SchemaMigrations _migrations;
+
+    /// <summary>The store's schema, by version.</summary>
+    internal SchemaMigrations Migrations => _migrations;
 
     /// <param name="connectionString">The Npgsql connection string.</param>
     /// <param name="schema">A lower-case SQL identifier (validated by <see cref="UsageOptions"/>).</param>
-    public PostgresUsageStore(string connectionString, string schema)
+    public PostgreSqlUsageStore(string connectionString, string schema)
         : this(NpgsqlDataSource.Create(connectionString), schema, ownsDataSource: true)
     {
     }
@@ -32,13 +37,39 @@ internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
     /// <param name="dataSource">The data source.</param>
     /// <param name="schema">A lower-case SQL identifier (validated by <see cref="UsageOptions"/>).</param>
     /// <param name="ownsDataSource">Whether disposing the store disposes the data source.</param>
-    public PostgresUsageStore(NpgsqlDataSource dataSource, string schema, bool ownsDataSource = false)
+    public PostgreSqlUsageStore(NpgsqlDataSource dataSource, string schema, bool ownsDataSource = false)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         _dataSource = dataSource;
         _ownsDataSource = ownsDataSource;
-        _schema = PostgresSchema.Checked(schema);
+        _schema = PostgreSqlSchemaName.Checked(schema);
         _table = $"\"{schema}\".usage_records";
+        _migrations = new("usage", $"""
+            CREATE TABLE IF NOT EXISTS {_table} (
+                request_id text NOT NULL PRIMARY KEY,
+                ts timestamptz NOT NULL,
+                day date NOT NULL,
+                key_name text,
+                requested_model text NOT NULL,
+                provider text,
+                upstream_model text,
+                operation text NOT NULL,
+                streamed boolean NOT NULL,
+                input_tokens bigint,
+                output_tokens bigint,
+                cached_input_tokens bigint,
+                cache_write_tokens bigint,
+                reasoning_tokens bigint,
+                cost numeric(30, 12) NOT NULL,
+                status_code integer NOT NULL,
+                error_type text,
+                ttfb_us bigint,
+                duration_us bigint NOT NULL,
+                prompt text,
+                completion text);
+            CREATE INDEX IF NOT EXISTS usage_records_key_ts ON {_table} (key_name, ts);
+            CREATE INDEX IF NOT EXISTS usage_records_ts ON {_table} (ts);
+            """);
     }
 
     protected override string Columns => RecordColumns;
@@ -135,30 +166,5 @@ internal sealed class PostgresUsageStore : SqlUsageStore, IAsyncDisposable
         (NpgsqlConnection)await OpenConnectionAsync(cancellationToken);
 
     protected override Task CreateSchemaAsync(DbConnection connection, CancellationToken cancellationToken) =>
-        PostgresSchema.CreateAsync((NpgsqlConnection)connection, _schema, $"""
-            CREATE TABLE IF NOT EXISTS {_table} (
-                request_id text NOT NULL PRIMARY KEY,
-                ts timestamptz NOT NULL,
-                day date NOT NULL,
-                key_name text,
-                requested_model text NOT NULL,
-                provider text,
-                upstream_model text,
-                operation text NOT NULL,
-                streamed boolean NOT NULL,
-                input_tokens bigint,
-                output_tokens bigint,
-                cached_input_tokens bigint,
-                cache_write_tokens bigint,
-                reasoning_tokens bigint,
-                cost numeric(30, 12) NOT NULL,
-                status_code integer NOT NULL,
-                error_type text,
-                ttfb_us bigint,
-                duration_us bigint NOT NULL,
-                prompt text,
-                completion text);
-            CREATE INDEX IF NOT EXISTS usage_records_key_ts ON {_table} (key_name, ts);
-            CREATE INDEX IF NOT EXISTS usage_records_ts ON {_table} (ts);
-            """, cancellationToken);
+        _migrations.ApplyAsync(connection, PostgreSqlSchemaName.Dialect(_schema), cancellationToken);
 }

@@ -6,7 +6,7 @@ using RelayKit.Tests.Shared;
 
 namespace RelayKit.AspNetCore.Tests.Usage.Stores;
 
-public sealed class PostgresUsageStoreTests : UsageStoreContractTests
+public sealed class PostgreSqlUsageStoreTests : UsageStoreContractTests
 {
     private readonly string _schema = "usage_test_" + Guid.NewGuid().ToString("N")[..12];
     private string? _connectionString;
@@ -16,7 +16,7 @@ public sealed class PostgresUsageStoreTests : UsageStoreContractTests
         // Skipping happens in the test body (RequireServer): a skip thrown here would fail the test instead.
         _connectionString = Environment.GetEnvironmentVariable(TestServers.PostgresVariable);
         return Task.FromResult<IUsageStore?>(
-            string.IsNullOrWhiteSpace(_connectionString) ? null : new PostgresUsageStore(_connectionString, _schema));
+            string.IsNullOrWhiteSpace(_connectionString) ? null : new PostgreSqlUsageStore(_connectionString, _schema));
     }
 
     protected override IUsageStore RequireServer()
@@ -28,14 +28,14 @@ public sealed class PostgresUsageStoreTests : UsageStoreContractTests
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        await PostgresTestSchema.DropAsync(_connectionString, _schema);
+        await PostgreSqlTestSchema.DropAsync(_connectionString, _schema);
     }
 
     [SkippableFact]
     public async Task The_schema_and_table_are_created_on_first_use()
     {
         var connectionString = TestServers.RequirePostgres();
-        Assert.IsType<PostgresUsageStore>(Store);
+        Assert.IsType<PostgreSqlUsageStore>(Store);
 
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         await using var before = dataSource.CreateCommand(
@@ -51,8 +51,8 @@ public sealed class PostgresUsageStoreTests : UsageStoreContractTests
     public async Task Two_instances_starting_together_share_one_table()
     {
         var connectionString = TestServers.RequirePostgres();
-        await using var first = new PostgresUsageStore(connectionString, _schema);
-        await using var second = new PostgresUsageStore(connectionString, _schema);
+        await using var first = new PostgreSqlUsageStore(connectionString, _schema);
+        await using var second = new PostgreSqlUsageStore(connectionString, _schema);
 
         await Task.WhenAll(
             first.AppendAsync([UsageRecords.Make("from-first")], CancellationToken.None),
@@ -64,5 +64,5 @@ public sealed class PostgresUsageStoreTests : UsageStoreContractTests
 
     [Fact]
     public void A_schema_that_is_not_a_plain_identifier_is_refused() =>
-        Assert.Throws<ArgumentException>(() => new PostgresUsageStore("Host=127.0.0.1", "x\"; DROP TABLE y; --"));
+        Assert.Throws<ArgumentException>(() => new PostgreSqlUsageStore("Host=127.0.0.1", "x\"; DROP TABLE y; --"));
 }

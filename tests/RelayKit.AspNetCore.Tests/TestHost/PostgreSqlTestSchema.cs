@@ -3,7 +3,7 @@ using Npgsql;
 namespace RelayKit.AspNetCore.Tests.TestHost;
 
 /// <summary>A PostgreSQL schema of one test's own (so tests never see each other's rows), dropped afterwards.</summary>
-internal static class PostgresTestSchema
+internal static class PostgreSqlTestSchema
 {
     /// <summary>A new schema name: lower case, unique, at most 63 characters as PostgreSQL wants.</summary>
     public static string NewName(string prefix) => prefix + "_" + Guid.NewGuid().ToString("N");

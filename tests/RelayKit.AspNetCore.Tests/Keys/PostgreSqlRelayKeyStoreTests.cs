@@ -5,20 +5,20 @@ using RelayKit.Tests.Shared;
 
 namespace RelayKit.AspNetCore.Tests.Keys;
 
-public sealed class PostgresRelayKeyStoreTests : RelayKeyStoreContract
+public sealed class PostgreSqlRelayKeyStoreTests : RelayKeyStoreContract
 {
-    private readonly string _schema = PostgresTestSchema.NewName("keys_test");
+    private readonly string _schema = PostgreSqlTestSchema.NewName("keys_test");
     private string? _connectionString;
 
     internal override IRelayKeyStore CreateStore()
     {
         _connectionString ??= new NpgsqlConnectionStringBuilder(TestServers.RequirePostgres()) { MaxPoolSize = 5 }.ToString();
-        return new PostgresRelayKeyStore(_connectionString, _schema);
+        return new PostgreSqlRelayKeyStore(_connectionString, _schema);
     }
 
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        await PostgresTestSchema.DropAsync(_connectionString, _schema);
+        await PostgreSqlTestSchema.DropAsync(_connectionString, _schema);
     }
 }

@@ -5,21 +5,21 @@ using RelayKit.Tests.Shared;
 
 namespace RelayKit.AspNetCore.Tests.Budgets;
 
-public sealed class PostgresBudgetLedgerTests : BudgetLedgerContract
+public sealed class PostgreSqlBudgetLedgerTests : BudgetLedgerContract
 {
-    private readonly string _schema = PostgresTestSchema.NewName("budget_test");
+    private readonly string _schema = PostgreSqlTestSchema.NewName("budget_test");
     private string? _connectionString;
 
     internal override ILedgerStore CreateStore()
     {
         // Each instance gets a small pool so two instances stay well under max_connections.
         _connectionString ??= new NpgsqlConnectionStringBuilder(TestServers.RequirePostgres()) { MaxPoolSize = 20 }.ToString();
-        return new PostgresLedgerStore(_connectionString, _schema);
+        return new PostgreSqlLedgerStore(_connectionString, _schema);
     }
 
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        await PostgresTestSchema.DropAsync(_connectionString, _schema);
+        await PostgreSqlTestSchema.DropAsync(_connectionString, _schema);
     }
 }

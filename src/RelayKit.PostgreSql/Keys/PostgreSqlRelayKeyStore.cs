@@ -6,7 +6,7 @@ using RelayKit.AspNetCore.Storage;
 namespace RelayKit.AspNetCore.Keys;
 
 /// <summary>Created keys in PostgreSQL, shared by every relay instance, in the budget ledger's schema by default.</summary>
-internal sealed class PostgresRelayKeyStore : SqlRelayKeyStore, IAsyncDisposable
+internal sealed class PostgreSqlRelayKeyStore : SqlRelayKeyStore, IAsyncDisposable
 {
     private const string UniqueViolation = "23505";
 
@@ -14,20 +14,35 @@ internal sealed class PostgresRelayKeyStore : SqlRelayKeyStore, IAsyncDisposable
     private readonly bool _ownsDataSource;
     private readonly string _schema;
     private readonly SchemaOnce<NpgsqlConnection> _schemaOnce;
+    private readonly SchemaMigrations _migrations;
+
+    /// <summary>The store's schema, by version.</summary>
+    internal SchemaMigrations Migrations => _migrations;
 
     /// <summary>Creates a store over <paramref name="connectionString"/>, keeping its table in <paramref name="schema"/>.</summary>
-    public PostgresRelayKeyStore(string connectionString, string schema = "relaykit")
+    public PostgreSqlRelayKeyStore(string connectionString, string schema = "relaykit")
         : this(NpgsqlDataSource.Create(connectionString), schema, ownsDataSource: true)
     {
     }
 
     /// <summary>Creates a store over a data source (and its pool) that it shares with the relay's other PostgreSQL stores.</summary>
-    public PostgresRelayKeyStore(NpgsqlDataSource dataSource, string schema, bool ownsDataSource = false)
+    public PostgreSqlRelayKeyStore(NpgsqlDataSource dataSource, string schema, bool ownsDataSource = false)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        _schema = PostgresSchema.Checked(schema);
+        _schema = PostgreSqlSchemaName.Checked(schema);
         _dataSource = dataSource;
         _ownsDataSource = ownsDataSource;
+        _migrations = new("keys", $"""
+            CREATE TABLE IF NOT EXISTS {Table} (
+                id text NOT NULL PRIMARY KEY,
+                name text NOT NULL,
+                secret_sha256 bytea NOT NULL UNIQUE,
+                models text NOT NULL,
+                created_at bigint NOT NULL,
+                expires_at bigint NULL,
+                revoked_at bigint NULL,
+                closed_at bigint NULL);
+            """);
         _schemaOnce = new(_dataSource.OpenConnectionAsync, CreateSchemaAsync);
     }
 
@@ -43,17 +58,7 @@ internal sealed class PostgresRelayKeyStore : SqlRelayKeyStore, IAsyncDisposable
         _schemaOnce.OpenAsync(cancellationToken);
 
     private Task CreateSchemaAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
-        PostgresSchema.CreateAsync(connection, _schema, $"""
-            CREATE TABLE IF NOT EXISTS {Table} (
-                id text NOT NULL PRIMARY KEY,
-                name text NOT NULL,
-                secret_sha256 bytea NOT NULL UNIQUE,
-                models text NOT NULL,
-                created_at bigint NOT NULL,
-                expires_at bigint NULL,
-                revoked_at bigint NULL,
-                closed_at bigint NULL);
-            """, cancellationToken);
+        _migrations.ApplyAsync(connection, PostgreSqlSchemaName.Dialect(_schema), cancellationToken);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

@@ -1,9 +1,9 @@
 namespace RelayKit.AspNetCore.Budgets;
 
 /// <summary>Where balances, reservations and the ledger are kept.</summary>
-public enum BudgetStorageProvider
+public enum BudgetStoreKind
 {
-    /// <summary>A SQLite file beside the app (the default): one relay instance, survives restarts.</summary>
+    /// <summary>A SQLite file (the default; <see cref="BudgetStorageOptions.SqlitePath"/>): one relay instance, survives restarts.</summary>
     Sqlite,
 
     /// <summary>PostgreSQL: any number of relay instances share the balances.</summary>
