@@ -32,6 +32,8 @@ namespace RelayKit.AspNetCore.Budgets;
 /// reservations, nothing is charged for them and the lease's whole hold is released when it expires: one
 /// <see cref="LeaseWindow"/> after the lifetime of the last request it may hold. Request ids must not repeat
 /// (the relay makes each one new): a carved request is checked against the requests in flight, not the store.
+/// A carved request whose settle failed and went to the settle spool keeps its lease facts there
+/// (<see cref="SettleOrder.Carve"/>), so it lands after a restart as if it had reserved alone.
 /// </para>
 /// </remarks>
 internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
