@@ -14,7 +14,15 @@ public sealed class BudgetStorageOptions
     /// </summary>
     public string? SqlitePath { get; set; }
 
-    /// <summary>The PostgreSQL connection string; required when <see cref="Store"/> is PostgreSQL.</summary>
+    /// <summary>
+    /// Whether the SQLite ledger syncs every commit to disk (<c>PRAGMA synchronous = FULL</c>). Off (the default), it runs
+    /// WAL with <c>synchronous = NORMAL</c>: a crash of the process loses nothing committed, but a power loss (or a crash
+    /// of the machine) may roll back the last commits, whose answers may have gone out already. On: nothing committed is
+    /// lost to a power loss either, at the cost of one fsync per group commit.
+    /// </summary>
+    public bool SqliteFullSync { get; set; }
+
+    /// <summary>The PostgreSQL connection string; required when <see cref="Store"/> is PostgreSql.</summary>
     public string? PostgreSqlConnectionString { get; set; }
 
     /// <summary>The PostgreSQL schema the ledger tables live in (created on first use).</summary>

@@ -100,14 +100,21 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
 
     // The size of the last batch: above one, units are arriving together, and a unit that ran alone would take the
     // file from a batch that commits many at once, so units queue for the writer until batches are single again.
+    private readonly string _pragmas;
     private volatile int _lastBatchSize;
     private int _commitsSinceCheckpoint;
     private Task? _backgroundCheckpoint;
 
-    /// <summary>Creates a store over the SQLite file at <paramref name="path"/> (created when missing).</summary>
-    public SqliteLedgerStore(string path)
+    /// <summary>
+    /// Creates a store over the SQLite file at <paramref name="path"/> (created when missing). With
+    /// <paramref name="fullSync"/>, every commit is synced to disk (<c>synchronous = FULL</c>), else WAL's
+    /// <c>synchronous = NORMAL</c>: a process crash loses nothing committed either way, a power loss may lose the last
+    /// commits under NORMAL (<see cref="BudgetStorageOptions.SqliteFullSync"/>).
+    /// </summary>
+    public SqliteLedgerStore(string path, bool fullSync = false)
     {
         _connectionString = SqliteFile.ConnectionString(path);
+        _pragmas = fullSync ? "PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL;" : "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL;";
         _schemaOnce = new(OpenNewAsync, CreateSchemaAsync);
         _writer = new Lazy<Task>(() => Task.Run(WriteAsync), LazyThreadSafetyMode.ExecutionAndPublication);
     }
@@ -170,8 +177,17 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     protected override Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         _schemaOnce.OpenAsync(cancellationToken);
 
+    /// <summary>The <c>PRAGMA synchronous</c> level (1 NORMAL, 2 FULL) of a connection as this store opens them.</summary>
+    internal async Task<long> ReadSynchronousAsync()
+    {
+        await using var connection = await OpenNewAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA synchronous";
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     private ValueTask<SqliteConnection> OpenNewAsync(CancellationToken cancellationToken) =>
-        SqliteFile.OpenAsync(_connectionString, "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL;", cancellationToken);
+        SqliteFile.OpenAsync(_connectionString, _pragmas, cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>For the base class's one-unit transactions; the writer begins its batches by statement (<see cref="Writer"/>).</remarks>

@@ -30,7 +30,7 @@ internal static partial class RelayStores
         BudgetStoreKind.InMemory => new InMemoryLedgerStore(),
         BudgetStoreKind.PostgreSql => PostgreSql(services, "Budgets:Store is PostgreSql")
             .CreateLedgerStore(Required(options.PostgreSqlConnectionString, "Budgets:PostgreSqlConnectionString"), options.PostgreSqlSchema),
-        _ => new SqliteLedgerStore(LedgerFile(services, options)),
+        _ => new SqliteLedgerStore(LedgerFile(services, options), options.SqliteFullSync),
     };
 
     /// <summary>Created keys are kept where the ledger is: the same SQLite file or PostgreSQL schema, or memory.</summary>

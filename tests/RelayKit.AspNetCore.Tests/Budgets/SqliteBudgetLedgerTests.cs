@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using RelayKit.AspNetCore.Budgets;
 
 namespace RelayKit.AspNetCore.Tests.Budgets;
@@ -27,6 +29,34 @@ public sealed class SqliteBudgetLedgerTests : BudgetLedgerContract
         Assert.Equal("wal", (string?)await command.ExecuteScalarAsync());
         command.CommandText = "SELECT balance FROM budget_accounts WHERE key_id = 'alice'";
         Assert.Equal("0.000000000123456", (string?)await command.ExecuteScalarAsync());
+    }
+
+    [Theory]
+    [InlineData(null, 1L)]
+    [InlineData("false", 1L)]
+    [InlineData("true", 2L)]
+    public async Task Budgets_SqliteFullSync_syncs_every_commit(string? configured, long synchronous)
+    {
+        // Bound from configuration as a user sets it, through the one store factory.
+        var values = new Dictionary<string, string?> { ["Budgets:SqlitePath"] = Path.Combine(_directory, "sync.db") };
+        if (configured is not null)
+        {
+            values["Budgets:SqliteFullSync"] = configured;
+        }
+
+        var options = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(values).Build()
+            .GetSection("Budgets").Get<BudgetStorageOptions>() ?? new BudgetStorageOptions { SqlitePath = Path.Combine(_directory, "sync.db") };
+        using var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection().BuildServiceProvider();
+        var store = Assert.IsType<SqliteLedgerStore>(RelayKit.AspNetCore.Storage.RelayStores.CreateLedgerStore(services, options));
+        try
+        {
+            Assert.Equal(synchronous, await store.ReadSynchronousAsync());
+        }
+        finally
+        {
+            await store.DisposeAsync();
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        }
     }
 
     [Theory]
