@@ -90,7 +90,9 @@ internal sealed partial class BudgetSettlement(
             catch (Exception spoolFailure)
             {
                 // Neither the ledger nor the local disk took it: the reservation stays open until the sweep releases it
-                // (the request is free) and no record claims a charge. Rare enough to be an error of its own.
+                // (the request is free), so its usage record says 0, not the price of what it used. Rare enough to be
+                // an error of its own.
+                context.ChargedCost = 0m;
                 LogSpoolFailed(spoolFailure, context.RequestId, cost);
             }
         }

@@ -82,6 +82,25 @@ public sealed class StoreOutageTests
         Assert.True(served == 200, servedBody.ToString());
     }
 
+    [Fact]
+    public async Task An_unreachable_usage_store_answers_the_usage_page_with_a_retryable_503()
+    {
+        await using var relay = FakeRelay.Create(s =>
+        {
+            s["ModelRelay:Usage:Store"] = "PostgreSql";
+            s["ModelRelay:Usage:PostgreSqlConnectionString"] = "Host=127.0.0.1;Port=1;Username=relay;Password=unused;Database=relay;Timeout=2";
+        });
+        var http = relay.App.CreateClient();
+
+        var (status, body, headers) = await RawRelayCall.GetAsync(http, "/relay/usage", bearer: RelaySettings.AliceKey);
+
+        Assert.True(status == 503, body.ToString());
+        Assert.Equal("store_unavailable", body.GetProperty("error").GetProperty("code").GetString());
+        Assert.True(headers.Contains("retry-after"));
+        var logs = relay.App.Logs.GetSnapshot();
+        Assert.DoesNotContain(logs, r => r.Level >= LogLevel.Error && r.Exception is not null);
+    }
+
     private sealed class TimingOutKeyStore : IRelayKeyStore
     {
         public Task AddAsync(CreatedRelayKey key, CancellationToken cancellationToken = default) => throw Timeout();

@@ -117,6 +117,42 @@ public sealed class FailedSettleTests
         }
     });
 
+    [Fact]
+    public Task A_settle_neither_the_ledger_nor_the_spool_took_leaves_a_record_that_claims_no_charge() => SqliteLedgerFile.RunAsync(async storage =>
+    {
+        var spoolFolder = Path.Combine(Path.GetTempPath(), "relaykit-spool-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(spoolFolder);
+        await using var relay = FakeRelay.Create(BudgetRelay.Settings(1m, settings =>
+        {
+            storage(settings);
+            settings["ModelRelay:Budgets:SettleSpoolPath"] = Path.Combine(spoolFolder, "spool.db");
+        }), services =>
+        {
+            var original = services.Last(d => d.ServiceType == typeof(IBudgetLedger));
+            services.Remove(original);
+            services.AddSingleton<IBudgetLedger>(sp => new FailingSettles((IBudgetLedger)original.ImplementationFactory!(sp), int.MaxValue));
+        });
+        var http = relay.App.CreateClient();
+
+        // The spool's disk goes away after the start (the relay checked it then): the settle has nowhere to wait.
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(spoolFolder, recursive: true);
+        using var request = BudgetRelay.Post("/v1/chat/completions", ChatBody);
+        using var response = await http.SendAsync(request);
+        await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode);
+        var requestId = response.Headers.GetValues("x-request-id").Single();
+
+        // Nothing was charged (the reservation expires, the request is free), and the record says so rather than the
+        // price of the tokens it used.
+        var record = Assert.Single(await relay.WaitForRecordsAsync(1));
+        Assert.Equal(requestId, record.RequestId);
+        Assert.True(record.OutputTokens > 0);
+        Assert.Equal(0m, record.Cost);
+        Assert.Equal(ReservationState.Open, (await relay.Ledger().GetReservationAsync(requestId))?.State ?? ReservationState.Open);
+        Assert.DoesNotContain(await relay.Ledger().GetEntriesAsync("alice"), e => e.Kind == BudgetEntryKind.Charge);
+    });
+
     private static async Task<long> CountSpooledAsync(string spoolPath)
     {
         await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={spoolPath};Pooling=False");
