@@ -42,6 +42,23 @@ internal sealed partial class StoreFailures(TimeProvider time, ILogger<StoreFail
     }
 
     /// <summary>
+    /// Whether <paramref name="exception"/> says the store could not be asked right now (a broken or timed-out connection,
+    /// a busy file), as opposed to a refusal of what was asked (a constraint, an overflow): asked again later, it may pass.
+    /// </summary>
+    public static bool IsTransient(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is TimeoutException or SocketException or IOException || current is DbException { IsTransient: true })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
     /// Runs an endpoint of the relay's own (balance, request cost, estimate) and answers a store failure in it as the
     /// request path does: 503 <c>store_unavailable</c> with <c>retry-after</c>, in the caller's format.
     /// </summary>

@@ -201,9 +201,15 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
             catch (Exception exception) when ((_retriesUntilStored || attempt < MaxAttempts) && !_abort.IsCancellationRequested)
             {
                 UsageLog.WriteFailed(_logger, exception, batch.Count, attempt);
-                if (batch.Count > 1 && await WriteOneByOneAsync(batch))
+                if (batch.Count > 1 && await WriteOneByOneAsync(batch) is { } left)
                 {
-                    return;
+                    if (left.Count == 0)
+                    {
+                        return;
+                    }
+
+                    // The store is up but failed these for a passing reason: only they are tried again.
+                    batch = left;
                 }
 
                 try
@@ -231,12 +237,15 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
     /// <summary>
     /// After a batch failed: writes its records one at a time, so one record the store cannot take never costs the
     /// others theirs, nor (under <see cref="UsageQueueFullMode.Wait"/>) blocks the queue for good. When the store took
-    /// some, it is up, and the records it refused alone are dropped (logged, counted); when it took none, it is down,
-    /// and what is left of the batch (all of it) is retried as before. Returns whether the store took some.
+    /// none, it is down: returns null, and the whole batch is retried as before. When it took some, it is up: a record it
+    /// refused for what it is (a constraint, an overflow) is dropped (logged, counted), and one it failed on for a
+    /// passing reason (a dead pooled connection after a restart, a timeout: <see cref="Hosting.StoreFailures.IsTransient"/>)
+    /// is returned, to be retried, never dropped.
     /// </summary>
-    private async Task<bool> WriteOneByOneAsync(List<UsageRecord> batch)
+    private async Task<List<UsageRecord>?> WriteOneByOneAsync(List<UsageRecord> batch)
     {
         List<(UsageRecord Record, Exception Error)>? refused = null;
+        List<UsageRecord> left = [];
         var stored = 0;
         foreach (var record in batch)
         {
@@ -247,13 +256,20 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
             }
             catch (Exception exception) when (!_abort.IsCancellationRequested)
             {
-                (refused ??= []).Add((record, exception));
+                if (Hosting.StoreFailures.IsTransient(exception))
+                {
+                    left.Add(record);
+                }
+                else
+                {
+                    (refused ??= []).Add((record, exception));
+                }
             }
         }
 
         if (stored == 0)
         {
-            return false;
+            return null;
         }
 
         foreach (var (record, error) in refused ?? [])
@@ -266,7 +282,7 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
             _metrics.UsageDropped(refused.Count);
         }
 
-        return true;
+        return left;
     }
 
     /// <summary>Moves the outbox into the store until shutdown, then once more; a failure waits and tries again.</summary>
@@ -364,6 +380,8 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
             }
         }
 
+        HashSet<string>? keep = null;
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
         if (batch.Count > 0)
         {
             try
@@ -374,9 +392,16 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
             {
                 // One record the store refuses must not keep the others out: one by one, as the queue's batches.
                 UsageLog.WriteFailed(_logger, exception, batch.Count, 1);
-                if (batch.Count == 1 || !await WriteOneByOneAsync(batch))
+                if (batch.Count == 1 || await WriteOneByOneAsync(batch) is not { } left)
                 {
                     throw;
+                }
+
+                if (left.Count > 0)
+                {
+                    // Failed for a passing reason: they stay in the outbox and are tried again after the back-off.
+                    keep = left.Select(r => r.RequestId).ToHashSet(StringComparer.Ordinal);
+                    failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(exception);
                 }
             }
         }
@@ -386,11 +411,15 @@ internal sealed class UsageWriterService : IHostedLifecycleService, IAsyncDispos
         {
             foreach (var row in rows)
             {
-                await session.DeleteOutboxAsync(row.RequestId);
+                if (keep is null || !keep.Contains(row.RequestId))
+                {
+                    await session.DeleteOutboxAsync(row.RequestId);
+                }
             }
 
             return true;
         }, _abort.Token);
+        failure?.Throw();
         return rows.Count == _batchSize;
     }
 

@@ -165,12 +165,41 @@ public sealed class UsageWriterServiceTests
         Assert.Equal(1, dropped.GetMeasurementSnapshot().Sum(m => m.Value));
     }
 
-    /// <summary>An in-memory store that refuses any batch holding the named record, as a database refuses a value out of range.</summary>
-    private sealed class RefusingStore(string refused) : IUsageStore
+    [Fact]
+    public async Task A_record_that_failed_for_a_passing_reason_is_retried_not_dropped_with_the_refused_one()
     {
+        // After a store restart, a dead pooled connection fails one append while fresh ones take the others: that record
+        // is tried again; only the record refused for what it is gets dropped.
+        var store = new RefusingStore("poison", flaky: "flaky", flakyFailures: 2, storedAt: 4);
+        using var host = BuildHost(o => { o.Store = UsageStoreKind.InMemory; o.WhenQueueFull = UsageQueueFullMode.Wait; }, store);
+        using var dropped = new MetricCollector<long>(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "RelayKit", "relaykit.usage.dropped");
+        var recorder = host.Services.GetRequiredService<UsageRecorder>();
+        foreach (var id in new[] { "r1", "flaky", "poison", "r3", "r4" })
+        {
+            await recorder.RecordAsync(UsageRecords.Make(id));
+        }
+
+        await host.StartAsync();
+        await store.Stored.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await host.StopAsync();
+
+        Assert.Equal(["flaky", "r1", "r3", "r4"], (await store.Inner.QueryAsync(UsageFilter.All, 0, 100, CancellationToken.None)).Records.Select(r => r.RequestId).Order(StringComparer.Ordinal));
+        Assert.Single(host.Services.GetFakeLogCollector().GetSnapshot(), r => r.Id.Name == "UsageRecordRejected");
+        Assert.Equal(1, dropped.GetMeasurementSnapshot().Sum(m => m.Value));
+    }
+
+    /// <summary>
+    /// An in-memory store that refuses any batch holding the named record, as a database refuses a value out of range,
+    /// and fails <paramref name="flakyFailures"/> times on any batch holding <paramref name="flaky"/>, as a dead pooled
+    /// connection does.
+    /// </summary>
+    private sealed class RefusingStore(string refused, string? flaky = null, int flakyFailures = 0, int storedAt = 4) : IUsageStore
+    {
+        private int _flakyFailures = flakyFailures;
+
         public InMemoryUsageStore Inner { get; } = new();
 
-        /// <summary>Completes once the store has taken four records.</summary>
+        /// <summary>Completes once the store has taken <c>storedAt</c> records.</summary>
         public TaskCompletionSource Stored { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public async Task AppendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken)
@@ -180,8 +209,13 @@ public sealed class UsageWriterServiceTests
                 throw new OverflowException("numeric field overflow");
             }
 
+            if (flaky is not null && records.Any(r => r.RequestId == flaky) && Interlocked.Decrement(ref _flakyFailures) >= 0)
+            {
+                throw new TimeoutException("The connection was closed by the server.");
+            }
+
             await Inner.AppendAsync(records, cancellationToken);
-            if ((await Inner.QueryAsync(UsageFilter.All, 0, 100, cancellationToken)).Records.Count >= 4)
+            if ((await Inner.QueryAsync(UsageFilter.All, 0, 100, cancellationToken)).Records.Count >= storedAt)
             {
                 Stored.TrySetResult();
             }
