@@ -35,6 +35,10 @@ internal sealed partial class SettleRetrier(IServiceProvider services, SettleSpo
     private readonly ConcurrentDictionary<string, TaskCompletionSource<SettlementResult>> _waiting = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _wake = new(0);
 
+    // The spooled settles already reported as refused or unreadable: one error each, not one per round. Only the
+    // retrier's loop touches it.
+    private readonly HashSet<string> _reported = new(StringComparer.Ordinal);
+
     /// <summary>The settles handed over by this process and not landed yet.</summary>
     public int Pending => _waiting.Count;
 
@@ -45,8 +49,19 @@ internal sealed partial class SettleRetrier(IServiceProvider services, SettleSpo
     public async Task<Task<SettlementResult>> SpoolAsync(SettleOrder order)
     {
         ArgumentNullException.ThrowIfNull(order);
-        await spool.AddAsync(order);
+
+        // Waited for before the row exists: a round that lands it at once finds someone to tell.
         var landed = _waiting.GetOrAdd(order.RequestId, static _ => new TaskCompletionSource<SettlementResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        try
+        {
+            await spool.AddAsync(order);
+        }
+        catch
+        {
+            _waiting.TryRemove(order.RequestId, out _);
+            throw;
+        }
+
         _wake.Release();
         return landed.Task;
     }
@@ -121,17 +136,31 @@ internal sealed partial class SettleRetrier(IServiceProvider services, SettleSpo
         base.Dispose();
     }
 
-    /// <summary>Tries every spooled settle once, oldest first; true when none is left.</summary>
+    /// <summary>
+    /// Tries every spooled settle once, oldest first; true when none is left. A store failure ends the round (the store is
+    /// most likely down for all of them). A settle the ledger refuses for what it is, or a row that no longer reads, is
+    /// reported once as an error and passed over, so it never holds back the settles behind it; it stays in the spool
+    /// and is tried again each round.
+    /// </summary>
     private async Task<bool> LandSpooledAsync(int attempt)
     {
         while (true)
         {
-            var orders = await spool.ReadAsync(Batch);
-            if (orders.Count == 0)
+            var (orders, unreadable) = await spool.ReadAsync(Batch);
+            foreach (var requestId in unreadable)
+            {
+                if (_reported.Add(requestId))
+                {
+                    LogUnreadable(requestId, spool.Path ?? "memory");
+                }
+            }
+
+            if (orders.Count == 0 && unreadable.Count == 0)
             {
                 return true;
             }
 
+            var passedOver = unreadable.Count > 0;
             var ledger = services.GetRequiredService<IBudgetLedger>();
             foreach (var order in orders)
             {
@@ -140,20 +169,37 @@ internal sealed partial class SettleRetrier(IServiceProvider services, SettleSpo
                 {
                     result = await ledger.SettleAsync(order, CancellationToken.None);
                 }
-                catch (Exception ex)
+                catch (Exception ex) when (Hosting.StoreFailures.Is(ex))
                 {
                     // One line per failed attempt, without the stack: the first failure was logged with it. The store is
                     // most likely down for all of them; the rest wait for the next round.
                     LogRetryFailed(order.RequestId, attempt, ex.GetType().Name, Usage.LogValue.Of(ex.Message) ?? "");
                     return false;
                 }
+                catch (Exception ex)
+                {
+                    if (_reported.Add(order.RequestId))
+                    {
+                        LogRefused(ex, order.RequestId);
+                    }
+
+                    passedOver = true;
+                    continue;
+                }
 
                 await spool.RemoveAsync(order.RequestId);
+                _reported.Remove(order.RequestId);
                 LogLanded(order.RequestId, attempt, result.Charged);
                 if (_waiting.TryRemove(order.RequestId, out var waiting))
                 {
                     waiting.TrySetResult(result);
                 }
+            }
+
+            if (passedOver)
+            {
+                // What was passed over is read again first: try it again after the back-off, not in a tight loop.
+                return false;
             }
 
             if (orders.Count < Batch)
@@ -162,6 +208,12 @@ internal sealed partial class SettleRetrier(IServiceProvider services, SettleSpo
             }
         }
     }
+
+    [LoggerMessage(5114, LogLevel.Error, "The ledger refused the spooled settle of {RequestId}; it stays in the spool, is tried again each round and does not hold back the others")]
+    private partial void LogRefused(Exception exception, string requestId);
+
+    [LoggerMessage(5115, LogLevel.Error, "The spooled settle of {RequestId} does not read as a settle (written by another version?); it stays in the spool ({Spool}) and is passed over")]
+    private partial void LogUnreadable(string requestId, string spool);
 
     [LoggerMessage(5110, LogLevel.Information, "The settle of {RequestId} landed on attempt {Attempt}: charged {Charged}")]
     private partial void LogLanded(string requestId, int attempt, decimal charged);

@@ -65,29 +65,48 @@ internal sealed class SettleSpool : IDisposable
         }
     }
 
-    /// <summary>The settles waiting, oldest first.</summary>
-    public async Task<IReadOnlyList<SettleOrder>> ReadAsync(int limit)
+    /// <summary>
+    /// The settles waiting, oldest first, and the request ids of rows that no longer read as a settle (written by another
+    /// version): those are skipped, never deleted, so an operator can still read them in the file.
+    /// </summary>
+    public async Task<(IReadOnlyList<SettleOrder> Orders, IReadOnlyList<string> Unreadable)> ReadAsync(int limit)
     {
         await _gate.WaitAsync();
         try
         {
+            var rows = new List<(string RequestId, string Settle)>();
             if (_connectionString is null)
             {
-                return [.. _memory.Values.Take(limit).Select(UsageOutboxJson.DeserializeOrder)];
+                rows.AddRange(_memory.Take(limit).Select(p => (p.Key, p.Value)));
             }
-
-            await using var connection = await OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT settle FROM settle_spool ORDER BY seq LIMIT @limit";
-            command.Parameters.AddWithValue("@limit", limit);
-            var orders = new List<SettleOrder>();
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
+            else
             {
-                orders.Add(UsageOutboxJson.DeserializeOrder(reader.GetString(0)));
+                await using var connection = await OpenAsync();
+                await using var command = connection.CreateCommand();
+                command.CommandText = "SELECT request_id, settle FROM settle_spool ORDER BY seq LIMIT @limit";
+                command.Parameters.AddWithValue("@limit", limit);
+                await using var reader = await command.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                    rows.Add((reader.GetString(0), reader.GetString(1)));
+                }
             }
 
-            return orders;
+            var orders = new List<SettleOrder>(rows.Count);
+            List<string>? unreadable = null;
+            foreach (var (requestId, settle) in rows)
+            {
+                try
+                {
+                    orders.Add(UsageOutboxJson.DeserializeOrder(settle));
+                }
+                catch (System.Text.Json.JsonException)
+                {
+                    (unreadable ??= []).Add(requestId);
+                }
+            }
+
+            return (orders, (IReadOnlyList<string>?)unreadable ?? []);
         }
         finally
         {

@@ -103,7 +103,7 @@ public sealed class SchemaMigrationsTests : IDisposable
         Assert.Empty((await usage.QueryAsync(new UsageFilter(), 0, 10, CancellationToken.None)).Records);
         using (var spool = new SettleSpool(spoolPath))
         {
-            Assert.Empty(await spool.ReadAsync(10));
+            Assert.Empty((await spool.ReadAsync(10)).Orders);
         }
 
         SqliteConnection.ClearAllPools();

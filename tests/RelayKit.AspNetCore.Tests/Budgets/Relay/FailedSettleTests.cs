@@ -153,6 +153,97 @@ public sealed class FailedSettleTests
         Assert.DoesNotContain(await relay.Ledger().GetEntriesAsync("alice"), e => e.Kind == BudgetEntryKind.Charge);
     });
 
+    [Fact]
+    public Task A_spooled_settle_the_ledger_refuses_for_good_does_not_hold_back_the_ones_behind_it() => SqliteLedgerFile.RunAsync(async storage =>
+    {
+        RefusesTheFirst? ledger = null;
+        await using var relay = FakeRelay.Create(BudgetRelay.Settings(1m, storage), services =>
+        {
+            var original = services.Last(d => d.ServiceType == typeof(IBudgetLedger));
+            services.Remove(original);
+            services.AddSingleton<IBudgetLedger>(sp => ledger = new RefusesTheFirst((IBudgetLedger)original.ImplementationFactory!(sp)));
+        });
+        var http = relay.App.CreateClient();
+
+        var ids = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            using var request = BudgetRelay.Post("/v1/chat/completions", ChatBody);
+            using var response = await http.SendAsync(request);
+            await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode);
+            ids.Add(response.Headers.GetValues("x-request-id").Single());
+        }
+
+        // The second settle failed once (a timeout), went to the spool behind the first, and lands although the first
+        // never will.
+        Assert.Equal(ReservationState.Settled, (await relay.SettledAsync(ids[1])).State);
+        Assert.Equal(ids[0], ledger!.Refused);
+        Assert.NotEqual(ReservationState.Settled, (await relay.Ledger().GetReservationAsync(ids[0]))?.State);
+        Assert.Single(relay.App.Logs.GetSnapshot(), r => r.Id.Id == 5114 && r.Message.Contains(ids[0], StringComparison.Ordinal));
+    });
+
+    /// <summary>
+    /// A ledger that refuses every settle of the first request it is asked to settle (as a settle of a lease that no
+    /// longer holds it is refused), and times out once on every other request's first settle.
+    /// </summary>
+    private sealed class RefusesTheFirst(IBudgetLedger inner) : IBudgetLedger
+    {
+        private readonly HashSet<string> _tried = [];
+        private string? _refused;
+
+        public string? Refused => _refused;
+
+        public Task<SettlementResult> SettleAsync(SettleOrder order, CancellationToken cancellationToken = default)
+        {
+            lock (_tried)
+            {
+                _refused ??= order.RequestId;
+                if (order.RequestId == _refused)
+                {
+                    throw new InvalidOperationException("The lease does not hold this request.");
+                }
+
+                if (_tried.Add(order.RequestId))
+                {
+                    throw new TimeoutException("The ledger did not answer in time.");
+                }
+            }
+
+            return inner.SettleAsync(order, cancellationToken);
+        }
+
+        public Task<SettlementResult> SettleAsync(string requestId, decimal actualCost, CancellationToken cancellationToken = default) =>
+            inner.SettleAsync(requestId, actualCost, cancellationToken);
+
+        public Task RecordUsageAsync(UsageRecord record, CancellationToken cancellationToken = default) => inner.RecordUsageAsync(record, cancellationToken);
+
+        public CarvedHold? FindCarve(string requestId) => inner.FindCarve(requestId);
+
+        public Task<ReservationResult> TryReserveAsync(string keyId, string requestId, decimal amount, DateTimeOffset expiresAt, CancellationToken cancellationToken = default) =>
+            inner.TryReserveAsync(keyId, requestId, amount, expiresAt, cancellationToken);
+
+        public Task<SettlementResult> ReleaseAsync(string requestId, CancellationToken cancellationToken = default) => inner.ReleaseAsync(requestId, cancellationToken);
+
+        public Task<CreditResult> TopUpAsync(string keyId, decimal amount, string reference, CancellationToken cancellationToken = default) =>
+            inner.TopUpAsync(keyId, amount, reference, cancellationToken);
+
+        public Task<CreditResult> GrantFreeCreditAsync(string keyId, decimal amount, string reference, CancellationToken cancellationToken = default) =>
+            inner.GrantFreeCreditAsync(keyId, amount, reference, cancellationToken);
+
+        public Task<CreditResult> RefundAsync(string keyId, string reference, CancellationToken cancellationToken = default) => inner.RefundAsync(keyId, reference, cancellationToken);
+
+        public Task<int> ReleaseExpiredAsync(CancellationToken cancellationToken = default) => inner.ReleaseExpiredAsync(cancellationToken);
+
+        public Task<BudgetBalance?> GetBalanceAsync(string keyId, CancellationToken cancellationToken = default) => inner.GetBalanceAsync(keyId, cancellationToken);
+
+        public Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence = 0, int limit = 1000, CancellationToken cancellationToken = default) =>
+            inner.GetEntriesAsync(keyId, afterSequence, limit, cancellationToken);
+
+        public Task<BudgetReservation?> GetReservationAsync(string requestId, CancellationToken cancellationToken = default) =>
+            inner.GetReservationAsync(requestId, cancellationToken);
+    }
+
     private static async Task<long> CountSpooledAsync(string spoolPath)
     {
         await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={spoolPath};Pooling=False");
