@@ -166,6 +166,9 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     /// <summary>Whether the caller went away before the response was complete.</summary>
     public bool ClientAborted { get; set; }
 
+    /// <summary>Whether the current attempt's request body was written whole to the upstream's connection.</summary>
+    public bool RequestSent { get; set; }
+
     /// <summary>Whether the upstream response reached the caller in full.</summary>
     public bool ResponseCompleted { get; set; }
 

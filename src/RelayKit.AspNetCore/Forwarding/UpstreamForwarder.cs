@@ -69,12 +69,20 @@ internal sealed partial class UpstreamForwarder(
             var timeout = options.CurrentValue.UpstreamTimeout;
             using var cancel = new CancellationTokenSource(timeout, timeProvider);
             using var abort = context.RequestAborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), cancel);
+            context.RequestSent = false;
             var (response, error) = await SendAsync(context, candidate, cancel, timeout);
             if (response is null)
             {
                 attempt?.Failed(error);
                 if (context.ClientAborted)
                 {
+                    // Gone before the answer's status line, but after the upstream had the whole prompt: it bills it, and
+                    // the settle charges it (BudgetSettlement.ReachedUpstream).
+                    if (context.RequestSent)
+                    {
+                        context.Upstream = candidate;
+                    }
+
                     return null;
                 }
 
@@ -179,9 +187,39 @@ internal sealed partial class UpstreamForwarder(
         var body = context.BodyOverrides.Count == 0
             ? source.RawToSend()
             : JsonBodyRewriter.Rewrite(source.Root, context.BodyOverrides);
-        request.Content = new ReadOnlyMemoryContent(body);
+        request.Content = new UpstreamBodyContent(body, context);
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         return request;
+    }
+
+    /// <summary>
+    /// The body sent upstream, which marks the request as sent (<see cref="RelayRequestContext.RequestSent"/>) once it has
+    /// been written whole to the upstream's connection: from then on the upstream has the prompt and bills it, whether or
+    /// not the caller waits for the answer. Written by hand because <see cref="ReadOnlyMemoryContent"/> is sealed and
+    /// HttpClient reports no "request sent" event per request.
+    /// </summary>
+    private sealed class UpstreamBodyContent(ReadOnlyMemory<byte> body, RelayRequestContext context) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? transportContext, CancellationToken cancellationToken)
+        {
+            await stream.WriteAsync(body, cancellationToken);
+            context.RequestSent = true;
+        }
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? transportContext) =>
+            SerializeToStreamAsync(stream, transportContext, CancellationToken.None);
+
+        protected override void SerializeToStream(Stream stream, TransportContext? transportContext, CancellationToken cancellationToken)
+        {
+            stream.Write(body.Span);
+            context.RequestSent = true;
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = body.Length;
+            return true;
+        }
     }
 
     private async Task CopyResponseAsync(

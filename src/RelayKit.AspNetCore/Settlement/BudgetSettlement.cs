@@ -11,8 +11,9 @@ namespace RelayKit.AspNetCore.Settlement;
 /// Step 7, the budget part: turns the request's reservation into a charge. The policy (README "Budgets"):
 /// the upstream reported usage → its cost, capped at the reservation; the upstream accepted the request but reported
 /// no usage (the caller aborted, the stream was cut, however early) → the prompt (as reported up front, else as
-/// estimated) plus the output tokens delivered so far; the upstream never accepted it (refused before forwarding,
-/// unreachable, an upstream error status) → released, charged nothing. Idempotent through
+/// estimated) plus the output tokens delivered so far; the caller gone after the whole request was sent, before the
+/// status line → the prompt as estimated; the upstream never accepted it (refused before forwarding, unreachable,
+/// timed out, an upstream error status) → released, charged nothing. Idempotent through
 /// the ledger: a second settle of the same request charges nothing more. The request's usage record is committed in
 /// the settle's own ledger transaction (<see cref="UsageOutbox"/>), so neither exists without the other.
 /// </summary>
@@ -163,12 +164,14 @@ internal sealed partial class BudgetSettlement(
     }
 
     /// <summary>
-    /// Whether the upstream accepted the request (answered with a success status), so it bills the prompt. A request
-    /// refused before forwarding, one no upstream answered (unreachable, timed out, the caller gone before the
-    /// status line) and one an upstream answered with an error are free.
+    /// Whether the upstream has the request and bills its prompt: it answered with a success status, or the caller went
+    /// away after the whole request had been sent and before the answer's status line (the upstream is working on it
+    /// and bills it however it ends). A request refused before forwarding, one no upstream could be sent or answered
+    /// (unreachable, timed out) and one an upstream answered with an error are free.
     /// </summary>
     private static bool ReachedUpstream(RelayRequestContext context) =>
-        context.Upstream is not null && context.UpstreamStatusCode is >= 200 and < 400;
+        context.Upstream is not null
+        && (context.UpstreamStatusCode is >= 200 and < 400 || (context.UpstreamStatusCode is null && context.ClientAborted && context.RequestSent));
 
     [LoggerMessage(5102, LogLevel.Warning, "Settling the budget of {RequestId} failed; it is retried until the ledger takes it")]
     private partial void LogSettleFailed(Exception exception, string requestId);

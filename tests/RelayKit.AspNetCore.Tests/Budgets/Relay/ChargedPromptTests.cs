@@ -100,6 +100,24 @@ public sealed class ChargedPromptTests
         messages = new[] { new { role = "user", content = Prompt } },
     });
 
+    [Fact]
+    public Task A_caller_gone_before_the_status_line_of_a_request_the_upstream_has_is_charged_the_prompt() => SqliteLedgerFile.RunAsync(async storage =>
+    {
+        // A non-streamed answer's status line comes only when the whole answer is ready: a caller giving up before it
+        // has still had the upstream read (and bill) the whole prompt.
+        await using var relay = BudgetRelay.Create(1m, storage);
+        relay.Fake.Setup().RespondWithText("An answer that is never waited for.").WithFault(new FakeFault { FirstByteDelay = TimeSpan.FromSeconds(30) });
+        var promptTokens = await EstimatedPromptTokensAsync(relay, "chat/completions", ChatBody());
+
+        using var giveUp = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+        using var request = BudgetRelay.Post("/v1/chat/completions", ChatBody());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => relay.App.CreateClient().SendAsync(request, giveUp.Token));
+
+        var reservation = await SettledAsync(relay);
+        Assert.Single(relay.Fake.Requests);
+        await AssertChargedAsync(relay, reservation, BudgetRelay.Cost(promptTokens, 0));
+    });
+
     private static async Task<long> EstimatedPromptTokensAsync(FakeRelay relay, string endpoint, string body)
     {
         using var request = BudgetRelay.Post("/v1/relay/estimate?endpoint=" + endpoint, body);
