@@ -136,11 +136,19 @@ internal sealed class LedgerAudit(IBudgetLedger ledger, IUsageStore usage, IRead
             }
 
             // 499: the caller was gone before any answer, and the upstream had not answered either (else the record
-            // has its status): the upstream never took the request, so it is free. These are the callers that never
-            // saw a request id, so this is where their charge is checked.
+            // has its status). Free unless the whole request had been sent upstream (the record then names the
+            // provider): the upstream has the prompt and bills it, so the prompt alone is charged, no output. These are
+            // the callers that never saw a request id, so this is where their charge is checked.
             if (records[0].StatusCode == 499 && snapshot.Charges.TryGetValue(requestId, out var gone) && gone.Sum() != 0m)
             {
-                Fail($"{requestId}: the caller left before any answer (499) but was charged {Money(gone.Sum())}");
+                if (records[0].Provider is null)
+                {
+                    Fail($"{requestId}: the caller left before the request was sent (499) but was charged {Money(gone.Sum())}");
+                }
+                else if (records[0].OutputTokens is > 0)
+                {
+                    Fail($"{requestId}: the caller left before any answer (499) but was charged {records[0].OutputTokens} output tokens");
+                }
             }
         }
 

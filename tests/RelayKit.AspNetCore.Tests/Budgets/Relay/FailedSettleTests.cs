@@ -134,9 +134,10 @@ public sealed class FailedSettleTests
         });
         var http = relay.App.CreateClient();
 
-        // The spool's disk goes away after the start (the relay checked it then): the settle has nowhere to wait.
+        // The spool's disk goes away after the start (the relay checked it then): the settle has nowhere to wait. Moved
+        // away in one step (the retrier may be reading the spool at this moment), deleted afterwards.
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(spoolFolder, recursive: true);
+        Directory.Move(spoolFolder, spoolFolder + "-gone");
         using var request = BudgetRelay.Post("/v1/chat/completions", ChatBody);
         using var response = await http.SendAsync(request);
         await response.Content.ReadAsStringAsync();
@@ -151,6 +152,8 @@ public sealed class FailedSettleTests
         Assert.Equal(0m, record.Cost);
         Assert.Equal(ReservationState.Open, (await relay.Ledger().GetReservationAsync(requestId))?.State ?? ReservationState.Open);
         Assert.DoesNotContain(await relay.Ledger().GetEntriesAsync("alice"), e => e.Kind == BudgetEntryKind.Charge);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(spoolFolder + "-gone", recursive: true);
     });
 
     [Fact]
