@@ -68,7 +68,20 @@ internal sealed class RelayKeyAuthenticator(
             return false;
         }
 
-        var balance = await ledger.GetBalanceAsync(keyName, cancellationToken);
+        BudgetBalance? balance;
+        try
+        {
+            balance = await ledger.GetBalanceAsync(keyName, cancellationToken);
+        }
+        catch (Exception exception) when (Hosting.StoreFailures.Is(exception) && !cancellationToken.IsCancellationRequested)
+        {
+            // The ledger is down or slow: let the caller in as open, and check again on its next request. A refunded
+            // key still gets nothing: its account refuses the reservation every request with a budget makes (the
+            // ledger's answer then, or a 503 while it is down, recorded for the known caller). Refusing here instead
+            // would answer a 503 that no usage record shows, as the caller is not known until authenticated.
+            return false;
+        }
+
         if (balance?.Closed == true)
         {
             _closed[keyName] = true;

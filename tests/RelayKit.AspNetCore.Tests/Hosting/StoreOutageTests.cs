@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using RelayKit.AspNetCore.Keys;
 using RelayKit.AspNetCore.Tests.Budgets.Relay;
 using RelayKit.AspNetCore.Tests.TestHost;
+using RelayKit.AspNetCore.Tests.Usage;
 
 namespace RelayKit.AspNetCore.Tests.Hosting;
 
@@ -49,8 +50,19 @@ public sealed class StoreOutageTests
         Assert.Equal("store_unavailable", balanceBody.GetProperty("error").GetProperty("code").GetString());
         Assert.True(balanceHeaders.Contains("retry-after"));
 
-        // Nothing reached the upstream, and the outage was logged once with its exception, not as a relay bug.
+        // Nothing reached the upstream, and each refused request of the known caller is in its usage (the key's
+        // closed-or-open check reads the same ledger: its failure must not make the caller unknown).
         Assert.Empty(relay.Fake.Requests);
+        var records = await relay.WaitForRecordsAsync(4);
+        Assert.Equal(4, records.Count);
+        Assert.All(records, r =>
+        {
+            Assert.Equal("alice", r.KeyName);
+            Assert.Equal(503, r.StatusCode);
+            Assert.Equal(0m, r.Cost);
+        });
+
+        // The outage was logged once with its exception, not as a relay bug.
         var logs = relay.App.Logs.GetSnapshot();
         Assert.DoesNotContain(logs, r => r.Message.Contains("The relay failed", StringComparison.Ordinal));
         var outage = logs.Where(r => r.Category?.EndsWith("StoreFailures", StringComparison.Ordinal) == true).ToList();
