@@ -69,19 +69,19 @@ internal static class ProxyHeaders
         }
     }
 
-    /// <summary>Copies the allowed response headers; none whose value holds <paramref name="providerKey"/>.</summary>
-    public static void CopyResponseHeaders(HttpResponseMessage from, HttpResponse to, string? providerKey = null)
+    /// <summary>Copies the allowed response headers; none whose value holds one of <paramref name="providerKeys"/>.</summary>
+    public static void CopyResponseHeaders(HttpResponseMessage from, HttpResponse to, IReadOnlyList<string>? providerKeys = null)
     {
-        Copy(from.Headers, to, providerKey);
-        Copy(from.Content.Headers, to, providerKey);
+        Copy(from.Headers, to, providerKeys);
+        Copy(from.Content.Headers, to, providerKeys);
     }
 
-    private static void Copy(System.Net.Http.Headers.HttpHeaders headers, HttpResponse to, string? providerKey)
+    private static void Copy(System.Net.Http.Headers.HttpHeaders headers, HttpResponse to, IReadOnlyList<string>? providerKeys)
     {
         var connection = headers.NonValidated.TryGetValues("Connection", out var listed) ? listed.ToString() : "";
         foreach (var (name, values) in headers.NonValidated)
         {
-            if (!IsReturned(name) || NamedIn(connection, name) || Holds(values, providerKey))
+            if (!IsReturned(name) || NamedIn(connection, name) || HoldsAny(values, providerKeys))
             {
                 continue;
             }
@@ -111,7 +111,26 @@ internal static class ProxyHeaders
         return false;
     }
 
-    /// <summary>Whether any value holds the provider key (an upstream echoing the credential it was sent).</summary>
+    /// <summary>Whether any value holds one of the provider's keys (an upstream echoing the credential it was sent).</summary>
+    private static bool HoldsAny(System.Net.Http.Headers.HeaderStringValues values, IReadOnlyList<string>? providerKeys)
+    {
+        if (providerKeys is null)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < providerKeys.Count; i++)
+        {
+            if (Holds(values, providerKeys[i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether any value holds the provider key.</summary>
     private static bool Holds(System.Net.Http.Headers.HeaderStringValues values, string? providerKey)
     {
         if (string.IsNullOrEmpty(providerKey))

@@ -10,6 +10,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
 using RelayKit.AspNetCore.Protocols;
 using RelayKit.AspNetCore.Routing;
 using RelayKit.AspNetCore.Usage;
@@ -32,6 +34,7 @@ namespace RelayKit.AspNetCore.Forwarding;
 /// </remarks>
 internal sealed partial class UpstreamForwarder(
     IHttpMessageHandlerFactory handlers,
+    UpstreamSelection selection,
     IOptionsMonitor<ModelRelayOptions> options,
     TimeProvider timeProvider,
     ILogger<UpstreamForwarder> logger,
@@ -39,6 +42,20 @@ internal sealed partial class UpstreamForwarder(
 {
     private const string AnthropicVersion = "2023-06-01";
     private const int ChunkSize = 16 * 1024;
+
+    /// <summary>The largest retryable answer body held while another upstream is tried (an error's body is a few hundred bytes).</summary>
+    private const int HeldFailureCap = 256 * 1024;
+
+    /// <summary>The provider that served the answer.</summary>
+    public const string ProviderHeader = "x-relaykit-provider";
+
+    /// <summary>The model name the serving provider was sent.</summary>
+    public const string ModelHeader = "x-relaykit-model";
+
+    /// <summary>How many upstream attempts the request took.</summary>
+    public const string AttemptsHeader = "x-relaykit-attempts";
+
+    private static readonly string[] AttemptCounts = [.. Enumerable.Range(0, 10).Select(n => n.ToString(System.Globalization.CultureInfo.InvariantCulture))];
 
     // A provider's operation URIs, made (and parsed) once rather than per request; a Uri is immutable, so
     // requests share it. Keyed by the provider object, so a recompiled route table's providers start afresh
@@ -52,17 +69,147 @@ internal sealed partial class UpstreamForwarder(
     /// </summary>
     internal int HeldBodyCap { get; set; } = 16 * 1024 * 1024;
 
-    /// <summary>Forwards the request; returns the error to answer when no candidate answered, otherwise null.</summary>
+    /// <summary>
+    /// Forwards the request; returns the error to answer when no upstream answered, otherwise null. Each attempt goes to
+    /// the upstream and key <see cref="UpstreamSelection"/> chooses; an attempt that failed before anything reached the
+    /// caller (no answer, or a retryable one: <see cref="IsRetryable"/>) is followed by the next while attempts remain.
+    /// The last retryable answer is held (its body read, up to <see cref="HeldFailureCap"/>) and given to the caller when
+    /// no other upstream answers. Only the answer that is copied to the caller is metered, and so charged.
+    /// </summary>
     public async Task<RelayError?> ForwardAsync(RelayRequestContext context)
     {
         RelayError? lastError = null;
-        var attemptNumber = 0;
         context.ForwardStarted = true;
         attempts?.StartRequest(context);
-        foreach (var candidate in context.Candidates)
+        var candidates = context.Candidates;
+        var maxAttempts = selection.MaxAttempts(candidates.Count);
+        var attemptNumber = 0;
+        var round = 1;
+        ulong tried = 0;
+        (int Candidate, int Key, TimeSpan? Asked) last = (-1, -1, null);
+        HeldFailure? held = null;
+        try
         {
-            using var attempt = attempts?.StartAttempt(context, candidate, ++attemptNumber);
+            while (attemptNumber < maxAttempts)
+            {
+                var (index, key) = selection.Next(candidates, tried);
+                if (index < 0)
+                {
+                    // Every usable upstream was tried once: another round, if the configuration allows more attempts than
+                    // upstreams and the wait the last failures asked for is one the relay takes.
+                    if (tried == 0)
+                    {
+                        break;
+                    }
 
+                    (index, key) = await NextRoundAsync(context, candidates, ++round, last);
+                    if (index < 0)
+                    {
+                        break;
+                    }
+
+                    tried = 0;
+                }
+
+                tried |= 1UL << index;
+                last = (index, key, null);
+                var mayRetry = attemptNumber + 1 < maxAttempts;
+                var outcome = await AttemptAsync(context, candidates[index], key, attemptNumber + 1, mayRetry, held);
+                if (outcome.Skipped)
+                {
+                    continue; // its breaker opened meanwhile, or its one trial is under way: not an attempt
+                }
+
+                attemptNumber++;
+                if (outcome.Done)
+                {
+                    held = null; // released by the attempt that answered
+                    return null;
+                }
+
+                if (outcome.Held is { } failure)
+                {
+                    held = failure;
+                    last.Asked = failure.RetryAfter;
+                }
+
+                lastError = outcome.Error ?? lastError;
+            }
+
+            if (held is { } answer)
+            {
+                // Every road failed: the caller gets the last upstream's own answer, in its format.
+                held = null;
+                using (answer.Response)
+                {
+                    await AnswerAsync(context, answer.Candidate, answer.Response, attemptNumber);
+                }
+
+                return null;
+            }
+
+            WriteAttempts(context, attemptNumber);
+            return context.ClientAborted ? null : lastError ?? RelayError.UpstreamsResting(context.Fields!.Model);
+        }
+        finally
+        {
+            held?.Response.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Chooses the first attempt of a new round. When that is the upstream key that failed last, it waits first: for what
+    /// that key's answer asked (<c>retry-after</c>), else a back-off that doubles each round, never longer than
+    /// <see cref="ModelRelayResilienceOptions.MaxRetryAfter"/>; when it asked for longer, the relay does not wait: (-1, -1),
+    /// and the caller gets that answer. Another key or upstream is tried at once.
+    /// </summary>
+    private async Task<(int Candidate, int Key)> NextRoundAsync(
+        RelayRequestContext context, IReadOnlyList<UpstreamCandidate> candidates, int round, (int Candidate, int Key, TimeSpan? Asked) last)
+    {
+        var next = selection.Next(candidates, 0);
+        if (next.Candidate < 0 || next != (last.Candidate, last.Key))
+        {
+            return next;
+        }
+
+        var longest = selection.Resilience.MaxRetryAfter;
+        if (last.Asked > longest)
+        {
+            return (-1, -1);
+        }
+
+        var wait = last.Asked ?? TimeSpan.FromMilliseconds(Math.Min(longest.TotalMilliseconds, 250 * Math.Pow(2, round - 2)));
+        if (wait > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(wait, timeProvider, context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                context.ClientAborted = true;
+                return (-1, -1);
+            }
+        }
+
+        // Chosen again after the wait: another request may have opened its breaker meanwhile.
+        return selection.Next(candidates, 0);
+    }
+
+    /// <summary>
+    /// One attempt: sends through the upstream key's breaker, then copies the answer to the caller, or holds it when it is
+    /// retryable and another attempt may follow. Releases the previously held answer once this one is given or held.
+    /// </summary>
+    private async Task<AttemptOutcome> AttemptAsync(
+        RelayRequestContext context, UpstreamCandidate candidate, int key, int number, bool mayRetry, HeldFailure? previous)
+    {
+        var upstream = candidate.Upstream;
+        var provider = upstream.Provider;
+        using var attempt = attempts?.StartAttempt(context, candidate, number);
+        using var inFlight = provider.Enter(key);
+        Interlocked.Increment(ref upstream.InFlight);
+        try
+        {
             // One source bounds the attempt by UpstreamTimeout: the wait for the response to start, then each wait for
             // the next part of it. The caller's abort cancels it too: one registration, where a source linked to the
             // timeout's would make another source and two. Which of the two it was is told by RequestAborted, checked first.
@@ -70,7 +217,12 @@ internal sealed partial class UpstreamForwarder(
             using var cancel = new CancellationTokenSource(timeout, timeProvider);
             using var abort = context.RequestAborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), cancel);
             context.RequestSent = false;
-            var (response, error) = await SendAsync(context, candidate, cancel, timeout);
+            var (response, error, skipped) = await SendThroughBreakerAsync(context, candidate, key, cancel, timeout);
+            if (skipped)
+            {
+                return AttemptOutcome.Skip;
+            }
+
             if (response is null)
             {
                 attempt?.Failed(error);
@@ -83,32 +235,173 @@ internal sealed partial class UpstreamForwarder(
                         context.Upstream = candidate;
                     }
 
-                    return null;
+                    return AttemptOutcome.Answered;
                 }
 
-                lastError = error;
-                continue;
+                return new AttemptOutcome(false, false, error, null);
             }
 
+            var status = (int)response.StatusCode;
+            if (status == 429)
+            {
+                selection.CoolDown(provider, key, response);
+            }
+
+            attempt?.Answered(status);
+            if (mayRetry && IsRetryable(response))
+            {
+                // Nothing has reached the caller: keep this answer in case no other upstream gives one, and go on.
+                var failure = await HoldAsync(context, candidate, response, cancel);
+                attempt?.Ended(completed: true, clientAborted: false);
+                if (failure is null)
+                {
+                    return context.ClientAborted ? AttemptOutcome.Answered : new AttemptOutcome(false, false, RelayError.UpstreamUnreachable(provider.Name), null);
+                }
+
+                previous?.Response.Dispose();
+                return new AttemptOutcome(false, false, null, failure);
+            }
+
+            previous?.Response.Dispose();
             using (response)
             {
                 context.Upstream = candidate;
-                context.UpstreamStatusCode = (int)response.StatusCode;
-                attempt?.Answered((int)response.StatusCode);
-                await CopyResponseAsync(context, candidate, response, cancel, timeout);
+                context.UpstreamStatusCode = status;
+                WriteServedBy(context, candidate, number);
+                await CopyResponseAsync(context, candidate, key, response, cancel, timeout);
                 attempt?.Ended(context.ResponseCompleted, context.ClientAborted);
-                return null;
             }
-        }
 
-        return lastError;
+            return AttemptOutcome.Answered;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref upstream.InFlight);
+        }
     }
 
+    /// <summary>Gives the caller a held answer (read whole already) once no other upstream answered.</summary>
+    private async Task AnswerAsync(RelayRequestContext context, UpstreamCandidate candidate, HttpResponseMessage response, int attempts)
+    {
+        context.Upstream = candidate;
+        context.UpstreamStatusCode = (int)response.StatusCode;
+        WriteServedBy(context, candidate, attempts);
+        var timeout = options.CurrentValue.UpstreamTimeout;
+        using var cancel = new CancellationTokenSource(timeout, timeProvider);
+        using var abort = context.RequestAborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), cancel);
+        await CopyResponseAsync(context, candidate, -1, response, cancel, timeout);
+    }
+
+    /// <summary>Names what served the answer: <c>x-relaykit-provider</c>, <c>x-relaykit-model</c> and <c>x-relaykit-attempts</c>.</summary>
+    private static void WriteServedBy(RelayRequestContext context, UpstreamCandidate candidate, int attempts)
+    {
+        var headers = context.HttpContext.Response.Headers;
+        headers[ProviderHeader] = candidate.Provider.Name;
+        headers[ModelHeader] = candidate.UpstreamModel;
+        WriteAttempts(context, attempts);
+    }
+
+    private static void WriteAttempts(RelayRequestContext context, int attempts)
+    {
+        if (attempts > 0 && !context.HttpContext.Response.HasStarted)
+        {
+            context.HttpContext.Response.Headers[AttemptsHeader] = attempts < AttemptCounts.Length
+                ? AttemptCounts[attempts]
+                : attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
+    /// <summary>
+    /// Whether an answer may be retried elsewhere: the statuses an upstream gives when it could not serve now (408, 409,
+    /// 429, 500, 502, 503, 504, 529), unless it said <c>x-should-retry: false</c> (as OpenAI's API does when a retry
+    /// cannot help).
+    /// </summary>
+    internal static bool IsRetryable(HttpResponseMessage response)
+    {
+        var status = (int)response.StatusCode;
+        if (status is not (408 or 409 or 429 or 500 or 502 or 503 or 504 or 529))
+        {
+            return false;
+        }
+
+        return !(response.Headers.TryGetValues("x-should-retry", out var values)
+            && string.Equals(values.FirstOrDefault(), "false", StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>Whether an answer counts against its upstream key's breaker: the upstream could not serve (a 429 only cools its key).</summary>
+    private static bool CountsAsFailure(int status) => status is 408 or 500 or 502 or 503 or 504 or 529;
+
+    /// <summary>
+    /// Reads a retryable answer's body (an error, small) so it can still be given once its connection is back in the pool;
+    /// null when it could not be read (larger than <see cref="HeldFailureCap"/>, cut, or the caller left).
+    /// </summary>
+    private async Task<HeldFailure?> HoldAsync(RelayRequestContext context, UpstreamCandidate candidate, HttpResponseMessage response, CancellationTokenSource cancel)
+    {
+        try
+        {
+            await response.Content.LoadIntoBufferAsync(HeldFailureCap, cancel.Token);
+            return new HeldFailure(candidate, response, Admission.RateLimits.UpstreamCooldown.ReadRetryAfter(response.Headers, timeProvider.GetUtcNow()));
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
+        {
+            context.ClientAborted |= context.RequestAborted.IsCancellationRequested;
+            response.Dispose();
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Sends through the upstream key's breaker (Polly's), which counts the attempt's outcome; Skipped when the breaker
+    /// refused it (it opened since the attempt was chosen, or its half-open trial is already under way).
+    /// </summary>
+    private async Task<(HttpResponseMessage? Response, RelayError? Error, bool Skipped)> SendThroughBreakerAsync(
+        RelayRequestContext context, UpstreamCandidate candidate, int key, CancellationTokenSource cancel, TimeSpan timeout)
+    {
+        if (selection.BreakerOf(candidate.Upstream, key) is not { } breaker)
+        {
+            var (response, error) = await SendAsync(context, candidate, key, cancel, timeout);
+            return (response, error, false);
+        }
+
+        var resilience = ResilienceContextPool.Shared.Get(context.RequestAborted);
+        try
+        {
+            var outcome = await breaker.Pipeline.ExecuteOutcomeAsync(
+                static async (_, state) =>
+                {
+                    var (self, context, candidate, key, cancel, timeout) = state;
+                    var (response, error) = await self.SendAsync(context, candidate, key, cancel, timeout);
+                    var failed = response is null ? error is not null : CountsAsFailure((int)response.StatusCode);
+                    return Outcome.FromResult(new UpstreamAttemptResult(response, error, failed));
+                },
+                resilience,
+                (this, context, candidate, key, cancel, timeout));
+            return outcome.Exception is BrokenCircuitException
+                ? (null, null, true)
+                : (outcome.Result.Response, outcome.Result.Error, false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(resilience);
+        }
+    }
+
+    /// <summary>What one attempt came to: the request is done (answered, or the caller left), skipped, or failed with an error or a held answer.</summary>
+    private readonly record struct AttemptOutcome(bool Done, bool Skipped, RelayError? Error, HeldFailure? Held)
+    {
+        public static AttemptOutcome Answered => new(true, false, null, null);
+
+        public static AttemptOutcome Skip => new(false, true, null, null);
+    }
+
+    /// <summary>A retryable answer kept, body read, until another upstream answers or the attempts run out.</summary>
+    private sealed record HeldFailure(UpstreamCandidate Candidate, HttpResponseMessage Response, TimeSpan? RetryAfter);
+
     private async Task<(HttpResponseMessage? Response, RelayError? Error)> SendAsync(
-        RelayRequestContext context, UpstreamCandidate candidate, CancellationTokenSource cancel, TimeSpan timeout)
+        RelayRequestContext context, UpstreamCandidate candidate, int key, CancellationTokenSource cancel, TimeSpan timeout)
     {
         var provider = candidate.Provider;
-        using var request = CreateRequest(context, candidate);
+        using var request = CreateRequest(context, candidate, key);
 
         // The handler comes from IHttpClientFactory (pooled and rotated there), so the invoker must not dispose it.
         using var invoker = new HttpMessageInvoker(handlers.CreateHandler(UpstreamClientNames.For(provider.Name)), disposeHandler: false);
@@ -142,7 +435,7 @@ internal sealed partial class UpstreamForwarder(
         }
     }
 
-    private static HttpRequestMessage CreateRequest(RelayRequestContext context, UpstreamCandidate candidate)
+    private static HttpRequestMessage CreateRequest(RelayRequestContext context, UpstreamCandidate candidate, int key)
     {
         var http = context.HttpContext;
         var provider = candidate.Provider;
@@ -157,15 +450,21 @@ internal sealed partial class UpstreamForwarder(
         };
 
         ProxyHeaders.CopyRequestHeaders(http.Request, request, toAnthropic: provider.Format == WireFormat.Anthropic);
-        if (provider.ApiKey is { } apiKey)
+        foreach (var (name, value) in provider.Headers)
         {
-            if (provider.Format == WireFormat.Anthropic)
+            request.Headers.Remove(name);
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        if (provider.KeyAt(key) is { } apiKey)
+        {
+            if (string.Equals(provider.AuthHeader, "Authorization", StringComparison.OrdinalIgnoreCase))
             {
-                request.Headers.TryAddWithoutValidation("x-api-key", apiKey);
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
             }
             else
             {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+                request.Headers.TryAddWithoutValidation(provider.AuthHeader, apiKey);
             }
         }
 
@@ -223,11 +522,11 @@ internal sealed partial class UpstreamForwarder(
     }
 
     private async Task CopyResponseAsync(
-        RelayRequestContext context, UpstreamCandidate candidate, HttpResponseMessage response, CancellationTokenSource cancel, TimeSpan timeout)
+        RelayRequestContext context, UpstreamCandidate candidate, int key, HttpResponseMessage response, CancellationTokenSource cancel, TimeSpan timeout)
     {
         var http = context.HttpContext;
         http.Response.StatusCode = (int)response.StatusCode;
-        ProxyHeaders.CopyResponseHeaders(response, http.Response, candidate.Provider.ApiKey);
+        ProxyHeaders.CopyResponseHeaders(response, http.Response, candidate.Provider.ApiKeys);
         foreach (var observer in context.ResponseObservers)
         {
             observer.OnResponseStarted(response);

@@ -8,12 +8,23 @@ namespace RelayKit.AspNetCore;
 /// </summary>
 public sealed class ModelRelayModelOptions : RateLimitOptions
 {
-    /// <summary>The name of the provider (a key of <see cref="ModelRelayOptions.Providers"/>) that serves the model. Required.</summary>
+    /// <summary>
+    /// The name of the provider (a key of <see cref="ModelRelayOptions.Providers"/>) that serves the model: the shorthand
+    /// for one upstream. Set this or <see cref="Upstreams"/>.
+    /// </summary>
     public string? Provider { get; set; }
 
     /// <summary>
+    /// Several upstreams that serve the model: the relay tries the lowest <see cref="ModelRelayUpstreamOptions.Priority"/>
+    /// first, spreads requests within a priority by <see cref="ModelRelayUpstreamOptions.Weight"/>, and falls back to the
+    /// next upstream while nothing has reached the caller (see <see cref="ModelRelayOptions.Resilience"/>). Set this or
+    /// <see cref="Provider"/>.
+    /// </summary>
+    public IList<ModelRelayUpstreamOptions> Upstreams { get; } = new List<ModelRelayUpstreamOptions>();
+
+    /// <summary>
     /// The model name the provider knows, when it differs from the name callers use. Unset means the
-    /// caller's model name is sent as it is (for a wildcard entry, whatever name matched).
+    /// caller's model name is sent as it is (for a wildcard entry, whatever name matched). With <see cref="Provider"/> only.
     /// </summary>
     public string? UpstreamModel { get; set; }
 

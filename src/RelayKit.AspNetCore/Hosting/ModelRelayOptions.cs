@@ -32,6 +32,9 @@ public sealed class ModelRelayOptions
     /// <summary>The operations API's settings (<c>ModelRelay:Admin</c>); used once <c>AddAdmin()</c> is called.</summary>
     public ModelRelayAdminOptions Admin { get; } = new();
 
+    /// <summary>Retries, fallbacks and breakers for models with several upstreams (<c>ModelRelay:Resilience</c>).</summary>
+    public ModelRelayResilienceOptions Resilience { get; } = new();
+
     /// <summary>The largest request body the relay accepts, in bytes; larger requests get 413. Default 8 MiB.</summary>
     public long MaxRequestBodySize { get; set; } = 8 * 1024 * 1024;
 

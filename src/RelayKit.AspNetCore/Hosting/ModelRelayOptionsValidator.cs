@@ -26,9 +26,13 @@ internal sealed class ModelRelayOptionsValidator(string settingsPath, IConfigura
         ValidateLimits(options, failures);
         ValidateProviders(options, failures);
         ValidateModels(options, failures);
+        ValidateResilience(options, failures);
         ValidateKeys(options, failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    /// <summary>The headers a provider key may be sent in (<c>Providers:&lt;name&gt;:AuthHeader</c>).</summary>
+    private static readonly string[] AuthHeaders = ["Authorization", "x-api-key", "api-key", "x-goog-api-key"];
 
     private string Path(params object[] segments) =>
         string.Join(':', [settingsPath, .. segments.Select(s => Convert.ToString(s, CultureInfo.InvariantCulture))]);
@@ -76,6 +80,32 @@ internal sealed class ModelRelayOptionsValidator(string settingsPath, IConfigura
                 failures.Add($"{Path("Providers", providerName, "Kind")} is missing; set it to OpenAI or Anthropic.");
             }
 
+            if (!string.IsNullOrEmpty(provider.ApiKey) && provider.ApiKeys.Count > 0)
+            {
+                failures.Add($"{Path("Providers", providerName)} sets both ApiKey and ApiKeys; put every key in ApiKeys.");
+            }
+
+            for (var i = 0; i < provider.ApiKeys.Count; i++)
+            {
+                if (string.IsNullOrWhiteSpace(provider.ApiKeys[i]))
+                {
+                    failures.Add($"{Path("Providers", providerName, "ApiKeys", i)} is blank.");
+                }
+            }
+
+            if (provider.AuthHeader is { } authHeader && !AuthHeaders.Contains(authHeader, StringComparer.OrdinalIgnoreCase))
+            {
+                failures.Add($"{Path("Providers", providerName, "AuthHeader")} '{authHeader}' is not one the relay sends keys in; use {string.Join(", ", AuthHeaders)}.");
+            }
+
+            foreach (var (name, value) in provider.Headers)
+            {
+                if (string.IsNullOrWhiteSpace(name) || name.Any(c => c <= ' ' || c >= 127 || c == ':') || value is null || value.Any(c => c is '\r' or '\n'))
+                {
+                    failures.Add($"{Path("Providers", providerName, "Headers", name)} is not a valid header (a token name, a value on one line).");
+                }
+            }
+
             if (string.IsNullOrWhiteSpace(provider.BaseUrl))
             {
                 failures.Add($"{Path("Providers", providerName, "BaseUrl")} is missing; set it to the provider's API base URL, for example https://api.openai.com/v1.");
@@ -84,6 +114,74 @@ internal sealed class ModelRelayOptionsValidator(string settingsPath, IConfigura
             {
                 failures.Add($"{Path("Providers", providerName, "BaseUrl")} '{provider.BaseUrl}' is not an absolute http or https URL.");
             }
+        }
+    }
+
+    private void ValidateUpstreams(ModelRelayOptions options, string modelName, ModelRelayModelOptions model, List<string> failures)
+    {
+        if (!string.IsNullOrWhiteSpace(model.Provider) || model.UpstreamModel is not null)
+        {
+            failures.Add($"{Path("Models", modelName)} sets both Upstreams and Provider or UpstreamModel; list every upstream (with its own UpstreamModel) under Upstreams, or use Provider alone.");
+        }
+
+        if (model.Upstreams.Count > Routing.UpstreamSelection.MaxCandidates)
+        {
+            failures.Add($"{Path("Models", modelName, "Upstreams")} lists {model.Upstreams.Count} upstreams; at most {Routing.UpstreamSelection.MaxCandidates} are supported.");
+        }
+
+        for (var i = 0; i < model.Upstreams.Count; i++)
+        {
+            var upstream = model.Upstreams[i];
+            if (upstream is null || string.IsNullOrWhiteSpace(upstream.Provider))
+            {
+                failures.Add($"{Path("Models", modelName, "Upstreams", i, "Provider")} is missing; set it to one of the configured providers ({Known(options.Providers.Keys)}).");
+                continue;
+            }
+
+            if (!options.Providers.ContainsKey(upstream.Provider))
+            {
+                failures.Add($"{Path("Models", modelName, "Upstreams", i, "Provider")} names the unknown provider '{upstream.Provider}'; configured providers: {Known(options.Providers.Keys)}.");
+            }
+
+            if (upstream.Weight < 1)
+            {
+                failures.Add($"{Path("Models", modelName, "Upstreams", i, "Weight")} must be at least 1 (it is a share of its priority's requests).");
+            }
+
+            if (upstream.Priority < 0)
+            {
+                failures.Add($"{Path("Models", modelName, "Upstreams", i, "Priority")} must be 0 or more (lower is tried first).");
+            }
+
+            if (upstream.UpstreamModel is { } name && string.IsNullOrWhiteSpace(name))
+            {
+                failures.Add($"{Path("Models", modelName, "Upstreams", i, "UpstreamModel")} is blank; remove it to send the caller's model name.");
+            }
+        }
+    }
+
+    private void ValidateResilience(ModelRelayOptions options, List<string> failures)
+    {
+        var resilience = options.Resilience;
+        if (resilience.MaxAttempts is < 1)
+        {
+            failures.Add($"{Path("Resilience", "MaxAttempts")} must be at least 1; leave it unset for one attempt at each upstream.");
+        }
+
+        if (resilience.MaxRetryAfter < TimeSpan.Zero)
+        {
+            failures.Add($"{Path("Resilience", "MaxRetryAfter")} must not be negative, for example 00:00:05.");
+        }
+
+        // Polly's circuit breaker needs at least two attempts to judge, and at least half a second to rest.
+        if (resilience.BreakAfterFailures is < 0 or 1)
+        {
+            failures.Add($"{Path("Resilience", "BreakAfterFailures")} must be 0 (no breakers) or at least 2.");
+        }
+
+        if (resilience.BreakAfterFailures > 0 && resilience.BreakFor < TimeSpan.FromMilliseconds(500))
+        {
+            failures.Add($"{Path("Resilience", "BreakFor")} must be at least 00:00:00.5.");
         }
     }
 
@@ -104,9 +202,13 @@ internal sealed class ModelRelayOptionsValidator(string settingsPath, IConfigura
                 continue;
             }
 
-            if (string.IsNullOrWhiteSpace(model.Provider))
+            if (model.Upstreams.Count > 0)
             {
-                failures.Add($"{Path("Models", modelName, "Provider")} is missing; set it to one of the configured providers ({Known(options.Providers.Keys)}).");
+                ValidateUpstreams(options, modelName, model, failures);
+            }
+            else if (string.IsNullOrWhiteSpace(model.Provider))
+            {
+                failures.Add($"{Path("Models", modelName, "Provider")} is missing; set it to one of the configured providers ({Known(options.Providers.Keys)}), or list the model's Upstreams.");
             }
             else if (!options.Providers.ContainsKey(model.Provider))
             {

@@ -17,4 +17,20 @@ public sealed class ModelRelayProviderOptions
     /// Optional for providers without authentication. Keep it out of source: use environment variables or user secrets.
     /// </summary>
     public string? ApiKey { get; set; }
+
+    /// <summary>
+    /// A pool of API keys for the provider, used in turn (the one with the fewest requests in flight first); a key the
+    /// provider answers 429 rests alone for as long as its <c>retry-after</c> asks, while the others go on. Set this or
+    /// <see cref="ApiKey"/> (a pool of one), not both.
+    /// </summary>
+    public IList<string> ApiKeys { get; } = new List<string>();
+
+    /// <summary>
+    /// The header the key is sent in: <c>Authorization</c> (as <c>Bearer</c>; the default for OpenAI), <c>x-api-key</c>
+    /// (the default for Anthropic), <c>api-key</c> (Azure OpenAI) or <c>x-goog-api-key</c> (Google).
+    /// </summary>
+    public string? AuthHeader { get; set; }
+
+    /// <summary>Headers sent on every request to this provider (<c>anthropic-beta</c>, an organization header); they replace a caller's header of the same name.</summary>
+    public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 }

@@ -102,6 +102,7 @@ public static class ModelRelayServiceCollectionExtensions
 
         services.TryAddSingleton<RelayKeyAuthenticator>();
         services.TryAddSingleton<ModelRouter>();
+        services.TryAddSingleton<Routing.UpstreamSelection>();
         services.TryAddSingleton<UpstreamForwarder>();
         services.TryAddSingleton<RelayRequestHandler>();
         services.TryAddSingleton<StoreFailures>();

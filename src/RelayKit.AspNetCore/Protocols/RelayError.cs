@@ -84,4 +84,8 @@ internal sealed record RelayError(int Status, RelayErrorKind Kind, string Code, 
     /// <summary>A store the request needs (the ledger, the key store) is unreachable or timed out: retryable, not a relay bug.</summary>
     public static RelayError StoreUnavailable(string requestId) => new(StatusCodes.Status503ServiceUnavailable, RelayErrorKind.Unavailable, "store_unavailable",
         $"The relay's storage is unavailable right now (x-request-id {requestId}); retry the request shortly.");
+
+    /// <summary>Every upstream of the model is resting (its breaker open after failures in a row): retryable.</summary>
+    public static RelayError UpstreamsResting(string model) => new(StatusCodes.Status503ServiceUnavailable, RelayErrorKind.Unavailable, "upstream_unavailable",
+        $"Every upstream of model '{model}' failed recently and is resting; retry the request shortly.");
 }

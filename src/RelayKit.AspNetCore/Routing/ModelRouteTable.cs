@@ -26,24 +26,26 @@ internal sealed class ModelRouteTable
 
             var withSlash = baseUri.AbsoluteUri.EndsWith('/') ? baseUri : new Uri(baseUri.AbsoluteUri + "/");
             var format = p.Kind == ModelRelayProviderKind.Anthropic ? WireFormat.Anthropic : WireFormat.OpenAI;
-            providers[name] = new UpstreamProvider(name, format, withSlash, string.IsNullOrEmpty(p.ApiKey) ? null : p.ApiKey);
+            string[] keys = string.IsNullOrEmpty(p.ApiKey) ? [.. p.ApiKeys.Where(k => !string.IsNullOrEmpty(k))] : [p.ApiKey];
+            providers[name] = new UpstreamProvider(name, format, withSlash, keys, p.AuthHeader, [.. p.Headers]);
         }
 
         foreach (var (name, m) in options.Models.OrderBy(m => m.Key, StringComparer.Ordinal))
         {
-            if (m?.Provider is null || !providers.TryGetValue(m.Provider, out var provider))
+            var upstreams = UpstreamsOf(m, providers);
+            if (upstreams.Count == 0)
             {
                 continue; // reported by ModelRelayOptionsValidator
             }
 
-            var entry = new ModelEntry(ModelPattern.Parse(name), provider, m.UpstreamModel, [.. m.Aliases.Where(a => !string.IsNullOrWhiteSpace(a))]);
+            var entry = new ModelEntry(ModelPattern.Parse(name), upstreams, [.. m!.Aliases.Where(a => !string.IsNullOrWhiteSpace(a))]);
             if (entry.Name.IsWildcard)
             {
                 _patterns.Add(entry);
                 continue;
             }
 
-            IReadOnlyList<UpstreamCandidate> candidates = [new UpstreamCandidate(entry, entry.UpstreamModel ?? entry.Name.Text)];
+            IReadOnlyList<UpstreamCandidate> candidates = [.. upstreams.Select(u => new UpstreamCandidate(entry, u, u.UpstreamModel ?? entry.Name.Text))];
             _exact[entry.Name.Text] = candidates;
             _spelling[entry.Name.Text] = entry.Name.Text;
             foreach (var alias in entry.Aliases)
@@ -57,6 +59,37 @@ internal sealed class ModelRouteTable
         _patterns.Sort((a, b) => b.Name.Specificity != a.Name.Specificity
             ? b.Name.Specificity.CompareTo(a.Name.Specificity)
             : StringComparer.Ordinal.Compare(a.Name.Text, b.Name.Text));
+    }
+
+    /// <summary>
+    /// A model's upstreams, lowest priority first (configuration order within one): its <c>Upstreams</c>, or its
+    /// <c>Provider</c> as the one upstream. Empty when the entry names no configured provider (the validator reports it).
+    /// </summary>
+    private static List<ModelUpstream> UpstreamsOf(ModelRelayModelOptions? model, Dictionary<string, UpstreamProvider> providers)
+    {
+        if (model is null)
+        {
+            return [];
+        }
+
+        if (model.Upstreams.Count == 0)
+        {
+            return model.Provider is not null && providers.TryGetValue(model.Provider, out var provider)
+                ? [new ModelUpstream(provider, model.UpstreamModel, 0, 1)]
+                : [];
+        }
+
+        var upstreams = new List<ModelUpstream>(model.Upstreams.Count);
+        foreach (var u in model.Upstreams)
+        {
+            if (u?.Provider is not null && providers.TryGetValue(u.Provider, out var provider))
+            {
+                upstreams.Add(new ModelUpstream(provider, string.IsNullOrWhiteSpace(u.UpstreamModel) ? null : u.UpstreamModel, u.Priority, Math.Max(1, u.Weight)));
+            }
+        }
+
+        // A stable sort: equal priorities keep their configured order.
+        return [.. upstreams.OrderBy(u => u.Priority)];
     }
 
     /// <summary>The options this table was compiled from.</summary>
@@ -81,7 +114,12 @@ internal sealed class ModelRouteTable
         {
             if (entry.Name.Matches(model))
             {
-                return [new UpstreamCandidate(entry, entry.UpstreamModel ?? model)];
+                if (entry.Upstreams.Count == 1)
+                {
+                    return [new UpstreamCandidate(entry, entry.Upstreams[0], entry.UpstreamModel ?? model)];
+                }
+
+                return [.. entry.Upstreams.Select(u => new UpstreamCandidate(entry, u, u.UpstreamModel ?? model))];
             }
         }
 

@@ -107,7 +107,6 @@ internal sealed class RateLimitAdmission : IRelayAdmission
             }, context);
         }
 
-        context.ResponseObservers.Add(new UpstreamRateLimitObserver(context, _cooldown));
         return null;
     }
 
@@ -126,7 +125,7 @@ internal sealed class RateLimitAdmission : IRelayAdmission
         var candidates = context.Candidates;
         for (var i = 0; i < candidates.Count; i++)
         {
-            if (_cooldown.RemainingCooldown(candidates[i].Provider.Name) is { } remaining)
+            if (_cooldown.RemainingCooldown(candidates[i].Provider) is { } remaining)
             {
                 shortest = shortest is { } s && s < remaining ? s : remaining;
                 if (usable is null)

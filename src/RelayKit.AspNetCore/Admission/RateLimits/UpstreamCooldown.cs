@@ -49,6 +49,26 @@ internal sealed class UpstreamCooldown
     public DateTimeOffset RecordRateLimitedResponse(string upstream, HttpResponseHeaders headers) =>
         RecordRateLimited(upstream, ReadRetryAfter(headers, _time.GetUtcNow()));
 
+    /// <summary>
+    /// How long every key of <paramref name="provider"/> is still to be left alone (the shortest of their waits);
+    /// <see langword="null"/> when one of them may be used.
+    /// </summary>
+    public TimeSpan? RemainingCooldown(Routing.UpstreamProvider provider)
+    {
+        TimeSpan? shortest = null;
+        for (var key = 0; key < provider.KeyCount; key++)
+        {
+            if (RemainingCooldown(provider.KeyName(key)) is not { } remaining)
+            {
+                return null;
+            }
+
+            shortest = shortest is { } s && s < remaining ? s : remaining;
+        }
+
+        return shortest;
+    }
+
     /// <summary>How long <paramref name="upstream"/> is still to be left alone; <see langword="null"/> when it may be used.</summary>
     public TimeSpan? RemainingCooldown(string upstream)
     {

@@ -1,0 +1,234 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
+using RelayKit.AspNetCore.Admission.RateLimits;
+using RelayKit.AspNetCore.Protocols;
+
+namespace RelayKit.AspNetCore.Routing;
+
+/// <summary>What one attempt at an upstream came to: its answer, or the error to give when none came; and whether it failed.</summary>
+internal readonly record struct UpstreamAttemptResult(HttpResponseMessage? Response, RelayError? Error, bool Failed);
+
+/// <summary>
+/// One upstream key's breaker: Polly's circuit breaker, opened by <see cref="ModelRelayResilienceOptions.BreakAfterFailures"/>
+/// failed attempts with no success among them, open for <see cref="ModelRelayResilienceOptions.BreakFor"/>, then half-open
+/// for one trial attempt (Polly lets one through and refuses the rest until it ends).
+/// </summary>
+/// <remarks>
+/// Polly moves an open breaker to half-open only when an attempt is made through it, so its state alone would keep
+/// saying "open" after the break: the break's end is remembered here (from <c>OnOpened</c>) and an upstream is passed over
+/// only until then.
+/// </remarks>
+internal sealed class UpstreamBreaker(TimeProvider timeProvider)
+{
+    private long _openUntil;
+
+    public ResiliencePipeline<UpstreamAttemptResult> Pipeline { get; set; } = ResiliencePipeline<UpstreamAttemptResult>.Empty;
+
+    public CircuitBreakerStateProvider State { get; } = new();
+
+    /// <summary>Whether the upstream key is resting: its break has not ended (or it was isolated by hand).</summary>
+    public bool IsOpen => State.CircuitState == CircuitState.Isolated
+        || (State.CircuitState == CircuitState.Open && timeProvider.GetUtcNow().UtcTicks < Volatile.Read(ref _openUntil));
+
+    /// <summary>Called as the breaker opens.</summary>
+    public void Opened(TimeSpan breakFor) => Volatile.Write(ref _openUntil, (timeProvider.GetUtcNow() + breakFor).UtcTicks);
+}
+
+/// <summary>
+/// Chooses each attempt's upstream and key: the lowest priority with an upstream not yet tried that is usable (a key
+/// neither cooling after a 429 nor behind an open breaker); within it the upstream with the fewest requests in flight for
+/// its weight, and among equals the one whose weighted turn it is (smooth weighted round-robin, as nginx balances), so
+/// requests spread by weight exactly when they come one at a time and towards the idle upstream when they pile up.
+/// </summary>
+/// <remarks>
+/// The attempts themselves are a loop in the forwarder rather than Polly's retry strategy: each attempt chooses anew
+/// (another upstream, another key), passes over resting ones and never waits longer than
+/// <see cref="ModelRelayResilienceOptions.MaxRetryAfter"/>, which a retry of one callback does not model. Polly's circuit
+/// breaker is used as it is, one per upstream key.
+/// </remarks>
+internal sealed partial class UpstreamSelection(
+    IOptionsMonitor<ModelRelayOptions> options,
+    TimeProvider timeProvider,
+    ILogger<UpstreamSelection> logger,
+    UpstreamCooldown? cooldown = null)
+{
+    /// <summary>The most candidates one request may have: tried ones are kept in one 64-bit mask.</summary>
+    public const int MaxCandidates = 64;
+
+    private static readonly Func<UpstreamSelection, ModelUpstream, int, UpstreamBreaker> CreateBreakerOf =
+        static (self, upstream, key) => self.CreateBreaker(upstream, key);
+
+    public ModelRelayResilienceOptions Resilience => options.CurrentValue.Resilience;
+
+    /// <summary>The most attempts for a request with <paramref name="candidates"/> upstreams.</summary>
+    public int MaxAttempts(int candidates) => Resilience.MaxAttempts ?? candidates;
+
+    /// <summary>
+    /// The next attempt's candidate (its index) and key, among those not in <paramref name="tried"/>; (-1, -1) when none
+    /// is left that may be used.
+    /// </summary>
+    public (int Candidate, int Key) Next(IReadOnlyList<UpstreamCandidate> candidates, ulong tried)
+    {
+        var start = 0;
+        while (start < candidates.Count)
+        {
+            var priority = candidates[start].Upstream.Priority;
+            var end = start + 1;
+            while (end < candidates.Count && candidates[end].Upstream.Priority == priority)
+            {
+                end++;
+            }
+
+            var pick = end - start == 1 ? One(candidates, start, tried) : Among(candidates, start, end, tried);
+            if (pick.Candidate >= 0)
+            {
+                return pick;
+            }
+
+            start = end;
+        }
+
+        return (-1, -1);
+    }
+
+    /// <summary>The breaker of an upstream key, or null when breakers are off.</summary>
+    public UpstreamBreaker? BreakerOf(ModelUpstream upstream, int key) =>
+        Resilience.BreakAfterFailures > 0 ? upstream.Breaker(key, this, CreateBreakerOf) : null;
+
+    /// <summary>
+    /// Records a 429 of one key, so the next attempts (this request's and others') pass it over for as long as it asked;
+    /// false when there is nowhere to record it.
+    /// </summary>
+    public bool CoolDown(UpstreamProvider provider, int key, HttpResponseMessage response)
+    {
+        if (cooldown is null)
+        {
+            return false;
+        }
+
+        cooldown.RecordRateLimitedResponse(provider.KeyName(key), response.Headers);
+        return true;
+    }
+
+    private (int Candidate, int Key) One(IReadOnlyList<UpstreamCandidate> candidates, int index, ulong tried)
+    {
+        if ((tried & (1UL << index)) != 0)
+        {
+            return (-1, -1);
+        }
+
+        var key = PickKey(candidates[index].Upstream);
+        return key < 0 ? (-1, -1) : (index, key);
+    }
+
+    private (int Candidate, int Key) Among(IReadOnlyList<UpstreamCandidate> candidates, int start, int end, ulong tried)
+    {
+        Span<int> keys = stackalloc int[end - start];
+        var best = -1;
+        for (var i = start; i < end; i++)
+        {
+            keys[i - start] = (tried & (1UL << i)) != 0 ? -1 : PickKey(candidates[i].Upstream);
+            if (keys[i - start] >= 0 && (best < 0 || LessLoaded(candidates[i].Upstream, candidates[best].Upstream)))
+            {
+                best = i;
+            }
+        }
+
+        if (best < 0)
+        {
+            return (-1, -1);
+        }
+
+        // Among those as little loaded as the best, the one whose weighted turn it is.
+        var turns = candidates[start].Entry.Turns;
+        lock (turns)
+        {
+            long total = 0;
+            var chosen = -1;
+            for (var i = start; i < end; i++)
+            {
+                var upstream = candidates[i].Upstream;
+                if (keys[i - start] < 0 || LessLoaded(candidates[best].Upstream, upstream))
+                {
+                    continue;
+                }
+
+                upstream.Turn += upstream.Weight;
+                total += upstream.Weight;
+                if (chosen < 0 || upstream.Turn > candidates[chosen].Upstream.Turn)
+                {
+                    chosen = i;
+                }
+            }
+
+            candidates[chosen].Upstream.Turn -= total;
+            return (chosen, keys[chosen - start]);
+        }
+    }
+
+    /// <summary>Fewer requests in flight for its weight (compared without dividing).</summary>
+    private static bool LessLoaded(ModelUpstream a, ModelUpstream b) =>
+        (long)Volatile.Read(ref a.InFlight) * b.Weight < (long)Volatile.Read(ref b.InFlight) * a.Weight;
+
+    /// <summary>The usable key of the upstream's provider with the fewest requests in flight, taking turns; -1 when none is.</summary>
+    private int PickKey(ModelUpstream upstream)
+    {
+        var provider = upstream.Provider;
+        var count = provider.KeyCount;
+        var first = count == 1 ? 0 : provider.NextTurn();
+        var best = -1;
+        for (var n = 0; n < count; n++)
+        {
+            var key = (first + n) % count;
+            if ((best < 0 || provider.InFlightOn(key) < provider.InFlightOn(best)) && Usable(upstream, key))
+            {
+                best = key;
+            }
+        }
+
+        return best;
+    }
+
+    private bool Usable(ModelUpstream upstream, int key) =>
+        cooldown?.RemainingCooldown(upstream.Provider.KeyName(key)) is null && BreakerOf(upstream, key) is not { IsOpen: true };
+
+    private UpstreamBreaker CreateBreaker(ModelUpstream upstream, int key)
+    {
+        var resilience = Resilience;
+        var name = upstream.Provider.KeyName(key);
+        var model = upstream.UpstreamModel ?? "(caller's model)";
+        var breaker = new UpstreamBreaker(timeProvider);
+        breaker.Pipeline = new ResiliencePipelineBuilder<UpstreamAttemptResult> { TimeProvider = timeProvider }
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<UpstreamAttemptResult>
+            {
+                // Every attempt in the window failed, and at least BreakAfterFailures of them: failures in a row.
+                FailureRatio = 1.0,
+                MinimumThroughput = Math.Max(2, resilience.BreakAfterFailures),
+                SamplingDuration = resilience.BreakFor,
+                BreakDuration = resilience.BreakFor,
+                ShouldHandle = static args => ValueTask.FromResult(args.Outcome.Result.Failed || args.Outcome.Exception is not null and not OperationCanceledException),
+                StateProvider = breaker.State,
+                OnOpened = args =>
+                {
+                    breaker.Opened(args.BreakDuration);
+                    LogBreakerOpened(name, model, resilience.BreakAfterFailures, args.BreakDuration);
+                    return ValueTask.CompletedTask;
+                },
+                OnClosed = _ =>
+                {
+                    LogBreakerClosed(name, model);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+        return breaker;
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "Upstream {Upstream} ({Model}) failed {Failures} attempts in a row; it rests for {BreakFor} before one trial request")]
+    private partial void LogBreakerOpened(string upstream, string model, int failures, TimeSpan breakFor);
+
+    [LoggerMessage(2, LogLevel.Information, "Upstream {Upstream} ({Model}) answered its trial request; it is back in rotation")]
+    private partial void LogBreakerClosed(string upstream, string model);
+}
