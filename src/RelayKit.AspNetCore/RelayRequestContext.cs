@@ -85,6 +85,19 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     public TranslatedRequest? Translation { get; set; }
 
     /// <summary>
+    /// The output limit admission assumed and the upstream must keep (the budget reserved for it): written into each
+    /// attempt's body under the field its upstream knows (<c>max_tokens</c>, <c>max_completion_tokens</c>, <c>max_output_tokens</c>).
+    /// </summary>
+    internal int? OutputLimit { get; set; }
+
+    /// <summary>
+    /// The <c>stream_options</c> that ask an OpenAI upstream for the stream's usage, when the caller streams Chat
+    /// Completions without asking for it: sent to an upstream of the caller's format (whose usage chunk is then stripped),
+    /// not to one the request is translated for.
+    /// </summary>
+    internal System.Text.Json.Nodes.JsonObject? StreamUsageOptions { get; set; }
+
+    /// <summary>
     /// Prompt tokens counted so far, by prompt format and upstream model: the rate limit's and the budget's
     /// estimates of one request read the same count rather than each tokenizing the prompt.
     /// </summary>

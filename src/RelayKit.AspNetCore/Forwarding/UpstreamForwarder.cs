@@ -35,6 +35,7 @@ namespace RelayKit.AspNetCore.Forwarding;
 internal sealed partial class UpstreamForwarder(
     IHttpMessageHandlerFactory handlers,
     UpstreamSelection selection,
+    Pricing.RelayPriceCatalog prices,
     IOptionsMonitor<ModelRelayOptions> options,
     TimeProvider timeProvider,
     ILogger<UpstreamForwarder> logger,
@@ -117,7 +118,9 @@ internal sealed partial class UpstreamForwarder(
                 var outcome = await AttemptAsync(context, candidates[index], key, attemptNumber + 1, mayRetry, held);
                 if (outcome.Skipped)
                 {
-                    continue; // its breaker opened meanwhile, or its one trial is under way: not an attempt
+                    // Its breaker opened meanwhile, its one trial is under way, or its format cannot carry the request.
+                    lastError = outcome.Error ?? lastError;
+                    continue;
                 }
 
                 attemptNumber++;
@@ -203,6 +206,12 @@ internal sealed partial class UpstreamForwarder(
     private async Task<AttemptOutcome> AttemptAsync(
         RelayRequestContext context, UpstreamCandidate candidate, int key, int number, bool mayRetry, HeldFailure? previous)
     {
+        if (ShapeFor(context, candidate) is { } untranslatable)
+        {
+            // This upstream's format cannot carry the request: not an attempt; the next upstream may take it.
+            return new AttemptOutcome(false, true, untranslatable, null);
+        }
+
         var upstream = candidate.Upstream;
         var provider = upstream.Provider;
         using var attempt = attempts?.StartAttempt(context, candidate, number);
@@ -435,6 +444,51 @@ internal sealed partial class UpstreamForwarder(
         }
     }
 
+    /// <summary>
+    /// Readies the request for <paramref name="candidate"/>: its wire format (translated or not), and the fields that depend
+    /// on the upstream (the model name, the output limit under the name the upstream knows, the stream usage request), so
+    /// <see cref="CreateRequest"/> writes the body in one place; the 400 when this upstream's format cannot carry a field.
+    /// </summary>
+    private RelayError? ShapeFor(RelayRequestContext context, UpstreamCandidate candidate)
+    {
+        if (RequestRouting.TranslateFor(context, candidate, prices) is { } untranslatable)
+        {
+            return untranslatable;
+        }
+
+        var overrides = context.BodyOverrides;
+
+        // A translated body names the first candidate's model: each attempt names its own.
+        if (context.Translation is not null || !string.Equals(candidate.UpstreamModel, context.Fields!.Model, StringComparison.Ordinal))
+        {
+            overrides["model"] = JsonValue.Create(candidate.UpstreamModel);
+        }
+        else
+        {
+            overrides.Remove("model");
+        }
+
+        if (context.OutputLimit is { } limit)
+        {
+            overrides.Remove("max_tokens");
+            overrides.Remove("max_completion_tokens");
+            overrides.Remove("max_output_tokens");
+            overrides[Admission.Budgets.BudgetAdmission.OutputLimitField(context.UpstreamOperation, candidate.UpstreamModel)] = JsonValue.Create(limit);
+        }
+
+        if (context.Translation is null && context.StreamUsageOptions is { } usage)
+        {
+            overrides["stream_options"] = usage;
+            context.ResponseTransform ??= new Metering.UsageChunkStripper();
+        }
+        else
+        {
+            overrides.Remove("stream_options");
+        }
+
+        return null;
+    }
+
     private static HttpRequestMessage CreateRequest(RelayRequestContext context, UpstreamCandidate candidate, int key)
     {
         var http = context.HttpContext;
@@ -471,15 +525,6 @@ internal sealed partial class UpstreamForwarder(
         if (provider.Format == WireFormat.Anthropic && !request.Headers.Contains("anthropic-version"))
         {
             request.Headers.TryAddWithoutValidation("anthropic-version", AnthropicVersion);
-        }
-
-        if (!string.Equals(candidate.UpstreamModel, context.Fields!.Model, StringComparison.Ordinal))
-        {
-            context.BodyOverrides["model"] = JsonValue.Create(candidate.UpstreamModel);
-        }
-        else
-        {
-            context.BodyOverrides.Remove("model");
         }
 
         var source = context.Translation?.Body ?? context.Body!;

@@ -32,17 +32,15 @@ internal sealed class MeteringAdmission(PromptTokenCounter tokenizers, TimeProvi
         context.ResponseObservers.Add(new UsageMeter(
             context, time, _counters.GetValue(tokenizer, static t => text => BoundedTokenCount.Count(t, text)), usage.Value.RecordContent ? ContentCapture.Chars(usage.Value) : null));
 
-        // A translated request's translator asks its OpenAI upstream for usage and rewrites the stream itself.
-        if (context.Translation is null && context.Operation == RelayOperation.ChatCompletions && context.Fields!.Stream && !CallerAskedForUsage(context.Body!.Root))
+        // The forwarder sends these to an upstream of the caller's format and strips the usage chunk the caller did not
+        // ask for (UpstreamForwarder.ShapeFor); a translated request's translator asks for usage and rewrites the stream itself.
+        if (context.Operation == RelayOperation.ChatCompletions && context.Fields!.Stream && !CallerAskedForUsage(context.Body!.Root))
         {
             var streamOptions = context.Body!.Root.TryGetProperty("stream_options", out var existing) && existing.ValueKind == JsonValueKind.Object
                 ? JsonNode.Parse(existing.GetRawText())!.AsObject()
                 : new JsonObject();
             streamOptions["include_usage"] = true;
-            context.BodyOverrides["stream_options"] = streamOptions;
-
-            // A translator that rewrites the stream handles usage itself.
-            context.ResponseTransform ??= new UsageChunkStripper();
+            context.StreamUsageOptions = streamOptions;
         }
 
         return ValueTask.FromResult<RelayError?>(null);

@@ -29,7 +29,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
     internal const long MaxReportedTokens = 100_000_000;
 
     private readonly RelayRequestContext _context;
-    private readonly RelayOperation _operation;
+    private RelayOperation _operation;
     private readonly TimeProvider _time;
     private readonly Func<string, int> _countTokens;
     private readonly SseEventHandler _onEvent;
@@ -80,6 +80,8 @@ internal sealed class UsageMeter : IResponseBodyObserver
     /// <inheritdoc />
     public void OnResponseStarted(HttpResponseMessage response)
     {
+        // Read now, not at admission: a fallback upstream of the other format answers in that format.
+        _operation = _context.UpstreamOperation;
         _streamed = response.Content.Headers.ContentType?.MediaType is { } media
             && media.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase);
         if (_streamed)

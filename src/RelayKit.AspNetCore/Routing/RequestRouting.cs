@@ -24,34 +24,58 @@ internal static class RequestRouting
             return RelayError.UnknownModel(model, table.Closest(model, context.Caller!.MayUse, 3));
         }
 
-        context.Candidates = OfFormat(candidates, context.Operation.Format);
-        if (context.Candidates.Count > 0)
+        // Every upstream the request can reach: of the caller's format, or of the other with the request translated. The
+        // first one's format is the request's now (a field that cannot be translated for it is the caller's 400 before
+        // anything is reserved); a fallback of the other format is translated for when its turn comes (TranslateFor).
+        context.Candidates = Reachable(candidates, context.Operation);
+        if (context.Candidates.Count == 0)
+        {
+            return RelayError.OperationNotSupported(model, candidates[0].Provider.Name, context.Operation);
+        }
+
+        return TranslateFor(context, context.Candidates[0], prices);
+    }
+
+    /// <summary>
+    /// Readies the request for <paramref name="candidate"/>'s wire format: no translation for the caller's own, else the
+    /// request translated (once per format; the upstream model is set per attempt by the forwarder). The 400 to answer
+    /// when a field cannot be carried over.
+    /// </summary>
+    public static RelayError? TranslateFor(RelayRequestContext context, UpstreamCandidate candidate, RelayPriceCatalog prices)
+    {
+        var format = candidate.Provider.Format;
+        if (format == context.Operation.Format)
+        {
+            if (context.Translation is { } previous)
+            {
+                previous.Dispose();
+                context.Translation = null;
+                context.ResponseTransform = null;
+            }
+
+            return null;
+        }
+
+        if (context.Translation?.UpstreamFormat == format)
         {
             return null;
         }
 
-        // The model's provider speaks the other format: translate (step 5's other-format branch).
-        var provider = candidates[0].Provider;
-        if (!RequestTranslation.CanTranslate(context.Operation, provider.Format))
-        {
-            return RelayError.OperationNotSupported(model, provider.Name, context.Operation);
-        }
-
-        context.Candidates = OfFormat(candidates, provider.Format);
-        return RequestTranslation.Apply(context, provider.Format, context.Candidates[0].UpstreamModel, prices.ConfiguredOutputCapOf(context.Candidates[0]));
+        return RequestTranslation.Apply(context, format, candidate.UpstreamModel, prices.ConfiguredOutputCapOf(candidate));
     }
 
     /// <summary>
-    /// The candidates that speak <paramref name="format"/>: nearly always all of them, and then the route
-    /// table's own list (which no step changes: they replace it) rather than a copy.
+    /// The candidates of the caller's format or of one the request can be translated to: nearly always all of them, and
+    /// then the route table's own list (which no step changes: they replace it) rather than a copy.
     /// </summary>
-    private static IReadOnlyList<UpstreamCandidate> OfFormat(IReadOnlyList<UpstreamCandidate> candidates, WireFormat format)
+    private static IReadOnlyList<UpstreamCandidate> Reachable(IReadOnlyList<UpstreamCandidate> candidates, RelayOperation operation)
     {
         for (var i = 0; i < candidates.Count; i++)
         {
-            if (candidates[i].Provider.Format != format)
+            var format = candidates[i].Provider.Format;
+            if (format != operation.Format && !RequestTranslation.CanTranslate(operation, format))
             {
-                return [.. candidates.Where(c => c.Provider.Format == format)];
+                return [.. candidates.Where(c => c.Provider.Format == operation.Format || RequestTranslation.CanTranslate(operation, c.Provider.Format))];
             }
         }
 

@@ -1,4 +1,5 @@
 using System.ClientModel;
+using Anthropic.Models.Messages;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -89,6 +90,116 @@ public sealed class UpstreamsTests
         Assert.Equal("azure", record.Provider);
         Assert.Equal("gpt55-prod", record.UpstreamModel);
         Assert.Equal(200, record.StatusCode);
+    }
+
+    /// <summary>gpt-5.5 served by openai first, and by Claude on the Anthropic provider when openai fails.</summary>
+    private static void OpenAiThenAnthropic(Dictionary<string, string?> s)
+    {
+        s["ModelRelay:Models:gpt-5.5:Provider"] = "";
+        s["ModelRelay:Models:gpt-5.5:Upstreams:0:Provider"] = "openai";
+        s["ModelRelay:Models:gpt-5.5:Upstreams:1:Provider"] = "anthropic";
+        s["ModelRelay:Models:gpt-5.5:Upstreams:1:UpstreamModel"] = "claude-opus-4-8";
+        s["ModelRelay:Models:gpt-5.5:Upstreams:1:Priority"] = "1";
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_OpenAI_caller_falls_back_to_an_Anthropic_upstream_through_translation(bool stream)
+    {
+        await using var relay = BudgetRelay.Create(1m, OpenAiThenAnthropic);
+        relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.Overloaded());
+        relay.Fake.Setup().ForModel("claude-opus-4-8").RespondWithText("Claude stood in.");
+        var chat = relay.App.CreateOpenAiClient(RelaySettings.AliceKey).GetChatClient("gpt-5.5");
+
+        string text;
+        if (stream)
+        {
+            var parts = new List<string>();
+            await foreach (var update in chat.CompleteChatStreamingAsync([new UserChatMessage("Hello")], new ChatCompletionOptions { MaxOutputTokenCount = 64 }))
+            {
+                parts.AddRange(update.ContentUpdate.Select(c => c.Text));
+            }
+
+            text = string.Concat(parts);
+        }
+        else
+        {
+            ChatCompletion completion = await chat.CompleteChatAsync([new UserChatMessage("Hello")], new ChatCompletionOptions { MaxOutputTokenCount = 64 });
+            text = completion.Content[0].Text;
+            Assert.Equal("gpt-5.5", completion.Model);
+        }
+
+        Assert.Equal("Claude stood in.", text);
+
+        // The first attempt went out in OpenAI's format, the second as an Anthropic Messages request.
+        var sent = relay.Recorder.Exchanges;
+        Assert.Equal(["openai", "anthropic"], sent.Select(e => e.Provider));
+        Assert.EndsWith("/chat/completions", sent[0].Uri.AbsolutePath, StringComparison.Ordinal);
+        Assert.EndsWith("/v1/messages", sent[1].Uri.AbsolutePath, StringComparison.Ordinal);
+        var messages = System.Text.Json.Nodes.JsonNode.Parse(sent[1].Body)!;
+        Assert.Equal("claude-opus-4-8", (string?)messages["model"]);
+        Assert.Equal(64, (int?)messages["max_tokens"]);
+        Assert.Null(messages["stream_options"]);
+        Assert.Null(messages["max_completion_tokens"]);
+        Assert.Equal(RelaySettings.AnthropicProviderKey, sent[1].Headers["x-api-key"]);
+
+        // Charged once, for what Claude answered, as its usage record says.
+        var record = Assert.Single(await relay.WaitForRecordsAsync(1));
+        Assert.Equal("anthropic", record.Provider);
+        Assert.True(record.OutputTokens > 0);
+        var balance = await relay.Ledger().GetBalanceAsync("alice");
+        Assert.Equal(1m - record.Cost, balance!.Balance);
+        Assert.Equal(0m, balance.Reserved);
+        Assert.True(record.Cost > 0m);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_Anthropic_caller_falls_back_to_an_OpenAI_upstream_through_translation(bool stream)
+    {
+        await using var relay = FakeRelay.Create(s =>
+        {
+            s["ModelRelay:Models:claude-code-opus-4.8:Provider"] = "";
+            s["ModelRelay:Models:claude-code-opus-4.8:UpstreamModel"] = null;
+            s["ModelRelay:Models:claude-code-opus-4.8:Upstreams:0:Provider"] = "anthropic";
+            s["ModelRelay:Models:claude-code-opus-4.8:Upstreams:0:UpstreamModel"] = "claude-opus-4-8";
+            s["ModelRelay:Models:claude-code-opus-4.8:Upstreams:1:Provider"] = "openai";
+            s["ModelRelay:Models:claude-code-opus-4.8:Upstreams:1:UpstreamModel"] = "gpt-5.5";
+            s["ModelRelay:Models:claude-code-opus-4.8:Upstreams:1:Priority"] = "1";
+        });
+        relay.Fake.Setup().ForModel("claude-opus-4-8").WithFault(FakeFault.ServerError(503));
+        relay.Fake.Setup().ForModel("gpt-5.5").RespondWithText("GPT stood in.");
+        var client = relay.App.CreateAnthropicClient(RelaySettings.AliceKey);
+        var prompt = new MessageCreateParams { Model = "claude-code-opus-4.8", MaxTokens = 64, Messages = [new UserMessageParam("Hello")] };
+
+        var text = "";
+        if (stream)
+        {
+            await foreach (var streamEvent in client.Messages.CreateStreaming(prompt))
+            {
+                if (streamEvent.TryPickContentBlockDelta(out var delta) && delta.Delta.TryPickText(out var part))
+                {
+                    text += part.Text;
+                }
+            }
+        }
+        else
+        {
+            var message = await client.Messages.Create(prompt);
+            Assert.True(message.Content[0].TryPickText(out var block));
+            text = block.Text;
+        }
+
+        Assert.Equal("GPT stood in.", text);
+        var sent = relay.Recorder.Exchanges;
+        Assert.Equal(["anthropic", "openai"], sent.Select(e => e.Provider));
+        Assert.EndsWith("/chat/completions", sent[1].Uri.AbsolutePath, StringComparison.Ordinal);
+        Assert.Equal("gpt-5.5", (string?)System.Text.Json.Nodes.JsonNode.Parse(sent[1].Body)!["model"]);
+        var record = Assert.Single(await relay.WaitForRecordsAsync(1));
+        Assert.Equal("openai", record.Provider);
+        Assert.True(record.OutputTokens > 0);
     }
 
     [Fact]

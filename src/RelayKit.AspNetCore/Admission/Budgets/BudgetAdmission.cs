@@ -171,6 +171,7 @@ internal sealed partial class BudgetAdmission(
         if (worst is not null && !worst.OutputLimitFromRequest && format != PromptFormat.OpenAIEmbeddings && assumedCap is { } limit)
         {
             // The estimate assumed this limit; putting it in the forwarded body makes it a bound the upstream keeps.
+            context.OutputLimit = limit;
             context.BodyOverrides[OutputLimitField(context.UpstreamOperation, context.Candidates[0].UpstreamModel)] = JsonValue.Create(limit);
         }
 
@@ -187,7 +188,7 @@ internal sealed partial class BudgetAdmission(
 
     internal static string FormatMoney(decimal amount) => amount.ToString("0.##########", CultureInfo.InvariantCulture);
 
-    private static string OutputLimitField(RelayOperation operation, string upstreamModel)
+    internal static string OutputLimitField(RelayOperation operation, string upstreamModel)
     {
         if (operation == RelayOperation.Responses)
         {
