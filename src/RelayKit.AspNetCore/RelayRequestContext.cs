@@ -90,6 +90,9 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     /// </summary>
     internal int? OutputLimit { get; set; }
 
+    /// <summary>The caller's name for the model <see cref="Translation"/> was made for, when it is a fallback of the request's <c>models</c> list.</summary>
+    internal string? TranslatedFor { get; set; }
+
     /// <summary>
     /// The <c>stream_options</c> that ask an OpenAI upstream for the stream's usage, when the caller streams Chat
     /// Completions without asking for it: sent to an upstream of the caller's format (whose usage chunk is then stripped),

@@ -19,6 +19,9 @@ internal static class JsonBodyRewriter
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
+    /// <summary>An override that removes its field from the body instead of replacing it (compared by reference).</summary>
+    public static readonly JsonNode Removed = JsonValue.Create("(removed by the relay)");
+
     public static ReadOnlyMemory<byte> Rewrite(JsonElement root, IDictionary<string, JsonNode?> overrides)
     {
         var output = new ArrayBufferWriter<byte>(JsonMarshal.GetRawUtf8Value(root).Length + 64);
@@ -30,7 +33,7 @@ internal static class JsonBodyRewriter
             {
                 if (overrides.TryGetValue(property.Name, out var replacement))
                 {
-                    if (written.Add(property.Name))
+                    if (written.Add(property.Name) && !ReferenceEquals(replacement, Removed))
                     {
                         writer.WritePropertyName(property.Name);
                         WriteNode(writer, replacement);
@@ -45,7 +48,7 @@ internal static class JsonBodyRewriter
 
             foreach (var (name, value) in overrides)
             {
-                if (!written.Contains(name))
+                if (!written.Contains(name) && !ReferenceEquals(value, Removed))
                 {
                     writer.WritePropertyName(name);
                     WriteNode(writer, value);

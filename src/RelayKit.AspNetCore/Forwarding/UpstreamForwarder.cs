@@ -579,7 +579,7 @@ internal sealed partial class UpstreamForwarder(
 
         // A translated answer names the caller's model already; a same-format one is given it here.
         var transform = context.Translation is null && context.Operation != RelayOperation.CountTokens
-            ? new CallerModelNameTransform(context.Fields!.Model, context.ResponseTransform)
+            ? new CallerModelNameTransform(candidate.RequestedAs ?? context.Fields!.Model, context.ResponseTransform)
             : context.ResponseTransform;
         if (transform is not null)
         {

@@ -106,7 +106,7 @@ internal static class RelayBudgetEndpoints
         {
             var (fields, fieldError) = operation.ReadFields(body!.Root);
             context.Fields = fields;
-            error = fieldError ?? RequestRouting.Route(context, services.GetRequiredService<ModelRouter>().Table, services.GetRequiredService<RelayPriceCatalog>());
+            error = fieldError ?? RequestRouting.Route(context, services.GetRequiredService<ModelRouter>().Table, services.GetRequiredService<RelayPriceCatalog>(), services.GetRequiredService<ModelRouter>().Health);
         }
 
         CostEstimate? estimate = null;

@@ -153,7 +153,7 @@ internal sealed partial class RelayRequestHandler(
         context.Fields = fields;
 
         // 3 Route
-        if (RequestRouting.Route(context, router.Table, prices) is { } unrouted)
+        if (RequestRouting.Route(context, router.Table, prices, router.Health) is { } unrouted)
         {
             return unrouted;
         }

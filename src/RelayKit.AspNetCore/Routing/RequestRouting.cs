@@ -12,7 +12,7 @@ namespace RelayKit.AspNetCore.Routing;
 internal static class RequestRouting
 {
     /// <summary>Fills <see cref="RelayRequestContext.Candidates"/> (and the translation, when one is needed); the refusal otherwise.</summary>
-    public static RelayError? Route(RelayRequestContext context, ModelRouteTable table, RelayPriceCatalog prices)
+    public static RelayError? Route(RelayRequestContext context, ModelRouteTable table, RelayPriceCatalog prices, Status.UpstreamHealthTracker? health = null)
     {
         var model = context.Fields!.Model;
         var candidates = table.Resolve(model);
@@ -33,6 +33,28 @@ internal static class RequestRouting
             return RelayError.OperationNotSupported(model, candidates[0].Provider.Name, context.Operation);
         }
 
+        // The caller's own steering (models, provider): within what its key may use; the fields never go upstream.
+        var (steering, steeringError) = RouteSteering.Read(context.Body!.Root);
+        if (steeringError is not null)
+        {
+            return steeringError;
+        }
+
+        if (steering is not null)
+        {
+            var (steered, refused) = steering.Apply(context, context.Candidates, table, prices, health, Reachable);
+            if (refused is not null)
+            {
+                return refused;
+            }
+
+            context.Candidates = steered!;
+            foreach (var field in RouteSteering.Fields)
+            {
+                context.BodyOverrides[field] = Forwarding.JsonBodyRewriter.Removed;
+            }
+        }
+
         return TranslateFor(context, context.Candidates[0], prices);
     }
 
@@ -50,25 +72,29 @@ internal static class RequestRouting
             {
                 previous.Dispose();
                 context.Translation = null;
+                context.TranslatedFor = null;
                 context.ResponseTransform = null;
             }
 
             return null;
         }
 
-        if (context.Translation?.UpstreamFormat == format)
+        if (context.Translation?.UpstreamFormat == format && context.TranslatedFor == candidate.RequestedAs)
         {
             return null;
         }
 
-        return RequestTranslation.Apply(context, format, candidate.UpstreamModel, prices.ConfiguredOutputCapOf(candidate));
+        // Made again for a fallback model of the caller's models list: the translated answer names that model.
+        context.Translation?.Dispose();
+        context.TranslatedFor = candidate.RequestedAs;
+        return RequestTranslation.Apply(context, format, candidate.UpstreamModel, prices.ConfiguredOutputCapOf(candidate), candidate.RequestedAs);
     }
 
     /// <summary>
     /// The candidates of the caller's format or of one the request can be translated to: nearly always all of them, and
     /// then the route table's own list (which no step changes: they replace it) rather than a copy.
     /// </summary>
-    private static IReadOnlyList<UpstreamCandidate> Reachable(IReadOnlyList<UpstreamCandidate> candidates, RelayOperation operation)
+    internal static IReadOnlyList<UpstreamCandidate> Reachable(IReadOnlyList<UpstreamCandidate> candidates, RelayOperation operation)
     {
         for (var i = 0; i < candidates.Count; i++)
         {

@@ -14,4 +14,13 @@ internal sealed record UpstreamCandidate(ModelEntry Entry, ModelUpstream Upstrea
     }
 
     public UpstreamProvider Provider => Upstream.Provider;
+
+    /// <summary>
+    /// Where it stands in the order of attempts: candidates of one group share its requests by weight, a lower group is
+    /// tried first. Its upstream's priority, unless the caller steered the request (<see cref="RouteSteering"/>).
+    /// </summary>
+    public int Group { get; init; } = Upstream.Priority;
+
+    /// <summary>The name the caller asked for this candidate by, when it came from the request's <c>models</c> list; null for the request's own model.</summary>
+    public string? RequestedAs { get; init; }
 }

@@ -74,9 +74,9 @@ internal sealed partial class UpstreamSelection(
         var start = 0;
         while (start < candidates.Count)
         {
-            var priority = candidates[start].Upstream.Priority;
+            var group = candidates[start].Group;
             var end = start + 1;
-            while (end < candidates.Count && candidates[end].Upstream.Priority == priority)
+            while (end < candidates.Count && candidates[end].Group == group)
             {
                 end++;
             }

@@ -25,9 +25,15 @@ internal static class RequestTranslation
     /// Anthropic without an output cap gets <paramref name="configuredMaxTokens"/> (the route's configured
     /// <c>MaxOutputTokens</c>), else <see cref="RequestTranslationOptions.StandardMaxTokens"/>.
     /// </summary>
-    public static RelayError? Apply(RelayRequestContext context, WireFormat upstreamFormat, string upstreamModel, int? configuredMaxTokens = null)
+    public static RelayError? Apply(RelayRequestContext context, WireFormat upstreamFormat, string upstreamModel, int? configuredMaxTokens = null, string? callerModel = null)
     {
         var callerBody = (JsonObject)JsonNode.Parse(context.Body!.Raw.Span)!;
+        foreach (var field in Routing.RouteSteering.Fields)
+        {
+            // The relay's own routing fields: read by routing, never part of the request to translate.
+            callerBody.Remove(field);
+        }
+
         var options = new RequestTranslationOptions(upstreamModel, configuredMaxTokens ?? RequestTranslationOptions.StandardMaxTokens);
         JsonObject translated;
         try
@@ -46,7 +52,7 @@ internal static class RequestTranslation
         var raw = JsonSerializer.SerializeToUtf8Bytes(translated);
         var upstreamPath = upstreamFormat == WireFormat.Anthropic ? RelayOperation.Messages.UpstreamPath : RelayOperation.ChatCompletions.UpstreamPath;
         context.Translation = new TranslatedRequest(upstreamFormat, upstreamPath, new RelayRequestBody(raw, JsonDocument.Parse(raw)));
-        context.ResponseTransform = new TranslatingResponseTransform(context.Operation, callerBody, context.Fields!.Model, context.StartedAt);
+        context.ResponseTransform = new TranslatingResponseTransform(context.Operation, callerBody, callerModel ?? context.Fields!.Model, context.StartedAt);
         return null;
     }
 }
