@@ -152,7 +152,18 @@ internal sealed partial class UpstreamForwarder(
             }
 
             WriteAttempts(context, attemptNumber);
-            return context.ClientAborted ? null : lastError ?? RelayError.UpstreamsResting(context.Fields!.Model);
+            if (context.ClientAborted)
+            {
+                return null;
+            }
+
+            if (lastError is null && !context.HttpContext.Response.HasStarted)
+            {
+                // Every upstream rests: a breaker lets a trial through at the latest after BreakFor.
+                Admission.RateLimits.RateLimitHeaderWriter.WriteRetryAfter(context.HttpContext.Response.Headers, selection.Resilience.BreakFor);
+            }
+
+            return lastError ?? RelayError.UpstreamsResting(context.Fields!.Model);
         }
         finally
         {

@@ -392,6 +392,28 @@ public sealed class UpstreamsTests
     }
 
     [Fact]
+    public async Task When_every_upstream_rests_the_caller_gets_a_503_in_its_format_and_nothing_is_sent()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
+        await using var relay = FakeRelay.Create(s => s["ModelRelay:Resilience:BreakAfterFailures"] = "2",
+            services: services => services.AddSingleton<TimeProvider>(time));
+        relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(500));
+        var http = relay.App.CreateClient();
+        for (var i = 0; i < 2; i++)
+        {
+            var (failed, _, _) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+            Assert.Equal(500, failed);
+        }
+
+        var (status, body, headers) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+
+        Assert.Equal(503, status);
+        Assert.Equal("upstream_unavailable", body.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("30", headers.GetValues("retry-after").Single());
+        Assert.Equal(2, relay.Fake.Requests.Count);
+    }
+
+    [Fact]
     public async Task With_more_attempts_than_upstreams_one_upstream_is_retried_after_a_short_wait()
     {
         await using var relay = FakeRelay.Create(s => s["ModelRelay:Resilience:MaxAttempts"] = "3");
