@@ -20,7 +20,27 @@ public static class RedisModelRelayBuilderExtensions
         builder.Services.TryAddSingleton<RateLimitRedisConnection>();
         builder.Services.TryAddSingleton<RedisOutageBreaker>();
         builder.Services.TryAddSingleton<IRedisRateLimiterFactory, RedisRateLimiterFactory>();
+
+        // With the Redis setting, the instances also share which upstream keys rest (breakers, 429 cool-downs).
+        builder.Services.TryAddSingleton<Routing.IUpstreamRestShare>(services =>
+            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RelayRateLimitsOptions>>().Value.Redis is { Length: > 0 }
+                ? ActivatorUtilities.CreateInstance<RedisUpstreamRestShare>(services)
+                : NoRestShare.Instance);
         return builder;
+    }
+
+    /// <summary>Without the Redis setting: nothing to share with.</summary>
+    private sealed class NoRestShare : Routing.IUpstreamRestShare
+    {
+        public static readonly NoRestShare Instance = new();
+
+        public void Publish(Routing.UpstreamRest rest)
+        {
+        }
+
+        public void Subscribe(Action<Routing.UpstreamRest> received)
+        {
+        }
     }
 
     /// <summary>Keeps the relay's rate-limit counters in Redis at <paramref name="configuration"/>, whatever configuration says.</summary>

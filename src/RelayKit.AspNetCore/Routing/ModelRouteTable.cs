@@ -8,6 +8,10 @@ internal sealed class ModelRouteTable
     // Exact names and aliases with their one candidate: it does not depend on the request, so it is made once here.
     private readonly Dictionary<string, IReadOnlyList<UpstreamCandidate>> _exact = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<ModelEntry> _patterns = [];
+    private readonly List<ModelUpstream> _upstreams = [];
+
+    /// <summary>Every upstream of every model entry.</summary>
+    public IReadOnlyList<ModelUpstream> Upstreams => _upstreams;
 
     // Each exact name and alias as configured, for any casing a caller sends (see MetricName).
     private readonly Dictionary<string, string> _spelling = new(StringComparer.OrdinalIgnoreCase);
@@ -39,6 +43,12 @@ internal sealed class ModelRouteTable
             }
 
             var entry = new ModelEntry(ModelPattern.Parse(name), upstreams, [.. m!.Aliases.Where(a => !string.IsNullOrWhiteSpace(a))]);
+            foreach (var upstream in upstreams)
+            {
+                upstream.EntryName = entry.Name.Text;
+                _upstreams.Add(upstream);
+            }
+
             if (entry.Name.IsWildcard)
             {
                 _patterns.Add(entry);

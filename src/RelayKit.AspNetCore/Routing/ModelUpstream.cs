@@ -7,6 +7,8 @@ namespace RelayKit.AspNetCore.Routing;
 /// </summary>
 internal sealed class ModelUpstream(UpstreamProvider provider, string? upstreamModel, int priority, int weight)
 {
+    private string[]? _breakerNames;
+
     private UpstreamBreaker?[]? _breakers;
 
     public UpstreamProvider Provider { get; } = provider;
@@ -22,6 +24,22 @@ internal sealed class ModelUpstream(UpstreamProvider provider, string? upstreamM
 
     /// <summary>The smooth weighted round-robin's running score, under <see cref="ModelEntry.Turns"/>.</summary>
     internal long Turn;
+
+    /// <summary>The model entry this upstream serves (set once by the route table).</summary>
+    public string EntryName { get; internal set; } = "";
+
+    /// <summary>
+    /// The name of the breaker of one of its provider's keys, the same on every instance with the same configuration:
+    /// model entry, provider key (<c>openai#1</c>, never the key) and upstream model.
+    /// </summary>
+    public string BreakerName(int keyIndex)
+    {
+        var names = _breakerNames ??= new string[Provider.KeyCount];
+        return names[keyIndex] ??= $"{EntryName}|{Provider.KeyName(keyIndex)}|{UpstreamModel ?? "*"}";
+    }
+
+    /// <summary>This upstream's breaker if it was made already; null otherwise.</summary>
+    internal UpstreamBreaker? ExistingBreaker(int keyIndex) => _breakers?[keyIndex];
 
     /// <summary>This upstream's breaker for one of its provider's keys, made on first use by <paramref name="create"/>.</summary>
     internal UpstreamBreaker Breaker<TState>(int keyIndex, TState state, Func<TState, ModelUpstream, int, UpstreamBreaker> create)

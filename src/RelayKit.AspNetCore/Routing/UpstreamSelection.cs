@@ -23,6 +23,7 @@ internal readonly record struct UpstreamAttemptResult(HttpResponseMessage? Respo
 internal sealed class UpstreamBreaker(TimeProvider timeProvider)
 {
     private long _openUntil;
+    private long _restUntil;
 
     public ResiliencePipeline<UpstreamAttemptResult> Pipeline { get; set; } = ResiliencePipeline<UpstreamAttemptResult>.Empty;
 
@@ -30,10 +31,31 @@ internal sealed class UpstreamBreaker(TimeProvider timeProvider)
 
     /// <summary>Whether the upstream key is resting: its break has not ended (or it was isolated by hand).</summary>
     public bool IsOpen => State.CircuitState == CircuitState.Isolated
-        || (State.CircuitState == CircuitState.Open && timeProvider.GetUtcNow().UtcTicks < Volatile.Read(ref _openUntil));
+        || (State.CircuitState == CircuitState.Open && timeProvider.GetUtcNow().UtcTicks < Volatile.Read(ref _openUntil))
+        || timeProvider.GetUtcNow().UtcTicks < Volatile.Read(ref _restUntil);
 
-    /// <summary>Called as the breaker opens.</summary>
-    public void Opened(TimeSpan breakFor) => Volatile.Write(ref _openUntil, (timeProvider.GetUtcNow() + breakFor).UtcTicks);
+    /// <summary>Called as the breaker opens; returns when its break ends.</summary>
+    public DateTimeOffset Opened(TimeSpan breakFor)
+    {
+        var until = timeProvider.GetUtcNow() + breakFor;
+        Volatile.Write(ref _openUntil, until.UtcTicks);
+        return until;
+    }
+
+    /// <summary>Another instance's breaker for the same upstream key opened: this one passes it over until then too.</summary>
+    public void RestUntil(DateTimeOffset until)
+    {
+        long current;
+        do
+        {
+            current = Volatile.Read(ref _restUntil);
+            if (current >= until.UtcTicks)
+            {
+                return;
+            }
+        }
+        while (Interlocked.CompareExchange(ref _restUntil, until.UtcTicks, current) != current);
+    }
 }
 
 /// <summary>
@@ -48,12 +70,32 @@ internal sealed class UpstreamBreaker(TimeProvider timeProvider)
 /// <see cref="ModelRelayResilienceOptions.MaxRetryAfter"/>, which a retry of one callback does not model. Polly's circuit
 /// breaker is used as it is, one per upstream key.
 /// </remarks>
-internal sealed partial class UpstreamSelection(
-    IOptionsMonitor<ModelRelayOptions> options,
-    TimeProvider timeProvider,
-    ILogger<UpstreamSelection> logger,
-    UpstreamCooldown? cooldown = null)
+internal sealed partial class UpstreamSelection
 {
+    private readonly IOptionsMonitor<ModelRelayOptions> options;
+    private readonly TimeProvider timeProvider;
+    private readonly ILogger<UpstreamSelection> logger;
+    private readonly UpstreamCooldown? cooldown;
+    private readonly ModelRouter? router;
+    private readonly IUpstreamRestShare? share;
+
+    public UpstreamSelection(
+        IOptionsMonitor<ModelRelayOptions> options,
+        TimeProvider timeProvider,
+        ILogger<UpstreamSelection> logger,
+        UpstreamCooldown? cooldown = null,
+        ModelRouter? router = null,
+        IUpstreamRestShare? share = null)
+    {
+        this.options = options;
+        this.timeProvider = timeProvider;
+        this.logger = logger;
+        this.cooldown = cooldown;
+        this.router = router;
+        this.share = share;
+        share?.Subscribe(Received);
+    }
+
     /// <summary>The most candidates one request may have: tried ones are kept in one 64-bit mask.</summary>
     public const int MaxCandidates = 64;
 
@@ -108,8 +150,36 @@ internal sealed partial class UpstreamSelection(
             return false;
         }
 
-        cooldown.RecordRateLimitedResponse(provider.KeyName(key), response.Headers);
+        var name = provider.KeyName(key);
+        var until = cooldown.RecordRateLimitedResponse(name, response.Headers);
+        share?.Publish(new UpstreamRest(UpstreamRest.CoolDown, name, until));
         return true;
+    }
+
+    /// <summary>A rest another instance published: its breaker opened, or its key was answered 429.</summary>
+    private void Received(UpstreamRest rest)
+    {
+        if (rest.Kind == UpstreamRest.CoolDown)
+        {
+            cooldown?.RecordUntil(rest.Name, rest.Until);
+            return;
+        }
+
+        if (rest.Kind != UpstreamRest.Breaker || router is null || Resilience.BreakAfterFailures <= 0)
+        {
+            return;
+        }
+
+        foreach (var upstream in router.Table.Upstreams)
+        {
+            for (var key = 0; key < upstream.Provider.KeyCount; key++)
+            {
+                if (string.Equals(upstream.BreakerName(key), rest.Name, StringComparison.Ordinal))
+                {
+                    BreakerOf(upstream, key)?.RestUntil(rest.Until);
+                }
+            }
+        }
     }
 
     private (int Candidate, int Key) One(IReadOnlyList<UpstreamCandidate> candidates, int index, ulong tried)
@@ -212,7 +282,8 @@ internal sealed partial class UpstreamSelection(
                 StateProvider = breaker.State,
                 OnOpened = args =>
                 {
-                    breaker.Opened(args.BreakDuration);
+                    var until = breaker.Opened(args.BreakDuration);
+                    share?.Publish(new UpstreamRest(UpstreamRest.Breaker, upstream.BreakerName(key), until));
                     LogBreakerOpened(name, model, resilience.BreakAfterFailures, args.BreakDuration);
                     return ValueTask.CompletedTask;
                 },

@@ -45,6 +45,10 @@ internal sealed class UpstreamCooldown
         return recorded;
     }
 
+    /// <summary>Records that another instance saw <paramref name="upstream"/> answer 429: it rests here until then too.</summary>
+    public void RecordUntil(string upstream, DateTimeOffset until) =>
+        _blockedUntil.AddOrUpdate(upstream, until, (_, existing) => existing > until ? existing : until);
+
     /// <summary>Records a 429 from <paramref name="upstream"/>, reading its wait from the response headers.</summary>
     public DateTimeOffset RecordRateLimitedResponse(string upstream, HttpResponseHeaders headers) =>
         RecordRateLimited(upstream, ReadRetryAfter(headers, _time.GetUtcNow()));
