@@ -203,6 +203,27 @@ public sealed class UpstreamsTests
     }
 
     [Fact]
+    public async Task The_readme_recipe_first_deployment_fails_twice_the_second_answers()
+    {
+        await using var relay = FakeRelay.Create(PrimaryAndFallback);
+        relay.Fake.Setup().ForModel("gpt-5.5").Times(2).WithFault(FakeFault.ServerError(503));
+        relay.Fake.Setup().ForModel("gpt55-prod").RespondWithText("from the second");
+        var http = relay.App.CreateClient();
+
+        for (var i = 0; i < 2; i++)
+        {
+            var (status, body, headers) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+            Assert.True(status == 200, body.ToString());
+            Assert.Equal("from the second", body.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+            Assert.Equal("2", headers.GetValues("x-relaykit-attempts").Single());
+        }
+
+        var (third, _, thirdHeaders) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+        Assert.Equal(200, third);
+        Assert.Equal("openai", thirdHeaders.GetValues("x-relaykit-provider").Single());
+    }
+
+    [Fact]
     public async Task Only_the_attempt_that_answered_is_charged()
     {
         await using var relay = BudgetRelay.Create(1m, PrimaryAndFallback);
