@@ -83,8 +83,10 @@ internal sealed partial class UpstreamForwarder(
         context.ForwardStarted = true;
         attempts?.StartRequest(context);
         var candidates = context.Candidates;
-        var maxAttempts = selection.MaxAttempts(candidates.Count);
+        var configured = selection.Resilience.MaxAttempts;
+        var maxAttempts = configured ?? candidates.Count;
         var attemptNumber = 0;
+        var attemptsThisRound = 0;
         var round = 1;
         ulong tried = 0;
         (int Candidate, int Key, TimeSpan? Asked) last = (-1, -1, null);
@@ -96,9 +98,10 @@ internal sealed partial class UpstreamForwarder(
                 var (index, key) = selection.Next(candidates, tried);
                 if (index < 0)
                 {
-                    // Every usable upstream was tried once: another round, if the configuration allows more attempts than
-                    // upstreams and the wait the last failures asked for is one the relay takes.
-                    if (tried == 0)
+                    // Every usable upstream was tried or passed over in this round. Another round only when MaxAttempts asks
+                    // for more than one attempt per upstream, when this round made one (a round of upstreams that were all
+                    // passed over would only spin), and when the wait the last failure asked for is one the relay takes.
+                    if (configured is null || attemptsThisRound == 0)
                     {
                         break;
                     }
@@ -110,11 +113,15 @@ internal sealed partial class UpstreamForwarder(
                     }
 
                     tried = 0;
+                    attemptsThisRound = 0;
                 }
 
                 tried |= 1UL << index;
                 last = (index, key, null);
-                var mayRetry = attemptNumber + 1 < maxAttempts;
+
+                // Whether another attempt may follow this one: else its answer, retryable or not, goes to the caller as it
+                // comes (nothing held back).
+                var mayRetry = attemptNumber + 1 < maxAttempts && (configured is not null || selection.AnyLeft(candidates, tried));
                 var outcome = await AttemptAsync(context, candidates[index], key, attemptNumber + 1, mayRetry, held);
                 if (outcome.Skipped)
                 {
@@ -124,6 +131,7 @@ internal sealed partial class UpstreamForwarder(
                 }
 
                 attemptNumber++;
+                attemptsThisRound++;
                 if (outcome.Done)
                 {
                     held = null; // released by the attempt that answered

@@ -104,9 +104,6 @@ internal sealed partial class UpstreamSelection
 
     public ModelRelayResilienceOptions Resilience => options.CurrentValue.Resilience;
 
-    /// <summary>The most attempts for a request with <paramref name="candidates"/> upstreams.</summary>
-    public int MaxAttempts(int candidates) => Resilience.MaxAttempts ?? candidates;
-
     /// <summary>
     /// The next attempt's candidate (its index) and key, among those not in <paramref name="tried"/>; (-1, -1) when none
     /// is left that may be used.
@@ -133,6 +130,20 @@ internal sealed partial class UpstreamSelection
         }
 
         return (-1, -1);
+    }
+
+    /// <summary>Whether a candidate not in <paramref name="tried"/> has a usable key (changes no turn, unlike <see cref="Next"/>).</summary>
+    public bool AnyLeft(IReadOnlyList<UpstreamCandidate> candidates, ulong tried)
+    {
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            if ((tried & (1UL << i)) == 0 && PickKey(candidates[i].Upstream, takeTurn: false) >= 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The breaker of an upstream key, or null when breakers are off.</summary>
@@ -243,11 +254,11 @@ internal sealed partial class UpstreamSelection
         (long)Volatile.Read(ref a.InFlight) * b.Weight < (long)Volatile.Read(ref b.InFlight) * a.Weight;
 
     /// <summary>The usable key of the upstream's provider with the fewest requests in flight, taking turns; -1 when none is.</summary>
-    private int PickKey(ModelUpstream upstream)
+    private int PickKey(ModelUpstream upstream, bool takeTurn = true)
     {
         var provider = upstream.Provider;
         var count = provider.KeyCount;
-        var first = count == 1 ? 0 : provider.NextTurn();
+        var first = count == 1 || !takeTurn ? 0 : provider.NextTurn();
         var best = -1;
         for (var n = 0; n < count; n++)
         {

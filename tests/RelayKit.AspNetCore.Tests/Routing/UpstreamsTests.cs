@@ -435,6 +435,45 @@ public sealed class UpstreamsTests
     }
 
     [Fact]
+    public async Task A_request_that_meets_a_half_open_trial_under_way_does_not_wait_for_it()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
+        await using var relay = FakeRelay.Create(s =>
+        {
+            s["ModelRelay:Resilience:BreakAfterFailures"] = "2";
+            s["ModelRelay:Resilience:MaxAttempts"] = "3";
+            s["ModelRelay:Resilience:MaxRetryAfter"] = "00:00:00";
+        }, services: services => services.AddSingleton<TimeProvider>(time));
+        relay.Fake.Setup().ForModel("gpt-5.5").Times(2).WithFault(FakeFault.ServerError(500));
+        var http = relay.App.CreateClient();
+        var (opened, _, _) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+        Assert.Equal(500, opened);
+
+        // The break ends; the trial request is slow to answer, and a second request comes meanwhile.
+        time.Advance(TimeSpan.FromSeconds(31));
+        relay.Fake.Setup().ForModel("gpt-5.5").Times(1).WithFault(FakeFault.Latency(TimeSpan.FromSeconds(3)));
+        var trial = RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+        await WaitForAsync(() => relay.Fake.Requests.Count == 3);
+
+        var (status, body, _) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+
+        Assert.False(trial.IsCompleted, "the second request waited for the trial");
+        Assert.Equal(503, status);
+        Assert.Equal("upstream_unavailable", body.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(200, (await trial).Status);
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for the fake to receive the trial");
+            await Task.Delay(10);
+        }
+    }
+
+    [Fact]
     public async Task With_more_attempts_than_upstreams_one_upstream_is_retried_after_a_short_wait()
     {
         await using var relay = FakeRelay.Create(s => s["ModelRelay:Resilience:MaxAttempts"] = "3");
