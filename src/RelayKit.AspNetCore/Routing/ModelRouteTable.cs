@@ -9,6 +9,9 @@ internal sealed class ModelRouteTable
     private readonly Dictionary<string, IReadOnlyList<UpstreamCandidate>> _exact = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<ModelEntry> _patterns = [];
 
+    // Every entry, exact and pattern, in name order.
+    private readonly List<ModelEntry> _entries = [];
+
     // Each exact name and alias as configured, for any casing a caller sends (see MetricName).
     private readonly Dictionary<string, string> _spelling = new(StringComparer.OrdinalIgnoreCase);
 
@@ -30,6 +33,8 @@ internal sealed class ModelRouteTable
             providers[name] = new UpstreamProvider(name, format, withSlash, keys, p.AuthHeader, [.. p.Headers]);
         }
 
+        Providers = providers;
+
         foreach (var (name, m) in options.Models.OrderBy(m => m.Key, StringComparer.Ordinal))
         {
             var upstreams = UpstreamsOf(m, providers);
@@ -39,6 +44,7 @@ internal sealed class ModelRouteTable
             }
 
             var entry = new ModelEntry(ModelPattern.Parse(name), upstreams, [.. m!.Aliases.Where(a => !string.IsNullOrWhiteSpace(a))]);
+            _entries.Add(entry);
             if (entry.Name.IsWildcard)
             {
                 _patterns.Add(entry);
@@ -91,6 +97,12 @@ internal sealed class ModelRouteTable
         // A stable sort: equal priorities keep their configured order.
         return [.. upstreams.OrderBy(u => u.Priority)];
     }
+
+    /// <summary>The configured providers by name (case-insensitive), the unused ones too.</summary>
+    public IReadOnlyDictionary<string, UpstreamProvider> Providers { get; }
+
+    /// <summary>Every model entry (exact names and patterns, not aliases) in name order, with its upstreams.</summary>
+    public IReadOnlyList<ModelEntry> Entries => _entries;
 
     /// <summary>The options this table was compiled from.</summary>
     public ModelRelayOptions Source { get; }

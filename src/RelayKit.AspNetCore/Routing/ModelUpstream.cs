@@ -23,6 +23,9 @@ internal sealed class ModelUpstream(UpstreamProvider provider, string? upstreamM
     /// <summary>The smooth weighted round-robin's running score, under <see cref="ModelEntry.Turns"/>.</summary>
     internal long Turn;
 
+    /// <summary>This upstream's breaker for one of its provider's keys if one was made (for reading: the status page makes none).</summary>
+    internal UpstreamBreaker? ExistingBreaker(int keyIndex) => Volatile.Read(ref _breakers) is { } breakers ? Volatile.Read(ref breakers[keyIndex]) : null;
+
     /// <summary>This upstream's breaker for one of its provider's keys, made on first use by <paramref name="create"/>.</summary>
     internal UpstreamBreaker Breaker<TState>(int keyIndex, TState state, Func<TState, ModelUpstream, int, UpstreamBreaker> create)
     {
