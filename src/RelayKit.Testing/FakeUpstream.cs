@@ -225,7 +225,12 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
     }
 
-    internal FakeRule? FindRule(FakeRequest request)
+    /// <summary>
+    /// The rule that answers <paramref name="request"/>, if any; with <paramref name="faultsOnly"/> only rules with a
+    /// fault take part (a model list or model request is answered by a rule only through its fault: a scripted reply is
+    /// a completion's), and the others neither see nor count the request.
+    /// </summary>
+    internal FakeRule? FindRule(FakeRequest request, bool faultsOnly = false)
     {
         // Every rule observes every request (so OnCall counts all matching calls); the first willing one
         // answers. One lock around both keeps concurrent requests from overrunning a Times limit.
@@ -234,7 +239,7 @@ public sealed class FakeUpstream : IAsyncDisposable
             FakeRule? chosen = null;
             foreach (var rule in _rules)
             {
-                if (rule.Observe(request) && chosen is null)
+                if ((!faultsOnly || rule.Fault is not null) && rule.Observe(request) && chosen is null)
                 {
                     chosen = rule;
                 }

@@ -41,7 +41,6 @@ internal sealed partial class UpstreamForwarder(
     ILogger<UpstreamForwarder> logger,
     UpstreamAttemptTracker? attempts = null)
 {
-    private const string AnthropicVersion = "2023-06-01";
     private const int ChunkSize = 16 * 1024;
 
     /// <summary>The largest retryable answer body held while another upstream is tried (an error's body is a few hundred bytes).</summary>
@@ -356,9 +355,6 @@ internal sealed partial class UpstreamForwarder(
             && string.Equals(values.FirstOrDefault(), "false", StringComparison.OrdinalIgnoreCase));
     }
 
-    /// <summary>Whether an answer counts against its upstream key's breaker: the upstream could not serve (a 429 only cools its key).</summary>
-    private static bool CountsAsFailure(int status) => status is 408 or 500 or 502 or 503 or 504 or 529;
-
     /// <summary>
     /// Reads a retryable answer's body (an error, small) so it can still be given once its connection is back in the pool;
     /// null when it could not be read (larger than <see cref="HeldFailureCap"/>, cut, or the caller left).
@@ -399,7 +395,7 @@ internal sealed partial class UpstreamForwarder(
                 {
                     var (self, context, candidate, key, cancel, timeout) = state;
                     var (response, error) = await self.SendAsync(context, candidate, key, cancel, timeout);
-                    var failed = response is null ? error is not null : CountsAsFailure((int)response.StatusCode);
+                    var failed = response is null ? error is not null : UpstreamSelection.CountsAgainstBreaker((int)response.StatusCode);
                     return Outcome.FromResult(new UpstreamAttemptResult(response, error, failed));
                 },
                 resilience,
@@ -523,28 +519,7 @@ internal sealed partial class UpstreamForwarder(
         };
 
         ProxyHeaders.CopyRequestHeaders(http.Request, request, toAnthropic: provider.Format == WireFormat.Anthropic);
-        foreach (var (name, value) in provider.Headers)
-        {
-            request.Headers.Remove(name);
-            request.Headers.TryAddWithoutValidation(name, value);
-        }
-
-        if (provider.KeyAt(key) is { } apiKey)
-        {
-            if (string.Equals(provider.AuthHeader, "Authorization", StringComparison.OrdinalIgnoreCase))
-            {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
-            }
-            else
-            {
-                request.Headers.TryAddWithoutValidation(provider.AuthHeader, apiKey);
-            }
-        }
-
-        if (provider.Format == WireFormat.Anthropic && !request.Headers.Contains("anthropic-version"))
-        {
-            request.Headers.TryAddWithoutValidation("anthropic-version", AnthropicVersion);
-        }
+        provider.AddProviderHeaders(request, key);
 
         var source = context.Translation?.Body ?? context.Body!;
         var body = context.BodyOverrides.Count == 0

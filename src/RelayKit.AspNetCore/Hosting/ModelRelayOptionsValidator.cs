@@ -106,6 +106,7 @@ internal sealed class ModelRelayOptionsValidator(string settingsPath, IConfigura
                 }
             }
 
+            ValidateProbe(providerName, provider.Probe, failures);
             if (string.IsNullOrWhiteSpace(provider.BaseUrl))
             {
                 failures.Add($"{Path("Providers", providerName, "BaseUrl")} is missing; set it to the provider's API base URL, for example https://api.openai.com/v1.");
@@ -114,6 +115,24 @@ internal sealed class ModelRelayOptionsValidator(string settingsPath, IConfigura
             {
                 failures.Add($"{Path("Providers", providerName, "BaseUrl")} '{provider.BaseUrl}' is not an absolute http or https URL.");
             }
+        }
+    }
+
+    private void ValidateProbe(string providerName, ModelRelayProbeOptions? probe, List<string> failures)
+    {
+        if (probe is null)
+        {
+            return;
+        }
+
+        if (probe.Interval < TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"{Path("Providers", providerName, "Probe", "Interval")} must be at least 00:00:01, for example 00:01:00.");
+        }
+
+        if (probe.Timeout is { } timeout && (timeout <= TimeSpan.Zero || timeout > probe.Interval))
+        {
+            failures.Add($"{Path("Providers", providerName, "Probe", "Timeout")} must be positive and at most the Interval ({probe.Interval}); leave it unset for 10 s.");
         }
     }
 

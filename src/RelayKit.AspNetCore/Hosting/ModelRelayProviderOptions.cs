@@ -33,4 +33,7 @@ public sealed class ModelRelayProviderOptions
 
     /// <summary>Headers sent on every request to this provider (<c>anthropic-beta</c>, an organization header); they replace a caller's header of the same name.</summary>
     public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>A health probe of the provider (<c>Probe:Interval</c>, <c>Probe:Timeout</c>); unset: the provider is not probed.</summary>
+    public ModelRelayProbeOptions? Probe { get; set; }
 }

@@ -104,6 +104,13 @@ public static class ModelRelayServiceCollectionExtensions
         services.TryAddSingleton<ModelRouter>();
         services.TryAddSingleton<Routing.UpstreamSelection>();
         services.TryAddSingleton<UpstreamForwarder>();
+        if (!services.Any(d => d.ServiceType == typeof(Status.UpstreamProbes)))
+        {
+            // Probes of the providers that ask for them (Providers:<name>:Probe), for the status page and the breakers.
+            services.AddSingleton<Status.UpstreamProbes>();
+            services.AddSingleton<Microsoft.Extensions.Hosting.IHostedService>(sp => sp.GetRequiredService<Status.UpstreamProbes>());
+        }
+
         services.TryAddSingleton<RelayRequestHandler>();
         services.TryAddSingleton<StoreFailures>();
 

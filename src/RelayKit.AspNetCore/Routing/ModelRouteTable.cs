@@ -13,6 +13,9 @@ internal sealed class ModelRouteTable
     /// <summary>Every upstream of every model entry.</summary>
     public IReadOnlyList<ModelUpstream> Upstreams => _upstreams;
 
+    // Every entry, exact and pattern, in name order.
+    private readonly List<ModelEntry> _entries = [];
+
     // Each exact name and alias as configured, for any casing a caller sends (see MetricName).
     private readonly Dictionary<string, string> _spelling = new(StringComparer.OrdinalIgnoreCase);
 
@@ -34,6 +37,8 @@ internal sealed class ModelRouteTable
             providers[name] = new UpstreamProvider(name, format, withSlash, keys, p.AuthHeader, [.. p.Headers]);
         }
 
+        Providers = providers;
+
         foreach (var (name, m) in options.Models.OrderBy(m => m.Key, StringComparer.Ordinal))
         {
             var upstreams = UpstreamsOf(m, providers);
@@ -49,6 +54,7 @@ internal sealed class ModelRouteTable
                 _upstreams.Add(upstream);
             }
 
+            _entries.Add(entry);
             if (entry.Name.IsWildcard)
             {
                 _patterns.Add(entry);
@@ -101,6 +107,12 @@ internal sealed class ModelRouteTable
         // A stable sort: equal priorities keep their configured order.
         return [.. upstreams.OrderBy(u => u.Priority)];
     }
+
+    /// <summary>The configured providers by name (case-insensitive), the unused ones too.</summary>
+    public IReadOnlyDictionary<string, UpstreamProvider> Providers { get; }
+
+    /// <summary>Every model entry (exact names and patterns, not aliases) in name order, with its upstreams.</summary>
+    public IReadOnlyList<ModelEntry> Entries => _entries;
 
     /// <summary>The options this table was compiled from.</summary>
     public ModelRelayOptions Source { get; }

@@ -38,8 +38,8 @@ internal sealed class ModelUpstream(UpstreamProvider provider, string? upstreamM
         return names[keyIndex] ??= $"{EntryName}|{Provider.KeyName(keyIndex)}|{UpstreamModel ?? "*"}";
     }
 
-    /// <summary>This upstream's breaker if it was made already; null otherwise.</summary>
-    internal UpstreamBreaker? ExistingBreaker(int keyIndex) => _breakers?[keyIndex];
+    /// <summary>This upstream's breaker for one of its provider's keys if one was made (for reading: the status page makes none).</summary>
+    internal UpstreamBreaker? ExistingBreaker(int keyIndex) => Volatile.Read(ref _breakers) is { } breakers ? Volatile.Read(ref breakers[keyIndex]) : null;
 
     /// <summary>This upstream's breaker for one of its provider's keys, made on first use by <paramref name="create"/>.</summary>
     internal UpstreamBreaker Breaker<TState>(int keyIndex, TState state, Func<TState, ModelUpstream, int, UpstreamBreaker> create)

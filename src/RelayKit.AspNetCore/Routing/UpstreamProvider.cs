@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using RelayKit.AspNetCore.Protocols;
 
 namespace RelayKit.AspNetCore.Routing;
@@ -58,6 +59,41 @@ internal sealed class UpstreamProvider
     {
         Interlocked.Increment(ref _inFlight[keyIndex]);
         return new InFlight(_inFlight, keyIndex);
+    }
+
+    /// <summary>The <c>anthropic-version</c> sent to an Anthropic provider when neither the caller nor the provider's headers name one.</summary>
+    public const string DefaultAnthropicVersion = "2023-06-01";
+
+    /// <summary>
+    /// Gives a request what every request to the provider carries, as the forwarder sends it: the provider's
+    /// <see cref="Headers"/> (replacing any of the same name), the key at <paramref name="keyIndex"/> in
+    /// <see cref="AuthHeader"/> (<c>Authorization</c> as a Bearer token, any other header the key alone), and for an
+    /// Anthropic provider <c>anthropic-version</c> unless the request has one.
+    /// </summary>
+    public void AddProviderHeaders(HttpRequestMessage request, int keyIndex)
+    {
+        foreach (var (name, value) in Headers)
+        {
+            request.Headers.Remove(name);
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        if (KeyAt(keyIndex) is { } apiKey)
+        {
+            if (string.Equals(AuthHeader, "Authorization", StringComparison.OrdinalIgnoreCase))
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+            }
+            else
+            {
+                request.Headers.TryAddWithoutValidation(AuthHeader, apiKey);
+            }
+        }
+
+        if (Format == WireFormat.Anthropic && !request.Headers.Contains("anthropic-version"))
+        {
+            request.Headers.TryAddWithoutValidation("anthropic-version", DefaultAnthropicVersion);
+        }
     }
 
     /// <summary>Omits the keys so a provider never reaches a log or an error through ToString.</summary>

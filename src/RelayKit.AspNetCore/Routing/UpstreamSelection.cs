@@ -56,6 +56,17 @@ internal sealed class UpstreamBreaker(TimeProvider timeProvider)
         }
         while (Interlocked.CompareExchange(ref _restUntil, until.UtcTicks, current) != current);
     }
+
+    /// <summary>
+    /// The state as the status page names it: <c>closed</c>; <c>open</c> while the upstream key rests; <c>half-open</c>
+    /// once the break is over (the next attempt is the trial) and while the trial is under way.
+    /// </summary>
+    public string StateName => State.CircuitState switch
+    {
+        CircuitState.Closed => "closed",
+        CircuitState.HalfOpen => "half-open",
+        _ => IsOpen ? "open" : "half-open",
+    };
 }
 
 /// <summary>
@@ -149,6 +160,51 @@ internal sealed partial class UpstreamSelection
     /// <summary>The breaker of an upstream key, or null when breakers are off.</summary>
     public UpstreamBreaker? BreakerOf(ModelUpstream upstream, int key) =>
         Resilience.BreakAfterFailures > 0 ? upstream.Breaker(key, this, CreateBreakerOf) : null;
+
+    /// <summary>
+    /// Whether an upstream's answer counts against its key's breaker: the upstream could not serve (a 429 only cools its
+    /// key, a 4xx is the request's). The forwarder judges its attempts by the same statuses.
+    /// </summary>
+    public static bool CountsAgainstBreaker(int status) => status is 408 or 500 or 502 or 503 or 504 or 529;
+
+    /// <summary>
+    /// Passes a probe's outcome (<see cref="Status.UpstreamProbes"/>) through the breaker of one key of each upstream:
+    /// a failed probe counts as a failed attempt there, a good one as a success, and a breaker whose break is over takes
+    /// it as its trial (closing on a good one, opening again on a failure). A breaker that is resting, or whose trial is
+    /// under way, refuses it as it refuses a request; it is then not counted there. Returns how many breakers counted it.
+    /// </summary>
+    /// <remarks>
+    /// The probe is sent once per key and its outcome given to each breaker of that key (one per model the provider
+    /// serves), rather than sent inside each breaker's pipeline: that would send one probe per model, or, nested,
+    /// let one resting breaker keep the outcome from the others.
+    /// </remarks>
+    public async Task<int> CountProbeAsync(IEnumerable<ModelUpstream> upstreams, int key, bool failed, CancellationToken cancellationToken)
+    {
+        var counted = 0;
+        foreach (var upstream in upstreams)
+        {
+            if (BreakerOf(upstream, key) is not { } breaker)
+            {
+                return 0; // breakers are off
+            }
+
+            var context = ResilienceContextPool.Shared.Get(cancellationToken);
+            try
+            {
+                var outcome = await breaker.Pipeline.ExecuteOutcomeAsync(
+                    static (_, failed) => ValueTask.FromResult(Outcome.FromResult(new UpstreamAttemptResult(null, null, failed))),
+                    context,
+                    failed);
+                counted += outcome.Exception is BrokenCircuitException ? 0 : 1;
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
+        }
+
+        return counted;
+    }
 
     /// <summary>
     /// Records a 429 of one key, so the next attempts (this request's and others') pass it over for as long as it asked;

@@ -22,6 +22,11 @@ internal sealed class ProviderHealthState
     private DateTimeOffset? _lastSuccess;
     private DateTimeOffset? _lastFailure;
     private int _consecutiveFailures;
+    private UpstreamProbe? _lastProbe;
+    private int _probeFailuresInARow;
+
+    // Whether the probe came after the last attempt: the later of the two is the last-known state.
+    private bool _probeIsLatest;
 
     public ProviderHealthState(string provider)
     {
@@ -46,11 +51,13 @@ internal sealed class ProviderHealthState
                 _failures[m] = 0;
             }
 
+            _probeIsLatest = false;
             if (succeeded)
             {
                 _successes[m]++;
                 _lastSuccess = now;
                 _consecutiveFailures = 0;
+                _probeFailuresInARow = 0; // it answered since those probes
             }
             else
             {
@@ -75,6 +82,17 @@ internal sealed class ProviderHealthState
         }
     }
 
+    /// <summary>Records a probe of the provider (not traffic: it counts in no window, only in the health it shows without traffic).</summary>
+    public void RecordProbe(UpstreamProbe probe)
+    {
+        lock (_gate)
+        {
+            _lastProbe = probe;
+            _probeFailuresInARow = probe.Ok ? 0 : _probeFailuresInARow + 1;
+            _probeIsLatest = true;
+        }
+    }
+
     public UpstreamHealthReport Report(DateTimeOffset now, UpstreamHealthOptions options)
     {
         lock (_gate)
@@ -82,7 +100,7 @@ internal sealed class ProviderHealthState
             var recentMinutes = Math.Max(1, (int)Math.Ceiling(options.RecentWindow.TotalMinutes));
             var (recentAttempts, recentFailures) = Counts(now, recentMinutes);
             var health = recentAttempts == 0
-                ? Idle(options)
+                ? _lastProbe is { } probe && now - probe.At <= options.RecentWindow ? Probed(options) : Idle(options)
                 : _consecutiveFailures >= options.MinimumAttempts
                   || (recentAttempts >= options.MinimumAttempts && (double)recentFailures / recentAttempts >= options.DownErrorRate)
                     ? UpstreamHealth.Down
@@ -98,19 +116,39 @@ internal sealed class ProviderHealthState
                 _lastSuccess,
                 _lastFailure,
                 _consecutiveFailures,
-                recentAttempts);
+                recentAttempts,
+                _lastProbe);
         }
     }
 
     /// <summary>
-    /// The health of an upstream with no traffic in the recent window: what its last attempts said. Idle when the
-    /// last one succeeded, down or degraded when the last ones failed, unknown only when none was ever made.
+    /// The health of an upstream without traffic in the recent window but probed in it: healthy when the last probe
+    /// succeeded, down after <see cref="UpstreamHealthOptions.MinimumAttempts"/> failed probes in a row, degraded before.
     /// </summary>
-    private UpstreamHealth Idle(UpstreamHealthOptions options) =>
-        _lastSuccess is null && _lastFailure is null ? UpstreamHealth.Unknown
-        : _consecutiveFailures == 0 ? UpstreamHealth.Idle
-        : _consecutiveFailures >= options.MinimumAttempts ? UpstreamHealth.Down
+    private UpstreamHealth Probed(UpstreamHealthOptions options) =>
+        _probeFailuresInARow == 0 ? UpstreamHealth.Healthy
+        : _probeFailuresInARow >= options.MinimumAttempts ? UpstreamHealth.Down
         : UpstreamHealth.Degraded;
+
+    /// <summary>
+    /// The health of an upstream with neither traffic nor a probe in the recent window: what its last attempts (or its
+    /// last probes, when one came after them) said. Idle when the last one succeeded, down or degraded when the last ones
+    /// failed, unknown only when none was ever made.
+    /// </summary>
+    private UpstreamHealth Idle(UpstreamHealthOptions options)
+    {
+        if (_probeIsLatest)
+        {
+            return _probeFailuresInARow == 0 ? UpstreamHealth.Idle
+                : _probeFailuresInARow >= options.MinimumAttempts ? UpstreamHealth.Down
+                : UpstreamHealth.Degraded;
+        }
+
+        return _lastSuccess is null && _lastFailure is null ? UpstreamHealth.Unknown
+            : _consecutiveFailures == 0 ? UpstreamHealth.Idle
+            : _consecutiveFailures >= options.MinimumAttempts ? UpstreamHealth.Down
+            : UpstreamHealth.Degraded;
+    }
 
     private static long MinuteOf(DateTimeOffset time) => time.ToUnixTimeMilliseconds() / 60_000;
 

@@ -17,7 +17,7 @@ internal static class RelayPageResponses
     private const string Style =
         "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin:1rem 0}" +
         "th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}" +
-        ".healthy,.idle{color:#08660d}.degraded{color:#9a6700}.down{color:#b00020}.unknown{color:#666}";
+        ".healthy,.idle,.ok{color:#08660d}.degraded,.half-open{color:#9a6700}.down,.failed,.open{color:#b00020}.unknown{color:#666}";
 
     /// <summary>Whether the caller asked for HTML (a browser does); anything else gets JSON.</summary>
     public static bool WantsHtml(HttpRequest request)

@@ -11,8 +11,9 @@ namespace RelayKit.AspNetCore.Status;
 
 /// <summary>
 /// <c>GET /relay/status</c>, anonymous: every configured upstream's health from real traffic (uptime,
-/// error rate, latency percentiles over the last hour and day) and the model list with prices, as JSON
-/// or, for a browser, as a page. It names providers and models only: no key, key name, address or secret.
+/// error rate, latency percentiles over the last hour and day) and its last probe, the model list with prices, and
+/// each model's route (its upstreams with their breakers per provider key), as JSON or, for a browser, as a page. It
+/// names providers, models and provider keys by place (<c>openai#0</c>) only: no key, caller key name, address or secret.
 /// </summary>
 internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTracker health, TimeProvider timeProvider, RelayPriceCatalog prices)
 {
@@ -75,6 +76,7 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
                 ["last_success"] = report.LastSuccess,
                 ["last_failure"] = report.LastFailure,
                 ["consecutive_failures"] = report.ConsecutiveFailures,
+                ["last_probe"] = Probe(report.LastProbe),
             });
         }
 
@@ -96,7 +98,86 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
             ["generated_at"] = timeProvider.GetUtcNow(),
             ["upstreams"] = upstreams,
             ["models"] = models,
+            ["routes"] = Routes(table),
         };
+    }
+
+    /// <summary>A provider's last probe: when, whether every key answered, the slowest key's latency, and each key's result.</summary>
+    private static JsonObject? Probe(UpstreamProbe? probe)
+    {
+        if (probe is null)
+        {
+            return null;
+        }
+
+        var keys = new JsonArray();
+        foreach (var key in probe.Keys)
+        {
+            keys.Add(new JsonObject
+            {
+                ["key"] = key.Key,
+                ["ok"] = key.Ok,
+                ["status"] = key.Status,
+                ["error"] = key.Error,
+                ["latency_ms"] = key.Latency.TotalMilliseconds,
+            });
+        }
+
+        return new JsonObject
+        {
+            ["at"] = probe.At,
+            ["ok"] = probe.Ok,
+            ["latency_ms"] = probe.Latency.TotalMilliseconds,
+            ["keys"] = keys,
+        };
+    }
+
+    /// <summary>
+    /// Every model entry (names and patterns) with its upstreams in the order they are tried, and each upstream's breaker
+    /// per provider key (when breakers are on). A breaker no request has needed yet is closed; the page makes none.
+    /// </summary>
+    private static JsonArray Routes(ModelRouteTable table)
+    {
+        var breakersOn = table.Source.Resilience.BreakAfterFailures > 0;
+        var routes = new JsonArray();
+        foreach (var entry in table.Entries)
+        {
+            var upstreams = new JsonArray();
+            foreach (var upstream in entry.Upstreams)
+            {
+                JsonArray? breakers = null;
+                if (breakersOn)
+                {
+                    breakers = [];
+                    for (var key = 0; key < upstream.Provider.KeyCount; key++)
+                    {
+                        breakers.Add(new JsonObject
+                        {
+                            ["key"] = upstream.Provider.KeyName(key),
+                            ["state"] = upstream.ExistingBreaker(key)?.StateName ?? "closed",
+                        });
+                    }
+                }
+
+                upstreams.Add(new JsonObject
+                {
+                    ["provider"] = upstream.Provider.Name,
+                    ["upstream_model"] = upstream.UpstreamModel ?? (entry.Name.IsWildcard ? null : entry.Name.Text),
+                    ["priority"] = upstream.Priority,
+                    ["weight"] = upstream.Weight,
+                    ["breakers"] = breakers,
+                });
+            }
+
+            routes.Add(new JsonObject
+            {
+                ["model"] = entry.Name.Text,
+                ["aliases"] = new JsonArray([.. entry.Aliases.Select(a => (JsonNode?)JsonValue.Create(a))]),
+                ["upstreams"] = upstreams,
+            });
+        }
+
+        return routes;
     }
 
     /// <summary>The price a request to the name is charged (configured, else built in), as the model list shows it.</summary>
@@ -134,17 +215,20 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
     };
 
     // "idle" is a state a reader could take for trouble: the page says what it means. Down or degraded without
-    // recent traffic is the last-known state, and the page says so.
+    // recent traffic is the last-known state (or the probes'), and the page says so; healthy without traffic is the probes'.
     private static string? HealthLabel(string? health, bool idle) =>
-        health == "idle" ? "up (idle)" : idle && health is "down" or "degraded" ? health + " (idle)" : health;
+        health == "idle" ? "up (idle)"
+        : idle && health is "down" or "degraded" ? health + " (idle)"
+        : idle && health == "healthy" ? "healthy (probed)"
+        : health;
 
     private static string RenderHtml(JsonObject status)
     {
         var html = new StringBuilder();
-        html.Append("<h1>Relay status</h1><p>Generated ").Append(E(status["generated_at"]!.GetValue<DateTimeOffset>().ToString("u", CultureInfo.InvariantCulture))).Append(" (UTC). From the relay's real traffic.</p>");
+        html.Append("<h1>Relay status</h1><p>Generated ").Append(E(status["generated_at"]!.GetValue<DateTimeOffset>().ToString("u", CultureInfo.InvariantCulture))).Append(" (UTC). From the relay's real traffic, and the probes of providers that have them.</p>");
         html.Append("<h2>Upstreams</h2><table id=\"upstreams\"><thead><tr><th>Upstream</th><th>Format</th><th>Health</th>")
             .Append("<th>Uptime 1 h</th><th>Uptime 24 h</th><th>Requests 1 h</th><th>Error rate 1 h</th><th>Error rate 24 h</th>")
-            .Append("<th>p50</th><th>p95</th><th>p99</th></tr></thead><tbody>");
+            .Append("<th>p50</th><th>p95</th><th>p99</th><th>Last probe</th></tr></thead><tbody>");
         foreach (var upstream in status["upstreams"]!.AsArray())
         {
             var hour = upstream!["last_hour"]!;
@@ -157,7 +241,9 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
                 .Append("</td><td class=\"attempts\">").Append(E(hour["attempts"]?.ToString()))
                 .Append("</td><td>").Append(Percent(hour["error_rate"])).Append("</td><td>").Append(Percent(day["error_rate"]))
                 .Append("</td><td>").Append(Millis(latency["p50"])).Append("</td><td>").Append(Millis(latency["p95"]))
-                .Append("</td><td>").Append(Millis(latency["p99"])).Append("</td></tr>");
+                .Append("</td><td>").Append(Millis(latency["p99"])).Append("</td>");
+            AppendProbe(html, upstream["last_probe"]);
+            html.Append("</tr>");
         }
 
         html.Append("</tbody></table><h2>Models</h2><table id=\"models\"><thead><tr><th>Model</th><th>Upstream</th><th>Runs as</th>")
@@ -180,8 +266,59 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
             html.Append("</tr>");
         }
 
+        html.Append("</tbody></table><h2>Routes</h2><table id=\"routes\"><thead><tr><th>Model</th><th>Upstream</th><th>Runs as</th>")
+            .Append("<th>Priority</th><th>Weight</th><th>Breakers</th></tr></thead><tbody>");
+        foreach (var route in status["routes"]!.AsArray())
+        {
+            foreach (var upstream in route!["upstreams"]!.AsArray())
+            {
+                html.Append("<tr class=\"route\"><td>").Append(E(Text(route["model"]))).Append("</td><td>").Append(E(Text(upstream!["provider"])))
+                    .Append("</td><td>").Append(E(Text(upstream["upstream_model"]) ?? "(the caller's model)"))
+                    .Append("</td><td>").Append(E(upstream["priority"]?.ToString())).Append("</td><td>").Append(E(upstream["weight"]?.ToString()))
+                    .Append("</td><td class=\"breakers\">");
+                if (upstream["breakers"] is not JsonArray breakers)
+                {
+                    html.Append("off");
+                }
+                else
+                {
+                    var first = true;
+                    foreach (var breaker in breakers)
+                    {
+                        html.Append(first ? "" : ", ").Append("<span class=\"breaker ").Append(E(Text(breaker!["state"]))).Append("\">")
+                            .Append(E(Text(breaker["key"]))).Append(": ").Append(E(Text(breaker["state"]))).Append("</span>");
+                        first = false;
+                    }
+                }
+
+                html.Append("</td></tr>");
+            }
+        }
+
         html.Append("</tbody></table>");
         return RelayPageResponses.Document("Relay status", html.ToString(), script: null, nonce: null);
+    }
+
+    /// <summary>The last probe's cell: ok or failed (naming each failed key's status or error), the latency and the time.</summary>
+    private static void AppendProbe(StringBuilder html, JsonNode? probe)
+    {
+        if (probe is null)
+        {
+            html.Append("<td class=\"probe\">—</td>");
+            return;
+        }
+
+        var ok = probe["ok"]!.GetValue<bool>();
+        html.Append("<td class=\"probe ").Append(ok ? "ok" : "failed").Append("\">").Append(ok ? "ok" : "failed");
+        if (!ok)
+        {
+            var failed = probe["keys"]!.AsArray().Where(k => !k!["ok"]!.GetValue<bool>())
+                .Select(k => Text(k!["key"]) + ": " + (k["status"]?.ToString() ?? Text(k["error"])));
+            html.Append(" (").Append(E(string.Join(", ", failed))).Append(')');
+        }
+
+        html.Append(", ").Append(Millis(probe["latency_ms"])).Append(", ")
+            .Append(E(probe["at"]!.GetValue<DateTimeOffset>().ToString("u", CultureInfo.InvariantCulture))).Append("</td>");
     }
 
     private static string? Text(JsonNode? node) => node?.GetValue<string>();

@@ -3,13 +3,13 @@ namespace RelayKit.AspNetCore.Status;
 /// <summary>An upstream's current health, from the relay's recent traffic to it.</summary>
 internal enum UpstreamHealth
 {
-    /// <summary>No request has reached it yet (since the relay started).</summary>
+    /// <summary>Neither a request nor a probe has reached it yet (since the relay started).</summary>
     Unknown,
 
-    /// <summary>No traffic in the recent window, and the last attempt before it succeeded: up, as far as anyone can tell.</summary>
+    /// <summary>No traffic (nor probe) in the recent window, and the last attempt (or probe) before it succeeded: up, as far as anyone can tell.</summary>
     Idle,
 
-    /// <summary>Answering, with an error rate under the degraded threshold.</summary>
+    /// <summary>Answering, with an error rate under the degraded threshold; or, without traffic, its last probe in the recent window succeeded.</summary>
     Healthy,
 
     /// <summary>Answering, but with errors at or above the degraded threshold.</summary>

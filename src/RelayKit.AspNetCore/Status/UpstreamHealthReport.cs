@@ -12,6 +12,7 @@ namespace RelayKit.AspNetCore.Status;
 /// Attempts in the recent window. Zero means <paramref name="Health"/> is the last-known state, not a current
 /// one: the readiness check leaves such an upstream out, so an instance taken out of rotation can come back.
 /// </param>
+/// <param name="LastProbe">The provider's last probe (<c>Providers:&lt;name&gt;:Probe</c>); null when it is not probed or has not been yet.</param>
 internal sealed record UpstreamHealthReport(
     string Provider,
     UpstreamHealth Health,
@@ -20,4 +21,5 @@ internal sealed record UpstreamHealthReport(
     DateTimeOffset? LastSuccess,
     DateTimeOffset? LastFailure,
     int ConsecutiveFailures,
-    long RecentAttempts);
+    long RecentAttempts,
+    UpstreamProbe? LastProbe = null);

@@ -31,6 +31,13 @@ internal sealed class UpstreamHealthTracker
         state.Record(_timeProvider.GetUtcNow(), succeeded, latency < TimeSpan.Zero ? TimeSpan.Zero : latency);
     }
 
+    /// <summary>Records a probe of a provider (<see cref="UpstreamProbes"/>): shown with its health, never counted as traffic.</summary>
+    public void RecordProbe(string provider, UpstreamProbe probe)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(provider);
+        _providers.GetOrAdd(provider, static name => new ProviderHealthState(name)).RecordProbe(probe);
+    }
+
     /// <summary>The report of one upstream; <see cref="UpstreamHealth.Unknown"/> with empty windows when it has had no traffic.</summary>
     public UpstreamHealthReport GetReport(string provider)
     {

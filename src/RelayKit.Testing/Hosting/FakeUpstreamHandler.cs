@@ -163,7 +163,14 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
         if (request.Endpoint is FakeEndpoint.OpenAIModels or FakeEndpoint.AnthropicModels
             or FakeEndpoint.OpenAIModelRetrieve or FakeEndpoint.AnthropicModelRetrieve)
         {
-            await AnswerModelsAsync(context, request, requestId);
+            // A health check lists models: a fault rule that matches fails it as it would fail a completion.
+            var faulted = fake.FindRule(request, faultsOnly: true);
+            request.AnsweredBy = faulted?.ToString();
+            if (!await AnswerFaultAsync(context, request, Combine(faulted?.Fault, headerFault), requestId))
+            {
+                await AnswerModelsAsync(context, request, requestId);
+            }
+
             return;
         }
 
@@ -192,28 +199,8 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
 
         request.AnsweredBy = rule?.ToString();
         var fault = Combine(rule?.Fault, headerFault);
-        var delay = fault?.FirstByteDelay;
-        if (delay is { } wait && wait > TimeSpan.Zero)
+        if (await AnswerFaultAsync(context, request, fault, requestId))
         {
-            await Task.Delay(wait, Options.TimeProvider, context.RequestAborted);
-        }
-
-        if (fault?.ResetConnectionAfterEvents == 0)
-        {
-            context.Abort();
-            return;
-        }
-
-        if (fault?.Status is { } status)
-        {
-            if (fault.RetryAfter is { } retryAfter)
-            {
-                context.Response.Headers["retry-after"] = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-                context.Response.Headers["retry-after-ms"] = ((long)retryAfter.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
-            }
-
-            var code = format == FakeWireFormat.OpenAI && status == 529 ? 503 : status;
-            await WriteErrorAsync(context, format, code, fault.ErrorType, fault.Message ?? DefaultMessage(status, request), null, requestId);
             return;
         }
 
@@ -267,6 +254,41 @@ internal sealed class FakeUpstreamHandler(FakeUpstream fake)
         }
 
         await StreamAsync(context, renderer, answer, rule?.Hold);
+    }
+
+    /// <summary>
+    /// Applies what of a fault comes before the answer: the first byte's delay, then a reset before any byte or an
+    /// error status. True when that answered the request (no answer is to follow).
+    /// </summary>
+    private async Task<bool> AnswerFaultAsync(HttpContext context, FakeRequest request, FakeFault? fault, string requestId)
+    {
+        var delay = fault?.FirstByteDelay;
+        if (delay is { } wait && wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, Options.TimeProvider, context.RequestAborted);
+        }
+
+        if (fault?.ResetConnectionAfterEvents == 0)
+        {
+            context.Abort();
+            return true;
+        }
+
+        if (fault?.Status is not { } status)
+        {
+            return false;
+        }
+
+        if (fault.RetryAfter is { } retryAfter)
+        {
+            context.Response.Headers["retry-after"] = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            context.Response.Headers["retry-after-ms"] = ((long)retryAfter.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+        }
+
+        var format = request.WireFormat;
+        var code = format == FakeWireFormat.OpenAI && status == 529 ? 503 : status;
+        await WriteErrorAsync(context, format, code, fault.ErrorType, fault.Message ?? DefaultMessage(status, request), null, requestId);
+        return true;
     }
 
     /// <summary>

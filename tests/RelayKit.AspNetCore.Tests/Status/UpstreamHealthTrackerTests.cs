@@ -55,6 +55,38 @@ public sealed class UpstreamHealthTrackerTests
     }
 
     [Fact]
+    public void Without_traffic_the_probes_judge_health_and_never_count_as_attempts()
+    {
+        void Probe(bool ok) =>
+            _tracker.RecordProbe("openai", new UpstreamProbe(_time.GetUtcNow(), [new UpstreamProbeResult("openai", ok, ok ? 200 : 503, null, Fast)]));
+
+        Probe(ok: true);
+        var probed = _tracker.GetReport("openai");
+        Assert.Equal(UpstreamHealth.Healthy, probed.Health);
+        Assert.Equal(0, probed.RecentAttempts);
+        Assert.Equal(0, probed.LastDay.Attempts);
+        Assert.True(probed.LastProbe!.Ok);
+
+        // Failed probes in a row: degraded, then down at MinimumAttempts (3).
+        Probe(ok: false);
+        Probe(ok: false);
+        Assert.Equal(UpstreamHealth.Degraded, _tracker.GetReport("openai").Health);
+        Probe(ok: false);
+        Assert.Equal(UpstreamHealth.Down, _tracker.GetReport("openai").Health);
+
+        // Recent traffic outweighs the probes.
+        Record("openai", 5, 0);
+        Assert.Equal(UpstreamHealth.Healthy, _tracker.GetReport("openai").Health);
+
+        // With neither in the recent window, the later of the two is the last-known state.
+        _time.Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal(UpstreamHealth.Idle, _tracker.GetReport("openai").Health);
+        Probe(ok: false);
+        _time.Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal(UpstreamHealth.Degraded, _tracker.GetReport("openai").Health);
+    }
+
+    [Fact]
     public void An_upstream_that_answered_and_then_went_quiet_is_idle_not_unknown()
     {
         Record("openai", 20, 0);
