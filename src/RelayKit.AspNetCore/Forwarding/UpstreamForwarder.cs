@@ -116,7 +116,6 @@ internal sealed partial class UpstreamForwarder(
                 }
 
                 tried |= 1UL << index;
-                last = (index, key, null);
 
                 // Whether another attempt may follow this one: else its answer, retryable or not, goes to the caller as it
                 // comes (nothing held back).
@@ -124,17 +123,18 @@ internal sealed partial class UpstreamForwarder(
                 var outcome = await AttemptAsync(context, candidates[index], key, attemptNumber + 1, mayRetry, held);
                 if (outcome.Skipped)
                 {
-                    // Its breaker opened meanwhile, its one trial is under way, or its format cannot carry the request.
-                    lastError = outcome.Error ?? lastError;
+                    // Its breaker opened meanwhile, its one trial is under way, or its format cannot carry the request (that
+                    // 400 is the answer only when no upstream gave a better one).
+                    lastError ??= outcome.Error;
                     continue;
                 }
 
                 attemptNumber++;
                 attemptsThisRound++;
+                last = (index, key, null);
                 if (outcome.Done)
                 {
-                    held = null; // released by the attempt that answered
-                    return null;
+                    return null; // a held answer not given is disposed below
                 }
 
                 if (outcome.Held is { } failure)
@@ -146,12 +146,14 @@ internal sealed partial class UpstreamForwarder(
                 lastError = outcome.Error ?? lastError;
             }
 
-            if (held is { } answer)
+            if (held is { } answer && !context.ClientAborted)
             {
-                // Every road failed: the caller gets the last upstream's own answer, in its format.
+                // Every road failed: the caller gets the last upstream's own answer, in its format: the request is readied
+                // for that upstream again (a later attempt may have readied it for another format).
                 held = null;
                 using (answer.Response)
                 {
+                    ShapeFor(context, answer.Candidate);
                     await AnswerAsync(context, answer.Candidate, answer.Response, attemptNumber);
                 }
 
@@ -224,6 +226,13 @@ internal sealed partial class UpstreamForwarder(
     private async Task<AttemptOutcome> AttemptAsync(
         RelayRequestContext context, UpstreamCandidate candidate, int key, int number, bool mayRetry, HeldFailure? previous)
     {
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            // Gone before this attempt (during a wait, or while a retryable answer was read): nothing more is sent.
+            context.ClientAborted = true;
+            return AttemptOutcome.Answered;
+        }
+
         if (ShapeFor(context, candidate) is { } untranslatable)
         {
             // This upstream's format cannot carry the request: not an attempt; the next upstream may take it.
@@ -400,9 +409,21 @@ internal sealed partial class UpstreamForwarder(
                 },
                 resilience,
                 (this, context, candidate, key, cancel, timeout));
-            return outcome.Exception is BrokenCircuitException
-                ? (null, null, true)
-                : (outcome.Result.Response, outcome.Result.Error, false);
+            switch (outcome.Exception)
+            {
+                case null:
+                    return (outcome.Result.Response, outcome.Result.Error, false);
+                case BrokenCircuitException:
+                    return (null, null, true);
+                case OperationCanceledException when context.RequestAborted.IsCancellationRequested:
+                    // Polly saw the caller's abort before sending.
+                    context.ClientAborted = true;
+                    return (null, null, false);
+                default:
+                    // A relay bug inside the attempt: the request path's own handling (a logged 500), as without breakers.
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(outcome.Exception);
+                    return default;
+            }
         }
         finally
         {

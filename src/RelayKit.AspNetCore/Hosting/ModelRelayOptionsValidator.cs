@@ -198,9 +198,9 @@ internal sealed class ModelRelayOptionsValidator(string settingsPath, IConfigura
             failures.Add($"{Path("Resilience", "BreakAfterFailures")} must be 0 (no breakers) or at least 2.");
         }
 
-        if (resilience.BreakAfterFailures > 0 && resilience.BreakFor < TimeSpan.FromMilliseconds(500))
+        if (resilience.BreakAfterFailures > 0 && (resilience.BreakFor < TimeSpan.FromMilliseconds(500) || resilience.BreakFor > TimeSpan.FromDays(1)))
         {
-            failures.Add($"{Path("Resilience", "BreakFor")} must be at least 00:00:00.5.");
+            failures.Add($"{Path("Resilience", "BreakFor")} must be between 00:00:00.5 and 1.00:00:00.");
         }
     }
 

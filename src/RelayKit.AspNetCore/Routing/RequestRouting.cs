@@ -55,7 +55,19 @@ internal static class RequestRouting
             }
         }
 
-        return TranslateFor(context, context.Candidates[0], prices);
+        if (TranslateFor(context, context.Candidates[0], prices) is not { } untranslatable)
+        {
+            return null;
+        }
+
+        // The first upstream's format cannot carry a field of this request: upstreams of the caller's own format can.
+        if (context.Candidates.Any(c => c.Provider.Format == context.Operation.Format))
+        {
+            context.Candidates = [.. context.Candidates.Where(c => c.Provider.Format == context.Operation.Format)];
+            return TranslateFor(context, context.Candidates[0], prices);
+        }
+
+        return untranslatable;
     }
 
     /// <summary>
@@ -86,6 +98,8 @@ internal static class RequestRouting
 
         // Made again for a fallback model of the caller's models list: the translated answer names that model.
         context.Translation?.Dispose();
+        context.Translation = null;
+        context.ResponseTransform = null;
         context.TranslatedFor = candidate.RequestedAs;
         return RequestTranslation.Apply(context, format, candidate.UpstreamModel, prices.ConfiguredOutputCapOf(candidate), candidate.RequestedAs);
     }

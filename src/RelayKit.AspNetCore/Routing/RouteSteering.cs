@@ -22,6 +22,9 @@ internal sealed record RouteSteering(
     decimal? MaxPromptPrice,
     decimal? MaxCompletionPrice)
 {
+    /// <summary>The most fallback models a request may name: each may cost an upstream attempt the caller is not charged for.</summary>
+    public const int MaxModels = 8;
+
     /// <summary>The body fields the relay reads for itself and removes before the body goes upstream.</summary>
     public static readonly string[] Fields = ["models", "provider"];
 
@@ -41,6 +44,11 @@ internal sealed record RouteSteering(
             if (ReadNames(models) is not { } names)
             {
                 return (null, RelayError.InvalidField("models", "must be an array of model names"));
+            }
+
+            if (names.Count > MaxModels)
+            {
+                return (null, RelayError.InvalidField("models", $"may name at most {MaxModels} fallback models"));
             }
 
             fallbacks = names;
@@ -214,6 +222,12 @@ internal sealed record RouteSteering(
             // Only the first choice (its group), no backups.
             var first = all[0].Group;
             all.RemoveAll(c => c.Group != first);
+        }
+
+        // The forwarder keeps the candidates it tried in one 64-bit mask: the first 64 (in order) are the request's.
+        if (all.Count > UpstreamSelection.MaxCandidates)
+        {
+            all.RemoveRange(UpstreamSelection.MaxCandidates, all.Count - UpstreamSelection.MaxCandidates);
         }
 
         return (all, null);

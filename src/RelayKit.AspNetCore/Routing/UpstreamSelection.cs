@@ -223,12 +223,33 @@ internal sealed partial class UpstreamSelection
         return true;
     }
 
+    private static bool KeyNamed(UpstreamProvider provider, string name)
+    {
+        for (var key = 0; key < provider.KeyCount; key++)
+        {
+            if (string.Equals(provider.KeyName(key), name, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>A rest another instance published: its breaker opened, or its key was answered 429.</summary>
     private void Received(UpstreamRest rest)
     {
+        // A message is another process's word: a rest is never longer than this instance would take itself (a skewed clock
+        // or a garbled message must not rest an upstream until restart), and a name this configuration lacks is dropped.
+        var now = timeProvider.GetUtcNow();
         if (rest.Kind == UpstreamRest.CoolDown)
         {
-            cooldown?.RecordUntil(rest.Name, rest.Until);
+            if (cooldown is not null && router is not null && router.Table.Upstreams.Any(u => KeyNamed(u.Provider, rest.Name)))
+            {
+                var longest = now + cooldown.LongestWait;
+                cooldown.RecordUntil(rest.Name, rest.Until < longest ? rest.Until : longest);
+            }
+
             return;
         }
 
@@ -236,6 +257,9 @@ internal sealed partial class UpstreamSelection
         {
             return;
         }
+
+        var breakEnds = now + Resilience.BreakFor;
+        rest = rest with { Until = rest.Until < breakEnds ? rest.Until : breakEnds };
 
         foreach (var upstream in router.Table.Upstreams)
         {
@@ -262,12 +286,16 @@ internal sealed partial class UpstreamSelection
 
     private (int Candidate, int Key) Among(IReadOnlyList<UpstreamCandidate> candidates, int start, int end, ulong tried)
     {
+        // Each upstream's load is read once: other requests change it meanwhile, and two reads could disagree.
         Span<int> keys = stackalloc int[end - start];
+        Span<int> load = stackalloc int[end - start];
         var best = -1;
         for (var i = start; i < end; i++)
         {
-            keys[i - start] = (tried & (1UL << i)) != 0 ? -1 : PickKey(candidates[i].Upstream);
-            if (keys[i - start] >= 0 && (best < 0 || LessLoaded(candidates[i].Upstream, candidates[best].Upstream)))
+            var upstream = candidates[i].Upstream;
+            keys[i - start] = (tried & (1UL << i)) != 0 ? -1 : PickKey(upstream);
+            load[i - start] = Volatile.Read(ref upstream.InFlight);
+            if (keys[i - start] >= 0 && (best < 0 || LessLoaded(load[i - start], upstream.Weight, load[best - start], candidates[best].Upstream.Weight)))
             {
                 best = i;
             }
@@ -278,7 +306,7 @@ internal sealed partial class UpstreamSelection
             return (-1, -1);
         }
 
-        // Among those as little loaded as the best, the one whose weighted turn it is.
+        // Among those as little loaded as the best (the best among them), the one whose weighted turn it is.
         var turns = candidates[start].Entry.Turns;
         lock (turns)
         {
@@ -287,7 +315,8 @@ internal sealed partial class UpstreamSelection
             for (var i = start; i < end; i++)
             {
                 var upstream = candidates[i].Upstream;
-                if (keys[i - start] < 0 || LessLoaded(candidates[best].Upstream, upstream))
+                if (keys[i - start] < 0
+                    || (i != best && LessLoaded(load[best - start], candidates[best].Upstream.Weight, load[i - start], upstream.Weight)))
                 {
                     continue;
                 }
@@ -306,8 +335,7 @@ internal sealed partial class UpstreamSelection
     }
 
     /// <summary>Fewer requests in flight for its weight (compared without dividing).</summary>
-    private static bool LessLoaded(ModelUpstream a, ModelUpstream b) =>
-        (long)Volatile.Read(ref a.InFlight) * b.Weight < (long)Volatile.Read(ref b.InFlight) * a.Weight;
+    private static bool LessLoaded(int aLoad, int aWeight, int bLoad, int bWeight) => (long)aLoad * bWeight < (long)bLoad * aWeight;
 
     /// <summary>The usable key of the upstream's provider with the fewest requests in flight, taking turns; -1 when none is.</summary>
     private int PickKey(ModelUpstream upstream, bool takeTurn = true)

@@ -149,7 +149,7 @@ public sealed class SteeringTests
         relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
         var http = relay.App.CreateClient();
 
-        // BudgetRelay prices both models alike; claude is made dearer here than the caller's ceiling.
+        // BudgetRelay prices both models alike, at exactly the caller's ceiling.
         var (status, body, headers) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", Body($$$"""
             "models":["claude-code-opus-4.8"],"provider":{"max_price":{"prompt":{{{BudgetRelay.InputPrice}}},"completion":{{{BudgetRelay.OutputPrice}}}}}
             """), bearer: RelaySettings.AliceKey);
@@ -194,6 +194,7 @@ public sealed class SteeringTests
     [Theory]
     [InlineData("\"models\":\"o4-mini\"", "models")]
     [InlineData("\"models\":[\"o4-mini\",7]", "models")]
+    [InlineData("\"models\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]", "models")]
     [InlineData("\"provider\":[]", "provider")]
     [InlineData("\"provider\":{\"sort\":\"throughput\"}", "provider.sort")]
     [InlineData("\"provider\":{\"order\":\"openai\"}", "provider.order")]

@@ -224,6 +224,109 @@ public sealed class UpstreamsTests
     }
 
     [Fact]
+    public async Task A_held_answer_given_after_a_fallback_of_the_other_format_failed_is_in_the_callers_own_format()
+    {
+        await using var relay = FakeRelay.Create(s =>
+        {
+            OpenAiThenAnthropic(s);
+            s["ModelRelay:UpstreamTimeout"] = "00:00:01";
+        });
+        relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.Error(503, "server_error", "The OpenAI deployment is overloaded."));
+        relay.Fake.Setup().ForModel("claude-opus-4-8").WithFault(FakeFault.Latency(TimeSpan.FromSeconds(3)));
+        var http = relay.App.CreateClient();
+
+        var (status, body, headers) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+
+        // Claude timed out (after the request had been translated for it); the OpenAI answer held from the first attempt
+        // is what the caller gets, as OpenAI wrote it.
+        Assert.Equal(503, status);
+        Assert.Equal("The OpenAI deployment is overloaded.", body.GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal("server_is_overloaded", body.GetProperty("error").GetProperty("code").GetString()); // untouched by a translator
+        Assert.Equal("openai", headers.GetValues("x-relaykit-provider").Single());
+        Assert.Equal("2", headers.GetValues("x-relaykit-attempts").Single());
+    }
+
+    [Fact]
+    public async Task A_request_the_first_upstreams_format_cannot_carry_goes_to_one_of_the_callers_format()
+    {
+        await using var relay = FakeRelay.Create(s =>
+        {
+            s["ModelRelay:Models:gpt-5.5:Provider"] = "";
+            s["ModelRelay:Models:gpt-5.5:Upstreams:0:Provider"] = "anthropic";
+            s["ModelRelay:Models:gpt-5.5:Upstreams:0:UpstreamModel"] = "claude-opus-4-8";
+            s["ModelRelay:Models:gpt-5.5:Upstreams:1:Provider"] = "openai";
+            s["ModelRelay:Models:gpt-5.5:Upstreams:1:Priority"] = "1";
+        });
+        var http = relay.App.CreateClient();
+
+        // n=2 has no Anthropic counterpart.
+        var (status, body, headers) = await RawRelayCall.PostAsync(http, "/v1/chat/completions",
+            """{"model":"gpt-5.5","n":2,"messages":[{"role":"user","content":"Hello"}]}""", bearer: RelaySettings.AliceKey);
+
+        Assert.True(status == 200, body.ToString());
+        Assert.Equal("openai", headers.GetValues("x-relaykit-provider").Single());
+        Assert.Equal(["openai"], relay.Recorder.Exchanges.Select(e => e.Provider));
+    }
+
+    [Fact]
+    public async Task Rests_another_instance_publishes_are_never_longer_than_this_one_would_take()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
+        var share = new CapturingShare();
+        await using var relay = FakeRelay.Create(s =>
+        {
+            PrimaryAndFallback(s);
+            s["ModelRelay:Resilience:BreakFor"] = "00:00:30";
+        }, services: services =>
+        {
+            services.AddSingleton<TimeProvider>(time);
+            services.AddSingleton<RelayKit.AspNetCore.Routing.IUpstreamRestShare>(share);
+        });
+        var http = relay.App.CreateClient();
+        var (warm, _, _) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+        Assert.Equal(200, warm);
+        var farFuture = new DateTimeOffset(9000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+        // A garbled or skewed message: openai's breaker "rests until the year 9000", and a key nobody has cools as long.
+        share.Received!(new RelayKit.AspNetCore.Routing.UpstreamRest(RelayKit.AspNetCore.Routing.UpstreamRest.Breaker, "gpt-5.5|openai|*", farFuture));
+        share.Received!(new RelayKit.AspNetCore.Routing.UpstreamRest(RelayKit.AspNetCore.Routing.UpstreamRest.CoolDown, "nobody#3", farFuture));
+        var (during, _, duringHeaders) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+        Assert.Equal(200, during);
+        Assert.Equal("azure", duringHeaders.GetValues("x-relaykit-provider").Single());
+
+        // It rests at most BreakFor here.
+        time.Advance(TimeSpan.FromSeconds(31));
+        var (after, _, afterHeaders) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+        Assert.Equal(200, after);
+        Assert.Equal("openai", afterHeaders.GetValues("x-relaykit-provider").Single());
+        Assert.Null(relay.App.Services.GetRequiredService<RelayKit.AspNetCore.Admission.RateLimits.UpstreamCooldown>().RemainingCooldown("nobody#3"));
+    }
+
+    [Theory]
+    [InlineData("1e300")]
+    [InlineData("Infinity")]
+    public void An_absurd_retry_after_ms_is_a_long_wait_not_an_overflow(string value)
+    {
+        using var response = new HttpResponseMessage(System.Net.HttpStatusCode.TooManyRequests);
+        response.Headers.TryAddWithoutValidation("retry-after-ms", value);
+
+        var wait = RelayKit.AspNetCore.Admission.RateLimits.UpstreamCooldown.ReadRetryAfter(response.Headers, DateTimeOffset.UtcNow);
+
+        Assert.Equal(TimeSpan.FromDays(1), wait);
+    }
+
+    private sealed class CapturingShare : RelayKit.AspNetCore.Routing.IUpstreamRestShare
+    {
+        public Action<RelayKit.AspNetCore.Routing.UpstreamRest>? Received { get; private set; }
+
+        public void Publish(RelayKit.AspNetCore.Routing.UpstreamRest rest)
+        {
+        }
+
+        public void Subscribe(Action<RelayKit.AspNetCore.Routing.UpstreamRest> received) => Received = received;
+    }
+
+    [Fact]
     public async Task Only_the_attempt_that_answered_is_charged()
     {
         await using var relay = BudgetRelay.Create(1m, PrimaryAndFallback);
@@ -495,13 +598,14 @@ public sealed class UpstreamsTests
             s["ModelRelay:Resilience:MaxAttempts"] = "3";
             s["ModelRelay:Resilience:MaxRetryAfter"] = "00:00:01";
         });
-        relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.RateLimited(TimeSpan.FromSeconds(20)));
+        relay.Fake.Setup().ForModel("gpt-5.5").WithFault(new FakeFault { Status = 503, RetryAfter = TimeSpan.FromSeconds(20) });
         var http = relay.App.CreateClient();
 
         var started = DateTime.UtcNow;
         var (status, _, headers) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
 
-        Assert.Equal(429, status);
+        // A 503 asking for 20 s: not waited for (1 s at most), so the one upstream is not tried again.
+        Assert.Equal(503, status);
         Assert.Equal("1", headers.GetValues("x-relaykit-attempts").Single());
         Assert.Single(relay.Fake.Requests);
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(10), "the relay waited for the upstream's retry-after");
@@ -536,6 +640,7 @@ public sealed class UpstreamsTests
     [InlineData("ModelRelay:Providers:azure:ApiKeys:0", "second", "sets both ApiKey and ApiKeys")]
     [InlineData("ModelRelay:Resilience:BreakAfterFailures", "1", "BreakAfterFailures must be 0 (no breakers) or at least 2")]
     [InlineData("ModelRelay:Resilience:MaxAttempts", "0", "MaxAttempts must be at least 1")]
+    [InlineData("ModelRelay:Resilience:BreakFor", "2.00:00:00", "BreakFor must be between 00:00:00.5 and 1.00:00:00")]
     public async Task A_broken_upstreams_setting_fails_at_start_naming_its_path(string key, string value, string message)
     {
         await using var relay = FakeRelay.Create(s =>

@@ -45,6 +45,9 @@ internal sealed class UpstreamCooldown
         return recorded;
     }
 
+    /// <summary>The longest wait this instance takes for a 429 (<c>UpstreamMaxCooldown</c>).</summary>
+    public TimeSpan LongestWait => _options.CurrentValue.UpstreamMaxCooldown;
+
     /// <summary>Records that another instance saw <paramref name="upstream"/> answer 429: it rests here until then too.</summary>
     public void RecordUntil(string upstream, DateTimeOffset until) =>
         _blockedUntil.AddOrUpdate(upstream, until, (_, existing) => existing > until ? existing : until);
@@ -102,7 +105,8 @@ internal sealed class UpstreamCooldown
             && double.TryParse(values.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds)
             && milliseconds > 0)
         {
-            return TimeSpan.FromMilliseconds(milliseconds);
+            // An absurd value (1e300, Infinity) is a long wait, not an overflow: a day is longer than any cap.
+            return TimeSpan.FromMilliseconds(double.IsFinite(milliseconds) ? Math.Min(milliseconds, TimeSpan.FromDays(1).TotalMilliseconds) : TimeSpan.FromDays(1).TotalMilliseconds);
         }
 
         return headers.RetryAfter switch
