@@ -123,6 +123,27 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
 
     public int? UpstreamStatusCode { get; set; }
 
+    // The attempts made, for the usage record: the first in a field, a list only once there is a second.
+    private Usage.UsageAttempt? _firstAttempt;
+    private List<Usage.UsageAttempt>? _laterAttempts;
+
+    /// <summary>Adds an upstream attempt that was made (<see cref="Usage.UpstreamAttempt"/> reports it once it answered or failed).</summary>
+    public void AddAttempt(Usage.UsageAttempt attempt)
+    {
+        if (_firstAttempt is null)
+        {
+            _firstAttempt = attempt;
+        }
+        else
+        {
+            (_laterAttempts ??= new(3)).Add(attempt);
+        }
+    }
+
+    /// <summary>The upstream attempts made so far, in order, as the usage record keeps them.</summary>
+    public IReadOnlyList<Usage.UsageAttempt> Attempts =>
+        _firstAttempt is null ? Usage.UsageAttemptList.Empty : Usage.UsageAttemptList.Of(_firstAttempt, _laterAttempts);
+
     // 6 Meter: filled in by the usage meter from the upstream's own response, read by settlement.
 
     /// <summary>The usage the upstream reported, or null when it reported none (a cut stream, an error).</summary>

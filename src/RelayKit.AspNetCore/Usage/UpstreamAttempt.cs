@@ -7,34 +7,46 @@ namespace RelayKit.AspNetCore.Usage;
 
 /// <summary>
 /// One attempt at an upstream, from sending the request to the end of its response: ends the
-/// attempt's span and reports the outcome to upstream health exactly once.
+/// attempt's span and reports the outcome to upstream health exactly once, and adds the attempt to the
+/// request's usage record (<see cref="RelayRequestContext.AddAttempt"/>) once it answered or failed. An
+/// attempt that did neither (its breaker refused it before sending) is not one and is not added.
 /// </summary>
-internal sealed class UpstreamAttempt(UpstreamHealthTracker health, TimeProvider timeProvider, string provider, Activity? span) : IDisposable
+internal sealed class UpstreamAttempt(
+    UpstreamHealthTracker health, TimeProvider timeProvider, RelayRequestContext context, string provider, string upstreamModel, Activity? span)
+    : IDisposable
 {
     private readonly long _startedAt = timeProvider.GetTimestamp();
     private TimeSpan? _latency;
     private int? _status;
     private bool _finished;
+    private bool _made;
 
     /// <summary>The upstream answered with <paramref name="status"/>; the attempt's latency is the time until now.</summary>
     public void Answered(int status)
     {
-        _latency = timeProvider.GetElapsedTime(_startedAt);
+        var latency = timeProvider.GetElapsedTime(_startedAt);
+        _latency = latency;
         _status = status;
+        Made(status, null, latency);
     }
 
     /// <summary>
     /// No response came: <paramref name="error"/> is the timeout or connection failure, or null when the
-    /// caller went away first (which says nothing about the upstream's health).
+    /// caller went away first (which says nothing about the upstream's health). Null with the caller still there is the
+    /// relay's own failure (an exception the breaker's pipeline caught), recorded as <c>relay_error</c>.
     /// </summary>
     public void Failed(RelayError? error)
     {
+        var latency = timeProvider.GetElapsedTime(_startedAt);
         if (error is not null)
         {
-            health.RecordAttempt(provider, succeeded: false, timeProvider.GetElapsedTime(_startedAt));
+            health.RecordAttempt(provider, succeeded: false, latency);
         }
 
-        Finish(null, error?.Code ?? "client_aborted");
+        var errorType = error?.Code
+            ?? (context.ClientAborted || context.RequestAborted.IsCancellationRequested ? "client_aborted" : "relay_error");
+        Made(null, errorType, latency);
+        Finish(null, errorType);
     }
 
     /// <summary>The response ended: in full, cut off by the upstream, or abandoned by the caller.</summary>
@@ -51,6 +63,18 @@ internal sealed class UpstreamAttempt(UpstreamHealthTracker health, TimeProvider
 
     /// <summary>Ends the span if nothing else did (the relay failed mid-attempt).</summary>
     public void Dispose() => Finish(_status, "relay_error");
+
+    /// <summary>Adds the attempt to the request's usage record, once.</summary>
+    private void Made(int? status, string? errorType, TimeSpan latency)
+    {
+        if (_made)
+        {
+            return;
+        }
+
+        _made = true;
+        context.AddAttempt(new UsageAttempt { Provider = provider, UpstreamModel = upstreamModel, StatusCode = status, ErrorType = errorType, Latency = latency });
+    }
 
     private void Finish(int? status, string? errorType)
     {

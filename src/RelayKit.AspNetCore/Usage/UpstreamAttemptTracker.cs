@@ -8,7 +8,8 @@ namespace RelayKit.AspNetCore.Usage;
 /// <summary>
 /// The forward step's link to telemetry: starts the request's span before the first attempt and one
 /// span per upstream attempt, and reports every attempt's outcome to <see cref="UpstreamHealthTracker"/>,
-/// so the status page and the health check judge upstreams by the relay's real traffic.
+/// so the status page and the health check judge upstreams by the relay's real traffic, and to the request's
+/// usage record (<see cref="UsageRecord.Attempts"/>).
 /// </summary>
 internal sealed class UpstreamAttemptTracker(RelayActivitySource activities, UpstreamHealthTracker health, TimeProvider timeProvider)
 {
@@ -28,7 +29,7 @@ internal sealed class UpstreamAttemptTracker(RelayActivitySource activities, Ups
     {
         var provider = candidate.Provider;
         var span = activities.StartAttempt(provider.Name, OperationName(context.Operation), candidate.UpstreamModel, number, provider.BaseUri);
-        return new UpstreamAttempt(health, timeProvider, provider.Name, span);
+        return new UpstreamAttempt(health, timeProvider, context, provider.Name, candidate.UpstreamModel, span);
     }
 
     /// <summary>The GenAI operation name of a relay operation.</summary>

@@ -15,7 +15,7 @@ internal static class UsageCsv
     [
         "request_id", "timestamp", "key_name", "requested_model", "provider", "upstream_model", "operation", "streamed",
         "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd",
-        "status_code", "error_type", "time_to_first_byte_ms", "duration_ms",
+        "status_code", "error_type", "time_to_first_byte_ms", "duration_ms", "attempts",
     ];
 
     /// <summary>Writes a header line and one line per record.</summary>
@@ -53,6 +53,7 @@ internal static class UsageCsv
             cells.Add(Text(record.ErrorType));
             cells.Add(record.TimeToFirstByte is { } ttfb ? ttfb.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture) : "");
             cells.Add(record.Duration.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture));
+            cells.Add(record.Attempts.Count.ToString(CultureInfo.InvariantCulture));
             if (includeContent)
             {
                 cells.Add(Text(record.Prompt));

@@ -8,7 +8,7 @@ internal static partial class UsageLog
     [LoggerMessage(EventId = 7001, EventName = "RelayUsage", Level = LogLevel.Information,
         Message = "Request {RequestId} by {KeyName}: {Operation} {RequestedModel} via {Provider}/{UpstreamModel}, streamed {Streamed}, " +
                   "status {StatusCode} {ErrorType}, tokens in {InputTokens} out {OutputTokens} cached {CachedInputTokens} " +
-                  "cache-write {CacheWriteTokens} reasoning {ReasoningTokens}, cost {Cost} USD, first byte {TimeToFirstByteMs} ms, duration {DurationMs} ms")]
+                  "cache-write {CacheWriteTokens} reasoning {ReasoningTokens}, cost {Cost} USD, first byte {TimeToFirstByteMs} ms, duration {DurationMs} ms, attempts {Attempts}")]
     public static partial void Usage(
         ILogger logger,
         string requestId,
@@ -27,7 +27,8 @@ internal static partial class UsageLog
         long? reasoningTokens,
         decimal cost,
         double? timeToFirstByteMs,
-        double durationMs);
+        double durationMs,
+        int attempts);
 
     [LoggerMessage(EventId = 7002, EventName = "UsageRecordsDropped", Level = LogLevel.Warning,
         Message = "The usage queue was full: {Count} records were dropped (policy {Policy}); they were logged but not stored")]

@@ -27,7 +27,7 @@ internal static class UsagePageHtml
           <h2>By day</h2>
           <table id="by-day"><thead><tr><th>Day</th><th>Requests</th><th>Errors</th><th>Input tokens</th><th>Output tokens</th><th>Spend</th></tr></thead><tbody></tbody></table>
           <h2>Recent requests</h2>
-          <table id="recent"><thead><tr><th>Time (UTC)</th><th>Model</th><th>Upstream</th><th>Streamed</th><th>Status</th><th>Input</th><th>Output</th><th>Spend</th><th>Duration</th></tr></thead><tbody></tbody></table>
+          <table id="recent"><thead><tr><th>Time (UTC)</th><th>Model</th><th>Upstream</th><th>Streamed</th><th>Status</th><th>Attempts</th><th>Input</th><th>Output</th><th>Spend</th><th>Duration</th></tr></thead><tbody></tbody></table>
         </section>
         """;
 
@@ -39,6 +39,13 @@ internal static class UsagePageHtml
           var statusLine = document.getElementById('status');
           function money(v) { return '$' + Number(v).toFixed(6).replace(/0{1,4}$/, ''); }
           function text(v) { return v === null || v === undefined ? '\u2014' : String(v); }
+          function attempts(list) {
+            if (!list || list.length === 0) { return null; }
+            if (list.length === 1) { return 1; }
+            return list.length + ': ' + list.map(function (a) {
+              return a.provider + ' ' + (a.status_code !== undefined ? a.status_code : a.error_type);
+            }).join(', ');
+          }
           function fill(id, rows, columns) {
             var body = document.querySelector('#' + id + ' tbody');
             body.replaceChildren();
@@ -98,6 +105,7 @@ internal static class UsagePageHtml
               function (r) { return r.timestamp; }, function (r) { return r.model; },
               function (r) { return r.provider ? r.provider + ' / ' + r.upstream_model : null; },
               function (r) { return r.streamed ? 'yes' : 'no'; }, function (r) { return r.status; },
+              function (r) { return attempts(r.attempts); },
               function (r) { return r.input_tokens; }, function (r) { return r.output_tokens; },
               function (r) { return money(r.cost); }, function (r) { return Math.round(r.duration_ms) + ' ms'; }]);
             document.getElementById('data').hidden = false;

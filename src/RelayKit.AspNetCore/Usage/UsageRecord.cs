@@ -61,6 +61,19 @@ public sealed record UsageRecord
     /// <summary>Time from receiving the request to the last response byte.</summary>
     public TimeSpan Duration { get; init; }
 
+    /// <summary>
+    /// The upstream attempts the request took, in order: one for a request the first upstream answered, more when the
+    /// relay retried or fell back (<see cref="Provider"/> names the one whose answer the caller got), none when it never
+    /// reached an upstream. Each names the provider and model, the status answered or why none came, and the latency.
+    /// An attempt a circuit breaker refused before sending is not listed. Never <see langword="null"/>; the list is a
+    /// copy that compares by its items, so records with the same attempts are equal.
+    /// </summary>
+    public IReadOnlyList<UsageAttempt> Attempts
+    {
+        get;
+        init => field = UsageAttemptList.Of(value);
+    } = UsageAttemptList.Empty;
+
     /// <summary>The prompt text; kept only when <see cref="UsageOptions.RecordContent"/> is on.</summary>
     public string? Prompt { get; init; }
 

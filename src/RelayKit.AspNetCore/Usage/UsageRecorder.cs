@@ -65,7 +65,8 @@ internal sealed class UsageRecorder
             clean.ReasoningTokens,
             clean.Cost,
             clean.TimeToFirstByte?.TotalMilliseconds,
-            clean.Duration.TotalMilliseconds);
+            clean.Duration.TotalMilliseconds,
+            clean.Attempts.Count);
         _metrics.RecordRequest(clean, SecretScrubber.Scrub(responseModel));
 
         return !enqueue || _options.Store == UsageStoreKind.None ? ValueTask.CompletedTask : _queue.EnqueueAsync(clean, cancellationToken);
@@ -78,6 +79,7 @@ internal sealed class UsageRecorder
         var requestedModel = SecretScrubber.Scrub(record.RequestedModel)!;
         var upstreamModel = SecretScrubber.Scrub(record.UpstreamModel);
         var errorType = SecretScrubber.Scrub(record.ErrorType);
+        var attempts = ScrubAttempts(record.Attempts);
         var prompt = _options.RecordContent ? Bound(SecretScrubber.Scrub(record.Prompt)) : null;
         var completion = _options.RecordContent ? Bound(SecretScrubber.Scrub(record.Completion)) : null;
 
@@ -85,7 +87,8 @@ internal sealed class UsageRecorder
         // record, with nothing to redact or cut, is kept rather than copied (records are immutable).
         if (ReferenceEquals(keyName, record.KeyName) && ReferenceEquals(requestedModel, record.RequestedModel)
             && ReferenceEquals(upstreamModel, record.UpstreamModel) && ReferenceEquals(errorType, record.ErrorType)
-            && ReferenceEquals(prompt, record.Prompt) && ReferenceEquals(completion, record.Completion))
+            && ReferenceEquals(prompt, record.Prompt) && ReferenceEquals(completion, record.Completion)
+            && ReferenceEquals(attempts, record.Attempts))
         {
             return record;
         }
@@ -98,7 +101,29 @@ internal sealed class UsageRecorder
             ErrorType = errorType,
             Prompt = prompt,
             Completion = completion,
+            Attempts = attempts,
         };
+    }
+
+    /// <summary>
+    /// The attempts with their model names scrubbed as the record's own (a wildcard route sends the caller's model name on);
+    /// the same list when there was nothing to redact.
+    /// </summary>
+    private static IReadOnlyList<UsageAttempt> ScrubAttempts(IReadOnlyList<UsageAttempt> attempts)
+    {
+        UsageAttempt[]? scrubbed = null;
+        for (var i = 0; i < attempts.Count; i++)
+        {
+            var attempt = attempts[i];
+            var model = SecretScrubber.Scrub(attempt.UpstreamModel)!;
+            if (!ReferenceEquals(model, attempt.UpstreamModel))
+            {
+                scrubbed ??= [.. attempts];
+                scrubbed[i] = attempt with { UpstreamModel = model };
+            }
+        }
+
+        return scrubbed ?? attempts;
     }
 
     private string? Bound(string? text) =>

@@ -2,7 +2,8 @@ namespace RelayKit.AspNetCore.Usage;
 
 /// <summary>
 /// One recent request; token counts the upstream did not report are left out, and so are the prompt and completion
-/// unless the relay records content (<see cref="UsageOptions.RecordContent"/>).
+/// unless the relay records content (<see cref="UsageOptions.RecordContent"/>). <see cref="Attempts"/> lists the upstream
+/// attempts it took (empty when it never reached one).
 /// </summary>
 internal sealed record UsageRequestView(
     string RequestId,
@@ -22,11 +23,12 @@ internal sealed record UsageRequestView(
     double? TimeToFirstByteMs,
     double DurationMs,
     string? Prompt,
-    string? Completion)
+    string? Completion,
+    IReadOnlyList<UsageAttemptView> Attempts)
 {
     public static UsageRequestView From(UsageRecord record) => new(
         record.RequestId, record.Timestamp, record.RequestedModel, record.Provider, record.UpstreamModel, record.Streamed, record.StatusCode,
         record.ErrorType, record.InputTokens, record.OutputTokens, record.CachedInputTokens, record.CacheWriteTokens, record.ReasoningTokens,
         record.Cost, record.TimeToFirstByte?.TotalMilliseconds, record.Duration.TotalMilliseconds,
-        record.Prompt, record.Completion);
+        record.Prompt, record.Completion, UsageAttemptView.Of(record.Attempts));
 }

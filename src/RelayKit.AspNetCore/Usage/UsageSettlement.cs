@@ -115,6 +115,7 @@ internal sealed partial class UsageSettlement(
             ErrorType = ErrorTypeOf(context, wholeAnswerHeld),
             TimeToFirstByte = context.FirstByteAt - context.StartedAt,
             Duration = now - context.StartedAt,
+            Attempts = context.Attempts,
 
             // Only with RecordContent: read from the body and the meter here, scrubbed and cut to length by the recorder.
             Prompt = options.Value.RecordContent ? ContentCapture.PromptOf(context, ContentCapture.Chars(options.Value)) : null,

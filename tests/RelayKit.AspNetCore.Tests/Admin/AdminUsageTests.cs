@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using OpenAI.Chat;
 using RelayKit.AspNetCore.Tests.TestHost;
+using RelayKit.Testing;
 using static RelayKit.AspNetCore.Tests.Admin.AdminCalls;
 
 namespace RelayKit.AspNetCore.Tests.Admin;
@@ -72,6 +73,40 @@ public sealed class AdminUsageTests
         Assert.Contains($",{a},\"'=1+2,\"\"x\"\"\",", csv[4], StringComparison.Ordinal);
         Assert.Equal(5, annCsv.Length);
         Assert.DoesNotContain(annCsv, line => line.Contains(b, StringComparison.Ordinal));
+    }
+
+    [SkippableTheory]
+    [InlineData(AdminStorage.InMemory)]
+    [InlineData(AdminStorage.Sqlite)]
+    [InlineData(AdminStorage.PostgreSql)]
+    public async Task Each_records_upstream_attempts_are_listed_in_JSON_and_counted_in_CSV(AdminStorage storage)
+    {
+        // A created (metered) key: its records go through the ledger's usage outbox on their way to the usage store.
+        await using var app = new AdminRelayApp(storage, Routing.UpstreamsTests.PrimaryAndFallback);
+        app.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
+        app.Fake.Setup().ForModel("gpt55-prod").RespondWithText("From the fallback.");
+        using var admin = app.CreateAdminClient();
+        var (_, secret) = await CreateAsync(app, admin, "ann");
+
+        await app.CreateOpenAiClient(secret).GetChatClient("gpt-5.5").CompleteChatAsync([new UserChatMessage("hi")]);
+        app.Time.Advance(TimeSpan.FromMinutes(1));
+        await app.CreateOpenAiClient(secret).GetChatClient("claude-code-opus-4.8").CompleteChatAsync([new UserChatMessage("hi")]);
+        await WaitForUsageAsync(app, 2);
+
+        var records = await RecordsAsync(admin, "");
+        var fallback = records[1].GetProperty("attempts").EnumerateArray().ToList();
+        Assert.Equal(
+            [("openai", "gpt-5.5", 503), ("azure", "gpt55-prod", 200)],
+            fallback.Select(a => (a.GetProperty("provider").GetString(), a.GetProperty("upstream_model").GetString(), a.GetProperty("status_code").GetInt32())));
+        Assert.All(fallback, a => Assert.True(a.GetProperty("latency_ms").GetDouble() >= 0));
+        Assert.All(fallback, a => Assert.False(a.TryGetProperty("error_type", out _)));
+        var plain = Assert.Single(records[0].GetProperty("attempts").EnumerateArray());
+        Assert.Equal(("anthropic", "claude-opus-4-8", 200), (plain.GetProperty("provider").GetString(), plain.GetProperty("upstream_model").GetString(), plain.GetProperty("status_code").GetInt32()));
+
+        var csv = (await admin.GetStringAsync(Usage + "?format=csv")).Split("\r\n");
+        var column = Array.IndexOf(csv[0].Split(','), "attempts");
+        Assert.True(column >= 0, csv[0]);
+        Assert.Equal(["2", "1"], csv[1..3].Select(line => line.Split(',')[column]));
     }
 
     [Theory]

@@ -23,6 +23,14 @@ public abstract partial class BudgetLedgerContract
         Cost = cost,
         StatusCode = 200,
         Duration = TimeSpan.FromMilliseconds(812),
+
+        // The outbox keeps the attempts as they were: the one that failed, then the one that answered.
+        Attempts =
+        [
+            new UsageAttempt { Provider = "azure", UpstreamModel = "gpt55-prod", StatusCode = 503, Latency = TimeSpan.FromTicks(123_456_7) },
+            new UsageAttempt { Provider = "openai", UpstreamModel = "gpt-5.5", ErrorType = "upstream_timeout", Latency = TimeSpan.FromSeconds(30) },
+            new UsageAttempt { Provider = "openai", UpstreamModel = "gpt-5.5", StatusCode = 200, Latency = TimeSpan.FromMilliseconds(95) },
+        ],
     };
 
     private static async Task<Dictionary<string, UsageRecord>> OutboxAsync(ILedgerStore store) =>

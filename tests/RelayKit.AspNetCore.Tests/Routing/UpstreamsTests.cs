@@ -22,7 +22,7 @@ public sealed class UpstreamsTests
     private const string ChatBody = """{"model":"gpt-5.5","max_tokens":50,"messages":[{"role":"user","content":"Hello"}]}""";
 
     /// <summary>gpt-5.5 served by openai first and by an Azure-style deployment (<c>api-key</c> header) as its fallback.</summary>
-    private static void PrimaryAndFallback(Dictionary<string, string?> s)
+    internal static void PrimaryAndFallback(Dictionary<string, string?> s)
     {
         s["ModelRelay:Providers:azure:Kind"] = "OpenAI";
         s["ModelRelay:Providers:azure:BaseUrl"] = s["ModelRelay:Providers:openai:BaseUrl"];

@@ -83,6 +83,8 @@ public sealed class RelayPagesInBrowserTests
         Assert.Equal("gpt-4o", await modelRows.Locator("td").First.InnerTextAsync());
         Assert.Equal("2", await modelRows.Locator("td").Nth(1).InnerTextAsync());
         Assert.Equal(2, await page.Locator("#recent tbody tr").CountAsync());
+        Assert.Equal("Attempts", await page.Locator("#recent thead th").Nth(5).InnerTextAsync());
+        Assert.Equal("1", await page.Locator("#recent tbody tr").First.Locator("td").Nth(5).InnerTextAsync());
 
         // The chart drew one bar (one day) whose height is the whole plot, labelled with the real spend.
         var bars = page.Locator("#chart rect.bar");

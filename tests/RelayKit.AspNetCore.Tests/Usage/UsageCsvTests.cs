@@ -73,4 +73,22 @@ public sealed class UsageCsvTests
         Assert.DoesNotContain("secret plans", csv, StringComparison.Ordinal);
         Assert.EndsWith("\r\n", csv, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_attempts_column_counts_each_records_upstream_attempts()
+    {
+        var failed = new UsageAttempt { Provider = "=openai", UpstreamModel = "gpt-5.5", StatusCode = 503, Latency = TimeSpan.FromMilliseconds(40) };
+        var answered = new UsageAttempt { Provider = "azure", UpstreamModel = "gpt55-prod", StatusCode = 200, Latency = TimeSpan.FromMilliseconds(90) };
+
+        var rows = Parse(await ExportAsync(
+            true,
+            UsageRecords.Make("none", provider: null, status: 401),
+            UsageRecords.Make("one", UsageRecords.Day1.AddSeconds(1)) with { Attempts = [answered] },
+            UsageRecords.Make("two", UsageRecords.Day1.AddSeconds(2)) with { Attempts = [failed, answered] }));
+
+        var column = Array.IndexOf(rows[0], "attempts");
+        Assert.Equal(column + 1, Array.IndexOf(rows[0], "prompt")); // after the record's own columns, before the content
+        Assert.Equal(["0", "1", "2"], rows.Skip(1).Select(r => r[column]));
+        Assert.All(rows.Skip(1), r => Assert.Equal(rows[0].Length, r.Length));
+    }
 }

@@ -106,7 +106,15 @@ public sealed class UsageRecorderTests
         using (host)
         {
             await host.Services.GetRequiredService<UsageRecorder>().RecordAsync(
-                UsageRecords.Make("req-42", model: "gpt-4o", input: 321, output: 54, cost: 0.0042m) with { Streamed = true });
+                UsageRecords.Make("req-42", model: "gpt-4o", input: 321, output: 54, cost: 0.0042m) with
+                {
+                    Streamed = true,
+                    Attempts =
+                    [
+                        new UsageAttempt { Provider = "azure", UpstreamModel = "gpt-4o", ErrorType = "upstream_timeout" },
+                        new UsageAttempt { Provider = "openai", UpstreamModel = "gpt-4o", StatusCode = 200 },
+                    ],
+                });
             await host.StopAsync();
 
             var entry = Assert.Single(host.Services.GetFakeLogCollector().GetSnapshot(), r => r.Id.Name == "RelayUsage");
@@ -120,6 +128,7 @@ public sealed class UsageRecorderTests
             Assert.Equal("0.0042", entry.GetStructuredStateValue("Cost"));
             Assert.Equal("True", entry.GetStructuredStateValue("Streamed"));
             Assert.Equal("850", entry.GetStructuredStateValue("DurationMs"));
+            Assert.Equal("2", entry.GetStructuredStateValue("Attempts"));
         }
     }
 

@@ -75,6 +75,8 @@ public sealed class UsageRecordsThroughRelayTests
         var record = Assert.Single(await relay.WaitForRecordsAsync(1));
         Assert.Equal((499, "client_aborted"), (record.StatusCode, record.ErrorType));
         Assert.True(record.IsError);
+        var attempt = Assert.Single(record.Attempts);
+        Assert.Equal(("openai", (int?)null, "client_aborted"), (attempt.Provider, attempt.StatusCode, attempt.ErrorType));
     }
 
     [Fact]

@@ -177,6 +177,7 @@ internal abstract class SqlUsageStore : IUsageStore
         Duration = UsageStoreArguments.FromMicroseconds(reader.GetInt64(18)),
         Prompt = NullableString(reader, 19),
         Completion = NullableString(reader, 20),
+        Attempts = UsageAttemptsJson.Read(NullableString(reader, 21)),
     };
 
     /// <summary>The filter as <c> WHERE …</c> (or nothing), its values added to <paramref name="command"/> as parameters.</summary>

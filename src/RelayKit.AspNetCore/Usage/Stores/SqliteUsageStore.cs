@@ -14,7 +14,7 @@ internal sealed class SqliteUsageStore : SqlUsageStore
     private const string RecordColumns =
         "request_id, ts_us, day, key_name, requested_model, provider, upstream_model, operation, streamed, " +
         "input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, cost_pico_usd, " +
-        "status_code, error_type, ttfb_us, duration_us, prompt, completion";
+        "status_code, error_type, ttfb_us, duration_us, prompt, completion, attempts";
 
     // The usage records' schema, by version (SchemaMigrations).
     internal static readonly SchemaMigrations Migrations = new("usage", """
@@ -42,12 +42,14 @@ internal sealed class SqliteUsageStore : SqlUsageStore
             completion TEXT);
         CREATE INDEX IF NOT EXISTS usage_records_key_ts ON usage_records (key_name, ts_us);
         CREATE INDEX IF NOT EXISTS usage_records_ts ON usage_records (ts_us);
-        """);
+        """,
+        // 2: each record's upstream attempts, as JSON (UsageAttemptsJson); NULL in the records written before.
+        "ALTER TABLE usage_records ADD COLUMN attempts TEXT;");
 
     private const string InsertRecord =
         $"INSERT INTO usage_records ({RecordColumns}) VALUES (" +
         "$id, $ts, $day, $key, $model, $provider, $upstream, $operation, $streamed, $input, $output, $cached, $cacheWrite, " +
-        "$reasoning, $cost, $status, $error, $ttfb, $duration, $prompt, $completion) ON CONFLICT (request_id) DO NOTHING";
+        "$reasoning, $cost, $status, $error, $ttfb, $duration, $prompt, $completion, $attempts) ON CONFLICT (request_id) DO NOTHING";
 
     private readonly string _path;
     private readonly string _connectionString;
@@ -76,7 +78,7 @@ internal sealed class SqliteUsageStore : SqlUsageStore
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
 
-        // On SQLite's own API, as the ledger writer's statements: a record's 21 values through SqliteCommand cost a
+        // On SQLite's own API, as the ledger writer's statements: a record's 22 values through SqliteCommand cost a
         // binder, a re-encoded name and a boxed value each (see SqliteKeptStatements). The insert is prepared once per
         // batch and runs inside the transaction begun above, which is the connection's.
         var insert = new SqliteKeptStatements(connection);
@@ -118,6 +120,7 @@ internal sealed class SqliteUsageStore : SqlUsageStore
                     row.Bind("$duration", UsageStoreArguments.ToMicroseconds(record.Duration));
                     row.Bind("$prompt", record.Prompt);
                     row.Bind("$completion", record.Completion);
+                    row.Bind("$attempts", UsageAttemptsJson.Write(record.Attempts));
                     await row.ExecuteAsync();
                 }
             }

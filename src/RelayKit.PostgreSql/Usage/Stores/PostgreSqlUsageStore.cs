@@ -15,7 +15,7 @@ internal sealed class PostgreSqlUsageStore : SqlUsageStore, IAsyncDisposable
     private const string RecordColumns =
         "request_id, ts, day, key_name, requested_model, provider, upstream_model, operation, streamed, " +
         "input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, cost, " +
-        "status_code, error_type, ttfb_us, duration_us, prompt, completion";
+        "status_code, error_type, ttfb_us, duration_us, prompt, completion, attempts";
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
@@ -69,7 +69,9 @@ internal sealed class PostgreSqlUsageStore : SqlUsageStore, IAsyncDisposable
                 completion text);
             CREATE INDEX IF NOT EXISTS usage_records_key_ts ON {_table} (key_name, ts);
             CREATE INDEX IF NOT EXISTS usage_records_ts ON {_table} (ts);
-            """);
+            """,
+            // 2: each record's upstream attempts, as JSON text (UsageAttemptsJson); NULL in the records written before.
+            $"ALTER TABLE {_table} ADD COLUMN IF NOT EXISTS attempts text;");
     }
 
     protected override string Columns => RecordColumns;
@@ -89,7 +91,7 @@ internal sealed class PostgreSqlUsageStore : SqlUsageStore, IAsyncDisposable
         await using var connection = await OpenAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection);
         var sql =
-            $"INSERT INTO {_table} ({RecordColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) " +
+            $"INSERT INTO {_table} ({RecordColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) " +
             "ON CONFLICT (request_id) DO NOTHING";
         foreach (var record in records)
         {
@@ -116,6 +118,7 @@ internal sealed class PostgreSqlUsageStore : SqlUsageStore, IAsyncDisposable
             p.Add(new NpgsqlParameter<long> { TypedValue = UsageStoreArguments.ToMicroseconds(record.Duration) });
             p.Add(Text(record.Prompt));
             p.Add(Text(record.Completion));
+            p.Add(Text(UsageAttemptsJson.Write(record.Attempts)));
             batch.BatchCommands.Add(command);
         }
 

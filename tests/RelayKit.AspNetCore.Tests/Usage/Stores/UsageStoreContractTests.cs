@@ -60,6 +60,31 @@ public abstract class UsageStoreContractTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Upstream_attempts_round_trip_in_order_with_awkward_names_and_a_record_without_any_has_none()
+    {
+        var attempts = new[]
+        {
+            new UsageAttempt { Provider = "openai", UpstreamModel = "gpt-5.5", StatusCode = 503, Latency = TimeSpan.FromMilliseconds(12.345) },
+            new UsageAttempt { Provider = "edge \"eu\", <b>", UpstreamModel = "m\\odel\n'; DROP TABLE usage_records; --", ErrorType = "upstream_timeout", Latency = TimeSpan.FromSeconds(30) },
+            new UsageAttempt { Provider = "azure", UpstreamModel = "gpt55-prod ключ 🔑", ErrorType = "client_aborted", Latency = TimeSpan.Zero },
+            new UsageAttempt { Provider = "azure", UpstreamModel = "gpt55-prod", StatusCode = 200, Latency = TimeSpan.FromMilliseconds(250) },
+        };
+        var record = UsageRecords.Make("req-attempts", provider: "azure") with { Attempts = attempts };
+        var single = UsageRecords.Make("req-one") with { Attempts = [attempts[0] with { StatusCode = 200 }] };
+        var none = UsageRecords.Make("req-none", provider: null, status: 401);
+
+        await Store.AppendAsync([record, single, none], CancellationToken.None);
+        var stored = (await Store.QueryAsync(UsageFilter.All, 0, 10, CancellationToken.None)).Records.ToDictionary(r => r.RequestId);
+
+        Assert.Equal(record, stored["req-attempts"]);
+        Assert.Equal(attempts, stored["req-attempts"].Attempts);
+        Assert.Equal(single, stored["req-one"]);
+        Assert.Single(stored["req-one"].Attempts);
+        Assert.Empty(stored["req-none"].Attempts);
+        Assert.Equal(none, stored["req-none"]);
+    }
+
+    [SkippableFact]
     public async Task Long_non_ascii_prompts_and_completions_round_trip_whole()
     {
         // Logged prompts can be long and in any script: SQLite's writer encodes long values in a pooled buffer.
