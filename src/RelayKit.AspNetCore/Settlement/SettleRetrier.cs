@@ -30,7 +30,9 @@ internal sealed partial class SettleRetrier(IServiceProvider services, SettleSpo
 {
     private const int Batch = 64;
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan LongestRetryDelay = TimeSpan.FromSeconds(30);
+    // A spooled settle's reservation holds the key's balance until it lands: once the ledger is back it should land
+    // within seconds, so the back-off stops at 5 s (a down ledger gets one attempt per 5 s per instance, which is cheap).
+    private static readonly TimeSpan LongestRetryDelay = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<string, TaskCompletionSource<SettlementResult>> _waiting = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _wake = new(0);

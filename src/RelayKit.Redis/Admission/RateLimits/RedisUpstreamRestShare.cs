@@ -45,22 +45,41 @@ internal sealed partial class RedisUpstreamRestShare(
         }
     }
 
+    /// <summary>
+    /// Subscribes, trying again every second until Redis takes it (a relay may start before Redis, and the connection fails
+    /// fast while down); once subscribed, StackExchange.Redis subscribes again by itself after a reconnect.
+    /// </summary>
     private async Task SubscribeAsync(Action<UpstreamRest> received)
     {
-        try
+        var logged = false;
+        while (true)
         {
-            var redis = await connection.Connection.ConfigureAwait(false);
-            await redis.GetSubscriber().SubscribeAsync(_channel, (_, message) =>
+            try
             {
-                if (Parse(message) is { } rest)
+                var redis = await connection.Connection.ConfigureAwait(false);
+                await redis.GetSubscriber().SubscribeAsync(_channel, (_, message) =>
                 {
-                    received(rest);
+                    if (Parse(message) is { } rest)
+                    {
+                        received(rest);
+                    }
+                }).ConfigureAwait(false);
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return; // the host is stopping
+            }
+            catch (Exception exception) when (exception is RedisException or TimeoutException)
+            {
+                if (!logged)
+                {
+                    logged = true;
+                    LogSubscribeFailed(exception);
                 }
-            }).ConfigureAwait(false);
-        }
-        catch (Exception exception) when (exception is RedisException or TimeoutException or ObjectDisposedException)
-        {
-            LogSubscribeFailed(exception);
+
+                await Task.Delay(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            }
         }
     }
 
@@ -79,6 +98,6 @@ internal sealed partial class RedisUpstreamRestShare(
     [LoggerMessage(1, LogLevel.Warning, "Sharing an upstream's rest with the other instances through Redis failed; each instance judges upstreams by its own traffic until Redis is back (logged once)")]
     private partial void LogPublishFailed(Exception exception);
 
-    [LoggerMessage(2, LogLevel.Warning, "Listening for other instances' upstream rests on Redis failed; this instance judges upstreams by its own traffic")]
+    [LoggerMessage(2, LogLevel.Warning, "Listening for other instances' upstream rests on Redis failed; trying again every second, and until then this instance judges upstreams by its own traffic")]
     private partial void LogSubscribeFailed(Exception exception);
 }
