@@ -82,7 +82,7 @@ public sealed class AdminUsageTests
     public async Task Each_records_upstream_attempts_are_listed_in_JSON_and_counted_in_CSV(AdminStorage storage)
     {
         // A created (metered) key: its records go through the ledger's usage outbox on their way to the usage store.
-        await using var app = new AdminRelayApp(storage, Routing.UpstreamsTests.PrimaryAndFallback);
+        await using var app = new AdminRelayApp(storage, RelaySettings.PrimaryAndFallback);
         app.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
         app.Fake.Setup().ForModel("gpt55-prod").RespondWithText("From the fallback.");
         using var admin = app.CreateAdminClient();

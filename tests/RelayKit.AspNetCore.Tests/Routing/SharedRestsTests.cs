@@ -24,14 +24,7 @@ public sealed class SharedRestsTests
 
     private static void PrimaryAndFallback(Dictionary<string, string?> s)
     {
-        s["ModelRelay:Providers:azure:Kind"] = "OpenAI";
-        s["ModelRelay:Providers:azure:BaseUrl"] = s["ModelRelay:Providers:openai:BaseUrl"];
-        s["ModelRelay:Providers:azure:ApiKey"] = "azure-provider-SECRET-3333";
-        s["ModelRelay:Models:gpt-5.5:Provider"] = "";
-        s["ModelRelay:Models:gpt-5.5:Upstreams:0:Provider"] = "openai";
-        s["ModelRelay:Models:gpt-5.5:Upstreams:1:Provider"] = "azure";
-        s["ModelRelay:Models:gpt-5.5:Upstreams:1:UpstreamModel"] = "gpt55-prod";
-        s["ModelRelay:Models:gpt-5.5:Upstreams:1:Priority"] = "1";
+        RelaySettings.PrimaryAndFallback(s);
         s["ModelRelay:Resilience:BreakAfterFailures"] = "2";
         s["ModelRelay:Resilience:BreakFor"] = "00:01:00";
     }

@@ -11,18 +11,6 @@ namespace RelayKit.AspNetCore.Tests.Routing;
 /// </summary>
 public sealed class SteeringTests
 {
-    /// <summary>gpt-5.5 served by openai first and by an Azure-style deployment (gpt55-prod) at priority 1.</summary>
-    private static void PrimaryAndFallback(Dictionary<string, string?> s)
-    {
-        s["ModelRelay:Providers:azure:Kind"] = "OpenAI";
-        s["ModelRelay:Providers:azure:BaseUrl"] = s["ModelRelay:Providers:openai:BaseUrl"];
-        s["ModelRelay:Providers:azure:ApiKey"] = "azure-provider-SECRET-3333";
-        s["ModelRelay:Models:gpt-5.5:Provider"] = "";
-        s["ModelRelay:Models:gpt-5.5:Upstreams:0:Provider"] = "openai";
-        s["ModelRelay:Models:gpt-5.5:Upstreams:1:Provider"] = "azure";
-        s["ModelRelay:Models:gpt-5.5:Upstreams:1:UpstreamModel"] = "gpt55-prod";
-        s["ModelRelay:Models:gpt-5.5:Upstreams:1:Priority"] = "1";
-    }
 
     private static string Body(string steering, string model = "gpt-5.5") =>
         $$"""{"model":"{{model}}","max_tokens":50,"messages":[{"role":"user","content":"Hello"}],{{steering}}}""";
@@ -99,7 +87,7 @@ public sealed class SteeringTests
     [InlineData("""{"order":["openai","azure"]}""", "openai", "1")]
     public async Task Provider_fields_choose_which_upstream_serves(string provider, string servedBy, string attempts)
     {
-        await using var relay = FakeRelay.Create(PrimaryAndFallback);
+        await using var relay = FakeRelay.Create(RelaySettings.PrimaryAndFallback);
         var http = relay.App.CreateClient();
 
         var (status, body, headers) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", Body($"\"provider\":{provider}"), bearer: RelaySettings.AliceKey);
@@ -116,7 +104,7 @@ public sealed class SteeringTests
     [InlineData("""{"order":["openai"]}""", 200, "2")]
     public async Task Without_fallbacks_a_failing_first_choice_is_the_answer(string provider, int expected, string attempts)
     {
-        await using var relay = FakeRelay.Create(PrimaryAndFallback);
+        await using var relay = FakeRelay.Create(RelaySettings.PrimaryAndFallback);
         relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
         var http = relay.App.CreateClient();
 

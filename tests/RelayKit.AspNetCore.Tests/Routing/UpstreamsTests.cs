@@ -21,27 +21,13 @@ public sealed class UpstreamsTests
 {
     private const string ChatBody = """{"model":"gpt-5.5","max_tokens":50,"messages":[{"role":"user","content":"Hello"}]}""";
 
-    /// <summary>gpt-5.5 served by openai first and by an Azure-style deployment (<c>api-key</c> header) as its fallback.</summary>
-    internal static void PrimaryAndFallback(Dictionary<string, string?> s)
-    {
-        s["ModelRelay:Providers:azure:Kind"] = "OpenAI";
-        s["ModelRelay:Providers:azure:BaseUrl"] = s["ModelRelay:Providers:openai:BaseUrl"];
-        s["ModelRelay:Providers:azure:ApiKey"] = "azure-provider-SECRET-3333";
-        s["ModelRelay:Providers:azure:AuthHeader"] = "api-key";
-        s["ModelRelay:Providers:azure:Headers:x-ms-client"] = "relaykit";
-        s["ModelRelay:Models:gpt-5.5:Provider"] = ""; // the test output's appsettings.json (the sample's) names one
-        s["ModelRelay:Models:gpt-5.5:Upstreams:0:Provider"] = "openai";
-        s["ModelRelay:Models:gpt-5.5:Upstreams:1:Provider"] = "azure";
-        s["ModelRelay:Models:gpt-5.5:Upstreams:1:UpstreamModel"] = "gpt55-prod";
-        s["ModelRelay:Models:gpt-5.5:Upstreams:1:Priority"] = "1";
-    }
 
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task A_failing_primary_never_reaches_the_caller_while_the_fallback_answers(bool stream)
     {
-        await using var relay = FakeRelay.Create(PrimaryAndFallback);
+        await using var relay = FakeRelay.Create(RelaySettings.PrimaryAndFallback);
         relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
         relay.Fake.Setup().ForModel("gpt55-prod").RespondWithText("From the fallback.");
         var chat = relay.App.CreateOpenAiClient(RelaySettings.AliceKey).GetChatClient("gpt-5.5");
@@ -205,7 +191,7 @@ public sealed class UpstreamsTests
     [Fact]
     public async Task The_readme_recipe_first_deployment_fails_twice_the_second_answers()
     {
-        await using var relay = FakeRelay.Create(PrimaryAndFallback);
+        await using var relay = FakeRelay.Create(RelaySettings.PrimaryAndFallback);
         relay.Fake.Setup().ForModel("gpt-5.5").Times(2).WithFault(FakeFault.ServerError(503));
         relay.Fake.Setup().ForModel("gpt55-prod").RespondWithText("from the second");
         var http = relay.App.CreateClient();
@@ -275,7 +261,7 @@ public sealed class UpstreamsTests
         var share = new CapturingShare();
         await using var relay = FakeRelay.Create(s =>
         {
-            PrimaryAndFallback(s);
+            RelaySettings.PrimaryAndFallback(s);
             s["ModelRelay:Resilience:BreakFor"] = "00:00:30";
         }, services: services =>
         {
@@ -329,7 +315,7 @@ public sealed class UpstreamsTests
     [Fact]
     public async Task Only_the_attempt_that_answered_is_charged()
     {
-        await using var relay = BudgetRelay.Create(1m, PrimaryAndFallback);
+        await using var relay = BudgetRelay.Create(1m, RelaySettings.PrimaryAndFallback);
         relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.Overloaded());
         relay.Fake.Setup().ForModel("gpt55-prod").RespondWithText("Paid once.");
         var http = relay.App.CreateClient();
@@ -352,7 +338,7 @@ public sealed class UpstreamsTests
     [Fact]
     public async Task When_every_road_fails_the_caller_gets_the_last_upstreams_error_and_the_attempts()
     {
-        await using var relay = FakeRelay.Create(PrimaryAndFallback);
+        await using var relay = FakeRelay.Create(RelaySettings.PrimaryAndFallback);
         relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
         relay.Fake.Setup().ForModel("gpt55-prod").WithFault(FakeFault.Error(502, "server_error", "Deployment gpt55-prod is down."));
         var http = relay.App.CreateClient();
@@ -369,7 +355,7 @@ public sealed class UpstreamsTests
     [Fact]
     public async Task A_callers_mistake_is_not_retried_elsewhere()
     {
-        await using var relay = FakeRelay.Create(PrimaryAndFallback);
+        await using var relay = FakeRelay.Create(RelaySettings.PrimaryAndFallback);
         relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.Error(400, "invalid_request_error", "messages is malformed."));
         var http = relay.App.CreateClient();
 
@@ -385,7 +371,7 @@ public sealed class UpstreamsTests
     {
         await using var relay = FakeRelay.Create(s =>
         {
-            PrimaryAndFallback(s);
+            RelaySettings.PrimaryAndFallback(s);
             s["ModelRelay:Models:gpt-5.5:Upstreams:0:Weight"] = "3";
             s["ModelRelay:Models:gpt-5.5:Upstreams:1:Priority"] = "0";
             s["ModelRelay:Models:gpt-5.5:Upstreams:1:Weight"] = "1";
@@ -455,7 +441,7 @@ public sealed class UpstreamsTests
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
         await using var relay = FakeRelay.Create(s =>
         {
-            PrimaryAndFallback(s);
+            RelaySettings.PrimaryAndFallback(s);
             s["ModelRelay:Resilience:BreakAfterFailures"] = "2";
             s["ModelRelay:Resilience:BreakFor"] = "00:00:30";
         }, services: services => services.AddSingleton<TimeProvider>(time));
@@ -494,7 +480,7 @@ public sealed class UpstreamsTests
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
         await using var relay = FakeRelay.Create(s =>
         {
-            PrimaryAndFallback(s);
+            RelaySettings.PrimaryAndFallback(s);
             s["ModelRelay:Resilience:BreakAfterFailures"] = "2";
             s["ModelRelay:Resilience:BreakFor"] = "00:00:30";
         }, services: services => services.AddSingleton<TimeProvider>(time));
@@ -645,7 +631,7 @@ public sealed class UpstreamsTests
     {
         await using var relay = FakeRelay.Create(s =>
         {
-            PrimaryAndFallback(s);
+            RelaySettings.PrimaryAndFallback(s);
             s[key] = value;
         });
 

@@ -124,7 +124,7 @@ public sealed class UpstreamProbesTests
     {
         await using var relay = Relay(s =>
         {
-            PrimaryAndFallback(s);
+            RelaySettings.PrimaryAndFallback(s);
             s["ModelRelay:Resilience:BreakAfterFailures"] = "2";
             s["ModelRelay:Resilience:BreakFor"] = "00:00:30";
             s["ModelRelay:Providers:openai:Probe:Interval"] = "00:00:10";
@@ -175,7 +175,7 @@ public sealed class UpstreamProbesTests
     {
         await using var relay = Relay(s =>
         {
-            PrimaryAndFallback(s);
+            RelaySettings.PrimaryAndFallback(s);
             s["ModelRelay:Resilience:BreakAfterFailures"] = "2";
             s["ModelRelay:Resilience:BreakFor"] = "00:00:30";
             s["ModelRelay:Providers:openai:Probe:Interval"] = "00:00:10";
@@ -241,19 +241,6 @@ public sealed class UpstreamProbesTests
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
     }
 
-    /// <summary>gpt-5.5 served by openai first and by an Azure-style deployment on the same fake as its fallback.</summary>
-    private static void PrimaryAndFallback(Dictionary<string, string?> s)
-    {
-        s["ModelRelay:Providers:azure:Kind"] = "OpenAI";
-        s["ModelRelay:Providers:azure:BaseUrl"] = s["ModelRelay:Providers:openai:BaseUrl"];
-        s["ModelRelay:Providers:azure:ApiKey"] = "azure-provider-SECRET-3333";
-        s["ModelRelay:Providers:azure:AuthHeader"] = "api-key";
-        s["ModelRelay:Models:gpt-5.5:Provider"] = "";
-        s["ModelRelay:Models:gpt-5.5:Upstreams:0:Provider"] = "openai";
-        s["ModelRelay:Models:gpt-5.5:Upstreams:1:Provider"] = "azure";
-        s["ModelRelay:Models:gpt-5.5:Upstreams:1:UpstreamModel"] = "gpt55-prod";
-        s["ModelRelay:Models:gpt-5.5:Upstreams:1:Priority"] = "1";
-    }
 
     private FakeRelay Relay(Action<Dictionary<string, string?>> settings) =>
         FakeRelay.Create(settings, services: services => services.AddSingleton<TimeProvider>(_time));

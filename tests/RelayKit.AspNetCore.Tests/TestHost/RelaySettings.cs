@@ -52,6 +52,24 @@ internal static class RelaySettings
     public static Dictionary<string, string?> Unreachable() =>
         Create(new Uri("http://openai.upstream.invalid/v1"), new Uri("http://anthropic.upstream.invalid"));
 
+    /// <summary>
+    /// gpt-5.5 served by openai first and, at priority 1, by an Azure-style deployment on the same fake (provider azure,
+    /// key in <c>api-key</c>, a header of its own, upstream model <c>gpt55-prod</c>).
+    /// </summary>
+    public static void PrimaryAndFallback(Dictionary<string, string?> s)
+    {
+        s["ModelRelay:Providers:azure:Kind"] = "OpenAI";
+        s["ModelRelay:Providers:azure:BaseUrl"] = s["ModelRelay:Providers:openai:BaseUrl"];
+        s["ModelRelay:Providers:azure:ApiKey"] = "azure-provider-SECRET-3333";
+        s["ModelRelay:Providers:azure:AuthHeader"] = "api-key";
+        s["ModelRelay:Providers:azure:Headers:x-ms-client"] = "relaykit";
+        s["ModelRelay:Models:gpt-5.5:Provider"] = ""; // the test output's appsettings.json (the sample's) names one
+        s["ModelRelay:Models:gpt-5.5:Upstreams:0:Provider"] = "openai";
+        s["ModelRelay:Models:gpt-5.5:Upstreams:1:Provider"] = "azure";
+        s["ModelRelay:Models:gpt-5.5:Upstreams:1:UpstreamModel"] = "gpt55-prod";
+        s["ModelRelay:Models:gpt-5.5:Upstreams:1:Priority"] = "1";
+    }
+
     public static Dictionary<string, string?> With(this Dictionary<string, string?> settings, string key, string? value)
     {
         settings[key] = value;

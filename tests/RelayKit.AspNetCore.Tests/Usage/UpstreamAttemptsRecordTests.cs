@@ -24,7 +24,7 @@ public sealed class UpstreamAttemptsRecordTests
         await using var storage = await UsageStorage.CreateAsync(store);
         await using var relay = FakeRelay.Create(s =>
         {
-            UpstreamsTests.PrimaryAndFallback(s);
+            RelaySettings.PrimaryAndFallback(s);
             storage.Configure(s);
         });
         relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
@@ -63,7 +63,7 @@ public sealed class UpstreamAttemptsRecordTests
     [Fact]
     public async Task An_upstream_that_never_answered_is_recorded_by_its_error_and_a_streamed_fallback_by_its_status()
     {
-        await using var relay = FakeRelay.Create(UpstreamsTests.PrimaryAndFallback);
+        await using var relay = FakeRelay.Create(RelaySettings.PrimaryAndFallback);
         relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ConnectionReset());
         relay.Fake.Setup().ForModel("gpt55-prod").RespondWithText("Streamed from the fallback.");
         var chat = relay.App.CreateOpenAiClient(RelaySettings.AliceKey).GetChatClient("gpt-5.5");
