@@ -439,12 +439,7 @@ public sealed class UpstreamsTests
     public async Task A_breaker_opens_after_failures_in_a_row_skips_its_upstream_and_closes_after_a_good_trial()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
-        await using var relay = FakeRelay.Create(s =>
-        {
-            RelaySettings.PrimaryAndFallback(s);
-            s["ModelRelay:Resilience:BreakAfterFailures"] = "2";
-            s["ModelRelay:Resilience:BreakFor"] = "00:00:30";
-        }, services: services => services.AddSingleton<TimeProvider>(time));
+        await using var relay = BreakingRelay(time);
         relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
         var http = relay.App.CreateClient();
 
@@ -478,12 +473,7 @@ public sealed class UpstreamsTests
     public async Task A_half_open_trial_that_fails_opens_the_breaker_again()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
-        await using var relay = FakeRelay.Create(s =>
-        {
-            RelaySettings.PrimaryAndFallback(s);
-            s["ModelRelay:Resilience:BreakAfterFailures"] = "2";
-            s["ModelRelay:Resilience:BreakFor"] = "00:00:30";
-        }, services: services => services.AddSingleton<TimeProvider>(time));
+        await using var relay = BreakingRelay(time);
         relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(500));
         var http = relay.App.CreateClient();
         for (var i = 0; i < 2; i++)
@@ -638,6 +628,14 @@ public sealed class UpstreamsTests
         var error = Assert.Throws<OptionsValidationException>(() => relay.App.CreateClient());
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>gpt-5.5 on openai with azure as its fallback, breakers that open after 2 failures for 30 s, on a fake clock.</summary>
+    private static FakeRelay BreakingRelay(FakeTimeProvider time) => FakeRelay.Create(s =>
+    {
+        RelaySettings.PrimaryAndFallback(s);
+        s["ModelRelay:Resilience:BreakAfterFailures"] = "2";
+        s["ModelRelay:Resilience:BreakFor"] = "00:00:30";
+    }, services: services => services.AddSingleton<TimeProvider>(time));
 
     private static string? Header(System.ClientModel.Primitives.PipelineResponse response, string name) =>
         response.Headers.TryGetValue(name, out var value) ? value : null;
