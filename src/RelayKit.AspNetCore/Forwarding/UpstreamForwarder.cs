@@ -241,7 +241,7 @@ internal sealed partial class UpstreamForwarder(
 
         var upstream = candidate.Upstream;
         var provider = upstream.Provider;
-        using var attempt = attempts?.StartAttempt(context, candidate, number);
+        UpstreamAttempt? attempt = null;
         using var inFlight = provider.Enter(key);
         Interlocked.Increment(ref upstream.InFlight);
         try
@@ -253,9 +253,10 @@ internal sealed partial class UpstreamForwarder(
             using var cancel = new CancellationTokenSource(timeout, timeProvider);
             using var abort = context.RequestAborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), cancel);
             context.RequestSent = false;
-            var (response, error, skipped) = await SendThroughBreakerAsync(context, candidate, key, cancel, timeout);
+            (attempt, var response, var error, var skipped) = await SendThroughBreakerAsync(context, candidate, key, number, cancel, timeout);
             if (skipped)
             {
+                // The breaker refused it before anything was sent: not an attempt, so no span and no entry in the record.
                 return AttemptOutcome.Skip;
             }
 
@@ -312,6 +313,7 @@ internal sealed partial class UpstreamForwarder(
         }
         finally
         {
+            attempt?.Dispose();
             Interlocked.Decrement(ref upstream.InFlight);
         }
     }
@@ -385,15 +387,17 @@ internal sealed partial class UpstreamForwarder(
 
     /// <summary>
     /// Sends through the upstream key's breaker (Polly's), which counts the attempt's outcome; Skipped when the breaker
-    /// refused it (it opened since the attempt was chosen, or its half-open trial is already under way).
+    /// refused it (it opened since the attempt was chosen, or its half-open trial is already under way). The attempt (its
+    /// span and its entry in the usage record) starts only once the breaker let it through.
     /// </summary>
-    private async Task<(HttpResponseMessage? Response, RelayError? Error, bool Skipped)> SendThroughBreakerAsync(
-        RelayRequestContext context, UpstreamCandidate candidate, int key, CancellationTokenSource cancel, TimeSpan timeout)
+    private async Task<(UpstreamAttempt? Attempt, HttpResponseMessage? Response, RelayError? Error, bool Skipped)> SendThroughBreakerAsync(
+        RelayRequestContext context, UpstreamCandidate candidate, int key, int number, CancellationTokenSource cancel, TimeSpan timeout)
     {
         if (selection.BreakerOf(candidate.Upstream, key) is not { } breaker)
         {
+            var attempt = StartAttempt(context, candidate, number);
             var (response, error) = await SendAsync(context, candidate, key, cancel, timeout);
-            return (response, error, false);
+            return (attempt, response, error, false);
         }
 
         var resilience = ResilienceContextPool.Shared.Get(context.RequestAborted);
@@ -402,23 +406,33 @@ internal sealed partial class UpstreamForwarder(
             var outcome = await breaker.Pipeline.ExecuteOutcomeAsync(
                 static async (_, state) =>
                 {
-                    var (self, context, candidate, key, cancel, timeout) = state;
-                    var (response, error) = await self.SendAsync(context, candidate, key, cancel, timeout);
-                    var failed = response is null ? error is not null : UpstreamSelection.CountsAgainstBreaker((int)response.StatusCode);
-                    return Outcome.FromResult(new UpstreamAttemptResult(response, error, failed));
+                    var (self, context, candidate, key, number, cancel, timeout) = state;
+                    var attempt = self.StartAttempt(context, candidate, number);
+                    try
+                    {
+                        var (response, error) = await self.SendAsync(context, candidate, key, cancel, timeout);
+                        var callerLeft = response is null && error is null;
+                        var failed = response is null ? error is not null : UpstreamSelection.CountsAgainstBreaker((int)response.StatusCode);
+                        return Outcome.FromResult(new UpstreamAttemptResult(attempt, response, error, failed, callerLeft));
+                    }
+                    catch
+                    {
+                        attempt?.Dispose();
+                        throw;
+                    }
                 },
                 resilience,
-                (this, context, candidate, key, cancel, timeout));
+                (this, context, candidate, key, number, cancel, timeout));
             switch (outcome.Exception)
             {
                 case null:
-                    return (outcome.Result.Response, outcome.Result.Error, false);
+                    return (outcome.Result.Attempt, outcome.Result.Response, outcome.Result.Error, false);
                 case BrokenCircuitException:
-                    return (null, null, true);
+                    return (null, null, null, true);
                 case OperationCanceledException when context.RequestAborted.IsCancellationRequested:
                     // Polly saw the caller's abort before sending.
                     context.ClientAborted = true;
-                    return (null, null, false);
+                    return (null, null, null, false);
                 default:
                     // A relay bug inside the attempt: the request path's own handling (a logged 500), as without breakers.
                     System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(outcome.Exception);
@@ -430,6 +444,9 @@ internal sealed partial class UpstreamForwarder(
             ResilienceContextPool.Shared.Return(resilience);
         }
     }
+
+    private UpstreamAttempt? StartAttempt(RelayRequestContext context, UpstreamCandidate candidate, int number) =>
+        attempts?.StartAttempt(context, candidate, number);
 
     /// <summary>What one attempt came to: the request is done (answered, or the caller left), skipped, or failed with an error or a held answer.</summary>
     private readonly record struct AttemptOutcome(bool Done, bool Skipped, RelayError? Error, HeldFailure? Held)

@@ -7,8 +7,12 @@ using RelayKit.AspNetCore.Protocols;
 
 namespace RelayKit.AspNetCore.Routing;
 
-/// <summary>What one attempt at an upstream came to: its answer, or the error to give when none came; and whether it failed.</summary>
-internal readonly record struct UpstreamAttemptResult(HttpResponseMessage? Response, RelayError? Error, bool Failed);
+/// <summary>
+/// What one attempt at an upstream came to: the attempt's telemetry, its answer, or the error to give when none came; whether
+/// it failed, and whether the caller left before any answer (which says nothing about the upstream).
+/// </summary>
+internal readonly record struct UpstreamAttemptResult(
+    Usage.UpstreamAttempt? Attempt, HttpResponseMessage? Response, RelayError? Error, bool Failed, bool CallerLeft);
 
 /// <summary>
 /// One upstream key's breaker: Polly's circuit breaker, opened by <see cref="ModelRelayResilienceOptions.BreakAfterFailures"/>
@@ -192,7 +196,7 @@ internal sealed partial class UpstreamSelection
             try
             {
                 var outcome = await breaker.Pipeline.ExecuteOutcomeAsync(
-                    static (_, failed) => ValueTask.FromResult(Outcome.FromResult(new UpstreamAttemptResult(null, null, failed))),
+                    static (_, failed) => ValueTask.FromResult(Outcome.FromResult(new UpstreamAttemptResult(null, null, null, failed, CallerLeft: false))),
                     context,
                     failed);
                 counted += outcome.Exception is BrokenCircuitException ? 0 : 1;
@@ -373,7 +377,17 @@ internal sealed partial class UpstreamSelection
                 MinimumThroughput = Math.Max(2, resilience.BreakAfterFailures),
                 SamplingDuration = resilience.BreakFor,
                 BreakDuration = resilience.BreakFor,
-                ShouldHandle = static args => ValueTask.FromResult(args.Outcome.Result.Failed || args.Outcome.Exception is not null and not OperationCanceledException),
+                // Polly has no neutral outcome: what it does not handle counts as a success. A caller who left before the
+                // answer proves nothing about the upstream, so it must not close a half-open breaker (that would send
+                // full traffic to an upstream nobody tried): during the trial it counts as a failure, and the breaker
+                // rests once more. While closed it counts as Polly's success, which at worst postpones a break (the
+                // ratio is 1.0), and never lets callers open a breaker by hanging up.
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
+                {
+                    { Exception: OperationCanceledException } or { Result.CallerLeft: true } => breaker.State.CircuitState == CircuitState.HalfOpen,
+                    { Exception: not null } => true,
+                    _ => args.Outcome.Result.Failed,
+                }),
                 StateProvider = breaker.State,
                 OnOpened = args =>
                 {

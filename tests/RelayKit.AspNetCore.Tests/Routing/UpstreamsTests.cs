@@ -534,12 +534,70 @@ public sealed class UpstreamsTests
         var trial = RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
         await WaitForAsync(() => relay.Fake.Requests.Count == 3);
 
-        var (status, body, _) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+        var stopped = new List<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == RelayKit.AspNetCore.Usage.Telemetry.RelayActivitySource.SourceName,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) =>
+                System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity => { lock (stopped) { stopped.Add(activity); } },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        var (status, body, headers) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
 
         Assert.False(trial.IsCompleted, "the second request waited for the trial");
         Assert.Equal(503, status);
         Assert.Equal("upstream_unavailable", body.GetProperty("error").GetProperty("code").GetString());
         Assert.Equal(200, (await trial).Status);
+
+        // The breaker refused the second request before anything was sent: no attempt span, and none in its record.
+        var requestId = headers.GetValues("x-request-id").Single();
+        System.Diagnostics.Activity[] spans;
+        lock (stopped)
+        {
+            spans = [.. stopped];
+        }
+
+        var requestSpan = Assert.Single(spans, a => (string?)a.GetTagItem("relaykit.request.id") == requestId);
+        Assert.DoesNotContain(spans, a => a.ParentSpanId == requestSpan.SpanId);
+        var record = Assert.Single(await relay.WaitForRecordsAsync(3), r => r.RequestId == requestId);
+        Assert.Empty(record.Attempts);
+    }
+
+    [Fact]
+    public async Task A_caller_who_leaves_during_the_half_open_trial_does_not_close_the_breaker()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
+        await using var relay = BreakingRelay(time);
+        relay.Fake.Setup().ForModel("gpt-5.5").Times(2).WithFault(FakeFault.ServerError(500));
+        var http = relay.App.CreateClient();
+        for (var i = 0; i < 2; i++)
+        {
+            await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+        }
+
+        // The break ends; the trial goes to openai, which is slow, and its caller hangs up before any answer.
+        time.Advance(TimeSpan.FromSeconds(31));
+        relay.Fake.Setup().ForModel("gpt-5.5").Times(1).WithFault(FakeFault.Latency(TimeSpan.FromSeconds(5)));
+        using var leave = new CancellationTokenSource();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent(ChatBody, System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new("Bearer", RelaySettings.AliceKey);
+        var trial = http.SendAsync(request, leave.Token);
+        await WaitForAsync(() => relay.Fake.Requests.Count(r => r.Model == "gpt-5.5") == 3);
+        await leave.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => trial);
+        // The abandoned request's record is written after its attempt ended, so its outcome has reached the breaker.
+        Assert.Contains(await relay.WaitForRecordsAsync(3), r => r.ErrorType == "client_aborted");
+
+        // The trial proved nothing: openai still rests, and the next request goes straight to the fallback. Had the
+        // abort closed the breaker, openai (well again) would serve it.
+        var (status, body, headers) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+        Assert.True(status == 200, body.ToString());
+        Assert.Equal("azure/1", headers.GetValues("x-relaykit-provider").Single() + "/" + headers.GetValues("x-relaykit-attempts").Single());
+        Assert.Equal(3, relay.Fake.Requests.Count(r => r.Model == "gpt-5.5"));
     }
 
     private static async Task WaitForAsync(Func<bool> condition)
