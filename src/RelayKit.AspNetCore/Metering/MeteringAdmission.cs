@@ -21,6 +21,9 @@ internal sealed class MeteringAdmission(PromptTokenCounter tokenizers, TimeProvi
     // One counting delegate per tokenizer, rather than a closure per request.
     private readonly ConditionalWeakTable<Tokenizer, Func<string, int>> _counters = [];
 
+    // The meter asks for the answering upstream's counter once it answers; made once, not per request.
+    private Func<string, Func<string, int>>? _counterFor;
+
     public ValueTask<RelayError?> AdmitAsync(RelayRequestContext context)
     {
         if (context.Operation == RelayOperation.CountTokens || context.Candidates.Count == 0)
@@ -28,9 +31,12 @@ internal sealed class MeteringAdmission(PromptTokenCounter tokenizers, TimeProvi
             return ValueTask.FromResult<RelayError?>(null);
         }
 
-        var (tokenizer, _) = tokenizers.For(context.Candidates[0].UpstreamModel);
+        var counterFor = _counterFor ??= CounterFor;
         context.ResponseObservers.Add(new UsageMeter(
-            context, time, _counters.GetValue(tokenizer, static t => text => BoundedTokenCount.Count(t, text)), usage.Value.RecordContent ? ContentCapture.Chars(usage.Value) : null));
+            context, time, counterFor(context.Candidates[0].UpstreamModel), usage.Value.RecordContent ? ContentCapture.Chars(usage.Value) : null)
+        {
+            CounterFor = counterFor,
+        });
 
         // The forwarder sends these to an upstream of the caller's format and strips the usage chunk the caller did not
         // ask for (UpstreamForwarder.ShapeFor); a translated request's translator asks for usage and rewrites the stream itself.
@@ -45,6 +51,9 @@ internal sealed class MeteringAdmission(PromptTokenCounter tokenizers, TimeProvi
 
         return ValueTask.FromResult<RelayError?>(null);
     }
+
+    private Func<string, int> CounterFor(string upstreamModel) =>
+        _counters.GetValue(tokenizers.For(upstreamModel).Item1, static t => text => BoundedTokenCount.Count(t, text));
 
     private static bool CallerAskedForUsage(JsonElement root) =>
         root.TryGetProperty("stream_options", out var options) && options.ValueKind == JsonValueKind.Object

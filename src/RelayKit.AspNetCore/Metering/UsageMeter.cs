@@ -31,7 +31,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
     private readonly RelayRequestContext _context;
     private RelayOperation _operation;
     private readonly TimeProvider _time;
-    private readonly Func<string, int> _countTokens;
+    private Func<string, int> _countTokens;
     private readonly SseEventHandler _onEvent;
 
     // Chars of the answer's text kept for the usage record (RecordContent), or null: then no text is kept for it.
@@ -77,11 +77,23 @@ internal sealed class UsageMeter : IResponseBodyObserver
         _onEvent = OnEvent;
     }
 
+    /// <summary>
+    /// The counter for an upstream model's tokenizer: set, the meter counts delivered output with the tokenizer of the
+    /// upstream that answered (a fallback may be of another family than the first candidate the meter was made for).
+    /// </summary>
+    public Func<string, Func<string, int>>? CounterFor { get; init; }
+
     /// <inheritdoc />
     public void OnResponseStarted(HttpResponseMessage response)
     {
-        // Read now, not at admission: a fallback upstream of the other format answers in that format.
+        // Read now, not at admission: a fallback upstream of the other format answers in that format, and is counted
+        // with its own tokenizer.
         _operation = _context.UpstreamOperation;
+        if (CounterFor is not null && _context.Upstream is { } answering)
+        {
+            _countTokens = CounterFor(answering.UpstreamModel);
+        }
+
         _streamed = response.Content.Headers.ContentType?.MediaType is { } media
             && media.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase);
         if (_streamed)

@@ -216,6 +216,34 @@ public sealed class CandidatePricingTests : IAsyncLifetime
         Assert.Equal(new BudgetBalance("alice", 10m, 10m - 0.000001m, 0m, false), await _relay.Ledger().GetBalanceAsync("alice"));
     }
 
+    [Fact]
+    public async Task A_cut_answer_of_a_fallback_is_counted_with_the_tokenizer_of_the_upstream_that_answered()
+    {
+        // gpt-4 counts with cl100k, gpt-4o with o200k: the same Cyrillic text is a different number of tokens in each.
+        const string Delivered = "Привет! Это ответ резервной модели, оборванный на середине длинного предложения о бюджетах";
+        var cl100k = Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForModel("gpt-4").CountTokens(Delivered);
+        var o200k = Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForModel("gpt-4o").CountTokens(Delivered);
+        Assert.NotEqual(cl100k, o200k);
+
+        using var context = Context(RelayOperation.ChatCompletions, ChatBody,
+            new UpstreamCandidate(_gpt.Entry, "gpt-4"), new UpstreamCandidate(_gpt.Entry, "gpt-4o"));
+        var metering = _relay.App.Services.GetServices<RelayKit.AspNetCore.Admission.IRelayAdmission>().OfType<RelayKit.AspNetCore.Metering.MeteringAdmission>().Single();
+        Assert.Null(await metering.AdmitAsync(context));
+        var meter = Assert.Single(context.ResponseObservers);
+
+        // The first candidate failed; the fallback answered and its stream broke off before any usage.
+        context.Upstream = context.Candidates[1];
+        using var response = new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new StringContent("") };
+        response.Content.Headers.ContentType = new("text/event-stream");
+        meter.OnResponseStarted(response);
+        var chunk = System.Text.Json.JsonSerializer.Serialize(new { id = "c1", @object = "chat.completion.chunk", choices = new[] { new { index = 0, delta = new { content = Delivered } } } });
+        meter.OnBodyChunk(Encoding.UTF8.GetBytes("data: " + chunk + "\n\n"));
+        meter.OnResponseEnded(completed: false);
+
+        Assert.Null(context.ReportedUsage);
+        Assert.Equal(o200k, context.DeliveredOutputTokens);
+    }
+
     private const string ChatBody = """{"model":"gpt-5.5","messages":[{"role":"user","content":"Tell me a story about prices"}]}""";
 
     private static BudgetHold Hold(long promptTokens) => new("alice", new CostEstimate(promptTokens, 200, 1m, false, true, false));
