@@ -76,6 +76,15 @@ internal sealed partial class UpstreamForwarder(
     /// The last retryable answer is held (its body read, up to <see cref="HeldFailureCap"/>) and given to the caller when
     /// no other upstream answers. Only the answer that is copied to the caller is metered, and so charged.
     /// </summary>
+    /// <remarks>
+    /// The breakers are Polly's; the retry loop is written here rather than with Polly's retry strategy (re-checked
+    /// against Polly.Core 8.9.1) because a retry here is not the same call again: each attempt goes to the upstream and key
+    /// chosen after the last one failed (another priority, another wire format, its body shaped anew), and whether to
+    /// wait for a <c>retry-after</c> depends on that choice (only before the same key, and only up to
+    /// <see cref="ModelRelayResilienceOptions.MaxRetryAfter"/>), while Polly's retry fixes its delay before the next
+    /// attempt is chosen. A retryable answer is also held across attempts, to be given if no other upstream answers,
+    /// which Polly's outcome model would dispose of or rethrow.
+    /// </remarks>
     public async Task<RelayError?> ForwardAsync(RelayRequestContext context)
     {
         RelayError? lastError = null;
