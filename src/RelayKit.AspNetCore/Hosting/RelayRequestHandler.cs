@@ -240,10 +240,23 @@ internal sealed partial class RelayRequestHandler(
         }
 
         context.SettleStarted = true;
+
+        // Every part of step 7 runs even when an earlier one throws: a failed settle must not keep a concurrency slot
+        // or a usage record from being let go or written. The first failure is rethrown once all have run.
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
         foreach (var settlement in _settlements)
         {
-            await settlement.SettleAsync(context);
+            try
+            {
+                await settlement.SettleAsync(context);
+            }
+            catch (Exception ex)
+            {
+                failure ??= System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex);
+            }
         }
+
+        failure?.Throw();
     }
 
     /// <summary>

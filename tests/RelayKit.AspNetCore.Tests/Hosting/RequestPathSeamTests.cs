@@ -103,6 +103,45 @@ public sealed class RequestPathSeamTests
         Assert.Contains(stream ? "data: [DONE]" : "\"choices\"", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_settle_step_that_throws_does_not_keep_the_later_ones_from_freeing_the_slot_and_recording()
+    {
+        // Registered first, so it runs before the rate limit's and the usage record's parts of step 7.
+        await using var relay = FakeRelay.Create(
+            s => s["ModelRelay:Keys:0:MaxConcurrentRequests"] = "1",
+            services: s => s.Insert(0, ServiceDescriptor.Singleton<IRelaySettlement>(new ThrowingSettlement())));
+        using var http = relay.App.CreateClient();
+
+        for (var i = 0; i < 3; i++)
+        {
+            // A settle that fails is a relay bug: the answer is not completed (the durability rule), but each request is
+            // admitted; had the first kept its concurrency slot, the next would be refused with 429.
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
+            {
+                Content = new StringContent(ChatBody, System.Text.Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new("Bearer", RelaySettings.AliceKey);
+            try
+            {
+                using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+                Assert.Equal(200, (int)response.StatusCode);
+                await response.Content.ReadAsStringAsync();
+            }
+            catch (HttpRequestException ex) when (ex.InnerException?.InnerException?.Message == "settle step failed")
+            {
+                // TestServer hands the unhandled settle failure to the client as a broken body.
+            }
+        }
+
+        // The usage record, the step after the failing one, is written for every request.
+        Assert.Equal(3, (await Usage.UsageRelay.WaitForRecordsAsync(relay, 3)).Count);
+    }
+
+    private sealed class ThrowingSettlement : IRelaySettlement
+    {
+        public ValueTask SettleAsync(RelayRequestContext context) => throw new InvalidOperationException("settle step failed");
+    }
+
     private static async Task<string> ReadWholeAsync(HttpClient http, HttpRequestMessage request)
     {
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);

@@ -72,18 +72,18 @@ internal sealed class RateLimitAdmission : IRelayAdmission
         }
 
         var lease = await _limiter.AcquireAsync(keyName, model, tokens, context.RequestAborted);
-
-        // Released when the request ends, however it ends, even when a later admission step refuses it.
-        response.RegisterForDisposeAsync(lease);
         if (lease.StoreUnavailable)
         {
             // Fail-closed while the limits' Redis is down: the same retryable 503 as any other store outage.
+            await lease.DisposeAsync();
             RateLimitHeaderWriter.WriteRetryAfter(response.Headers, Hosting.StoreFailures.RetryAfter);
             return RelayError.StoreUnavailable(context.RequestId);
         }
 
         if (lease.Rejection is { } rejection)
         {
+            // A refused request keeps nothing: whatever slots the lease took before the refusal go back now.
+            await lease.DisposeAsync();
             _metrics?.RateLimitRefused(model, LimitName(rejection));
             RateLimitHeaderWriter.Write(response.Headers, format, lease);
             return rejection.RetryAfter is { } retryAfter
@@ -93,6 +93,7 @@ internal sealed class RateLimitAdmission : IRelayAdmission
                     $"This request's estimated tokens exceed the whole tokens-per-minute limit of {Whose(rejection.Scope)}; it can never pass. Ask for fewer output tokens or send a shorter prompt.");
         }
 
+        // Step 7 (RateLimitSettlement) releases it, however the request ends: the handler settles every admitted request.
         context.RateLimitLease = lease;
         if (lease.Requests is not null || lease.Tokens is not null)
         {
