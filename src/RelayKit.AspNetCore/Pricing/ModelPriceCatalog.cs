@@ -48,6 +48,12 @@ internal sealed partial class ModelPriceCatalog
         }
     }
 
+    /// <summary>The price configured for <paramref name="model"/> (<c>Models:&lt;name&gt;:Price</c>), not a built-in one.</summary>
+    public ModelPrice? ConfiguredPrice(string model) => _configured.GetValueOrDefault(model);
+
+    /// <summary>The output cap configured for <paramref name="model"/> (<c>Models:&lt;name&gt;:MaxOutputTokens</c>), not a built-in one.</summary>
+    public int? ConfiguredOutputCap(string model) => _configuredOutputCaps.TryGetValue(model, out var cap) ? cap : null;
+
     /// <summary>The price of <paramref name="model"/>, or false when it has none.</summary>
     public bool TryGetPrice(string model, out ModelPrice price)
     {

@@ -31,18 +31,21 @@ internal sealed class RelayPriceCatalog(IOptionsMonitor<ModelRelayOptions> optio
     }
 
     /// <summary>
-    /// The price of a candidate: the configured entry's own price first (the name callers use, or its
-    /// pattern), then the upstream model's built-in price. Null when it has none.
+    /// The price of a candidate: the price configured on its entry (the name callers use, or its pattern), shared by all
+    /// of the entry's upstreams; else the upstream model's own (configured or built-in), so a fallback to another model is
+    /// priced as that model; else the entry name's built-in price. Null when it has none.
     /// </summary>
     public ModelPrice? PriceOf(UpstreamCandidate candidate)
     {
         var catalog = Catalog;
-        if (catalog.TryGetPrice(candidate.Entry.Name.Text, out var price) || catalog.TryGetPrice(candidate.UpstreamModel, out price))
+        if (catalog.ConfiguredPrice(candidate.Entry.Name.Text) is { } configured)
         {
-            return price;
+            return configured;
         }
 
-        return null;
+        return catalog.TryGetPrice(candidate.UpstreamModel, out var price) || catalog.TryGetPrice(candidate.Entry.Name.Text, out price)
+            ? price
+            : null;
     }
 
     /// <summary>The price of a configured entry as the model list shows it: what a request to it would be charged.</summary>
@@ -52,7 +55,16 @@ internal sealed class RelayPriceCatalog(IOptionsMonitor<ModelRelayOptions> optio
     public int? ConfiguredOutputCapOf(UpstreamCandidate candidate) =>
         options.CurrentValue.Models.TryGetValue(candidate.Entry.Name.Text, out var model) ? model.MaxOutputTokens : null;
 
-    /// <summary>The candidate's output cap: configured on its entry, else known for the upstream model.</summary>
-    public int? OutputCapOf(UpstreamCandidate candidate) =>
-        Catalog.GetOutputCap(candidate.Entry.Name.Text) ?? Catalog.GetOutputCap(candidate.UpstreamModel);
+    /// <summary>
+    /// The candidate's output cap: configured on its entry, else the upstream model's (configured or known), else known
+    /// for the entry's name. The upstream model's comes before the entry name's, so a fallback to another model is never
+    /// sent a limit that model refuses.
+    /// </summary>
+    public int? OutputCapOf(UpstreamCandidate candidate)
+    {
+        var catalog = Catalog;
+        return catalog.ConfiguredOutputCap(candidate.Entry.Name.Text)
+            ?? catalog.GetOutputCap(candidate.UpstreamModel)
+            ?? catalog.GetOutputCap(candidate.Entry.Name.Text);
+    }
 }
