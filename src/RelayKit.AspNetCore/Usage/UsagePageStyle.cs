@@ -17,6 +17,6 @@ internal static class UsagePageStyle
         ".bars .label{overflow-wrap:anywhere}.bars .track{background:var(--head);border-radius:4px;height:.9rem;overflow:hidden}" +
         ".bars .fill{display:block;height:100%;background:var(--accent);min-width:1px}.bars .value{font-variant-numeric:tabular-nums;text-align:right}" +
         "tr.refund td.num{color:var(--bad)}tr.free_credit td.num{color:var(--ok)}td.ref{overflow-wrap:anywhere;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9em}" +
-        "#refund-policy{white-space:pre-wrap;overflow-wrap:anywhere;margin:0}" +
+        "#credits td:first-child,#recent td:first-child{white-space:nowrap}#refund-policy{white-space:pre-wrap;overflow-wrap:anywhere;margin:0}" +
         "@media (max-width:40rem){.bars li{grid-template-columns:1fr auto}.bars .track{grid-column:1 / -1;grid-row:2}}";
 }

@@ -60,9 +60,11 @@ public sealed class BillingPageInBrowserTests
 
         var records = await WaitForRecordsAsync(app.Services.GetRequiredService<IUsageStore>(), 3);
         var ledger = app.Services.GetRequiredService<IBudgetLedger>();
+        Assert.Equal(CreditStatus.Applied, (await ledger.GrantFreeCreditAsync("alice", 0.25m, "trial:alice")).Status);
         Assert.Equal(CreditStatus.Applied, (await ledger.TopUpAsync("alice", 5m, "pay_3QxT9<b>\"ref\"")).Status);
         var balance = (await ledger.GetBalanceAsync("alice"))!;
-        Assert.Equal(6m - records.Sum(r => r.Cost), balance.Balance);
+        Assert.Equal(6.25m - records.Sum(r => r.Cost), balance.Balance);
+        Assert.Equal(0.25m, balance.FreeCredit);
         var topUp = (await ledger.GetCreditsAsync("alice")).Single(e => e.Reference == "pay_3QxT9<b>\"ref\"");
 
         using var playwright = await Playwright.CreateAsync();
@@ -79,11 +81,13 @@ public sealed class BillingPageInBrowserTests
         Assert.Equal(Money(balance.Balance), await page.InnerTextAsync("#money-balance"));
         Assert.Equal(Money(balance.Reserved), await page.InnerTextAsync("#money-reserved"));
         Assert.Equal(Money(balance.Available), await page.InnerTextAsync("#money-available"));
+        Assert.Equal("$0.25", await page.InnerTextAsync("#money-free"));
 
         // The top-ups (the configured budget's and the payment) with their references, as text.
         var rows = page.Locator("#credits tbody tr");
-        Assert.Equal(2, await rows.CountAsync());
-        Assert.Equal(["initial:alice", "pay_3QxT9<b>\"ref\""], await rows.Locator("td.ref").AllTextContentsAsync());
+        Assert.Equal(3, await rows.CountAsync());
+        Assert.Equal(["initial:alice", "trial:alice", "pay_3QxT9<b>\"ref\""], await rows.Locator("td.ref").AllTextContentsAsync());
+        Assert.Equal("Free credit", await page.Locator("#credits tbody tr.free_credit td").Nth(1).InnerTextAsync());
         var topUpRow = page.Locator("#credits tbody tr.top_up").Last;
         Assert.Equal("Top-up", await topUpRow.Locator("td").Nth(1).InnerTextAsync());
         Assert.Equal("$5.00", await topUpRow.Locator("td").Nth(2).InnerTextAsync());
@@ -95,6 +99,9 @@ public sealed class BillingPageInBrowserTests
         Assert.Contains(tokyo.ToString("HH:mm", CultureInfo.InvariantCulture), shown, StringComparison.Ordinal);
         Assert.Contains(tokyo.Day.ToString(CultureInfo.InvariantCulture), shown, StringComparison.Ordinal);
         Assert.DoesNotContain(topUp.At.UtcDateTime.ToString("HH:mm", CultureInfo.InvariantCulture), shown, StringComparison.Ordinal);
+        var freeCredit = await page.InnerTextAsync("#free-credit");
+        Assert.StartsWith("Free credit of $0.25 was given on ", freeCredit, StringComparison.Ordinal);
+        Assert.Contains(await page.Locator("#credits tbody tr.free_credit td time").InnerTextAsync(), freeCredit, StringComparison.Ordinal);
         Assert.Equal(topUp.At, DateTimeOffset.Parse((await topUpRow.Locator("td time").GetAttributeAsync("datetime"))!, CultureInfo.InvariantCulture));
 
         // Spend by day: one bar of the whole spend; by model: one bar per model, the hostile name as text.
