@@ -470,6 +470,14 @@ internal sealed partial class BudgetLedger : IBudgetLedger
     }
 
     /// <inheritdoc />
+    public Task<IReadOnlyList<BudgetEntry>> GetCreditsAsync(string keyId, long afterSequence = 0, int limit = 1000, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(keyId);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return _store.GetCreditsAsync(keyId, afterSequence, limit, cancellationToken);
+    }
+
+    /// <inheritdoc />
     public Task<BudgetReservation?> GetReservationAsync(string requestId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(requestId);

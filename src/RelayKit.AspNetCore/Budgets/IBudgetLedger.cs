@@ -74,6 +74,12 @@ internal interface IBudgetLedger
     /// <summary>The key's ledger entries after <paramref name="afterSequence"/>, oldest first.</summary>
     Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence = 0, int limit = 1000, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The key's top-ups, free credit and refunds (each with its reference) after <paramref name="afterSequence"/>, oldest
+    /// first, without its reservations and charges: what the key's holder sees on the billing page.
+    /// </summary>
+    Task<IReadOnlyList<BudgetEntry>> GetCreditsAsync(string keyId, long afterSequence = 0, int limit = 1000, CancellationToken cancellationToken = default);
+
     /// <summary>A request's reservation and what it was charged, or null when there is none.</summary>
     Task<BudgetReservation?> GetReservationAsync(string requestId, CancellationToken cancellationToken = default);
 }

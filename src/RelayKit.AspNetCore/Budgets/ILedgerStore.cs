@@ -17,6 +17,29 @@ internal interface ILedgerStore
     Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The key's credits and refunds (the entries that carry a reference: top-ups, free credit, refunds) after a sequence
+    /// number, oldest first: what its holder's billing page lists, without reading past every reservation and charge.
+    /// </summary>
+    /// <remarks>The default pages through <see cref="GetEntriesAsync"/>; it is for test doubles, the stores filter in their query.</remarks>
+    async Task<IReadOnlyList<BudgetEntry>> GetCreditsAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken)
+    {
+        var credits = new List<BudgetEntry>();
+        while (credits.Count < limit)
+        {
+            var page = await GetEntriesAsync(keyId, afterSequence, 1000, cancellationToken);
+            credits.AddRange(page.Where(e => e.Reference is not null).Take(limit - credits.Count));
+            if (page.Count < 1000)
+            {
+                break;
+            }
+
+            afterSequence = page[^1].Sequence;
+        }
+
+        return credits;
+    }
+
+    /// <summary>
     /// The oldest usage records waiting in the outbox (written with their charge, see
     /// <see cref="ILedgerSession.WriteOutboxAsync"/>), for the drainer to move to the usage store.
     /// </summary>

@@ -66,6 +66,20 @@ internal sealed class InMemoryLedgerStore : ILedgerStore, IDisposable
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<BudgetEntry>> GetCreditsAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            return _entries.Where(e => e.KeyId == keyId && e.Sequence > afterSequence && e.Reference is not null).Take(limit).ToList();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<OutboxRecord>> ReadOutboxAsync(int limit, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);

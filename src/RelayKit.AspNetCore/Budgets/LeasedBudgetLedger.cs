@@ -235,6 +235,10 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
         _ledger.GetEntriesAsync(keyId, afterSequence, limit, cancellationToken);
 
     /// <inheritdoc />
+    public Task<IReadOnlyList<BudgetEntry>> GetCreditsAsync(string keyId, long afterSequence = 0, int limit = 1000, CancellationToken cancellationToken = default) =>
+        _ledger.GetCreditsAsync(keyId, afterSequence, limit, cancellationToken);
+
+    /// <inheritdoc />
     /// <remarks>A request in flight on a lease is not in the store yet; it is answered from memory as open.</remarks>
     public Task<BudgetReservation?> GetReservationAsync(string requestId, CancellationToken cancellationToken = default)
     {

@@ -72,11 +72,20 @@ internal abstract class SqlLedgerStore : ILedgerStore
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken) =>
+        ReadEntriesAsync(keyId, afterSequence, limit, creditsOnly: false, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<BudgetEntry>> GetCreditsAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken) =>
+        ReadEntriesAsync(keyId, afterSequence, limit, creditsOnly: true, cancellationToken);
+
+    private async Task<IReadOnlyList<BudgetEntry>> ReadEntriesAsync(string keyId, long afterSequence, int limit, bool creditsOnly, CancellationToken cancellationToken)
     {
+        // Only credits and refunds carry a reference (unique, so indexed where not null).
+        var credits = creditsOnly ? " AND reference IS NOT NULL" : "";
         await using var connection = await OpenAsync(cancellationToken);
         await using var statement = new AdoSqlStatement(connection, null, ExecutesSynchronously, cancellationToken)
-            .Start($"SELECT {EntryColumns} FROM {Table("budget_entries")} WHERE key_id = @key AND seq > @after ORDER BY seq LIMIT @limit");
+            .Start($"SELECT {EntryColumns} FROM {Table("budget_entries")} WHERE key_id = @key AND seq > @after{credits} ORDER BY seq LIMIT @limit");
         statement.Bind("@key", keyId);
         statement.Bind("@after", afterSequence);
         statement.Bind("@limit", limit);

@@ -16,7 +16,9 @@ namespace RelayKit.AspNetCore.Hosting;
 /// What a caller may ask about its own money, with its own relay key: its balance
 /// (<c>GET /v1/relay/balance</c>), what a request was charged (<c>GET /v1/relay/requests/{id}/cost</c>, for
 /// streams, whose charge is known only after their headers went out), and a dry run
-/// (<c>POST /v1/relay/estimate?endpoint=chat/completions</c>) that prices a request body without sending it.
+/// (<c>POST /v1/relay/estimate?endpoint=chat/completions</c>) that prices a request body without sending it, and its
+/// top-ups, free credit and refunds with their references (<c>GET /v1/relay/ledger?after=&amp;limit=</c>, oldest first,
+/// paged by ledger sequence as the operations API's ledger is).
 /// </summary>
 internal static class RelayBudgetEndpoints
 {
@@ -28,8 +30,15 @@ internal static class RelayBudgetEndpoints
         ["messages"] = RelayOperation.Messages,
     };
 
+    /// <summary>How many ledger entries a page holds unless the caller asks for fewer or more.</summary>
+    public const int DefaultLedgerPageSize = 100;
+
+    /// <summary>The most ledger entries one page holds.</summary>
+    public const int MaxLedgerPageSize = 1000;
+
     public static void Map(RouteGroupBuilder group)
     {
+        group.MapGet("/v1/relay/ledger", http => StoreFailures.GuardAsync(http, "ledger", LedgerAsync)).WithDisplayName("RelayKit ledger");
         group.MapGet("/v1/relay/balance", http => StoreFailures.GuardAsync(http, "balance", BalanceAsync)).WithDisplayName("RelayKit balance");
         group.MapGet("/v1/relay/requests/{requestId}/cost", http => StoreFailures.GuardAsync(http, "request cost", h => CostAsync(h, (string)h.GetRouteValue("requestId")!)))
             .WithDisplayName("RelayKit request cost");
@@ -54,6 +63,38 @@ internal static class RelayBudgetEndpoints
         var balance = await http.RequestServices.GetRequiredService<IBudgetLedger>().GetBalanceAsync(caller.KeyName, http.RequestAborted);
         await WriteAsync(http, new CallerBalanceView(
             caller.KeyName, Metered: true, balance?.Balance ?? 0m, balance?.Reserved ?? 0m, balance?.Available ?? 0m, balance?.FreeCredit ?? 0m, balance?.Closed ?? false));
+    }
+
+    /// <summary>
+    /// The caller's own credits and refunds, never another key's: the key comes from the caller's secret alone, no
+    /// parameter names one. Reservations and charges are left out (the usage JSON sums what requests cost).
+    /// </summary>
+    private static async Task LedgerAsync(HttpContext http)
+    {
+        if (await AuthenticateAsync(http, WireFormat.OpenAI, allowClosed: true) is not { } caller)
+        {
+            return;
+        }
+
+        var query = http.Request.Query;
+        long after = 0;
+        var limit = DefaultLedgerPageSize;
+        if (query.TryGetValue("after", out var afterText) && (!long.TryParse(afterText, out after) || after < 0))
+        {
+            await RelayErrorWriter.WriteAsync(http, WireFormat.OpenAI, RelayError.InvalidField("after", "must be a non-negative whole number (a ledger sequence)"));
+            return;
+        }
+
+        if (query.TryGetValue("limit", out var limitText) && (!int.TryParse(limitText, out limit) || limit is < 1 or > MaxLedgerPageSize))
+        {
+            await RelayErrorWriter.WriteAsync(http, WireFormat.OpenAI, RelayError.InvalidField("limit", $"must be a whole number from 1 to {MaxLedgerPageSize}"));
+            return;
+        }
+
+        http.Response.Headers.CacheControl = "no-store";
+        var entries = await http.RequestServices.GetRequiredService<IBudgetLedger>().GetCreditsAsync(caller.KeyName, after, limit, http.RequestAborted);
+        long? next = entries.Count == limit ? entries[^1].Sequence : null;
+        await WriteAsync(http, new Admin.LedgerPageView(caller.KeyName, [.. entries.Select(Admin.LedgerEntryView.From)], next));
     }
 
     private static async Task CostAsync(HttpContext http, string requestId)

@@ -5,7 +5,8 @@ namespace RelayKit.AspNetCore.Usage;
 
 /// <summary>
 /// <c>GET /relay/usage</c>: one key's balance (null without budgets or an account), its totals by day, by model and
-/// by day and model over <see cref="From"/> to <see cref="To"/> (UTC days, <c>yyyy-MM-dd</c>), and its recent requests.
+/// by day and model over <see cref="From"/> to <see cref="To"/> (UTC days, <c>yyyy-MM-dd</c>), its recent requests, and the
+/// operator's refund policy (<see cref="RelayBillingOptions"/>) as plain text.
 /// </summary>
 internal sealed record KeyUsageView(
     string Key,
@@ -16,4 +17,5 @@ internal sealed record KeyUsageView(
     IReadOnlyList<UsageTotalsView> ByDay,
     IReadOnlyList<UsageTotalsView> ByModel,
     IReadOnlyList<UsageTotalsView> Daily,
-    IReadOnlyList<UsageRequestView> Recent);
+    IReadOnlyList<UsageRequestView> Recent,
+    string RefundPolicy);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using RelayKit.AspNetCore.Admin;
 using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Keys;
@@ -13,9 +14,11 @@ namespace RelayKit.AspNetCore.Usage;
 /// <c>GET /relay/usage</c>: with the caller's own relay key (Bearer or <c>x-api-key</c>), JSON of that
 /// key's balance, requests and spend by model and day, and recent requests; for a browser (no key
 /// needed to load it), a page that asks for the key, keeps it in the tab's sessionStorage only and
-/// draws the same JSON, spend by day included.
+/// draws the same JSON, spend by day included, with the key's top-ups and refunds (from <c>/v1/relay/ledger</c>) and the
+/// operator's refund policy.
 /// </summary>
-internal sealed class UsageEndpoint(RelayKeyAuthenticator authenticator, IUsageStore store, TimeProvider timeProvider, IServiceProvider services)
+internal sealed class UsageEndpoint(
+    RelayKeyAuthenticator authenticator, IUsageStore store, TimeProvider timeProvider, IOptionsMonitor<RelayBillingOptions> billing, IServiceProvider services)
 {
     /// <summary>How many days of totals the answer covers, today included.</summary>
     public const int Days = 30;
@@ -63,7 +66,8 @@ internal sealed class UsageEndpoint(RelayKeyAuthenticator authenticator, IUsageS
             [.. totals.GroupBy(t => t.Day).OrderBy(g => g.Key).Select(g => UsageTotalsView.Of([.. g], Day(g.Key), null))],
             [.. totals.GroupBy(t => t.Model, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => UsageTotalsView.Of([.. g], null, g.Key))],
             [.. totals.Select(t => UsageTotalsView.Of([t], Day(t.Day), t.Model))],
-            [.. recent.Select(UsageRequestView.From)]);
+            [.. recent.Select(UsageRequestView.From)],
+            billing.CurrentValue.EffectiveRefundPolicy);
     }
 
     private async Task<BalanceView?> BalanceAsync(string keyName, CancellationToken cancellationToken) =>

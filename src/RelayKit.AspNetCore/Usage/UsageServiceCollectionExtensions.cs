@@ -74,7 +74,7 @@ internal static class UsageServiceCollectionExtensions
 
     /// <summary>
     /// The relay's usage wiring, called by <c>AddModelRelay</c>: the usage services with options bound from the relay
-    /// section's <c>Usage</c> and <c>UpstreamHealth</c> subsections, the per-attempt telemetry the forwarder reports
+    /// section's <c>Usage</c>, <c>UpstreamHealth</c> and <c>Billing</c> subsections, the per-attempt telemetry the forwarder reports
     /// to, and the settlement that records each request.
     /// </summary>
     public static IServiceCollection AddRelayUsageSettlement(this IServiceCollection services, Hosting.RelaySection section)
@@ -83,6 +83,11 @@ internal static class UsageServiceCollectionExtensions
         {
             section.Bind<UsageOptions>(services, "Usage");
             section.Bind<UpstreamHealthOptions>(services, "UpstreamHealth");
+
+            // What the billing part of /relay/usage says about refunds (Billing:RefundPolicy).
+            section.Bind<RelayBillingOptions>(services, "Billing");
+            services.AddOptions<RelayBillingOptions>().ValidateOnStart();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RelayBillingOptions>, RelayBillingOptionsValidator>());
         }
 
         services.AddRelayUsage();

@@ -390,6 +390,27 @@ public abstract partial class BudgetLedgerContract : IAsyncLifetime
         Assert.Equal(all[2], Assert.Single(page));
     }
 
+    [SkippableFact]
+    public async Task Credits_are_the_keys_top_ups_free_credit_and_refunds_in_sequence_and_page()
+    {
+        var ledger = NewLedger();
+        await ledger.TopUpAsync("alice", 1m, "pay-1");
+        await ledger.TopUpAsync("bob", 1m, "pay-bob");
+        await ledger.TryReserveAsync("alice", "r1", 0.5m, InFiveMinutes);
+        await ledger.SettleAsync("r1", 0.25m);
+        await ledger.GrantFreeCreditAsync("alice", 0.5m, "trial-alice");
+        await ledger.RefundAsync("alice", "refund-alice");
+
+        var credits = await ledger.GetCreditsAsync("alice");
+        Assert.Equal(["pay-1", "trial-alice", "refund-alice"], credits.Select(e => e.Reference));
+        Assert.Equal([BudgetEntryKind.TopUp, BudgetEntryKind.FreeCredit, BudgetEntryKind.Refund], credits.Select(e => e.Kind));
+        Assert.Equal(0.75m, credits[2].Amount);
+        Assert.Equal((await ledger.GetEntriesAsync("alice")).Where(e => e.Reference is not null), credits);
+        var page = await ledger.GetCreditsAsync("alice", afterSequence: credits[0].Sequence, limit: 1);
+        Assert.Equal(credits[1], Assert.Single(page));
+        Assert.Empty(await ledger.GetCreditsAsync("alice", afterSequence: credits[2].Sequence));
+    }
+
     internal static async Task AssertConsistentAsync(IBudgetLedger ledger, string keyId)
     {
         var entries = new List<BudgetEntry>();

@@ -243,6 +243,9 @@ public sealed class FailedSettleTests
         public Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence = 0, int limit = 1000, CancellationToken cancellationToken = default) =>
             inner.GetEntriesAsync(keyId, afterSequence, limit, cancellationToken);
 
+        public Task<IReadOnlyList<BudgetEntry>> GetCreditsAsync(string keyId, long afterSequence = 0, int limit = 1000, CancellationToken cancellationToken = default) =>
+            inner.GetCreditsAsync(keyId, afterSequence, limit, cancellationToken);
+
         public Task<BudgetReservation?> GetReservationAsync(string requestId, CancellationToken cancellationToken = default) =>
             inner.GetReservationAsync(requestId, cancellationToken);
     }
@@ -296,6 +299,9 @@ public sealed class FailedSettleTests
 
         public Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence = 0, int limit = 1000, CancellationToken cancellationToken = default) =>
             inner.GetEntriesAsync(keyId, afterSequence, limit, cancellationToken);
+
+        public Task<IReadOnlyList<BudgetEntry>> GetCreditsAsync(string keyId, long afterSequence = 0, int limit = 1000, CancellationToken cancellationToken = default) =>
+            inner.GetCreditsAsync(keyId, afterSequence, limit, cancellationToken);
 
         public Task<BudgetReservation?> GetReservationAsync(string requestId, CancellationToken cancellationToken = default) =>
             inner.GetReservationAsync(requestId, cancellationToken);
