@@ -116,7 +116,7 @@
       row.append(
         element('td', key.name, 'name'), element('td', key.id, 'id'), element('td', key.source), element('td', key.state, 'state ' + key.state),
         element('td', money(key.balance?.balance), 'num balance'), element('td', money(key.balance?.reserved), 'num reserved'),
-        element('td', money(key.balance?.available), 'num available'), element('td', money(key.spent), 'num spent'),
+        element('td', money(key.spent), 'num spent'),
         element('td', key.models.length ? key.models.join(', ') : 'all', 'models'));
       const actions = element('td', null, 'actions nowrap');
       if (key.state !== 'closed') {
@@ -134,7 +134,7 @@
   }
 
   function actionButton(action, label, id) {
-    const button = element('button', label, action === 'topup' ? 'secondary' : 'secondary');
+    const button = element('button', label, 'secondary');
     button.type = 'button';
     button.dataset.action = action;
     button.dataset.id = id;
@@ -314,9 +314,11 @@
       const barHeight = max > 0 ? (day.cost / max) * plot : 0;
       const rect = document.createElementNS(ns, 'rect');
       rect.setAttribute('class', 'bar');
-      rect.setAttribute('x', String(index * step + step * 0.15));
+      // A bar is at most 48 units wide, so a range of one day is not a solid block.
+      const barWidth = Math.min(step * 0.7, 48);
+      rect.setAttribute('x', String(index * step + (step - barWidth) / 2));
       rect.setAttribute('y', String(height - bottom - barHeight));
-      rect.setAttribute('width', String(step * 0.7));
+      rect.setAttribute('width', String(barWidth));
       rect.setAttribute('height', String(barHeight));
       rect.dataset.day = day.name;
       rect.dataset.cost = String(day.cost);
