@@ -190,6 +190,42 @@ public sealed class OperatorConsoleInBrowserTests
         await app.StopAsync();
     }
 
+    [SkippableFact]
+    public async Task On_a_phone_in_dark_mode_the_console_fits_the_screen_and_a_reload_keeps_the_tab_signed_in()
+    {
+        var chromium = TestServers.RequireChromium();
+        await using var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = 1 });
+        await using var app = await StartRelayAsync(await fake.StartAsync());
+        var relay = new Uri(app.Urls.First());
+        using var admin = new HttpClient { BaseAddress = relay };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
+        using var created = await admin.PostAsJsonAsync("relay/admin/keys", new { name = "a-rather-long-key-name-for-a-small-screen", credit = 1m });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = chromium, Headless = true, Args = ChromiumArgs });
+        var context = await browser.NewContextAsync(new()
+        {
+            ViewportSize = new() { Width = 390, Height = 844 }, IsMobile = true, HasTouch = true, ColorScheme = ColorScheme.Dark,
+        });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(new Uri(relay, "relay/admin/console").AbsoluteUri);
+        await page.FillAsync("#admin-key", AdminKey);
+        await page.ClickAsync("#login-form button[type=submit]");
+        await Expect(page.Locator("#keys-status")).ToHaveTextAsync("1 key");
+
+        // The page is as wide as the phone: wide tables scroll inside their own box, not the page.
+        Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"),
+            "the page scrolls sideways on a phone");
+        Assert.Equal("rgb(13, 17, 23)", await page.EvaluateAsync<string>("getComputedStyle(document.body).backgroundColor"));
+
+        // A reload of the same tab carries on with the key it kept.
+        await page.ReloadAsync();
+        await Expect(page.Locator("#keys-status")).ToHaveTextAsync("1 key");
+        Assert.True(await page.Locator("#login").IsHiddenAsync());
+        await app.StopAsync();
+    }
+
     private static async Task<WebApplication> StartRelayAsync(Uri fakeBase)
     {
         var builder = WebApplication.CreateSlimBuilder();
