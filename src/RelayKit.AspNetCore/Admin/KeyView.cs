@@ -21,6 +21,9 @@ internal sealed record KeyView(
     BalanceView? Balance,
     string? Secret = null)
 {
+    /// <summary>What the key's usage records cost in all (US dollars), on the key list and a key's read; left out elsewhere.</summary>
+    public decimal? Spent { get; init; }
+
     public static KeyView From(CreatedRelayKey key, DateTimeOffset now, BudgetBalance? balance, string? secret = null) => new(
         key.Id, key.Name, "created", key.Models, key.StateAt(now), key.CreatedAt, key.ExpiresAt, key.RevokedAt, key.ClosedAt,
         balance is null ? null : BalanceView.From(balance), secret);

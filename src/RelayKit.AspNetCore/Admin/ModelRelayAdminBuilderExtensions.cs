@@ -34,6 +34,8 @@ public static class ModelRelayAdminBuilderExtensions
         services.TryAddSingleton<CreatedKeyLookup>();
         services.AddSingleton<RelayAdminEndpoints>();
         services.AddSingleton<RelayAdminUsageEndpoint>();
+        services.AddSingleton<RelayAdminSpendEndpoint>();
+        services.AddSingleton<OperatorConsolePage>();
         return builder;
     }
 }

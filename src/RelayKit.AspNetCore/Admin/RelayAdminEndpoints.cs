@@ -24,6 +24,7 @@ namespace RelayKit.AspNetCore.Admin;
 internal sealed partial class RelayAdminEndpoints(
     IRelayKeyStore store,
     CreatedKeyLookup lookup,
+    IUsageStore usage,
     IServiceProvider services,
     IOptionsMonitor<ModelRelayOptions> options,
     TimeProvider time,
@@ -171,15 +172,27 @@ internal sealed partial class RelayAdminEndpoints(
     {
         var now = time.GetUtcNow();
         var keys = await store.ListAsync(http.RequestAborted);
-        // A configured key's state lives in its ledger account alone (a refund closes it): read it, or a refunded
-        // configured key would be listed as active.
-        var configured = new List<KeyView>();
+        // Each key with its money (balance, reserved) and its spend, so an operator sees the whole picture in one
+        // call. A configured key's state lives in its ledger account alone (a refund closes it): read it, or a
+        // refunded configured key would be listed as active.
+        var views = new List<KeyView>();
         foreach (var key in options.CurrentValue.Keys.Where(k => k?.Name is not null && k.Budget is not null))
         {
-            configured.Add(KeyView.From(key, await Ledger.GetBalanceAsync(key.Name!, http.RequestAborted)));
+            views.Add(KeyView.From(key, await Ledger.GetBalanceAsync(key.Name!, http.RequestAborted)) with
+            {
+                Spent = await SpentAsync(key.Name!, http.RequestAborted),
+            });
         }
 
-        return Json(StatusCodes.Status200OK, new KeyListView([.. configured, .. keys.Select(k => KeyView.From(k, now, null))]));
+        foreach (var key in keys)
+        {
+            views.Add(KeyView.From(key, now, await Ledger.GetBalanceAsync(key.Id, http.RequestAborted)) with
+            {
+                Spent = await SpentAsync(key.Id, http.RequestAborted),
+            });
+        }
+
+        return Json(StatusCodes.Status200OK, new KeyListView(views));
     }
 
     public async Task<IResult> GetAsync(HttpContext http)
@@ -191,8 +204,13 @@ internal sealed partial class RelayAdminEndpoints(
         }
 
         var balance = await Ledger.GetBalanceAsync(key.Id, http.RequestAborted);
-        return Json(StatusCodes.Status200OK, key.Created is { } created ? KeyView.From(created, time.GetUtcNow(), balance) : KeyView.From(key.Configured!, balance));
+        var view = key.Created is { } created ? KeyView.From(created, time.GetUtcNow(), balance) : KeyView.From(key.Configured!, balance);
+        return Json(StatusCodes.Status200OK, view with { Spent = await SpentAsync(key.Id, http.RequestAborted) });
     }
+
+    /// <summary>What a key's usage records cost in all, summed by the usage store (one row per day and model, not per record).</summary>
+    private async Task<decimal> SpentAsync(string keyId, CancellationToken cancellationToken) =>
+        (await usage.GetDailyTotalsAsync(new UsageFilter { KeyName = keyId }, cancellationToken)).Sum(t => t.Cost);
 
     public async Task<IResult> BalanceAsync(HttpContext http)
     {

@@ -84,10 +84,10 @@ internal sealed class RelayAdminUsageEndpoint(IUsageStore store)
     private static bool WantsCsv(HttpRequest request) =>
         request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase));
 
-    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+    internal static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
     /// <summary>An ISO 8601 date (its start, or for <paramref name="endOfDay"/> the start of the next day) or a time with an offset; absent is null.</summary>
-    private static bool TryParseTime(string? text, bool endOfDay, out DateTimeOffset? value)
+    internal static bool TryParseTime(string? text, bool endOfDay, out DateTimeOffset? value)
     {
         value = null;
         if (string.IsNullOrWhiteSpace(text))

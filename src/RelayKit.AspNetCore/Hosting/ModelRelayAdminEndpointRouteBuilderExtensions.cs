@@ -13,8 +13,10 @@ public static class ModelRelayAdminEndpointRouteBuilderExtensions
     /// <summary>
     /// Maps the operations API under <paramref name="prefix"/>: <c>POST keys</c> (create; the secret is
     /// answered once), <c>GET keys</c>, <c>GET keys/{id}</c>, <c>GET keys/{id}/balance</c>,
-    /// <c>GET keys/{id}/ledger</c>, <c>POST keys/{id}/topups</c>, <c>POST keys/{id}/refund</c> and
-    /// <c>POST keys/{id}/revoke</c>, and <c>GET usage</c> (every key's usage records, JSON or CSV). Protect it with the host's policy on the returned builder
+    /// <c>GET keys/{id}/ledger</c>, <c>POST keys/{id}/topups</c>, <c>POST keys/{id}/refund</c>,
+    /// <c>POST keys/{id}/revoke</c>, <c>GET usage</c> (every key's usage records, JSON or CSV) and <c>GET spend</c> (their
+    /// cost by key, model and day), and the operator console page at <c>console</c>, which signs in with
+    /// <c>ModelRelay:Admin:Key</c> and calls this API. Protect it with the host's policy on the returned builder
     /// (<c>.RequireAuthorization("admin")</c>), with <c>ModelRelay:Admin:Key</c>, or both; with neither,
     /// every request is refused with 403. With the relay off (<c>ModelRelay:Enabled=false</c>) nothing is mapped.
     /// </summary>
@@ -50,6 +52,14 @@ public static class ModelRelayAdminEndpointRouteBuilderExtensions
         group.MapPost("/keys/{id}/revoke", http => admin.HandleAsync(http, admin.RevokeAsync)).WithDisplayName("RelayKit admin: revoke");
         var usage = endpoints.ServiceProvider.GetRequiredService<RelayAdminUsageEndpoint>();
         group.MapGet("/usage", http => admin.HandleAsync(http, usage.QueryAsync)).WithDisplayName("RelayKit admin: usage");
+        var spend = endpoints.ServiceProvider.GetRequiredService<RelayAdminSpendEndpoint>();
+        group.MapGet("/spend", http => admin.HandleAsync(http, spend.QueryAsync)).WithDisplayName("RelayKit admin: spend");
+
+        // The console is a page shell with no data of its own: outside the group, so the host's policy on the returned
+        // builder does not hide it from a browser that signs in with the admin key; everything it shows comes from the
+        // calls above, sent with that key.
+        var console = endpoints.ServiceProvider.GetRequiredService<OperatorConsolePage>();
+        endpoints.MapGet(prefix.TrimEnd('/') + "/console", console.WriteAsync).AllowAnonymous().WithDisplayName("RelayKit admin: console");
         return group;
     }
 }

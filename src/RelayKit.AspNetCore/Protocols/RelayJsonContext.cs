@@ -26,6 +26,7 @@ namespace RelayKit.AspNetCore.Protocols;
 [JsonSerializable(typeof(TopUpRequest))]
 [JsonSerializable(typeof(RefundRequest))]
 [JsonSerializable(typeof(UsageListView))]
+[JsonSerializable(typeof(SpendView))]
 [JsonSerializable(typeof(CallerBalanceView))]
 [JsonSerializable(typeof(RequestCostView))]
 [JsonSerializable(typeof(EstimateView))]
