@@ -199,18 +199,33 @@ internal sealed partial class UpstreamForwarder(
         RelayRequestContext context, IReadOnlyList<UpstreamCandidate> candidates, int round, (int Candidate, int Key, TimeSpan? Asked) last)
     {
         var next = selection.Next(candidates, 0);
-        if (next.Candidate < 0 || next != (last.Candidate, last.Key))
+        var longest = selection.Resilience.MaxRetryAfter;
+        TimeSpan wait;
+        if (next.Candidate < 0 && last.Candidate >= 0 && selection.CoolingFor(candidates[last.Candidate].Upstream, last.Key) is { } cooling)
+        {
+            // Nothing is usable because the key that failed last was answered 429 and cools down: its retry-after is
+            // waited for like any other when it is within MaxRetryAfter.
+            if (cooling > longest)
+            {
+                return (-1, -1);
+            }
+
+            // A timer may fire a little before the clock reads the end of the rest: a few milliseconds more.
+            wait = cooling + TimeSpan.FromMilliseconds(5);
+        }
+        else if (next.Candidate < 0 || next != (last.Candidate, last.Key))
         {
             return next;
         }
-
-        var longest = selection.Resilience.MaxRetryAfter;
-        if (last.Asked > longest)
+        else if (last.Asked > longest)
         {
             return (-1, -1);
         }
+        else
+        {
+            wait = last.Asked ?? TimeSpan.FromMilliseconds(Math.Min(longest.TotalMilliseconds, 250 * Math.Pow(2, round - 2)));
+        }
 
-        var wait = last.Asked ?? TimeSpan.FromMilliseconds(Math.Min(longest.TotalMilliseconds, 250 * Math.Pow(2, round - 2)));
         if (wait > TimeSpan.Zero)
         {
             try

@@ -297,7 +297,9 @@ internal sealed partial class UpstreamSelection
         for (var i = start; i < end; i++)
         {
             var upstream = candidates[i].Upstream;
-            keys[i - start] = (tried & (1UL << i)) != 0 ? -1 : PickKey(upstream);
+            // Only whether a key is usable here: the provider's key turn moves only for the upstream chosen, below, or
+            // a provider sharing its priority with another would have its turn moved by the other's requests too.
+            keys[i - start] = (tried & (1UL << i)) != 0 ? -1 : PickKey(upstream, takeTurn: false);
             load[i - start] = Volatile.Read(ref upstream.InFlight);
             if (keys[i - start] >= 0 && (best < 0 || LessLoaded(load[i - start], upstream.Weight, load[best - start], candidates[best].Upstream.Weight)))
             {
@@ -312,10 +314,11 @@ internal sealed partial class UpstreamSelection
 
         // Among those as little loaded as the best (the best among them), the one whose weighted turn it is.
         var turns = candidates[start].Entry.Turns;
+        int chosen;
         lock (turns)
         {
             long total = 0;
-            var chosen = -1;
+            chosen = -1;
             for (var i = start; i < end; i++)
             {
                 var upstream = candidates[i].Upstream;
@@ -334,8 +337,10 @@ internal sealed partial class UpstreamSelection
             }
 
             candidates[chosen].Upstream.Turn -= total;
-            return (chosen, keys[chosen - start]);
         }
+
+        var key = PickKey(candidates[chosen].Upstream);
+        return (chosen, key >= 0 ? key : keys[chosen - start]);
     }
 
     /// <summary>Fewer requests in flight for its weight (compared without dividing).</summary>
@@ -359,6 +364,9 @@ internal sealed partial class UpstreamSelection
 
         return best;
     }
+
+    /// <summary>How long the upstream key still cools down after a 429, or null when it does not.</summary>
+    public TimeSpan? CoolingFor(ModelUpstream upstream, int key) => cooldown?.RemainingCooldown(upstream.Provider.KeyName(key));
 
     private bool Usable(ModelUpstream upstream, int key) =>
         cooldown?.RemainingCooldown(upstream.Provider.KeyName(key)) is null && BreakerOf(upstream, key) is not { IsOpen: true };

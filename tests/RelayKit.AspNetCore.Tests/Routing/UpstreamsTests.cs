@@ -436,6 +436,33 @@ public sealed class UpstreamsTests
     }
 
     [Fact]
+    public async Task A_key_pool_beside_another_upstream_of_its_priority_still_spreads_over_its_keys()
+    {
+        await using var relay = FakeRelay.Create(s =>
+        {
+            RelaySettings.PrimaryAndFallback(s);
+            s["ModelRelay:Models:gpt-5.5:Upstreams:1:Priority"] = "0"; // azure beside openai, equal weights
+            s["ModelRelay:Providers:openai:ApiKey"] = "";
+            s["ModelRelay:Providers:openai:ApiKeys:0"] = "sk-pool-a-SECRET";
+            s["ModelRelay:Providers:openai:ApiKeys:1"] = "sk-pool-b-SECRET";
+        });
+        var http = relay.App.CreateClient();
+        for (var i = 0; i < 20; i++)
+        {
+            var (status, body, _) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+            Assert.True(status == 200, body.ToString());
+        }
+
+        // Half to each upstream, and openai's half over both of its keys: the key turn moves only when openai is chosen
+        // (it used to move on azure's requests too, so openai, chosen every other time, always met the same key).
+        Assert.Equal(10, relay.Fake.Requests.Count(r => r.Model == "gpt55-prod"));
+        Assert.Equal(5, SentWith("a"));
+        Assert.Equal(5, SentWith("b"));
+
+        int SentWith(string key) => relay.Recorder.Exchanges.Count(e => e.Headers.TryGetValue("authorization", out var value) && value == $"Bearer sk-pool-{key}-SECRET");
+    }
+
+    [Fact]
     public async Task A_breaker_opens_after_failures_in_a_row_skips_its_upstream_and_closes_after_a_good_trial()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
@@ -622,6 +649,33 @@ public sealed class UpstreamsTests
         Assert.True(status == 200, body.ToString());
         Assert.Equal("3", headers.GetValues("x-relaykit-attempts").Single());
         Assert.Equal(3, relay.Fake.Requests.Count);
+    }
+
+    [Theory]
+    [InlineData(1, "2")] // within MaxRetryAfter (5 s by default): waited for, then the key answers
+    [InlineData(20, "1")] // past it: the caller gets the 429 at once
+    public async Task A_429_is_waited_for_only_when_its_retry_after_is_within_MaxRetryAfter(int retryAfterSeconds, string attempts)
+    {
+        await using var relay = FakeRelay.Create(s => s["ModelRelay:Resilience:MaxAttempts"] = "3");
+        relay.Fake.Setup().ForModel("gpt-5.5").Times(1).WithFault(FakeFault.RateLimited(TimeSpan.FromSeconds(retryAfterSeconds)));
+        var http = relay.App.CreateClient();
+
+        var started = DateTime.UtcNow;
+        var (status, body, headers) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
+        var took = DateTime.UtcNow - started;
+
+        Assert.Equal(attempts, headers.GetValues("x-relaykit-attempts").Single());
+        Assert.Equal(int.Parse(attempts, CultureInfo.InvariantCulture), relay.Fake.Requests.Count);
+        if (attempts == "2")
+        {
+            Assert.True(status == 200, body.ToString());
+            Assert.True(took >= TimeSpan.FromSeconds(retryAfterSeconds) - TimeSpan.FromMilliseconds(50), $"answered after {took}, before the key's retry-after");
+        }
+        else
+        {
+            Assert.Equal(429, status);
+            Assert.True(took < TimeSpan.FromSeconds(10), "the relay waited for a retry-after past MaxRetryAfter");
+        }
     }
 
     [Fact]
