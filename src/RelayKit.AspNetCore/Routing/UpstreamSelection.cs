@@ -173,9 +173,11 @@ internal sealed partial class UpstreamSelection
 
     /// <summary>
     /// Passes a probe's outcome (<see cref="Status.UpstreamProbes"/>) through the breaker of one key of each upstream:
-    /// a failed probe counts as a failed attempt there, a good one as a success, and a breaker whose break is over takes
-    /// it as its trial (closing on a good one, opening again on a failure). A breaker that is resting, or whose trial is
-    /// under way, refuses it as it refuses a request; it is then not counted there. Returns how many breakers counted it.
+    /// a failed probe counts as a failed attempt there, and a breaker whose break is over takes it as its trial (closing on
+    /// a good one, opening again on a failure). A good probe is not counted by a closed breaker: it only lists models, so
+    /// it cannot vouch for a model's deployment, and as a success in the breaker's window it would keep the failures of
+    /// real requests from ever opening it. A breaker that is resting, or whose trial is under way, refuses a probe as it
+    /// refuses a request; it is then not counted there. Returns how many breakers counted it.
     /// </summary>
     /// <remarks>
     /// The probe is sent once per key and its outcome given to each breaker of that key (one per model the provider
@@ -190,6 +192,11 @@ internal sealed partial class UpstreamSelection
             if (BreakerOf(upstream, key) is not { } breaker)
             {
                 return 0; // breakers are off
+            }
+
+            if (!failed && breaker.State.CircuitState == CircuitState.Closed)
+            {
+                continue;
             }
 
             var context = ResilienceContextPool.Shared.Get(cancellationToken);

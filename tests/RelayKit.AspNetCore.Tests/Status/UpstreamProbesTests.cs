@@ -171,6 +171,31 @@ public sealed class UpstreamProbesTests
     }
 
     [Fact]
+    public async Task Good_probes_between_failing_requests_do_not_keep_the_breaker_from_opening()
+    {
+        await using var relay = Relay(s =>
+        {
+            RelaySettings.PrimaryAndFallback(s);
+            s["ModelRelay:Resilience:BreakAfterFailures"] = "2";
+            s["ModelRelay:Resilience:BreakFor"] = "00:00:30";
+            s["ModelRelay:Providers:openai:Probe:Interval"] = "00:00:05";
+        });
+
+        // openai lists its models fine, but its gpt-5.5 deployment fails every request.
+        relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
+        using var http = relay.App.CreateClient();
+
+        Assert.Equal("azure/2", await ServedByAsync(http));
+        Assert.True((await ProbeAfterAsync(relay, TimeSpan.FromSeconds(5))).Ok);
+        Assert.Equal("azure/2", await ServedByAsync(http));
+
+        // Two failed requests within BreakFor open it although a good probe came between them (a list of models says
+        // nothing of one model's deployment).
+        Assert.Equal("open", await BreakerAsync(http, "gpt-5.5", "openai"));
+        Assert.Equal("azure/1", await ServedByAsync(http));
+    }
+
+    [Fact]
     public async Task A_half_open_breaker_whose_trial_probe_fails_opens_again()
     {
         await using var relay = Relay(s =>
