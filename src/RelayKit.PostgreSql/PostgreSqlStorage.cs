@@ -28,6 +28,15 @@ internal sealed class PostgreSqlStorage : IPostgreSqlStorage, IAsyncDisposable
 
     public IUsageStore CreateUsageStore(string connectionString, string schema) => new PostgreSqlUsageStore(DataSource(connectionString), schema);
 
+    public Status.History.IStatusStore CreateStatusStore(string connectionString, string schema)
+    {
+        var dataSource = DataSource(connectionString);
+        return new Status.History.SqlStatusStore(
+            async token => await dataSource.OpenConnectionAsync(token),
+            $"\"{PostgreSqlSchemaName.Checked(schema)}\".",
+            PostgreSqlSchemaName.Dialect(schema));
+    }
+
     /// <summary>The shared data source for <paramref name="connectionString"/>, created on first use.</summary>
     internal NpgsqlDataSource DataSource(string connectionString) =>
         _dataSources.GetOrAdd(connectionString, cs => new Lazy<NpgsqlDataSource>(() => NpgsqlDataSource.Create(WithBoundedPool(cs)))).Value;

@@ -93,6 +93,7 @@ internal sealed partial class UpstreamSelection
     private readonly UpstreamCooldown? cooldown;
     private readonly ModelRouter? router;
     private readonly IUpstreamRestShare? share;
+    private readonly Status.History.StatusHistory? history;
 
     public UpstreamSelection(
         IOptionsMonitor<ModelRelayOptions> options,
@@ -100,8 +101,10 @@ internal sealed partial class UpstreamSelection
         ILogger<UpstreamSelection> logger,
         UpstreamCooldown? cooldown = null,
         ModelRouter? router = null,
-        IUpstreamRestShare? share = null)
+        IUpstreamRestShare? share = null,
+        Status.History.StatusHistory? history = null)
     {
+        this.history = history;
         this.options = options;
         this.timeProvider = timeProvider;
         this.logger = logger;
@@ -409,11 +412,14 @@ internal sealed partial class UpstreamSelection
                     var until = breaker.Opened(args.BreakDuration);
                     share?.Publish(new UpstreamRest(UpstreamRest.Breaker, upstream.BreakerName(key), until));
                     LogBreakerOpened(name, model, resilience.BreakAfterFailures, args.BreakDuration);
+                    history?.Started(upstream.BreakerName(key), upstream.Provider.Name, upstream.UpstreamModel ?? "", "breaker",
+                        $"Breaker of {name} ({model}) opened after {resilience.BreakAfterFailures} failed attempts in a row");
                     return ValueTask.CompletedTask;
                 },
                 OnClosed = _ =>
                 {
                     LogBreakerClosed(name, model);
+                    history?.Ended(upstream.BreakerName(key));
                     return ValueTask.CompletedTask;
                 },
             })

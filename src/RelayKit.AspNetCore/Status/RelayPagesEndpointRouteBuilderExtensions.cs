@@ -14,6 +14,7 @@ internal static class RelayPagesEndpointRouteBuilderExtensions
         var status = ActivatorUtilities.CreateInstance<RelayStatusEndpoint>(services);
         var usage = ActivatorUtilities.CreateInstance<UsageEndpoint>(services);
         group.MapGet("/relay/status", status.HandleAsync).WithDisplayName("RelayKit status").AllowAnonymous();
+        group.MapGet("/relay/status/summary.json", status.HandleSummaryAsync).WithDisplayName("RelayKit status summary").AllowAnonymous();
         group.MapGet("/relay/usage", http => Hosting.StoreFailures.GuardAsync(http, "usage page", usage.HandleAsync)).WithDisplayName("RelayKit usage").AllowAnonymous();
     }
 }

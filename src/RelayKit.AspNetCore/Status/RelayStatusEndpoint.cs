@@ -15,16 +15,42 @@ namespace RelayKit.AspNetCore.Status;
 /// each model's route (its upstreams with their breakers per provider key), as JSON or, for a browser, as a page. It
 /// names providers, models and provider keys by place (<c>openai#0</c>) only: no key, caller key name, address or secret.
 /// </summary>
-internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTracker health, TimeProvider timeProvider, RelayPriceCatalog prices)
+internal sealed class RelayStatusEndpoint(
+    ModelRouter router,
+    UpstreamHealthTracker health,
+    TimeProvider timeProvider,
+    RelayPriceCatalog prices,
+    History.IStatusStore history,
+    Microsoft.Extensions.Options.IOptionsMonitor<UpstreamHealthOptions> healthOptions)
 {
+    /// <summary><c>GET /relay/status/summary.json</c>: the history in Statuspage's v2 summary shape.</summary>
+    public async Task HandleSummaryAsync(HttpContext http)
+    {
+        var report = await History.StatusReport.BuildAsync(history, router, health, healthOptions, timeProvider.GetUtcNow(), http.RequestAborted);
+        http.Response.Headers.CacheControl = "no-store";
+        await RelayPageResponses.WriteJsonAsync(http, History.StatusSummaryJson.Build(report, PageUrl(http)));
+    }
 
-    public Task HandleAsync(HttpContext http)
+    private static string PageUrl(HttpContext http)
+    {
+        var path = http.Request.PathBase + http.Request.Path;
+        var page = path.Value!.EndsWith("/summary.json", StringComparison.Ordinal) ? path.Value[..^"/summary.json".Length] : path.Value;
+        return $"{http.Request.Scheme}://{http.Request.Host}{page}";
+    }
+
+    public async Task HandleAsync(HttpContext http)
     {
         var status = Build();
         http.Response.Headers.CacheControl = "no-store";
-        return RelayPageResponses.WantsHtml(http.Request)
-            ? RelayPageResponses.WriteHtmlAsync(http, RenderHtml(status), nonce: null)
-            : RelayPageResponses.WriteJsonAsync(http, WithoutNulls(status));
+        if (!RelayPageResponses.WantsHtml(http.Request))
+        {
+            await RelayPageResponses.WriteJsonAsync(http, WithoutNulls(status));
+            return;
+        }
+
+        var report = await History.StatusReport.BuildAsync(history, router, health, healthOptions, timeProvider.GetUtcNow(), http.RequestAborted);
+        var nonce = RelayPageResponses.NewNonce();
+        await RelayPageResponses.WriteHtmlAsync(http, RenderHtml(status, report, nonce), nonce);
     }
 
     /// <summary>The status with every field that has no value left out, as the README promises; the page reads a missing field as no value.</summary>
@@ -222,10 +248,11 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
         : idle && health == "healthy" ? "healthy (probed)"
         : health;
 
-    private static string RenderHtml(JsonObject status)
+    private static string RenderHtml(JsonObject status, History.StatusReport report, string nonce)
     {
-        var html = new StringBuilder();
-        html.Append("<h1>Relay status</h1><p>Generated ").Append(E(status["generated_at"]!.GetValue<DateTimeOffset>().ToString("u", CultureInfo.InvariantCulture))).Append(" (UTC). From the relay's real traffic, and the probes of providers that have them.</p>");
+        var html = new StringBuilder("<div id=\"live\">");
+        History.StatusPageHtml.Append(html, report);
+        html.Append("<h2>Details</h2><p>Generated ").Append(E(status["generated_at"]!.GetValue<DateTimeOffset>().ToString("u", CultureInfo.InvariantCulture))).Append(" (UTC). From the relay's real traffic, and the probes of providers that have them.</p>");
         html.Append("<h2>Upstreams</h2><table id=\"upstreams\"><thead><tr><th>Upstream</th><th>Format</th><th>Health</th>")
             .Append("<th>Uptime 1 h</th><th>Uptime 24 h</th><th>Requests 1 h</th><th>Error rate 1 h</th><th>Error rate 24 h</th>")
             .Append("<th>p50</th><th>p95</th><th>p99</th><th>Last probe</th></tr></thead><tbody>");
@@ -295,8 +322,8 @@ internal sealed class RelayStatusEndpoint(ModelRouter router, UpstreamHealthTrac
             }
         }
 
-        html.Append("</tbody></table>");
-        return RelayPageResponses.Document("Relay status", html.ToString(), script: null, nonce: null);
+        html.Append("</tbody></table></div>");
+        return RelayPageResponses.Document("Relay status", html.ToString(), History.StatusPageStyle.Script, nonce, History.StatusPageStyle.Css);
     }
 
     /// <summary>The last probe's cell: ok or failed (naming each failed key's status or error), the latency and the time.</summary>

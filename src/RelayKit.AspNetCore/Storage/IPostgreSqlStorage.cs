@@ -16,4 +16,7 @@ internal interface IPostgreSqlStorage
     IRelayKeyStore CreateKeyStore(string connectionString, string schema);
 
     IUsageStore CreateUsageStore(string connectionString, string schema);
+
+    /// <summary>The status page's history, in the usage records' schema.</summary>
+    Status.History.IStatusStore CreateStatusStore(string connectionString, string schema);
 }

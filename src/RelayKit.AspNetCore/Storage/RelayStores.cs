@@ -64,6 +64,18 @@ internal static partial class RelayStores
         _ => new InMemoryUsageStore(),
     };
 
+    /// <summary>
+    /// The status page's history, where the usage records are: the same SQLite file or PostgreSQL schema; in memory when
+    /// usage records are kept in memory or not at all.
+    /// </summary>
+    public static Status.History.IStatusStore CreateStatusStore(IServiceProvider services, UsageOptions options) => options.Store switch
+    {
+        UsageStoreKind.Sqlite => Status.History.StatusStores.Sqlite(Files(services).Resolve(options.SqlitePath, DefaultUsageFile)),
+        UsageStoreKind.PostgreSql => PostgreSql(services, "Usage:Store is PostgreSql")
+            .CreateStatusStore(Required(options.PostgreSqlConnectionString, "Usage:PostgreSqlConnectionString"), options.PostgreSqlSchema),
+        _ => Status.History.StatusStores.InMemory(),
+    };
+
     /// <summary>What is wrong with the ledger's store choice, one message per problem, each starting with the setting's name under <c>Budgets</c>.</summary>
     public static IEnumerable<string> Problems(BudgetStorageOptions options) =>
         Problems(Enum.IsDefined(options.Store), "Sqlite, PostgreSql or InMemory", options.Store == BudgetStoreKind.PostgreSql, options.PostgreSqlConnectionString, options.PostgreSqlSchema);

@@ -40,7 +40,7 @@ internal sealed class UpstreamAttempt(
         var latency = timeProvider.GetElapsedTime(_startedAt);
         if (error is not null)
         {
-            health.RecordAttempt(provider, succeeded: false, latency);
+            health.RecordAttempt(provider, succeeded: false, latency, upstreamModel);
         }
 
         var errorType = error?.Code
@@ -57,7 +57,7 @@ internal sealed class UpstreamAttempt(
         // A 5xx or 429 means the upstream could not serve; a stream it broke off is a failure too. A 4xx
         // caused by the caller's request says nothing against the upstream.
         var upstreamFailed = status >= 500 || status == 429 || (!completed && !clientAborted);
-        health.RecordAttempt(provider, !upstreamFailed, _latency ?? timeProvider.GetElapsedTime(_startedAt));
+        health.RecordAttempt(provider, !upstreamFailed, _latency ?? timeProvider.GetElapsedTime(_startedAt), upstreamModel);
         Finish(status, !completed && !clientAborted ? "upstream_broken" : clientAborted && !completed ? "client_aborted" : null);
     }
 

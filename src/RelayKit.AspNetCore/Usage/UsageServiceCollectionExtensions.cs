@@ -58,6 +58,12 @@ internal static class UsageServiceCollectionExtensions
         services.TryAddSingleton<RelayActivitySource>();
         services.TryAddSingleton<UpstreamHealthTracker>();
 
+        // The status page's stored history: counted here, written by a background service to the usage store's database.
+        services.TryAddSingleton<Status.History.StatusHistory>();
+        services.TryAddSingleton<Status.History.IStatusStore>(provider => RelayStores.CreateStatusStore(provider, provider.GetRequiredService<IOptions<UsageOptions>>().Value));
+        services.TryAddSingleton<Status.History.StatusHistoryWriter>();
+        services.AddSingleton<IHostedService>(provider => provider.GetRequiredService<Status.History.StatusHistoryWriter>());
+
         services.TryAddSingleton(RelayFiles.Create);
         services.TryAddSingleton<IUsageStore>(provider => RelayStores.CreateUsageStore(provider, provider.GetRequiredService<IOptions<UsageOptions>>().Value));
         services.TryAddSingleton<UsageQueue>();

@@ -57,7 +57,7 @@ public sealed class MapModelRelayTests
             .Select(e => e.RoutePattern.RawText!)
             .Distinct()
             .Order(StringComparer.Ordinal);
-        Assert.Equal(["/relay/status", "/relay/usage", "/v1/chat/completions", "/v1/embeddings", "/v1/messages", "/v1/messages/count_tokens", "/v1/models", "/v1/models/{**model}",
+        Assert.Equal(["/relay/status", "/relay/status/summary.json", "/relay/usage", "/v1/chat/completions", "/v1/embeddings", "/v1/messages", "/v1/messages/count_tokens", "/v1/models", "/v1/models/{**model}",
             "/v1/relay/balance", "/v1/relay/estimate", "/v1/relay/ledger", "/v1/relay/requests/{requestId}/cost", "/v1/responses"], reached);
     }
 

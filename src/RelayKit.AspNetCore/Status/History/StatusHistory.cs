@@ -1,0 +1,132 @@
+namespace RelayKit.AspNetCore.Status.History;
+
+/// <summary>
+/// The status history's side of the request path: each attempt is counted in memory, per upstream (the provider, and
+/// the provider with its model) and minute, and each breaker or probe incident is noted; <see cref="StatusHistoryWriter"/>
+/// takes what gathered every few seconds and adds it to the store. Nothing here waits on the store.
+/// </summary>
+internal sealed class StatusHistory(TimeProvider timeProvider)
+{
+    // What a failing store may leave waiting, in minutes: older counts are dropped rather than grow without bound.
+    private const long KeepUnwrittenMinutes = 60;
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, StatusIncident> _open = new(StringComparer.Ordinal);
+    private Dictionary<(string Provider, string Model, long Minute), Counts> _pending = [];
+    private List<StatusIncident> _incidents = [];
+
+    /// <summary>Counts one attempt at <paramref name="provider"/> (and at its <paramref name="model"/>, when known), timed now.</summary>
+    public void RecordAttempt(string provider, string? model, bool succeeded, TimeSpan latency)
+    {
+        var minute = StatusResolution.MinuteOf(timeProvider.GetUtcNow());
+        var bin = LatencyBins.IndexOf(latency);
+        lock (_gate)
+        {
+            Add((provider, "", minute));
+            if (!string.IsNullOrEmpty(model))
+            {
+                Add((provider, model, minute));
+            }
+        }
+
+        void Add((string, string, long) key)
+        {
+            if (!_pending.TryGetValue(key, out var counts))
+            {
+                _pending[key] = counts = new Counts();
+            }
+
+            if (succeeded)
+            {
+                counts.Successes++;
+            }
+            else
+            {
+                counts.Failures++;
+            }
+
+            counts.Bins[bin]++;
+        }
+    }
+
+    /// <summary>Starts an incident under <paramref name="key"/> unless one under it lasts already.</summary>
+    public void Started(string key, string provider, string model, string kind, string title)
+    {
+        lock (_gate)
+        {
+            if (_open.ContainsKey(key))
+            {
+                return;
+            }
+
+            var incident = new StatusIncident(Guid.NewGuid().ToString("N"), provider, model, kind, title, timeProvider.GetUtcNow(), null);
+            _open[key] = incident;
+            _incidents.Add(incident);
+        }
+    }
+
+    /// <summary>Ends the incident under <paramref name="key"/>, if one lasts.</summary>
+    public void Ended(string key)
+    {
+        lock (_gate)
+        {
+            if (_open.Remove(key, out var incident))
+            {
+                _incidents.Add(incident with { EndedAt = timeProvider.GetUtcNow() });
+            }
+        }
+    }
+
+    /// <summary>Takes everything gathered since the last take, for the writer.</summary>
+    public (IReadOnlyList<StatusMinute> Minutes, IReadOnlyList<StatusIncident> Incidents) Take()
+    {
+        Dictionary<(string Provider, string Model, long Minute), Counts> pending;
+        List<StatusIncident> incidents;
+        lock (_gate)
+        {
+            if (_pending.Count == 0 && _incidents.Count == 0)
+            {
+                return ([], []);
+            }
+
+            (pending, _pending) = (_pending, []);
+            (incidents, _incidents) = (_incidents, []);
+        }
+
+        return (pending.Select(p => new StatusMinute(p.Key.Provider, p.Key.Model, p.Key.Minute, p.Value.Successes, p.Value.Failures, p.Value.Bins)).ToList(), incidents);
+    }
+
+    /// <summary>Puts back what the store could not take, to be written with the next batch (counts of the last hour only).</summary>
+    public void PutBack(IReadOnlyList<StatusMinute> minutes, IReadOnlyList<StatusIncident> incidents)
+    {
+        var oldest = StatusResolution.MinuteOf(timeProvider.GetUtcNow()) - KeepUnwrittenMinutes;
+        lock (_gate)
+        {
+            foreach (var minute in minutes.Where(m => m.Minute >= oldest))
+            {
+                var key = (minute.Provider, minute.Model, minute.Minute);
+                if (!_pending.TryGetValue(key, out var counts))
+                {
+                    _pending[key] = counts = new Counts();
+                }
+
+                counts.Successes += minute.Successes;
+                counts.Failures += minute.Failures;
+                for (var i = 0; i < counts.Bins.Length; i++)
+                {
+                    counts.Bins[i] += minute.LatencyBins[i];
+                }
+            }
+
+            // Saved by id: the later state of one incident wins, so the older ones go first.
+            _incidents.InsertRange(0, incidents);
+        }
+    }
+
+    private sealed class Counts
+    {
+        public long Successes;
+        public long Failures;
+        public readonly long[] Bins = new long[LatencyBins.Count];
+    }
+}
