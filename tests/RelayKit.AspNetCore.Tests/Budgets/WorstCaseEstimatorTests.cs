@@ -166,4 +166,83 @@ public sealed class WorstCaseEstimatorTests
         Assert.InRange(openAi.PromptTokens, Defaults.ImageTokens, Defaults.ImageTokens + 50);
         Assert.InRange(anthropic.PromptTokens, Defaults.ImageTokens * Defaults.ApproximateTokenizerMargin, (Defaults.ImageTokens + 50) * Defaults.ApproximateTokenizerMargin);
     }
+
+    [Fact]
+    public void A_body_that_is_not_an_object_or_a_missing_price_is_refused_before_anything_is_counted()
+    {
+        Assert.True(_catalog.TryGetPrice("gpt-4o", out var price));
+        using var array = JsonDocument.Parse("""[{"role":"user","content":"Hello"}]""");
+        var notObject = Assert.Throws<ArgumentException>(() => _estimator.Estimate(array.RootElement, PromptFormat.OpenAIChat, "gpt-4o", price, 10));
+        Assert.Contains("JSON object", notObject.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => _estimator.LowerBound(array.RootElement, PromptFormat.OpenAIChat, "gpt-4o", price, 10));
+
+        using var body = JsonDocument.Parse("""{"messages":[{"role":"user","content":"Hello"}]}""");
+        Assert.Throws<ArgumentNullException>(() => _estimator.Estimate(body.RootElement, PromptFormat.OpenAIChat, "gpt-4o", null!, 10));
+        Assert.Throws<ArgumentNullException>(() => _estimator.LowerBound(body.RootElement, PromptFormat.OpenAIChat, "gpt-4o", null!, 10));
+    }
+
+    [Fact]
+    public void Only_chat_completions_multiply_the_output_limit_by_n()
+    {
+        // n means choices only in chat completions; elsewhere it is not a field the upstream reads, and must not triple the hold.
+        var responses = Estimate("""{"input":"Tell me a joke","max_output_tokens":100,"n":3}""", PromptFormat.OpenAIResponses, "gpt-5");
+        Assert.Equal(100, responses.OutputTokens);
+        Assert.Equal(TokenCost.WorstCase(Price("gpt-5"), responses.PromptTokens, 100), responses.Cost);
+
+        var messages = Estimate("""{"messages":[{"role":"user","content":"Tell me a joke"}],"max_tokens":100,"n":3}""", PromptFormat.AnthropicMessages, "claude-sonnet-4-5");
+        Assert.Equal(100, messages.OutputTokens);
+        Assert.Equal(TokenCost.WorstCase(Price("claude-sonnet-4-5"), messages.PromptTokens, 100), messages.Cost);
+
+        var chat = Estimate("""{"messages":[{"role":"user","content":"Tell me a joke"}],"max_tokens":100,"n":3}""", PromptFormat.OpenAIChat, "gpt-4o");
+        Assert.Equal(300, chat.OutputTokens);
+    }
+
+    [Fact]
+    public void A_limit_times_n_just_inside_longs_range_is_taken_exactly_not_saturated()
+    {
+        // 2^43 - 1 tokens in each of 2^20 choices: the product fits in a long (just), so it is the worst case as is.
+        const long limit = (1L << 43) - 1;
+        var exact = Estimate($$"""{"messages":[{"role":"user","content":"Hi"}],"max_tokens":{{limit}},"n":{{1 << 20}}}""", PromptFormat.OpenAIChat, "gpt-4o");
+        Assert.Equal(limit * (1 << 20), exact.OutputTokens);
+        Assert.NotEqual(long.MaxValue, exact.OutputTokens);
+
+        // One more token each and it would not fit: then it saturates.
+        var past = Estimate($$"""{"messages":[{"role":"user","content":"Hi"}],"max_tokens":{{limit + 1}},"n":{{1 << 20}}}""", PromptFormat.OpenAIChat, "gpt-4o");
+        Assert.Equal(long.MaxValue, past.OutputTokens);
+    }
+
+    [Fact]
+    public void A_conversation_or_a_file_source_is_reported_as_context_the_relay_cannot_see()
+    {
+        Assert.True(Estimate("""{"input":"And another","conversation":"conv_1"}""", PromptFormat.OpenAIResponses, "gpt-5").HasUncountedContext);
+        Assert.True(Estimate("""{"input":"And another","prompt":{"id":"pmpt_1"}}""", PromptFormat.OpenAIResponses, "gpt-5").HasUncountedContext);
+        Assert.False(Estimate("""{"input":"And another","conversation":null}""", PromptFormat.OpenAIResponses, "gpt-5").HasUncountedContext);
+
+        // An Anthropic document whose source is a file: its text is on the provider's side, whatever the source names it by.
+        Assert.True(Estimate("""{"messages":[{"role":"user","content":[{"type":"document","source":{"type":"file"}}]}],"max_tokens":10}""", PromptFormat.AnthropicMessages, "claude-sonnet-4-5").HasUncountedContext);
+
+        // Sources that carry their content, or a "source" that is no object at all, are counted.
+        Assert.False(Estimate("""{"messages":[{"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"Plain"}}]}],"max_tokens":10}""", PromptFormat.AnthropicMessages, "claude-sonnet-4-5").HasUncountedContext);
+        Assert.False(Estimate("""{"messages":[{"role":"user","content":[{"type":"text","text":"Hi","source":"inline"}]}],"max_tokens":10}""", PromptFormat.AnthropicMessages, "claude-sonnet-4-5").HasUncountedContext);
+        Assert.False(Estimate("""{"messages":[{"role":"user","content":[{"type":"text","text":"Hi","source":{"kind":"file"}}]}],"max_tokens":10}""", PromptFormat.AnthropicMessages, "claude-sonnet-4-5").HasUncountedContext);
+    }
+
+    [Fact]
+    public void An_embeddings_token_array_counts_one_token_per_number_however_many_digits()
+    {
+        // Token ids, not text: 123456789 is one token, although its digits would tokenize to several.
+        var ids = Estimate("""{"input":[123456789,987654321,100000]}""", PromptFormat.OpenAIEmbeddings, "text-embedding-3-small");
+        Assert.Equal(3, ids.PromptTokens);
+        Assert.Equal(3 * 0.02m / 1_000_000m, ids.Cost);
+
+        // Embeddings have no output: nothing was assumed, so admission writes no output limit into the body.
+        Assert.Equal(0, ids.OutputTokens);
+        Assert.True(ids.OutputLimitFromRequest);
+    }
+
+    private ModelPrice Price(string model)
+    {
+        Assert.True(_catalog.TryGetPrice(model, out var price));
+        return price;
+    }
 }

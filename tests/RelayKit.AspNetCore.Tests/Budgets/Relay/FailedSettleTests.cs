@@ -50,6 +50,10 @@ public sealed class FailedSettleTests
         var (credited, charged, _) = await relay.SumsAsync();
         Assert.Equal((1m, expected), (credited, charged));
 
+        // A timeout is a store failure: logged as the store's outage (the rate-limited line), naming the settle.
+        Assert.Contains(relay.App.Logs.GetSnapshot(), r => r.Id.Id == 6 && r.Message.Contains($"on settle ({requestId})", StringComparison.Ordinal));
+        Assert.DoesNotContain(relay.App.Logs.GetSnapshot(), r => r.Id.Id == 5102);
+
         // The sweep after expiry finds nothing left to release.
         Assert.Equal(0, await relay.Ledger().ReleaseExpiredAsync());
         Assert.Equal(1m - expected, (await relay.Ledger().GetBalanceAsync("alice"))!.Balance);
@@ -152,6 +156,7 @@ public sealed class FailedSettleTests
         Assert.Equal(0m, record.Cost);
         Assert.Equal(ReservationState.Open, (await relay.Ledger().GetReservationAsync(requestId))?.State ?? ReservationState.Open);
         Assert.DoesNotContain(await relay.Ledger().GetEntriesAsync("alice"), e => e.Kind == BudgetEntryKind.Charge);
+        Assert.Contains(relay.App.Logs.GetSnapshot(), r => r.Id.Id == 5104 && r.Message.Contains(requestId, StringComparison.Ordinal));
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(spoolFolder + "-gone", recursive: true);
     });
@@ -184,6 +189,9 @@ public sealed class FailedSettleTests
         Assert.Equal(ids[0], ledger!.Refused);
         Assert.NotEqual(ReservationState.Settled, (await relay.Ledger().GetReservationAsync(ids[0]))?.State);
         Assert.Single(relay.App.Logs.GetSnapshot(), r => r.Id.Id == 5114 && r.Message.Contains(ids[0], StringComparison.Ordinal));
+
+        // The refusal is no store failure: logged as a failed settle of that request, not as an outage.
+        Assert.Contains(relay.App.Logs.GetSnapshot(), r => r.Id.Id == 5102 && r.Message.Contains(ids[0], StringComparison.Ordinal));
     });
 
     /// <summary>
