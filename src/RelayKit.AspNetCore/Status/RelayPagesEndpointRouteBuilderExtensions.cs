@@ -13,8 +13,8 @@ internal static class RelayPagesEndpointRouteBuilderExtensions
         var services = group.ServiceProvider;
         var status = ActivatorUtilities.CreateInstance<RelayStatusEndpoint>(services);
         var usage = ActivatorUtilities.CreateInstance<UsageEndpoint>(services);
-        group.MapGet("/relay/status", status.HandleAsync).WithDisplayName("RelayKit status").AllowAnonymous();
-        group.MapGet("/relay/status/summary.json", status.HandleSummaryAsync).WithDisplayName("RelayKit status summary").AllowAnonymous();
+        group.MapGet("/relay/status", http => Hosting.StoreFailures.GuardAsync(http, "status page", status.HandleAsync)).WithDisplayName("RelayKit status").AllowAnonymous();
+        group.MapGet("/relay/status/summary.json", http => Hosting.StoreFailures.GuardAsync(http, "status summary", status.HandleSummaryAsync)).WithDisplayName("RelayKit status summary").AllowAnonymous();
         group.MapGet("/relay/usage", http => Hosting.StoreFailures.GuardAsync(http, "usage page", usage.HandleAsync)).WithDisplayName("RelayKit usage").AllowAnonymous();
     }
 }
