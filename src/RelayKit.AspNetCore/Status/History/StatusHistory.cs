@@ -22,30 +22,11 @@ internal sealed class StatusHistory(TimeProvider timeProvider)
         var bin = LatencyBins.IndexOf(latency);
         lock (_gate)
         {
-            Add((provider, "", minute));
+            CountsAt((provider, "", minute)).Add(succeeded, bin);
             if (!string.IsNullOrEmpty(model))
             {
-                Add((provider, model, minute));
+                CountsAt((provider, model, minute)).Add(succeeded, bin);
             }
-        }
-
-        void Add((string, string, long) key)
-        {
-            if (!_pending.TryGetValue(key, out var counts))
-            {
-                _pending[key] = counts = new Counts();
-            }
-
-            if (succeeded)
-            {
-                counts.Successes++;
-            }
-            else
-            {
-                counts.Failures++;
-            }
-
-            counts.Bins[bin]++;
         }
     }
 
@@ -104,12 +85,7 @@ internal sealed class StatusHistory(TimeProvider timeProvider)
         {
             foreach (var minute in minutes.Where(m => m.Minute >= oldest))
             {
-                var key = (minute.Provider, minute.Model, minute.Minute);
-                if (!_pending.TryGetValue(key, out var counts))
-                {
-                    _pending[key] = counts = new Counts();
-                }
-
+                var counts = CountsAt((minute.Provider, minute.Model, minute.Minute));
                 counts.Successes += minute.Successes;
                 counts.Failures += minute.Failures;
                 for (var i = 0; i < counts.Bins.Length; i++)
@@ -123,10 +99,35 @@ internal sealed class StatusHistory(TimeProvider timeProvider)
         }
     }
 
+    /// <summary>The pending counts of one upstream's minute, made when first needed; under <see cref="_gate"/>.</summary>
+    private Counts CountsAt((string Provider, string Model, long Minute) key)
+    {
+        if (!_pending.TryGetValue(key, out var counts))
+        {
+            _pending[key] = counts = new Counts();
+        }
+
+        return counts;
+    }
+
     private sealed class Counts
     {
         public long Successes;
         public long Failures;
         public readonly long[] Bins = new long[LatencyBins.Count];
+
+        public void Add(bool succeeded, int bin)
+        {
+            if (succeeded)
+            {
+                Successes++;
+            }
+            else
+            {
+                Failures++;
+            }
+
+            Bins[bin]++;
+        }
     }
 }
