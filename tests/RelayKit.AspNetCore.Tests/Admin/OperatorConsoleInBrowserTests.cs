@@ -27,9 +27,6 @@ public sealed class OperatorConsoleInBrowserTests
     private const string Hostile = "<script>window.pwned=1</script>\"quoted' \r\nsecond line";
     // The relay refuses a model name with control characters before it records anything; the key's name carries CR/LF.
     private const string HostileModel = "<img src=x onerror=\"window.pwned=2\">'&amp;";
-    private static readonly string[] ChromiumArgs =
-        ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"];
-
     [SkippableFact]
     public async Task An_operator_signs_in_creates_a_key_tops_it_up_reads_its_usage_exports_it_refunds_it_and_revokes_another()
     {
@@ -42,8 +39,8 @@ public sealed class OperatorConsoleInBrowserTests
         using var admin = new HttpClient { BaseAddress = relay };
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
 
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = chromium, Headless = true, Args = ChromiumArgs });
+        await using var chromiumBrowser = await PageBrowser.LaunchAsync(chromium);
+        var browser = chromiumBrowser.Browser;
         var context = await browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
         var page = await context.NewPageAsync();
         var response = await page.GotoAsync(new Uri(relay, "relay/admin/console").AbsoluteUri);
@@ -88,7 +85,7 @@ public sealed class OperatorConsoleInBrowserTests
         var (status, _, _) = await RawRelayCall.PostAsync(http, "v1/chat/completions",
             """{"model":"gpt-5.5","messages":[{"role":"user","content":"hello console"}]}""", bearer: secret);
         Assert.Equal(200, status);
-        var record = Assert.Single(await WaitForRecordsAsync(app, 1));
+        var record = Assert.Single(await PageBrowser.WaitForRecordsAsync(app.Services.GetRequiredService<IUsageStore>(), 1));
         Assert.True(record.Cost > 0m);
 
         // Top up with a reference; the ledger holds exactly the credit, the top-up and the charge.
@@ -139,7 +136,7 @@ public sealed class OperatorConsoleInBrowserTests
         var unknownModel = await RawRelayCall.PostAsync(http, "v1/chat/completions",
             JsonSerializer.Serialize(new { model = HostileModel, messages = new[] { new { role = "user", content = "hi" } } }), bearer: hostileSecret);
         Assert.Equal(404, unknownModel.Status);
-        await WaitForRecordsAsync(app, 2);
+        await PageBrowser.WaitForRecordsAsync(app.Services.GetRequiredService<IUsageStore>(), 2);
         await page.FillAsync("#filter-key", "");
         await page.ClickAsync("#refresh");
         var hostileRow = page.Locator($"#keys tbody tr[data-id=\"{hostileId}\"]");
@@ -152,8 +149,7 @@ public sealed class OperatorConsoleInBrowserTests
         Assert.Equal("undefined", await page.EvaluateAsync<string>("typeof window.pwned"));
 
         // The screenshot in the README: keys, usage and spend with real data.
-        var screenshot = Path.Combine(RepositoryRoot(), "docs", "screenshots", "console.png");
-        Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
+        var screenshot = PageBrowser.ScreenshotPath("console.png");
         await page.ScreenshotAsync(new() { Path = screenshot, FullPage = true });
         Assert.True(new FileInfo(screenshot).Length > 10_000);
 
@@ -202,8 +198,8 @@ public sealed class OperatorConsoleInBrowserTests
         using var created = await admin.PostAsJsonAsync("relay/admin/keys", new { name = "a-rather-long-key-name-for-a-small-screen", credit = 1m });
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
 
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = chromium, Headless = true, Args = ChromiumArgs });
+        await using var chromiumBrowser = await PageBrowser.LaunchAsync(chromium);
+        var browser = chromiumBrowser.Browser;
         var context = await browser.NewContextAsync(new()
         {
             ViewportSize = new() { Width = 390, Height = 844 }, IsMobile = true, HasTouch = true, ColorScheme = ColorScheme.Dark,
@@ -252,35 +248,4 @@ public sealed class OperatorConsoleInBrowserTests
     /// <summary>US dollars as the console writes them (two to six decimals, halves away from zero).</summary>
     private static string Usd(decimal amount) =>
         "$" + Math.Round(amount, 6, MidpointRounding.AwayFromZero).ToString("#,##0.00####", CultureInfo.InvariantCulture);
-
-    private static async Task<List<UsageRecord>> WaitForRecordsAsync(WebApplication app, int count)
-    {
-        var store = app.Services.GetRequiredService<IUsageStore>();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (true)
-        {
-            var records = (await store.GetRecentAsync(null, 100, CancellationToken.None)).ToList();
-            if (records.Count >= count || DateTime.UtcNow > deadline)
-            {
-                Assert.Equal(count, records.Count);
-                return records;
-            }
-
-            // The background writer stores records shortly after each request; bounded by the deadline.
-            await Task.Delay(20);
-        }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "RelayKit.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("RelayKit.sln was not found above the test output.");
-    }
 }

@@ -15,9 +15,6 @@ namespace RelayKit.AspNetCore.Tests.Status;
 /// <summary>The status and usage pages in headless Chromium, against the relay on a real loopback port with the fake behind it.</summary>
 public sealed class RelayPagesInBrowserTests
 {
-    private static readonly string[] ChromiumArgs =
-        ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"];
-
     [SkippableFact]
     public async Task The_status_page_shows_the_providers_and_the_usage_page_draws_the_keys_real_spend()
     {
@@ -43,12 +40,12 @@ public sealed class RelayPagesInBrowserTests
         }
 
         var store = app.Services.GetRequiredService<IUsageStore>();
-        var records = await WaitForRecordsAsync(store, 2);
+        var records = await PageBrowser.WaitForRecordsAsync(store, 2);
         var spend = records.Sum(r => r.Cost);
         Assert.True(spend > 0);
 
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = chromium, Headless = true, Args = ChromiumArgs });
+        await using var chromiumBrowser = await PageBrowser.LaunchAsync(chromium);
+        var browser = chromiumBrowser.Browser;
         var page = await browser.NewPageAsync();
 
         // Status: the real provider rows, with the traffic just sent.
@@ -102,20 +99,4 @@ public sealed class RelayPagesInBrowserTests
         await app.StopAsync();
     }
 
-    private static async Task<List<UsageRecord>> WaitForRecordsAsync(IUsageStore store, int count)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (true)
-        {
-            var records = (await store.GetRecentAsync(null, 100, CancellationToken.None)).ToList();
-            if (records.Count >= count || DateTime.UtcNow > deadline)
-            {
-                Assert.Equal(count, records.Count);
-                return records;
-            }
-
-            // The background writer stores records shortly after each request; bounded by the deadline.
-            await Task.Delay(20);
-        }
-    }
 }

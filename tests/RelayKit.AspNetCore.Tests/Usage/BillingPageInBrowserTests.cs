@@ -25,9 +25,6 @@ public sealed class BillingPageInBrowserTests
     private const string HostilePolicy = "Refunds within 14 days of a top-up.\r\nWrite to <script>alert(\"p\")</script> & 'billing'\nThanks";
     private const string TimeZone = "Asia/Tokyo";
 
-    private static readonly string[] ChromiumArgs =
-        ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"];
-
     [SkippableFact]
     public async Task A_topped_up_key_sees_its_balance_top_up_spend_and_the_policy_as_text_in_its_own_time_zone()
     {
@@ -58,7 +55,7 @@ public sealed class BillingPageInBrowserTests
             Assert.True(status == 200, body.ToString());
         }
 
-        var records = await WaitForRecordsAsync(app.Services.GetRequiredService<IUsageStore>(), 3);
+        var records = await PageBrowser.WaitForRecordsAsync(app.Services.GetRequiredService<IUsageStore>(), 3);
         var ledger = app.Services.GetRequiredService<IBudgetLedger>();
         Assert.Equal(CreditStatus.Applied, (await ledger.GrantFreeCreditAsync("alice", 0.25m, "trial:alice")).Status);
         Assert.Equal(CreditStatus.Applied, (await ledger.TopUpAsync("alice", 5m, "pay_3QxT9<b>\"ref\"")).Status);
@@ -67,8 +64,8 @@ public sealed class BillingPageInBrowserTests
         Assert.Equal(0.25m, balance.FreeCredit);
         var topUp = (await ledger.GetCreditsAsync("alice")).Single(e => e.Reference == "pay_3QxT9<b>\"ref\"");
 
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = chromium, Headless = true, Args = ChromiumArgs });
+        await using var chromiumBrowser = await PageBrowser.LaunchAsync(chromium);
+        var browser = chromiumBrowser.Browser;
         await using var context = await browser.NewContextAsync(new() { TimezoneId = TimeZone, Locale = "en-GB", ViewportSize = new() { Width = 900, Height = 900 } });
         var page = await context.NewPageAsync();
         await page.GotoAsync(new Uri(relay, "relay/usage").AbsoluteUri);
@@ -129,8 +126,7 @@ public sealed class BillingPageInBrowserTests
         Assert.Equal(0, await page.Locator("#data b").CountAsync());
         Assert.DoesNotContain(RelaySettings.AliceKey, await page.ContentAsync(), StringComparison.Ordinal);
 
-        var screenshot = Path.Combine(RepoRoot(), "docs", "screenshots", "billing.png");
-        Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
+        var screenshot = PageBrowser.ScreenshotPath("billing.png");
         await page.ScreenshotAsync(new() { Path = screenshot, FullPage = true });
         Assert.True(new FileInfo(screenshot).Length > 1000);
 
@@ -152,31 +148,5 @@ public sealed class BillingPageInBrowserTests
         return "$" + text;
     }
 
-    private static string RepoRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "RelayKit.sln")))
-        {
-            folder = folder.Parent;
-        }
 
-        return folder?.FullName ?? throw new InvalidOperationException("RelayKit.sln was not found above " + AppContext.BaseDirectory);
-    }
-
-    private static async Task<List<UsageRecord>> WaitForRecordsAsync(IUsageStore store, int count)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (true)
-        {
-            var records = (await store.GetRecentAsync(null, 100, CancellationToken.None)).ToList();
-            if (records.Count >= count || DateTime.UtcNow > deadline)
-            {
-                Assert.Equal(count, records.Count);
-                return records;
-            }
-
-            // The background writer stores records shortly after each request; bounded by the deadline.
-            await Task.Delay(20);
-        }
-    }
 }

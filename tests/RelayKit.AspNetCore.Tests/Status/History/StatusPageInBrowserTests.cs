@@ -14,9 +14,6 @@ namespace RelayKit.AspNetCore.Tests.Status.History;
 /// <summary>The status page in headless Chromium: after traffic and a restart (SQLite), with scripts off, and its screenshot for the README.</summary>
 public sealed class StatusPageInBrowserTests
 {
-    private static readonly string[] ChromiumArgs =
-        ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"];
-
     private static async Task<WebApplication> StartAsync(Uri fakeBase, string usageFile)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -57,8 +54,8 @@ public sealed class StatusPageInBrowserTests
 
         await using var app = await StartAsync(fakeBase, usageFile);
         var relay = new Uri(app.Urls.First());
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = chromium, Headless = true, Args = ChromiumArgs });
+        await using var chromiumBrowser = await PageBrowser.LaunchAsync(chromium);
+        var browser = chromiumBrowser.Browser;
         foreach (var scripts in new[] { true, false })
         {
             await using var context = await browser.NewContextAsync(new() { JavaScriptEnabled = scripts, ViewportSize = new() { Width = 900, Height = 900 } });
@@ -74,14 +71,7 @@ public sealed class StatusPageInBrowserTests
             Assert.Contains("90 d: 98.89%", await page.Locator(".component.model").Filter(new() { HasTextString = "<b>" }).Locator(".figures").InnerTextAsync(), StringComparison.Ordinal);
             if (scripts)
             {
-                var root = AppContext.BaseDirectory;
-                while (!File.Exists(Path.Combine(root, "RelayKit.sln")))
-                {
-                    root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("RelayKit.sln not found above the test output.");
-                }
-
-                var shot = Path.Combine(root, "docs", "screenshots", "status.png");
-                Directory.CreateDirectory(Path.GetDirectoryName(shot)!);
+                var shot = PageBrowser.ScreenshotPath("status.png");
                 await page.ScreenshotAsync(new() { Path = shot, FullPage = true });
                 Assert.True(new FileInfo(shot).Length > 1000);
             }
