@@ -52,6 +52,15 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     /// <summary>The rate-limit lease of an admitted request: its concurrency slots and the tokens it was charged.</summary>
     public Admission.RateLimits.RelayRateLimitLease? RateLimitLease { get; set; }
 
+    /// <summary>The tokens rate-limit admission charged the request (prompt plus output cap); a fallback's lease is charged the same.</summary>
+    public long RateLimitTokens { get; set; }
+
+    /// <summary>
+    /// The leases taken for fallback models (<c>models</c>) as the forwarder first reached each, by the name the caller
+    /// gave; null until one is. Step 7 settles them with <see cref="RateLimitLease"/>.
+    /// </summary>
+    public List<(string Model, Admission.RateLimits.RelayRateLimitLease Lease)>? FallbackRateLimitLeases { get; set; }
+
     // 5 Forward
 
     /// <summary>

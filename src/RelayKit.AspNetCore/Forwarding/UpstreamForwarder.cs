@@ -39,7 +39,8 @@ internal sealed partial class UpstreamForwarder(
     IOptionsMonitor<ModelRelayOptions> options,
     TimeProvider timeProvider,
     ILogger<UpstreamForwarder> logger,
-    UpstreamAttemptTracker? attempts = null)
+    UpstreamAttemptTracker? attempts = null,
+    Admission.RateLimits.FallbackModelLimits? fallbackLimits = null)
 {
     private const int ChunkSize = 16 * 1024;
 
@@ -97,6 +98,10 @@ internal sealed partial class UpstreamForwarder(
         var attemptsThisRound = 0;
         var round = 1;
         ulong tried = 0;
+
+        // The candidates of fallback models whose own rate limits refused the request: passed over in every round.
+        ulong limited = 0;
+        (RelayError Error, TimeSpan? RetryAfter)? limitRefusal = null;
         (int Candidate, int Key, TimeSpan? Asked) last = (-1, -1, null);
         HeldFailure? held = null;
         try
@@ -114,14 +119,24 @@ internal sealed partial class UpstreamForwarder(
                         break;
                     }
 
-                    (index, key) = await NextRoundAsync(context, candidates, ++round, last);
+                    (index, key) = await NextRoundAsync(context, candidates, ++round, last, limited);
                     if (index < 0)
                     {
                         break;
                     }
 
-                    tried = 0;
+                    tried = limited;
                     attemptsThisRound = 0;
+                }
+
+                if (fallbackLimits is not null && await fallbackLimits.AdmitAsync(context, candidates[index]) is { } refusal)
+                {
+                    // A fallback model whose own limits are reached: none of its upstreams is tried for this request.
+                    limited |= MaskOf(candidates, candidates[index].RequestedAs);
+                    tried |= limited;
+                    limitRefusal ??= refusal;
+                    lastError ??= refusal.Error;
+                    continue;
                 }
 
                 tried |= 1UL << index;
@@ -180,6 +195,10 @@ internal sealed partial class UpstreamForwarder(
                 // Every upstream rests: a breaker lets a trial through at the latest after BreakFor.
                 Admission.RateLimits.RateLimitHeaderWriter.WriteRetryAfter(context.HttpContext.Response.Headers, selection.Resilience.BreakFor);
             }
+            else if (limitRefusal is { RetryAfter: { } limitWait } && ReferenceEquals(lastError, limitRefusal.Value.Error) && !context.HttpContext.Response.HasStarted)
+            {
+                Admission.RateLimits.RateLimitHeaderWriter.WriteRetryAfter(context.HttpContext.Response.Headers, limitWait);
+            }
 
             return lastError ?? RelayError.UpstreamsResting(context.Fields!.Model);
         }
@@ -196,9 +215,9 @@ internal sealed partial class UpstreamForwarder(
     /// and the caller gets that answer. Another key or upstream is tried at once.
     /// </summary>
     private async Task<(int Candidate, int Key)> NextRoundAsync(
-        RelayRequestContext context, IReadOnlyList<UpstreamCandidate> candidates, int round, (int Candidate, int Key, TimeSpan? Asked) last)
+        RelayRequestContext context, IReadOnlyList<UpstreamCandidate> candidates, int round, (int Candidate, int Key, TimeSpan? Asked) last, ulong limited)
     {
-        var next = selection.Next(candidates, 0);
+        var next = selection.Next(candidates, limited);
         var longest = selection.Resilience.MaxRetryAfter;
         TimeSpan wait;
         if (next.Candidate < 0 && last.Candidate >= 0 && selection.CoolingFor(candidates[last.Candidate].Upstream, last.Key) is { } cooling)
@@ -240,7 +259,22 @@ internal sealed partial class UpstreamForwarder(
         }
 
         // Chosen again after the wait: another request may have opened its breaker meanwhile.
-        return selection.Next(candidates, 0);
+        return selection.Next(candidates, limited);
+    }
+
+    /// <summary>The mask of the candidates that reach the fallback model <paramref name="requestedAs"/>.</summary>
+    private static ulong MaskOf(IReadOnlyList<UpstreamCandidate> candidates, string? requestedAs)
+    {
+        ulong mask = 0;
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            if (string.Equals(candidates[i].RequestedAs, requestedAs, StringComparison.OrdinalIgnoreCase))
+            {
+                mask |= 1UL << i;
+            }
+        }
+
+        return mask;
     }
 
     /// <summary>

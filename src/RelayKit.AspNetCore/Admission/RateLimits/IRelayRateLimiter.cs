@@ -15,7 +15,11 @@ internal interface IRelayRateLimiter
     /// <param name="model">The model the request asks for.</param>
     /// <param name="estimatedTokens">Tokens the request is expected to use (prompt plus maximum output).</param>
     /// <param name="cancellationToken">Cancels waiting.</param>
-    ValueTask<RelayRateLimitLease> AcquireAsync(string keyName, string model, long estimatedTokens, CancellationToken cancellationToken = default);
+    /// <param name="asFallback">
+    /// The request reaches <paramref name="model"/> as a fallback after admission: only the model's and the pair's limits
+    /// apply, without waiting (<see cref="RateLimitPolicy.AsFallback"/>).
+    /// </param>
+    ValueTask<RelayRateLimitLease> AcquireAsync(string keyName, string model, long estimatedTokens, CancellationToken cancellationToken = default, bool asFallback = false);
 
     /// <summary>
     /// Replaces the tokens charged for an admitted request by what it actually used: a request that used

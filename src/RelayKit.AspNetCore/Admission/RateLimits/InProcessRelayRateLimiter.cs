@@ -45,10 +45,15 @@ internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter
         }
     }
 
-    public async ValueTask<RelayRateLimitLease> AcquireAsync(string keyName, string model, long estimatedTokens, CancellationToken cancellationToken = default)
+    public async ValueTask<RelayRateLimitLease> AcquireAsync(string keyName, string model, long estimatedTokens, CancellationToken cancellationToken = default, bool asFallback = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(estimatedTokens);
         var policy = _policies.GetPolicy(keyName, model);
+        if (asFallback)
+        {
+            policy = policy.AsFallback;
+        }
+
         if (policy.Rules.Count == 0)
         {
             return RelayRateLimitLease.Granted(null, null, [], estimatedTokens, null);

@@ -54,7 +54,7 @@ internal sealed class RateLimitAdmission : IRelayAdmission
         var keyName = context.Caller!.KeyName;
 
         // Counting the prompt costs a tokenizer pass; only a tokens-per-minute limit needs it.
-        var countsTokens = _policies.GetPolicy(keyName, model).Rules.Any(r => r.Limits.TokensPerMinute is not null);
+        var countsTokens = CountsTokens(keyName, model) || FallbacksCountTokens(context, keyName);
         long tokens = 0;
         if (countsTokens)
         {
@@ -95,6 +95,7 @@ internal sealed class RateLimitAdmission : IRelayAdmission
 
         // Step 7 (RateLimitSettlement) releases it, however the request ends: the handler settles every admitted request.
         context.RateLimitLease = lease;
+        context.RateLimitTokens = tokens;
         if (lease.Requests is not null || lease.Tokens is not null)
         {
             // Written as the response starts, after the forwarder copied the upstream's headers, so the
@@ -109,6 +110,31 @@ internal sealed class RateLimitAdmission : IRelayAdmission
         }
 
         return null;
+    }
+
+    private bool CountsTokens(string keyName, string model) =>
+        _policies.GetPolicy(keyName, model).Rules.Any(r => r.Limits.TokensPerMinute is not null);
+
+    /// <summary>
+    /// Whether a fallback model (<c>models</c>) the request may reach has a tokens-per-minute limit: its lease, taken when
+    /// the forwarder reaches it (<see cref="FallbackModelLimits"/>), is charged the estimate counted here.
+    /// </summary>
+    private bool FallbacksCountTokens(RelayRequestContext context, string keyName)
+    {
+        string? last = null;
+        foreach (var candidate in context.Candidates)
+        {
+            if (candidate.RequestedAs is { } fallback && !string.Equals(fallback, last, StringComparison.Ordinal))
+            {
+                last = fallback;
+                if (_policies.GetPolicy(keyName, fallback).AsFallback.Rules.Any(r => r.Limits.TokensPerMinute is not null))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     private static RateLimitWireFormat WireFormatOf(RelayRequestContext context) =>
@@ -172,7 +198,8 @@ internal sealed class RateLimitAdmission : IRelayAdmission
         return estimate.OutputTokens > long.MaxValue - estimate.PromptTokens ? long.MaxValue : estimate.PromptTokens + estimate.OutputTokens;
     }
 
-    private static string LimitName(RateLimitRejection rejection) =>
+    /// <summary>The limit's name in the refusal metric: <c>model.requests</c>, <c>key_model.tokens</c>…</summary>
+    internal static string LimitName(RateLimitRejection rejection) =>
         $"{Whose(rejection.Scope)}.{rejection.Dimension.ToString().ToLowerInvariant()}";
 
     private static string Whose(RateLimitScope scope) => scope switch
@@ -182,7 +209,8 @@ internal sealed class RateLimitAdmission : IRelayAdmission
         _ => "key_model",
     };
 
-    private static string Describe(RateLimitRejection rejection)
+    /// <summary>The limit in words, for the refusal's message.</summary>
+    internal static string Describe(RateLimitRejection rejection)
     {
         var what = rejection.Dimension switch
         {

@@ -5,6 +5,17 @@ namespace RelayKit.AspNetCore.Admission.RateLimits;
 /// <param name="QueueTimeout">How long to wait instead of rejecting; zero rejects at once.</param>
 internal sealed record RateLimitPolicy(IReadOnlyList<RateLimitRule> Rules, TimeSpan QueueTimeout)
 {
+    private RateLimitPolicy? _asFallback;
+
     /// <summary>A policy with no limits.</summary>
     public static RateLimitPolicy Unlimited { get; } = new([], TimeSpan.Zero);
+
+    /// <summary>
+    /// The limits a request reaching this model as a fallback (a <c>models</c> entry) is held to: the model's and the
+    /// key-and-model pair's, not the key's own (the request already counted once against those), and no waiting (a
+    /// fallback over its limit is passed over, the caller is not kept waiting for it). Made once per policy.
+    /// </summary>
+    public RateLimitPolicy AsFallback => _asFallback ??= Rules.Any(r => r.Scope == RateLimitScope.Key) || QueueTimeout != TimeSpan.Zero
+        ? new RateLimitPolicy([.. Rules.Where(r => r.Scope != RateLimitScope.Key)], TimeSpan.Zero)
+        : this;
 }

@@ -30,6 +30,7 @@ internal static class RateLimitServiceCollectionExtensions
 
         services.TryAddSingleton<IRateLimitPolicySource, ConfiguredRateLimitPolicySource>();
         services.TryAddSingleton<UpstreamCooldown>();
+        services.TryAddSingleton<FallbackModelLimits>();
         services.TryAddSingleton(sp => CreateLimiter(sp, section));
 
         // The token estimate is the budgets' worst-case count (prompt plus output cap).

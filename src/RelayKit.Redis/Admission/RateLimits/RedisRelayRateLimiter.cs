@@ -35,10 +35,15 @@ internal sealed class RedisRelayRateLimiter : IRelayRateLimiter
         _time = time;
     }
 
-    public async ValueTask<RelayRateLimitLease> AcquireAsync(string keyName, string model, long estimatedTokens, CancellationToken cancellationToken = default)
+    public async ValueTask<RelayRateLimitLease> AcquireAsync(string keyName, string model, long estimatedTokens, CancellationToken cancellationToken = default, bool asFallback = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(estimatedTokens);
         var policy = _policies.GetPolicy(keyName, model);
+        if (asFallback)
+        {
+            policy = policy.AsFallback;
+        }
+
         var limits = Constraints(policy, estimatedTokens);
         if (limits.Count == 0)
         {

@@ -1,0 +1,77 @@
+using RelayKit.AspNetCore.Protocols;
+using RelayKit.AspNetCore.Routing;
+using RelayKit.AspNetCore.Usage.Telemetry;
+
+namespace RelayKit.AspNetCore.Admission.RateLimits;
+
+/// <summary>
+/// Holds a request to the limits of each fallback model (<c>models</c>) it reaches. Admission counts the request against
+/// its own <c>model</c>; a fallback model's limits (the model's and the key-and-model pair's) are taken only when the
+/// forwarder is about to send it there, so a request counts against every model it reaches and no other: listing a
+/// limited model as a fallback does not pass its limit, and listing it does not use it up. A fallback over its limit is
+/// passed over at once (the next road is tried); step 7 settles the lease with the request's own.
+/// </summary>
+/// <remarks>
+/// Taken late rather than with the request's own lease at admission because an early lease on every listed model would
+/// hold concurrency slots and minute counts on models the request almost never reaches (a fallback serves only when
+/// the roads before it fail), refusing other callers of those models for nothing.
+/// </remarks>
+internal sealed class FallbackModelLimits(IRelayRateLimiter limiter, RelayMetrics? metrics = null)
+{
+    /// <summary>
+    /// Takes the candidate's fallback model's limits, once per model per request. Null when the request may go there
+    /// (the candidate is of the request's own model, or its model's lease is held); otherwise the refusal, and how long
+    /// until a retry can pass.
+    /// </summary>
+    public async ValueTask<(RelayError Error, TimeSpan? RetryAfter)?> AdmitAsync(RelayRequestContext context, UpstreamCandidate candidate)
+    {
+        // Only a request admitted by rate limits (it holds a lease) reaches here with limits to keep; a candidate of the
+        // request's own model entry (an alias or a wildcard match of it) shares the counters it already counted against.
+        if (candidate.RequestedAs is not { } model || context.RateLimitLease is null || IsOwnEntry(context, candidate.Entry))
+        {
+            return null;
+        }
+
+        var leases = context.FallbackRateLimitLeases;
+        if (leases is not null)
+        {
+            foreach (var held in leases)
+            {
+                if (string.Equals(held.Model, model, StringComparison.OrdinalIgnoreCase))
+                {
+                    return null;
+                }
+            }
+        }
+
+        var lease = await limiter.AcquireAsync(context.Caller!.KeyName, model, context.RateLimitTokens, context.RequestAborted, asFallback: true);
+        if (lease.StoreUnavailable)
+        {
+            await lease.DisposeAsync();
+            return (RelayError.StoreUnavailable(context.RequestId), Hosting.StoreFailures.RetryAfter);
+        }
+
+        if (lease.Rejection is { } rejection)
+        {
+            await lease.DisposeAsync();
+            metrics?.RateLimitRefused(model, RateLimitAdmission.LimitName(rejection));
+            return (RelayError.RateLimited($"Rate limit reached for {RateLimitAdmission.Describe(rejection)} (the fallback '{model}')."), rejection.RetryAfter);
+        }
+
+        (context.FallbackRateLimitLeases ??= []).Add((model, lease));
+        return null;
+    }
+
+    private static bool IsOwnEntry(RelayRequestContext context, ModelEntry entry)
+    {
+        foreach (var candidate in context.Candidates)
+        {
+            if (candidate.RequestedAs is null && ReferenceEquals(candidate.Entry, entry))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

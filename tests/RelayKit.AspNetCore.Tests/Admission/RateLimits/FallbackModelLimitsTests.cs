@@ -1,0 +1,187 @@
+using RelayKit.AspNetCore.Tests.Budgets.Relay;
+using RelayKit.AspNetCore.Tests.TestHost;
+using RelayKit.Testing;
+using RelayKit.Tests.Shared;
+
+namespace RelayKit.AspNetCore.Tests.Admission.RateLimits;
+
+/// <summary>
+/// A request counts against the rate limits of every model it reaches, its own <c>model</c> at admission and each
+/// fallback in <c>models</c> only when the relay sends it there: listing a limited model as a fallback neither passes
+/// its limit nor uses it up.
+/// </summary>
+public sealed class FallbackModelLimitsTests
+{
+    private static string Body(string model, string fallbacks, string extra = "") =>
+        $$"""{"model":"{{model}}","max_tokens":50,"messages":[{"role":"user","content":"Hello"}],"models":[{{fallbacks}}]{{extra}}}""";
+
+    private static string Plain(string model) =>
+        $$"""{"model":"{{model}}","max_tokens":50,"messages":[{"role":"user","content":"Hello"}]}""";
+
+    private static Task<(int Status, System.Text.Json.JsonElement Body, System.Net.Http.Headers.HttpResponseHeaders Headers)> PostAsync(HttpClient http, string body) =>
+        RawRelayCall.PostAsync(http, "/v1/chat/completions", body, bearer: RelaySettings.AliceKey);
+
+    [Fact]
+    public async Task A_fallback_model_over_its_own_limit_is_passed_over()
+    {
+        await using var relay = FakeRelay.Create(s => s["ModelRelay:Models:o*-mini:RequestsPerMinute"] = "1");
+        relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
+        relay.Fake.Setup().ForModel("o4-mini").RespondWithText("mini");
+        var http = relay.App.CreateClient();
+
+        // The model's one request a minute goes to a direct call.
+        Assert.Equal(200, (await PostAsync(http, Plain("o4-mini"))).Status);
+
+        var (status, body, headers) = await PostAsync(http, Body("gpt-5.5", "\"o4-mini\""));
+
+        // The failing primary's own answer, not the limited fallback's: o4-mini was never sent this request.
+        Assert.True(status == 503, body.ToString());
+        Assert.Equal("1", headers.GetValues("x-relaykit-attempts").Single());
+        Assert.Equal(["o4-mini", "gpt-5.5"], relay.Recorder.Exchanges.Select(e => ModelOf(e.Body)));
+    }
+
+    [Fact]
+    public async Task A_request_that_falls_back_counts_against_the_fallback_models_limit()
+    {
+        await using var relay = FakeRelay.Create(s => s["ModelRelay:Models:o*-mini:RequestsPerMinute"] = "1");
+        relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
+        relay.Fake.Setup().ForModel("o4-mini").RespondWithText("mini");
+        var http = relay.App.CreateClient();
+
+        var (fallbackStatus, fallbackBody, fallbackHeaders) = await PostAsync(http, Body("gpt-5.5", "\"o4-mini\""));
+        Assert.True(fallbackStatus == 200, fallbackBody.ToString());
+        Assert.Equal("o4-mini", fallbackHeaders.GetValues("x-relaykit-model").Single());
+
+        // The fallback used o4-mini's one request this minute.
+        var (status, body, _) = await PostAsync(http, Plain("o4-mini"));
+        Assert.Equal(429, status);
+        Assert.Equal("rate_limit_exceeded", body.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task A_fallback_that_is_never_reached_uses_none_of_its_limits()
+    {
+        await using var relay = FakeRelay.Create(s =>
+        {
+            s["ModelRelay:Models:o*-mini:RequestsPerMinute"] = "1";
+            s["ModelRelay:Models:o*-mini:MaxConcurrentRequests"] = "1";
+        });
+        var http = relay.App.CreateClient();
+
+        for (var i = 0; i < 3; i++)
+        {
+            var (status, body, headers) = await PostAsync(http, Body("gpt-5.5", "\"o4-mini\""));
+            Assert.True(status == 200, body.ToString());
+            Assert.Equal("gpt-5.5", headers.GetValues("x-relaykit-model").Single());
+        }
+
+        Assert.Equal(200, (await PostAsync(http, Plain("o4-mini"))).Status);
+    }
+
+    [Fact]
+    public async Task A_fallbacks_concurrency_slot_is_freed_when_the_request_ends_and_the_key_counts_it_once()
+    {
+        await using var relay = FakeRelay.Create(s =>
+        {
+            s["ModelRelay:Models:o*-mini:MaxConcurrentRequests"] = "1";
+            s["ModelRelay:Keys:0:RequestsPerMinute"] = "3";
+        });
+        relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
+        relay.Fake.Setup().ForModel("o4-mini").RespondWithText("mini");
+        var http = relay.App.CreateClient();
+
+        Assert.Equal(200, (await PostAsync(http, Body("gpt-5.5", "\"o4-mini\""))).Status);
+        Assert.Equal(200, (await PostAsync(http, Body("gpt-5.5", "\"o4-mini\""))).Status);
+
+        // Two requests that each reached two models are two of the key's three requests, and o4-mini's one slot is free.
+        Assert.Equal(200, (await PostAsync(http, Plain("o4-mini"))).Status);
+        Assert.Equal(429, (await PostAsync(http, Plain("o4-mini"))).Status);
+    }
+
+    [Fact]
+    public async Task A_fallback_that_was_reached_but_did_not_answer_keeps_none_of_its_tokens()
+    {
+        // o*-mini's tokens per minute fit one request's estimate (prompt plus 50 output tokens), not two.
+        await using var relay = FakeRelay.Create(s => s["ModelRelay:Models:o*-mini:TokensPerMinute"] = "100");
+        relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
+        relay.Fake.Setup().ForModel("o4-mini").Times(1).WithFault(FakeFault.ServerError(503));
+        relay.Fake.Setup().ForModel("claude-opus-4-8").RespondWithText("Claude answered.");
+        var http = relay.App.CreateClient();
+
+        var (status, body, headers) = await PostAsync(http, Body("gpt-5.5", "\"o4-mini\",\"claude-code-opus-4.8\""));
+        Assert.True(status == 200, body.ToString());
+        Assert.Equal("anthropic", headers.GetValues("x-relaykit-provider").Single());
+        Assert.Equal(["gpt-5.5", "o4-mini", "claude-opus-4-8"], relay.Recorder.Exchanges.Select(e => ModelOf(e.Body)));
+
+        // o4-mini answered nothing: its estimate went back, so a direct call's whole estimate fits again.
+        var (direct, directBody, _) = await PostAsync(http, Plain("o4-mini"));
+        Assert.True(direct == 200, directBody.ToString());
+    }
+
+    [Fact]
+    public async Task When_a_limited_fallback_was_the_only_road_left_the_caller_gets_its_429_and_when_to_retry()
+    {
+        await using var relay = FakeRelay.Create(s => s["ModelRelay:Models:o*-mini:RequestsPerMinute"] = "1");
+        relay.Fake.Setup().ForModel("claude-opus-4-8").Times(1).WithFault(FakeFault.RateLimited(TimeSpan.FromSeconds(30)));
+        relay.Fake.Setup().ForModel("o4-mini").RespondWithText("mini");
+        var http = relay.App.CreateClient();
+
+        // Anthropic answers 429 for 30 s (longer than MaxRetryAfter: passed to the caller), and o4-mini's minute is used.
+        Assert.Equal(429, (await PostAsync(http, Plain("claude-code-opus-4.8"))).Status);
+        Assert.Equal(200, (await PostAsync(http, Plain("o4-mini"))).Status);
+        var sent = relay.Recorder.Exchanges.Count;
+
+        var (status, body, headers) = await PostAsync(http, Body("claude-code-opus-4.8", "\"o4-mini\""));
+
+        Assert.Equal(429, status);
+        Assert.Equal("rate_limit_exceeded", body.GetProperty("error").GetProperty("code").GetString());
+        Assert.Contains("o4-mini", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        var retryAfter = int.Parse(headers.GetValues("retry-after").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(retryAfter, 31, 60); // o4-mini's minute, not Anthropic's 30 s nor BreakFor
+        Assert.Equal(sent, relay.Recorder.Exchanges.Count);
+    }
+
+    [Fact]
+    public async Task A_fallback_whose_tokens_limit_cannot_hold_the_request_is_passed_over_even_when_the_model_asked_for_counts_no_tokens()
+    {
+        // gpt-5.5 has no tokens-per-minute limit; o4-mini's is smaller than the request's 50 output tokens alone.
+        await using var relay = FakeRelay.Create(s => s["ModelRelay:Models:o*-mini:TokensPerMinute"] = "40");
+        relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
+        relay.Fake.Setup().ForModel("o4-mini").RespondWithText("mini");
+        var http = relay.App.CreateClient();
+
+        var (status, body, _) = await PostAsync(http, Body("gpt-5.5", "\"o4-mini\""));
+
+        Assert.True(status == 503, body.ToString());
+        Assert.Equal(["gpt-5.5"], relay.Recorder.Exchanges.Select(e => ModelOf(e.Body)));
+    }
+
+    [SkippableFact]
+    public async Task Two_instances_on_one_redis_hold_a_fallback_models_limit_between_them()
+    {
+        var redis = TestServers.RequireRedis();
+        var prefix = "relaykit-test-" + Guid.NewGuid().ToString("N");
+        void Settings(Dictionary<string, string?> s) => s
+            .With("ModelRelay:Models:o*-mini:RequestsPerMinute", "1")
+            .With("ModelRelay:RateLimits:Redis", redis)
+            .With("ModelRelay:RateLimits:RedisKeyPrefix", prefix);
+        await using var first = FakeRelay.Create(Settings);
+        await using var second = FakeRelay.Create(Settings);
+        foreach (var relay in new[] { first, second })
+        {
+            relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
+            relay.Fake.Setup().ForModel("o4-mini").RespondWithText("mini");
+        }
+
+        var (fallback, fallbackBody, _) = await PostAsync(first.App.CreateClient(), Body("gpt-5.5", "\"o4-mini\""));
+        Assert.True(fallback == 200, fallbackBody.ToString());
+
+        // The other instance sees o4-mini's minute used by the first one's fallback.
+        Assert.Equal(429, (await PostAsync(second.App.CreateClient(), Plain("o4-mini"))).Status);
+        var (passedOver, _, _) = await PostAsync(second.App.CreateClient(), Body("gpt-5.5", "\"o4-mini\""));
+        Assert.Equal(503, passedOver);
+        Assert.DoesNotContain(second.Recorder.Exchanges, e => ModelOf(e.Body) == "o4-mini");
+    }
+
+    private static string? ModelOf(string body) => System.Text.Json.Nodes.JsonNode.Parse(body)?["model"]?.GetValue<string>();
+}
