@@ -80,12 +80,12 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     public IResponseBodyTransform? ResponseTransform { get; set; }
 
     /// <summary>
-    /// Steps that add response headers known only once the whole upstream answer is (the budget's charged
-    /// cost and remaining balance). When any is set, the forwarder reads a non-streamed answer in full (up to
-    /// <see cref="UpstreamForwarder.HeldBodyCap"/>), lets the observers see all of it, runs these in order, and
-    /// only then starts the response. Streams and larger answers go out as they arrive and these never run.
+    /// Whether step 7 adds response headers known only once the whole upstream answer is (the budget's charged cost and
+    /// remaining balance). Then the forwarder reads a non-streamed answer in full (up to
+    /// <see cref="UpstreamForwarder.HeldBodyCap"/>) into <see cref="HeldAnswer"/> and does not start the response:
+    /// the handler settles (step 7), then writes it. Streams and larger answers go out as they arrive, without them.
     /// </summary>
-    public IList<Func<RelayRequestContext, ValueTask>> BeforeResponseStart { get; } = new List<Func<RelayRequestContext, ValueTask>>();
+    public bool HoldWholeAnswer { get; set; }
 
     /// <summary>
     /// The request restated for an upstream of the other wire format, or null when the caller's body goes
@@ -228,11 +228,22 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     /// </summary>
     public CommunityToolkit.HighPerformance.Buffers.ArrayPoolBufferWriter<byte>? HeldStreamEnd { get; set; }
 
+    /// <summary>
+    /// A whole non-streamed answer read by the forwarder (<see cref="HoldWholeAnswer"/>), with its status and headers
+    /// set on the response but the response not started: the handler writes it after step 7, which may add headers.
+    /// </summary>
+    public CommunityToolkit.HighPerformance.Buffers.ArrayPoolBufferWriter<byte>? HeldAnswer { get; set; }
+
+    /// <summary>What budget admission held for this request; null for an unmetered key or before admission.</summary>
+    public Admission.Budgets.BudgetHold? BudgetHold { get; set; }
+
     public void Dispose()
     {
         Body?.Dispose();
         Translation?.Dispose();
         HeldStreamEnd?.Dispose();
         HeldStreamEnd = null;
+        HeldAnswer?.Dispose();
+        HeldAnswer = null;
     }
 }

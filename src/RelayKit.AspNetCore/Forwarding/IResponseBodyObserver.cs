@@ -11,7 +11,7 @@ internal interface IResponseBodyObserver
 
     /// <summary>
     /// A chunk of the upstream's body as it arrived, before it is passed on (or held whole, see
-    /// <see cref="RelayRequestContext.BeforeResponseStart"/>).
+    /// <see cref="RelayRequestContext.HoldWholeAnswer"/>).
     /// </summary>
     void OnBodyChunk(ReadOnlySpan<byte> chunk);
 

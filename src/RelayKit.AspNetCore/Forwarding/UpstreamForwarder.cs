@@ -20,8 +20,8 @@ namespace RelayKit.AspNetCore.Forwarding;
 
 /// <summary>
 /// Step 5 of the request path: sends the request to the first candidate that answers and streams the
-/// answer back as it arrives. A non-streamed answer is held whole first (up to <see cref="HeldBodyCap"/>) only
-/// when a step adds headers that depend on it (<see cref="RelayRequestContext.BeforeResponseStart"/>).
+/// answer back as it arrives. A non-streamed answer is held whole (up to <see cref="HeldBodyCap"/>) and handed to the
+/// handler unwritten only when step 7 adds headers that depend on it (<see cref="RelayRequestContext.HoldWholeAnswer"/>).
 /// </summary>
 /// <remarks>
 /// Hand-written on <see cref="HttpMessageInvoker"/> rather than YARP's <c>IHttpForwarder</c>, because the
@@ -685,7 +685,6 @@ internal sealed partial class UpstreamForwarder(
             ? new ArrayPoolBufferWriter<byte>(response.Content.Headers.ContentLength is > 0 and var length ? (int)length : ChunkSize)
             : null;
         var completed = false;
-        var observersEnded = false;
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
 
         // Only a successful event stream is watched: it is the answer that can look finished when it is not.
@@ -792,21 +791,10 @@ internal sealed partial class UpstreamForwarder(
 
             if (held is not null)
             {
-                // The whole answer is known: metering has read its usage, and the steps that wait for it
-                // (settling the budget) add their headers while the response has not started.
-                observersEnded = true;
-                foreach (var observer in context.ResponseObservers)
-                {
-                    observer.OnResponseEnded(true);
-                }
-
-                foreach (var beforeStart in context.BeforeResponseStart)
-                {
-                    await beforeStart(context);
-                }
-
-                http.Response.ContentLength = held.WrittenCount;
-                await StartWithHeldAsync(http, held, context.RequestAborted);
+                // The whole answer is read and metered: handed to the handler, which settles (step 7, adding the headers
+                // that depend on the answer while the response has not started) and then writes it.
+                context.HeldAnswer = held;
+                held = null;
                 completed = true;
             }
 
@@ -849,12 +837,9 @@ internal sealed partial class UpstreamForwarder(
             held?.Dispose();
             end?.Dispose();
             context.ResponseCompleted = completed;
-            if (!observersEnded)
+            foreach (var observer in context.ResponseObservers)
             {
-                foreach (var observer in context.ResponseObservers)
-                {
-                    observer.OnResponseEnded(completed);
-                }
+                observer.OnResponseEnded(completed);
             }
         }
     }
@@ -900,14 +885,14 @@ internal sealed partial class UpstreamForwarder(
     private const string CutStreamMessage = "The upstream stream ended before the answer was complete.";
 
     /// <summary>
-    /// Whether to read the whole upstream answer before the response starts: only when a step wants to add
-    /// headers that depend on it (<see cref="RelayRequestContext.BeforeResponseStart"/>) or a translated error's
+    /// Whether to read the whole upstream answer before the response starts: only when step 7 adds
+    /// headers that depend on it (<see cref="RelayRequestContext.HoldWholeAnswer"/>) or a translated error's
     /// status depends on its body (an OpenAI quota error is Anthropic's 402, not its 429), only for an answer
     /// that is not an event stream (streams always go out as they arrive), and only when the upstream did not
     /// announce a body larger than <see cref="HeldBodyCap"/>.
     /// </summary>
     private bool HoldsWholeBody(RelayRequestContext context, HttpResponseMessage response) =>
-        (context.BeforeResponseStart.Count > 0 || (context.ResponseTransform is not null && !response.IsSuccessStatusCode))
+        (context.HoldWholeAnswer || (context.ResponseTransform is not null && !response.IsSuccessStatusCode))
         && !string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase)
         && !(response.Content.Headers.ContentLength > HeldBodyCap);
 

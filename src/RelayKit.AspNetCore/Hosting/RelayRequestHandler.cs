@@ -182,7 +182,8 @@ internal sealed partial class RelayRequestHandler(
     {
         try
         {
-            // 5 Forward (6 Meter observes the response inside the forwarder's copy loop)
+            // 5 Forward (6 Meter observes the response inside the forwarder's copy loop). A whole non-streamed answer
+            // comes back unwritten (HeldAnswer) and a stream's end event held back (HeldStreamEnd): both go out in step 8.
             var error = await forwarder.ForwardAsync(context);
             if (error is not null)
             {
@@ -197,28 +198,53 @@ internal sealed partial class RelayRequestHandler(
         finally
         {
             // 7 Settle: once for every admitted request, however forwarding ended.
-            await SettleAsync(context);
+            try
+            {
+                await SettleAsync(context);
+            }
+            catch (Exception ex) when (context.HeldAnswer is not null)
+            {
+                // The answer is the caller's however step 7 went (a failed budget settle is spooled, never thrown; this is
+                // another part): it goes out below rather than being replaced by a relay error.
+                LogSettleFailed(ex, context.RequestId);
+            }
         }
 
+        // 8 Complete
         await CompleteResponseAsync(context);
     }
 
     /// <summary>
-    /// Ends the caller's response after step 7 (the durability rule): a stream's end event (held back by the forwarder,
-    /// <see cref="RelayRequestContext.HeldStreamEnd"/>) and the end of any body go out only once its charge and usage
+    /// Step 8: ends the caller's response after step 7 (the durability rule). A whole non-streamed answer
+    /// (<see cref="RelayRequestContext.HeldAnswer"/>, with the headers step 7 added), a stream's end event
+    /// (<see cref="RelayRequestContext.HeldStreamEnd"/>) and the end of any body go out only once its charge and usage
     /// record are committed (group commit keeps that wait short), so an answer its caller received whole is never lost
     /// to a crash of the relay.
     /// </summary>
     private static async Task CompleteResponseAsync(RelayRequestContext context)
     {
         var http = context.HttpContext;
-        if (!http.Response.HasStarted || context.ClientAborted || http.RequestAborted.IsCancellationRequested)
+        if (context.ClientAborted || http.RequestAborted.IsCancellationRequested)
         {
             return;
         }
 
         try
         {
+            if (context.HeldAnswer is { } answer)
+            {
+                http.Response.ContentLength = answer.WrittenCount;
+                await http.Response.StartAsync(http.RequestAborted);
+                if (answer.WrittenCount > 0)
+                {
+                    await http.Response.Body.WriteAsync(answer.WrittenMemory, http.RequestAborted);
+                }
+            }
+            else if (!http.Response.HasStarted)
+            {
+                return;
+            }
+
             if (context.HeldStreamEnd is { WrittenCount: > 0 } end)
             {
                 await http.Response.Body.WriteAsync(end.WrittenMemory, http.RequestAborted);

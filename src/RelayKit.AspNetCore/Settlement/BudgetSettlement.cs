@@ -18,9 +18,9 @@ namespace RelayKit.AspNetCore.Settlement;
 /// the settle's own ledger transaction (<see cref="UsageOutbox"/>), so neither exists without the other.
 /// </summary>
 /// <remarks>
-/// A non-streamed answer settles early, in <see cref="SettleBeforeResponseAsync"/>, once the forwarder has read
-/// it whole and before the response starts, so the answer carries <see cref="ChargedHeader"/> and
-/// <see cref="BalanceHeader"/>; step 7 then finds the hold settled and does nothing more. Streams settle at step 7.
+/// A non-streamed answer is read whole by the forwarder and written by the handler only after step 7, so its
+/// response has not started when it settles here and carries <see cref="ChargedHeader"/> and <see cref="BalanceHeader"/>.
+/// A stream's response has started by then: its charge is read by request id afterwards.
 /// </remarks>
 internal sealed partial class BudgetSettlement(
     IBudgetLedger ledger,
@@ -46,9 +46,9 @@ internal sealed partial class BudgetSettlement(
 
     public async ValueTask SettleAsync(RelayRequestContext context)
     {
-        // A non-streamed answer settled (or went to the spool) before its response started; the ledger would charge
-        // nothing more, and skipping it keeps the charge and the usage record counted once.
-        if (context.HttpContext.Features.Get<BudgetHold>() is not { Settlement: null } hold || context.PendingSettlement is not null)
+        // Settled (or spooled) once: the ledger would charge nothing more, and skipping keeps the charge and the usage
+        // record counted once.
+        if (context.BudgetHold is not { Settlement: null } hold || context.PendingSettlement is not null)
         {
             return;
         }
@@ -56,8 +56,8 @@ internal sealed partial class BudgetSettlement(
         var cost = CostOf(context, hold);
 
         // The record is written with the charge, in the same ledger transaction (the usage outbox). A non-streamed answer
-        // settles before its response starts: its record is taken then, the whole answer read, its duration to that point.
-        var record = usage.CreateRecord(context, time.GetUtcNow(), wholeAnswerHeld: !context.SettleStarted);
+        // settles before it is written: its record is taken then, the whole answer read, its duration to that point.
+        var record = usage.CreateRecord(context, time.GetUtcNow());
         var order = new SettleOrder(context.RequestId, cost, ledger.FindCarve(context.RequestId), usage.ToStore(record));
         try
         {
@@ -97,17 +97,18 @@ internal sealed partial class BudgetSettlement(
                 LogSpoolFailed(spoolFailure, context.RequestId, cost);
             }
         }
+
+        await AddChargeHeadersAsync(context, hold);
     }
 
     /// <summary>
-    /// Settles a whole non-streamed answer before its response starts (the forwarder calls it through
-    /// <see cref="RelayRequestContext.BeforeResponseStart"/>) and adds the charged cost and the remaining
-    /// balance to its headers. When settling fails, neither header is set, and the settle waits in the spool.
+    /// Adds the charged cost and the remaining balance to an answer whose response has not started (a whole
+    /// non-streamed answer the handler writes after step 7). When settling failed, neither header is set, and the
+    /// settle waits in the spool.
     /// </summary>
-    public async ValueTask SettleBeforeResponseAsync(RelayRequestContext context)
+    private async ValueTask AddChargeHeadersAsync(RelayRequestContext context, BudgetHold hold)
     {
-        await SettleAsync(context);
-        if (context.HttpContext.Features.Get<BudgetHold>() is not { Settlement: { } settled } hold)
+        if (hold.Settlement is not { } settled || context.HeldAnswer is null || context.HttpContext.Response.HasStarted)
         {
             return;
         }

@@ -85,10 +85,10 @@ internal sealed partial class UsageSettlement(
     private partial void LogOutboxFailed(Exception exception, string requestId);
 
     /// <summary>
-    /// The record of a request that has settled at <paramref name="now"/>. With <paramref name="wholeAnswerHeld"/>, a
-    /// non-streamed answer read whole and settling before its response starts: it counts as delivered.
+    /// The record of a request that has settled at <paramref name="now"/>. A non-streamed answer read whole
+    /// (<see cref="RelayRequestContext.HeldAnswer"/>) settles before it is written: it counts as delivered.
     /// </summary>
-    public UsageRecord CreateRecord(RelayRequestContext context, DateTimeOffset now, bool wholeAnswerHeld = false)
+    public UsageRecord CreateRecord(RelayRequestContext context, DateTimeOffset now)
     {
         var usage = context.ReportedUsage;
         var upstream = context.Upstream;
@@ -112,7 +112,7 @@ internal sealed partial class UsageSettlement(
             // What the budget charged; for a key without a budget, the usage at the price a metered key would pay.
             Cost = context.ChargedCost ?? (upstream is not null && usage is not null && prices.PriceOf(upstream) is { } price ? TokenCost.Of(price, usage) : 0m),
             StatusCode = StatusOf(context),
-            ErrorType = ErrorTypeOf(context, wholeAnswerHeld),
+            ErrorType = ErrorTypeOf(context),
             TimeToFirstByte = context.FirstByteAt - context.StartedAt,
             Duration = now - context.StartedAt,
             Attempts = context.Attempts,
@@ -133,7 +133,7 @@ internal sealed partial class UsageSettlement(
 
     private const int ClientClosedRequest = 499;
 
-    private static string? ErrorTypeOf(RelayRequestContext context, bool wholeAnswerHeld)
+    private static string? ErrorTypeOf(RelayRequestContext context)
     {
         if (context.Error is { } error)
         {
@@ -145,7 +145,7 @@ internal sealed partial class UsageSettlement(
             return null; // the status code says it; RelayMetrics reports it as error.type
         }
 
-        var completed = context.ResponseCompleted || wholeAnswerHeld;
+        var completed = context.ResponseCompleted;
         if (context.ClientAborted && !completed)
         {
             return "client_aborted";

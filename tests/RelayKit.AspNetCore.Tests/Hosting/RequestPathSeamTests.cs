@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using RelayKit.AspNetCore.Admission;
 using RelayKit.AspNetCore.Protocols;
 using RelayKit.AspNetCore.Settlement;
+using RelayKit.AspNetCore.Tests.Budgets.Relay;
 using RelayKit.AspNetCore.Tests.TestHost;
 
 namespace RelayKit.AspNetCore.Tests.Hosting;
@@ -135,6 +136,29 @@ public sealed class RequestPathSeamTests
 
         // The usage record, the step after the failing one, is written for every request.
         Assert.Equal(3, (await Usage.UsageRelay.WaitForRecordsAsync(relay, 3)).Count);
+    }
+
+    [Fact]
+    public async Task A_whole_answer_charged_in_step_7_is_delivered_with_its_charge_even_when_another_settle_step_throws()
+    {
+        // Registered first: it throws before the budget's part of step 7 runs, which still charges the answer.
+        await using var relay = FakeRelay.Create(
+            BudgetRelay.Settings(1m),
+            services: s => s.Insert(0, ServiceDescriptor.Singleton<IRelaySettlement>(new ThrowingSettlement())));
+        relay.Fake.Setup().ForModel("gpt-5.5").RespondWithText("Charged and delivered.");
+        var http = relay.App.CreateClient();
+
+        var (status, body, headers) = await RawRelayCall.PostAsync(http, "/v1/chat/completions",
+            """{"model":"gpt-5.5","max_tokens":100,"messages":[{"role":"user","content":"hi"}]}""", bearer: RelaySettings.AliceKey);
+
+        // The caller paid for this answer: it gets it, with what it was charged, not a relay error.
+        Assert.True(status == 200, body.ToString());
+        Assert.Equal("Charged and delivered.", body.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        var charged = decimal.Parse(headers.GetValues("x-relaykit-cost-charged").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(charged > 0m);
+        var (_, ledgerCharged, held) = await relay.SumsAsync();
+        Assert.Equal((charged, 0m), (ledgerCharged, held));
+        Assert.Contains(relay.App.Logs.GetSnapshot(), r => r.Exception?.Message == "settle step failed");
     }
 
     private sealed class ThrowingSettlement : IRelaySettlement

@@ -51,8 +51,12 @@ public sealed class BudgetSettlementTests : IAsyncLifetime
         context.UpstreamStatusCode = 200;
         context.ReportedUsage = new TokenUsage(100, 0, 0, 500);
 
-        // The forwarder has read the answer whole; its response has not started, so nothing is "completed" yet.
-        await Settlement.SettleBeforeResponseAsync(context);
+        // The forwarder has read the answer whole (complete from the upstream) and handed it over unwritten: step 7 runs
+        // while its response has not started.
+        context.ResponseCompleted = true;
+        context.HeldAnswer = new CommunityToolkit.HighPerformance.Buffers.ArrayPoolBufferWriter<byte>();
+        context.SettleStarted = true;
+        await Settlement.SettleAsync(context);
 
         const decimal charge = (100 * 1m + 500 * 10m) / 1_000_000m;
         var headers = context.HttpContext.Response.Headers;
@@ -76,7 +80,7 @@ public sealed class BudgetSettlementTests : IAsyncLifetime
     public async Task A_stream_the_caller_left_is_charged_its_prompt_and_delivered_output_and_recorded_as_aborted()
     {
         using var context = await AdmittedAsync();
-        var hold = context.HttpContext.Features.Get<BudgetHold>()!;
+        var hold = context.BudgetHold!;
         context.Upstream = _gpt;
         context.UpstreamStatusCode = 200;
         context.SettleStarted = true;
@@ -102,13 +106,14 @@ public sealed class BudgetSettlementTests : IAsyncLifetime
         // balance with its answer, so the header's balance is read.
         using var context = Context(_gpt);
         context.Caller = new RelayCaller("alice", []);
-        context.HttpContext.Features.Set(new BudgetHold("alice", new CostEstimate(100, 1000, 0.0101m, true, false, false)));
+        context.BudgetHold = new BudgetHold("alice", new CostEstimate(100, 1000, 0.0101m, true, false, false));
         await _relay.App.Services.GetRequiredService<KeyBudgets>().EnsureOpenedAsync("alice", CancellationToken.None);
         context.Upstream = _gpt;
         context.UpstreamStatusCode = 200;
         context.ReportedUsage = new TokenUsage(100, 0, 0, 500);
+        context.HeldAnswer = new CommunityToolkit.HighPerformance.Buffers.ArrayPoolBufferWriter<byte>();
 
-        await Settlement.SettleBeforeResponseAsync(context);
+        await Settlement.SettleAsync(context);
 
         Assert.Equal("0", context.HttpContext.Response.Headers[BudgetSettlement.ChargedHeader].ToString());
         Assert.Equal("10", context.HttpContext.Response.Headers[BudgetSettlement.BalanceHeader].ToString());
@@ -142,7 +147,7 @@ public sealed class BudgetSettlementTests : IAsyncLifetime
         var context = Context(_gpt);
         context.Caller = new RelayCaller("alice", []);
         Assert.Null(await _relay.App.Services.GetRequiredService<BudgetAdmission>().AdmitAsync(context));
-        Assert.NotNull(context.HttpContext.Features.Get<BudgetHold>());
+        Assert.NotNull(context.BudgetHold);
         return context;
     }
 

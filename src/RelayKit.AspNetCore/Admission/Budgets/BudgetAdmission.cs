@@ -25,7 +25,6 @@ internal sealed partial class BudgetAdmission(
     IOptions<BudgetEstimateOptions> estimateOptions,
     IOptionsMonitor<ModelRelayOptions> options,
     TimeProvider time,
-    BudgetSettlement settlement,
     ILogger<BudgetAdmission> logger,
     RelayMetrics? metrics = null) : IRelayAdmission
 {
@@ -63,18 +62,18 @@ internal sealed partial class BudgetAdmission(
             // the caller left meanwhile). The hold lets the request's settle release it by request id — idempotent,
             // nothing when it never committed, through the settle retrier while the store is down — instead of the
             // balance staying held until the reservation expires.
-            context.HttpContext.Features.Set(new BudgetHold(caller.KeyName, estimate!));
+            context.BudgetHold = new BudgetHold(caller.KeyName, estimate!);
             throw;
         }
 
         switch (result.Status)
         {
             case ReservationStatus.Granted:
-                context.HttpContext.Features.Set(new BudgetHold(caller.KeyName, estimate));
+                context.BudgetHold = new BudgetHold(caller.KeyName, estimate);
                 context.HttpContext.Response.Headers[ReservedHeader] = FormatMoney(estimate.Cost);
 
-                // A non-streamed answer settles before its response starts, so it carries the charge too.
-                context.BeforeResponseStart.Add(settlement.SettleBeforeResponseAsync);
+                // A non-streamed answer is held whole until step 7 has settled it, so it carries the charge too.
+                context.HoldWholeAnswer = true;
                 return null;
             case ReservationStatus.AccountClosed:
                 LogRefused(Usage.LogValue.OfKeyName(caller.KeyName)!, estimate.Cost, result.Available, context.RequestId);

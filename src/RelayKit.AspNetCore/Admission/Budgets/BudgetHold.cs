@@ -3,7 +3,7 @@ using RelayKit.AspNetCore.Budgets;
 namespace RelayKit.AspNetCore.Admission.Budgets;
 
 /// <summary>
-/// What budget admission held for one request (kept in the request's features), read by settlement and
+/// What budget admission held for one request (kept on the request's context), read by settlement and
 /// the cost headers.
 /// </summary>
 /// <param name="KeyName">The key charged.</param>

@@ -178,7 +178,7 @@ public sealed class CandidatePricingTests : IAsyncLifetime
         context.Caller = new RelayCaller("alice", []);
         Assert.Null(await Admission.AdmitAsync(context));
 
-        var hold = context.HttpContext.Features.Get<BudgetHold>()!;
+        var hold = context.BudgetHold!;
         var reservation = (await _relay.Ledger().GetReservationAsync(context.RequestId))!;
         Assert.Equal(admitted + TimeSpan.FromMinutes(7), reservation.ExpiresAt);
         Assert.Equal(hold.Estimate.Cost, reservation.Amount);
@@ -201,7 +201,7 @@ public sealed class CandidatePricingTests : IAsyncLifetime
         using var first = Context(RelayOperation.ChatCompletions, ChatBody, _gpt);
         first.Caller = new RelayCaller("alice", []);
         Assert.Null(await Admission.AdmitAsync(first));
-        var held = first.HttpContext.Features.Get<BudgetHold>()!.Estimate.Cost;
+        var held = first.BudgetHold!.Estimate.Cost;
         Assert.True((await _relay.Ledger().TryReserveAsync("alice", "other", 10m - held - 0.000001m, _time.GetUtcNow().AddMinutes(1))).Granted);
 
         using var context = Context(RelayOperation.ChatCompletions, ChatBody, _gpt);
@@ -211,7 +211,7 @@ public sealed class CandidatePricingTests : IAsyncLifetime
         Assert.NotNull(error);
         Assert.Equal((429, "insufficient_quota"), (error.Status, error.Code));
         Assert.Contains($"${held:0.######}, $0.000001 is available", error.Message, StringComparison.Ordinal);
-        Assert.Null(context.HttpContext.Features.Get<BudgetHold>());
+        Assert.Null(context.BudgetHold);
         Assert.Null(await _relay.Ledger().GetReservationAsync(context.RequestId));
         Assert.Equal(new BudgetBalance("alice", 10m, 10m - 0.000001m, 0m, false), await _relay.Ledger().GetBalanceAsync("alice"));
     }

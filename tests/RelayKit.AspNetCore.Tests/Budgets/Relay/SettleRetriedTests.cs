@@ -73,7 +73,7 @@ public sealed class SettleRetriedTests
 
             // The settlement step run again for the same request, as a retry would, with usage that would cost more.
             using var retry = RetryContext(reservation, candidate);
-            await settlement.SettleBeforeResponseAsync(retry);
+            await settlement.SettleAsync(retry);
             Assert.Equal(charged, retry.ChargedCost);
             Assert.Equal(BudgetAdmission.FormatMoney(charged), retry.HttpContext.Response.Headers[BudgetSettlement.ChargedHeader].ToString());
             await settlement.SettleAsync(retry);
@@ -104,9 +104,10 @@ public sealed class SettleRetriedTests
     private static RelayRequestContext RetryContext(BudgetReservation reservation, UpstreamCandidate candidate)
     {
         var http = new DefaultHttpContext();
-        http.Features.Set(new BudgetHold("alice", new CostEstimate(100, 200, reservation.Amount, false, true, false)));
         return new RelayRequestContext(http, RelayOperation.ChatCompletions, WireFormat.OpenAI, reservation.RequestId, reservation.CreatedAt)
         {
+            BudgetHold = new BudgetHold("alice", new CostEstimate(100, 200, reservation.Amount, false, true, false)),
+            HeldAnswer = new CommunityToolkit.HighPerformance.Buffers.ArrayPoolBufferWriter<byte>(),
             Candidates = [candidate],
             Upstream = candidate,
             ReportedUsage = new TokenUsage(10_000, 0, 0, 10_000),
