@@ -69,7 +69,10 @@ internal static class ProxyHeaders
         }
     }
 
-    /// <summary>Copies the allowed response headers; none whose value holds one of <paramref name="providerKeys"/>.</summary>
+    /// <summary>
+    /// Copies the allowed response headers; none whose value holds one of <paramref name="providerKeys"/>, and none the
+    /// relay already set on the response before forwarding (its own rate limits win over the upstream's same-named ones).
+    /// </summary>
     public static void CopyResponseHeaders(HttpResponseMessage from, HttpResponse to, IReadOnlyList<string>? providerKeys = null)
     {
         Copy(from.Headers, to, providerKeys);
@@ -87,6 +90,12 @@ internal static class ProxyHeaders
             }
 
             var target = name.Equals("x-request-id", StringComparison.OrdinalIgnoreCase) ? UpstreamRequestIdHeader : name;
+            if (to.Headers.ContainsKey(target))
+            {
+                // The relay set it before forwarding (its own rate limits, for one): the relay's answer wins.
+                continue;
+            }
+
             // One value (nearly always) goes in as a string (HeaderStringValues.ToString is that value); more
             // than one as an array, since ToString would join them into one.
             to.Headers[target] = values.Count == 1 ? values.ToString() : values.ToArray();

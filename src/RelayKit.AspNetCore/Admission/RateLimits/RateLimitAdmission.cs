@@ -12,7 +12,7 @@ namespace RelayKit.AspNetCore.Admission.RateLimits;
 /// <summary>
 /// Step 4's rate-limit check: leaves out upstreams that are cooling down after a 429, then holds the
 /// request to its key's, its model's and the pair's limits, charged with the request's estimated tokens.
-/// An admitted request's lease goes on the context; its headers go on the response when it starts.
+/// An admitted request's lease goes on the context; its headers go on the response at once.
 /// </summary>
 internal sealed class RateLimitAdmission : IRelayAdmission
 {
@@ -98,15 +98,9 @@ internal sealed class RateLimitAdmission : IRelayAdmission
         context.RateLimitTokens = tokens;
         if (lease.Requests is not null || lease.Tokens is not null)
         {
-            // Written as the response starts, after the forwarder copied the upstream's headers, so the
-            // relay's own limits replace the upstream's same-named ones. The context is the callback's state, so
-            // the callback is static and no closure is made per request.
-            response.OnStarting(static state =>
-            {
-                var started = (RelayRequestContext)state;
-                RateLimitHeaderWriter.Write(started.HttpContext.Response.Headers, WireFormatOf(started), started.RateLimitLease!);
-                return Task.CompletedTask;
-            }, context);
+            // Written now: the forwarder never replaces a header the relay set before it (ProxyHeaders), so the relay's
+            // own limits win over the upstream's same-named ones.
+            RateLimitHeaderWriter.Write(response.Headers, format, lease);
         }
 
         return null;
