@@ -41,12 +41,6 @@ internal static class RelayBudgetServiceCollectionExtensions
         services.AddSingleton<SettleRetrier>();
         services.TryAddSingleton<StoreFailures>();
         services.AddHostedService(sp => sp.GetRequiredService<SettleRetrier>());
-
-        // The meter is attached first (it never refuses); admissions registered before this call (rate limits)
-        // run before the reservation, so a request they refuse never holds money.
-        services.AddSingleton<IRelayAdmission>(sp => sp.GetRequiredService<MeteringAdmission>());
-        services.AddSingleton<IRelayAdmission>(sp => sp.GetRequiredService<BudgetAdmission>());
-        services.AddSingleton<IRelaySettlement>(sp => sp.GetRequiredService<BudgetSettlement>());
         return services;
     }
 }

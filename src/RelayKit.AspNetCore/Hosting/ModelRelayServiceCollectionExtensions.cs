@@ -112,16 +112,14 @@ public static class ModelRelayServiceCollectionExtensions
         }
 
         services.TryAddSingleton<RelayRequestHandler>();
+        services.TryAddSingleton<RelayPipeline>();
         services.TryAddSingleton<StoreFailures>();
 
-        // 4 Admit: rate limits first, so a request they refuse never holds money.
+        // The services of steps 4 and 7; their order is RelayPipeline's.
         services.AddRelayRateLimits(section);
-
-        // Then the meter and the budget reservation; the budget settlement must run before the usage record is
-        // written, so the record carries the charged cost.
         services.AddRelayBudgets();
 
-        // 7 Settle: usage records, metrics, spans and upstream health (options under the section's Usage and UpstreamHealth).
+        // Usage records, metrics, spans and upstream health (options under the section's Usage and UpstreamHealth).
         services.AddRelayUsageSettlement(section);
         return new ModelRelayBuilder(services);
     }

@@ -23,8 +23,7 @@ internal sealed partial class RelayRequestHandler(
     RelayKeyAuthenticator authenticator,
     ModelRouter router,
     UpstreamForwarder forwarder,
-    IEnumerable<IRelayAdmission> admissions,
-    IEnumerable<IRelaySettlement> settlements,
+    RelayPipeline pipeline,
     IOptionsMonitor<ModelRelayOptions> options,
     TimeProvider timeProvider,
     ILogger<RelayRequestHandler> logger,
@@ -34,8 +33,8 @@ internal sealed partial class RelayRequestHandler(
 {
     public const string RequestIdHeader = "x-request-id";
 
-    private readonly IRelayAdmission[] _admissions = [.. admissions];
-    private readonly IRelaySettlement[] _settlements = [.. settlements];
+    private readonly IRelayAdmission[] _admissions = pipeline.Admissions;
+    private readonly IRelaySettlement[] _settlements = pipeline.Settlements;
 
     public async Task HandleAsync(HttpContext http, RelayOperation operation)
     {

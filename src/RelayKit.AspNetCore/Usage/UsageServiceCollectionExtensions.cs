@@ -102,9 +102,8 @@ internal static class UsageServiceCollectionExtensions
         // The upstream clients' header events carry the provider's key: nothing below Information from them,
         // and the rest at the levels the host configured.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<LoggerFilterOptions>, Forwarding.UpstreamHeaderLogFilter>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRelaySettlement, UsageSettlement>());
 
-        // The budget's settle builds the record it commits with the charge (BudgetSettlement).
+        // Step 7's record of each request (RelayPipeline); the budget's settle builds the record it commits with the charge.
         services.TryAddSingleton<UsageSettlement>();
         return services;
     }

@@ -38,8 +38,8 @@ internal static class RateLimitServiceCollectionExtensions
         services.TryAddSingleton<PromptTokenCounter>();
         services.TryAddSingleton<WorstCaseEstimator>();
         services.TryAddSingleton<PromptCountGate>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRelayAdmission, RateLimitAdmission>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRelaySettlement, RateLimitSettlement>());
+        services.TryAddSingleton<RateLimitAdmission>();
+        services.TryAddSingleton<RateLimitSettlement>();
         return services;
     }
 

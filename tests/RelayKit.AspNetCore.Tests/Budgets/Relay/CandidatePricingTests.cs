@@ -227,7 +227,7 @@ public sealed class CandidatePricingTests : IAsyncLifetime
 
         using var context = Context(RelayOperation.ChatCompletions, ChatBody,
             new UpstreamCandidate(_gpt.Entry, "gpt-4"), new UpstreamCandidate(_gpt.Entry, "gpt-4o"));
-        var metering = _relay.App.Services.GetServices<RelayKit.AspNetCore.Admission.IRelayAdmission>().OfType<RelayKit.AspNetCore.Metering.MeteringAdmission>().Single();
+        var metering = _relay.App.Services.GetRequiredService<RelayKit.AspNetCore.Metering.MeteringAdmission>();
         Assert.Null(await metering.AdmitAsync(context));
         var meter = Assert.Single(context.ResponseObservers);
 
