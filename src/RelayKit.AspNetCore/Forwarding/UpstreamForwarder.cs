@@ -102,13 +102,17 @@ internal sealed partial class UpstreamForwarder(
         // The candidates of fallback models whose own rate limits refused the request: passed over in every round.
         ulong limited = 0;
         (RelayError Error, TimeSpan? RetryAfter)? limitRefusal = null;
+
+        // Keys whose breaker refused an attempt in this round (its trial under way, or it opened since it was chosen): only
+        // that key is passed over, so another key of the same provider's pool may still serve in this round.
+        HashSet<(int Candidate, int Key)>? passedOver = null;
         (int Candidate, int Key, TimeSpan? Asked) last = (-1, -1, null);
         HeldFailure? held = null;
         try
         {
             while (attemptNumber < maxAttempts)
             {
-                var (index, key) = selection.Next(candidates, tried);
+                var (index, key) = selection.Next(candidates, tried, passedOver);
                 if (index < 0)
                 {
                     // Every usable upstream was tried or passed over in this round. Another round only when MaxAttempts asks
@@ -126,6 +130,7 @@ internal sealed partial class UpstreamForwarder(
                     }
 
                     tried = limited;
+                    passedOver = null;
                     attemptsThisRound = 0;
                 }
 
@@ -139,16 +144,22 @@ internal sealed partial class UpstreamForwarder(
                     continue;
                 }
 
-                tried |= 1UL << index;
-
                 // Whether another attempt may follow this one: else its answer, retryable or not, goes to the caller as it
                 // comes (nothing held back).
-                var mayRetry = attemptNumber + 1 < maxAttempts && (configured is not null || selection.AnyLeft(candidates, tried));
+                var mayRetry = attemptNumber + 1 < maxAttempts
+                    && (configured is not null || selection.AnyLeft(candidates, tried | (1UL << index), passedOver));
                 var outcome = await AttemptAsync(context, candidates[index], key, attemptNumber + 1, mayRetry, held);
+                if (outcome.Refused)
+                {
+                    // The key's breaker refused it: only that key is passed over; the candidate's other keys stay in the round.
+                    (passedOver ??= []).Add((index, key));
+                    continue;
+                }
+
+                tried |= 1UL << index;
                 if (outcome.Skipped)
                 {
-                    // Its breaker opened meanwhile, its one trial is under way, or its format cannot carry the request (that
-                    // 400 is the answer only when no upstream gave a better one).
+                    // Its format cannot carry the request (that 400 is the answer only when no upstream gave a better one).
                     lastError ??= outcome.Error;
                     continue;
                 }
@@ -192,8 +203,9 @@ internal sealed partial class UpstreamForwarder(
 
             if (lastError is null && !context.HttpContext.Response.HasStarted)
             {
-                // Every upstream rests: a breaker lets a trial through at the latest after BreakFor.
-                Admission.RateLimits.RateLimitHeaderWriter.WriteRetryAfter(context.HttpContext.Response.Headers, selection.Resilience.BreakFor);
+                // Every upstream rests: the caller may come back when the first of them may be tried (a break's end, at most
+                // BreakFor; a second for a trial under way, see UpstreamBreaker.TrialRetryAfter).
+                Admission.RateLimits.RateLimitHeaderWriter.WriteRetryAfter(context.HttpContext.Response.Headers, selection.UsableIn(candidates));
             }
             else if (limitRefusal is { RetryAfter: { } limitWait } && ReferenceEquals(lastError, limitRefusal.Value.Error) && !context.HttpContext.Response.HasStarted)
             {
@@ -294,7 +306,7 @@ internal sealed partial class UpstreamForwarder(
         if (ShapeFor(context, candidate) is { } untranslatable)
         {
             // This upstream's format cannot carry the request: not an attempt; the next upstream may take it.
-            return new AttemptOutcome(false, true, untranslatable, null);
+            return new AttemptOutcome(false, true, false, untranslatable, null);
         }
 
         var upstream = candidate.Upstream;
@@ -315,7 +327,7 @@ internal sealed partial class UpstreamForwarder(
             if (skipped)
             {
                 // The breaker refused it before anything was sent: not an attempt, so no span and no entry in the record.
-                return AttemptOutcome.Skip;
+                return AttemptOutcome.Refusal;
             }
 
             if (response is null)
@@ -333,7 +345,7 @@ internal sealed partial class UpstreamForwarder(
                     return AttemptOutcome.Answered;
                 }
 
-                return new AttemptOutcome(false, false, error, null);
+                return new AttemptOutcome(false, false, false, error, null);
             }
 
             var status = (int)response.StatusCode;
@@ -350,11 +362,11 @@ internal sealed partial class UpstreamForwarder(
                 attempt?.Ended(completed: true, clientAborted: false);
                 if (failure is null)
                 {
-                    return context.ClientAborted ? AttemptOutcome.Answered : new AttemptOutcome(false, false, RelayError.UpstreamUnreachable(provider.Name), null);
+                    return context.ClientAborted ? AttemptOutcome.Answered : new AttemptOutcome(false, false, false, RelayError.UpstreamUnreachable(provider.Name), null);
                 }
 
                 previous?.Response.Dispose();
-                return new AttemptOutcome(false, false, null, failure);
+                return new AttemptOutcome(false, false, false, null, failure);
             }
 
             previous?.Response.Dispose();
@@ -451,7 +463,7 @@ internal sealed partial class UpstreamForwarder(
     private async Task<(UpstreamAttempt? Attempt, HttpResponseMessage? Response, RelayError? Error, bool Skipped)> SendThroughBreakerAsync(
         RelayRequestContext context, UpstreamCandidate candidate, int key, int number, CancellationTokenSource cancel, TimeSpan timeout)
     {
-        if (selection.BreakerOf(candidate.Upstream, key) is not { } breaker)
+        if (selection.BreakerOf(candidate, key) is not { } breaker)
         {
             var attempt = StartAttempt(context, candidate, number);
             var (response, error) = await SendAsync(context, candidate, key, cancel, timeout);
@@ -506,12 +518,15 @@ internal sealed partial class UpstreamForwarder(
     private UpstreamAttempt? StartAttempt(RelayRequestContext context, UpstreamCandidate candidate, int number) =>
         attempts?.StartAttempt(context, candidate, number);
 
-    /// <summary>What one attempt came to: the request is done (answered, or the caller left), skipped, or failed with an error or a held answer.</summary>
-    private readonly record struct AttemptOutcome(bool Done, bool Skipped, RelayError? Error, HeldFailure? Held)
+    /// <summary>
+    /// What one attempt came to: the request is done (answered, or the caller left), skipped (its upstream's format cannot
+    /// carry the request), refused by its key's breaker, or failed with an error or a held answer.
+    /// </summary>
+    private readonly record struct AttemptOutcome(bool Done, bool Skipped, bool Refused, RelayError? Error, HeldFailure? Held)
     {
-        public static AttemptOutcome Answered => new(true, false, null, null);
+        public static AttemptOutcome Answered => new(true, false, false, null, null);
 
-        public static AttemptOutcome Skip => new(false, true, null, null);
+        public static AttemptOutcome Refusal => new(false, false, true, null, null);
     }
 
     /// <summary>A retryable answer kept, body read, until another upstream answers or the attempts run out.</summary>

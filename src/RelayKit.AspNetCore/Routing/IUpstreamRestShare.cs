@@ -16,7 +16,7 @@ internal interface IUpstreamRestShare
 /// <summary>An upstream key resting until <see cref="Until"/>.</summary>
 /// <param name="Kind">Why it rests: <see cref="Breaker"/> or <see cref="CoolDown"/>.</param>
 /// <param name="Name">
-/// For a breaker, <see cref="ModelUpstream.BreakerName"/> (model entry, provider key, upstream model); for a cool-down,
+/// For a breaker, <see cref="ModelUpstream.BreakerName(int, string?)"/> (model entry, provider key, upstream model or the model name sent); for a cool-down,
 /// the provider key's name (<see cref="UpstreamProvider.KeyName"/>). Never a key's value.
 /// </param>
 /// <param name="Until">When it may be used again.</param>

@@ -51,6 +51,7 @@ internal sealed class ModelRouteTable
             foreach (var upstream in upstreams)
             {
                 upstream.EntryName = entry.Name.Text;
+                upstream.PassThrough = entry.Name.IsWildcard && upstream.UpstreamModel is null ? entry.Name : null;
                 _upstreams.Add(upstream);
             }
 

@@ -2,76 +2,12 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
+using Polly.Telemetry;
 using RelayKit.AspNetCore.Admission.RateLimits;
 using RelayKit.AspNetCore.Protocols;
+using RelayKit.AspNetCore.Usage;
 
 namespace RelayKit.AspNetCore.Routing;
-
-/// <summary>
-/// What one attempt at an upstream came to: the attempt's telemetry, its answer, or the error to give when none came; whether
-/// it failed, and whether the caller left before any answer (which says nothing about the upstream).
-/// </summary>
-internal readonly record struct UpstreamAttemptResult(
-    Usage.UpstreamAttempt? Attempt, HttpResponseMessage? Response, RelayError? Error, bool Failed, bool CallerLeft);
-
-/// <summary>
-/// One upstream key's breaker: Polly's circuit breaker, opened by <see cref="ModelRelayResilienceOptions.BreakAfterFailures"/>
-/// failed attempts with no success among them, open for <see cref="ModelRelayResilienceOptions.BreakFor"/>, then half-open
-/// for one trial attempt (Polly lets one through and refuses the rest until it ends).
-/// </summary>
-/// <remarks>
-/// Polly moves an open breaker to half-open only when an attempt is made through it, so its state alone would keep
-/// saying "open" after the break: the break's end is remembered here (from <c>OnOpened</c>) and an upstream is passed over
-/// only until then.
-/// </remarks>
-internal sealed class UpstreamBreaker(TimeProvider timeProvider)
-{
-    private long _openUntil;
-    private long _restUntil;
-
-    public ResiliencePipeline<UpstreamAttemptResult> Pipeline { get; set; } = ResiliencePipeline<UpstreamAttemptResult>.Empty;
-
-    public CircuitBreakerStateProvider State { get; } = new();
-
-    /// <summary>Whether the upstream key is resting: its break has not ended (or it was isolated by hand).</summary>
-    public bool IsOpen => State.CircuitState == CircuitState.Isolated
-        || (State.CircuitState == CircuitState.Open && timeProvider.GetUtcNow().UtcTicks < Volatile.Read(ref _openUntil))
-        || timeProvider.GetUtcNow().UtcTicks < Volatile.Read(ref _restUntil);
-
-    /// <summary>Called as the breaker opens; returns when its break ends.</summary>
-    public DateTimeOffset Opened(TimeSpan breakFor)
-    {
-        var until = timeProvider.GetUtcNow() + breakFor;
-        Volatile.Write(ref _openUntil, until.UtcTicks);
-        return until;
-    }
-
-    /// <summary>Another instance's breaker for the same upstream key opened: this one passes it over until then too.</summary>
-    public void RestUntil(DateTimeOffset until)
-    {
-        long current;
-        do
-        {
-            current = Volatile.Read(ref _restUntil);
-            if (current >= until.UtcTicks)
-            {
-                return;
-            }
-        }
-        while (Interlocked.CompareExchange(ref _restUntil, until.UtcTicks, current) != current);
-    }
-
-    /// <summary>
-    /// The state as the status page names it: <c>closed</c>; <c>open</c> while the upstream key rests; <c>half-open</c>
-    /// once the break is over (the next attempt is the trial) and while the trial is under way.
-    /// </summary>
-    public string StateName => State.CircuitState switch
-    {
-        CircuitState.Closed => "closed",
-        CircuitState.HalfOpen => "half-open",
-        _ => IsOpen ? "open" : "half-open",
-    };
-}
 
 /// <summary>
 /// Chooses each attempt's upstream and key: the lowest priority with an upstream not yet tried that is usable (a key
@@ -90,6 +26,7 @@ internal sealed partial class UpstreamSelection
     private readonly IOptionsMonitor<ModelRelayOptions> options;
     private readonly TimeProvider timeProvider;
     private readonly ILogger<UpstreamSelection> logger;
+    private readonly ILoggerFactory loggerFactory;
     private readonly UpstreamCooldown? cooldown;
     private readonly ModelRouter? router;
     private readonly IUpstreamRestShare? share;
@@ -99,6 +36,7 @@ internal sealed partial class UpstreamSelection
         IOptionsMonitor<ModelRelayOptions> options,
         TimeProvider timeProvider,
         ILogger<UpstreamSelection> logger,
+        ILoggerFactory loggerFactory,
         UpstreamCooldown? cooldown = null,
         ModelRouter? router = null,
         IUpstreamRestShare? share = null,
@@ -108,6 +46,7 @@ internal sealed partial class UpstreamSelection
         this.options = options;
         this.timeProvider = timeProvider;
         this.logger = logger;
+        this.loggerFactory = loggerFactory;
         this.cooldown = cooldown;
         this.router = router;
         this.share = share;
@@ -117,16 +56,19 @@ internal sealed partial class UpstreamSelection
     /// <summary>The most candidates one request may have: tried ones are kept in one 64-bit mask.</summary>
     public const int MaxCandidates = 64;
 
-    private static readonly Func<UpstreamSelection, ModelUpstream, int, UpstreamBreaker> CreateBreakerOf =
-        static (self, upstream, key) => self.CreateBreaker(upstream, key);
+    /// <summary>The name of every breaker's pipeline in Polly's telemetry (<c>pipeline.name</c>); its instance is the breaker's name.</summary>
+    public const string PipelineName = "RelayKit.UpstreamBreaker";
+
+    private static readonly Func<UpstreamSelection, ModelUpstream, int, string?, UpstreamBreaker> CreateBreakerOf =
+        static (self, upstream, key, model) => self.CreateBreaker(upstream, key, model);
 
     public ModelRelayResilienceOptions Resilience => options.CurrentValue.Resilience;
 
     /// <summary>
-    /// The next attempt's candidate (its index) and key, among those not in <paramref name="tried"/>; (-1, -1) when none
-    /// is left that may be used.
+    /// The next attempt's candidate (its index) and key, among those not in <paramref name="tried"/> and keys not
+    /// <paramref name="passedOver"/> (refused by their breaker in this round); (-1, -1) when none is left that may be used.
     /// </summary>
-    public (int Candidate, int Key) Next(IReadOnlyList<UpstreamCandidate> candidates, ulong tried)
+    public (int Candidate, int Key) Next(IReadOnlyList<UpstreamCandidate> candidates, ulong tried, IReadOnlySet<(int Candidate, int Key)>? passedOver = null)
     {
         var start = 0;
         while (start < candidates.Count)
@@ -138,7 +80,7 @@ internal sealed partial class UpstreamSelection
                 end++;
             }
 
-            var pick = end - start == 1 ? One(candidates, start, tried) : Among(candidates, start, end, tried);
+            var pick = end - start == 1 ? One(candidates, start, tried, passedOver) : Among(candidates, start, end, tried, passedOver);
             if (pick.Candidate >= 0)
             {
                 return pick;
@@ -151,11 +93,11 @@ internal sealed partial class UpstreamSelection
     }
 
     /// <summary>Whether a candidate not in <paramref name="tried"/> has a usable key (changes no turn, unlike <see cref="Next"/>).</summary>
-    public bool AnyLeft(IReadOnlyList<UpstreamCandidate> candidates, ulong tried)
+    public bool AnyLeft(IReadOnlyList<UpstreamCandidate> candidates, ulong tried, IReadOnlySet<(int Candidate, int Key)>? passedOver = null)
     {
         for (var i = 0; i < candidates.Count; i++)
         {
-            if ((tried & (1UL << i)) == 0 && PickKey(candidates[i].Upstream, takeTurn: false) >= 0)
+            if ((tried & (1UL << i)) == 0 && PickKey(candidates[i], i, passedOver, takeTurn: false) >= 0)
             {
                 return true;
             }
@@ -164,9 +106,68 @@ internal sealed partial class UpstreamSelection
         return false;
     }
 
-    /// <summary>The breaker of an upstream key, or null when breakers are off.</summary>
+    /// <summary>
+    /// The breaker of an upstream key, or null when breakers are off: the one its probes feed, and for an upstream that
+    /// sends a configured model the one its requests go through too.
+    /// </summary>
     public UpstreamBreaker? BreakerOf(ModelUpstream upstream, int key) =>
         Resilience.BreakAfterFailures > 0 ? upstream.Breaker(key, this, CreateBreakerOf) : null;
+
+    /// <summary>
+    /// The breaker an attempt at a candidate with one key goes through, made on first use; null when breakers are off, or
+    /// when the upstream key keeps as many resting breakers of models as it may (<see cref="ModelBreakers"/>).
+    /// </summary>
+    public UpstreamBreaker? BreakerOf(UpstreamCandidate candidate, int key) =>
+        Resilience.BreakAfterFailures > 0 ? candidate.Upstream.Breaker(key, candidate.UpstreamModel, this, CreateBreakerOf) : null;
+
+    /// <summary>
+    /// How long until one of the candidates may be tried again, for the <c>retry-after</c> of a request every candidate
+    /// refused: the soonest over their keys of the end of a break or a cool-down, or <see cref="UpstreamBreaker.TrialRetryAfter"/>
+    /// for a key whose trial is under way; at most <see cref="ModelRelayResilienceOptions.BreakFor"/> (a breaker lets a
+    /// trial through at the latest then).
+    /// </summary>
+    public TimeSpan UsableIn(IReadOnlyList<UpstreamCandidate> candidates)
+    {
+        var soonest = Resilience.BreakFor;
+        foreach (var candidate in candidates)
+        {
+            var upstream = candidate.Upstream;
+            for (var key = 0; key < upstream.Provider.KeyCount; key++)
+            {
+                var wait = TimeSpan.Zero;
+                foreach (var breaker in BreakersOn(candidate, key))
+                {
+                    var breakerWait = breaker is null ? TimeSpan.Zero : breaker.UsableIn() ?? Resilience.BreakFor;
+                    wait = breakerWait > wait ? breakerWait : wait;
+                }
+
+                if (CoolingFor(upstream, key) is { } cooling && cooling > wait)
+                {
+                    wait = cooling;
+                }
+
+                soonest = wait < soonest ? wait : soonest;
+            }
+        }
+
+        return soonest;
+    }
+
+    /// <summary>The breakers that must let an attempt at a candidate through with one key (when made): the key's, and the model's.</summary>
+    private IEnumerable<UpstreamBreaker?> BreakersOn(UpstreamCandidate candidate, int key)
+    {
+        if (Resilience.BreakAfterFailures <= 0)
+        {
+            yield break;
+        }
+
+        var upstream = candidate.Upstream;
+        yield return upstream.ExistingBreaker(key);
+        if (upstream.PassThrough is not null)
+        {
+            yield return upstream.ExistingBreaker(key, candidate.UpstreamModel);
+        }
+    }
 
     /// <summary>
     /// Whether an upstream's answer counts against its key's breaker: the upstream could not serve (a 429 only cools its
@@ -283,22 +284,50 @@ internal sealed partial class UpstreamSelection
                 {
                     BreakerOf(upstream, key)?.RestUntil(rest.Until);
                 }
+                else if (ModelOf(upstream, key, rest.Name) is { } model)
+                {
+                    // One model's breaker of an upstream that sends the caller's model name: kept among that key's
+                    // breakers of models (bounded), made here if this instance has not sent the model yet.
+                    upstream.Breaker(key, model, this, CreateBreakerOf)?.RestUntil(rest.Until);
+                }
             }
         }
     }
 
-    private (int Candidate, int Key) One(IReadOnlyList<UpstreamCandidate> candidates, int index, ulong tried)
+    /// <summary>
+    /// The model a breaker's name names, when it is one model's breaker of a key of an upstream that sends the caller's
+    /// model name (<see cref="ModelUpstream.BreakerName(int, string?)"/>), and the model is one its entry serves; else null.
+    /// </summary>
+    private static string? ModelOf(ModelUpstream upstream, int key, string name)
+    {
+        if (upstream.PassThrough is not { } pattern)
+        {
+            return null;
+        }
+
+        var prefix = upstream.BreakerName(key).AsSpan()[..^1]; // "entry|key|" of "entry|key|*"
+        if (!name.AsSpan().StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var model = name[prefix.Length..];
+        return pattern.Matches(model) ? model : null;
+    }
+
+    private (int Candidate, int Key) One(IReadOnlyList<UpstreamCandidate> candidates, int index, ulong tried, IReadOnlySet<(int Candidate, int Key)>? passedOver)
     {
         if ((tried & (1UL << index)) != 0)
         {
             return (-1, -1);
         }
 
-        var key = PickKey(candidates[index].Upstream);
+        var key = PickKey(candidates[index], index, passedOver);
         return key < 0 ? (-1, -1) : (index, key);
     }
 
-    private (int Candidate, int Key) Among(IReadOnlyList<UpstreamCandidate> candidates, int start, int end, ulong tried)
+    private (int Candidate, int Key) Among(
+        IReadOnlyList<UpstreamCandidate> candidates, int start, int end, ulong tried, IReadOnlySet<(int Candidate, int Key)>? passedOver)
     {
         // Each upstream's load is read once: other requests change it meanwhile, and two reads could disagree.
         Span<int> keys = stackalloc int[end - start];
@@ -309,7 +338,7 @@ internal sealed partial class UpstreamSelection
             var upstream = candidates[i].Upstream;
             // Only whether a key is usable here: the provider's key turn moves only for the upstream chosen, below, or
             // a provider sharing its priority with another would have its turn moved by the other's requests too.
-            keys[i - start] = (tried & (1UL << i)) != 0 ? -1 : PickKey(upstream, takeTurn: false);
+            keys[i - start] = (tried & (1UL << i)) != 0 ? -1 : PickKey(candidates[i], i, passedOver, takeTurn: false);
             load[i - start] = Volatile.Read(ref upstream.InFlight);
             if (keys[i - start] >= 0 && (best < 0 || LessLoaded(load[i - start], upstream.Weight, load[best - start], candidates[best].Upstream.Weight)))
             {
@@ -349,24 +378,28 @@ internal sealed partial class UpstreamSelection
             candidates[chosen].Upstream.Turn -= total;
         }
 
-        var key = PickKey(candidates[chosen].Upstream);
+        var key = PickKey(candidates[chosen], chosen, passedOver);
         return (chosen, key >= 0 ? key : keys[chosen - start]);
     }
 
     /// <summary>Fewer requests in flight for its weight (compared without dividing).</summary>
     private static bool LessLoaded(int aLoad, int aWeight, int bLoad, int bWeight) => (long)aLoad * bWeight < (long)bLoad * aWeight;
 
-    /// <summary>The usable key of the upstream's provider with the fewest requests in flight, taking turns; -1 when none is.</summary>
-    private int PickKey(ModelUpstream upstream, bool takeTurn = true)
+    /// <summary>
+    /// The usable key of the candidate's provider with the fewest requests in flight, taking turns, passing over the keys
+    /// its breaker refused in this round (<paramref name="passedOver"/>, by the candidate's <paramref name="index"/>); -1
+    /// when none is.
+    /// </summary>
+    private int PickKey(UpstreamCandidate candidate, int index, IReadOnlySet<(int Candidate, int Key)>? passedOver, bool takeTurn = true)
     {
-        var provider = upstream.Provider;
+        var provider = candidate.Provider;
         var count = provider.KeyCount;
         var first = count == 1 || !takeTurn ? 0 : provider.NextTurn();
         var best = -1;
         for (var n = 0; n < count; n++)
         {
             var key = (first + n) % count;
-            if ((best < 0 || provider.InFlightOn(key) < provider.InFlightOn(best)) && Usable(upstream, key))
+            if ((best < 0 || provider.InFlightOn(key) < provider.InFlightOn(best)) && passedOver?.Contains((index, key)) != true && Usable(candidate, key))
             {
                 best = key;
             }
@@ -378,16 +411,55 @@ internal sealed partial class UpstreamSelection
     /// <summary>How long the upstream key still cools down after a 429, or null when it does not.</summary>
     public TimeSpan? CoolingFor(ModelUpstream upstream, int key) => cooldown?.RemainingCooldown(upstream.Provider.KeyName(key));
 
-    private bool Usable(ModelUpstream upstream, int key) =>
-        cooldown?.RemainingCooldown(upstream.Provider.KeyName(key)) is null && BreakerOf(upstream, key) is not { IsOpen: true };
+    /// <summary>
+    /// Whether an attempt may go to the candidate with one key: the key does not cool down, and neither the key's breaker
+    /// nor (for an upstream that sends the caller's model name) the model's rests. Breakers are read, not made: one
+    /// not made yet is closed.
+    /// </summary>
+    private bool Usable(UpstreamCandidate candidate, int key)
+    {
+        if (cooldown?.RemainingCooldown(candidate.Provider.KeyName(key)) is not null)
+        {
+            return false;
+        }
 
-    private UpstreamBreaker CreateBreaker(ModelUpstream upstream, int key)
+        foreach (var breaker in BreakersOn(candidate, key))
+        {
+            if (breaker is { IsOpen: true })
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Makes the breaker of one key of an upstream, for <paramref name="sent"/> (the model name sent, for one model's
+    /// breaker of an upstream that sends the caller's model name; else null). Polly's telemetry (logs through the app's
+    /// <see cref="ILoggerFactory"/>, metrics on Polly's own meter <c>Polly</c>) names it <see cref="PipelineName"/> and its
+    /// breaker name (provider key by its place in the pool, never its value); its results are logged by
+    /// <see cref="UpstreamAttemptResult.Describe"/>.
+    /// </summary>
+    private UpstreamBreaker CreateBreaker(ModelUpstream upstream, int key, string? sent)
     {
         var resilience = Resilience;
         var name = upstream.Provider.KeyName(key);
-        var model = upstream.UpstreamModel ?? "(caller's model)";
+        var breakerName = upstream.BreakerName(key, sent);
+        var model = LogValue.Of(sent ?? upstream.UpstreamModel) ?? "(caller's model)";
         var breaker = new UpstreamBreaker(timeProvider);
-        breaker.Pipeline = new ResiliencePipelineBuilder<UpstreamAttemptResult> { TimeProvider = timeProvider }
+        var telemetry = new TelemetryOptions
+        {
+            LoggerFactory = loggerFactory,
+            ResultFormatter = static (_, result) => result is UpstreamAttemptResult attempt ? attempt.Describe() : result,
+        };
+        breaker.Pipeline = new ResiliencePipelineBuilder<UpstreamAttemptResult>
+        {
+            TimeProvider = timeProvider,
+            Name = PipelineName,
+            InstanceName = LogValue.Of(breakerName),
+        }
+            .ConfigureTelemetry(telemetry)
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions<UpstreamAttemptResult>
             {
                 // Every attempt in the window failed, and at least BreakAfterFailures of them: failures in a row.
@@ -410,16 +482,16 @@ internal sealed partial class UpstreamSelection
                 OnOpened = args =>
                 {
                     var until = breaker.Opened(args.BreakDuration);
-                    share?.Publish(new UpstreamRest(UpstreamRest.Breaker, upstream.BreakerName(key), until));
+                    share?.Publish(new UpstreamRest(UpstreamRest.Breaker, breakerName, until));
                     LogBreakerOpened(name, model, resilience.BreakAfterFailures, args.BreakDuration);
-                    history?.Started(upstream.BreakerName(key), upstream.Provider.Name, upstream.UpstreamModel ?? "", "breaker",
+                    history?.Started(breakerName, upstream.Provider.Name, sent ?? upstream.UpstreamModel ?? "", "breaker",
                         $"Breaker of {name} ({model}) opened after {resilience.BreakAfterFailures} failed attempts in a row");
                     return ValueTask.CompletedTask;
                 },
                 OnClosed = _ =>
                 {
                     LogBreakerClosed(name, model);
-                    history?.Ended(upstream.BreakerName(key));
+                    history?.Ended(breakerName);
                     return ValueTask.CompletedTask;
                 },
             })

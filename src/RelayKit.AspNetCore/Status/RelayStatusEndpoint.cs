@@ -160,7 +160,10 @@ internal sealed class RelayStatusEndpoint(
 
     /// <summary>
     /// Every model entry (names and patterns) with its upstreams in the order they are tried, and each upstream's breaker
-    /// per provider key (when breakers are on). A breaker no request has needed yet is closed; the page makes none.
+    /// per provider key (when breakers are on). A breaker no request has needed yet is closed; the page makes none. An
+    /// upstream that sends the caller's model name of a wildcard entry has a breaker per model and key besides the key's
+    /// own: those not closed are listed too, naming the model (only those: the names are the callers', and a closed one
+    /// says nothing the key's row does not).
     /// </summary>
     private static JsonArray Routes(ModelRouteTable table)
     {
@@ -182,6 +185,18 @@ internal sealed class RelayStatusEndpoint(
                             ["key"] = upstream.Provider.KeyName(key),
                             ["state"] = upstream.ExistingBreaker(key)?.StateName ?? "closed",
                         });
+                        foreach (var (model, breaker) in upstream.ExistingBreakers(key))
+                        {
+                            if (model is not null && breaker.StateName is var state and not "closed")
+                            {
+                                breakers.Add(new JsonObject
+                                {
+                                    ["key"] = upstream.Provider.KeyName(key),
+                                    ["model"] = model,
+                                    ["state"] = state,
+                                });
+                            }
+                        }
                     }
                 }
 
@@ -313,7 +328,13 @@ internal sealed class RelayStatusEndpoint(
                     foreach (var breaker in breakers)
                     {
                         html.Append(first ? "" : ", ").Append("<span class=\"breaker ").Append(E(Text(breaker!["state"]))).Append("\">")
-                            .Append(E(Text(breaker["key"]))).Append(": ").Append(E(Text(breaker["state"]))).Append("</span>");
+                            .Append(E(Text(breaker["key"])));
+                        if (Text(breaker["model"]) is { } model)
+                        {
+                            html.Append(" (").Append(E(model)).Append(')');
+                        }
+
+                        html.Append(": ").Append(E(Text(breaker["state"]))).Append("</span>");
                         first = false;
                     }
                 }

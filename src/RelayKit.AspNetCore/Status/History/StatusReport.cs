@@ -124,17 +124,22 @@ internal sealed record StatusReport(DateTimeOffset Now, IReadOnlyList<StatusComp
         {
             foreach (var upstream in entry.Upstreams.Where(u => u.Provider.Name == provider))
             {
-                if (model.Length > 0 && (upstream.UpstreamModel ?? entry.Name.Text) != model)
+                if (model.Length > 0 && (upstream.PassThrough is { } pattern ? !pattern.Matches(model) : (upstream.UpstreamModel ?? entry.Name.Text) != model))
                 {
                     continue;
                 }
 
                 for (var key = 0; key < upstream.Provider.KeyCount; key++)
                 {
-                    if (upstream.ExistingBreaker(key) is { } breaker)
+                    // The key's own breaker, and for an upstream that sends the caller's model name each model's (only the
+                    // row's model's, in a model's row).
+                    foreach (var (sent, breaker) in upstream.ExistingBreakers(key))
                     {
-                        made++;
-                        open += breaker.StateName == "open" ? 1 : 0;
+                        if (sent is null || model.Length == 0 || sent == model)
+                        {
+                            made++;
+                            open += breaker.StateName == "open" ? 1 : 0;
+                        }
                     }
                 }
             }
