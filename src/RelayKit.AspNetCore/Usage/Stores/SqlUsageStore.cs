@@ -11,7 +11,7 @@ namespace RelayKit.AspNetCore.Usage.Stores;
 /// its dialect writes differently: the table, the timestamp column and its values, the orderings, the totals query,
 /// and the columns kept in a type of its own (timestamp, streamed, cost, day).
 /// </summary>
-internal abstract class SqlUsageStore : IUsageStore
+internal abstract class SqlUsageStore : IUsageStore, IUsageSpendTotals
 {
     private readonly SchemaOnce<DbConnection> _schema;
 
@@ -103,6 +103,30 @@ internal abstract class SqlUsageStore : IUsageStore
         return totals;
     }
 
+    public async Task<IReadOnlyList<UsageSpendTotal>> GetSpendTotalsAsync(UsageFilter filter, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = SpendTotalsSql(Where(filter, command));
+
+        var totals = new List<UsageSpendTotal>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            totals.Add(new UsageSpendTotal(
+                ReadDay(reader, 0),
+                reader.IsDBNull(1) ? null : reader.GetString(1),
+                reader.GetString(2),
+                reader.GetInt64(3),
+                reader.GetInt64(4),
+                reader.GetInt64(5),
+                reader.GetInt64(6),
+                ReadCost(reader, 7)));
+        }
+
+        return totals;
+    }
+
     public async IAsyncEnumerable<UsageRecord> ReadAsync(UsageFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
@@ -138,6 +162,12 @@ internal abstract class SqlUsageStore : IUsageStore
     /// model in byte order. <paramref name="where"/> is the filter's clause, to splice in after the table.
     /// </summary>
     protected abstract string DailyTotalsSql(string where);
+
+    /// <summary>
+    /// The SQL of <see cref="GetSpendTotalsAsync"/> after <paramref name="where"/>: day, key name, requested model, count,
+    /// errors, input and output tokens and cost, grouped by the first three.
+    /// </summary>
+    protected abstract string SpendTotalsSql(string where);
 
     /// <summary>A time as the time column keeps it, for the filter.</summary>
     protected abstract object TimeValue(DateTimeOffset time);
