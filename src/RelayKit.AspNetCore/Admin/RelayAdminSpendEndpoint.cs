@@ -17,9 +17,9 @@ internal sealed class RelayAdminSpendEndpoint(IUsageStore store)
         var query = http.Request.Query;
         foreach (var name in query.Keys)
         {
-            if (name is not ("key" or "model" or "from" or "to"))
+            if (name is not ("key" or "model" or "status" or "from" or "to"))
             {
-                return RelayAdminEndpoints.Invalid($"Unknown query parameter '{name}'; the spend query takes key, model, from and to.");
+                return RelayAdminEndpoints.Invalid($"Unknown query parameter '{name}'; the spend query takes key, model, status, from and to.");
             }
         }
 
@@ -35,9 +35,15 @@ internal sealed class RelayAdminSpendEndpoint(IUsageStore store)
             return RelayAdminEndpoints.Invalid("'from' must be before 'to'.");
         }
 
+        if (!RelayAdminUsageEndpoint.TryParseStatus(query["status"], out var failed))
+        {
+            return RelayAdminEndpoints.Invalid(RelayAdminUsageEndpoint.StatusMessage);
+        }
+
         var filter = new UsageFilter
         {
-            KeyName = RelayAdminUsageEndpoint.NonEmpty(query["key"]), Model = RelayAdminUsageEndpoint.NonEmpty(query["model"]), From = from, Until = until,
+            KeyName = RelayAdminUsageEndpoint.NonEmpty(query["key"]), Model = RelayAdminUsageEndpoint.NonEmpty(query["model"]), Failed = failed,
+            From = from, Until = until,
         };
         var byKey = new Dictionary<string, Total>(StringComparer.Ordinal);
         var noKey = new Total();

@@ -9,4 +9,7 @@ internal interface IUsageSpendTotals
 {
     /// <summary>The records a filter selects, summed per UTC day, key and requested model, in no particular order.</summary>
     Task<IReadOnlyList<UsageSpendTotal>> GetSpendTotalsAsync(UsageFilter filter, CancellationToken cancellationToken);
+
+    /// <summary>What every key's records cost in all, by key name (records without a key left out): one read for a key list.</summary>
+    Task<IReadOnlyDictionary<string, decimal>> GetSpentByKeyAsync(CancellationToken cancellationToken);
 }

@@ -72,6 +72,13 @@ internal sealed class InMemoryUsageStore : IUsageStore, IUsageSpendTotals
         return Task.FromResult(totals);
     }
 
+    public Task<IReadOnlyDictionary<string, decimal>> GetSpentByKeyAsync(CancellationToken cancellationToken)
+    {
+        IReadOnlyDictionary<string, decimal> spent = Select(UsageFilter.All).Where(r => r.KeyName is not null)
+            .GroupBy(r => r.KeyName!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(r => r.Cost), StringComparer.Ordinal);
+        return Task.FromResult(spent);
+    }
+
     public async IAsyncEnumerable<UsageRecord> ReadAsync(UsageFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var records = Select(filter).OrderBy(r => r.Timestamp).ThenBy(r => r.RequestId, StringComparer.Ordinal).ToList();

@@ -127,6 +127,21 @@ internal abstract class SqlUsageStore : IUsageStore, IUsageSpendTotals
         return totals;
     }
 
+    public async Task<IReadOnlyDictionary<string, decimal>> GetSpentByKeyAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = SpentByKeySql;
+        var spent = new Dictionary<string, decimal>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            spent[reader.GetString(0)] = ReadCost(reader, 1);
+        }
+
+        return spent;
+    }
+
     public async IAsyncEnumerable<UsageRecord> ReadAsync(UsageFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
@@ -168,6 +183,9 @@ internal abstract class SqlUsageStore : IUsageStore, IUsageSpendTotals
     /// errors, input and output tokens and cost, grouped by the first three.
     /// </summary>
     protected abstract string SpendTotalsSql(string where);
+
+    /// <summary>The SQL of <see cref="GetSpentByKeyAsync"/>: key name and the sum of its cost, for records with a key.</summary>
+    protected abstract string SpentByKeySql { get; }
 
     /// <summary>A time as the time column keeps it, for the filter.</summary>
     protected abstract object TimeValue(DateTimeOffset time);
@@ -234,6 +252,11 @@ internal abstract class SqlUsageStore : IUsageStore, IUsageSpendTotals
         if (filter.Provider is not null)
         {
             Add("provider", "=", "fprovider", filter.Provider);
+        }
+
+        if (filter.Failed is { } failed)
+        {
+            Add("status_code", failed ? ">=" : "<", "fstatus", 400);
         }
 
         var (from, until) = filter.TimeRange();

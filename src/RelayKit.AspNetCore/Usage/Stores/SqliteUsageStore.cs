@@ -149,6 +149,9 @@ internal sealed class SqliteUsageStore : SqlUsageStore
         GROUP BY day, key_name, requested_model
         """;
 
+    protected override string SpentByKeySql =>
+        "SELECT key_name, coalesce(sum(cost_pico_usd), 0) FROM usage_records WHERE key_name IS NOT NULL GROUP BY key_name";
+
     protected override object TimeValue(DateTimeOffset time) => UsageStoreArguments.ToUnixMicroseconds(time);
 
     protected override DateTimeOffset ReadTimestamp(DbDataReader reader) => UsageStoreArguments.FromUnixMicroseconds(reader.GetInt64(1));

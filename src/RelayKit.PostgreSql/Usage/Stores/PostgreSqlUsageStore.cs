@@ -143,6 +143,8 @@ internal sealed class PostgreSqlUsageStore : SqlUsageStore, IAsyncDisposable
         GROUP BY day, key_name, requested_model
         """;
 
+    protected override string SpentByKeySql => $"SELECT key_name, coalesce(sum(cost), 0) FROM {_table} WHERE key_name IS NOT NULL GROUP BY key_name";
+
     protected override object TimeValue(DateTimeOffset time) => time;
 
     protected override DateTimeOffset ReadTimestamp(DbDataReader reader) => reader.GetFieldValue<DateTimeOffset>(1);

@@ -121,6 +121,26 @@ public sealed class StatusPageTests
     }
 
     [Fact]
+    public async Task A_model_failing_in_the_last_minutes_of_an_hour_is_still_down_just_after_it()
+    {
+        // 12:02, and gpt-4o failed every attempt at 11:58 and 11:59 (the recent window is 5 minutes).
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 3, 10, 12, 2, 0, TimeSpan.Zero));
+        await using var relay = FakeRelay.Create(s => s.With("ModelRelay:Models:gpt-4o:Provider", "openai"), s => s.AddSingleton<TimeProvider>(time));
+        var store = relay.App.Services.GetRequiredService<IStatusStore>();
+        var now = time.GetUtcNow();
+        await store.AddAsync(
+            [new StatusMinute("openai", "gpt-4o", StatusResolution.MinuteOf(now) - 4, 0, 5, new long[LatencyBins.Count]),
+             new StatusMinute("openai", "gpt-4o", StatusResolution.MinuteOf(now) - 3, 0, 5, new long[LatencyBins.Count])], [], default);
+        await store.RollUpAsync(now.AddHours(-1), now, 0.5, default);
+
+        var html = await PageAsync(relay);
+        var gpt = html[html.IndexOf(">gpt-4o<", StringComparison.Ordinal)..];
+        gpt = gpt[..gpt.IndexOf("class=\"axis\"", StringComparison.Ordinal)];
+        Assert.Contains("class=\"state major_outage\"", gpt, StringComparison.Ordinal);
+        Assert.Contains("health: down", gpt, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_patterns_models_are_named_by_callers_so_the_public_page_counts_them_under_the_provider_only()
     {
         // gpt-* sends whatever model the caller names: a caller must not be able to write rows (text of their choosing,

@@ -247,6 +247,12 @@ public abstract class UsageStoreContractTests : IAsyncLifetime
 
         Assert.Equal(records.Sum(r => r.Cost), totals.Sum(t => t.Cost));
         Assert.Equal(records.Count, totals.Sum(t => t.Requests));
+
+        // A key list's spend: every record of each key, in one read; records without a key are no key's.
+        var spent = await ((IUsageSpendTotals)Store).GetSpentByKeyAsync(CancellationToken.None);
+        Assert.Equal(2, spent.Count);
+        Assert.Equal(9.300000000001m, spent["team-a"]);
+        Assert.Equal(1m, spent["team-b"]);
     }
 
     [SkippableFact]
