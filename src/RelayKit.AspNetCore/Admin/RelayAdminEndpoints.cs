@@ -175,21 +175,19 @@ internal sealed partial class RelayAdminEndpoints(
         // Each key with its money (balance, reserved) and its spend, so an operator sees the whole picture in one
         // call. A configured key's state lives in its ledger account alone (a refund closes it): read it, or a
         // refunded configured key would be listed as active.
+        // Spend is one grouped read for every key when the store sums it; a host's own store is asked key by key.
+        var spentByKey = usage is IUsageSpendTotals summing ? await summing.GetSpentByKeyAsync(http.RequestAborted) : null;
+        async Task<decimal> Spent(string id) =>
+            spentByKey is null ? await SpentAsync(id, http.RequestAborted) : spentByKey.GetValueOrDefault(id);
         var views = new List<KeyView>();
         foreach (var key in options.CurrentValue.Keys.Where(k => k?.Name is not null && k.Budget is not null))
         {
-            views.Add(KeyView.From(key, await Ledger.GetBalanceAsync(key.Name!, http.RequestAborted)) with
-            {
-                Spent = await SpentAsync(key.Name!, http.RequestAborted),
-            });
+            views.Add(KeyView.From(key, await Ledger.GetBalanceAsync(key.Name!, http.RequestAborted)) with { Spent = await Spent(key.Name!) });
         }
 
         foreach (var key in keys)
         {
-            views.Add(KeyView.From(key, now, await Ledger.GetBalanceAsync(key.Id, http.RequestAborted)) with
-            {
-                Spent = await SpentAsync(key.Id, http.RequestAborted),
-            });
+            views.Add(KeyView.From(key, now, await Ledger.GetBalanceAsync(key.Id, http.RequestAborted)) with { Spent = await Spent(key.Id) });
         }
 
         return Json(StatusCodes.Status200OK, new KeyListView(views));

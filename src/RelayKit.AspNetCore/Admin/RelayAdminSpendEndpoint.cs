@@ -6,8 +6,9 @@ namespace RelayKit.AspNetCore.Admin;
 
 /// <summary>
 /// <c>GET {prefix}/spend</c>: what the usage records a filter selects (<c>key</c>, <c>model</c>, <c>from</c>, <c>to</c>,
-/// as <c>GET usage</c> takes them) cost, by key, by model and by day, for the operator console's charts. The records are
-/// read as a stream and only the totals are held, one per key, model and day.
+/// as <c>GET usage</c> takes them) cost, by key, by model and by day, for the operator console's charts. The relay's stores
+/// sum them in the database (one row per day, key and model, <see cref="IUsageSpendTotals"/>); a host's own store is read
+/// as a stream of records, holding only the totals.
 /// </summary>
 internal sealed class RelayAdminSpendEndpoint(IUsageStore store)
 {
@@ -16,9 +17,9 @@ internal sealed class RelayAdminSpendEndpoint(IUsageStore store)
         var query = http.Request.Query;
         foreach (var name in query.Keys)
         {
-            if (name is not ("key" or "model" or "from" or "to"))
+            if (name is not ("key" or "model" or "status" or "from" or "to"))
             {
-                return RelayAdminEndpoints.Invalid($"Unknown query parameter '{name}'; the spend query takes key, model, from and to.");
+                return RelayAdminEndpoints.Invalid($"Unknown query parameter '{name}'; the spend query takes key, model, status, from and to.");
             }
         }
 
@@ -34,21 +35,27 @@ internal sealed class RelayAdminSpendEndpoint(IUsageStore store)
             return RelayAdminEndpoints.Invalid("'from' must be before 'to'.");
         }
 
+        if (!RelayAdminUsageEndpoint.TryParseStatus(query["status"], out var failed))
+        {
+            return RelayAdminEndpoints.Invalid(RelayAdminUsageEndpoint.StatusMessage);
+        }
+
         var filter = new UsageFilter
         {
-            KeyName = RelayAdminUsageEndpoint.NonEmpty(query["key"]), Model = RelayAdminUsageEndpoint.NonEmpty(query["model"]), From = from, Until = until,
+            KeyName = RelayAdminUsageEndpoint.NonEmpty(query["key"]), Model = RelayAdminUsageEndpoint.NonEmpty(query["model"]), Failed = failed,
+            From = from, Until = until,
         };
         var byKey = new Dictionary<string, Total>(StringComparer.Ordinal);
         var noKey = new Total();
         var byModel = new Dictionary<string, Total>(StringComparer.Ordinal);
         var byDay = new SortedDictionary<DateOnly, Total>();
         var all = new Total();
-        await foreach (var record in store.ReadAsync(filter, http.RequestAborted))
+        await foreach (var total in TotalsAsync(filter, http.RequestAborted))
         {
-            all.Add(record);
-            (record.KeyName is null ? noKey : Get(byKey, record.KeyName)).Add(record);
-            Get(byModel, record.RequestedModel).Add(record);
-            Get(byDay, DateOnly.FromDateTime(record.Timestamp.UtcDateTime)).Add(record);
+            all.Add(total);
+            (total.KeyName is null ? noKey : Get(byKey, total.KeyName)).Add(total);
+            Get(byModel, total.Model).Add(total);
+            Get(byDay, total.Day).Add(total);
         }
 
         if (byDay.Count > 0)
@@ -68,6 +75,27 @@ internal sealed class RelayAdminSpendEndpoint(IUsageStore store)
         return RelayAdminEndpoints.Json(StatusCodes.Status200OK, new SpendView(
             all.Requests, all.Errors, all.Cost, keys, Ranked(byModel),
             [.. byDay.Select(d => d.Value.View(d.Key.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)))]));
+    }
+
+    /// <summary>The filter's spend per day, key and model: summed by the store when it can, else from its records one by one.</summary>
+    private async IAsyncEnumerable<UsageSpendTotal> TotalsAsync(UsageFilter filter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (store is IUsageSpendTotals summing)
+        {
+            foreach (var total in await summing.GetSpendTotalsAsync(filter, cancellationToken))
+            {
+                yield return total;
+            }
+
+            yield break;
+        }
+
+        await foreach (var record in store.ReadAsync(filter, cancellationToken))
+        {
+            yield return new UsageSpendTotal(
+                DateOnly.FromDateTime(record.Timestamp.UtcDateTime), record.KeyName, record.RequestedModel, 1, record.IsError ? 1 : 0,
+                record.InputTokens ?? 0, record.OutputTokens ?? 0, record.Cost);
+        }
     }
 
     private static List<SpendTotalView> Ranked(Dictionary<string, Total> totals) =>
@@ -96,13 +124,13 @@ internal sealed class RelayAdminSpendEndpoint(IUsageStore store)
 
         public decimal Cost { get; private set; }
 
-        public void Add(UsageRecord record)
+        public void Add(UsageSpendTotal total)
         {
-            Requests++;
-            Errors += record.IsError ? 1 : 0;
-            InputTokens += record.InputTokens ?? 0;
-            OutputTokens += record.OutputTokens ?? 0;
-            Cost += record.Cost;
+            Requests += total.Requests;
+            Errors += total.Errors;
+            InputTokens += total.InputTokens;
+            OutputTokens += total.OutputTokens;
+            Cost += total.Cost;
         }
 
         public SpendTotalView View(string? name) => new(name, Requests, Errors, InputTokens, OutputTokens, Cost);

@@ -21,9 +21,9 @@ internal sealed class RelayAdminUsageEndpoint(IUsageStore store)
         var query = http.Request.Query;
         foreach (var name in query.Keys)
         {
-            if (name is not ("key" or "model" or "from" or "to" or "format" or "limit" or "offset"))
+            if (name is not ("key" or "model" or "status" or "from" or "to" or "format" or "limit" or "offset"))
             {
-                return Task.FromResult(RelayAdminEndpoints.Invalid($"Unknown query parameter '{name}'; the usage query takes key, model, from, to, format, limit and offset."));
+                return Task.FromResult(RelayAdminEndpoints.Invalid($"Unknown query parameter '{name}'; the usage query takes key, model, status, from, to, format, limit and offset."));
             }
         }
 
@@ -38,7 +38,12 @@ internal sealed class RelayAdminUsageEndpoint(IUsageStore store)
             return Task.FromResult(RelayAdminEndpoints.Invalid("'from' must be before 'to'."));
         }
 
-        var filter = new UsageFilter { KeyName = NonEmpty(query["key"]), Model = NonEmpty(query["model"]), From = from, Until = until };
+        if (!TryParseStatus(query["status"], out var failed))
+        {
+            return Task.FromResult(RelayAdminEndpoints.Invalid(StatusMessage));
+        }
+
+        var filter = new UsageFilter { KeyName = NonEmpty(query["key"]), Model = NonEmpty(query["model"]), Failed = failed, From = from, Until = until };
         var format = query["format"].ToString();
         var csv = format.Length == 0 ? WantsCsv(http.Request) : string.Equals(format, "csv", StringComparison.OrdinalIgnoreCase);
         if (format.Length > 0 && !csv && !string.Equals(format, "json", StringComparison.OrdinalIgnoreCase))
@@ -83,6 +88,18 @@ internal sealed class RelayAdminUsageEndpoint(IUsageStore store)
 
     private static bool WantsCsv(HttpRequest request) =>
         request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase));
+
+    internal const string StatusMessage = "'status' must be ok (answered below 400) or error (400 and above).";
+
+    /// <summary><c>status</c>: <c>error</c> (failed records), <c>ok</c> (the others) or absent (both).</summary>
+    internal static bool TryParseStatus(string? text, out bool? failed)
+    {
+        failed = string.IsNullOrWhiteSpace(text) ? null
+            : string.Equals(text.Trim(), "error", StringComparison.OrdinalIgnoreCase) ? true
+            : string.Equals(text.Trim(), "ok", StringComparison.OrdinalIgnoreCase) ? false
+            : null;
+        return failed is not null || string.IsNullOrWhiteSpace(text);
+    }
 
     internal static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 

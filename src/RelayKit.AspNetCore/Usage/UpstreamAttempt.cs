@@ -12,7 +12,7 @@ namespace RelayKit.AspNetCore.Usage;
 /// attempt that did neither (its breaker refused it before sending) is not one and is not added.
 /// </summary>
 internal sealed class UpstreamAttempt(
-    UpstreamHealthTracker health, TimeProvider timeProvider, RelayRequestContext context, string provider, string upstreamModel, Activity? span)
+    UpstreamHealthTracker health, TimeProvider timeProvider, RelayRequestContext context, string provider, string upstreamModel, Activity? span, string? historyModel)
     : IDisposable
 {
     private readonly long _startedAt = timeProvider.GetTimestamp();
@@ -40,7 +40,7 @@ internal sealed class UpstreamAttempt(
         var latency = timeProvider.GetElapsedTime(_startedAt);
         if (error is not null)
         {
-            health.RecordAttempt(provider, succeeded: false, latency, upstreamModel);
+            health.RecordAttempt(provider, succeeded: false, latency, historyModel);
         }
 
         var errorType = error?.Code
@@ -57,7 +57,7 @@ internal sealed class UpstreamAttempt(
         // A 5xx or 429 means the upstream could not serve; a stream it broke off is a failure too. A 4xx
         // caused by the caller's request says nothing against the upstream.
         var upstreamFailed = status >= 500 || status == 429 || (!completed && !clientAborted);
-        health.RecordAttempt(provider, !upstreamFailed, _latency ?? timeProvider.GetElapsedTime(_startedAt), upstreamModel);
+        health.RecordAttempt(provider, !upstreamFailed, _latency ?? timeProvider.GetElapsedTime(_startedAt), historyModel);
         Finish(status, !completed && !clientAborted ? "upstream_broken" : clientAborted && !completed ? "client_aborted" : null);
     }
 

@@ -29,8 +29,16 @@ internal sealed class UpstreamAttemptTracker(RelayActivitySource activities, Ups
     {
         var provider = candidate.Provider;
         var span = activities.StartAttempt(provider.Name, OperationName(context.Operation), candidate.UpstreamModel, number, provider.BaseUri);
-        return new UpstreamAttempt(health, timeProvider, context, provider.Name, candidate.UpstreamModel, span);
+        return new UpstreamAttempt(health, timeProvider, context, provider.Name, candidate.UpstreamModel, span, HistoryModel(candidate));
     }
+
+    /// <summary>
+    /// The model the public status history counts the attempt under: the upstream model the routes name, or null when a
+    /// pattern sends the caller's own model name, since any text a caller types would otherwise become a row of the
+    /// anonymous status page (as many as they like). Such attempts count under their provider only.
+    /// </summary>
+    internal static string? HistoryModel(UpstreamCandidate candidate) =>
+        candidate.Upstream.UpstreamModel is null && candidate.Entry.Name.IsWildcard ? null : candidate.UpstreamModel;
 
     /// <summary>The GenAI operation name of a relay operation.</summary>
     public static string OperationName(RelayOperation operation) =>

@@ -12,6 +12,9 @@ public sealed record UsageFilter
     /// <summary>Only records answered by this upstream.</summary>
     public string? Provider { get; init; }
 
+    /// <summary>Only failed records (status 400 or above) when <see langword="true"/>, only the others when <see langword="false"/>.</summary>
+    public bool? Failed { get; init; }
+
     /// <summary>Only records from this UTC day on.</summary>
     public DateOnly? FromDay { get; init; }
 
@@ -33,6 +36,7 @@ public sealed record UsageFilter
         return (KeyName is null || string.Equals(record.KeyName, KeyName, StringComparison.Ordinal))
             && (Model is null || string.Equals(record.RequestedModel, Model, StringComparison.Ordinal))
             && (Provider is null || string.Equals(record.Provider, Provider, StringComparison.Ordinal))
+            && (Failed is null || record.IsError == Failed.Value)
             && (from is null || record.Timestamp >= from.Value)
             && (until is null || record.Timestamp < until.Value);
     }

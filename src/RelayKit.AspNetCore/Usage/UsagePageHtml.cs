@@ -12,6 +12,8 @@ internal static class UsagePageHtml
 {
     private const string Body = """
         <h1>Relay usage and billing</h1>
+        <noscript><p id="no-script">This page needs JavaScript: it keeps your key in this tab only and reads your usage with
+        it. Turn scripts on for this page, or read the same figures as JSON: GET /relay/usage with your key.</p></noscript>
         <form id="key-form" autocomplete="off">
           <label for="key">Your relay key</label>
           <input id="key" type="password" autocomplete="off" spellcheck="false" size="40">

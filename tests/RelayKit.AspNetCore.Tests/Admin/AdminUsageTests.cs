@@ -42,6 +42,9 @@ public sealed class AdminUsageTests
         var afternoon = await RecordsAsync(admin, "?from=2026-11-01T13:00:00Z&to=2026-11-02T00:00:00Z");
         var secondDay = await RecordsAsync(admin, "?from=2026-11-02");
         var firstDay = await RecordsAsync(admin, "?to=2026-11-01");
+        var errors = await RecordsAsync(admin, "?status=error");
+        var answered = await RecordsAsync(admin, $"?status=ok&key={a}");
+        var (_, errorSpend) = await GetJsonAsync(admin, AdminRelayApp.AdminPrefix + "/spend?status=error");
         var firstPage = await GetJsonAsync(admin, Usage + "?limit=3");
         var secondPage = await GetJsonAsync(admin, Usage + "?limit=3&offset=" + firstPage.Body.GetProperty("next_offset").GetInt32());
 
@@ -54,6 +57,9 @@ public sealed class AdminUsageTests
         Assert.Equal([b], afternoon.Select(r => r.GetProperty("key_name").GetString()));
         Assert.Equal(["=1+2,\"x\"", "claude-code-opus-4.8"], secondDay.Select(r => r.GetProperty("requested_model").GetString()));
         Assert.Equal([b, a], firstDay.Select(r => r.GetProperty("key_name").GetString()));
+        Assert.Equal(["=1+2,\"x\""], errors.Select(r => r.GetProperty("requested_model").GetString()));
+        Assert.Equal(["claude-code-opus-4.8", "gpt-5.5"], answered.Select(r => r.GetProperty("requested_model").GetString()));
+        Assert.Equal((1, 1), (errorSpend.GetProperty("requests").GetInt64(), errorSpend.GetProperty("errors").GetInt64()));
         Assert.Equal(3, firstPage.Body.GetProperty("records").GetArrayLength());
         Assert.Equal([a], secondPage.Body.GetProperty("records").EnumerateArray().Select(r => r.GetProperty("key_name").GetString()));
         Assert.False(secondPage.Body.TryGetProperty("next_offset", out _));
@@ -117,6 +123,7 @@ public sealed class AdminUsageTests
     [InlineData("?limit=0", "'limit'")]
     [InlineData("?offset=-1", "'offset'")]
     [InlineData("?user=ann", "Unknown query parameter 'user'")]
+    [InlineData("?status=500", "'status'")]
     public async Task A_bad_usage_query_is_400_with_a_clear_message(string query, string message)
     {
         await using var app = new AdminRelayApp(AdminStorage.InMemory);

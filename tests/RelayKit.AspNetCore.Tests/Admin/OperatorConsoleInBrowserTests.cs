@@ -222,6 +222,28 @@ public sealed class OperatorConsoleInBrowserTests
         await app.StopAsync();
     }
 
+    [SkippableFact]
+    public async Task With_scripts_off_the_console_and_the_billing_page_say_they_need_them_instead_of_a_form_that_does_nothing()
+    {
+        var chromium = TestServers.RequireChromium();
+        await using var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = 1 });
+        await using var app = await StartRelayAsync(await fake.StartAsync());
+        var relay = new Uri(app.Urls.First());
+        await using var chromiumBrowser = await PageBrowser.LaunchAsync(chromium);
+        await using var context = await chromiumBrowser.Browser.NewContextAsync(new() { JavaScriptEnabled = false });
+        var page = await context.NewPageAsync();
+
+        foreach (var (path, says) in new[] { ("relay/admin/console", "The console needs JavaScript"), ("relay/usage", "This page needs JavaScript") })
+        {
+            var response = await page.GotoAsync(new Uri(relay, path).AbsoluteUri);
+            Assert.Equal(200, response!.Status);
+            await Expect(page.Locator("#no-script")).ToBeVisibleAsync();
+            await Expect(page.Locator("#no-script")).ToContainTextAsync(says);
+        }
+
+        await app.StopAsync();
+    }
+
     private static async Task<WebApplication> StartRelayAsync(Uri fakeBase)
     {
         var builder = WebApplication.CreateSlimBuilder();

@@ -26,7 +26,7 @@ public sealed class UsageAttemptsTests
         var health = new UpstreamHealthTracker(time, new StaticOptionsMonitor<UpstreamHealthOptions>(new UpstreamHealthOptions()));
         using var context = new RelayRequestContext(new DefaultHttpContext(), RelayOperation.ChatCompletions, WireFormat.OpenAI, "req_attempts", time.GetUtcNow());
 
-        using (var answered = new UpstreamAttempt(health, time, context, "openai", "gpt-5.5", null))
+        using (var answered = new UpstreamAttempt(health, time, context, "openai", "gpt-5.5", null, "gpt-5.5"))
         {
             time.Advance(TimeSpan.FromMilliseconds(40));
             answered.Answered(503);
@@ -34,31 +34,31 @@ public sealed class UsageAttemptsTests
             answered.Ended(completed: true, clientAborted: false);
         }
 
-        using (new UpstreamAttempt(health, time, context, "azure", "gpt55-prod", null))
+        using (new UpstreamAttempt(health, time, context, "azure", "gpt55-prod", null, "gpt55-prod"))
         {
             // The breaker refused it: the forwarder neither sent it nor reported an outcome, only disposed it.
         }
 
-        using (var timedOut = new UpstreamAttempt(health, time, context, "azure", "gpt55-prod", null))
+        using (var timedOut = new UpstreamAttempt(health, time, context, "azure", "gpt55-prod", null, "gpt55-prod"))
         {
             time.Advance(TimeSpan.FromSeconds(30));
             timedOut.Failed(RelayError.UpstreamTimeout("azure"));
         }
 
-        using (var unreachable = new UpstreamAttempt(health, time, context, "openai", "gpt-5.5", null))
+        using (var unreachable = new UpstreamAttempt(health, time, context, "openai", "gpt-5.5", null, "gpt-5.5"))
         {
             time.Advance(TimeSpan.FromMilliseconds(3));
             unreachable.Failed(RelayError.UpstreamUnreachable("openai"));
         }
 
-        using (var broken = new UpstreamAttempt(health, time, context, "openai", "gpt-5.5", null))
+        using (var broken = new UpstreamAttempt(health, time, context, "openai", "gpt-5.5", null, "gpt-5.5"))
         {
             // No answer and no error, but the caller is still there: the relay's own failure, not the caller's.
             time.Advance(TimeSpan.FromMilliseconds(2));
             broken.Failed(null);
         }
 
-        using (var abandoned = new UpstreamAttempt(health, time, context, "openai", "gpt-5.5", null))
+        using (var abandoned = new UpstreamAttempt(health, time, context, "openai", "gpt-5.5", null, "gpt-5.5"))
         {
             time.Advance(TimeSpan.FromMilliseconds(7));
             context.ClientAborted = true;

@@ -58,7 +58,7 @@
 
   function query(extra) {
     const parameters = new URLSearchParams();
-    for (const [name, id] of [['key', 'filter-key'], ['model', 'filter-model'], ['from', 'filter-from'], ['to', 'filter-to']]) {
+    for (const [name, id] of [['key', 'filter-key'], ['model', 'filter-model'], ['status', 'filter-status'], ['from', 'filter-from'], ['to', 'filter-to']]) {
       const value = $(id).value.trim();
       if (value) parameters.set(name, value);
     }

@@ -17,6 +17,12 @@ internal interface IStatusStore
     /// </summary>
     Task RollUpAsync(DateTimeOffset from, DateTimeOffset to, double downErrorRate, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Ends every lasting incident that its instance has not seen since <paramref name="seenBefore"/> (that instance
+    /// stopped, or lost the store), at the time it was last seen; returns how many. Its instance, back, opens it again.
+    /// </summary>
+    Task<int> EndAbandonedAsync(DateTimeOffset seenBefore, CancellationToken cancellationToken);
+
     /// <summary>Deletes what is older than each period's retention (<see cref="StatusResolution"/>), and incidents ended before the day retention.</summary>
     Task PruneAsync(DateTimeOffset now, CancellationToken cancellationToken);
 

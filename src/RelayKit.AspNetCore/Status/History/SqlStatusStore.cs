@@ -57,7 +57,9 @@ internal sealed class SqlStatusStore : IStatusStore, IAsyncDisposable
                 started_ms bigint NOT NULL,
                 ended_ms bigint);
             CREATE INDEX IF NOT EXISTS status_incidents_started ON {_incidents} (started_ms);
-            """);
+            """,
+            // When the instance that keeps a lasting incident last saw it: an instance that stopped stops seeing it.
+            $"ALTER TABLE {_incidents} ADD COLUMN seen_ms bigint;");
         _schema = new(open, async (connection, token) =>
         {
             if (setup.Length > 0)
@@ -127,8 +129,9 @@ internal sealed class SqlStatusStore : IStatusStore, IAsyncDisposable
         if (incidents.Count > 0)
         {
             await using var save = Command(connection, transaction,
-                $"INSERT INTO {_incidents} (id, provider, model, kind, title, started_ms, ended_ms) " +
-                "VALUES (@id, @provider, @model, @kind, @title, @started, @ended) ON CONFLICT (id) DO UPDATE SET title = excluded.title, ended_ms = excluded.ended_ms");
+                $"INSERT INTO {_incidents} (id, provider, model, kind, title, started_ms, ended_ms, seen_ms) " +
+                "VALUES (@id, @provider, @model, @kind, @title, @started, @ended, @seen) " +
+                "ON CONFLICT (id) DO UPDATE SET title = excluded.title, ended_ms = excluded.ended_ms, seen_ms = excluded.seen_ms");
             foreach (var incident in incidents)
             {
                 save.Parameters.Clear();
@@ -139,6 +142,7 @@ internal sealed class SqlStatusStore : IStatusStore, IAsyncDisposable
                 Parameter(save, "@title").Value = incident.Title;
                 Parameter(save, "@started").Value = incident.StartedAt.ToUnixTimeMilliseconds();
                 Parameter(save, "@ended").Value = incident.EndedAt is { } ended ? ended.ToUnixTimeMilliseconds() : DBNull.Value;
+                Parameter(save, "@seen").Value = (incident.SeenAt ?? incident.EndedAt ?? incident.StartedAt).ToUnixTimeMilliseconds();
                 await save.ExecuteNonQueryAsync(cancellationToken);
             }
         }
@@ -191,6 +195,17 @@ internal sealed class SqlStatusStore : IStatusStore, IAsyncDisposable
             Parameter(bins, "@end").Value = end;
             await bins.ExecuteNonQueryAsync(cancellationToken);
         }
+    }
+
+    public async Task<int> EndAbandonedAsync(DateTimeOffset seenBefore, CancellationToken cancellationToken)
+    {
+        await using var connection = await _schema.OpenAsync(cancellationToken);
+
+        // A row from before seen_ms was kept counts as seen when it started.
+        await using var end = Command(connection, null,
+            $"UPDATE {_incidents} SET ended_ms = COALESCE(seen_ms, started_ms) WHERE ended_ms IS NULL AND COALESCE(seen_ms, started_ms) < @before");
+        Parameter(end, "@before").Value = seenBefore.ToUnixTimeMilliseconds();
+        return await end.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task PruneAsync(DateTimeOffset now, CancellationToken cancellationToken)

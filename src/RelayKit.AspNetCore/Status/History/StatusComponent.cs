@@ -5,7 +5,7 @@ namespace RelayKit.AspNetCore.Status.History;
 /// <param name="Provider">The provider's name.</param>
 /// <param name="Model">The upstream model, or empty for the provider row.</param>
 /// <param name="Status">The Statuspage status: operational, degraded_performance, partial_outage or major_outage.</param>
-/// <param name="Health">What the relay knows now (the provider's health, or the model's last hour).</param>
+/// <param name="Health">What the relay knows now (the provider's health, or the model's over the recent window from the history).</param>
 /// <param name="Breakers">The breakers' state, as the page says it.</param>
 /// <param name="Uptime">Uptime over 24 hours, 7, 30 and 90 days; null without traffic.</param>
 /// <param name="Days">The last 90 days' uptime, oldest first; null for a day without traffic.</param>

@@ -58,20 +58,27 @@ internal sealed class StatusHistory(TimeProvider timeProvider)
         }
     }
 
-    /// <summary>Takes everything gathered since the last take, for the writer.</summary>
+    /// <summary>
+    /// Takes everything gathered since the last take, for the writer, and every incident that still lasts, seen now: the
+    /// store's sign that this instance is alive to end it (<see cref="StatusIncident.SeenAt"/>).
+    /// </summary>
     public (IReadOnlyList<StatusMinute> Minutes, IReadOnlyList<StatusIncident> Incidents) Take()
     {
         Dictionary<(string Provider, string Model, long Minute), Counts> pending;
         List<StatusIncident> incidents;
+        var now = timeProvider.GetUtcNow();
         lock (_gate)
         {
-            if (_pending.Count == 0 && _incidents.Count == 0)
+            if (_pending.Count == 0 && _incidents.Count == 0 && _open.Count == 0)
             {
                 return ([], []);
             }
 
             (pending, _pending) = (_pending, []);
             (incidents, _incidents) = (_incidents, []);
+
+            // Saved by id, in order: a lasting one's fresh sighting goes after its start (a lasting one was not ended since).
+            incidents.AddRange(_open.Values.Select(i => i with { SeenAt = now }));
         }
 
         return (pending.Select(p => new StatusMinute(p.Key.Provider, p.Key.Model, p.Key.Minute, p.Value.Successes, p.Value.Failures, p.Value.Bins)).ToList(), incidents);
@@ -94,8 +101,10 @@ internal sealed class StatusHistory(TimeProvider timeProvider)
                 }
             }
 
-            // Saved by id: the later state of one incident wins, so the older ones go first.
-            _incidents.InsertRange(0, incidents);
+            // Saved by id: the later state of one incident wins, so the older ones go first. A lasting one is sent again,
+            // seen anew, by every take: its put-back copies would only pile up while the store is down.
+            var lasting = _open.Values.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+            _incidents.InsertRange(0, incidents.Where(i => i.EndedAt is not null || !lasting.Contains(i.Id)));
         }
     }
 

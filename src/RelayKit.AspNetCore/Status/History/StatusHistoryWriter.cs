@@ -19,6 +19,12 @@ internal sealed partial class StatusHistoryWriter(
     /// <summary>How often gathered counts are written.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a lasting incident may go unseen before the store ends it: its instance sends it again on every write, so
+    /// one unseen this long belongs to an instance that stopped (or crashed) before it could end it.
+    /// </summary>
+    public static readonly TimeSpan AbandonedAfter = TimeSpan.FromMinutes(2);
+
     // Hours rolled up again on each write: another instance's minutes may land a little late.
     private static readonly TimeSpan RollUpAgain = TimeSpan.FromHours(2);
 
@@ -44,6 +50,12 @@ internal sealed partial class StatusHistoryWriter(
 
             var now = timeProvider.GetUtcNow();
             await store.RollUpAsync(now - RollUpAgain, now, options.CurrentValue.DownErrorRate, cancellationToken);
+            var ended = await store.EndAbandonedAsync(now - AbandonedAfter, cancellationToken);
+            if (ended > 0)
+            {
+                LogAbandonedEnded(ended);
+            }
+
             if (now - _lastPrune >= TimeSpan.FromHours(1))
             {
                 await store.PruneAsync(now, cancellationToken);
@@ -95,6 +107,9 @@ internal sealed partial class StatusHistoryWriter(
         _gate.Dispose();
         base.Dispose();
     }
+
+    [LoggerMessage(2, LogLevel.Information, "Ended {Count} status incidents whose instance stopped seeing them (it stopped before they ended)")]
+    private partial void LogAbandonedEnded(int count);
 
     [LoggerMessage(1, LogLevel.Warning, "The status history could not be written; its counts are kept for the next try (up to an hour)")]
     private partial void LogWriteFailed(Exception exception);

@@ -23,6 +23,10 @@ internal sealed record StatusReport(DateTimeOffset Now, IReadOnlyList<StatusComp
         var days = await store.ReadAsync(StatusResolution.Day, StatusResolution.TimeOf(today - ((BarDays - 1) * 1440L)), cancellationToken);
         var incidents = await store.IncidentsAsync(now - TimeSpan.FromDays(BarDays), 50, cancellationToken);
         var thresholds = options.CurrentValue;
+
+        // A model's health now is judged over the recent window, as a provider's is: the current clock hour alone would
+        // read a model failing at 11:59 as idle at 12:00.
+        var recent = await store.ReadAsync(StatusResolution.Minute, now - thresholds.RecentWindow, cancellationToken);
         var table = router.Table;
 
         // Every upstream the routes name, and every one the history has seen (a pattern's models, a removed upstream).
@@ -81,10 +85,10 @@ internal sealed record StatusReport(DateTimeOffset Now, IReadOnlyList<StatusComp
             }
             else
             {
-                // A model's health now is its current hour from the history (every instance's attempts).
-                var current = lastDay.FirstOrDefault(h => h.Start == StatusResolution.Floor(nowMinute, 60));
-                var total = current is null ? 0 : current.Successes + current.Failures;
-                var rate = total == 0 ? 0 : (double)current!.Failures / total;
+                // A model's health now is its recent window from the history (every instance's attempts).
+                var window = recent.Where(m => m.Provider == provider && m.Model == model).ToList();
+                var total = window.Sum(m => m.Successes + m.Failures);
+                var rate = total == 0 ? 0 : (double)window.Sum(m => m.Failures) / total;
                 healthNow = total == 0 ? "idle" : rate >= thresholds.DownErrorRate && total >= thresholds.MinimumAttempts ? "down" : rate >= thresholds.DegradedErrorRate ? "degraded" : "healthy";
                 status = made > 0 && open == made ? "major_outage" : open > 0 ? "partial_outage"
                     : healthNow == "down" ? "major_outage" : healthNow == "degraded" ? "degraded_performance" : "operational";

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace RelayKit.AspNetCore.Usage.Stores;
 
 /// <summary>Usage records in process memory, for tests and demos; gone on restart.</summary>
-internal sealed class InMemoryUsageStore : IUsageStore
+internal sealed class InMemoryUsageStore : IUsageStore, IUsageSpendTotals
 {
     private readonly Lock _gate = new();
     private readonly List<UsageRecord> _records = [];
@@ -59,6 +59,24 @@ internal sealed class InMemoryUsageStore : IUsageStore
                 g.Sum(r => r.Cost)))
             .ToList();
         return Task.FromResult(totals);
+    }
+
+    public Task<IReadOnlyList<UsageSpendTotal>> GetSpendTotalsAsync(UsageFilter filter, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<UsageSpendTotal> totals = Select(filter)
+            .GroupBy(r => (Day: DateOnly.FromDateTime(r.Timestamp.UtcDateTime), Key: r.KeyName, Model: r.RequestedModel))
+            .Select(g => new UsageSpendTotal(
+                g.Key.Day, g.Key.Key, g.Key.Model, g.LongCount(), g.LongCount(r => r.IsError),
+                g.Sum(r => r.InputTokens ?? 0), g.Sum(r => r.OutputTokens ?? 0), g.Sum(r => r.Cost)))
+            .ToList();
+        return Task.FromResult(totals);
+    }
+
+    public Task<IReadOnlyDictionary<string, decimal>> GetSpentByKeyAsync(CancellationToken cancellationToken)
+    {
+        IReadOnlyDictionary<string, decimal> spent = Select(UsageFilter.All).Where(r => r.KeyName is not null)
+            .GroupBy(r => r.KeyName!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(r => r.Cost), StringComparer.Ordinal);
+        return Task.FromResult(spent);
     }
 
     public async IAsyncEnumerable<UsageRecord> ReadAsync(UsageFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)

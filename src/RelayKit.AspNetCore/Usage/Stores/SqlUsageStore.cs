@@ -11,7 +11,7 @@ namespace RelayKit.AspNetCore.Usage.Stores;
 /// its dialect writes differently: the table, the timestamp column and its values, the orderings, the totals query,
 /// and the columns kept in a type of its own (timestamp, streamed, cost, day).
 /// </summary>
-internal abstract class SqlUsageStore : IUsageStore
+internal abstract class SqlUsageStore : IUsageStore, IUsageSpendTotals
 {
     private readonly SchemaOnce<DbConnection> _schema;
 
@@ -103,6 +103,45 @@ internal abstract class SqlUsageStore : IUsageStore
         return totals;
     }
 
+    public async Task<IReadOnlyList<UsageSpendTotal>> GetSpendTotalsAsync(UsageFilter filter, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = SpendTotalsSql(Where(filter, command));
+
+        var totals = new List<UsageSpendTotal>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            totals.Add(new UsageSpendTotal(
+                ReadDay(reader, 0),
+                reader.IsDBNull(1) ? null : reader.GetString(1),
+                reader.GetString(2),
+                reader.GetInt64(3),
+                reader.GetInt64(4),
+                reader.GetInt64(5),
+                reader.GetInt64(6),
+                ReadCost(reader, 7)));
+        }
+
+        return totals;
+    }
+
+    public async Task<IReadOnlyDictionary<string, decimal>> GetSpentByKeyAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = SpentByKeySql;
+        var spent = new Dictionary<string, decimal>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            spent[reader.GetString(0)] = ReadCost(reader, 1);
+        }
+
+        return spent;
+    }
+
     public async IAsyncEnumerable<UsageRecord> ReadAsync(UsageFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
@@ -138,6 +177,15 @@ internal abstract class SqlUsageStore : IUsageStore
     /// model in byte order. <paramref name="where"/> is the filter's clause, to splice in after the table.
     /// </summary>
     protected abstract string DailyTotalsSql(string where);
+
+    /// <summary>
+    /// The SQL of <see cref="GetSpendTotalsAsync"/> after <paramref name="where"/>: day, key name, requested model, count,
+    /// errors, input and output tokens and cost, grouped by the first three.
+    /// </summary>
+    protected abstract string SpendTotalsSql(string where);
+
+    /// <summary>The SQL of <see cref="GetSpentByKeyAsync"/>: key name and the sum of its cost, for records with a key.</summary>
+    protected abstract string SpentByKeySql { get; }
 
     /// <summary>A time as the time column keeps it, for the filter.</summary>
     protected abstract object TimeValue(DateTimeOffset time);
@@ -204,6 +252,11 @@ internal abstract class SqlUsageStore : IUsageStore
         if (filter.Provider is not null)
         {
             Add("provider", "=", "fprovider", filter.Provider);
+        }
+
+        if (filter.Failed is { } failed)
+        {
+            Add("status_code", failed ? ">=" : "<", "fstatus", 400);
         }
 
         var (from, until) = filter.TimeRange();

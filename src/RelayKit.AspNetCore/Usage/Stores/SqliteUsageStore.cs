@@ -142,6 +142,16 @@ internal sealed class SqliteUsageStore : SqlUsageStore
         ORDER BY day, requested_model
         """;
 
+    protected override string SpendTotalsSql(string where) => $"""
+        SELECT day, key_name, requested_model, count(*), coalesce(sum(status_code >= 400), 0),
+               coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(cost_pico_usd), 0)
+        FROM usage_records{where}
+        GROUP BY day, key_name, requested_model
+        """;
+
+    protected override string SpentByKeySql =>
+        "SELECT key_name, coalesce(sum(cost_pico_usd), 0) FROM usage_records WHERE key_name IS NOT NULL GROUP BY key_name";
+
     protected override object TimeValue(DateTimeOffset time) => UsageStoreArguments.ToUnixMicroseconds(time);
 
     protected override DateTimeOffset ReadTimestamp(DbDataReader reader) => UsageStoreArguments.FromUnixMicroseconds(reader.GetInt64(1));

@@ -136,6 +136,15 @@ internal sealed class PostgreSqlUsageStore : SqlUsageStore, IAsyncDisposable
         ORDER BY day, requested_model COLLATE "C"
         """;
 
+    protected override string SpendTotalsSql(string where) => $"""
+        SELECT day, key_name, requested_model, count(*), count(*) FILTER (WHERE status_code >= 400),
+               coalesce(sum(input_tokens), 0)::bigint, coalesce(sum(output_tokens), 0)::bigint, coalesce(sum(cost), 0)
+        FROM {_table}{where}
+        GROUP BY day, key_name, requested_model
+        """;
+
+    protected override string SpentByKeySql => $"SELECT key_name, coalesce(sum(cost), 0) FROM {_table} WHERE key_name IS NOT NULL GROUP BY key_name";
+
     protected override object TimeValue(DateTimeOffset time) => time;
 
     protected override DateTimeOffset ReadTimestamp(DbDataReader reader) => reader.GetFieldValue<DateTimeOffset>(1);

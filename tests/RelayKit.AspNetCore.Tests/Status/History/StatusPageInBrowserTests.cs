@@ -79,4 +79,42 @@ public sealed class StatusPageInBrowserTests
 
         await app.StopAsync();
     }
+
+    [SkippableFact]
+    public async Task New_traffic_appears_on_an_open_page_without_a_reload()
+    {
+        var chromium = TestServers.RequireChromium();
+        var usageFile = Path.Combine(Path.GetTempPath(), "relaykit-status-" + Guid.NewGuid().ToString("N"), "usage.db");
+        await using var fake = new FakeUpstream(new FakeUpstreamOptions { Seed = 1 });
+        await using var app = await StartAsync(await fake.StartAsync(), usageFile);
+        var relay = new Uri(app.Urls.First());
+        await using var chromiumBrowser = await PageBrowser.LaunchAsync(chromium);
+        await using var context = await chromiumBrowser.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(new Uri(relay, "relay/status").AbsoluteUri);
+        const string Attempts = "tr.upstream[data-name=\"openai\"] td.attempts";
+        const string Uptime = ".component.model[data-id] .uptime[data-window=\"24 h\"]";
+        Assert.Equal("0", await page.Locator(Attempts).InnerTextAsync());
+        Assert.Equal("24 h: —", await page.Locator(Uptime).First.InnerTextAsync());
+
+        // A mark on this document: a reload would lose it, a refresh in place keeps it.
+        await page.EvaluateAsync("() => { window.relaykitMark = 'kept'; }");
+        using (var http = new HttpClient { BaseAddress = relay })
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var (status, _, _) = await RawRelayCall.PostAsync(http, "v1/chat/completions",
+                    """{"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]}""", bearer: RelaySettings.AliceKey);
+                Assert.Equal(200, status);
+            }
+        }
+
+        // The page refreshes every 10 s and the history is written every 5 s: wait for both, up to a deadline.
+        var gpt = page.Locator(".component.model").Filter(new() { Has = page.Locator(".name", new() { HasTextString = "gpt-4o" }) });
+        await page.WaitForFunctionAsync(
+            "s => document.querySelector(s)?.textContent === '3'", Attempts, new() { Timeout = 60_000, PollingInterval = 250 });
+        await Assertions.Expect(gpt.Locator(".uptime[data-window=\"24 h\"]")).ToHaveTextAsync("24 h: 100%", new() { Timeout = 60_000 });
+        Assert.Equal("kept", await page.EvaluateAsync<string>("() => window.relaykitMark"));
+        await app.StopAsync();
+    }
 }

@@ -61,7 +61,7 @@ public sealed class StatusPageTests
         var store = services.GetRequiredService<IStatusStore>();
         var now = services.GetRequiredService<TimeProvider>().GetUtcNow();
         await SeedAsync(store, now, Hostile);
-        await store.AddAsync([], [new StatusIncident("i1", "openai", "", "probe", "Probes of openai failed (openai: 503)", now.AddMinutes(-30), null)], default);
+        await store.AddAsync([], [new StatusIncident("i1", "openai", "", "probe", "Probes of openai failed (openai: 503)", now.AddMinutes(-30), null) { SeenAt = now }], default);
         await services.GetRequiredService<StatusHistoryWriter>().FlushAsync(default);
 
         var html = await PageAsync(relay);
@@ -118,6 +118,58 @@ public sealed class StatusPageTests
         Assert.Equal("minor", incident.GetProperty("impact").GetString());
         Assert.Equal(JsonValueKind.Null, incident.GetProperty("resolved_at").ValueKind);
         Assert.Equal(0, body.GetProperty("scheduled_maintenances").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_model_failing_in_the_last_minutes_of_an_hour_is_still_down_just_after_it()
+    {
+        // 12:02, and gpt-4o failed every attempt at 11:58 and 11:59 (the recent window is 5 minutes).
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 3, 10, 12, 2, 0, TimeSpan.Zero));
+        await using var relay = FakeRelay.Create(s => s.With("ModelRelay:Models:gpt-4o:Provider", "openai"), s => s.AddSingleton<TimeProvider>(time));
+        var store = relay.App.Services.GetRequiredService<IStatusStore>();
+        var now = time.GetUtcNow();
+        await store.AddAsync(
+            [new StatusMinute("openai", "gpt-4o", StatusResolution.MinuteOf(now) - 4, 0, 5, new long[LatencyBins.Count]),
+             new StatusMinute("openai", "gpt-4o", StatusResolution.MinuteOf(now) - 3, 0, 5, new long[LatencyBins.Count])], [], default);
+        await store.RollUpAsync(now.AddHours(-1), now, 0.5, default);
+
+        var html = await PageAsync(relay);
+        var gpt = html[html.IndexOf(">gpt-4o<", StringComparison.Ordinal)..];
+        gpt = gpt[..gpt.IndexOf("class=\"axis\"", StringComparison.Ordinal)];
+        Assert.Contains("class=\"state major_outage\"", gpt, StringComparison.Ordinal);
+        Assert.Contains("health: down", gpt, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_patterns_models_are_named_by_callers_so_the_public_page_counts_them_under_the_provider_only()
+    {
+        // gpt-* sends whatever model the caller names: a caller must not be able to write rows (text of their choosing,
+        // as many as they like) onto the anonymous status page.
+        await using var relay = FakeRelay.Create(s => s.With("ModelRelay:Models:gpt-*:Provider", "openai"));
+        using (var http = relay.App.CreateClient())
+        {
+            foreach (var model in new[] { "gpt-visit-evil-example-com", "gpt-<b>junk</b>", "gpt-4o" })
+            {
+                var (code, _, _) = await RawRelayCall.PostAsync(http, "v1/chat/completions",
+                    $$"""{"model":{{JsonSerializer.Serialize(model)}},"messages":[{"role":"user","content":"hi"}]}""", bearer: RelaySettings.AliceKey);
+                Assert.Equal(200, code);
+            }
+        }
+
+        await relay.App.Services.GetRequiredService<StatusHistoryWriter>().FlushAsync(default);
+        var html = await PageAsync(relay);
+        Assert.DoesNotContain("evil-example", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("junk", html, StringComparison.Ordinal);
+        using var client = relay.App.CreateClient();
+        var (_, body, _) = await RawRelayCall.GetAsync(client, "relay/status/summary.json");
+        var names = body.GetProperty("components").EnumerateArray().Select(c => c.GetProperty("name").GetString()).ToList();
+        Assert.Contains("openai", names);
+        Assert.DoesNotContain(names, n => n!.Contains("evil", StringComparison.Ordinal) || n.Contains("junk", StringComparison.Ordinal) || n == "openai / gpt-4o");
+
+        // The provider still counts every attempt.
+        var now = relay.App.Services.GetRequiredService<TimeProvider>().GetUtcNow();
+        var day = Assert.Single(await relay.App.Services.GetRequiredService<IStatusStore>().ReadAsync(StatusResolution.Day, now.AddDays(-1), default));
+        Assert.Equal(("", 3L), (day.Model, day.Successes));
     }
 
     [SkippableFact]

@@ -34,6 +34,8 @@ public sealed class StatusStoreOutageTests
 
         public Task RollUpAsync(DateTimeOffset from, DateTimeOffset to, double downErrorRate, CancellationToken cancellationToken) => throw Down();
 
+        public Task<int> EndAbandonedAsync(DateTimeOffset seenBefore, CancellationToken cancellationToken) => throw Down();
+
         public Task PruneAsync(DateTimeOffset now, CancellationToken cancellationToken) => throw Down();
 
         public Task<IReadOnlyList<StatusBucket>> ReadAsync(int resolution, DateTimeOffset from, CancellationToken cancellationToken) => throw Down();

@@ -188,4 +188,26 @@ public sealed class StatusStoreTests : IAsyncLifetime
         Assert.Equal(Noon.AddMinutes(3), ended.EndedAt);
         Assert.Equal(TimeSpan.FromMinutes(3), ended.Duration(Noon.AddHours(5)));
     }
+
+    [SkippableTheory]
+    [InlineData(Kind.Sqlite)]
+    [InlineData(Kind.InMemory)]
+    [InlineData(Kind.PostgreSql)]
+    public async Task An_incident_its_instance_stopped_seeing_is_ended_when_last_seen_and_a_seen_one_lasts(Kind kind)
+    {
+        var (first, second) = Stores(kind);
+        var gone = new StatusIncident("gone", "openai", "", "probe", "Probes of openai failed", Noon, null) { SeenAt = Noon.AddMinutes(1) };
+        var alive = new StatusIncident("alive", "anthropic", "", "breaker", "Breaker of anthropic opened", Noon, null) { SeenAt = Noon.AddMinutes(10) };
+        await first.AddAsync([], [gone, alive], default);
+
+        Assert.Equal(0, await second.EndAbandonedAsync(Noon.AddMinutes(1), default));
+        Assert.Equal(1, await second.EndAbandonedAsync(Noon.AddMinutes(9), default));
+        var incidents = (await first.IncidentsAsync(Noon.AddDays(-1), 10, default)).ToDictionary(i => i.Id);
+        Assert.Equal(Noon.AddMinutes(1), incidents["gone"].EndedAt);
+        Assert.Null(incidents["alive"].EndedAt);
+
+        // Its instance, back (its store was down, not the instance), sees it again: it lasts again.
+        await first.AddAsync([], [gone with { SeenAt = Noon.AddMinutes(12) }], default);
+        Assert.Null((await second.IncidentsAsync(Noon.AddDays(-1), 10, default)).Single(i => i.Id == "gone").EndedAt);
+    }
 }

@@ -212,6 +212,50 @@ public abstract class UsageStoreContractTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Spend_totals_are_summed_by_the_store_per_utc_day_key_and_model_as_the_records_add_up()
+    {
+        var lastTick = new DateTimeOffset(2025, 3, 10, 23, 59, 59, 999, TimeSpan.Zero);
+        await Store.AppendAsync(
+        [
+            UsageRecords.Make("a1", lastTick, key: "team-a", model: "gpt-4o", input: 100, output: 20, cost: 0.1m),
+            UsageRecords.Make("a2", lastTick.AddHours(-5), key: "team-a", model: "gpt-4o", input: null, output: 5, cost: 0.000000000001m, status: 502),
+            UsageRecords.Make("a3", lastTick.AddMilliseconds(1), key: "team-a", model: "gpt-4o", input: 1, output: 1, cost: 0.2m),
+            UsageRecords.Make("b1", lastTick, key: "team-b", model: "gpt-4o", input: 7, output: 0, cost: 1m),
+            UsageRecords.Make("n1", lastTick, key: null, model: "claude", input: 3, output: 4, cost: 0.5m, status: 401),
+            UsageRecords.Make("out", lastTick.AddDays(-3), key: "team-a", cost: 9m),
+        ], CancellationToken.None);
+
+        var filter = new UsageFilter { From = lastTick.AddDays(-1) };
+        var totals = (await ((IUsageSpendTotals)Store).GetSpendTotalsAsync(filter, CancellationToken.None))
+            .OrderBy(t => t.Day).ThenBy(t => t.KeyName, StringComparer.Ordinal).ThenBy(t => t.Model, StringComparer.Ordinal).ToList();
+
+        var day = new DateOnly(2025, 3, 10);
+        Assert.Equal(
+        [
+            new UsageSpendTotal(day, null, "claude", 1, 1, 3, 4, 0.5m),
+            new UsageSpendTotal(day, "team-a", "gpt-4o", 2, 1, 100, 25, 0.100000000001m),
+            new UsageSpendTotal(day, "team-b", "gpt-4o", 1, 0, 7, 0, 1m),
+            new UsageSpendTotal(day.AddDays(1), "team-a", "gpt-4o", 1, 0, 1, 1, 0.2m),
+        ], totals);
+
+        // The same as summing the records one by one.
+        var records = new List<UsageRecord>();
+        await foreach (var record in Store.ReadAsync(filter, CancellationToken.None))
+        {
+            records.Add(record);
+        }
+
+        Assert.Equal(records.Sum(r => r.Cost), totals.Sum(t => t.Cost));
+        Assert.Equal(records.Count, totals.Sum(t => t.Requests));
+
+        // A key list's spend: every record of each key, in one read; records without a key are no key's.
+        var spent = await ((IUsageSpendTotals)Store).GetSpentByKeyAsync(CancellationToken.None);
+        Assert.Equal(2, spent.Count);
+        Assert.Equal(9.300000000001m, spent["team-a"]);
+        Assert.Equal(1m, spent["team-b"]);
+    }
+
+    [SkippableFact]
     public async Task Reading_streams_every_match_oldest_first()
     {
         await Store.AppendAsync(
