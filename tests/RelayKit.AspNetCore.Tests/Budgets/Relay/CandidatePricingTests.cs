@@ -296,6 +296,66 @@ public sealed class CandidatePricingTests : IAsyncLifetime
         Assert.Equal(10m - ((exact + 7) * 2m / 1_000_000m), (await relay.Ledger().GetBalanceAsync("alice"))!.Balance);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_large_prompt_is_refused_early_at_the_dearest_candidates_lower_bound_only_when_that_exceeds_what_is_available(bool claudeFirst)
+    {
+        // Every prompt of this relay is large (1 KiB), so admission bounds it from below before counting it.
+        await using var relay = FakeRelay.Create(
+            BudgetRelay.Settings(10m, s =>
+            {
+                s["ModelRelay:Models:claude-code-opus-4.8:Price:Input"] = "3";
+                s["ModelRelay:Models:claude-code-opus-4.8:Price:CachedInput"] = "3";
+                s["ModelRelay:Models:claude-code-opus-4.8:Price:CacheWrite"] = "3";
+                s["ModelRelay:Budgets:LeaseRequests"] = "0";
+            }),
+            services => services.Configure<BudgetEstimateOptions>(options => options.LargePromptBytes = 1024));
+        var table = relay.App.Services.GetRequiredService<ModelRouter>().Table;
+        var gpt = table.Resolve("gpt-5.5")[0];
+        var claude = table.Resolve("claude-code-opus-4.8")[0];
+        var body = $$"""{"model":"gpt-5.5","max_tokens":10,"messages":[{"role":"user","content":"{{string.Concat(Enumerable.Repeat("word ", 2000))}}"}]}""";
+        var prices = relay.App.Services.GetRequiredService<RelayPriceCatalog>();
+        var estimator = relay.App.Services.GetRequiredService<WorstCaseEstimator>();
+        using var document = JsonDocument.Parse(body);
+        var gptBound = estimator.LowerBound(document.RootElement, PromptFormat.OpenAIChat, gpt.UpstreamModel, prices.PriceOf(gpt)!, prices.OutputCapOf(gpt)).Cost;
+        var claudeBound = estimator.LowerBound(document.RootElement, PromptFormat.OpenAIChat, claude.UpstreamModel, prices.PriceOf(claude)!, prices.OutputCapOf(claude)).Cost;
+        Assert.True(claudeBound > gptBound);
+        UpstreamCandidate[] candidates = claudeFirst ? [claude, gpt] : [gpt, claude];
+
+        // Available between the two bounds: the dearer bound alone already exceeds it, so the request is refused early,
+        // naming that bound as what it costs at least, and nothing is held.
+        await HoldAllButAsync(relay, "all-but", claudeBound - 0.000001m);
+        var early = await AdmitAsync(relay, body, candidates);
+        Assert.NotNull(early);
+        Assert.Contains($"costs at least ${claudeBound:0.######}, ${claudeBound - 0.000001m:0.######} is available", early.Message, StringComparison.Ordinal);
+
+        // Available exactly the dearer bound: the prompt may fit, so it is counted, and the reservation refuses its full
+        // worst case (which the bound only approaches from below).
+        await relay.Ledger().ReleaseAsync("all-but");
+        await HoldAllButAsync(relay, "all-but-exactly", claudeBound);
+        var counted = await AdmitAsync(relay, body, candidates);
+        Assert.NotNull(counted);
+        Assert.DoesNotContain("at least", counted.Message, StringComparison.Ordinal);
+        Assert.Contains($"${claudeBound:0.######} is available", counted.Message, StringComparison.Ordinal);
+        Assert.Equal(claudeBound, (await relay.Ledger().GetBalanceAsync("alice"))!.Available);
+    }
+
+    private static async Task HoldAllButAsync(FakeRelay relay, string requestId, decimal available)
+    {
+        await relay.App.Services.GetRequiredService<KeyBudgets>().EnsureOpenedAsync("alice", CancellationToken.None);
+        Assert.True((await relay.Ledger().TryReserveAsync("alice", requestId, 10m - available, relay.App.Services.GetRequiredService<TimeProvider>().GetUtcNow().AddMinutes(5))).Granted);
+    }
+
+    private async Task<RelayError?> AdmitAsync(FakeRelay relay, string body, UpstreamCandidate[] candidates)
+    {
+        using var context = Context(relay, RelayOperation.ChatCompletions, body, candidates);
+        context.Caller = new RelayCaller("alice", []);
+        var error = await relay.App.Services.GetRequiredService<BudgetAdmission>().AdmitAsync(context);
+        Assert.Null(context.HttpContext.Features.Get<BudgetHold>());
+        return error;
+    }
+
     private const string ChatBody = """{"model":"gpt-5.5","messages":[{"role":"user","content":"Tell me a story about prices"}]}""";
 
     private static BudgetHold Hold(long promptTokens) => new("alice", new CostEstimate(promptTokens, 200, 1m, false, true, false));
