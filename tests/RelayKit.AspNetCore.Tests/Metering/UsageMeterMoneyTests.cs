@@ -175,6 +175,22 @@ public sealed class UsageMeterMoneyTests
         Assert.Equal(0, cut.DeliveredOutputTokens);
     }
 
+    [Fact]
+    public void Reported_counts_of_zero_and_of_the_largest_believable_count_are_charged_as_reported()
+    {
+        // The bounds of what a count may be are themselves believable: 0 and 100 million tokens are taken, not
+        // replaced by a count of the delivered text.
+        var chat = MeterJson(RelayOperation.ChatCompletions,
+            """{"model":"gpt-5.5","choices":[{"index":0,"message":{"content":"Sure"}}],"usage":{"prompt_tokens":100000000,"completion_tokens":0}}""");
+        Assert.Equal(TokenUsage.FromOpenAI(UsageMeter.MaxReportedTokens, 0, 0, 0), chat.ReportedUsage);
+        Assert.Equal(0, chat.DeliveredOutputTokens);
+
+        var messages = MeterJson(RelayOperation.Messages,
+            """{"model":"claude-opus-4-8","content":[{"type":"text","text":"Sure"}],"usage":{"input_tokens":0,"cache_read_input_tokens":100000000,"cache_creation_input_tokens":0,"output_tokens":100000000}}""");
+        Assert.Equal(TokenUsage.FromAnthropic(0, UsageMeter.MaxReportedTokens, 0, UsageMeter.MaxReportedTokens), messages.ReportedUsage);
+        Assert.Equal(0, messages.DeliveredOutputTokens);
+    }
+
     private static string Event(string name, string json) => $"event: {name}\ndata: {json}\n\n";
 
     private static string Data(string json) => $"data: {json}\n\n";

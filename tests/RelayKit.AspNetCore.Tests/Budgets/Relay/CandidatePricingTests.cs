@@ -244,6 +244,118 @@ public sealed class CandidatePricingTests : IAsyncLifetime
         Assert.Equal(o200k, context.DeliveredOutputTokens);
     }
 
+    [Fact]
+    public async Task Of_two_candidates_with_the_same_worst_case_the_first_is_held_and_its_own_prompt_count_is_charged()
+    {
+        // gpt-4o counts the prompt exactly (o200k), a model no tokenizer knows approximately (cl100k and the margin):
+        // the same prompt is two different counts.
+        var price = _relay.App.Services.GetRequiredService<RelayPriceCatalog>().PriceOf(_gpt)!;
+        var estimator = _relay.App.Services.GetRequiredService<WorstCaseEstimator>();
+        using var document = JsonDocument.Parse(ChatBody);
+        var exact = estimator.Estimate(document.RootElement, PromptFormat.OpenAIChat, "gpt-4o", price, 100).PromptTokens;
+        var approximate = estimator.Estimate(document.RootElement, PromptFormat.OpenAIChat, "model-no-tokenizer-knows", price, 100).PromptTokens;
+        Assert.NotEqual(exact, approximate);
+
+        // Every token class of both at $2 a million, each output cap making up for the other's prompt: the two worst
+        // cases are the same amount, (exact + approximate + 1000) tokens at $2.
+        await using var relay = FakeRelay.Create(BudgetRelay.Settings(10m, s =>
+        {
+            foreach (var model in new[] { "gpt-5.5", "claude-code-opus-4.8" })
+            {
+                foreach (var kind in new[] { "Input", "Output", "CachedInput", "CacheWrite" })
+                {
+                    s[$"ModelRelay:Models:{model}:Price:{kind}"] = "2";
+                }
+            }
+
+            s["ModelRelay:Models:gpt-5.5:MaxOutputTokens"] = (1000 + approximate).ToString(CultureInfo.InvariantCulture);
+            s["ModelRelay:Models:claude-code-opus-4.8:MaxOutputTokens"] = (1000 + exact).ToString(CultureInfo.InvariantCulture);
+            s["ModelRelay:Budgets:LeaseRequests"] = "0";
+        }));
+        var table = relay.App.Services.GetRequiredService<ModelRouter>().Table;
+        var first = new UpstreamCandidate(table.Resolve("gpt-5.5")[0].Entry, "gpt-4o");
+        var second = new UpstreamCandidate(table.Resolve("claude-code-opus-4.8")[0].Entry, "model-no-tokenizer-knows");
+        var worstCase = (exact + approximate + 1000) * 2m / 1_000_000m;
+
+        using var context = Context(relay, RelayOperation.ChatCompletions, ChatBody, first, second);
+        context.Caller = new RelayCaller("alice", []);
+        Assert.Null(await relay.App.Services.GetRequiredService<BudgetAdmission>().AdmitAsync(context));
+        var hold = context.HttpContext.Features.Get<BudgetHold>()!;
+        Assert.Equal(worstCase, (await relay.Ledger().GetReservationAsync(context.RequestId))!.Amount);
+        Assert.Equal(exact, hold.Estimate.PromptTokens);
+
+        // The first candidate answered and its stream broke off before any usage: its prompt as its own tokenizer
+        // counted it, and the 7 tokens delivered, at $2; not the second candidate's count of the same prompt.
+        context.Upstream = first;
+        context.UpstreamStatusCode = 200;
+        context.DeliveredOutputTokens = 7;
+        await relay.App.Services.GetRequiredService<BudgetSettlement>().SettleAsync(context);
+        var settled = (await relay.Ledger().GetReservationAsync(context.RequestId))!;
+        Assert.Equal(ReservationState.Settled, settled.State);
+        Assert.Equal((exact + 7) * 2m / 1_000_000m, settled.Charged);
+        Assert.Equal(10m - ((exact + 7) * 2m / 1_000_000m), (await relay.Ledger().GetBalanceAsync("alice"))!.Balance);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_large_prompt_is_refused_early_at_the_dearest_candidates_lower_bound_only_when_that_exceeds_what_is_available(bool claudeFirst)
+    {
+        // Every prompt of this relay is large (1 KiB), so admission bounds it from below before counting it.
+        await using var relay = FakeRelay.Create(
+            BudgetRelay.Settings(10m, s =>
+            {
+                s["ModelRelay:Models:claude-code-opus-4.8:Price:Input"] = "3";
+                s["ModelRelay:Models:claude-code-opus-4.8:Price:CachedInput"] = "3";
+                s["ModelRelay:Models:claude-code-opus-4.8:Price:CacheWrite"] = "3";
+                s["ModelRelay:Budgets:LeaseRequests"] = "0";
+            }),
+            services => services.Configure<BudgetEstimateOptions>(options => options.LargePromptBytes = 1024));
+        var table = relay.App.Services.GetRequiredService<ModelRouter>().Table;
+        var gpt = table.Resolve("gpt-5.5")[0];
+        var claude = table.Resolve("claude-code-opus-4.8")[0];
+        var body = $$"""{"model":"gpt-5.5","max_tokens":10,"messages":[{"role":"user","content":"{{string.Concat(Enumerable.Repeat("word ", 2000))}}"}]}""";
+        var prices = relay.App.Services.GetRequiredService<RelayPriceCatalog>();
+        var estimator = relay.App.Services.GetRequiredService<WorstCaseEstimator>();
+        using var document = JsonDocument.Parse(body);
+        var gptBound = estimator.LowerBound(document.RootElement, PromptFormat.OpenAIChat, gpt.UpstreamModel, prices.PriceOf(gpt)!, prices.OutputCapOf(gpt)).Cost;
+        var claudeBound = estimator.LowerBound(document.RootElement, PromptFormat.OpenAIChat, claude.UpstreamModel, prices.PriceOf(claude)!, prices.OutputCapOf(claude)).Cost;
+        Assert.True(claudeBound > gptBound);
+        UpstreamCandidate[] candidates = claudeFirst ? [claude, gpt] : [gpt, claude];
+
+        // Available between the two bounds: the dearer bound alone already exceeds it, so the request is refused early,
+        // naming that bound as what it costs at least, and nothing is held.
+        await HoldAllButAsync(relay, "all-but", claudeBound - 0.000001m);
+        var early = await AdmitAsync(relay, body, candidates);
+        Assert.NotNull(early);
+        Assert.Contains($"costs at least ${claudeBound:0.######}, ${claudeBound - 0.000001m:0.######} is available", early.Message, StringComparison.Ordinal);
+
+        // Available exactly the dearer bound: the prompt may fit, so it is counted, and the reservation refuses its full
+        // worst case (which the bound only approaches from below).
+        await relay.Ledger().ReleaseAsync("all-but");
+        await HoldAllButAsync(relay, "all-but-exactly", claudeBound);
+        var counted = await AdmitAsync(relay, body, candidates);
+        Assert.NotNull(counted);
+        Assert.DoesNotContain("at least", counted.Message, StringComparison.Ordinal);
+        Assert.Contains($"${claudeBound:0.######} is available", counted.Message, StringComparison.Ordinal);
+        Assert.Equal(claudeBound, (await relay.Ledger().GetBalanceAsync("alice"))!.Available);
+    }
+
+    private static async Task HoldAllButAsync(FakeRelay relay, string requestId, decimal available)
+    {
+        await relay.App.Services.GetRequiredService<KeyBudgets>().EnsureOpenedAsync("alice", CancellationToken.None);
+        Assert.True((await relay.Ledger().TryReserveAsync("alice", requestId, 10m - available, relay.App.Services.GetRequiredService<TimeProvider>().GetUtcNow().AddMinutes(5))).Granted);
+    }
+
+    private async Task<RelayError?> AdmitAsync(FakeRelay relay, string body, UpstreamCandidate[] candidates)
+    {
+        using var context = Context(relay, RelayOperation.ChatCompletions, body, candidates);
+        context.Caller = new RelayCaller("alice", []);
+        var error = await relay.App.Services.GetRequiredService<BudgetAdmission>().AdmitAsync(context);
+        Assert.Null(context.HttpContext.Features.Get<BudgetHold>());
+        return error;
+    }
+
     private const string ChatBody = """{"model":"gpt-5.5","messages":[{"role":"user","content":"Tell me a story about prices"}]}""";
 
     private static BudgetHold Hold(long promptTokens) => new("alice", new CostEstimate(promptTokens, 200, 1m, false, true, false));
@@ -256,11 +368,14 @@ public sealed class CandidatePricingTests : IAsyncLifetime
         return (estimate!, context.BodyOverrides);
     }
 
-    private RelayRequestContext Context(RelayOperation operation, string body, params UpstreamCandidate[] candidates)
+    private RelayRequestContext Context(RelayOperation operation, string body, params UpstreamCandidate[] candidates) =>
+        Context(_relay, operation, body, candidates);
+
+    private RelayRequestContext Context(FakeRelay relay, RelayOperation operation, string body, params UpstreamCandidate[] candidates)
     {
         var raw = Encoding.UTF8.GetBytes(body);
         var document = JsonDocument.Parse(raw);
-        var http = new DefaultHttpContext { RequestServices = _relay.App.Services };
+        var http = new DefaultHttpContext { RequestServices = relay.App.Services };
         var context = new RelayRequestContext(http, operation, operation.Format, "req_" + Guid.NewGuid().ToString("N"), _time.GetUtcNow())
         {
             Body = new RelayRequestBody(raw, document),
