@@ -280,7 +280,7 @@ public sealed class CandidatePricingTests : IAsyncLifetime
         using var context = Context(relay, RelayOperation.ChatCompletions, ChatBody, first, second);
         context.Caller = new RelayCaller("alice", []);
         Assert.Null(await relay.App.Services.GetRequiredService<BudgetAdmission>().AdmitAsync(context));
-        var hold = context.HttpContext.Features.Get<BudgetHold>()!;
+        var hold = context.BudgetHold!;
         Assert.Equal(worstCase, (await relay.Ledger().GetReservationAsync(context.RequestId))!.Amount);
         Assert.Equal(exact, hold.Estimate.PromptTokens);
 
@@ -352,7 +352,7 @@ public sealed class CandidatePricingTests : IAsyncLifetime
         using var context = Context(relay, RelayOperation.ChatCompletions, body, candidates);
         context.Caller = new RelayCaller("alice", []);
         var error = await relay.App.Services.GetRequiredService<BudgetAdmission>().AdmitAsync(context);
-        Assert.Null(context.HttpContext.Features.Get<BudgetHold>());
+        Assert.Null(context.BudgetHold);
         return error;
     }
 
