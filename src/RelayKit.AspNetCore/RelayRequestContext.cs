@@ -120,9 +120,7 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     /// (Anthropic upstreams answer Messages, OpenAI upstreams Chat Completions). Metering reads the
     /// upstream's bytes in this format, and fields added to the forwarded body are named for it.
     /// </summary>
-    public RelayOperation UpstreamOperation => Translation is { } translation
-        ? translation.UpstreamFormat == WireFormat.Anthropic ? RelayOperation.Messages : RelayOperation.ChatCompletions
-        : Operation;
+    public RelayOperation UpstreamOperation => Translation is { } translation ? Operation.On(translation.UpstreamFormat)! : Operation;
 
     /// <summary>Whether step 5 began: false for a request refused (or failed) before anything was sent upstream.</summary>
     public bool ForwardStarted { get; set; }

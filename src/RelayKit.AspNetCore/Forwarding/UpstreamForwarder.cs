@@ -594,12 +594,12 @@ internal sealed partial class UpstreamForwarder(
             overrides.Remove("model");
         }
 
-        if (context.OutputLimit is { } limit)
+        if (context.OutputLimit is { } limit && context.UpstreamOperation.OutputLimitField(candidate.UpstreamModel) is { } field)
         {
             overrides.Remove("max_tokens");
             overrides.Remove("max_completion_tokens");
             overrides.Remove("max_output_tokens");
-            overrides[Admission.Budgets.BudgetAdmission.OutputLimitField(context.UpstreamOperation, candidate.UpstreamModel)] = JsonValue.Create(limit);
+            overrides[field] = JsonValue.Create(limit);
         }
 
         if (context.Translation is null && context.StreamUsageOptions is { } usage)

@@ -26,7 +26,7 @@ internal sealed class MeteringAdmission(PromptTokenCounter tokenizers, TimeProvi
 
     public ValueTask<RelayError?> AdmitAsync(RelayRequestContext context)
     {
-        if (context.Operation == RelayOperation.CountTokens || context.Candidates.Count == 0)
+        if (!context.Operation.Metered || context.Candidates.Count == 0)
         {
             return ValueTask.FromResult<RelayError?>(null);
         }

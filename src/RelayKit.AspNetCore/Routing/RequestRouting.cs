@@ -113,9 +113,9 @@ internal static class RequestRouting
         for (var i = 0; i < candidates.Count; i++)
         {
             var format = candidates[i].Provider.Format;
-            if (format != operation.Format && !RequestTranslation.CanTranslate(operation, format))
+            if (operation.On(format) is null)
             {
-                return [.. candidates.Where(c => c.Provider.Format == operation.Format || RequestTranslation.CanTranslate(operation, c.Provider.Format))];
+                return [.. candidates.Where(c => operation.On(c.Provider.Format) is not null)];
             }
         }
 

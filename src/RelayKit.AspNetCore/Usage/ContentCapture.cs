@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using RelayKit.AspNetCore.Budgets;
 using RelayKit.AspNetCore.Protocols;
 
 namespace RelayKit.AspNetCore.Usage;
@@ -32,13 +33,13 @@ internal static class ContentCapture
 
         var text = new PromptWriter(chars);
         var root = body.Root;
-        var operation = context.Operation;
-        if (operation == RelayOperation.Messages)
+        var format = context.Operation.PromptFormat;
+        if (format == PromptFormat.AnthropicMessages)
         {
             text.Message("system", Property(root, "system"));
             text.Messages(Property(root, "messages"));
         }
-        else if (operation == RelayOperation.Responses)
+        else if (format == PromptFormat.OpenAIResponses)
         {
             text.Message("system", Property(root, "instructions"));
             if (Property(root, "input") is { ValueKind: JsonValueKind.String } input)
@@ -50,7 +51,7 @@ internal static class ContentCapture
                 text.Messages(Property(root, "input"));
             }
         }
-        else if (operation == RelayOperation.Embeddings)
+        else if (format == PromptFormat.OpenAIEmbeddings)
         {
             text.Embeddings(Property(root, "input"));
         }

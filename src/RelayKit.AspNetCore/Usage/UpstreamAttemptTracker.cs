@@ -20,7 +20,7 @@ internal sealed class UpstreamAttemptTracker(RelayActivitySource activities, Ups
         if (context.Activity is null && fields is not null)
         {
             context.Activity = activities.StartRequest(
-                context.RequestId, OperationName(context.Operation), fields.Model, context.Caller?.KeyName, fields.Stream);
+                context.RequestId, context.Operation.GenAIName, fields.Model, context.Caller?.KeyName, fields.Stream);
         }
     }
 
@@ -28,7 +28,7 @@ internal sealed class UpstreamAttemptTracker(RelayActivitySource activities, Ups
     public UpstreamAttempt StartAttempt(RelayRequestContext context, UpstreamCandidate candidate, int number)
     {
         var provider = candidate.Provider;
-        var span = activities.StartAttempt(provider.Name, OperationName(context.Operation), candidate.UpstreamModel, number, provider.BaseUri);
+        var span = activities.StartAttempt(provider.Name, context.Operation.GenAIName, candidate.UpstreamModel, number, provider.BaseUri);
         return new UpstreamAttempt(health, timeProvider, context, provider.Name, candidate.UpstreamModel, span, HistoryModel(candidate));
     }
 
@@ -39,8 +39,4 @@ internal sealed class UpstreamAttemptTracker(RelayActivitySource activities, Ups
     /// </summary>
     internal static string? HistoryModel(UpstreamCandidate candidate) =>
         candidate.Upstream.UpstreamModel is null && candidate.Entry.Name.IsWildcard ? null : candidate.UpstreamModel;
-
-    /// <summary>The GenAI operation name of a relay operation.</summary>
-    public static string OperationName(RelayOperation operation) =>
-        operation == RelayOperation.Embeddings ? GenAIOperationNames.Embeddings : GenAIOperationNames.Chat;
 }

@@ -100,7 +100,7 @@ internal sealed partial class UsageSettlement(
             RequestedModel = context.Fields?.Model ?? "",
             Provider = upstream?.Provider.Name,
             UpstreamModel = upstream?.UpstreamModel,
-            Operation = UpstreamAttemptTracker.OperationName(context.Operation),
+            Operation = context.Operation.GenAIName,
             Streamed = context.Fields?.Stream ?? false,
 
             // Anthropic-style disjoint classes in TokenUsage; the record keeps the same classes.

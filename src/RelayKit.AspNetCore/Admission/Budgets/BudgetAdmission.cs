@@ -33,7 +33,7 @@ internal sealed partial class BudgetAdmission(
 
     public async ValueTask<RelayError?> AdmitAsync(RelayRequestContext context)
     {
-        if (context.Operation == RelayOperation.CountTokens || context.Caller is not { } caller || !keys.IsMetered(caller.KeyName))
+        if (!context.Operation.Metered || context.Caller is not { } caller || !keys.IsMetered(caller.KeyName))
         {
             return null;
         }
@@ -94,7 +94,7 @@ internal sealed partial class BudgetAdmission(
     /// </summary>
     private async ValueTask<RelayError?> RefuseUnaffordableAsync(RelayRequestContext context, string keyName)
     {
-        var format = PromptFormatOf(context.Operation) ?? PromptFormat.OpenAIChat;
+        var format = context.Operation.PromptFormat ?? PromptFormat.OpenAIChat;
         CostEstimate? least = null;
         foreach (var candidate in context.Candidates)
         {
@@ -145,7 +145,7 @@ internal sealed partial class BudgetAdmission(
     /// </summary>
     public (CostEstimate? Estimate, RelayError? Error) Estimate(RelayRequestContext context)
     {
-        var format = PromptFormatOf(context.Operation) ?? PromptFormat.OpenAIChat;
+        var format = context.Operation.PromptFormat ?? PromptFormat.OpenAIChat;
         CostEstimate? worst = null;
         int? assumedCap = null;
         foreach (var candidate in context.Candidates)
@@ -167,44 +167,18 @@ internal sealed partial class BudgetAdmission(
             assumedCap = assumedCap is { } c ? Math.Min(c, perChoice) : perChoice;
         }
 
-        if (worst is not null && !worst.OutputLimitFromRequest && format != PromptFormat.OpenAIEmbeddings && assumedCap is { } limit)
+        if (worst is not null && !worst.OutputLimitFromRequest && assumedCap is { } limit
+            && context.UpstreamOperation.OutputLimitField(context.Candidates[0].UpstreamModel) is { } field)
         {
             // The estimate assumed this limit; putting it in the forwarded body makes it a bound the upstream keeps.
             context.OutputLimit = limit;
-            context.BodyOverrides[OutputLimitField(context.UpstreamOperation, context.Candidates[0].UpstreamModel)] = JsonValue.Create(limit);
+            context.BodyOverrides[field] = JsonValue.Create(limit);
         }
 
         return (worst, null);
     }
 
-    /// <summary>How the estimators read an operation's body; null for operations that have no prompt to price.</summary>
-    internal static PromptFormat? PromptFormatOf(RelayOperation operation) =>
-        operation == RelayOperation.Messages ? PromptFormat.AnthropicMessages
-        : operation == RelayOperation.Responses ? PromptFormat.OpenAIResponses
-        : operation == RelayOperation.Embeddings ? PromptFormat.OpenAIEmbeddings
-        : operation == RelayOperation.ChatCompletions ? PromptFormat.OpenAIChat
-        : null;
-
     internal static string FormatMoney(decimal amount) => amount.ToString("0.##########", CultureInfo.InvariantCulture);
-
-    internal static string OutputLimitField(RelayOperation operation, string upstreamModel)
-    {
-        if (operation == RelayOperation.Responses)
-        {
-            return "max_output_tokens";
-        }
-
-        if (operation == RelayOperation.Messages)
-        {
-            return "max_tokens";
-        }
-
-        // OpenAI's reasoning models refuse max_tokens; OpenAI-compatible servers (DeepSeek, vLLM, Ollama) know only max_tokens.
-        return upstreamModel.StartsWith("gpt-5", StringComparison.OrdinalIgnoreCase)
-            || (upstreamModel.Length > 1 && upstreamModel[0] is 'o' or 'O' && char.IsDigit(upstreamModel[1]))
-            ? "max_completion_tokens"
-            : "max_tokens";
-    }
 
     [LoggerMessage(5101, LogLevel.Information, "Refused a request of key {KeyName}: worst case {Needed} exceeds the available {Available} ({RequestId})")]
     private partial void LogRefused(string keyName, decimal needed, decimal available, string requestId);

@@ -181,7 +181,7 @@ internal sealed class RateLimitAdmission : IRelayAdmission
     /// <summary>Prompt tokens (counted with a tokenizer) plus the output cap.</summary>
     private long EstimateTokens(RelayRequestContext context)
     {
-        if (BudgetAdmission.PromptFormatOf(context.Operation) is not { } promptFormat)
+        if (context.Operation.PromptFormat is not { } promptFormat)
         {
             return 0;
         }

@@ -13,12 +13,6 @@ namespace RelayKit.AspNetCore.Translation.Relay;
 /// </summary>
 internal static class RequestTranslation
 {
-    /// <summary>Whether a request of this operation can be translated for an upstream of this format.</summary>
-    public static bool CanTranslate(RelayOperation operation, WireFormat upstreamFormat) =>
-        (operation == RelayOperation.ChatCompletions && upstreamFormat == WireFormat.Anthropic)
-        || (operation == RelayOperation.Responses && upstreamFormat == WireFormat.Anthropic)
-        || (operation == RelayOperation.Messages && upstreamFormat == WireFormat.OpenAI);
-
     /// <summary>
     /// Translates the caller's body for <paramref name="upstreamFormat"/> into <see cref="RelayRequestContext.Translation"/>
     /// and sets the response transform; returns the 400 to answer when a field cannot be carried over. A request to
@@ -38,9 +32,7 @@ internal static class RequestTranslation
         JsonObject translated;
         try
         {
-            translated = context.Operation == RelayOperation.ChatCompletions ? ChatCompletionsToMessagesRequest.Translate(callerBody, options)
-                : context.Operation == RelayOperation.Responses ? ResponsesToMessagesRequest.Translate(callerBody, options)
-                : MessagesToChatCompletionsRequest.Translate(callerBody, options);
+            translated = context.Operation.TranslateBody(callerBody, options);
         }
         catch (TranslationException ex)
         {
@@ -50,8 +42,7 @@ internal static class RequestTranslation
         }
 
         var raw = JsonSerializer.SerializeToUtf8Bytes(translated);
-        var upstreamPath = upstreamFormat == WireFormat.Anthropic ? RelayOperation.Messages.UpstreamPath : RelayOperation.ChatCompletions.UpstreamPath;
-        context.Translation = new TranslatedRequest(upstreamFormat, upstreamPath, new RelayRequestBody(raw, JsonDocument.Parse(raw)));
+        context.Translation = new TranslatedRequest(upstreamFormat, context.Operation.On(upstreamFormat)!.UpstreamPath, new RelayRequestBody(raw, JsonDocument.Parse(raw)));
         context.ResponseTransform = new TranslatingResponseTransform(context.Operation, callerBody, callerModel ?? context.Fields!.Model, context.StartedAt);
         return null;
     }

@@ -59,7 +59,7 @@ public sealed class BudgetAdmissionFormatTests : IAsyncLifetime
 
         Assert.Null(error);
         Assert.Equal(expected, estimate);
-        Assert.Equal(format, BudgetAdmission.PromptFormatOf(operation));
+        Assert.Equal(format, operation.PromptFormat);
         if (format != PromptFormat.OpenAIChat)
         {
             // Read as a chat request the same body holds a different amount: the test can tell the formats apart.
@@ -71,7 +71,9 @@ public sealed class BudgetAdmissionFormatTests : IAsyncLifetime
     [Fact]
     public void Operations_with_no_prompt_to_price_have_no_format_and_money_is_written_without_trailing_zeros()
     {
-        Assert.Null(BudgetAdmission.PromptFormatOf(RelayOperation.CountTokens));
+        Assert.Null(RelayOperation.CountTokens.PromptFormat);
+        Assert.False(RelayOperation.CountTokens.Metered);
+        Assert.Null(RelayOperation.ListModels.PromptFormat);
         Assert.Equal("0.0051", BudgetAdmission.FormatMoney(0.005100000m));
         Assert.Equal("10", BudgetAdmission.FormatMoney(10.000m));
         Assert.Equal("0.0000000001", BudgetAdmission.FormatMoney(0.00000000012m));
