@@ -169,7 +169,7 @@ internal static class RelayBudgetEndpoints
             estimate.OutputTokens,
             estimate.ExactTokenizer,
             estimate.HasUncountedContext,
-            context.BodyOverrides.Keys.FirstOrDefault(k => k.StartsWith("max_", StringComparison.Ordinal))));
+            context.OutputLimit is null ? null : context.UpstreamOperation.OutputLimitField(context.Candidates[0].UpstreamModel)));
     }
 
     private static Task WriteAsync<T>(HttpContext http, T value) => Results.Json(value, typeof(T), RelayJsonContext.Default).ExecuteAsync(http);

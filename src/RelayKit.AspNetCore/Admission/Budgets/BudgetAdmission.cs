@@ -168,11 +168,11 @@ internal sealed partial class BudgetAdmission(
         }
 
         if (worst is not null && !worst.OutputLimitFromRequest && assumedCap is { } limit
-            && context.UpstreamOperation.OutputLimitField(context.Candidates[0].UpstreamModel) is { } field)
+            && context.UpstreamOperation.OutputLimitField(context.Candidates[0].UpstreamModel) is not null)
         {
-            // The estimate assumed this limit; putting it in the forwarded body makes it a bound the upstream keeps.
+            // The estimate assumed this limit; the forwarder writes it into each attempt's body under the field its
+            // upstream knows, which makes it a bound the upstream keeps.
             context.OutputLimit = limit;
-            context.BodyOverrides[field] = JsonValue.Create(limit);
         }
 
         return (worst, null);

@@ -365,7 +365,14 @@ public sealed class CandidatePricingTests : IAsyncLifetime
         var context = Context(operation, body, candidates);
         var (estimate, error) = Admission.Estimate(context);
         Assert.Null(error);
-        return (estimate!, context.BodyOverrides);
+        // The limit the admission decided on, under the field the first attempt's body gets it (the forwarder writes it).
+        var overrides = new Dictionary<string, System.Text.Json.Nodes.JsonNode?>(StringComparer.Ordinal);
+        if (context.OutputLimit is { } limit)
+        {
+            overrides[context.UpstreamOperation.OutputLimitField(candidates[0].UpstreamModel)!] = limit;
+        }
+
+        return (estimate!, overrides);
     }
 
     private RelayRequestContext Context(RelayOperation operation, string body, params UpstreamCandidate[] candidates) =>
