@@ -38,12 +38,12 @@ public static partial class ModelRelayEndpointRouteBuilderExtensions
             return group;
         }
 
-        Map(group, "/v1/chat/completions", RelayOperation.ChatCompletions);
-        Map(group, "/v1/embeddings", RelayOperation.Embeddings);
-        Map(group, "/v1/responses", RelayOperation.Responses);
-        Map(group, "/v1/messages", RelayOperation.Messages);
-        Map(group, "/v1/messages/count_tokens", RelayOperation.CountTokens);
-        group.MapGet("/v1/models", http => handler.HandleAsync(http, RelayOperation.ListModels))
+        foreach (var operation in RelayOperation.Relayed)
+        {
+            Map(group, operation.CallerPath, operation);
+        }
+
+        group.MapGet(RelayOperation.ListModels.CallerPath, http => handler.HandleAsync(http, RelayOperation.ListModels))
             .WithDisplayName("RelayKit models");
         group.MapGet("/v1/models/{**model}", http => handler.HandleAsync(http, RelayOperation.ListModels))
             .WithDisplayName("RelayKit model");

@@ -22,13 +22,10 @@ namespace RelayKit.AspNetCore.Hosting;
 /// </summary>
 internal static class RelayBudgetEndpoints
 {
-    private static readonly Dictionary<string, RelayOperation> Operations = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["chat/completions"] = RelayOperation.ChatCompletions,
-        ["responses"] = RelayOperation.Responses,
-        ["embeddings"] = RelayOperation.Embeddings,
-        ["messages"] = RelayOperation.Messages,
-    };
+    // The metered operations by the endpoint a dry run names (the caller's path without /v1/).
+    private static readonly Dictionary<string, RelayOperation> Operations = RelayOperation.Relayed
+        .Where(operation => operation.Metered)
+        .ToDictionary(operation => operation.CallerPath["/v1/".Length..], StringComparer.OrdinalIgnoreCase);
 
     /// <summary>How many ledger entries a page holds unless the caller asks for fewer or more.</summary>
     public const int DefaultLedgerPageSize = 100;

@@ -10,8 +10,8 @@ using RelayKit.AspNetCore.Usage.Telemetry;
 namespace RelayKit.AspNetCore.Protocols;
 
 /// <summary>
-/// One relayed endpoint and everything the request path needs to know of it, in one table: its name, wire format and
-/// path on the provider, how its policy fields are read, how its prompt is priced, which body field caps its output,
+/// One relayed endpoint and everything the request path needs to know of it, in one table: its name, the path callers
+/// use, its wire format and path on the provider, how its policy fields are read, how its prompt is priced, which body field caps its output,
 /// whether it is metered, its GenAI operation name, and the operation that serves it on an upstream of the other wire
 /// format (with the translation of its body). The steps ask the operation; none of them switches on which one it is.
 /// </summary>
@@ -31,6 +31,7 @@ internal sealed class RelayOperation
 
     private RelayOperation(
         string name,
+        string callerPath,
         WireFormat format,
         string upstreamPath,
         Func<JsonElement, RelayReadResult>? readFields,
@@ -39,6 +40,7 @@ internal sealed class RelayOperation
         string genAIName)
     {
         Name = name;
+        CallerPath = callerPath;
         Format = format;
         UpstreamPath = upstreamPath;
         _readFields = readFields;
@@ -64,31 +66,37 @@ internal sealed class RelayOperation
     }
 
     public static RelayOperation ChatCompletions { get; } = new(
-        "chat.completions", WireFormat.OpenAI, "chat/completions", OpenAiRequestReader.ReadChatCompletion,
+        "chat.completions", "/v1/chat/completions", WireFormat.OpenAI, "chat/completions", OpenAiRequestReader.ReadChatCompletion,
         Budgets.PromptFormat.OpenAIChat, OutputCap.ChatCompletions, GenAIOperationNames.Chat);
 
     public static RelayOperation Embeddings { get; } = new(
-        "embeddings", WireFormat.OpenAI, "embeddings", OpenAiRequestReader.ReadEmbedding,
+        "embeddings", "/v1/embeddings", WireFormat.OpenAI, "embeddings", OpenAiRequestReader.ReadEmbedding,
         Budgets.PromptFormat.OpenAIEmbeddings, OutputCap.None, GenAIOperationNames.Embeddings);
 
     public static RelayOperation Responses { get; } = new(
-        "responses", WireFormat.OpenAI, "responses", OpenAiRequestReader.ReadResponse,
+        "responses", "/v1/responses", WireFormat.OpenAI, "responses", OpenAiRequestReader.ReadResponse,
         Budgets.PromptFormat.OpenAIResponses, OutputCap.MaxOutputTokens, GenAIOperationNames.Chat);
 
     public static RelayOperation Messages { get; } = new(
-        "messages", WireFormat.Anthropic, "v1/messages", AnthropicRequestReader.ReadMessage,
+        "messages", "/v1/messages", WireFormat.Anthropic, "v1/messages", AnthropicRequestReader.ReadMessage,
         Budgets.PromptFormat.AnthropicMessages, OutputCap.MaxTokens, GenAIOperationNames.Chat);
 
     /// <summary>Free at the provider: not metered, no prompt to price.</summary>
     public static RelayOperation CountTokens { get; } = new(
-        "messages.count_tokens", WireFormat.Anthropic, "v1/messages/count_tokens", AnthropicRequestReader.ReadCountTokens,
+        "messages.count_tokens", "/v1/messages/count_tokens", WireFormat.Anthropic, "v1/messages/count_tokens", AnthropicRequestReader.ReadCountTokens,
         null, OutputCap.None, GenAIOperationNames.Chat);
 
     /// <summary>Answered by the relay itself; the format depends on the request (Anthropic when the request carries anthropic-version).</summary>
-    public static RelayOperation ListModels { get; } = new("models", WireFormat.OpenAI, "models", null, null, OutputCap.None, GenAIOperationNames.Chat);
+    public static RelayOperation ListModels { get; } = new("models", "/v1/models", WireFormat.OpenAI, "models", null, null, OutputCap.None, GenAIOperationNames.Chat);
+
+    /// <summary>Every operation the relay forwards (with a body, by POST), in the order they are mapped.</summary>
+    public static IReadOnlyList<RelayOperation> Relayed { get; } = [ChatCompletions, Embeddings, Responses, Messages, CountTokens];
 
     /// <summary>The operation's name in logs and, later, in usage records and metrics.</summary>
     public string Name { get; }
+
+    /// <summary>The path callers send it to, below the relay's prefix.</summary>
+    public string CallerPath { get; }
 
     public WireFormat Format { get; }
 

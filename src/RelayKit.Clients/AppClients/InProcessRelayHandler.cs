@@ -115,14 +115,14 @@ internal sealed class InProcessRelayHandler(IServiceProvider services, AppRelayK
             return path.EndsWith("/v1/models", StringComparison.Ordinal) || path.Contains("/v1/models/", StringComparison.Ordinal) ? RelayOperation.ListModels : null;
         }
 
-        return path switch
+        foreach (var operation in RelayOperation.Relayed)
         {
-            _ when path.EndsWith("/v1/chat/completions", StringComparison.Ordinal) => RelayOperation.ChatCompletions,
-            _ when path.EndsWith("/v1/embeddings", StringComparison.Ordinal) => RelayOperation.Embeddings,
-            _ when path.EndsWith("/v1/responses", StringComparison.Ordinal) => RelayOperation.Responses,
-            _ when path.EndsWith("/v1/messages/count_tokens", StringComparison.Ordinal) => RelayOperation.CountTokens,
-            _ when path.EndsWith("/v1/messages", StringComparison.Ordinal) => RelayOperation.Messages,
-            _ => null,
-        };
+            if (path.EndsWith(operation.CallerPath, StringComparison.Ordinal))
+            {
+                return operation;
+            }
+        }
+
+        return null;
     }
 }
