@@ -70,14 +70,14 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     /// </summary>
     public IDictionary<string, JsonNode?> BodyOverrides { get; } = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
 
-    /// <summary>Observers of the upstream response as it streams through (metering reads usage here).</summary>
-    public IList<IResponseBodyObserver> ResponseObservers { get; } = new List<IResponseBodyObserver>();
-
     /// <summary>
-    /// Rewrites the upstream response for the caller (translation, stripping an unasked-for usage chunk);
-    /// null passes the upstream's bytes through unchanged.
+    /// The request's usage meter (step 6), set at admission for a metered operation: a stage of the
+    /// <see cref="ResponseChain"/> the forwarder builds for the answer it copies. Null: nothing is metered.
     /// </summary>
-    public IResponseBodyTransform? ResponseTransform { get; set; }
+    public Metering.UsageMeter? Meter { get; set; }
+
+    /// <summary>The meter as a list of one (or none): read by tests written before <see cref="Meter"/>; nothing can be added.</summary>
+    public IReadOnlyList<Metering.UsageMeter> ResponseObservers => Meter is null ? [] : [Meter];
 
     /// <summary>
     /// Whether step 7 adds response headers known only once the whole upstream answer is (the budget's charged cost and

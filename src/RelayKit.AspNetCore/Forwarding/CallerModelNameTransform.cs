@@ -1,30 +1,28 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http;
-using RelayKit.AspNetCore.Metering;
+using CommunityToolkit.HighPerformance.Buffers;
 
 namespace RelayKit.AspNetCore.Forwarding;
 
 /// <summary>
-/// Makes a same-format answer name the model the caller asked for, as a translated answer does: the name that
-/// went upstream (a configured <c>UpstreamModel</c>, an alias's target) and the provider's own resolution of it (a
-/// dated version) are provider details, kept in the usage record and the <c>gen_ai.response.model</c> telemetry,
-/// which read the upstream's own bytes. Rewrites only the <c>model</c> of the answer object: top-level (chat
-/// completions and their chunks, embeddings, responses, messages) or in the object an event wraps
-/// (<c>message_start</c>'s <c>message</c>, a Responses event's <c>response</c>); every other byte passes as it
-/// came, and an error answer passes untouched. A stream goes out event by event (only a partial event is held);
-/// a JSON answer is held until its <c>model</c> has been seen, then the rest passes as it arrives.
+/// A stage of <see cref="ResponseChain"/>: makes a same-format answer name the model the caller asked for, as a
+/// translated answer does: the name that went upstream (a configured <c>UpstreamModel</c>, an alias's target) and the
+/// provider's own resolution of it (a dated version) are provider details, kept in the usage record and the
+/// <c>gen_ai.response.model</c> telemetry, which read the upstream's own bytes. Rewrites only the <c>model</c> of the
+/// answer object: top-level (chat completions and their chunks, embeddings, responses, messages) or in the object an
+/// event wraps (<c>message_start</c>'s <c>message</c>, a Responses event's <c>response</c>); every other byte passes as it
+/// came, and an error answer passes untouched. A stream's event is read from the chain's one parse of it; a JSON answer
+/// is held until its <c>model</c> has been seen, then the rest passes as it arrives.
 /// </summary>
-internal sealed class CallerModelNameTransform : IResponseBodyTransform
+internal sealed class CallerModelNameTransform
 {
     private static readonly byte[] ModelKey = "\"model\""u8.ToArray();
 
     private readonly byte[] _callerModel;
-    private readonly IResponseBodyTransform? _next;
-    private readonly ArrayBufferWriter<byte> _pending = new();
+    private ArrayPoolBufferWriter<byte>? _pending;
     private bool _active;
-    private bool _streamed;
 
     // A JSON answer's scan, resumed chunk after chunk: where the reader stopped and what it had seen.
     private JsonReaderState _readerState;
@@ -32,126 +30,71 @@ internal sealed class CallerModelNameTransform : IResponseBodyTransform
     private ModelScan _scan;
 
     /// <param name="callerModel">The model name the caller sent.</param>
-    /// <param name="next">A transform that takes the answer after this one (the usage-chunk stripper), or null.</param>
-    public CallerModelNameTransform(string callerModel, IResponseBodyTransform? next)
+    public CallerModelNameTransform(string callerModel)
     {
         var encoded = JsonEncodedText.Encode(callerModel, JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes;
         _callerModel = [(byte)'"', .. encoded, (byte)'"'];
-        _next = next;
     }
 
-    public void OnResponseStarted(HttpResponseMessage response, HttpResponse callerResponse)
+    /// <summary>The upstream answered: only a successful answer is renamed.</summary>
+    public void Start(HttpResponseMessage response)
     {
         _active = response.IsSuccessStatusCode;
-        _streamed = response.Content.Headers.ContentType?.MediaType is { } media
-            && media.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase);
         _readerState = new JsonReaderState(new JsonReaderOptions { AllowTrailingCommas = false });
-        _next?.OnResponseStarted(response, callerResponse);
     }
 
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> upstreamChunk, Stream caller, CancellationToken cancellationToken)
+    /// <summary>Writes one event of a stream, its answer's model renamed.</summary>
+    public void WriteEvent(ref ResponseEvent item, IBufferWriter<byte> output)
     {
-        if (!_active)
-        {
-            await PassAsync(upstreamChunk, caller, cancellationToken);
-        }
-        else if (_streamed)
-        {
-            await WriteEventsAsync(upstreamChunk, caller, cancellationToken);
-        }
-        else
-        {
-            await WriteJsonAsync(upstreamChunk, caller, cancellationToken);
-        }
-    }
+        var raw = item.Raw;
 
-    public async ValueTask CompleteAsync(bool completed, Stream caller, CancellationToken cancellationToken)
-    {
-        if (_pending.WrittenCount > 0)
+        // Most events (content deltas, [DONE]) name no model: they pass without being read.
+        if (!_active || !item.IsEvent || raw.IndexOf(ModelKey) < 0 || !item.TryGetObject(out var root) || Find(root) is not { } model)
         {
-            // A last event without its blank line, or a JSON answer with no model to find: as it came (rewritten if it can be).
-            var rest = _streamed ? RewriteEvent(_pending.WrittenMemory) : _pending.WrittenMemory;
-            await PassAsync(rest, caller, cancellationToken);
-            _pending.ResetWrittenCount();
-        }
-
-        if (_next is not null)
-        {
-            await _next.CompleteAsync(completed, caller, cancellationToken);
-        }
-    }
-
-    private ValueTask PassAsync(ReadOnlyMemory<byte> bytes, Stream caller, CancellationToken cancellationToken) =>
-        _next is null ? caller.WriteAsync(bytes, cancellationToken) : _next.WriteAsync(bytes, caller, cancellationToken);
-
-    private async ValueTask WriteEventsAsync(ReadOnlyMemory<byte> upstreamChunk, Stream caller, CancellationToken cancellationToken)
-    {
-        _pending.Write(upstreamChunk.Span);
-        var pending = _pending.WrittenMemory;
-        var consumed = 0;
-        while (UsageChunkStripper.EventEnd(pending.Span[consumed..]) is { } end and > 0)
-        {
-            await PassAsync(RewriteEvent(pending.Slice(consumed, end)), caller, cancellationToken);
-            consumed += end;
-        }
-
-        if (consumed == pending.Length)
-        {
-            _pending.ResetWrittenCount();
-        }
-        else if (consumed > 0)
-        {
-            var rest = pending[consumed..].ToArray();
-            _pending.ResetWrittenCount();
-            _pending.Write(rest);
-        }
-    }
-
-    /// <summary>One whole event (its <c>data:</c> line a JSON object), with the answer's model renamed.</summary>
-    private ReadOnlyMemory<byte> RewriteEvent(ReadOnlyMemory<byte> item)
-    {
-        var span = item.Span;
-
-        // Most events (content deltas, [DONE]) name no model: they pass without being parsed.
-        if (span.IndexOf(ModelKey) < 0)
-        {
-            return item;
-        }
-
-        var data = span.StartsWith("data:"u8) ? 0 : span.IndexOf("\ndata:"u8) is >= 0 and var at ? at + 1 : -1;
-        if (data < 0)
-        {
-            return item;
-        }
-
-        var json = data + "data:".Length;
-        var lineEnd = span[json..].IndexOfAny((byte)'\r', (byte)'\n');
-        var jsonEnd = lineEnd < 0 ? span.Length : json + lineEnd;
-        var reader = new Utf8JsonReader(span[json..jsonEnd], isFinalBlock: true, default);
-        var scan = default(ModelScan);
-        try
-        {
-            return scan.Find(ref reader) is { } model ? Replace(item, json + model.Start, model.Length) : item;
-        }
-        catch (JsonException)
-        {
-            return item;
-        }
-    }
-
-    private async ValueTask WriteJsonAsync(ReadOnlyMemory<byte> upstreamChunk, Stream caller, CancellationToken cancellationToken)
-    {
-        if (_scan.Done)
-        {
-            await PassAsync(upstreamChunk, caller, cancellationToken);
+            output.Write(raw);
             return;
         }
 
-        _pending.Write(upstreamChunk.Span);
+        // Where the data sits in the block's bytes: its one data: line (an event of several data lines is left as it came).
+        var data = raw.StartsWith("data:"u8) ? 0 : raw.IndexOf("\ndata:"u8) is >= 0 and var at ? at + 1 : -1;
+        var value = JsonMarshal.GetRawUtf8Value(model);
+        if (data < 0 || !item.Data.Span.Overlaps(value, out var offset))
+        {
+            output.Write(raw);
+            return;
+        }
+
+        var start = data + "data:".Length;
+        if (start < raw.Length && raw[start] == (byte)' ')
+        {
+            start++;
+        }
+
+        var lineEnd = raw[start..].IndexOfAny((byte)'\r', (byte)'\n');
+        if ((lineEnd < 0 ? raw.Length - start : lineEnd) != item.Data.Length)
+        {
+            output.Write(raw);
+            return;
+        }
+
+        Replace(raw, start + offset, value.Length, output);
+    }
+
+    /// <summary>Writes the next chunk of a JSON answer: held until the model's value is found, then passed on.</summary>
+    public void WriteJson(ReadOnlySpan<byte> upstreamChunk, IBufferWriter<byte> output)
+    {
+        if (!_active || _scan.Done)
+        {
+            output.Write(upstreamChunk);
+            return;
+        }
+
+        var pending = _pending ??= new ArrayPoolBufferWriter<byte>(Math.Max(upstreamChunk.Length, 256));
+        pending.Write(upstreamChunk);
         var found = default((int Start, int Length)?);
         try
         {
-            var reader = new Utf8JsonReader(_pending.WrittenSpan[_scanned..], isFinalBlock: false, _readerState);
+            var reader = new Utf8JsonReader(pending.WrittenSpan[_scanned..], isFinalBlock: false, _readerState);
             found = _scan.Find(ref reader);
             if (found is { } at)
             {
@@ -171,37 +114,83 @@ internal sealed class CallerModelNameTransform : IResponseBodyTransform
         if (found is not null || _scan.Done)
         {
             _scan.Done = true;
-            var whole = _pending.WrittenMemory;
-            await PassAsync(found is { } model ? Replace(whole, model.Start, model.Length) : whole, caller, cancellationToken);
-            _pending.ResetWrittenCount();
+            if (found is { } model)
+            {
+                Replace(pending.WrittenSpan, model.Start, model.Length, output);
+            }
+            else
+            {
+                output.Write(pending.WrittenSpan);
+            }
+
+            pending.Dispose();
+            _pending = null;
         }
         else if (_scanned > 0)
         {
             // What the reader has consumed cannot hold the model's value, so it goes on now: an answer whose model comes
             // last (embeddings put it after the vectors) is never held whole, only its unread tail.
-            var written = _pending.WrittenMemory;
-            await PassAsync(written[.._scanned], caller, cancellationToken);
-            var rest = written[_scanned..].ToArray();
-            _pending.ResetWrittenCount();
-            _pending.Write(rest);
+            output.Write(pending.WrittenSpan[.._scanned]);
+            var rest = pending.WrittenSpan[_scanned..];
+            var next = new ArrayPoolBufferWriter<byte>(Math.Max(rest.Length, 256));
+            next.Write(rest);
+            pending.Dispose();
+            _pending = next;
             _scanned = 0;
         }
     }
 
-    /// <summary>The bytes with the JSON string at [start, start + length) replaced by the caller's model; the same bytes when it is that already.</summary>
-    private ReadOnlyMemory<byte> Replace(ReadOnlyMemory<byte> bytes, int start, int length)
+    /// <summary>A JSON answer ended with no model found (or none to find): what was held goes as it came.</summary>
+    public void CompleteJson(IBufferWriter<byte> output)
     {
-        var span = bytes.Span;
-        if (span.Slice(start, length).SequenceEqual(_callerModel))
+        if (_pending is { } pending)
         {
-            return bytes;
+            output.Write(pending.WrittenSpan);
+            pending.Dispose();
+            _pending = null;
+        }
+    }
+
+    /// <summary>Gives a held JSON head back to the pool (an answer cut before its model).</summary>
+    public void Dispose()
+    {
+        _pending?.Dispose();
+        _pending = null;
+    }
+
+    /// <summary>The answer object's model: the first <c>model</c> string at the top level or in a <c>message</c> or <c>response</c> object, in document order.</summary>
+    private static JsonElement? Find(JsonElement root)
+    {
+        foreach (var property in root.EnumerateObject())
+        {
+            if (property.NameEquals("model"u8))
+            {
+                if (property.Value.ValueKind == JsonValueKind.String)
+                {
+                    return property.Value;
+                }
+            }
+            else if ((property.NameEquals("message"u8) || property.NameEquals("response"u8)) && property.Value.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var inner in property.Value.EnumerateObject())
+                {
+                    if (inner.NameEquals("model"u8) && inner.Value.ValueKind == JsonValueKind.String)
+                    {
+                        return inner.Value;
+                    }
+                }
+            }
         }
 
-        var result = new byte[bytes.Length - length + _callerModel.Length];
-        span[..start].CopyTo(result);
-        _callerModel.CopyTo(result.AsSpan(start));
-        span[(start + length)..].CopyTo(result.AsSpan(start + _callerModel.Length));
-        return result;
+        return null;
+    }
+
+    /// <summary>Writes the bytes with the JSON string at [start, start + length) replaced by the caller's model.</summary>
+    private void Replace(ReadOnlySpan<byte> bytes, int start, int length, IBufferWriter<byte> output)
+    {
+        output.Write(bytes[..start]);
+        output.Write(_callerModel);
+        output.Write(bytes[(start + length)..]);
     }
 
     /// <summary>Looks for the answer object's <c>model</c> string in a JSON object, token by token, resumable.</summary>

@@ -1,27 +1,24 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using RelayKit.AspNetCore.Metering;
 using RelayKit.AspNetCore.Protocols;
 
 namespace RelayKit.AspNetCore.Forwarding;
 
 /// <summary>
-/// Watches an upstream event stream for its end event: <c>data: [DONE]</c> (Chat Completions), <c>message_stop</c>
-/// (Messages), <c>response.completed</c>, <c>response.incomplete</c> or <c>response.failed</c> (Responses), or the
-/// format's own error event. A stream whose connection ends without one was cut short, however cleanly it closed:
-/// without this watch a clean close after a few events would reach the caller as a finished answer.
+/// A stage of <see cref="ResponseChain"/>: watches an upstream event stream for its end event: <c>data: [DONE]</c> (Chat
+/// Completions), <c>message_stop</c> (Messages), <c>response.completed</c>, <c>response.incomplete</c> or
+/// <c>response.failed</c> (Responses), or the format's own error event. A stream whose connection ends without one was
+/// cut short, however cleanly it closed: without this watch a clean close after a few events would reach the caller as
+/// a finished answer. Reads each event from the chain's one parse of it.
 /// </summary>
-internal sealed class StreamEndWatch : IDisposable
+internal sealed class StreamEndWatch
 {
     private readonly RelayOperation _upstream;
-    private readonly SseEventSplitter _splitter = new();
-    private readonly SseEventHandler _onEvent;
 
     private StreamEndWatch(RelayOperation upstream)
     {
         _upstream = upstream;
-        _onEvent = OnEvent;
     }
 
     /// <summary>Whether the upstream sent its end event (or an error event, which ends a stream too).</summary>
@@ -37,26 +34,6 @@ internal sealed class StreamEndWatch : IDisposable
         && string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase)
             ? new StreamEndWatch(upstream)
             : null;
-
-    /// <summary>Feeds one chunk of the upstream's own bytes.</summary>
-    public void Push(ReadOnlySpan<byte> chunk)
-    {
-        if (!Ended)
-        {
-            _splitter.Push(chunk, _onEvent);
-        }
-    }
-
-    /// <summary>The upstream's body ended: a last event without its blank line still counts.</summary>
-    public void Complete()
-    {
-        if (!Ended)
-        {
-            _splitter.Complete(_onEvent);
-        }
-    }
-
-    public void Dispose() => _splitter.Dispose();
 
     /// <summary>
     /// The error event that ends a cut stream for a caller of <paramref name="caller"/> whose stream is not translated:
@@ -94,9 +71,10 @@ internal sealed class StreamEndWatch : IDisposable
         return Encoding.UTF8.GetBytes(frame);
     }
 
-    private void OnEvent(ReadOnlySpan<byte> name, ReadOnlyMemory<byte> data)
+    /// <summary>Reads one event of the upstream's stream.</summary>
+    public void Observe(ref ResponseEvent item)
     {
-        if (Ended)
+        if (Ended || !item.IsEvent)
         {
             return;
         }
@@ -104,66 +82,44 @@ internal sealed class StreamEndWatch : IDisposable
         if (_upstream == RelayOperation.ChatCompletions)
         {
             // [DONE], or an error chunk: {"error":{...}}.
-            Ended = data.Span.SequenceEqual("[DONE]"u8) || TopLevel(data.Span).HasError;
+            Ended = item.IsDone || (item.TryGetObject(out var chunk) && chunk.TryGetProperty("error"u8, out _));
             return;
         }
 
-        var (type, sequence, hasError) = !name.IsEmpty && _upstream == RelayOperation.Messages ? (null, null, false) : TopLevel(data.Span);
-        if (sequence is { } number)
+        var name = item.Name;
+        if (!name.IsEmpty && _upstream == RelayOperation.Messages)
+        {
+            // The event: name is the type: the data need not be read.
+            Ended = name.SequenceEqual("message_stop"u8) || name.SequenceEqual("error"u8);
+            return;
+        }
+
+        var isObject = item.TryGetObject(out var root);
+        if (isObject && root.TryGetProperty("sequence_number"u8, out var sequence) && sequence.ValueKind == JsonValueKind.Number && sequence.TryGetInt64(out var number))
         {
             LastSequenceNumber = number;
         }
 
         // The event: name is the type in both formats; without one, the data's own "type" says it.
-        var kind = name.IsEmpty ? type : Encoding.UTF8.GetString(name);
-        Ended = _upstream == RelayOperation.Messages
-            ? kind is "message_stop" or "error" || (kind is null && hasError)
-            : kind is "response.completed" or "response.incomplete" or "response.failed" or "error";
-    }
-
-    /// <summary>The top-level <c>type</c>, <c>sequence_number</c> and whether there is an <c>error</c> member; nested values are skipped.</summary>
-    private static (string? Type, long? Sequence, bool HasError) TopLevel(ReadOnlySpan<byte> json)
-    {
-        string? type = null;
-        long? sequence = null;
-        var hasError = false;
-        try
+        if (name.IsEmpty)
         {
-            var reader = new Utf8JsonReader(json);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            if (!isObject || !root.TryGetProperty("type"u8, out var type) || type.ValueKind != JsonValueKind.String)
             {
-                return (null, null, false);
+                Ended = _upstream == RelayOperation.Messages && isObject && root.TryGetProperty("error"u8, out _);
+                return;
             }
 
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isType = reader.ValueTextEquals("type"u8);
-                var isSequence = !isType && reader.ValueTextEquals("sequence_number"u8);
-                hasError |= reader.ValueTextEquals("error"u8);
-                if (!reader.Read())
-                {
-                    break;
-                }
-
-                if (isType && reader.TokenType == JsonTokenType.String)
-                {
-                    type = reader.GetString();
-                }
-                else if (isSequence && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var number))
-                {
-                    sequence = number;
-                }
-                else if (!reader.TrySkip())
-                {
-                    break;
-                }
-            }
-        }
-        catch (JsonException)
-        {
-            // Not JSON: not an end event.
+            Ended = _upstream == RelayOperation.Messages
+                ? type.ValueEquals("message_stop"u8) || type.ValueEquals("error"u8)
+                : IsResponsesEnd(type);
+            return;
         }
 
-        return (type, sequence, hasError);
+        Ended = name.SequenceEqual("response.completed"u8) || name.SequenceEqual("response.incomplete"u8)
+            || name.SequenceEqual("response.failed"u8) || name.SequenceEqual("error"u8);
     }
+
+    private static bool IsResponsesEnd(JsonElement type) =>
+        type.ValueEquals("response.completed"u8) || type.ValueEquals("response.incomplete"u8)
+        || type.ValueEquals("response.failed"u8) || type.ValueEquals("error"u8);
 }

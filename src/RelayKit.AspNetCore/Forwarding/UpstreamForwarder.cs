@@ -605,7 +605,6 @@ internal sealed partial class UpstreamForwarder(
         if (context.Translation is null && context.StreamUsageOptions is { } usage)
         {
             overrides["stream_options"] = usage;
-            context.ResponseTransform ??= new Metering.UsageChunkStripper();
         }
         else
         {
@@ -677,20 +676,15 @@ internal sealed partial class UpstreamForwarder(
         var http = context.HttpContext;
         http.Response.StatusCode = (int)response.StatusCode;
         ProxyHeaders.CopyResponseHeaders(response, http.Response, candidate.Provider.ApiKeys);
-        foreach (var observer in context.ResponseObservers)
-        {
-            observer.OnResponseStarted(response);
-        }
 
-        // A translated answer names the caller's model already; a same-format one is given it here.
-        var transform = context.Translation is null && context.Operation != RelayOperation.CountTokens
-            ? new CallerModelNameTransform(candidate.RequestedAs ?? context.Fields!.Model, context.ResponseTransform)
-            : context.ResponseTransform;
-        if (transform is not null)
+        // Everything done to the answer on its way (metering, the end watch, translation, the usage-chunk stripper, the
+        // caller's model name) is one chain, built here for this attempt: it splits a stream once and parses each event once.
+        using var chain = ResponseChain.For(context, candidate);
+        chain.Start(context.UpstreamOperation, response, http.Response);
+        if (chain.Rewrites)
         {
-            // The transformed body has its own length; the upstream's would be wrong.
+            // The caller's body has its own length; the upstream's would be wrong.
             http.Response.ContentLength = null;
-            transform.OnResponseStarted(response, http.Response);
         }
 
         // Each chunk goes out when it arrives: no response buffering anywhere between upstream and caller,
@@ -703,8 +697,7 @@ internal sealed partial class UpstreamForwarder(
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
 
         // Only a successful event stream is watched: it is the answer that can look finished when it is not.
-        using var watch = StreamEndWatch.For(context.UpstreamOperation, response);
-        var transformCompleted = false;
+        var watch = chain.Watch;
 
         // The durability rule: the caller's end event goes out only after the request's charge and usage record are
         // committed (step 7), so an answer a caller holds complete is never lost to a crash. From the upstream chunk
@@ -741,27 +734,18 @@ internal sealed partial class UpstreamForwarder(
                     break;
                 }
 
-                // Observers (metering) see the upstream's own bytes first, so usage is read even when the
-                // caller goes away while this chunk is being written.
-                foreach (var observer in context.ResponseObservers)
-                {
-                    observer.OnBodyChunk(buffer.AsSpan(0, read));
-                }
-
-                watch?.Push(buffer.AsSpan(0, read));
+                // The meter sees the upstream's own bytes first, so usage is read even when the caller goes away while
+                // this chunk is being written.
+                var caller = chain.Push(buffer.AsMemory(0, read));
                 if (watch is { Ended: true } && end is null)
                 {
                     end = new ArrayPoolBufferWriter<byte>(read + 256);
                     output = end.AsStream();
                 }
 
-                if (transform is null)
+                if (!caller.IsEmpty)
                 {
-                    await output.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
-                }
-                else
-                {
-                    await transform.WriteAsync(buffer.AsMemory(0, read), output, context.RequestAborted);
+                    await output.WriteAsync(caller, context.RequestAborted);
                 }
 
                 if (held is not null && (upstreamBytes += read) > HeldBodyCap)
@@ -783,25 +767,28 @@ internal sealed partial class UpstreamForwarder(
                 completed = true;
             }
 
-            watch?.Complete();
-            if (transform is not null)
+            var last = chain.Finish(clean: true);
+            if (chain.Rewrites)
             {
-                transformCompleted = true;
-                await transform.CompleteAsync(true, output, context.RequestAborted);
+                if (!last.IsEmpty)
+                {
+                    await output.WriteAsync(last, context.RequestAborted);
+                }
+
                 if (held is null)
                 {
                     await http.Response.Body.FlushAsync(context.RequestAborted);
                 }
             }
 
-            if (watch is not null && !(transform?.StreamCompleted ?? watch.Ended))
+            if (watch is not null && chain.StreamCompleted != true)
             {
                 // Closed cleanly, but before its end event: as cut short as a reset, and it ends the same way.
                 completed = false;
                 await ReleaseEndAsync(http, end, context.RequestAborted);
                 end = null;
                 LogUpstreamBroke(LogValue.Of(candidate.Provider.Name)!, "it closed its event stream before the stream's end event");
-                await EndCutStreamAsync(context, watch, transform, transformCompleted);
+                await EndCutStreamAsync(context, chain);
             }
 
             if (held is not null)
@@ -838,7 +825,7 @@ internal sealed partial class UpstreamForwarder(
                     // A cut stream is no complete answer: what was held goes out before the error event.
                     await ReleaseEndAsync(http, end, context.RequestAborted);
                     end = null;
-                    await EndCutStreamAsync(context, watch, transform, transformCompleted);
+                    await EndCutStreamAsync(context, chain);
                 }
                 else
                 {
@@ -852,10 +839,7 @@ internal sealed partial class UpstreamForwarder(
             held?.Dispose();
             end?.Dispose();
             context.ResponseCompleted = completed;
-            foreach (var observer in context.ResponseObservers)
-            {
-                observer.OnResponseEnded(completed);
-            }
+            chain.End(completed);
         }
     }
 
@@ -867,19 +851,21 @@ internal sealed partial class UpstreamForwarder(
     /// event as well: every client then fails on a body that never properly ended (a client that was still reading
     /// may lose the event itself to the cut, never the failure).
     /// </summary>
-    private static async Task EndCutStreamAsync(RelayRequestContext context, StreamEndWatch watch, IResponseBodyTransform? transform, bool transformCompleted)
+    private static async Task EndCutStreamAsync(RelayRequestContext context, ResponseChain chain)
     {
         var http = context.HttpContext;
         try
         {
-            if (transform is not null && !transformCompleted)
+            // A last event without its blank line still goes out (translated or not), unless the body was finished already.
+            var rest = chain.Finish(clean: false);
+            if (!rest.IsEmpty)
             {
-                await transform.CompleteAsync(false, http.Response.Body, context.RequestAborted);
+                await http.Response.Body.WriteAsync(rest, context.RequestAborted);
             }
 
-            if (transform?.StreamCompleted is null)
+            if (!chain.Translates)
             {
-                await http.Response.Body.WriteAsync(watch.CutFrame(context.Operation, CutStreamMessage), context.RequestAborted);
+                await http.Response.Body.WriteAsync(chain.Watch!.CutFrame(context.Operation, CutStreamMessage), context.RequestAborted);
             }
 
             await http.Response.Body.FlushAsync(context.RequestAborted);
@@ -907,7 +893,7 @@ internal sealed partial class UpstreamForwarder(
     /// announce a body larger than <see cref="HeldBodyCap"/>.
     /// </summary>
     private bool HoldsWholeBody(RelayRequestContext context, HttpResponseMessage response) =>
-        (context.HoldWholeAnswer || (context.ResponseTransform is not null && !response.IsSuccessStatusCode))
+        (context.HoldWholeAnswer || ((context.Translation is not null || context.StreamUsageOptions is not null) && !response.IsSuccessStatusCode))
         && !string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase)
         && !(response.Content.Headers.ContentLength > HeldBodyCap);
 

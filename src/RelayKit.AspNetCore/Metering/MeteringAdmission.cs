@@ -32,11 +32,11 @@ internal sealed class MeteringAdmission(PromptTokenCounter tokenizers, TimeProvi
         }
 
         var counterFor = _counterFor ??= CounterFor;
-        context.ResponseObservers.Add(new UsageMeter(
+        context.Meter = new UsageMeter(
             context, time, counterFor(context.Candidates[0].UpstreamModel), usage.Value.RecordContent ? ContentCapture.Chars(usage.Value) : null)
         {
             CounterFor = counterFor,
-        });
+        };
 
         // The forwarder sends these to an upstream of the caller's format and strips the usage chunk the caller did not
         // ask for (UpstreamForwarder.ShapeFor); a translated request's translator asks for usage and rewrites the stream itself.

@@ -12,9 +12,11 @@ namespace RelayKit.AspNetCore.Metering;
 /// Step 6 of the request path: reads the upstream's own response as it passes (SSE events or a JSON
 /// body) and fills the Meter section of the <see cref="RelayRequestContext"/>: the usage the upstream
 /// reported, the output tokens actually delivered (for a stream whose usage never arrived), when the
-/// first byte came and which model answered. It never holds a chunk back.
+/// first byte came and which model answered. It never holds a chunk back. In the relay it is a stage of
+/// <see cref="ResponseChain"/>, which splits the stream once and hands it each event (<see cref="OnEvent"/>) with the
+/// chain's one parse of it; <see cref="OnBodyChunk"/> splits on its own, for a meter used alone.
 /// </summary>
-internal sealed class UsageMeter : IResponseBodyObserver
+internal sealed class UsageMeter : ISseBlockSink
 {
     /// <summary>
     /// A non-streamed body is copied (it is passed on at once) up to this size and parsed at its end;
@@ -32,12 +34,11 @@ internal sealed class UsageMeter : IResponseBodyObserver
     private RelayOperation _operation;
     private readonly TimeProvider _time;
     private Func<string, int> _countTokens;
-    private readonly SseEventHandler _onEvent;
 
     // Chars of the answer's text kept for the usage record (RecordContent), or null: then no text is kept for it.
     private readonly int? _contentChars;
 
-    // Made when the answer turns out to be a stream: its line and data buffers are wasted on a JSON answer.
+    // Made only when the meter is fed chunks of a stream itself (OnBodyChunk), not by the chain, which splits once for all.
     private SseEventSplitter? _splitter;
     private StringBuilder? _delivered;
 
@@ -74,7 +75,6 @@ internal sealed class UsageMeter : IResponseBodyObserver
         _operation = context.UpstreamOperation;
         _time = time;
         _countTokens = countTokens;
-        _onEvent = OnEvent;
     }
 
     /// <summary>
@@ -83,7 +83,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
     /// </summary>
     public Func<string, Func<string, int>>? CounterFor { get; init; }
 
-    /// <inheritdoc />
+    /// <summary>The upstream answered with these status and headers.</summary>
     public void OnResponseStarted(HttpResponseMessage response)
     {
         // Read now, not at admission: a fallback upstream of the other format answers in that format, and is counted
@@ -96,18 +96,27 @@ internal sealed class UsageMeter : IResponseBodyObserver
 
         _streamed = response.Content.Headers.ContentType?.MediaType is { } media
             && media.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase);
-        if (_streamed)
-        {
-            _splitter ??= new SseEventSplitter();
-        }
-        else
+        if (!_streamed)
         {
             _json = new ArrayPoolBufferWriter<byte>(response.Content.Headers.ContentLength is > 0 and <= JsonBodyCap and var length ? (int)length : 4096);
         }
     }
 
-    /// <inheritdoc />
+    /// <summary>A chunk of the upstream's body as it arrived, for a meter used alone: a stream is split here.</summary>
     public void OnBodyChunk(ReadOnlySpan<byte> chunk)
+    {
+        OnChunk(chunk);
+        if (_streamed && !chunk.IsEmpty)
+        {
+            (_splitter ??= new SseEventSplitter()).Push(chunk, this);
+        }
+    }
+
+    /// <summary>
+    /// A chunk of the upstream's body as it arrived, before it is passed on: when the first byte came, and a JSON answer's
+    /// bytes (read at its end). A stream's events come through <see cref="OnEvent"/>.
+    /// </summary>
+    public void OnChunk(ReadOnlySpan<byte> chunk)
     {
         if (chunk.IsEmpty)
         {
@@ -115,11 +124,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
         }
 
         _context.FirstByteAt ??= _time.GetUtcNow();
-        if (_streamed)
-        {
-            _splitter?.Push(chunk, _onEvent);
-        }
-        else if (_json is not null && !_jsonOverCap)
+        if (!_streamed && _json is not null && !_jsonOverCap)
         {
             if (_json.WrittenCount + chunk.Length > JsonBodyCap)
             {
@@ -133,13 +138,16 @@ internal sealed class UsageMeter : IResponseBodyObserver
         }
     }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// The body ended: <paramref name="completed"/> is false when it was cut short. For an answer held whole,
+    /// this comes once the upstream's body has fully arrived, before the response starts.
+    /// </summary>
     public void OnResponseEnded(bool completed)
     {
         if (_streamed)
         {
             // A cut stream may still end with a complete last event that lacks its blank line.
-            _splitter?.Complete(_onEvent);
+            _splitter?.Complete(this);
             if (_context.ReportedUsage is null || _contentChars is not null)
             {
                 // No usage seen: read the events put aside, for their text (and any usage written unusually). With
@@ -176,9 +184,24 @@ internal sealed class UsageMeter : IResponseBodyObserver
         }
     }
 
-    private void OnEvent(ReadOnlySpan<byte> name, ReadOnlyMemory<byte> data)
+    void ISseBlockSink.OnBlock(ReadOnlySpan<byte> raw, ReadOnlySpan<byte> name, ReadOnlyMemory<byte> data, bool isEvent)
     {
-        if (data.IsEmpty || data.Span.SequenceEqual("[DONE]"u8))
+        var item = new ResponseEvent(raw, name, data, isEvent);
+        try
+        {
+            OnEvent(ref item);
+        }
+        finally
+        {
+            item.Dispose();
+        }
+    }
+
+    /// <summary>One event of the upstream's stream, read from the chain's one parse of it when the meter needs its JSON.</summary>
+    public void OnEvent(ref ResponseEvent item)
+    {
+        var data = item.Data;
+        if (!item.IsEvent || data.IsEmpty || item.IsDone)
         {
             return;
         }
@@ -194,7 +217,10 @@ internal sealed class UsageMeter : IResponseBodyObserver
             return;
         }
 
-        ReadEvent(data);
+        if (item.TryGetObject(out var root))
+        {
+            ReadEventRoot(root);
+        }
     }
 
     private void ReplayDeferred()
@@ -217,7 +243,7 @@ internal sealed class UsageMeter : IResponseBodyObserver
         JsonDocument document;
         try
         {
-            // Parsed in place: the document reads the splitter's buffer and is disposed before it is reused.
+            // An event put aside (OnEvent) is read only now, when no usage came: its bytes are the meter's own copy.
             document = JsonDocument.Parse(data);
         }
         catch (JsonException)
@@ -227,24 +253,26 @@ internal sealed class UsageMeter : IResponseBodyObserver
 
         using (document)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
+            if (document.RootElement.ValueKind == JsonValueKind.Object)
             {
-                return;
+                ReadEventRoot(document.RootElement);
             }
+        }
+    }
 
-            if (_operation == RelayOperation.Messages)
-            {
-                ReadAnthropicEvent(root);
-            }
-            else if (_operation == RelayOperation.Responses)
-            {
-                ReadResponsesEvent(root);
-            }
-            else
-            {
-                ReadChatChunk(root);
-            }
+    private void ReadEventRoot(JsonElement root)
+    {
+        if (_operation == RelayOperation.Messages)
+        {
+            ReadAnthropicEvent(root);
+        }
+        else if (_operation == RelayOperation.Responses)
+        {
+            ReadResponsesEvent(root);
+        }
+        else
+        {
+            ReadChatChunk(root);
         }
     }
 

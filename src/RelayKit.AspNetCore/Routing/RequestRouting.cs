@@ -85,7 +85,6 @@ internal static class RequestRouting
                 previous.Dispose();
                 context.Translation = null;
                 context.TranslatedFor = null;
-                context.ResponseTransform = null;
             }
 
             return null;
@@ -99,7 +98,6 @@ internal static class RequestRouting
         // Made again for a fallback model of the caller's models list: the translated answer names that model.
         context.Translation?.Dispose();
         context.Translation = null;
-        context.ResponseTransform = null;
         context.TranslatedFor = candidate.RequestedAs;
         return RequestTranslation.Apply(context, format, candidate.UpstreamModel, prices.ConfiguredOutputCapOf(candidate), candidate.RequestedAs);
     }

@@ -22,25 +22,25 @@ public sealed class StreamEndWatchTests
     [InlineData("responses", "event: response.failed\ndata: {\"type\":\"response.failed\"}\n\n", true)]
     public void An_end_event_is_what_ends_a_stream(string operation, string stream, bool ended)
     {
-        using var watch = Watch(operation);
+        using var chain = Watched(operation);
 
         // Byte by byte: an end event split across chunks still counts.
         foreach (var b in Encoding.UTF8.GetBytes(stream))
         {
-            watch.Push([b]);
+            chain.Push(new[] { b });
         }
 
-        watch.Complete();
-        Assert.Equal(ended, watch.Ended);
+        chain.Finish(clean: true);
+        Assert.Equal(ended, chain.Watch!.Ended);
     }
 
     [Fact]
     public void A_Responses_cut_frame_continues_the_sequence()
     {
-        using var watch = Watch("responses");
-        watch.Push("event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0}\n\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":1}\n\n"u8);
+        using var chain = Watched("responses");
+        chain.Push("event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0}\n\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":1}\n\n"u8.ToArray());
 
-        var frame = Encoding.UTF8.GetString(watch.CutFrame(RelayOperation.Responses, "cut"));
+        var frame = Encoding.UTF8.GetString(chain.Watch!.CutFrame(RelayOperation.Responses, "cut"));
 
         Assert.StartsWith("event: error\ndata: ", frame, StringComparison.Ordinal);
         using var data = JsonDocument.Parse(frame["event: error\ndata: ".Length..]);
@@ -59,11 +59,11 @@ public sealed class StreamEndWatchTests
         Assert.Null(StreamEndWatch.For(RelayOperation.ChatCompletions, error));
         Assert.Null(StreamEndWatch.For(RelayOperation.ChatCompletions, json));
         Assert.Null(StreamEndWatch.For(RelayOperation.Embeddings, stream));
-        using var watch = StreamEndWatch.For(RelayOperation.ChatCompletions, stream);
-        Assert.NotNull(watch);
+        Assert.NotNull(StreamEndWatch.For(RelayOperation.ChatCompletions, stream));
     }
 
-    private static StreamEndWatch Watch(string operation)
+    /// <summary>A response chain with no stage but the end watch, for a successful event stream.</summary>
+    private static ResponseChain Watched(string operation)
     {
         using var response = new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("") };
         response.Content.Headers.ContentType = new MediaTypeHeaderValue("text/event-stream");
@@ -73,6 +73,9 @@ public sealed class StreamEndWatchTests
             "messages" => RelayOperation.Messages,
             _ => RelayOperation.Responses,
         };
-        return StreamEndWatch.For(upstream, response)!;
+        var chain = new ResponseChain(meter: null, translator: null, rename: null, strip: false);
+        chain.Start(upstream, response, new Microsoft.AspNetCore.Http.DefaultHttpContext().Response);
+        Assert.NotNull(chain.Watch);
+        return chain;
     }
 }

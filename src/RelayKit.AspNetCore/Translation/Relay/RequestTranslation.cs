@@ -15,7 +15,7 @@ internal static class RequestTranslation
 {
     /// <summary>
     /// Translates the caller's body for <paramref name="upstreamFormat"/> into <see cref="RelayRequestContext.Translation"/>
-    /// and sets the response transform; returns the 400 to answer when a field cannot be carried over. A request to
+    /// (with what the answer's translator needs: <see cref="Forwarding.ResponseChain.For"/>); returns the 400 to answer when a field cannot be carried over. A request to
     /// Anthropic without an output cap gets <paramref name="configuredMaxTokens"/> (the route's configured
     /// <c>MaxOutputTokens</c>), else <see cref="RequestTranslationOptions.StandardMaxTokens"/>.
     /// </summary>
@@ -42,8 +42,8 @@ internal static class RequestTranslation
         }
 
         var raw = JsonSerializer.SerializeToUtf8Bytes(translated);
-        context.Translation = new TranslatedRequest(upstreamFormat, context.Operation.On(upstreamFormat)!.UpstreamPath, new RelayRequestBody(raw, JsonDocument.Parse(raw)));
-        context.ResponseTransform = new TranslatingResponseTransform(context.Operation, callerBody, callerModel ?? context.Fields!.Model, context.StartedAt);
+        context.Translation = new TranslatedRequest(
+            upstreamFormat, context.Operation.On(upstreamFormat)!.UpstreamPath, new RelayRequestBody(raw, JsonDocument.Parse(raw)), callerBody, callerModel ?? context.Fields!.Model);
         return null;
     }
 }

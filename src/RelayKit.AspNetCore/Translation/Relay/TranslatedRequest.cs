@@ -9,7 +9,9 @@ namespace RelayKit.AspNetCore.Translation.Relay;
 /// <param name="UpstreamFormat">The wire format the upstream speaks.</param>
 /// <param name="UpstreamPath">The path relative to the provider's base URL for that format.</param>
 /// <param name="Body">The translated body (its <c>model</c> is the first candidate's upstream model).</param>
-internal sealed record TranslatedRequest(WireFormat UpstreamFormat, string UpstreamPath, RelayRequestBody Body) : IDisposable
+/// <param name="CallerBody">The caller's own body, parsed: the answer's translator reads the caller's options in it.</param>
+/// <param name="CallerModel">The model name the translated answer gives (the caller's, or the fallback model it was sent to).</param>
+internal sealed record TranslatedRequest(WireFormat UpstreamFormat, string UpstreamPath, RelayRequestBody Body, System.Text.Json.Nodes.JsonObject CallerBody, string CallerModel) : IDisposable
 {
     public void Dispose() => Body.Dispose();
 }

@@ -4,7 +4,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using RelayKit.AspNetCore.Forwarding;
-using RelayKit.AspNetCore.Metering;
 using RelayKit.AspNetCore.Protocols;
 using RelayKit.AspNetCore.Translation.Errors;
 using RelayKit.AspNetCore.Translation.Requests;
@@ -14,31 +13,37 @@ using RelayKit.AspNetCore.Translation.Streaming;
 namespace RelayKit.AspNetCore.Translation.Relay;
 
 /// <summary>
-/// Restates the upstream's answer in the caller's wire format as it arrives: a stream event by event
-/// (split with <see cref="SseEventSplitter"/>, translated by the stream translators), a whole JSON answer
-/// or an error body once it has fully arrived (they are small and only meaningful whole).
+/// A stage of <see cref="ResponseChain"/>: restates the upstream's answer in the caller's wire format as it arrives: a
+/// stream event by event (split once by the chain, translated by the stream translators), a whole JSON answer or an error
+/// body once it has fully arrived (they are small and only meaningful whole).
 /// </summary>
 internal sealed class TranslatingResponseTransform(RelayOperation operation, JsonObject callerBody, string callerModel, DateTimeOffset created)
-    : IResponseBodyTransform
 {
     private HttpResponse? _callerResponse;
 
-    private readonly SseEventSplitter _splitter = new();
     private readonly ArrayBufferWriter<byte> _whole = new();
     private IStreamTranslator? _stream;
+    private BufferWriterSseSink? _sink;
     private bool _error;
     private int _upstreamStatus;
 
     private bool CallerIsAnthropic => operation == RelayOperation.Messages;
 
-    public void OnResponseStarted(HttpResponseMessage response, HttpResponse callerResponse)
+    /// <summary>Whether the answer is translated event by event (else it is read whole).</summary>
+    public bool Streamed => _stream is not null;
+
+    /// <summary>
+    /// Called once the upstream answered, before any byte reaches the caller: sets the caller's status and headers (the
+    /// forwarder has copied the upstream's already and drops Content-Length).
+    /// </summary>
+    public void Start(HttpResponseMessage response, HttpResponse callerResponse)
     {
         _upstreamStatus = (int)response.StatusCode;
         _callerResponse = callerResponse;
         if (!response.IsSuccessStatusCode)
         {
             // Mapped from the status alone for now; the forwarder holds an error's body (HoldsWholeBody), so
-            // CompleteAsync sets the status the body calls for (OpenAI's 429 insufficient_quota is Anthropic's 402).
+            // Complete sets the status the body calls for (OpenAI's 429 insufficient_quota is Anthropic's 402).
             _error = true;
             callerResponse.StatusCode = TranslateError(null).Status;
             callerResponse.ContentType = "application/json";
@@ -60,39 +65,32 @@ internal sealed class TranslatingResponseTransform(RelayOperation operation, Jso
         }
     }
 
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> upstreamChunk, Stream caller, CancellationToken cancellationToken)
+    /// <summary>Translates one upstream event into the caller's frames.</summary>
+    /// <remarks>The translators work on strings: translated streams are the rarer path, and each event is rewritten anyway.</remarks>
+    public void WriteEvent(ref ResponseEvent item, IBufferWriter<byte> output)
     {
-        if (_stream is null)
+        if (item.IsEvent)
         {
-            _whole.Write(upstreamChunk.Span);
-            return;
-        }
-
-        var output = new ArrayBufferWriter<byte>();
-        var sink = new BufferWriterSseSink(output);
-        _splitter.Push(upstreamChunk.Span, (name, data) => PushEvent(name, data, sink));
-        if (output.WrittenCount > 0)
-        {
-            await caller.WriteAsync(output.WrittenMemory, cancellationToken);
+            var name = item.Name;
+            _stream!.Push(name.IsEmpty ? null : Encoding.UTF8.GetString(name), Encoding.UTF8.GetString(item.Data.Span), Sink(output));
         }
     }
 
-    /// <summary>The translators work on strings: translated streams are the rarer path, and each event is rewritten anyway.</summary>
-    private void PushEvent(ReadOnlySpan<byte> name, ReadOnlyMemory<byte> data, ISseSink sink) =>
-        _stream!.Push(name.IsEmpty ? null : Encoding.UTF8.GetString(name), Encoding.UTF8.GetString(data.Span), sink);
+    /// <summary>Takes the next chunk of a whole answer (JSON or an error body).</summary>
+    public void Take(ReadOnlySpan<byte> upstreamChunk) => _whole.Write(upstreamChunk);
 
+    /// <summary>
+    /// After <see cref="Complete"/>: whether the event stream the caller received reached its normal end (false: it was
+    /// ended with an error event of the translator's own); null for an answer that is not a stream.
+    /// </summary>
     public bool? StreamCompleted => _stream?.IsComplete;
 
-    public async ValueTask CompleteAsync(bool completed, Stream caller, CancellationToken cancellationToken)
+    /// <summary>The upstream body ended: the stream's end (or error event), or the whole answer translated.</summary>
+    public void Complete(IBufferWriter<byte> output)
     {
-        byte[] bytes;
         if (_stream is not null)
         {
-            var output = new ArrayBufferWriter<byte>();
-            var sink = new BufferWriterSseSink(output);
-            _splitter.Complete((name, data) => PushEvent(name, data, sink));
-            _stream.Complete(sink);
-            bytes = output.WrittenSpan.ToArray();
+            _stream.Complete(Sink(output));
         }
         else if (_error)
         {
@@ -102,15 +100,15 @@ internal sealed class TranslatingResponseTransform(RelayOperation operation, Jso
                 response.StatusCode = error.Status;
             }
 
-            bytes = JsonSerializer.SerializeToUtf8Bytes(error.Body);
+            output.Write(JsonSerializer.SerializeToUtf8Bytes(error.Body));
         }
         else
         {
-            bytes = JsonSerializer.SerializeToUtf8Bytes(TranslateAnswer());
+            output.Write(JsonSerializer.SerializeToUtf8Bytes(TranslateAnswer()));
         }
-
-        await caller.WriteAsync(bytes, cancellationToken);
     }
+
+    private BufferWriterSseSink Sink(IBufferWriter<byte> output) => _sink ??= new BufferWriterSseSink(output);
 
     private TranslatedError TranslateError(string? body) => CallerIsAnthropic
         ? ErrorTranslation.OpenAIToAnthropic(_upstreamStatus, body)
