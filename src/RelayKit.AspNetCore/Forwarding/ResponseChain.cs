@@ -69,7 +69,7 @@ internal sealed class ResponseChain : ISseBlockSink, IDisposable
     public static ResponseChain For(RelayRequestContext context, UpstreamCandidate candidate)
     {
         var translator = context.Translation is { } translation
-            ? new TranslatingResponseTransform(context.Operation, translation.CallerBody, translation.CallerModel, context.StartedAt)
+            ? new TranslatingResponseTransform(context.Operation, translation.CallerBody, translation.CallerModel, context.StartedAt, context.Meter)
             : null;
 
         // A translated answer names the caller's model already; a same-format one is given it here.

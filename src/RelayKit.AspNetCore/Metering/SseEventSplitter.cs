@@ -48,6 +48,10 @@ internal sealed class SseEventSplitter : IDisposable
     private readonly ArrayPoolBufferWriter<byte> _raw = new(256);
     private bool _hasData;
     private bool _lastWasCarriageReturn;
+
+    // A block whose blank line ended with a CR at the very end of a chunk: handed on once the next chunk says whether an
+    // LF follows, so that LF belongs to the block it ends (a stripped event leaves no stray line break behind).
+    private bool _dispatchPending;
     private EventAdapter? _adapter;
 
     /// <summary>Feeds a chunk; <paramref name="onEvent"/> runs for every event it completes.</summary>
@@ -59,8 +63,25 @@ internal sealed class SseEventSplitter : IDisposable
     /// <summary>Feeds a chunk; <paramref name="sink"/> gets every block it completes.</summary>
     public void Push(ReadOnlySpan<byte> chunk, ISseBlockSink sink)
     {
+        if (chunk.IsEmpty)
+        {
+            return;
+        }
+
         var position = 0;
-        var blockStart = 0;
+        if (_dispatchPending)
+        {
+            _dispatchPending = false;
+            if (chunk[0] == (byte)'\n')
+            {
+                position = 1;
+                _lastWasCarriageReturn = false;
+            }
+
+            Dispatch(chunk[..position], sink);
+        }
+
+        var blockStart = position;
         while (position < chunk.Length)
         {
             if (_lastWasCarriageReturn)
@@ -104,7 +125,14 @@ internal sealed class SseEventSplitter : IDisposable
                 _line.Clear();
             }
 
-            if (blockEnded)
+            if (blockEnded && _lastWasCarriageReturn && next == chunk.Length)
+            {
+                // The CR is the chunk's last byte: its LF, if any, comes with the next chunk.
+                _raw.Write(chunk[blockStart..next]);
+                _dispatchPending = true;
+                blockStart = next;
+            }
+            else if (blockEnded)
             {
                 Dispatch(chunk[blockStart..next], sink);
                 blockStart = next;
@@ -122,6 +150,12 @@ internal sealed class SseEventSplitter : IDisposable
     /// <summary>Ends the stream: a last event without its blank line still counts, and any bytes left go out as a block.</summary>
     public void Complete(ISseBlockSink sink)
     {
+        if (_dispatchPending)
+        {
+            _dispatchPending = false;
+            Dispatch([], sink);
+        }
+
         if (_line.WrittenCount > 0)
         {
             EndLine(_line.WrittenSpan);

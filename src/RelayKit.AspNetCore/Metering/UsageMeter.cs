@@ -83,6 +83,13 @@ internal sealed class UsageMeter : ISseBlockSink
     /// </summary>
     public Func<string, Func<string, int>>? CounterFor { get; init; }
 
+    /// <summary>
+    /// The usage read so far: the reported usage, else (an Anthropic stream between <c>message_start</c> and its
+    /// <c>message_delta</c>) the prompt's part of it; null when none was reported or a count of it was absurd. A translated
+    /// stream tells the caller this, so what the caller is told and what it is charged come from one reader.
+    /// </summary>
+    public TokenUsage? Usage => _context.ReportedUsage ?? _context.ReportedPromptUsage;
+
     /// <summary>The upstream answered with these status and headers.</summary>
     public void OnResponseStarted(HttpResponseMessage response)
     {

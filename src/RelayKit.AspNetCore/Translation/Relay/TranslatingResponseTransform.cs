@@ -17,7 +17,12 @@ namespace RelayKit.AspNetCore.Translation.Relay;
 /// stream event by event (split once by the chain, translated by the stream translators), a whole JSON answer or an error
 /// body once it has fully arrived (they are small and only meaningful whole).
 /// </summary>
-internal sealed class TranslatingResponseTransform(RelayOperation operation, JsonObject callerBody, string callerModel, DateTimeOffset created)
+/// <param name="operation">The caller's operation.</param>
+/// <param name="callerBody">The caller's own body.</param>
+/// <param name="callerModel">The model name the answer gives.</param>
+/// <param name="created">When the request started (the answer's <c>created</c>).</param>
+/// <param name="usage">The request's meter, whose usage reading the translated stream reports; null: the translator's own.</param>
+internal sealed class TranslatingResponseTransform(RelayOperation operation, JsonObject callerBody, string callerModel, DateTimeOffset created, Metering.UsageMeter? usage = null)
 {
     private HttpResponse? _callerResponse;
 
@@ -52,11 +57,12 @@ internal sealed class TranslatingResponseTransform(RelayOperation operation, Jso
 
         if (response.Content.Headers.ContentType?.MediaType == "text/event-stream")
         {
+            Func<Pricing.TokenUsage?>? source = usage is null ? null : () => usage.Usage;
             _stream = operation == RelayOperation.ChatCompletions
-                ? new MessagesToChatChunksStreamTranslator(ChatCompletionsToMessagesRequest.IncludeUsage(callerBody), created, callerModel)
+                ? new MessagesToChatChunksStreamTranslator(ChatCompletionsToMessagesRequest.IncludeUsage(callerBody), created, callerModel) { UsageSource = source }
                 : operation == RelayOperation.Responses
-                    ? new MessagesToResponsesStreamTranslator(callerBody, created, callerModel)
-                    : new ChatChunksToMessagesStreamTranslator(callerModel);
+                    ? new MessagesToResponsesStreamTranslator(callerBody, created, callerModel) { UsageSource = source }
+                    : new ChatChunksToMessagesStreamTranslator(callerModel) { UsageSource = source };
             callerResponse.ContentType = "text/event-stream; charset=utf-8";
         }
         else

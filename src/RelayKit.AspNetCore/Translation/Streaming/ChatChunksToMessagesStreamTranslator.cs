@@ -29,7 +29,16 @@ internal sealed class ChatChunksToMessagesStreamTranslator(string? model = null)
     private string? _finishReason;
     private bool _refused;
 
-    public TokenUsage? Usage { get; private set; }
+    /// <summary>
+    /// Where the usage told to the caller comes from: in the relay, the request's meter (<see cref="Metering.UsageMeter.Usage"/>),
+    /// which reads each event before the translator does, so the caller is told the usage it is charged for, read by one
+    /// reader with one set of rules (an absurd count is no usage). Null: the translator follows the upstream's usage itself.
+    /// </summary>
+    public Func<TokenUsage?>? UsageSource { get; init; }
+
+    public TokenUsage? Usage => UsageSource is { } source ? source() : _ownUsage;
+
+    private TokenUsage? _ownUsage;
 
     public bool IsComplete { get; private set; }
 
@@ -77,7 +86,7 @@ internal sealed class ChatChunksToMessagesStreamTranslator(string? model = null)
 
         if (JsonRead.Object(chunk["usage"], "usage") is { } usage)
         {
-            Usage = UsageMapping.FromOpenAIChat(usage);
+            _ownUsage = UsageMapping.FromOpenAIChat(usage);
         }
 
         var choices = JsonRead.Array(chunk["choices"], "choices") ?? [];

@@ -13,7 +13,14 @@ internal abstract class MessagesStreamTranslator : IStreamTranslator
 {
     private readonly AnthropicUsageTracker _usage = new();
 
-    public TokenUsage? Usage => _usage.Usage;
+    /// <summary>
+    /// Where the usage told to the caller comes from: in the relay, the request's meter (<see cref="Metering.UsageMeter.Usage"/>),
+    /// which reads each event before the translator does, so the caller is told the usage it is charged for, read by one
+    /// reader with one set of rules (an absurd count is no usage). Null: the translator follows the upstream's usage itself.
+    /// </summary>
+    public Func<TokenUsage?>? UsageSource { get; init; }
+
+    public TokenUsage? Usage => UsageSource is { } source ? source() : _usage.Usage;
 
     public bool IsComplete { get; private set; }
 
