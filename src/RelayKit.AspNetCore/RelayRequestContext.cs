@@ -76,9 +76,6 @@ internal sealed class RelayRequestContext(HttpContext httpContext, RelayOperatio
     /// </summary>
     public Metering.UsageMeter? Meter { get; set; }
 
-    /// <summary>The meter as a list of one (or none): read by tests written before <see cref="Meter"/>; nothing can be added.</summary>
-    public IReadOnlyList<Metering.UsageMeter> ResponseObservers => Meter is null ? [] : [Meter];
-
     /// <summary>
     /// Whether step 7 adds response headers known only once the whole upstream answer is (the budget's charged cost and
     /// remaining balance). Then the forwarder reads a non-streamed answer in full (up to

@@ -229,7 +229,7 @@ public sealed class CandidatePricingTests : IAsyncLifetime
             new UpstreamCandidate(_gpt.Entry, "gpt-4"), new UpstreamCandidate(_gpt.Entry, "gpt-4o"));
         var metering = _relay.App.Services.GetRequiredService<RelayKit.AspNetCore.Metering.MeteringAdmission>();
         Assert.Null(await metering.AdmitAsync(context));
-        var meter = Assert.Single(context.ResponseObservers);
+        var meter = Assert.IsType<RelayKit.AspNetCore.Metering.UsageMeter>(context.Meter);
 
         // The first candidate failed; the fallback answered and its stream broke off before any usage.
         context.Upstream = context.Candidates[1];
