@@ -156,6 +156,43 @@ public sealed class FallbackModelLimitsTests
         Assert.Equal(["gpt-5.5"], relay.Recorder.Exchanges.Select(e => ModelOf(e.Body)));
     }
 
+    [Fact]
+    public async Task A_fallback_of_the_same_wildcard_entry_is_held_to_its_own_pair_limit()
+    {
+        // o3-mini and o4-mini are both served by the entry o*-mini, but alice's limit is on o4-mini alone.
+        await using var relay = FakeRelay.Create(s => s["ModelRelay:Keys:0:ModelLimits:o4-mini:RequestsPerMinute"] = "1");
+        relay.Fake.Setup().ForModel("o3-mini").WithFault(FakeFault.ServerError(503));
+        relay.Fake.Setup().ForModel("o4-mini").RespondWithText("mini");
+        var http = relay.App.CreateClient();
+
+        // alice's one o4-mini request this minute goes to a direct call.
+        Assert.Equal(200, (await PostAsync(http, Plain("o4-mini"))).Status);
+
+        var (status, body, _) = await PostAsync(http, Body("o3-mini", "\"o4-mini\""));
+
+        // o4-mini is passed over: listing it as a fallback of a model of the same entry does not pass alice's limit on it.
+        Assert.True(status == 503, body.ToString());
+        Assert.Equal(["o4-mini", "o3-mini"], relay.Recorder.Exchanges.Select(e => ModelOf(e.Body)));
+    }
+
+    [Fact]
+    public async Task A_limit_that_counts_both_the_model_and_its_fallback_counts_a_request_once()
+    {
+        // One pattern of alice's matches gpt-5.5 and o4-mini: one counter, two requests a minute.
+        await using var relay = FakeRelay.Create(s => s["ModelRelay:Keys:0:ModelLimits:*:RequestsPerMinute"] = "2");
+        relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
+        relay.Fake.Setup().ForModel("o4-mini").RespondWithText("mini");
+        var http = relay.App.CreateClient();
+
+        var (fallback, fallbackBody, _) = await PostAsync(http, Body("gpt-5.5", "\"o4-mini\""));
+        Assert.True(fallback == 200, fallbackBody.ToString());
+
+        // The request that reached two models under the one limit counted once there: a second request still passes.
+        var (status, body, _) = await PostAsync(http, Plain("o4-mini"));
+        Assert.True(status == 200, body.ToString());
+        Assert.Equal(429, (await PostAsync(http, Plain("o4-mini"))).Status);
+    }
+
     [SkippableFact]
     public async Task Two_instances_on_one_redis_hold_a_fallback_models_limit_between_them()
     {
