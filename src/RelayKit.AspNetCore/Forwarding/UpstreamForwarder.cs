@@ -137,10 +137,13 @@ internal sealed partial class UpstreamForwarder(
                 if (fallbackLimits is not null && await fallbackLimits.AdmitAsync(context, candidates[index]) is { } refusal)
                 {
                     // A fallback model whose own limits are reached: none of its upstreams is tried for this request.
+                    // It is the road tried last so far: when no upstream answers, the caller gets this 429 and its
+                    // retry-after (an upstream error before it would only send the caller back into the same limit); a
+                    // road tried after it replaces it as any later failure does.
                     limited |= MaskOf(candidates, candidates[index].RequestedAs);
                     tried |= limited;
-                    limitRefusal ??= refusal;
-                    lastError ??= refusal.Error;
+                    limitRefusal = refusal;
+                    lastError = refusal.Error;
                     continue;
                 }
 

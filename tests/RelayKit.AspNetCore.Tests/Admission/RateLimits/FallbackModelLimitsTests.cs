@@ -142,6 +142,26 @@ public sealed class FallbackModelLimitsTests
     }
 
     [Fact]
+    public async Task When_the_limited_fallback_is_the_last_road_after_a_primary_that_never_answered_the_caller_gets_its_429()
+    {
+        await using var relay = FakeRelay.Create(s => s["ModelRelay:Models:o*-mini:RequestsPerMinute"] = "1");
+        relay.Fake.Setup().ForModel("claude-opus-4-8").WithFault(FakeFault.ConnectionReset());
+        relay.Fake.Setup().ForModel("o4-mini").RespondWithText("mini");
+        var http = relay.App.CreateClient();
+        Assert.Equal(200, (await PostAsync(http, Plain("o4-mini"))).Status);
+
+        var (status, body, headers) = await PostAsync(http, Body("claude-code-opus-4.8", "\"o4-mini\""));
+
+        // No upstream answered and the last road was o4-mini's limit: its 429 and when to come back (as the README says),
+        // not the primary's 502, which would send the caller straight back into the same limit.
+        Assert.True(status == 429, body.ToString());
+        Assert.Contains("o4-mini", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        var retryAfter = int.Parse(headers.GetValues("retry-after").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(retryAfter, 1, 60);
+        Assert.DoesNotContain(relay.Recorder.Exchanges.Skip(1), e => ModelOf(e.Body) == "o4-mini");
+    }
+
+    [Fact]
     public async Task A_fallback_whose_tokens_limit_cannot_hold_the_request_is_passed_over_even_when_the_model_asked_for_counts_no_tokens()
     {
         // gpt-5.5 has no tokens-per-minute limit; o4-mini's is smaller than the request's 50 output tokens alone.
