@@ -70,4 +70,28 @@ internal sealed class FallbackModelLimits(IRelayRateLimiter limiter, IRateLimitP
         (context.FallbackRateLimitLeases ??= []).Add((model, lease));
         return null;
     }
+
+    /// <summary>
+    /// Gives back the lease <see cref="AdmitAsync"/> took last, when the attempt it was taken for sent nothing (its
+    /// upstream's format cannot carry the request, or its breaker refused): the model was not reached, so its request,
+    /// tokens and slot go back, and a later road to it takes them again.
+    /// </summary>
+    public async ValueTask GiveBackLastAsync(RelayRequestContext context)
+    {
+        if (context.FallbackRateLimitLeases is not { Count: > 0 } leases)
+        {
+            return;
+        }
+
+        var (_, lease) = leases[^1];
+        leases.RemoveAt(leases.Count - 1);
+        try
+        {
+            await limiter.ReturnAsync(lease, CancellationToken.None);
+        }
+        finally
+        {
+            await lease.DisposeAsync();
+        }
+    }
 }

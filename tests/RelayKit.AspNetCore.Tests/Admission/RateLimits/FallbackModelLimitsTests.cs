@@ -162,6 +162,24 @@ public sealed class FallbackModelLimitsTests
     }
 
     [Fact]
+    public async Task A_fallback_whose_format_cannot_carry_the_request_uses_none_of_its_limits()
+    {
+        await using var relay = FakeRelay.Create(s => s["ModelRelay:Models:claude-code-opus-4.8:RequestsPerMinute"] = "1");
+        relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
+        relay.Fake.Setup().ForModel("claude-opus-4-8").RespondWithText("Claude answered.");
+        var http = relay.App.CreateClient();
+
+        // n=2 has no Anthropic equivalent: the Anthropic fallback is passed over, nothing is sent there.
+        var (status, body, _) = await PostAsync(http, Body("gpt-5.5", "\"claude-code-opus-4.8\"", ",\"n\":2"));
+        Assert.True(status == 503, body.ToString());
+        Assert.Equal(["gpt-5.5"], relay.Recorder.Exchanges.Select(e => ModelOf(e.Body)));
+
+        // Claude's one request this minute is still there for a request that reaches it.
+        var (direct, directBody, _) = await PostAsync(http, Plain("claude-code-opus-4.8"));
+        Assert.True(direct == 200, directBody.ToString());
+    }
+
+    [Fact]
     public async Task A_fallback_whose_tokens_limit_cannot_hold_the_request_is_passed_over_even_when_the_model_asked_for_counts_no_tokens()
     {
         // gpt-5.5 has no tokens-per-minute limit; o4-mini's is smaller than the request's 50 output tokens alone.
