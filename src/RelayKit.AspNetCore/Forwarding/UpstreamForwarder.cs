@@ -134,13 +134,17 @@ internal sealed partial class UpstreamForwarder(
                     attemptsThisRound = 0;
                 }
 
+                var leasesHeld = context.FallbackRateLimitLeases?.Count ?? 0;
                 if (fallbackLimits is not null && await fallbackLimits.AdmitAsync(context, candidates[index]) is { } refusal)
                 {
                     // A fallback model whose own limits are reached: none of its upstreams is tried for this request.
+                    // It is the road tried last so far: when no upstream answers, the caller gets this 429 and its
+                    // retry-after (an upstream error before it would only send the caller back into the same limit); a
+                    // road tried after it replaces it as any later failure does.
                     limited |= MaskOf(candidates, candidates[index].RequestedAs);
                     tried |= limited;
-                    limitRefusal ??= refusal;
-                    lastError ??= refusal.Error;
+                    limitRefusal = refusal;
+                    lastError = refusal.Error;
                     continue;
                 }
 
@@ -149,6 +153,12 @@ internal sealed partial class UpstreamForwarder(
                 var mayRetry = attemptNumber + 1 < maxAttempts
                     && (configured is not null || selection.AnyLeft(candidates, tried | (1UL << index), passedOver));
                 var outcome = await AttemptAsync(context, candidates[index], key, attemptNumber + 1, mayRetry, held);
+                if ((outcome.Refused || outcome.Skipped) && fallbackLimits is not null && context.FallbackRateLimitLeases?.Count > leasesHeld)
+                {
+                    // The fallback's lease was taken for this attempt, and nothing was sent: the model was not reached.
+                    await fallbackLimits.GiveBackLastAsync(context);
+                }
+
                 if (outcome.Refused)
                 {
                     // The key's breaker refused it: only that key is passed over; the candidate's other keys stay in the round.

@@ -12,7 +12,8 @@ namespace RelayKit.AspNetCore.Routing;
 /// When it is full, a new name takes the place of the least recently used idle breaker (<see cref="UpstreamBreaker.Idle"/>:
 /// closed and not resting), which loses at most the failures in that breaker's window (nothing, once it has been unused
 /// for the window). A resting breaker is never dropped: callers sending new names must not put a failing model back in
-/// rotation. When every one rests, a new name goes without a breaker until one closes (its attempts are sent as with
+/// rotation. When none is idle, the least recently used one whose break is over goes (it no longer rests: only its trial
+/// is lost). When every one rests, a new name goes without a breaker until a break ends (its attempts are sent as with
 /// breakers off, and rest only by the key's own breaker or cool-down).
 /// </remarks>
 internal sealed class ModelBreakers
@@ -54,7 +55,7 @@ internal sealed class ModelBreakers
                 return made;
             }
 
-            if (_slots.Count >= Capacity && !DropLeastRecentlyUsedIdle())
+            if (_slots.Count >= Capacity && !DropLeastRecentlyUsed(static b => b.Idle) && !DropLeastRecentlyUsed(static b => b.BreakOver))
             {
                 return null;
             }
@@ -69,14 +70,19 @@ internal sealed class ModelBreakers
     public IEnumerable<(string Model, UpstreamBreaker Breaker)> All() =>
         _slots.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => (s.Key, s.Value.Breaker));
 
-    private bool DropLeastRecentlyUsedIdle()
+    /// <summary>
+    /// Drops the least recently used breaker that <paramref name="droppable"/> allows. Idle ones go first; then one whose
+    /// break is over: names a flood of callers sent once while the upstream failed are never sent again, so Polly would
+    /// keep their breakers "open" (no attempt makes them half-open) and every new name would go without a breaker for good.
+    /// </summary>
+    private bool DropLeastRecentlyUsed(Func<UpstreamBreaker, bool> droppable)
     {
         string? oldest = null;
         var oldestUse = long.MaxValue;
         foreach (var (model, slot) in _slots)
         {
             var lastUse = Volatile.Read(ref slot.LastUse);
-            if (lastUse < oldestUse && slot.Breaker.Idle)
+            if (lastUse < oldestUse && droppable(slot.Breaker))
             {
                 oldest = model;
                 oldestUse = lastUse;

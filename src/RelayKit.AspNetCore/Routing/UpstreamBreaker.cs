@@ -46,6 +46,15 @@ internal sealed class UpstreamBreaker(TimeProvider timeProvider)
     /// </summary>
     public bool Idle => State.CircuitState == CircuitState.Closed && !Resting;
 
+    /// <summary>
+    /// Whether the breaker opened and its break is over, with no attempt since (Polly still says open until the next
+    /// attempt, which would be the trial) and no rest of another instance's: the upstream key is back in rotation already,
+    /// so dropping it (<see cref="ModelBreakers"/>) costs only that trial's caution.
+    /// </summary>
+    public bool BreakOver => State.CircuitState == CircuitState.Open
+        && timeProvider.GetUtcNow().UtcTicks >= Volatile.Read(ref _openUntil)
+        && !Resting;
+
     /// <summary>Called as the breaker opens; returns when its break ends.</summary>
     public DateTimeOffset Opened(TimeSpan breakFor)
     {

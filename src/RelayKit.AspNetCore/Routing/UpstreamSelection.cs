@@ -484,8 +484,13 @@ internal sealed partial class UpstreamSelection
                     var until = breaker.Opened(args.BreakDuration);
                     share?.Publish(new UpstreamRest(UpstreamRest.Breaker, breakerName, until));
                     LogBreakerOpened(name, model, resilience.BreakAfterFailures, args.BreakDuration);
-                    history?.Started(breakerName, upstream.Provider.Name, sent ?? upstream.UpstreamModel ?? "", "breaker",
-                        $"Breaker of {name} ({model}) opened after {resilience.BreakAfterFailures} failed attempts in a row");
+                    // One model's breaker of a pass-through upstream is named by the caller's text: the anonymous status
+                    // history gets the provider and the entry's pattern instead (as UpstreamAttemptTracker.HistoryModel
+                    // counts such attempts), or any caller could write incident titles there during an outage.
+                    history?.Started(breakerName, upstream.Provider.Name, sent is null ? upstream.UpstreamModel ?? "" : "", "breaker",
+                        sent is null
+                            ? $"Breaker of {name} ({model}) opened after {resilience.BreakAfterFailures} failed attempts in a row"
+                            : $"Breaker of {name} for a model of {upstream.EntryName} opened after {resilience.BreakAfterFailures} failed attempts in a row");
                     return ValueTask.CompletedTask;
                 },
                 OnClosed = _ =>

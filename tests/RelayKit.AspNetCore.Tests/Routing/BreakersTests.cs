@@ -74,6 +74,38 @@ public sealed class BreakersTests
     }
 
     [Fact]
+    public async Task A_model_breaker_of_a_wildcard_entry_puts_no_caller_chosen_name_in_the_public_incident_history()
+    {
+        var time = Clock();
+        await using var relay = FakeRelay.Create(s => s["ModelRelay:Resilience:BreakAfterFailures"] = "2", services: services =>
+            services.AddSingleton<TimeProvider>(time));
+
+        // A caller picks the name (any name o*-mini matches): the upstream failing it opens that model's breaker.
+        const string Chosen = "o-free-credits-at-evil-example-mini";
+        relay.Fake.Setup().ForModel(Chosen).WithFault(FakeFault.ServerError(503));
+        var http = relay.App.CreateClient();
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(503, (await RawRelayCall.PostAsync(http, "/v1/chat/completions", Chat(Chosen), bearer: RelaySettings.AliceKey)).Status);
+        }
+
+        Assert.Equal("open", Upstream(relay, "o*-mini").ExistingBreaker(0, Chosen)!.StateName);
+
+        // The incident the anonymous status page lists is the provider's, named by the entry's pattern, not by the caller's text.
+        var (_, incidents) = relay.App.Services.GetRequiredService<RelayKit.AspNetCore.Status.History.StatusHistory>().Take();
+        // (Take gives a lasting incident twice: as started, and as seen now.)
+        var breakerIncidents = incidents.Where(i => i.Kind == "breaker").ToList();
+        Assert.Single(breakerIncidents.Select(i => i.Id).Distinct());
+        Assert.All(breakerIncidents, incident =>
+        {
+            Assert.Equal("openai", incident.Provider);
+            Assert.Equal("", incident.Model);
+            Assert.DoesNotContain("evil", incident.Title, StringComparison.Ordinal);
+            Assert.Contains("o*-mini", incident.Title, StringComparison.Ordinal);
+        });
+    }
+
+    [Fact]
     public async Task An_opened_breaker_reports_through_Pollys_telemetry_naming_the_key_by_its_place()
     {
         var time = Clock();

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
+using Polly;
+using Polly.CircuitBreaker;
 using RelayKit.AspNetCore.Routing;
 
 namespace RelayKit.AspNetCore.Tests.Routing;
@@ -55,5 +57,54 @@ public sealed class ModelBreakersTests
         time.Advance(TimeSpan.FromMinutes(1));
         Assert.NotNull(Add(breakers, "flood-1"));
         Assert.Equal(ModelBreakers.Capacity, breakers.Count);
+    }
+    [Fact]
+    public async Task Breakers_whose_break_is_over_make_room_so_new_models_are_not_left_without_a_breaker_for_good()
+    {
+        // A flood of names an upstream in trouble failed: every kept breaker opened (by Polly, as the relay's do).
+        var breakers = new ModelBreakers();
+        for (var i = 0; i < ModelBreakers.Capacity; i++)
+        {
+            await OpenAsync(Add(breakers, $"m{i}")!);
+        }
+
+        Assert.Null(Add(breakers, "new-model"));
+
+        // The breaks end. Nobody sends those names again, so Polly keeps them "open" until their next attempt; they no
+        // longer rest, and a new model gets a breaker of its own (the least recently used one whose break is over goes).
+        time.Advance(TimeSpan.FromSeconds(31));
+        Assert.False(breakers.Find("m5")!.IsOpen);
+        var added = Add(breakers, "new-model");
+        Assert.NotNull(added);
+        Assert.Equal(ModelBreakers.Capacity, breakers.Count);
+        Assert.Null(breakers.Find("m0"));
+        Assert.NotNull(breakers.Find("m5"));
+    }
+
+    /// <summary>Opens a breaker as the relay's open: Polly's circuit breaker, 2 failures in a row, a 30 s break.</summary>
+    private async Task OpenAsync(UpstreamBreaker breaker)
+    {
+        breaker.Pipeline = new ResiliencePipelineBuilder<UpstreamAttemptResult> { TimeProvider = time }
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<UpstreamAttemptResult>
+            {
+                FailureRatio = 1.0,
+                MinimumThroughput = 2,
+                SamplingDuration = TimeSpan.FromSeconds(30),
+                BreakDuration = TimeSpan.FromSeconds(30),
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result.Failed),
+                StateProvider = breaker.State,
+                OnOpened = args =>
+                {
+                    breaker.Opened(args.BreakDuration);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+        for (var i = 0; i < 2; i++)
+        {
+            await breaker.Pipeline.ExecuteAsync(static _ => ValueTask.FromResult(new UpstreamAttemptResult(null, null, null, Failed: true, CallerLeft: false)));
+        }
+
+        Assert.True(breaker.IsOpen);
     }
 }

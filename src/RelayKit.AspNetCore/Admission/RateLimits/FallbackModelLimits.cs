@@ -16,7 +16,7 @@ namespace RelayKit.AspNetCore.Admission.RateLimits;
 /// hold concurrency slots and minute counts on models the request almost never reaches (a fallback serves only when
 /// the roads before it fail), refusing other callers of those models for nothing.
 /// </remarks>
-internal sealed class FallbackModelLimits(IRelayRateLimiter limiter, RelayMetrics? metrics = null)
+internal sealed class FallbackModelLimits(IRelayRateLimiter limiter, IRateLimitPolicySource policies, RelayMetrics? metrics = null)
 {
     /// <summary>
     /// Takes the candidate's fallback model's limits, once per model per request. Null when the request may go there
@@ -25,9 +25,18 @@ internal sealed class FallbackModelLimits(IRelayRateLimiter limiter, RelayMetric
     /// </summary>
     public async ValueTask<(RelayError Error, TimeSpan? RetryAfter)?> AdmitAsync(RelayRequestContext context, UpstreamCandidate candidate)
     {
-        // Only a request admitted by rate limits (it holds a lease) reaches here with limits to keep; a candidate of the
-        // request's own model entry (an alias or a wildcard match of it) shares the counters it already counted against.
-        if (candidate.RequestedAs is not { } model || context.RateLimitLease is null || IsOwnEntry(context, candidate.Entry))
+        // Only a request admitted by rate limits (it holds a lease) reaches here with limits to keep. The fallback's limits
+        // are compared by counter, not by model entry: an alias, or a pattern's limit matching both names, is one counter
+        // the request already counted against, while a key's limit on the fallback alone is not, even when one wildcard
+        // entry serves both models.
+        if (candidate.RequestedAs is not { } model || context.RateLimitLease is null)
+        {
+            return null;
+        }
+
+        var keyName = context.Caller!.KeyName;
+        var counted = policies.GetPolicy(keyName, context.Fields!.Model);
+        if (policies.GetPolicy(keyName, model).AsFallbackAfter(counted).Rules.Count == 0)
         {
             return null;
         }
@@ -44,7 +53,7 @@ internal sealed class FallbackModelLimits(IRelayRateLimiter limiter, RelayMetric
             }
         }
 
-        var lease = await limiter.AcquireAsync(context.Caller!.KeyName, model, context.RateLimitTokens, context.RequestAborted, asFallback: true);
+        var lease = await limiter.AcquireAsync(keyName, model, context.RateLimitTokens, context.RequestAborted, countedWith: counted);
         if (lease.StoreUnavailable)
         {
             await lease.DisposeAsync();
@@ -62,16 +71,27 @@ internal sealed class FallbackModelLimits(IRelayRateLimiter limiter, RelayMetric
         return null;
     }
 
-    private static bool IsOwnEntry(RelayRequestContext context, ModelEntry entry)
+    /// <summary>
+    /// Gives back the lease <see cref="AdmitAsync"/> took last, when the attempt it was taken for sent nothing (its
+    /// upstream's format cannot carry the request, or its breaker refused): the model was not reached, so its request,
+    /// tokens and slot go back, and a later road to it takes them again.
+    /// </summary>
+    public async ValueTask GiveBackLastAsync(RelayRequestContext context)
     {
-        foreach (var candidate in context.Candidates)
+        if (context.FallbackRateLimitLeases is not { Count: > 0 } leases)
         {
-            if (candidate.RequestedAs is null && ReferenceEquals(candidate.Entry, entry))
-            {
-                return true;
-            }
+            return;
         }
 
-        return false;
+        var (_, lease) = leases[^1];
+        leases.RemoveAt(leases.Count - 1);
+        try
+        {
+            await limiter.ReturnAsync(lease, CancellationToken.None);
+        }
+        finally
+        {
+            await lease.DisposeAsync();
+        }
     }
 }

@@ -15,11 +15,12 @@ internal interface IRelayRateLimiter
     /// <param name="model">The model the request asks for.</param>
     /// <param name="estimatedTokens">Tokens the request is expected to use (prompt plus maximum output).</param>
     /// <param name="cancellationToken">Cancels waiting.</param>
-    /// <param name="asFallback">
-    /// The request reaches <paramref name="model"/> as a fallback after admission: only the model's and the pair's limits
-    /// apply, without waiting (<see cref="RateLimitPolicy.AsFallback"/>).
+    /// <param name="countedWith">
+    /// Set when the request reaches <paramref name="model"/> as a fallback after admission: the policy its own lease counted
+    /// it against. Only the model's and the pair's limits apply, less the counters that policy already holds, without
+    /// waiting (<see cref="RateLimitPolicy.AsFallbackAfter"/>).
     /// </param>
-    ValueTask<RelayRateLimitLease> AcquireAsync(string keyName, string model, long estimatedTokens, CancellationToken cancellationToken = default, bool asFallback = false);
+    ValueTask<RelayRateLimitLease> AcquireAsync(string keyName, string model, long estimatedTokens, CancellationToken cancellationToken = default, RateLimitPolicy? countedWith = null);
 
     /// <summary>
     /// Replaces the tokens charged for an admitted request by what it actually used: a request that used

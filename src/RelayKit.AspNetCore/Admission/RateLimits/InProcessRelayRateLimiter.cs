@@ -45,13 +45,13 @@ internal sealed class InProcessRelayRateLimiter : IRelayRateLimiter
         }
     }
 
-    public async ValueTask<RelayRateLimitLease> AcquireAsync(string keyName, string model, long estimatedTokens, CancellationToken cancellationToken = default, bool asFallback = false)
+    public async ValueTask<RelayRateLimitLease> AcquireAsync(string keyName, string model, long estimatedTokens, CancellationToken cancellationToken = default, RateLimitPolicy? countedWith = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(estimatedTokens);
         var policy = _policies.GetPolicy(keyName, model);
-        if (asFallback)
+        if (countedWith is not null)
         {
-            policy = policy.AsFallback;
+            policy = policy.AsFallbackAfter(countedWith);
         }
 
         if (policy.Rules.Count == 0)

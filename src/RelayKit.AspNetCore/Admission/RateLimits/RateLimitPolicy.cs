@@ -18,4 +18,23 @@ internal sealed record RateLimitPolicy(IReadOnlyList<RateLimitRule> Rules, TimeS
     public RateLimitPolicy AsFallback => _asFallback ??= Rules.Any(r => r.Scope == RateLimitScope.Key) || QueueTimeout != TimeSpan.Zero
         ? new RateLimitPolicy([.. Rules.Where(r => r.Scope != RateLimitScope.Key)], TimeSpan.Zero)
         : this;
+
+    /// <summary>
+    /// <see cref="AsFallback"/> without the counters the request's own policy (<paramref name="counted"/>) already held it
+    /// to: a pattern's limit that matches both the model asked for and the fallback (one counter) counts the request once,
+    /// while a limit on the fallback alone counts it even when both are served by one model entry.
+    /// </summary>
+    public RateLimitPolicy AsFallbackAfter(RateLimitPolicy counted)
+    {
+        var fallback = AsFallback;
+        if (!fallback.Rules.Any(r => Holds(counted, r.CounterId)))
+        {
+            return fallback;
+        }
+
+        return new RateLimitPolicy([.. fallback.Rules.Where(r => !Holds(counted, r.CounterId))], TimeSpan.Zero);
+    }
+
+    private static bool Holds(RateLimitPolicy policy, string counterId) =>
+        policy.Rules.Any(r => string.Equals(r.CounterId, counterId, StringComparison.Ordinal));
 }

@@ -35,13 +35,13 @@ internal sealed class RedisRelayRateLimiter : IRelayRateLimiter
         _time = time;
     }
 
-    public async ValueTask<RelayRateLimitLease> AcquireAsync(string keyName, string model, long estimatedTokens, CancellationToken cancellationToken = default, bool asFallback = false)
+    public async ValueTask<RelayRateLimitLease> AcquireAsync(string keyName, string model, long estimatedTokens, CancellationToken cancellationToken = default, RateLimitPolicy? countedWith = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(estimatedTokens);
         var policy = _policies.GetPolicy(keyName, model);
-        if (asFallback)
+        if (countedWith is not null)
         {
-            policy = policy.AsFallback;
+            policy = policy.AsFallbackAfter(countedWith);
         }
 
         var limits = Constraints(policy, estimatedTokens);

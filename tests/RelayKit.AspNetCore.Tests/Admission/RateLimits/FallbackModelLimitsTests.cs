@@ -142,6 +142,44 @@ public sealed class FallbackModelLimitsTests
     }
 
     [Fact]
+    public async Task When_the_limited_fallback_is_the_last_road_after_a_primary_that_never_answered_the_caller_gets_its_429()
+    {
+        await using var relay = FakeRelay.Create(s => s["ModelRelay:Models:o*-mini:RequestsPerMinute"] = "1");
+        relay.Fake.Setup().ForModel("claude-opus-4-8").WithFault(FakeFault.ConnectionReset());
+        relay.Fake.Setup().ForModel("o4-mini").RespondWithText("mini");
+        var http = relay.App.CreateClient();
+        Assert.Equal(200, (await PostAsync(http, Plain("o4-mini"))).Status);
+
+        var (status, body, headers) = await PostAsync(http, Body("claude-code-opus-4.8", "\"o4-mini\""));
+
+        // No upstream answered and the last road was o4-mini's limit: its 429 and when to come back (as the README says),
+        // not the primary's 502, which would send the caller straight back into the same limit.
+        Assert.True(status == 429, body.ToString());
+        Assert.Contains("o4-mini", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        var retryAfter = int.Parse(headers.GetValues("retry-after").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(retryAfter, 1, 60);
+        Assert.DoesNotContain(relay.Recorder.Exchanges.Skip(1), e => ModelOf(e.Body) == "o4-mini");
+    }
+
+    [Fact]
+    public async Task A_fallback_whose_format_cannot_carry_the_request_uses_none_of_its_limits()
+    {
+        await using var relay = FakeRelay.Create(s => s["ModelRelay:Models:claude-code-opus-4.8:RequestsPerMinute"] = "1");
+        relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
+        relay.Fake.Setup().ForModel("claude-opus-4-8").RespondWithText("Claude answered.");
+        var http = relay.App.CreateClient();
+
+        // n=2 has no Anthropic equivalent: the Anthropic fallback is passed over, nothing is sent there.
+        var (status, body, _) = await PostAsync(http, Body("gpt-5.5", "\"claude-code-opus-4.8\"", ",\"n\":2"));
+        Assert.True(status == 503, body.ToString());
+        Assert.Equal(["gpt-5.5"], relay.Recorder.Exchanges.Select(e => ModelOf(e.Body)));
+
+        // Claude's one request this minute is still there for a request that reaches it.
+        var (direct, directBody, _) = await PostAsync(http, Plain("claude-code-opus-4.8"));
+        Assert.True(direct == 200, directBody.ToString());
+    }
+
+    [Fact]
     public async Task A_fallback_whose_tokens_limit_cannot_hold_the_request_is_passed_over_even_when_the_model_asked_for_counts_no_tokens()
     {
         // gpt-5.5 has no tokens-per-minute limit; o4-mini's is smaller than the request's 50 output tokens alone.
@@ -154,6 +192,43 @@ public sealed class FallbackModelLimitsTests
 
         Assert.True(status == 503, body.ToString());
         Assert.Equal(["gpt-5.5"], relay.Recorder.Exchanges.Select(e => ModelOf(e.Body)));
+    }
+
+    [Fact]
+    public async Task A_fallback_of_the_same_wildcard_entry_is_held_to_its_own_pair_limit()
+    {
+        // o3-mini and o4-mini are both served by the entry o*-mini, but alice's limit is on o4-mini alone.
+        await using var relay = FakeRelay.Create(s => s["ModelRelay:Keys:0:ModelLimits:o4-mini:RequestsPerMinute"] = "1");
+        relay.Fake.Setup().ForModel("o3-mini").WithFault(FakeFault.ServerError(503));
+        relay.Fake.Setup().ForModel("o4-mini").RespondWithText("mini");
+        var http = relay.App.CreateClient();
+
+        // alice's one o4-mini request this minute goes to a direct call.
+        Assert.Equal(200, (await PostAsync(http, Plain("o4-mini"))).Status);
+
+        var (status, body, _) = await PostAsync(http, Body("o3-mini", "\"o4-mini\""));
+
+        // o4-mini is passed over: listing it as a fallback of a model of the same entry does not pass alice's limit on it.
+        Assert.True(status == 503, body.ToString());
+        Assert.Equal(["o4-mini", "o3-mini"], relay.Recorder.Exchanges.Select(e => ModelOf(e.Body)));
+    }
+
+    [Fact]
+    public async Task A_limit_that_counts_both_the_model_and_its_fallback_counts_a_request_once()
+    {
+        // One pattern of alice's matches gpt-5.5 and o4-mini: one counter, two requests a minute.
+        await using var relay = FakeRelay.Create(s => s["ModelRelay:Keys:0:ModelLimits:*:RequestsPerMinute"] = "2");
+        relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
+        relay.Fake.Setup().ForModel("o4-mini").RespondWithText("mini");
+        var http = relay.App.CreateClient();
+
+        var (fallback, fallbackBody, _) = await PostAsync(http, Body("gpt-5.5", "\"o4-mini\""));
+        Assert.True(fallback == 200, fallbackBody.ToString());
+
+        // The request that reached two models under the one limit counted once there: a second request still passes.
+        var (status, body, _) = await PostAsync(http, Plain("o4-mini"));
+        Assert.True(status == 200, body.ToString());
+        Assert.Equal(429, (await PostAsync(http, Plain("o4-mini"))).Status);
     }
 
     [SkippableFact]
