@@ -348,6 +348,26 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
     }
 
     /// <summary>A ledger with alice's account funded, and leases over it.</summary>
+    [SkippableFact]
+    public async Task Negative_amounts_through_the_leases_are_refused_before_any_money_moves()
+    {
+        var (ledger, leased) = await FundedAsync(100m);
+        Assert.Equal(ReservationStatus.Granted, (await leased.TryReserveAsync("alice", "r1", 2m, InFiveMinutes)).Status);
+        var before = await leased.GetBalanceAsync("alice");
+
+        // A negative hold would add to what a lease has left; a negative charge would credit the balance.
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => leased.TryReserveAsync("alice", "r2", -1m, InFiveMinutes));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => leased.SettleAsync("r1", -3m));
+        Assert.Null(await leased.GetReservationAsync("r2"));
+        Assert.Equal(before, await leased.GetBalanceAsync("alice"));
+
+        // The hold of r1 is whole: it settles at its real cost, and only that is taken.
+        var settled = await leased.SettleAsync("r1", 1.5m);
+        Assert.Equal((SettlementStatus.Applied, 1.5m), (settled.Status, settled.Charged));
+        await leased.DisposeAsync();
+        Assert.Equal(new BudgetBalance("alice", 98.5m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+    }
+
     private async Task<(BudgetLedger Ledger, LeasedBudgetLedger Leased)> FundedAsync(decimal balance, int leaseRequests = 4)
     {
         var ledger = NewLedger();
