@@ -53,6 +53,13 @@ internal sealed class FallbackModelLimits(IRelayRateLimiter limiter, IRateLimitP
             }
         }
 
+        if (leases is { Count: > 0 })
+        {
+            // A counter an earlier fallback of this request already counted against (a pattern matching both) counts
+            // the request once too.
+            counted = new RateLimitPolicy([.. counted.Rules, .. leases.SelectMany(held => policies.GetPolicy(keyName, held.Model).Rules)], TimeSpan.Zero);
+        }
+
         var lease = await limiter.AcquireAsync(keyName, model, context.RateLimitTokens, context.RequestAborted, countedWith: counted);
         if (lease.StoreUnavailable)
         {

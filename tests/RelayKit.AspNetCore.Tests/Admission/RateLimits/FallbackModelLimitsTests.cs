@@ -231,6 +231,26 @@ public sealed class FallbackModelLimitsTests
         Assert.Equal(429, (await PostAsync(http, Plain("o4-mini"))).Status);
     }
 
+    [Fact]
+    public async Task Two_fallbacks_under_one_pattern_limit_count_a_request_once_there()
+    {
+        // One pattern of alice's matches both fallbacks (not the model asked for): one counter, two requests a minute.
+        await using var relay = FakeRelay.Create(s => s["ModelRelay:Keys:0:ModelLimits:o*-mini:RequestsPerMinute"] = "2");
+        relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.ServerError(503));
+        relay.Fake.Setup().ForModel("o3-mini").WithFault(FakeFault.ServerError(503));
+        relay.Fake.Setup().ForModel("o4-mini").RespondWithText("mini");
+        var http = relay.App.CreateClient();
+
+        var (fallback, fallbackBody, _) = await PostAsync(http, Body("gpt-5.5", "\"o3-mini\", \"o4-mini\""));
+        Assert.True(fallback == 200, fallbackBody.ToString());
+        Assert.Contains(relay.Recorder.Exchanges, e => ModelOf(e.Body) == "o3-mini");
+
+        // The request reached both fallbacks under the one limit and counted once there: one more request passes.
+        var (status, body, _) = await PostAsync(http, Plain("o4-mini"));
+        Assert.True(status == 200, body.ToString());
+        Assert.Equal(429, (await PostAsync(http, Plain("o4-mini"))).Status);
+    }
+
     [SkippableFact]
     public async Task Two_instances_on_one_redis_hold_a_fallback_models_limit_between_them()
     {
