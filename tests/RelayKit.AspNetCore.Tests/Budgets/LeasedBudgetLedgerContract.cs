@@ -225,6 +225,9 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
 
         // 32 × 0.4 is not there: the lease takes what is (1), the third request no longer fits it.
         Assert.True((await leased.TryReserveAsync("alice", "r1", 0.4m, InFiveMinutes)).Granted);
+        var lease = (await ledger.GetEntriesAsync("alice"))[^1];
+        Assert.StartsWith("lease_", lease.RequestId, StringComparison.Ordinal);
+        Assert.Equal(1m, lease.Amount);
         Assert.True((await leased.TryReserveAsync("alice", "r2", 0.4m, InFiveMinutes)).Granted);
         var refused = await leased.TryReserveAsync("alice", "r3", 0.4m, InFiveMinutes);
         Assert.Equal(new ReservationResult(ReservationStatus.InsufficientBalance, 0.2m), refused);
@@ -241,6 +244,22 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
         Assert.Equal(new SettlementResult(SettlementStatus.Applied, 0.1m, 0m, 0.5m), await leased.SettleAsync("r5", 0.1m));
         Assert.Equal(ReservationStatus.AccountNotFound, (await leased.TryReserveAsync("bob", "r6", 0.4m, InFiveMinutes)).Status);
         await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task Short_of_a_lease_by_exactly_two_requests_worth_the_lease_takes_all_that_is_left()
+    {
+        var (ledger, leased) = await FundedAsync(0.8m, leaseRequests: 32);
+
+        // 0.8 is two requests' worth, the least a lease is worth taking: the lease holds all of it, the requests carve it.
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 0.4m), await leased.TryReserveAsync("alice", "r1", 0.4m, InFiveMinutes));
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 0m), await leased.TryReserveAsync("alice", "r2", 0.4m, InFiveMinutes));
+        var entries = await ledger.GetEntriesAsync("alice");
+        Assert.Equal([BudgetEntryKind.TopUp, BudgetEntryKind.Reservation], entries.Select(e => e.Kind));
+        Assert.StartsWith("lease_", entries[1].RequestId, StringComparison.Ordinal);
+        Assert.Equal(0.8m, entries[1].Amount);
+        Assert.Null(await ledger.GetReservationAsync("r1"));
+        Assert.Equal(0.8m, (await leased.GetBalanceAsync("alice"))!.Reserved);
     }
 
     [SkippableFact]
