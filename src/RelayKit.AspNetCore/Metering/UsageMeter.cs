@@ -385,6 +385,23 @@ internal sealed class UsageMeter : ISseBlockSink
         }
     }
 
+    /// <summary>
+    /// A whole (JSON) answer that has fully arrived, parsed once by the translator that restates it (the meter reads the
+    /// same document instead of parsing its own copy at the end). Not read when the body was over the meter's cap, as
+    /// that body is not metered either way.
+    /// </summary>
+    public void OnWholeAnswer(JsonElement root)
+    {
+        if (_streamed || _json is not { } json)
+        {
+            return;
+        }
+
+        ReadJsonRoot(root);
+        json.Dispose();
+        _json = null;
+    }
+
     private void ReadJsonBody(ReadOnlyMemory<byte> body)
     {
         JsonDocument document;
@@ -399,72 +416,76 @@ internal sealed class UsageMeter : ISseBlockSink
 
         using (document)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
-            {
-                return;
-            }
+            ReadJsonRoot(document.RootElement);
+        }
+    }
 
-            ReadModel(root);
-            if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
-            {
-                Report(_operation == RelayOperation.Messages
-                    ? TokenUsage.FromAnthropic(
-                        Long(usage, "input_tokens"), Long(usage, "cache_read_input_tokens"), Long(usage, "cache_creation_input_tokens"), Long(usage, "output_tokens"))
-                    : OpenAIUsage(usage));
-            }
+    private void ReadJsonRoot(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object || root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
+        {
+            return;
+        }
 
-            // The delivered text is counted only when the upstream reported no (believable) usage (see
-            // OnResponseEnded): with usage in the body, reading it out would be thrown away, unless the usage record
-            // keeps it as the completion.
-            var hasUsage = _context.ReportedUsage is not null && _contentChars is null;
-            if (_operation == RelayOperation.Messages)
+        ReadModel(root);
+        if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+        {
+            Report(_operation == RelayOperation.Messages
+                ? TokenUsage.FromAnthropic(
+                    Long(usage, "input_tokens"), Long(usage, "cache_read_input_tokens"), Long(usage, "cache_creation_input_tokens"), Long(usage, "output_tokens"))
+                : OpenAIUsage(usage));
+        }
+
+        // The delivered text is counted only when the upstream reported no (believable) usage (see
+        // OnResponseEnded): with usage in the body, reading it out would be thrown away, unless the usage record
+        // keeps it as the completion.
+        var hasUsage = _context.ReportedUsage is not null && _contentChars is null;
+        if (_operation == RelayOperation.Messages)
+        {
+            if (!hasUsage && root.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
             {
-                if (!hasUsage && root.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
+                foreach (var block in content.EnumerateArray())
                 {
-                    foreach (var block in content.EnumerateArray())
+                    Deliver(String(block, "text"));
+                    if (block.TryGetProperty("input", out var input))
                     {
-                        Deliver(String(block, "text"));
-                        if (block.TryGetProperty("input", out var input))
-                        {
-                            Deliver(input.GetRawText());
-                        }
-                    }
-                }
-
-                return;
-            }
-
-            if (hasUsage)
-            {
-                return;
-            }
-
-            if (_operation == RelayOperation.Responses)
-            {
-                if (root.TryGetProperty("output", out var output) && output.ValueKind == JsonValueKind.Array)
-                {
-                    foreach (var item in output.EnumerateArray())
-                    {
-                        Deliver(String(item, "arguments"));
-                        if (item.TryGetProperty("content", out var parts) && parts.ValueKind == JsonValueKind.Array)
-                        {
-                            foreach (var part in parts.EnumerateArray())
-                            {
-                                Deliver(String(part, "text"));
-                            }
-                        }
+                        Deliver(input.GetRawText());
                     }
                 }
             }
-            else if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array)
+
+            return;
+        }
+
+        if (hasUsage)
+        {
+            return;
+        }
+
+        if (_operation == RelayOperation.Responses)
+        {
+            if (root.TryGetProperty("output", out var output) && output.ValueKind == JsonValueKind.Array)
             {
-                foreach (var choice in choices.EnumerateArray())
+                foreach (var item in output.EnumerateArray())
                 {
-                    if (choice.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object)
+                    Deliver(String(item, "arguments"));
+                    if (item.TryGetProperty("content", out var parts) && parts.ValueKind == JsonValueKind.Array)
                     {
-                        AddChatMessageText(message);
+                        foreach (var part in parts.EnumerateArray())
+                        {
+                            Deliver(String(part, "text"));
+                        }
                     }
+                }
+            }
+        }
+        else if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var choice in choices.EnumerateArray())
+            {
+                if (choice.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object)
+                {
+                    AddChatMessageText(message);
                 }
             }
         }

@@ -130,6 +130,38 @@ public sealed class UsageMeterEdgeTests
         Assert.Equal(TokenUsage.FromOpenAI(3, 0, 1), context.ReportedUsage);
     }
 
+    [Fact]
+    public void A_whole_answer_handed_in_parsed_is_read_from_that_parse_and_the_meters_own_copy_is_not_read_again()
+    {
+        // The translator of a whole answer parses it once and hands the meter that document. The meter's own copy here
+        // holds other counts, so the counts charged say which one was read, and that it was read only once.
+        var context = NewContext(RelayOperation.ChatCompletions);
+        var meter = new UsageMeter(context, new FakeTimeProvider(Start), text => Tokenizer.CountTokens(text));
+        using var response = Response("application/json");
+        meter.OnResponseStarted(response);
+        meter.OnBodyChunk(Bytes(ChatUsageBody));
+        using (var handed = System.Text.Json.JsonDocument.Parse(ChatUsageBody.Replace("\"prompt_tokens\":21", "\"prompt_tokens\":33", StringComparison.Ordinal)))
+        {
+            meter.OnWholeAnswer(handed.RootElement);
+        }
+
+        meter.OnResponseEnded(completed: true);
+        Assert.Equal(TokenUsage.FromOpenAI(33, 0, 4), context.ReportedUsage);
+
+        // A body over the meter's cap is not metered, handed in or not.
+        var over = NewContext(RelayOperation.ChatCompletions);
+        var overMeter = new UsageMeter(over, new FakeTimeProvider(Start), text => Tokenizer.CountTokens(text));
+        overMeter.OnResponseStarted(response);
+        overMeter.OnBodyChunk(Padded(ChatUsageBody, UsageMeter.JsonBodyCap + 1));
+        using (var handed = System.Text.Json.JsonDocument.Parse(ChatUsageBody))
+        {
+            overMeter.OnWholeAnswer(handed.RootElement);
+        }
+
+        overMeter.OnResponseEnded(completed: true);
+        Assert.Null(over.ReportedUsage);
+    }
+
     private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
 
     private static byte[] Padded(string json, int length)

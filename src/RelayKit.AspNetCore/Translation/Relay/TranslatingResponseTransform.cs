@@ -71,14 +71,12 @@ internal sealed class TranslatingResponseTransform(RelayOperation operation, Jso
         }
     }
 
-    /// <summary>Translates one upstream event into the caller's frames.</summary>
-    /// <remarks>The translators work on strings: translated streams are the rarer path, and each event is rewritten anyway.</remarks>
+    /// <summary>Translates one upstream event into the caller's frames, from the chain's one parse of its data.</summary>
     public void WriteEvent(ref ResponseEvent item, IBufferWriter<byte> output)
     {
         if (item.IsEvent)
         {
-            var name = item.Name;
-            _stream!.Push(name.IsEmpty ? null : Encoding.UTF8.GetString(name), Encoding.UTF8.GetString(item.Data.Span), Sink(output));
+            _stream!.Push(ref item, Sink(output));
         }
     }
 
@@ -110,7 +108,10 @@ internal sealed class TranslatingResponseTransform(RelayOperation operation, Jso
         }
         else
         {
-            output.Write(JsonSerializer.SerializeToUtf8Bytes(TranslateAnswer()));
+            // Parsed once: the meter reads the same document for the answer's usage and model.
+            using var document = JsonDocument.Parse(_whole.WrittenMemory);
+            output.Write(JsonSerializer.SerializeToUtf8Bytes(TranslateAnswer(document.RootElement)));
+            usage?.OnWholeAnswer(document.RootElement);
         }
     }
 
@@ -120,12 +121,15 @@ internal sealed class TranslatingResponseTransform(RelayOperation operation, Jso
         ? ErrorTranslation.OpenAIToAnthropic(_upstreamStatus, body)
         : ErrorTranslation.AnthropicToOpenAI(_upstreamStatus, body);
 
-    private JsonObject TranslateAnswer()
+    private JsonObject TranslateAnswer(JsonElement root)
     {
-        if (JsonNode.Parse(_whole.WrittenSpan) is not JsonObject answer)
+        if (root.ValueKind != JsonValueKind.Object)
         {
             throw new JsonException("The upstream's answer is not a JSON object.");
         }
+
+        // A view over the document, read lazily; the translated answer is serialized before the document goes.
+        var answer = JsonObject.Create(root)!;
 
         return operation == RelayOperation.ChatCompletions ? MessagesToChatCompletionResponse.Translate(answer, created, callerModel)
             : operation == RelayOperation.Responses ? MessagesToResponsesResponse.Translate(answer, callerBody, created, callerModel)

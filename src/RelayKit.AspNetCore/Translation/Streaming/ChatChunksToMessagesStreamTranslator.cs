@@ -1,4 +1,6 @@
+using System.Text;
 using System.Text.Json.Nodes;
+using RelayKit.AspNetCore.Forwarding;
 using RelayKit.AspNetCore.Pricing;
 using RelayKit.AspNetCore.Translation.Errors;
 
@@ -42,7 +44,7 @@ internal sealed class ChatChunksToMessagesStreamTranslator(string? model = null)
 
     public bool IsComplete { get; private set; }
 
-    public void Push(string? eventName, string data, ISseSink output)
+    public void Push(ref ResponseEvent item, ISseSink output)
     {
         ArgumentNullException.ThrowIfNull(output);
         if (_ended)
@@ -50,16 +52,17 @@ internal sealed class ChatChunksToMessagesStreamTranslator(string? model = null)
             return;
         }
 
-        if (data.Trim() == "[DONE]")
+        if (item.Data.Span.Trim(" \t\r\n"u8).SequenceEqual("[DONE]"u8))
         {
             Finish(output);
             return;
         }
 
-        var chunk = JsonNode.Parse(data) as JsonObject ?? throw new TranslationException("chunk", "is not a JSON object");
+        // A view over the chain's parse, not a second parse: fields are read lazily from the same document.
+        var chunk = item.TryGetObject(out var root) ? JsonObject.Create(root)! : throw new TranslationException("chunk", "is not a JSON object");
         if (chunk["error"] is not null)
         {
-            output.Write("error", ErrorTranslation.OpenAIStreamErrorToAnthropic(data).ToJsonString());
+            output.Write("error", ErrorTranslation.OpenAIStreamErrorToAnthropic(Encoding.UTF8.GetString(item.Data.Span)).ToJsonString());
             _ended = true;
             return;
         }

@@ -1,3 +1,4 @@
+using RelayKit.AspNetCore.Forwarding;
 using RelayKit.AspNetCore.Pricing;
 
 namespace RelayKit.AspNetCore.Translation.Streaming;
@@ -15,11 +16,15 @@ internal interface IStreamTranslator
     /// <summary>Whether the upstream's answer reached its normal end (not cut off, not failed).</summary>
     bool IsComplete { get; }
 
-    /// <summary>Translates one upstream event.</summary>
-    /// <param name="eventName">The upstream's <c>event:</c> name, or <see langword="null"/>.</param>
-    /// <param name="data">The upstream's <c>data:</c> payload.</param>
+    /// <summary>
+    /// Translates one upstream event, reading its data from the response chain's one parse of it
+    /// (<see cref="ResponseEvent.TryGetObject"/>): the event is not parsed again. What a translator reads of the event
+    /// lives only for this call (the chain disposes the parse after it), so it keeps strings and numbers, never nodes.
+    /// </summary>
+    /// <param name="item">The upstream's event: its <c>event:</c> name and its <c>data:</c>, parsed.</param>
     /// <param name="output">Receives the caller's frames.</param>
-    void Push(string? eventName, string data, ISseSink output);
+    /// <exception cref="TranslationException">The data is not a JSON object, or a field has the wrong shape.</exception>
+    void Push(ref ResponseEvent item, ISseSink output);
 
     /// <summary>
     /// Ends the caller's stream after the upstream's ended. When the upstream stopped before its

@@ -1,4 +1,6 @@
+using System.Text;
 using System.Text.Json.Nodes;
+using RelayKit.AspNetCore.Forwarding;
 using RelayKit.AspNetCore.Pricing;
 
 namespace RelayKit.AspNetCore.Translation.Streaming;
@@ -27,7 +29,7 @@ internal abstract class MessagesStreamTranslator : IStreamTranslator
     /// <summary>The caller's stream has ended, normally or with an error frame: later events are ignored.</summary>
     protected bool Ended { get; private set; }
 
-    public void Push(string? eventName, string data, ISseSink output)
+    public void Push(ref ResponseEvent item, ISseSink output)
     {
         ArgumentNullException.ThrowIfNull(output);
         if (Ended)
@@ -35,8 +37,9 @@ internal abstract class MessagesStreamTranslator : IStreamTranslator
             return;
         }
 
-        var payload = JsonNode.Parse(data) as JsonObject ?? throw new TranslationException("event", "is not a JSON object");
-        switch (JsonRead.String(payload["type"], "type") ?? eventName)
+        // A view over the chain's parse, not a second parse: fields are read lazily from the same document.
+        var payload = item.TryGetObject(out var root) ? JsonObject.Create(root)! : throw new TranslationException("event", "is not a JSON object");
+        switch (JsonRead.String(payload["type"], "type") ?? (item.Name.IsEmpty ? null : Encoding.UTF8.GetString(item.Name)))
         {
             case "message_start":
                 var message = JsonRead.RequireObject(payload["message"], "message");
@@ -62,7 +65,7 @@ internal abstract class MessagesStreamTranslator : IStreamTranslator
                 Ended = true;
                 break;
             case "error":
-                OnError(data, output);
+                OnError(Encoding.UTF8.GetString(item.Data.Span), output);
                 Ended = true;
                 break;
         }
