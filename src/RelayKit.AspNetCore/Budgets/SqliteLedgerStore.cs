@@ -285,7 +285,7 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
                 var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
                 await ExecuteAsync(connection, "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;", CancellationToken.None).ConfigureAwait(false);
                 var statements = new SqliteKeptStatements((SqliteConnection)connection);
-                _connection = new Writer(connection, statements, CreateSession(statements));
+                _connection = new Writer(connection, statements, new WriteBehindSession(CreateSession(statements)));
             }
 
             await CommitBatchAsync(_connection, batch).ConfigureAwait(false);
@@ -430,6 +430,8 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
 
                     if (!failed)
                     {
+                        // The account and lease rows the batch's units updated, written once each (WriteBehindSession).
+                        await session.FlushAsync().ConfigureAwait(false);
                         writer.Commit();
                         break;
                     }
@@ -484,24 +486,32 @@ internal sealed class SqliteLedgerStore : SqlLedgerStore, IDisposable, IAsyncDis
     /// (<see cref="CommitBatchAsync"/>); a COMMIT after such a rollback fails in SQLite itself; and the rollback below
     /// asks SQLite whether a transaction is still open rather than assuming it.
     /// </remarks>
-    private sealed class Writer(DbConnection connection, SqliteKeptStatements statements, ILedgerSession session) : IAsyncDisposable
+    private sealed class Writer(DbConnection connection, SqliteKeptStatements statements, WriteBehindSession session) : IAsyncDisposable
     {
         public DbConnection Connection { get; } = connection;
 
         /// <summary>
         /// The session every batch runs in: its transaction is begun by statement (no DbTransaction to hand it), so it
-        /// needs nothing but the connection's statements, and one serves all batches.
+        /// needs nothing but the connection's statements, and one serves all batches. It keeps the account and
+        /// reservation rows the batch touches and writes each updated one once, before the commit.
         /// </summary>
-        public ILedgerSession Session { get; } = session;
+        public WriteBehindSession Session { get; } = session;
 
         /// <summary>Begins the batch's transaction; IMMEDIATE takes the write lock before the first read.</summary>
-        public void Begin() => statements.Run("BEGIN IMMEDIATE;");
+        public void Begin()
+        {
+            Session.Clear();
+            statements.Run("BEGIN IMMEDIATE;");
+        }
 
         public void Commit() => statements.Run("COMMIT;");
 
         /// <summary>Rolls back the transaction unless it was committed or SQLite rolled it back itself.</summary>
         public void RollBackIfOpen()
         {
+            // Whatever the rolled-back units kept is gone with them; committed, nothing is kept anyway.
+            Session.Clear();
+
             // sqlite3_get_autocommit is 0 exactly while a transaction is open.
             if (SQLitePCL.raw.sqlite3_get_autocommit(((SqliteConnection)Connection).Handle) == 0)
             {
