@@ -66,7 +66,7 @@ public class LedgerBenchmarks
 
     private const int Concurrent = 16;
 
-    private async Task<bool> ReserveAndSettleOnceAsync()
+    internal async Task<bool> ReserveAndSettleOnceAsync()
     {
         var requestId = "req-" + Interlocked.Increment(ref _request).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var reserved = await _ledger.TryReserveAsync(KeyId, requestId, 0.0125m, DateTimeOffset.UtcNow.AddMinutes(10));
