@@ -131,6 +131,39 @@ public sealed class ResponseChainTests
         return (Encoding.UTF8.GetString(caller.ToArray()), chain);
     }
 
+    [Fact]
+    public void A_translated_stream_whose_media_type_is_written_in_capitals_is_translated_event_by_event()
+    {
+        // Media types are case-insensitive (RFC 9110): the chain splits such a stream into events, so the translator
+        // must take it as a stream too, not as a whole answer that cannot be parsed.
+        var context = Translated();
+        var chain = new ResponseChain(context.Meter, Translator(context), rename: null, strip: false);
+        using (var response = new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new ByteArrayContent([]) })
+        {
+            response.Content.Headers.ContentType = new MediaTypeHeaderValue("Text/Event-Stream");
+            chain.Start(context.UpstreamOperation, response, context.HttpContext.Response);
+        }
+
+        var upstream =
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"claude-up\",\"content\":[],\"usage\":{\"input_tokens\":21,\"output_tokens\":1}}}\n\n"
+            + "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+            + "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
+            + "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":5}}\n\n"
+            + "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+        var output = new StringBuilder();
+        output.Append(Encoding.UTF8.GetString(chain.Push(Encoding.UTF8.GetBytes(upstream)).Span));
+        output.Append(Encoding.UTF8.GetString(chain.Finish(clean: true).Span));
+        chain.End(completed: true);
+        chain.Dispose();
+
+        Assert.True(chain.StreamCompleted);
+        Assert.StartsWith("text/event-stream", context.HttpContext.Response.ContentType, StringComparison.Ordinal);
+        Assert.Contains("\"content\":\"Hi\"", output.ToString(), StringComparison.Ordinal);
+        Assert.EndsWith("data: [DONE]\n\n", output.ToString(), StringComparison.Ordinal);
+        Assert.Equal(TokenUsage.FromAnthropic(21, 0, 0, 5), context.ReportedUsage);
+    }
+
     private static void StartStream(ResponseChain chain, RelayRequestContext context)
     {
         using var response = new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new ByteArrayContent([]) };

@@ -55,7 +55,7 @@ internal sealed class TranslatingResponseTransform(RelayOperation operation, Jso
             return;
         }
 
-        if (response.Content.Headers.ContentType?.MediaType == "text/event-stream")
+        if (string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase))
         {
             Func<Pricing.TokenUsage?>? source = usage is null ? null : () => usage.Usage;
             _stream = operation == RelayOperation.ChatCompletions
