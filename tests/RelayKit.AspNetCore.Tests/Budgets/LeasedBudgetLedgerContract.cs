@@ -366,6 +366,116 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
         await BudgetLedgerContract.AssertConsistentAsync(ledger, "bob");
     }
 
+    [SkippableFact]
+    public async Task A_lease_used_since_the_last_tick_is_kept_and_goes_back_only_after_a_whole_tick_unused()
+    {
+        var (ledger, leased) = await FundedAsync(10m, leaseRequests: 8);
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 7m), await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes));
+        await leased.SettleAsync("r1", 1m);
+
+        // Taken and used since: the first tick keeps it. Used again by r2 since that tick: the second keeps it too.
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 6m), await leased.TryReserveAsync("alice", "r2", 1m, InFiveMinutes));
+        await leased.SettleAsync("r2", 1m);
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+
+        // r3 is held out of the same lease: still one lease, holding 8 less the two settled requests' holds.
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 5m), await leased.TryReserveAsync("alice", "r3", 1m, InFiveMinutes));
+        Assert.Equal([8m], await LeaseAmountsAsync(ledger));
+        Assert.Equal(new BudgetBalance("alice", 8m, 6m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        Assert.Equal(1m, (await leased.GetBalanceAsync("alice"))!.Reserved);
+        await leased.SettleAsync("r3", 0.5m);
+
+        // A tick that finds it used (by r3), then one that finds it unused: given back whole.
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+        await UntilAsync(async () => (await ledger.GetBalanceAsync("alice"))!.Reserved == 0m);
+        Assert.Equal(new BudgetBalance("alice", 7.5m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task A_lease_in_use_is_kept_to_the_end_of_its_window_and_takes_a_request_expiring_with_it()
+    {
+        var (ledger, leased) = await FundedAsync(10m, leaseRequests: 8);
+        var start = Time.GetUtcNow();
+        Assert.True((await leased.TryReserveAsync("alice", "r1", 1m, start.AddMinutes(5))).Granted);
+
+        // r1 is in flight through 59 ticks: none gives its lease back.
+        Time.Advance(TimeSpan.FromSeconds(59.5));
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 6m), await leased.TryReserveAsync("alice", "r2", 1m, InFiveMinutes));
+        Assert.Equal([8m], await LeaseAmountsAsync(ledger));
+        await leased.SettleAsync("r1", 1m);
+        await leased.SettleAsync("r2", 0.5m);
+
+        // The tick at exactly one window after the lease was taken: used since the last tick and not yet past its
+        // window, so it stays. r3 expires exactly when the lease does (r1's expiry plus the window): it still fits it.
+        Time.Advance(TimeSpan.FromSeconds(0.5));
+        Assert.Equal(start + LeasedBudgetLedger.LeaseWindow, Time.GetUtcNow());
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 5m), await leased.TryReserveAsync("alice", "r3", 1m, start.AddMinutes(5) + LeasedBudgetLedger.LeaseWindow));
+        Assert.Equal([8m], await LeaseAmountsAsync(ledger));
+        Assert.Equal(new BudgetBalance("alice", 8.5m, 6m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await leased.SettleAsync("r3", 0.25m);
+
+        // Past its window a lease goes back at the next tick, although r3 used it since the last one.
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+        await UntilAsync(async () => (await ledger.GetBalanceAsync("alice"))!.Reserved == 0m);
+        Assert.Equal(new BudgetBalance("alice", 8.25m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task Under_a_quarter_left_the_next_lease_is_the_carving_requests_worth_and_is_kept_until_used()
+    {
+        var (ledger, leased) = await FundedAsync(100m, leaseRequests: 4);
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 3m), await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes));
+
+        // 0.5 left of 4, below a quarter without ever being exactly one: the next lease, 4 × 2.5, is taken ahead.
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 0.5m), await leased.TryReserveAsync("alice", "r2", 2.5m, InFiveMinutes));
+        await UntilAsync(async () => (await ledger.GetBalanceAsync("alice"))!.Reserved == 14m && (await leased.GetBalanceAsync("alice"))!.Reserved == 3.5m);
+        Assert.Equal([4m, 10m], await LeaseAmountsAsync(ledger));
+
+        // A tick before any request used the new lease does not give it back: it was taken for them.
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 9m), await leased.TryReserveAsync("alice", "r3", 1m, InFiveMinutes));
+        Assert.Equal([4m, 10m], await LeaseAmountsAsync(ledger));
+        Assert.Null(await ledger.GetReservationAsync("r3"));
+
+        // The old lease goes back once its requests end; the new one holds the rest of its block.
+        await leased.SettleAsync("r1", 1m);
+        await leased.SettleAsync("r2", 2m);
+        await leased.SettleAsync("r3", 0.5m);
+        await UntilAsync(async () => (await ledger.GetBalanceAsync("alice"))!.Reserved == 9m);
+        Assert.Equal(new BudgetBalance("alice", 96.5m, 9m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await leased.DisposeAsync();
+        Assert.Equal(new BudgetBalance("alice", 96.5m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task Short_of_a_whole_lease_what_the_old_lease_gives_back_counts_toward_leasing_what_is_left()
+    {
+        var (ledger, leased) = await FundedAsync(20m, leaseRequests: 4);
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 9m), await leased.TryReserveAsync("alice", "r1", 3m, InFiveMinutes));
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 4m), await leased.TryReserveAsync("alice", "r2", 5m, InFiveMinutes));
+
+        // r3 does not fit the 4 left; a lease of 20 does not fit the 8 available. Giving back the old lease's 4 makes
+        // 12 available, two requests' worth and more: the new lease takes all 12 and r3 is held out of it.
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 7m), await leased.TryReserveAsync("alice", "r3", 5m, InFiveMinutes));
+        Assert.Null(await ledger.GetReservationAsync("r3"));
+        Assert.Equal([12m, 12m], await LeaseAmountsAsync(ledger));
+        Assert.Contains(await ledger.GetEntriesAsync("alice"), e => e.Kind == BudgetEntryKind.Release && e.Amount == 4m && e.RequestId!.StartsWith("lease_", StringComparison.Ordinal));
+        Assert.Equal(new BudgetBalance("alice", 20m, 20m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        Assert.Equal(13m, (await leased.GetBalanceAsync("alice"))!.Reserved);
+
+        await leased.SettleAsync("r1", 3m);
+        await leased.SettleAsync("r2", 1m);
+        await leased.SettleAsync("r3", 5m);
+        await leased.DisposeAsync();
+        Assert.Equal(new BudgetBalance("alice", 11m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
     /// <summary>A ledger with alice's account funded, and leases over it.</summary>
     [SkippableFact]
     public async Task Negative_amounts_through_the_leases_are_refused_before_any_money_moves()
@@ -394,6 +504,12 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
         await ledger.TopUpAsync("alice", balance, "pay-1");
         return (ledger, leased);
     }
+
+    private static async Task<decimal[]> LeaseAmountsAsync(BudgetLedger ledger) =>
+        (await ledger.GetEntriesAsync("alice"))
+            .Where(e => e.Kind == BudgetEntryKind.Reservation && e.RequestId!.StartsWith("lease_", StringComparison.Ordinal))
+            .Select(e => e.Amount)
+            .ToArray();
 
     private static async Task UntilAsync(Func<Task<bool>> condition)
     {
