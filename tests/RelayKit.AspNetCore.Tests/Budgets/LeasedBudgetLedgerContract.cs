@@ -282,8 +282,39 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
         // The instance was only stalled and settles now: its hold is gone, so it takes what is available.
         Assert.True((await restarted.TryReserveAsync("alice", "other", 9.5m, Time.GetUtcNow().AddMinutes(5))).Granted);
         Assert.Equal(new SettlementResult(SettlementStatus.Applied, 0.5m, 0.5m, 9.5m), await crashed.SettleAsync("r1", 1m));
-        Assert.Equal(ReservationState.Settled, (await restarted.GetReservationAsync("r1"))!.State);
+        var r1 = (await restarted.GetReservationAsync("r1"))!;
+        Assert.Equal((ReservationState.Settled, 1m, 0.5m, 1m), (r1.State, r1.Amount, r1.Charged, r1.ReportedCost));
+
+        // A release on the expired lease writes no entry at all (nothing held, nothing charged), only r2's record.
+        var entries = (await restarted.GetEntriesAsync("alice")).Count;
+        Assert.Equal(new SettlementResult(SettlementStatus.Applied, 0m, 0m, 9.5m), await crashed.ReleaseAsync("r2"));
+        var r2 = (await restarted.GetReservationAsync("r2"))!;
+        Assert.Equal((ReservationState.Released, 1m, 0m, 0m), (r2.State, r2.Amount, r2.Charged, r2.ReportedCost));
+        Assert.Equal(entries, (await restarted.GetEntriesAsync("alice")).Count);
+        Assert.Equal(new BudgetBalance("alice", 9.5m, 9.5m, 0m, false), await restarted.GetBalanceAsync("alice"));
         await BudgetLedgerContract.AssertConsistentAsync(restarted, "alice");
+    }
+
+    [SkippableFact]
+    public async Task A_carved_settle_naming_a_missing_lease_or_another_keys_lease_is_refused_and_moves_no_money()
+    {
+        var (ledger, leased) = await FundedAsync(10m);
+        await ledger.TopUpAsync("bob", 10m, "pay-2");
+        Assert.True((await leased.TryReserveAsync("bob", "b1", 1m, InFiveMinutes)).Granted);
+        var bobsLease = (await ledger.GetEntriesAsync("bob")).Single(e => e.Kind == BudgetEntryKind.Reservation).RequestId!;
+        var alice = await ledger.GetBalanceAsync("alice");
+        var bob = await ledger.GetBalanceAsync("bob");
+
+        // A settle order whose carve facts are wrong (a corrupt spool file): the store is not what it says, so nothing moves.
+        var now = Time.GetUtcNow();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.SettleAsync(new SettleOrder("r1", 1m, new CarvedHold("lease_missing", "alice", 1m, now, InFiveMinutes), null)));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.SettleAsync(new SettleOrder("r1", 1m, new CarvedHold(bobsLease, "alice", 1m, now, InFiveMinutes), null)));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.SettleAsync(new SettleOrder("r1", 1m, new CarvedHold(bobsLease, "carol", 1m, now, InFiveMinutes), null)));
+
+        Assert.Null(await ledger.GetReservationAsync("r1"));
+        Assert.Equal(alice, await ledger.GetBalanceAsync("alice"));
+        Assert.Equal(bob, await ledger.GetBalanceAsync("bob"));
+        Assert.Equal(4m, (await ledger.GetBalanceAsync("bob"))!.Reserved);
     }
 
     [SkippableFact]
