@@ -390,9 +390,16 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
         var refund = await leased.RefundAsync("alice", "refund-1");
         Assert.Equal(new CreditResult(CreditStatus.Applied, 9.5m, 0m), refund);
 
+        // The refund closed the key: its lease no longer serves, not even a request that holds nothing.
+        Assert.Equal(ReservationStatus.AccountClosed, (await leased.TryReserveAsync("alice", "free", 0m, InFiveMinutes)).Status);
+
         await leased.TryReserveAsync("bob", "r2", 1m, InFiveMinutes);
         await leased.DisposeAsync();
         Assert.Equal(1m, (await ledger.GetBalanceAsync("bob"))!.Reserved);
+
+        // Stopped: no request is held any more, and no lease is taken for one.
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => leased.TryReserveAsync("bob", "r3", 1m, InFiveMinutes));
+        Assert.Equal(new BudgetBalance("bob", 10m, 1m, 0m, false), await ledger.GetBalanceAsync("bob"));
         await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
         await BudgetLedgerContract.AssertConsistentAsync(ledger, "bob");
     }
@@ -507,6 +514,165 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
         await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
     }
 
+    [SkippableFact]
+    public async Task A_request_id_already_held_out_of_a_lease_is_a_duplicate_and_holds_nothing_more()
+    {
+        var (ledger, leased) = await FundedAsync(10m, leaseRequests: 4);
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 3m), await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes));
+
+        Assert.Equal(new ReservationResult(ReservationStatus.DuplicateRequest, 3m), await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes));
+        Assert.Equal([4m], await LeaseAmountsAsync(ledger));
+        Assert.Null(await ledger.GetReservationAsync("r1"));
+        Assert.Equal(new BudgetBalance("alice", 10m, 4m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        Assert.Equal(1m, (await leased.GetBalanceAsync("alice"))!.Reserved);
+
+        Assert.Equal(new SettlementResult(SettlementStatus.Applied, 1m, 0m, 9m), await leased.SettleAsync("r1", 1m));
+        await leased.DisposeAsync();
+        Assert.Equal(new BudgetBalance("alice", 9m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+    }
+
+    [SkippableFact]
+    public async Task A_request_with_nothing_to_hold_reserves_on_its_own_and_takes_no_lease()
+    {
+        var (ledger, leased) = await FundedAsync(10m, leaseRequests: 4);
+
+        Assert.Equal(ReservationStatus.Granted, (await leased.TryReserveAsync("alice", "free", 0m, InFiveMinutes)).Status);
+        Assert.Empty(await LeaseAmountsAsync(ledger));
+        var free = (await ledger.GetReservationAsync("free"))!;
+        Assert.Equal((ReservationState.Open, 0m), (free.State, free.Amount));
+        Assert.Equal(new SettlementResult(SettlementStatus.Applied, 0m, 0m, 10m), await leased.SettleAsync("free", 0m));
+        Assert.Equal(new BudgetBalance("alice", 10m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+    }
+
+    [SkippableFact]
+    public async Task An_idle_lease_too_small_for_the_next_request_goes_back_whole_when_the_next_lease_is_taken()
+    {
+        var (ledger, leased) = await FundedAsync(100m, leaseRequests: 4);
+        await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
+        await leased.SettleAsync("r1", 1m);
+
+        // 3 left, idle; r2 needs 3.5: a lease of 14 is taken and the idle one gives its 3 back.
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 10.5m), await leased.TryReserveAsync("alice", "r2", 3.5m, InFiveMinutes));
+        await UntilAsync(async () => (await ledger.GetBalanceAsync("alice"))!.Reserved == 14m);
+        Assert.Equal([4m, 14m], await LeaseAmountsAsync(ledger));
+        Assert.Equal(new BudgetBalance("alice", 99m, 3.5m, 0m, false), await leased.GetBalanceAsync("alice"));
+        await leased.SettleAsync("r2", 2m);
+        await leased.DisposeAsync();
+        Assert.Equal(new BudgetBalance("alice", 97m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task A_settle_arriving_while_the_first_is_in_the_store_gets_its_result_or_its_failure_and_charges_nothing_more()
+    {
+        var store = new GatedStore(CreateStore());
+        var ledger = NewLedger(store);
+        var leased = NewLeased(ledger);
+        await ledger.TopUpAsync("alice", 10m, "pay-1");
+        await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
+        await leased.TryReserveAsync("alice", "r2", 1m, InFiveMinutes);
+
+        // The first settle's write fails while the second waits on it: both fail, nothing is charged, r1 stays held.
+        var (entered, gate) = store.HoldNext();
+        var first = leased.SettleAsync("r1", 0.5m);
+        await entered;
+        var second = leased.SettleAsync("r1", 0.75m);
+        gate.SetException(new InvalidOperationException("the database is gone"));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => first);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => second.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(ReservationState.Open, (await leased.GetReservationAsync("r1"))!.State);
+        Assert.Equal(new BudgetBalance("alice", 10m, 4m, 0m, false), await ledger.GetBalanceAsync("alice"));
+
+        // Run again: the one that reaches the store charges, the one that waited is told it is settled, at that charge.
+        (entered, gate) = store.HoldNext();
+        first = leased.SettleAsync("r1", 0.5m);
+        await entered;
+        second = leased.SettleAsync("r1", 0.75m);
+        Assert.False(second.IsCompleted);
+        gate.SetResult();
+        Assert.Equal(new SettlementResult(SettlementStatus.Applied, 0.5m, 0m, 9.5m), await first);
+        Assert.Equal(new SettlementResult(SettlementStatus.AlreadySettled, 0.5m, 0m, 9.5m), await second.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Single(await ledger.GetEntriesAsync("alice"), e => e.Kind == BudgetEntryKind.Charge);
+        Assert.Equal(new BudgetBalance("alice", 9.5m, 3m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task A_request_queued_behind_a_lease_being_taken_is_held_out_of_that_lease()
+    {
+        var store = new GatedStore(CreateStore());
+        var ledger = NewLedger(store);
+        var leased = NewLeased(ledger);
+        await ledger.TopUpAsync("alice", 10m, "pay-1");
+
+        var (entered, gate) = store.HoldNext();
+        var first = leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
+        await entered;
+        var second = leased.TryReserveAsync("alice", "r2", 1m, InFiveMinutes);
+        gate.SetResult();
+
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 3m), await first);
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 2m), await second);
+        Assert.Equal([4m], await LeaseAmountsAsync(ledger));
+        Assert.Equal(new BudgetBalance("alice", 10m, 4m, 0m, false), await ledger.GetBalanceAsync("alice"));
+    }
+
+    [SkippableFact]
+    public async Task A_renewal_that_lands_after_the_old_leases_requests_ended_gives_the_old_lease_back()
+    {
+        var store = new GatedStore(CreateStore());
+        var ledger = NewLedger(store);
+        var leased = NewLeased(ledger, leaseRequests: 4);
+        await ledger.TopUpAsync("alice", 100m, "pay-1");
+        await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
+        await leased.TryReserveAsync("alice", "r2", 1m, InFiveMinutes);
+
+        // r3 leaves a quarter: the renewal goes to the store and waits there while every request of the old lease ends.
+        var (entered, gate) = store.HoldNext();
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 1m), await leased.TryReserveAsync("alice", "r3", 1m, InFiveMinutes));
+        await entered;
+        foreach (var id in new[] { "r1", "r2", "r3" })
+        {
+            await leased.SettleAsync(id, 1m);
+        }
+
+        Assert.Equal(new BudgetBalance("alice", 97m, 1m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        gate.SetResult();
+
+        // The new lease replaces the old, which no request holds any more: its last 1 goes back.
+        await UntilAsync(async () => (await ledger.GetBalanceAsync("alice"))!.Reserved == 4m && (await LeaseAmountsAsync(ledger)).Length == 2);
+        Assert.Equal([4m, 4m], await LeaseAmountsAsync(ledger));
+        Assert.Equal(new BudgetBalance("alice", 97m, 0m, 0m, false), await leased.GetBalanceAsync("alice"));
+        await leased.DisposeAsync();
+        Assert.Equal(new BudgetBalance("alice", 97m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task A_refund_waits_for_an_idle_lease_on_its_way_back_and_pays_out_its_money_too()
+    {
+        var store = new GatedStore(CreateStore());
+        var ledger = NewLedger(store);
+        var leased = NewLeased(ledger, leaseRequests: 4);
+        await ledger.TopUpAsync("alice", 10m, "pay-1");
+        await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
+        await leased.SettleAsync("r1", 0.5m);
+
+        // Idle for a whole tick: the lease's 3 go back in the background, and that write waits in the store.
+        var (entered, gate) = store.HoldNext();
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+        await entered;
+        var refund = leased.RefundAsync("alice", "refund-1");
+        await Task.Delay(50);
+        Assert.False(refund.IsCompleted);
+        gate.SetResult();
+
+        Assert.Equal(new CreditResult(CreditStatus.Applied, 9.5m, 0m), await refund);
+        Assert.Equal(new BudgetBalance("alice", 0m, 0m, 0m, true), await ledger.GetBalanceAsync("alice"));
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
     /// <summary>A ledger with alice's account funded, and leases over it.</summary>
     [SkippableFact]
     public async Task Negative_amounts_through_the_leases_are_refused_before_any_money_moves()
@@ -518,6 +684,11 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
         // A negative hold would add to what a lease has left; a negative charge would credit the balance.
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => leased.TryReserveAsync("alice", "r2", -1m, InFiveMinutes));
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => leased.SettleAsync("r1", -3m));
+
+        // An empty request id would be held out of the lease, where no store checks it; no settle order, no lease size.
+        await Assert.ThrowsAsync<ArgumentException>(() => leased.TryReserveAsync("alice", "", 1m, InFiveMinutes));
+        await Assert.ThrowsAsync<ArgumentNullException>(() => leased.SettleAsync((SettleOrder)null!));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LeasedBudgetLedger(NewLedger(), Time, 0, NullLogger<LeasedBudgetLedger>.Instance));
         Assert.Null(await leased.GetReservationAsync("r2"));
         Assert.Equal(before, await leased.GetBalanceAsync("alice"));
 
@@ -549,6 +720,61 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
         {
             Assert.True(DateTime.UtcNow < deadline, "the condition never held");
             await Task.Delay(10);
+        }
+    }
+
+    /// <summary>A store whose next unit waits, when told to, until the test lets it run (or fail).</summary>
+    private sealed class GatedStore(ILedgerStore inner) : ILedgerStore, IAsyncDisposable
+    {
+        private TaskCompletionSource? _gate;
+        private TaskCompletionSource? _entered;
+
+        /// <summary>The next unit waits on the returned gate; <c>Entered</c> completes when it has started waiting.</summary>
+        public (Task Entered, TaskCompletionSource Gate) HoldNext()
+        {
+            _entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _gate, gate);
+            return (_entered.Task, gate);
+        }
+
+        public async Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Exchange(ref _gate, null) is { } gate)
+            {
+                _entered!.TrySetResult();
+                try
+                {
+                    await gate.Task.WaitAsync(TimeSpan.FromSeconds(10));
+                }
+                catch (TimeoutException)
+                {
+                    // A test that failed before opening the gate: run the unit, so that tearing down does not hang.
+                }
+            }
+
+            return await inner.RunAsync(work, cancellationToken);
+        }
+
+        public Task<IReadOnlyList<string>> FindExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+            inner.FindExpiredAsync(now, limit, cancellationToken);
+
+        public Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken) =>
+            inner.GetEntriesAsync(keyId, afterSequence, limit, cancellationToken);
+
+        public Task<IReadOnlyList<OutboxRecord>> ReadOutboxAsync(int limit, CancellationToken cancellationToken) => inner.ReadOutboxAsync(limit, cancellationToken);
+
+        public async ValueTask DisposeAsync()
+        {
+            switch (inner)
+            {
+                case IAsyncDisposable asyncDisposable:
+                    await asyncDisposable.DisposeAsync();
+                    break;
+                case IDisposable plain:
+                    plain.Dispose();
+                    break;
+            }
         }
     }
 
