@@ -32,6 +32,37 @@ public abstract partial class BudgetLedgerContract
     }
 
     [SkippableFact]
+    public async Task Empty_ids_and_references_are_refused_before_any_money_moves()
+    {
+        var ledger = NewLedger();
+        await ledger.TopUpAsync("alice", 10m, "pay-1");
+        Assert.True((await ledger.TryReserveAsync("alice", "r1", 4m, InFiveMinutes)).Granted);
+
+        // Each would otherwise hold for a request no one can settle, credit or refund without a reference to repeat it
+        // by, open an account for no key, or answer as if nothing were there.
+        await Assert.ThrowsAsync<ArgumentException>(() => ledger.TryReserveAsync("", "r2", 1m, InFiveMinutes));
+        await Assert.ThrowsAsync<ArgumentException>(() => ledger.TryReserveAsync("alice", "", 1m, InFiveMinutes));
+        await Assert.ThrowsAsync<ArgumentException>(() => ledger.SettleAsync("", 1m));
+        await Assert.ThrowsAsync<ArgumentException>(() => ledger.ReleaseAsync(""));
+        await Assert.ThrowsAsync<ArgumentNullException>(() => ledger.SettleAsync((SettleOrder)null!));
+        await Assert.ThrowsAsync<ArgumentException>(() => ledger.TopUpAsync("", 5m, "pay-2"));
+        await Assert.ThrowsAsync<ArgumentException>(() => ledger.TopUpAsync("alice", 5m, ""));
+        await Assert.ThrowsAsync<ArgumentException>(() => ledger.RefundAsync("", "refund-1"));
+        await Assert.ThrowsAsync<ArgumentException>(() => ledger.RefundAsync("alice", ""));
+        await Assert.ThrowsAsync<ArgumentException>(() => ledger.GetBalanceAsync(""));
+        await Assert.ThrowsAsync<ArgumentException>(() => ledger.GetReservationAsync(""));
+        await Assert.ThrowsAsync<ArgumentException>(() => ledger.GetEntriesAsync(""));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => ledger.GetEntriesAsync("alice", 0, 0));
+        await Assert.ThrowsAsync<ArgumentException>(() => ledger.GetCreditsAsync(""));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => ledger.GetCreditsAsync("alice", 0, 0));
+
+        Assert.Equal(new BudgetBalance("alice", 10m, 4m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        Assert.Equal(ReservationState.Open, (await ledger.GetReservationAsync("r1"))!.State);
+        Assert.Equal(2, (await ledger.GetEntriesAsync("alice")).Count);
+        await AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
     public async Task Shrinking_a_lease_gives_back_at_most_its_hold_and_nothing_once_the_sweep_expired_it()
     {
         var ledger = NewLedger();

@@ -81,6 +81,57 @@ public sealed class ExpirySweepTests
         Assert.Equal(101m, (await ledger.GetBalanceAsync("alice"))!.Reserved);
     }
 
+    [Fact]
+    public async Task A_settle_that_lands_between_the_sweeps_listing_and_its_release_is_not_released_again()
+    {
+        // The sweep lists r1 and r2 as expired; before it reaches them, r1's late settle lands (another instance, or
+        // the request that was only slow). The sweep's own unit must see r1 is no longer open and leave it.
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero));
+        var store = new InterleavingStore(new InMemoryLedgerStore());
+        var ledger = new BudgetLedger(store, time, NullLogger<BudgetLedger>.Instance);
+        await ledger.TopUpAsync("alice", 10m, "pay-1");
+        Assert.True((await ledger.TryReserveAsync("alice", "r1", 1m, time.GetUtcNow().AddMinutes(1))).Granted);
+        Assert.True((await ledger.TryReserveAsync("alice", "r2", 2m, time.GetUtcNow().AddMinutes(1))).Granted);
+        time.Advance(TimeSpan.FromMinutes(2));
+        store.AfterListing = async () => Assert.Equal(SettlementStatus.Applied, (await ledger.SettleAsync("r1", 0.5m)).Status);
+
+        Assert.Equal(1, await ledger.ReleaseExpiredAsync());
+
+        Assert.Equal(ReservationState.Settled, (await ledger.GetReservationAsync("r1"))!.State);
+        Assert.Equal(0.5m, (await ledger.GetReservationAsync("r1"))!.Charged);
+        Assert.Equal(ReservationState.Expired, (await ledger.GetReservationAsync("r2"))!.State);
+        Assert.Equal(new BudgetBalance("alice", 9.5m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        var kinds = (await ledger.GetEntriesAsync("alice")).Select(e => (e.Kind, e.RequestId, e.Amount));
+        Assert.DoesNotContain((BudgetEntryKind.Expiry, "r1", 1m), kinds);
+        Assert.Contains((BudgetEntryKind.Expiry, "r2", 2m), kinds);
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    /// <summary>A store that runs <see cref="AfterListing"/> once, after the sweep has listed the expired reservations.</summary>
+    private sealed class InterleavingStore(ILedgerStore inner) : ILedgerStore
+    {
+        public Func<Task>? AfterListing { get; set; }
+
+        public Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken) => inner.RunAsync(work, cancellationToken);
+
+        public async Task<IReadOnlyList<string>> FindExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+        {
+            var expired = await inner.FindExpiredAsync(now, limit, cancellationToken);
+            if (AfterListing is { } interleave)
+            {
+                AfterListing = null;
+                await interleave();
+            }
+
+            return expired;
+        }
+
+        public Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken) =>
+            inner.GetEntriesAsync(keyId, afterSequence, limit, cancellationToken);
+
+        public Task<IReadOnlyList<OutboxRecord>> ReadOutboxAsync(int limit, CancellationToken cancellationToken) => inner.ReadOutboxAsync(limit, cancellationToken);
+    }
+
     /// <summary>A store whose session fails on some reservations, as an unreadable row would, and counts the failed reads.</summary>
     private sealed class FailingStore(ILedgerStore inner, Func<string, bool> poisoned) : ILedgerStore
     {

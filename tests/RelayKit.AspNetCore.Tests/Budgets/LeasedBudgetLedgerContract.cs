@@ -282,8 +282,39 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
         // The instance was only stalled and settles now: its hold is gone, so it takes what is available.
         Assert.True((await restarted.TryReserveAsync("alice", "other", 9.5m, Time.GetUtcNow().AddMinutes(5))).Granted);
         Assert.Equal(new SettlementResult(SettlementStatus.Applied, 0.5m, 0.5m, 9.5m), await crashed.SettleAsync("r1", 1m));
-        Assert.Equal(ReservationState.Settled, (await restarted.GetReservationAsync("r1"))!.State);
+        var r1 = (await restarted.GetReservationAsync("r1"))!;
+        Assert.Equal((ReservationState.Settled, 1m, 0.5m, 1m), (r1.State, r1.Amount, r1.Charged, r1.ReportedCost));
+
+        // A release on the expired lease writes no entry at all (nothing held, nothing charged), only r2's record.
+        var entries = (await restarted.GetEntriesAsync("alice")).Count;
+        Assert.Equal(new SettlementResult(SettlementStatus.Applied, 0m, 0m, 9.5m), await crashed.ReleaseAsync("r2"));
+        var r2 = (await restarted.GetReservationAsync("r2"))!;
+        Assert.Equal((ReservationState.Released, 1m, 0m, 0m), (r2.State, r2.Amount, r2.Charged, r2.ReportedCost));
+        Assert.Equal(entries, (await restarted.GetEntriesAsync("alice")).Count);
+        Assert.Equal(new BudgetBalance("alice", 9.5m, 9.5m, 0m, false), await restarted.GetBalanceAsync("alice"));
         await BudgetLedgerContract.AssertConsistentAsync(restarted, "alice");
+    }
+
+    [SkippableFact]
+    public async Task A_carved_settle_naming_a_missing_lease_or_another_keys_lease_is_refused_and_moves_no_money()
+    {
+        var (ledger, leased) = await FundedAsync(10m);
+        await ledger.TopUpAsync("bob", 10m, "pay-2");
+        Assert.True((await leased.TryReserveAsync("bob", "b1", 1m, InFiveMinutes)).Granted);
+        var bobsLease = (await ledger.GetEntriesAsync("bob")).Single(e => e.Kind == BudgetEntryKind.Reservation).RequestId!;
+        var alice = await ledger.GetBalanceAsync("alice");
+        var bob = await ledger.GetBalanceAsync("bob");
+
+        // A settle order whose carve facts are wrong (a corrupt spool file): the store is not what it says, so nothing moves.
+        var now = Time.GetUtcNow();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.SettleAsync(new SettleOrder("r1", 1m, new CarvedHold("lease_missing", "alice", 1m, now, InFiveMinutes), null)));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.SettleAsync(new SettleOrder("r1", 1m, new CarvedHold(bobsLease, "alice", 1m, now, InFiveMinutes), null)));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.SettleAsync(new SettleOrder("r1", 1m, new CarvedHold(bobsLease, "carol", 1m, now, InFiveMinutes), null)));
+
+        Assert.Null(await ledger.GetReservationAsync("r1"));
+        Assert.Equal(alice, await ledger.GetBalanceAsync("alice"));
+        Assert.Equal(bob, await ledger.GetBalanceAsync("bob"));
+        Assert.Equal(4m, (await ledger.GetBalanceAsync("bob"))!.Reserved);
     }
 
     [SkippableFact]
@@ -359,11 +390,287 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
         var refund = await leased.RefundAsync("alice", "refund-1");
         Assert.Equal(new CreditResult(CreditStatus.Applied, 9.5m, 0m), refund);
 
+        // The refund closed the key: its lease no longer serves, not even a request that holds nothing.
+        Assert.Equal(ReservationStatus.AccountClosed, (await leased.TryReserveAsync("alice", "free", 0m, InFiveMinutes)).Status);
+
         await leased.TryReserveAsync("bob", "r2", 1m, InFiveMinutes);
         await leased.DisposeAsync();
         Assert.Equal(1m, (await ledger.GetBalanceAsync("bob"))!.Reserved);
+
+        // Stopped: no request is held any more, and no lease is taken for one.
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => leased.TryReserveAsync("bob", "r3", 1m, InFiveMinutes));
+        Assert.Equal(new BudgetBalance("bob", 10m, 1m, 0m, false), await ledger.GetBalanceAsync("bob"));
         await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
         await BudgetLedgerContract.AssertConsistentAsync(ledger, "bob");
+    }
+
+    [SkippableFact]
+    public async Task A_lease_used_since_the_last_tick_is_kept_and_goes_back_only_after_a_whole_tick_unused()
+    {
+        var (ledger, leased) = await FundedAsync(10m, leaseRequests: 8);
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 7m), await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes));
+        await leased.SettleAsync("r1", 1m);
+
+        // Taken and used since: the first tick keeps it. Used again by r2 since that tick: the second keeps it too.
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 6m), await leased.TryReserveAsync("alice", "r2", 1m, InFiveMinutes));
+        await leased.SettleAsync("r2", 1m);
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+
+        // r3 is held out of the same lease: still one lease, holding 8 less the two settled requests' holds.
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 5m), await leased.TryReserveAsync("alice", "r3", 1m, InFiveMinutes));
+        Assert.Equal([8m], await LeaseAmountsAsync(ledger));
+        Assert.Equal(new BudgetBalance("alice", 8m, 6m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        Assert.Equal(1m, (await leased.GetBalanceAsync("alice"))!.Reserved);
+        await leased.SettleAsync("r3", 0.5m);
+
+        // A tick that finds it used (by r3), then one that finds it unused: given back whole.
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+        await UntilAsync(async () => (await ledger.GetBalanceAsync("alice"))!.Reserved == 0m);
+        Assert.Equal(new BudgetBalance("alice", 7.5m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task A_lease_in_use_is_kept_to_the_end_of_its_window_and_takes_a_request_expiring_with_it()
+    {
+        var (ledger, leased) = await FundedAsync(10m, leaseRequests: 8);
+        var start = Time.GetUtcNow();
+        Assert.True((await leased.TryReserveAsync("alice", "r1", 1m, start.AddMinutes(5))).Granted);
+
+        // r1 is in flight through 59 ticks: none gives its lease back.
+        Time.Advance(TimeSpan.FromSeconds(59.5));
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 6m), await leased.TryReserveAsync("alice", "r2", 1m, InFiveMinutes));
+        Assert.Equal([8m], await LeaseAmountsAsync(ledger));
+        await leased.SettleAsync("r1", 1m);
+        await leased.SettleAsync("r2", 0.5m);
+
+        // The tick at exactly one window after the lease was taken: used since the last tick and not yet past its
+        // window, so it stays. r3 expires exactly when the lease does (r1's expiry plus the window): it still fits it.
+        Time.Advance(TimeSpan.FromSeconds(0.5));
+        Assert.Equal(start + LeasedBudgetLedger.LeaseWindow, Time.GetUtcNow());
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 5m), await leased.TryReserveAsync("alice", "r3", 1m, start.AddMinutes(5) + LeasedBudgetLedger.LeaseWindow));
+        Assert.Equal([8m], await LeaseAmountsAsync(ledger));
+        Assert.Equal(new BudgetBalance("alice", 8.5m, 6m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await leased.SettleAsync("r3", 0.25m);
+
+        // Past its window a lease goes back at the next tick, although r3 used it since the last one.
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+        await UntilAsync(async () => (await ledger.GetBalanceAsync("alice"))!.Reserved == 0m);
+        Assert.Equal(new BudgetBalance("alice", 8.25m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task Under_a_quarter_left_the_next_lease_is_the_carving_requests_worth_and_is_kept_until_used()
+    {
+        var (ledger, leased) = await FundedAsync(100m, leaseRequests: 4);
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 3m), await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes));
+
+        // 0.5 left of 4, below a quarter without ever being exactly one: the next lease, 4 × 2.5, is taken ahead.
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 0.5m), await leased.TryReserveAsync("alice", "r2", 2.5m, InFiveMinutes));
+        await UntilAsync(async () => (await ledger.GetBalanceAsync("alice"))!.Reserved == 14m && (await leased.GetBalanceAsync("alice"))!.Reserved == 3.5m);
+        Assert.Equal([4m, 10m], await LeaseAmountsAsync(ledger));
+
+        // A tick before any request used the new lease does not give it back: it was taken for them.
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 9m), await leased.TryReserveAsync("alice", "r3", 1m, InFiveMinutes));
+        Assert.Equal([4m, 10m], await LeaseAmountsAsync(ledger));
+        Assert.Null(await ledger.GetReservationAsync("r3"));
+
+        // The old lease goes back once its requests end; the new one holds the rest of its block.
+        await leased.SettleAsync("r1", 1m);
+        await leased.SettleAsync("r2", 2m);
+        await leased.SettleAsync("r3", 0.5m);
+        await UntilAsync(async () => (await ledger.GetBalanceAsync("alice"))!.Reserved == 9m);
+        Assert.Equal(new BudgetBalance("alice", 96.5m, 9m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await leased.DisposeAsync();
+        Assert.Equal(new BudgetBalance("alice", 96.5m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task Short_of_a_whole_lease_what_the_old_lease_gives_back_counts_toward_leasing_what_is_left()
+    {
+        var (ledger, leased) = await FundedAsync(20m, leaseRequests: 4);
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 9m), await leased.TryReserveAsync("alice", "r1", 3m, InFiveMinutes));
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 4m), await leased.TryReserveAsync("alice", "r2", 5m, InFiveMinutes));
+
+        // r3 does not fit the 4 left; a lease of 20 does not fit the 8 available. Giving back the old lease's 4 makes
+        // 12 available, two requests' worth and more: the new lease takes all 12 and r3 is held out of it.
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 7m), await leased.TryReserveAsync("alice", "r3", 5m, InFiveMinutes));
+        Assert.Null(await ledger.GetReservationAsync("r3"));
+        Assert.Equal([12m, 12m], await LeaseAmountsAsync(ledger));
+        Assert.Contains(await ledger.GetEntriesAsync("alice"), e => e.Kind == BudgetEntryKind.Release && e.Amount == 4m && e.RequestId!.StartsWith("lease_", StringComparison.Ordinal));
+        Assert.Equal(new BudgetBalance("alice", 20m, 20m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        Assert.Equal(13m, (await leased.GetBalanceAsync("alice"))!.Reserved);
+
+        await leased.SettleAsync("r1", 3m);
+        await leased.SettleAsync("r2", 1m);
+        await leased.SettleAsync("r3", 5m);
+        await leased.DisposeAsync();
+        Assert.Equal(new BudgetBalance("alice", 11m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task A_request_id_already_held_out_of_a_lease_is_a_duplicate_and_holds_nothing_more()
+    {
+        var (ledger, leased) = await FundedAsync(10m, leaseRequests: 4);
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 3m), await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes));
+
+        Assert.Equal(new ReservationResult(ReservationStatus.DuplicateRequest, 3m), await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes));
+        Assert.Equal([4m], await LeaseAmountsAsync(ledger));
+        Assert.Null(await ledger.GetReservationAsync("r1"));
+        Assert.Equal(new BudgetBalance("alice", 10m, 4m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        Assert.Equal(1m, (await leased.GetBalanceAsync("alice"))!.Reserved);
+
+        Assert.Equal(new SettlementResult(SettlementStatus.Applied, 1m, 0m, 9m), await leased.SettleAsync("r1", 1m));
+        await leased.DisposeAsync();
+        Assert.Equal(new BudgetBalance("alice", 9m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+    }
+
+    [SkippableFact]
+    public async Task A_request_with_nothing_to_hold_reserves_on_its_own_and_takes_no_lease()
+    {
+        var (ledger, leased) = await FundedAsync(10m, leaseRequests: 4);
+
+        Assert.Equal(ReservationStatus.Granted, (await leased.TryReserveAsync("alice", "free", 0m, InFiveMinutes)).Status);
+        Assert.Empty(await LeaseAmountsAsync(ledger));
+        var free = (await ledger.GetReservationAsync("free"))!;
+        Assert.Equal((ReservationState.Open, 0m), (free.State, free.Amount));
+        Assert.Equal(new SettlementResult(SettlementStatus.Applied, 0m, 0m, 10m), await leased.SettleAsync("free", 0m));
+        Assert.Equal(new BudgetBalance("alice", 10m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+    }
+
+    [SkippableFact]
+    public async Task An_idle_lease_too_small_for_the_next_request_goes_back_whole_when_the_next_lease_is_taken()
+    {
+        var (ledger, leased) = await FundedAsync(100m, leaseRequests: 4);
+        await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
+        await leased.SettleAsync("r1", 1m);
+
+        // 3 left, idle; r2 needs 3.5: a lease of 14 is taken and the idle one gives its 3 back.
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 10.5m), await leased.TryReserveAsync("alice", "r2", 3.5m, InFiveMinutes));
+        await UntilAsync(async () => (await ledger.GetBalanceAsync("alice"))!.Reserved == 14m);
+        Assert.Equal([4m, 14m], await LeaseAmountsAsync(ledger));
+        Assert.Equal(new BudgetBalance("alice", 99m, 3.5m, 0m, false), await leased.GetBalanceAsync("alice"));
+        await leased.SettleAsync("r2", 2m);
+        await leased.DisposeAsync();
+        Assert.Equal(new BudgetBalance("alice", 97m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task A_settle_arriving_while_the_first_is_in_the_store_gets_its_result_or_its_failure_and_charges_nothing_more()
+    {
+        var store = new GatedStore(CreateStore());
+        var ledger = NewLedger(store);
+        var leased = NewLeased(ledger);
+        await ledger.TopUpAsync("alice", 10m, "pay-1");
+        await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
+        await leased.TryReserveAsync("alice", "r2", 1m, InFiveMinutes);
+
+        // The first settle's write fails while the second waits on it: both fail, nothing is charged, r1 stays held.
+        var (entered, gate) = store.HoldNext();
+        var first = leased.SettleAsync("r1", 0.5m);
+        await entered;
+        var second = leased.SettleAsync("r1", 0.75m);
+        gate.SetException(new InvalidOperationException("the database is gone"));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => first);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => second.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(ReservationState.Open, (await leased.GetReservationAsync("r1"))!.State);
+        Assert.Equal(new BudgetBalance("alice", 10m, 4m, 0m, false), await ledger.GetBalanceAsync("alice"));
+
+        // Run again: the one that reaches the store charges, the one that waited is told it is settled, at that charge.
+        (entered, gate) = store.HoldNext();
+        first = leased.SettleAsync("r1", 0.5m);
+        await entered;
+        second = leased.SettleAsync("r1", 0.75m);
+        Assert.False(second.IsCompleted);
+        gate.SetResult();
+        Assert.Equal(new SettlementResult(SettlementStatus.Applied, 0.5m, 0m, 9.5m), await first);
+        Assert.Equal(new SettlementResult(SettlementStatus.AlreadySettled, 0.5m, 0m, 9.5m), await second.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Single(await ledger.GetEntriesAsync("alice"), e => e.Kind == BudgetEntryKind.Charge);
+        Assert.Equal(new BudgetBalance("alice", 9.5m, 3m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task A_request_queued_behind_a_lease_being_taken_is_held_out_of_that_lease()
+    {
+        var store = new GatedStore(CreateStore());
+        var ledger = NewLedger(store);
+        var leased = NewLeased(ledger);
+        await ledger.TopUpAsync("alice", 10m, "pay-1");
+
+        var (entered, gate) = store.HoldNext();
+        var first = leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
+        await entered;
+        var second = leased.TryReserveAsync("alice", "r2", 1m, InFiveMinutes);
+        gate.SetResult();
+
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 3m), await first);
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 2m), await second);
+        Assert.Equal([4m], await LeaseAmountsAsync(ledger));
+        Assert.Equal(new BudgetBalance("alice", 10m, 4m, 0m, false), await ledger.GetBalanceAsync("alice"));
+    }
+
+    [SkippableFact]
+    public async Task A_renewal_that_lands_after_the_old_leases_requests_ended_gives_the_old_lease_back()
+    {
+        var store = new GatedStore(CreateStore());
+        var ledger = NewLedger(store);
+        var leased = NewLeased(ledger, leaseRequests: 4);
+        await ledger.TopUpAsync("alice", 100m, "pay-1");
+        await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
+        await leased.TryReserveAsync("alice", "r2", 1m, InFiveMinutes);
+
+        // r3 leaves a quarter: the renewal goes to the store and waits there while every request of the old lease ends.
+        var (entered, gate) = store.HoldNext();
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 1m), await leased.TryReserveAsync("alice", "r3", 1m, InFiveMinutes));
+        await entered;
+        foreach (var id in new[] { "r1", "r2", "r3" })
+        {
+            await leased.SettleAsync(id, 1m);
+        }
+
+        Assert.Equal(new BudgetBalance("alice", 97m, 1m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        gate.SetResult();
+
+        // The new lease replaces the old, which no request holds any more: its last 1 goes back.
+        await UntilAsync(async () => (await ledger.GetBalanceAsync("alice"))!.Reserved == 4m && (await LeaseAmountsAsync(ledger)).Length == 2);
+        Assert.Equal([4m, 4m], await LeaseAmountsAsync(ledger));
+        Assert.Equal(new BudgetBalance("alice", 97m, 0m, 0m, false), await leased.GetBalanceAsync("alice"));
+        await leased.DisposeAsync();
+        Assert.Equal(new BudgetBalance("alice", 97m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task A_refund_waits_for_an_idle_lease_on_its_way_back_and_pays_out_its_money_too()
+    {
+        var store = new GatedStore(CreateStore());
+        var ledger = NewLedger(store);
+        var leased = NewLeased(ledger, leaseRequests: 4);
+        await ledger.TopUpAsync("alice", 10m, "pay-1");
+        await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
+        await leased.SettleAsync("r1", 0.5m);
+
+        // Idle for a whole tick: the lease's 3 go back in the background, and that write waits in the store.
+        var (entered, gate) = store.HoldNext();
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+        await entered;
+        var refund = leased.RefundAsync("alice", "refund-1");
+        await Task.Delay(50);
+        Assert.False(refund.IsCompleted);
+        gate.SetResult();
+
+        Assert.Equal(new CreditResult(CreditStatus.Applied, 9.5m, 0m), await refund);
+        Assert.Equal(new BudgetBalance("alice", 0m, 0m, 0m, true), await ledger.GetBalanceAsync("alice"));
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
     }
 
     /// <summary>A ledger with alice's account funded, and leases over it.</summary>
@@ -377,6 +684,11 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
         // A negative hold would add to what a lease has left; a negative charge would credit the balance.
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => leased.TryReserveAsync("alice", "r2", -1m, InFiveMinutes));
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => leased.SettleAsync("r1", -3m));
+
+        // An empty request id would be held out of the lease, where no store checks it; no settle order, no lease size.
+        await Assert.ThrowsAsync<ArgumentException>(() => leased.TryReserveAsync("alice", "", 1m, InFiveMinutes));
+        await Assert.ThrowsAsync<ArgumentNullException>(() => leased.SettleAsync((SettleOrder)null!));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LeasedBudgetLedger(NewLedger(), Time, 0, NullLogger<LeasedBudgetLedger>.Instance));
         Assert.Null(await leased.GetReservationAsync("r2"));
         Assert.Equal(before, await leased.GetBalanceAsync("alice"));
 
@@ -395,6 +707,12 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
         return (ledger, leased);
     }
 
+    private static async Task<decimal[]> LeaseAmountsAsync(BudgetLedger ledger) =>
+        (await ledger.GetEntriesAsync("alice"))
+            .Where(e => e.Kind == BudgetEntryKind.Reservation && e.RequestId!.StartsWith("lease_", StringComparison.Ordinal))
+            .Select(e => e.Amount)
+            .ToArray();
+
     private static async Task UntilAsync(Func<Task<bool>> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
@@ -402,6 +720,61 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
         {
             Assert.True(DateTime.UtcNow < deadline, "the condition never held");
             await Task.Delay(10);
+        }
+    }
+
+    /// <summary>A store whose next unit waits, when told to, until the test lets it run (or fail).</summary>
+    private sealed class GatedStore(ILedgerStore inner) : ILedgerStore, IAsyncDisposable
+    {
+        private TaskCompletionSource? _gate;
+        private TaskCompletionSource? _entered;
+
+        /// <summary>The next unit waits on the returned gate; <c>Entered</c> completes when it has started waiting.</summary>
+        public (Task Entered, TaskCompletionSource Gate) HoldNext()
+        {
+            _entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _gate, gate);
+            return (_entered.Task, gate);
+        }
+
+        public async Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Exchange(ref _gate, null) is { } gate)
+            {
+                _entered!.TrySetResult();
+                try
+                {
+                    await gate.Task.WaitAsync(TimeSpan.FromSeconds(10));
+                }
+                catch (TimeoutException)
+                {
+                    // A test that failed before opening the gate: run the unit, so that tearing down does not hang.
+                }
+            }
+
+            return await inner.RunAsync(work, cancellationToken);
+        }
+
+        public Task<IReadOnlyList<string>> FindExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+            inner.FindExpiredAsync(now, limit, cancellationToken);
+
+        public Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken) =>
+            inner.GetEntriesAsync(keyId, afterSequence, limit, cancellationToken);
+
+        public Task<IReadOnlyList<OutboxRecord>> ReadOutboxAsync(int limit, CancellationToken cancellationToken) => inner.ReadOutboxAsync(limit, cancellationToken);
+
+        public async ValueTask DisposeAsync()
+        {
+            switch (inner)
+            {
+                case IAsyncDisposable asyncDisposable:
+                    await asyncDisposable.DisposeAsync();
+                    break;
+                case IDisposable plain:
+                    plain.Dispose();
+                    break;
+            }
         }
     }
 

@@ -75,6 +75,29 @@ public abstract partial class BudgetLedgerContract
     }
 
     [SkippableFact]
+    public async Task Ends_that_charge_nothing_still_commit_their_usage_record_at_no_cost()
+    {
+        var store = CreateStore();
+        var ledger = NewLedger(store);
+        await ledger.TopUpAsync("alice", 10m, "pay-1");
+        Assert.True((await ledger.TryReserveAsync("alice", "swept", 1m, InFiveMinutes)).Granted);
+        Time.Advance(TimeSpan.FromMinutes(6));
+        Assert.Equal(1, await ledger.ReleaseExpiredAsync());
+
+        // A settle and a release of requests the ledger never held, and a release after the sweep: no charge, each recorded.
+        Assert.Equal(new SettlementResult(SettlementStatus.NotFound, 0m, 0m, null), await ledger.SettleAsync(new SettleOrder("unknown-settle", 0.4m, null, Record("unknown-settle", 0.4m))));
+        Assert.Equal(new SettlementResult(SettlementStatus.NotFound, 0m, 0m, null), await ledger.SettleAsync(new SettleOrder("unknown-release", null, null, Record("unknown-release", 0.4m))));
+        Assert.Equal(new SettlementResult(SettlementStatus.Applied, 0m, 0m, 10m), await ledger.SettleAsync(new SettleOrder("swept", null, null, Record("swept", 0.4m))));
+
+        var outbox = await OutboxAsync(store);
+        Assert.Equal(Record("unknown-settle") with { Cost = 0m }, outbox["unknown-settle"]);
+        Assert.Equal(Record("unknown-release") with { Cost = 0m }, outbox["unknown-release"]);
+        Assert.Equal(Record("swept") with { Cost = 0m }, outbox["swept"]);
+        Assert.Equal(ReservationState.Released, (await ledger.GetReservationAsync("swept"))!.State);
+        Assert.Equal(new BudgetBalance("alice", 10m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+    }
+
+    [SkippableFact]
     public async Task A_settle_whose_usage_record_cannot_be_written_charges_nothing()
     {
         var store = CreateStore();
