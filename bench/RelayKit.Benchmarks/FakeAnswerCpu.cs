@@ -55,31 +55,12 @@ internal static class FakeAnswerCpu
         }
     }
 
-    private static async Task MeasureAsync(string name, Func<Task<int>> send, int requests)
-    {
-        var rounds = new List<(double Cpu, double Wall, double Alloc)>();
-        for (var round = 0; round < Rounds; round++)
+    private static Task MeasureAsync(string name, Func<Task<int>> send, int requests) =>
+        CpuRounds.MeasureAsync(name, 45, async () =>
         {
-            GC.Collect();
-            var process = Process.GetCurrentProcess();
-            var cpu = process.TotalProcessorTime;
-            var allocated = GC.GetTotalAllocatedBytes(precise: true);
-            var clock = Stopwatch.StartNew();
             for (var i = 0; i < requests; i++)
             {
                 await send();
             }
-
-            clock.Stop();
-            process.Refresh();
-            rounds.Add((
-                (process.TotalProcessorTime - cpu).TotalMicroseconds / requests,
-                clock.Elapsed.TotalMicroseconds / requests,
-                (GC.GetTotalAllocatedBytes(precise: true) - allocated) / 1024.0 / requests));
-        }
-
-        var best = rounds.MinBy(r => r.Cpu);
-        var median = rounds.OrderBy(r => r.Cpu).ElementAt(rounds.Count / 2).Cpu;
-        Console.WriteLine($"{name,-45} {best.Cpu,10:F1} {median,10:F1} {best.Wall,11:F1} {best.Alloc,12:F1}");
-    }
+        }, requests, Rounds);
 }

@@ -41,29 +41,8 @@ internal static class LedgerCpu
         }
     }
 
-    private static async Task MeasureAsync(string name, LedgerBenchmarks bench, int requests)
-    {
-        var rounds = new List<(double Cpu, double Wall, double Alloc)>();
-        for (var round = 0; round < Rounds; round++)
-        {
-            GC.Collect();
-            var process = Process.GetCurrentProcess();
-            var cpu = process.TotalProcessorTime;
-            var allocated = GC.GetTotalAllocatedBytes(precise: true);
-            var clock = Stopwatch.StartNew();
-            await RunConcurrentlyAsync(bench, requests);
-            clock.Stop();
-            process.Refresh();
-            rounds.Add((
-                (process.TotalProcessorTime - cpu).TotalMicroseconds / requests,
-                clock.Elapsed.TotalMicroseconds / requests,
-                (GC.GetTotalAllocatedBytes(precise: true) - allocated) / 1024.0 / requests));
-        }
-
-        var best = rounds.MinBy(r => r.Cpu);
-        var median = rounds.OrderBy(r => r.Cpu).ElementAt(rounds.Count / 2).Cpu;
-        Console.WriteLine($"{name,-16} {best.Cpu,10:F1} {median,10:F1} {best.Wall,11:F1} {best.Alloc,12:F1}");
-    }
+    private static Task MeasureAsync(string name, LedgerBenchmarks bench, int requests) =>
+        CpuRounds.MeasureAsync(name, 16, () => RunConcurrentlyAsync(bench, requests), requests, Rounds);
 
     /// <summary><paramref name="requests"/> reserve + settle pairs, <see cref="Concurrent"/> in flight at any time.</summary>
     private static async Task RunConcurrentlyAsync(LedgerBenchmarks bench, int requests)

@@ -108,15 +108,13 @@ public sealed class ExpirySweepTests
     }
 
     /// <summary>A store that runs <see cref="AfterListing"/> once, after the sweep has listed the expired reservations.</summary>
-    private sealed class InterleavingStore(ILedgerStore inner) : ILedgerStore
+    private sealed class InterleavingStore(ILedgerStore inner) : DelegatingLedgerStore(inner)
     {
         public Func<Task>? AfterListing { get; set; }
 
-        public Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken) => inner.RunAsync(work, cancellationToken);
-
-        public async Task<IReadOnlyList<string>> FindExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+        public override async Task<IReadOnlyList<string>> FindExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
         {
-            var expired = await inner.FindExpiredAsync(now, limit, cancellationToken);
+            var expired = await Inner.FindExpiredAsync(now, limit, cancellationToken);
             if (AfterListing is { } interleave)
             {
                 AfterListing = null;
@@ -126,14 +124,10 @@ public sealed class ExpirySweepTests
             return expired;
         }
 
-        public Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken) =>
-            inner.GetEntriesAsync(keyId, afterSequence, limit, cancellationToken);
-
-        public Task<IReadOnlyList<OutboxRecord>> ReadOutboxAsync(int limit, CancellationToken cancellationToken) => inner.ReadOutboxAsync(limit, cancellationToken);
     }
 
     /// <summary>A store whose session fails on some reservations, as an unreadable row would, and counts the failed reads.</summary>
-    private sealed class FailingStore(ILedgerStore inner, Func<string, bool> poisoned) : ILedgerStore
+    private sealed class FailingStore(ILedgerStore inner, Func<string, bool> poisoned) : DelegatingLedgerStore(inner)
     {
         public bool Failing { get; set; }
 
@@ -154,43 +148,15 @@ public sealed class ExpirySweepTests
             return true;
         }
 
-        public Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken) =>
-            inner.RunAsync(session => work(new Session(session, this)), cancellationToken);
+        public override Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken) =>
+            Inner.RunAsync(session => work(new Session(session, this)), cancellationToken);
 
-        public Task<IReadOnlyList<string>> FindExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
-            inner.FindExpiredAsync(now, limit, cancellationToken);
-
-        public Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken) =>
-            inner.GetEntriesAsync(keyId, afterSequence, limit, cancellationToken);
-
-        public Task<IReadOnlyList<OutboxRecord>> ReadOutboxAsync(int limit, CancellationToken cancellationToken) => inner.ReadOutboxAsync(limit, cancellationToken);
-
-        private sealed class Session(ILedgerSession inner, FailingStore store) : ILedgerSession
+        private sealed class Session(ILedgerSession inner, FailingStore store) : DelegatingLedgerSession(inner)
         {
-            public ValueTask<BudgetReservation?> GetReservationAsync(string requestId) =>
+            public override ValueTask<BudgetReservation?> GetReservationAsync(string requestId) =>
                 store.Fails(requestId)
                     ? throw new OverflowException("Value was either too large or too small for a Decimal.")
-                    : inner.GetReservationAsync(requestId);
-
-            public ValueTask<LedgerAccount?> GetAccountAsync(string keyId) => inner.GetAccountAsync(keyId);
-
-            public ValueTask<LedgerAccount> GetOrCreateAccountAsync(string keyId, DateTimeOffset now) => inner.GetOrCreateAccountAsync(keyId, now);
-
-            public ValueTask SaveAccountAsync(LedgerAccount account, DateTimeOffset now) => inner.SaveAccountAsync(account, now);
-
-            public ValueTask InsertReservationAsync(BudgetReservation reservation) => inner.InsertReservationAsync(reservation);
-
-            public ValueTask SaveReservationAsync(BudgetReservation reservation, DateTimeOffset now) => inner.SaveReservationAsync(reservation, now);
-
-            public ValueTask<BudgetEntry?> FindByReferenceAsync(string reference) => inner.FindByReferenceAsync(reference);
-
-            public ValueTask AppendAsync(BudgetEntry entry) => inner.AppendAsync(entry);
-
-            public ValueTask AppendAsync(IReadOnlyList<BudgetEntry> entries) => inner.AppendAsync(entries);
-
-            public ValueTask WriteOutboxAsync(string requestId, string record) => inner.WriteOutboxAsync(requestId, record);
-
-            public ValueTask DeleteOutboxAsync(string requestId) => inner.DeleteOutboxAsync(requestId);
+                    : base.GetReservationAsync(requestId);
         }
     }
 }

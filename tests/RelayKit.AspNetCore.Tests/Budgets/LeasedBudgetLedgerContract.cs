@@ -724,7 +724,7 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
     }
 
     /// <summary>A store whose next unit waits, when told to, until the test lets it run (or fail).</summary>
-    private sealed class GatedStore(ILedgerStore inner) : ILedgerStore, IAsyncDisposable
+    private sealed class GatedStore(ILedgerStore inner) : DelegatingLedgerStore(inner), IAsyncDisposable
     {
         private TaskCompletionSource? _gate;
         private TaskCompletionSource? _entered;
@@ -738,7 +738,7 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
             return (_entered.Task, gate);
         }
 
-        public async Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken)
+        public override async Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken)
         {
             if (Interlocked.Exchange(ref _gate, null) is { } gate)
             {
@@ -753,37 +753,18 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
                 }
             }
 
-            return await inner.RunAsync(work, cancellationToken);
+            return await Inner.RunAsync(work, cancellationToken);
         }
 
-        public Task<IReadOnlyList<string>> FindExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
-            inner.FindExpiredAsync(now, limit, cancellationToken);
-
-        public Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken) =>
-            inner.GetEntriesAsync(keyId, afterSequence, limit, cancellationToken);
-
-        public Task<IReadOnlyList<OutboxRecord>> ReadOutboxAsync(int limit, CancellationToken cancellationToken) => inner.ReadOutboxAsync(limit, cancellationToken);
-
-        public async ValueTask DisposeAsync()
-        {
-            switch (inner)
-            {
-                case IAsyncDisposable asyncDisposable:
-                    await asyncDisposable.DisposeAsync();
-                    break;
-                case IDisposable plain:
-                    plain.Dispose();
-                    break;
-            }
-        }
+        public ValueTask DisposeAsync() => DisposeInnerAsync();
     }
 
     /// <summary>A store whose next unit fails before it writes anything, when told to.</summary>
-    private sealed class FailingStore(ILedgerStore inner) : ILedgerStore, IAsyncDisposable
+    private sealed class FailingStore(ILedgerStore inner) : DelegatingLedgerStore(inner), IAsyncDisposable
     {
         public bool FailNext { get; set; }
 
-        public Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken)
+        public override Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken)
         {
             if (FailNext)
             {
@@ -791,29 +772,10 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
                 throw new InvalidOperationException("the database is gone");
             }
 
-            return inner.RunAsync(work, cancellationToken);
+            return Inner.RunAsync(work, cancellationToken);
         }
 
-        public Task<IReadOnlyList<string>> FindExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
-            inner.FindExpiredAsync(now, limit, cancellationToken);
-
-        public Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken) =>
-            inner.GetEntriesAsync(keyId, afterSequence, limit, cancellationToken);
-
-        public Task<IReadOnlyList<OutboxRecord>> ReadOutboxAsync(int limit, CancellationToken cancellationToken) => inner.ReadOutboxAsync(limit, cancellationToken);
-
-        public async ValueTask DisposeAsync()
-        {
-            switch (inner)
-            {
-                case IAsyncDisposable asyncDisposable:
-                    await asyncDisposable.DisposeAsync();
-                    break;
-                case IDisposable plain:
-                    plain.Dispose();
-                    break;
-            }
-        }
+        public ValueTask DisposeAsync() => DisposeInnerAsync();
     }
 }
 

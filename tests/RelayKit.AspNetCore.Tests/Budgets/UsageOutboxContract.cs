@@ -178,40 +178,14 @@ public abstract partial class BudgetLedgerContract
     }
 
     /// <summary>A store whose every outbox write fails (a full disk), inside the settle's unit.</summary>
-    private sealed class OutboxFailingStore(ILedgerStore inner) : ILedgerStore
+    private sealed class OutboxFailingStore(ILedgerStore inner) : DelegatingLedgerStore(inner)
     {
-        public Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken) =>
-            inner.RunAsync(session => work(new Session(session)), cancellationToken);
+        public override Task<T> RunAsync<T>(Func<ILedgerSession, ValueTask<T>> work, CancellationToken cancellationToken) =>
+            Inner.RunAsync(session => work(new Session(session)), cancellationToken);
 
-        public Task<IReadOnlyList<string>> FindExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
-            inner.FindExpiredAsync(now, limit, cancellationToken);
-
-        public Task<IReadOnlyList<BudgetEntry>> GetEntriesAsync(string keyId, long afterSequence, int limit, CancellationToken cancellationToken) =>
-            inner.GetEntriesAsync(keyId, afterSequence, limit, cancellationToken);
-
-        private sealed class Session(ILedgerSession inner) : ILedgerSession
+        private sealed class Session(ILedgerSession inner) : DelegatingLedgerSession(inner)
         {
-            public ValueTask<LedgerAccount?> GetAccountAsync(string keyId) => inner.GetAccountAsync(keyId);
-
-            public ValueTask<LedgerAccount> GetOrCreateAccountAsync(string keyId, DateTimeOffset now) => inner.GetOrCreateAccountAsync(keyId, now);
-
-            public ValueTask SaveAccountAsync(LedgerAccount account, DateTimeOffset now) => inner.SaveAccountAsync(account, now);
-
-            public ValueTask<BudgetReservation?> GetReservationAsync(string requestId) => inner.GetReservationAsync(requestId);
-
-            public ValueTask InsertReservationAsync(BudgetReservation reservation) => inner.InsertReservationAsync(reservation);
-
-            public ValueTask SaveReservationAsync(BudgetReservation reservation, DateTimeOffset now) => inner.SaveReservationAsync(reservation, now);
-
-            public ValueTask<BudgetEntry?> FindByReferenceAsync(string reference) => inner.FindByReferenceAsync(reference);
-
-            public ValueTask AppendAsync(BudgetEntry entry) => inner.AppendAsync(entry);
-
-            public ValueTask AppendAsync(IReadOnlyList<BudgetEntry> entries) => inner.AppendAsync(entries);
-
-            public ValueTask WriteOutboxAsync(string requestId, string record) => throw new IOException("disk I/O error");
-
-            public ValueTask DeleteOutboxAsync(string requestId) => inner.DeleteOutboxAsync(requestId);
+            public override ValueTask WriteOutboxAsync(string requestId, string record) => throw new IOException("disk I/O error");
         }
     }
 }

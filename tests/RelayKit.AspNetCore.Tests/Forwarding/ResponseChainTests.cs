@@ -92,23 +92,11 @@ public sealed class ResponseChainTests
         var context = Translated();
         var chain = new ResponseChain(context.Meter, Translator(context), rename: null, strip: false);
         StartStream(chain, context);
-        var upstream =
-            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"claude-up\",\"content\":[],\"usage\":{\"input_tokens\":21,\"output_tokens\":1}}}\n\n"
-            + "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
-            + "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
-            + "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
-            + "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":1e30}}\n\n"
-            + "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
-
-        var output = new StringBuilder();
-        output.Append(Encoding.UTF8.GetString(chain.Push(Encoding.UTF8.GetBytes(upstream)).Span));
-        output.Append(Encoding.UTF8.GetString(chain.Finish(clean: true).Span));
-        chain.End(completed: true);
-        chain.Dispose();
+        var output = RunWhole(chain, AnthropicAnswerSayingHi("1e30"));
 
         // The meter refused the count (no usage is charged from it); the caller's usage chunk says what the meter kept.
         Assert.Null(context.ReportedUsage);
-        var usageChunk = output.ToString().Split("\n\n").Single(frame => frame.Contains("\"usage\":{", StringComparison.Ordinal));
+        var usageChunk = output.Split("\n\n").Single(frame => frame.Contains("\"usage\":{", StringComparison.Ordinal));
         var usage = JsonNode.Parse(usageChunk["data: ".Length..])!["usage"]!;
         Assert.Equal(21, usage["prompt_tokens"]!.GetValue<long>());
         Assert.Equal(0, usage["completion_tokens"]!.GetValue<long>());
@@ -144,24 +132,33 @@ public sealed class ResponseChainTests
             chain.Start(context.UpstreamOperation, response, context.HttpContext.Response);
         }
 
-        var upstream =
-            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"claude-up\",\"content\":[],\"usage\":{\"input_tokens\":21,\"output_tokens\":1}}}\n\n"
-            + "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
-            + "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
-            + "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":5}}\n\n"
-            + "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+        var output = RunWhole(chain, AnthropicAnswerSayingHi("5"));
 
+        Assert.True(chain.StreamCompleted);
+        Assert.StartsWith("text/event-stream", context.HttpContext.Response.ContentType, StringComparison.Ordinal);
+        Assert.Contains("\"content\":\"Hi\"", output, StringComparison.Ordinal);
+        Assert.EndsWith("data: [DONE]\n\n", output, StringComparison.Ordinal);
+        Assert.Equal(TokenUsage.FromAnthropic(21, 0, 0, 5), context.ReportedUsage);
+    }
+
+    /// <summary>An Anthropic stream answering "Hi", 21 prompt tokens, its final output count as given.</summary>
+    private static string AnthropicAnswerSayingHi(string outputTokens) =>
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"claude-up\",\"content\":[],\"usage\":{\"input_tokens\":21,\"output_tokens\":1}}}\n\n"
+        + "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+        + "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
+        + "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+        + $"event: message_delta\ndata: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"end_turn\"}},\"usage\":{{\"output_tokens\":{outputTokens}}}}}\n\n"
+        + "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+    /// <summary>The whole upstream text through a started chain in one chunk, then its end; what the caller received.</summary>
+    private static string RunWhole(ResponseChain chain, string upstream)
+    {
         var output = new StringBuilder();
         output.Append(Encoding.UTF8.GetString(chain.Push(Encoding.UTF8.GetBytes(upstream)).Span));
         output.Append(Encoding.UTF8.GetString(chain.Finish(clean: true).Span));
         chain.End(completed: true);
         chain.Dispose();
-
-        Assert.True(chain.StreamCompleted);
-        Assert.StartsWith("text/event-stream", context.HttpContext.Response.ContentType, StringComparison.Ordinal);
-        Assert.Contains("\"content\":\"Hi\"", output.ToString(), StringComparison.Ordinal);
-        Assert.EndsWith("data: [DONE]\n\n", output.ToString(), StringComparison.Ordinal);
-        Assert.Equal(TokenUsage.FromAnthropic(21, 0, 0, 5), context.ReportedUsage);
+        return output.ToString();
     }
 
     private static void StartStream(ResponseChain chain, RelayRequestContext context)
