@@ -316,7 +316,7 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
     {
         lock (key)
         {
-            if (key.Renewing || key.Current is not { } lease || lease.Amount - lease.Carved > lease.Size / 4)
+            if (key.Renewing || key.Current is not { IsLow: true })
             {
                 return;
             }
@@ -341,7 +341,7 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
                 lock (key)
                 {
                     // Another renewal may have come first.
-                    if (_disposed || key.Current is not { } low || low.Amount - low.Carved > low.Size / 4)
+                    if (_disposed || key.Current is not { IsLow: true })
                     {
                         return;
                     }
@@ -629,6 +629,9 @@ internal sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposab
         public bool Open { get; set; } = true;
 
         public bool UsedSinceTick { get; set; }
+
+        /// <summary>A quarter or less of the block is left for new requests: time to take the next one (read under the key's lock).</summary>
+        public bool IsLow => Amount - Carved <= Size / 4;
     }
 
     /// <summary>A request held out of a lease.</summary>
