@@ -218,7 +218,9 @@ public sealed class UpstreamsTests
             s["ModelRelay:UpstreamTimeout"] = "00:00:01";
         });
         relay.Fake.Setup().ForModel("gpt-5.5").WithFault(FakeFault.Error(503, "server_error", "The OpenAI deployment is overloaded."));
-        relay.Fake.Setup().ForModel("claude-opus-4-8").WithFault(FakeFault.Latency(TimeSpan.FromSeconds(3)));
+        // Far past the relay's 1 s timeout: with 3 s, a full suite on two busy cores once fired the timeout's timer late
+        // enough for Claude's answer to arrive first. The relay's cut aborts the fake's wait, so the test does not wait it out.
+        relay.Fake.Setup().ForModel("claude-opus-4-8").WithFault(FakeFault.Latency(TimeSpan.FromSeconds(30)));
         var http = relay.App.CreateClient();
 
         var (status, body, headers) = await RawRelayCall.PostAsync(http, "/v1/chat/completions", ChatBody, bearer: RelaySettings.AliceKey);
