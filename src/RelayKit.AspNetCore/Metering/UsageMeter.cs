@@ -286,18 +286,18 @@ internal sealed class UsageMeter : ISseBlockSink
     private void ReadChatChunk(JsonElement chunk)
     {
         ReadModel(chunk);
-        if (chunk.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array)
+        if (TryGet(chunk, "choices", JsonValueKind.Array, out var choices))
         {
             foreach (var choice in choices.EnumerateArray())
             {
-                if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object)
+                if (TryGet(choice, "delta", JsonValueKind.Object, out var delta))
                 {
                     AddChatMessageText(delta);
                 }
             }
         }
 
-        if (chunk.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+        if (TryGet(chunk, "usage", JsonValueKind.Object, out var usage))
         {
             Report(OpenAIUsage(usage));
         }
@@ -319,10 +319,10 @@ internal sealed class UsageMeter : ISseBlockSink
             case "response.completed":
             case "response.incomplete":
             case "response.failed":
-                if (item.TryGetProperty("response", out var response) && response.ValueKind == JsonValueKind.Object)
+                if (TryGet(item, "response", JsonValueKind.Object, out var response))
                 {
                     ReadModel(response);
-                    if (response.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+                    if (TryGet(response, "usage", JsonValueKind.Object, out var usage))
                     {
                         Report(OpenAIUsage(usage));
                     }
@@ -336,9 +336,9 @@ internal sealed class UsageMeter : ISseBlockSink
     {
         switch (String(item, "type"))
         {
-            case "message_start" when item.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object:
+            case "message_start" when TryGet(item, "message", JsonValueKind.Object, out var message):
                 ReadModel(message);
-                if (message.TryGetProperty("usage", out var startUsage) && startUsage.ValueKind == JsonValueKind.Object)
+                if (TryGet(message, "usage", JsonValueKind.Object, out var startUsage))
                 {
                     _anthropicStarted = true;
                     _anthropicInput = Long(startUsage, "input_tokens");
@@ -351,15 +351,15 @@ internal sealed class UsageMeter : ISseBlockSink
                 }
 
                 break;
-            case "content_block_start" when item.TryGetProperty("content_block", out var block) && block.ValueKind == JsonValueKind.Object:
+            case "content_block_start" when TryGet(item, "content_block", JsonValueKind.Object, out var block):
                 Deliver(String(block, "text"));
                 break;
-            case "content_block_delta" when item.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object:
+            case "content_block_delta" when TryGet(item, "delta", JsonValueKind.Object, out var delta):
                 Deliver(String(delta, "text"));
                 Deliver(String(delta, "partial_json"));
                 Deliver(String(delta, "thinking"));
                 break;
-            case "message_delta" when item.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object:
+            case "message_delta" when TryGet(item, "usage", JsonValueKind.Object, out var usage):
                 // message_delta's usage is cumulative; newer API versions repeat the prompt counts in it.
                 if (usage.TryGetProperty("input_tokens", out _))
                 {
@@ -422,13 +422,13 @@ internal sealed class UsageMeter : ISseBlockSink
 
     private void ReadJsonRoot(JsonElement root)
     {
-        if (root.ValueKind != JsonValueKind.Object || root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
+        if (root.ValueKind != JsonValueKind.Object || TryGet(root, "error", JsonValueKind.Object, out _))
         {
             return;
         }
 
         ReadModel(root);
-        if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+        if (TryGet(root, "usage", JsonValueKind.Object, out var usage))
         {
             Report(_operation == RelayOperation.Messages
                 ? TokenUsage.FromAnthropic(
@@ -442,12 +442,12 @@ internal sealed class UsageMeter : ISseBlockSink
         var hasUsage = _context.ReportedUsage is not null && _contentChars is null;
         if (_operation == RelayOperation.Messages)
         {
-            if (!hasUsage && root.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
+            if (!hasUsage && TryGet(root, "content", JsonValueKind.Array, out var content))
             {
                 foreach (var block in content.EnumerateArray())
                 {
                     Deliver(String(block, "text"));
-                    if (block.TryGetProperty("input", out var input))
+                    if (block.ValueKind == JsonValueKind.Object && block.TryGetProperty("input", out var input))
                     {
                         Deliver(input.GetRawText());
                     }
@@ -464,12 +464,12 @@ internal sealed class UsageMeter : ISseBlockSink
 
         if (_operation == RelayOperation.Responses)
         {
-            if (root.TryGetProperty("output", out var output) && output.ValueKind == JsonValueKind.Array)
+            if (TryGet(root, "output", JsonValueKind.Array, out var output))
             {
                 foreach (var item in output.EnumerateArray())
                 {
                     Deliver(String(item, "arguments"));
-                    if (item.TryGetProperty("content", out var parts) && parts.ValueKind == JsonValueKind.Array)
+                    if (TryGet(item, "content", JsonValueKind.Array, out var parts))
                     {
                         foreach (var part in parts.EnumerateArray())
                         {
@@ -479,11 +479,11 @@ internal sealed class UsageMeter : ISseBlockSink
                 }
             }
         }
-        else if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array)
+        else if (TryGet(root, "choices", JsonValueKind.Array, out var choices))
         {
             foreach (var choice in choices.EnumerateArray())
             {
-                if (choice.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object)
+                if (TryGet(choice, "message", JsonValueKind.Object, out var message))
                 {
                     AddChatMessageText(message);
                 }
@@ -496,11 +496,11 @@ internal sealed class UsageMeter : ISseBlockSink
         Deliver(String(message, "content"));
         Deliver(String(message, "refusal"));
         Deliver(String(message, "reasoning_content"));
-        if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
+        if (TryGet(message, "tool_calls", JsonValueKind.Array, out var calls))
         {
             foreach (var call in calls.EnumerateArray())
             {
-                if (call.TryGetProperty("function", out var function) && function.ValueKind == JsonValueKind.Object)
+                if (TryGet(call, "function", JsonValueKind.Object, out var function))
                 {
                     Deliver(String(function, "name"));
                     Deliver(String(function, "arguments"));
@@ -546,10 +546,20 @@ internal sealed class UsageMeter : ISseBlockSink
         }
     }
 
+    /// <summary>
+    /// The property <paramref name="name"/> of <paramref name="item"/> when <paramref name="item"/> is an object and the
+    /// property is of <paramref name="kind"/>. An upstream's answer is not trusted to be well formed: an array item that
+    /// is not an object (<c>"choices": [1]</c>) has no properties instead of throwing. A missing property is
+    /// <c>default</c>, whose kind is <see cref="JsonValueKind.Undefined"/>.
+    /// </summary>
+    private static bool TryGet(JsonElement item, string name, JsonValueKind kind, out JsonElement value)
+    {
+        value = default;
+        return item.ValueKind == JsonValueKind.Object && item.TryGetProperty(name, out value) && value.ValueKind == kind;
+    }
+
     private static string? String(JsonElement item, string name) =>
-        item.ValueKind == JsonValueKind.Object && item.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : null;
+        TryGet(item, name, JsonValueKind.String, out var value) ? value.GetString() : null;
 
     /// <summary>
     /// A token count of the upstream's usage: absent or null is 0; anything but a whole number from 0 to
@@ -573,7 +583,7 @@ internal sealed class UsageMeter : ISseBlockSink
     }
 
     private long Nested(JsonElement item, string outer, string inner) =>
-        item.TryGetProperty(outer, out var nested) && nested.ValueKind == JsonValueKind.Object ? Long(nested, inner) : 0;
+        TryGet(item, outer, JsonValueKind.Object, out var nested) ? Long(nested, inner) : 0;
 
     /// <summary>Sets the reported usage unless some count of it (in this response so far) was absurd.</summary>
     private void Report(TokenUsage usage)

@@ -162,6 +162,36 @@ public sealed class UsageMeterEdgeTests
         Assert.Null(over.ReportedUsage);
     }
 
+    [Fact]
+    public void Array_items_that_are_not_objects_are_passed_over_and_the_rest_of_the_answer_is_still_metered()
+    {
+        // An upstream's answer is not trusted to be well formed: a number or string where an object belongs must not
+        // stop the meter (it would leave the answer uncharged); the readable rest is counted as usual.
+        var chat = Run(RelayOperation.ChatCompletions,
+            [Bytes("""{"model":"gpt-5.5","choices":[1,{"index":0,"message":{"content":"Sure","tool_calls":["x",{"function":{"name":"f","arguments":"{}"}}]}}]}""")],
+            "application/json", completed: true);
+        Assert.Null(chat.ReportedUsage);
+        Assert.Equal(Tokenizer.CountTokens("Suref{}"), chat.DeliveredOutputTokens);
+
+        var messages = Run(RelayOperation.Messages,
+            [Bytes("""{"model":"claude-x","content":["x",7,{"type":"text","text":"Hi there"}]}""")],
+            "application/json", completed: true);
+        Assert.Null(messages.ReportedUsage);
+        Assert.Equal(Tokenizer.CountTokens("Hi there"), messages.DeliveredOutputTokens);
+
+        var responses = Run(RelayOperation.Responses,
+            [Bytes("""{"model":"gpt-5.5","output":[1,{"type":"message","content":[2,{"type":"output_text","text":"Yo"}]}]}""")],
+            "application/json", completed: true);
+        Assert.Null(responses.ReportedUsage);
+        Assert.Equal(Tokenizer.CountTokens("Yo"), responses.DeliveredOutputTokens);
+
+        var stream = Run(RelayOperation.ChatCompletions,
+            [Bytes("data: {\"model\":\"gpt-5.5\",\"choices\":[null,{\"index\":0,\"delta\":{\"content\":\"Hello\"}}]}\n\n"
+                + "data: {\"choices\":[\"x\"],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2}}\n\n")],
+            "text/event-stream", completed: false);
+        Assert.Equal(TokenUsage.FromOpenAI(9, 0, 2), stream.ReportedUsage);
+    }
+
     private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
 
     private static byte[] Padded(string json, int length)
