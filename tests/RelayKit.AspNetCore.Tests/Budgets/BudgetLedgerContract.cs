@@ -1,4 +1,5 @@
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using RelayKit.AspNetCore.Budgets;
 
@@ -15,6 +16,9 @@ public abstract partial class BudgetLedgerContract : IAsyncLifetime
 
     protected FakeTimeProvider Time { get; } = new(new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero));
 
+    /// <summary>What the test's ledgers logged.</summary>
+    private protected FakeLogger<BudgetLedger> Log { get; } = new();
+
     /// <summary>A new store instance over this test's storage.</summary>
     internal abstract ILedgerStore CreateStore();
 
@@ -22,7 +26,7 @@ public abstract partial class BudgetLedgerContract : IAsyncLifetime
     {
         store ??= CreateStore();
         _stores.Add(store);
-        return new BudgetLedger(store, Time, NullLogger<BudgetLedger>.Instance);
+        return new BudgetLedger(store, Time, Log);
     }
 
     public virtual Task InitializeAsync() => Task.CompletedTask;
@@ -44,6 +48,10 @@ public abstract partial class BudgetLedgerContract : IAsyncLifetime
     }
 
     private DateTimeOffset InFiveMinutes => Time.GetUtcNow().AddMinutes(5);
+
+    /// <summary>An amount as a log record carries it (a store may read <c>1</c> back as <c>1.0</c>: the same money).</summary>
+    internal static decimal? Money(string? logged) =>
+        logged is null ? null : decimal.Parse(logged, System.Globalization.CultureInfo.InvariantCulture);
 
     [SkippableFact]
     public async Task Amounts_finer_than_the_ledger_keeps_are_held_up_and_charged_near_and_every_sum_stays_exact()
@@ -71,7 +79,9 @@ public abstract partial class BudgetLedgerContract : IAsyncLifetime
         Assert.Equal(ReservationState.Expired, (await ledger.GetReservationAsync("b1"))!.State);
 
         // A credit is money paid: one finer than the ledger keeps is refused, not rounded.
-        await Assert.ThrowsAsync<ArgumentException>(() => ledger.TopUpAsync("bob", 1.0000000000000001m, "pay-fine"));
+        var fine = await Assert.ThrowsAsync<ArgumentException>(() => ledger.TopUpAsync("bob", 1.0000000000000001m, "pay-fine"));
+        Assert.Equal("amount", fine.ParamName);
+        Assert.Contains("at most 15 decimal places", fine.Message, StringComparison.Ordinal);
     }
 
     [SkippableFact]
@@ -134,12 +144,24 @@ public abstract partial class BudgetLedgerContract : IAsyncLifetime
 
         Assert.Equal(1m, settled.Charged);
         Assert.Equal(2.5m, settled.Uncharged);
+
+        // The operator is warned once, with both figures: the upstream billed more than the hold let the relay charge.
+        var warning = Assert.Single(Log.Collector.GetSnapshot());
+        Assert.Equal((5001, LogLevel.Warning), (warning.Id.Id, warning.Level));
+        Assert.Equal(("r1", 1m, 3.5m), (warning.GetStructuredStateValue("RequestId"), Money(warning.GetStructuredStateValue("Charged")), Money(warning.GetStructuredStateValue("ReportedCost"))));
         Assert.Equal(9m, (await ledger.GetBalanceAsync("alice"))!.Balance);
         var charge = Assert.Single(await ledger.GetEntriesAsync("alice"), e => e.Kind == BudgetEntryKind.Charge);
         Assert.Equal(1m, charge.Amount);
         Assert.Equal(3.5m, charge.ReportedCost);
         Assert.Equal("r1", charge.RequestId);
         await AssertConsistentAsync(ledger, "alice");
+
+        // Not warned again: a repeated settle, and a charge of exactly the hold (nothing left uncharged).
+        Assert.Equal(SettlementStatus.AlreadySettled, (await ledger.SettleAsync("r1", 3.5m)).Status);
+        await ledger.TryReserveAsync("alice", "r2", 1m, InFiveMinutes);
+        var exact = await ledger.SettleAsync("r2", 1m);
+        Assert.Equal((1m, 0m), (exact.Charged, exact.Uncharged));
+        Assert.Single(Log.Collector.GetSnapshot());
     }
 
     [SkippableFact]

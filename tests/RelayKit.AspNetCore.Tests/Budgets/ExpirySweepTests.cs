@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using RelayKit.AspNetCore.Budgets;
 
@@ -11,7 +13,8 @@ public sealed class ExpirySweepTests
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero));
         var store = new FailingStore(new InMemoryLedgerStore(), id => id == "poisoned");
-        var ledger = new BudgetLedger(store, time, NullLogger<BudgetLedger>.Instance);
+        var log = new FakeLogger<BudgetLedger>();
+        var ledger = new BudgetLedger(store, time, log);
         await ledger.TopUpAsync("alice", 10m, "pay-1");
         foreach (var id in new[] { "poisoned", "r1", "r2" })
         {
@@ -27,6 +30,23 @@ public sealed class ExpirySweepTests
         Assert.Equal(ReservationState.Expired, (await ledger.GetReservationAsync("r1"))!.State);
         Assert.Equal(ReservationState.Expired, (await ledger.GetReservationAsync("r2"))!.State);
         Assert.Equal(1m, (await ledger.GetBalanceAsync("alice"))!.Reserved);
+
+        // The operator is told which hold failed (an error: it stays held until a sweep releases it) and how many went.
+        var failed = Assert.Single(log.Collector.GetSnapshot(), r => r.Level == LogLevel.Error);
+        Assert.Equal((5006, "poisoned"), (failed.Id.Id, failed.GetStructuredStateValue("RequestId")));
+        Assert.NotNull(failed.Exception);
+        var expired = Assert.Single(log.Collector.GetSnapshot(), r => r.Id.Id == 5002);
+        Assert.Equal((LogLevel.Information, "2"), (expired.Level, expired.GetStructuredStateValue("Count")));
+
+        // A sweep that finds nothing to release says nothing.
+        log.Collector.Clear();
+        store.Failing = false;
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, await ledger.ReleaseExpiredAsync());
+        Assert.Equal("1", Assert.Single(log.Collector.GetSnapshot()).GetStructuredStateValue("Count"));
+        log.Collector.Clear();
+        Assert.Equal(0, await ledger.ReleaseExpiredAsync());
+        Assert.Empty(log.Collector.GetSnapshot());
     }
 
     [Fact]

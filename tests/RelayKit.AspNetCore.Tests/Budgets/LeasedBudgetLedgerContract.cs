@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using RelayKit.AspNetCore.Budgets;
@@ -19,6 +21,12 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
 
     protected FakeTimeProvider Time { get; } = new(new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero));
 
+    /// <summary>What the ledgers under the leases logged.</summary>
+    private FakeLogger<BudgetLedger> LedgerLog { get; } = new();
+
+    /// <summary>What the lease ledgers logged.</summary>
+    private FakeLogger<LeasedBudgetLedger> LeaseLog { get; } = new();
+
     private DateTimeOffset InFiveMinutes => Time.GetUtcNow().AddMinutes(5);
 
     /// <summary>A new store instance over this test's storage (twice: a second relay instance, or a restart).</summary>
@@ -29,12 +37,12 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
     {
         store ??= CreateStore();
         _disposables.Add(store);
-        return new BudgetLedger(store, Time, NullLogger<BudgetLedger>.Instance);
+        return new BudgetLedger(store, Time, LedgerLog);
     }
 
     internal LeasedBudgetLedger NewLeased(BudgetLedger ledger, int leaseRequests = 4)
     {
-        var leased = new LeasedBudgetLedger(ledger, Time, leaseRequests, NullLogger<LeasedBudgetLedger>.Instance);
+        var leased = new LeasedBudgetLedger(ledger, Time, leaseRequests, LeaseLog);
         _disposables.Insert(0, leased);
         return leased;
     }
@@ -97,6 +105,8 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
 
         // Above the hold: capped at it, the excess recorded; a release charges nothing.
         Assert.Equal(new SettlementResult(SettlementStatus.Applied, 1m, 2m, 98.75m), await leased.SettleAsync("r2", 3m));
+        var capped = Assert.Single(LedgerLog.Collector.GetSnapshot());
+        Assert.Equal((5001, "r2", 1m, 3m), (capped.Id.Id, capped.GetStructuredStateValue("RequestId"), BudgetLedgerContract.Money(capped.GetStructuredStateValue("Charged")), BudgetLedgerContract.Money(capped.GetStructuredStateValue("ReportedCost"))));
         Assert.Equal(new SettlementResult(SettlementStatus.Applied, 0m, 0m, 98.75m), await leased.ReleaseAsync("r3"));
         Assert.Equal(ReservationState.Released, (await ledger.GetReservationAsync("r3"))!.State);
 
@@ -307,9 +317,15 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
 
         // A settle order whose carve facts are wrong (a corrupt spool file): the store is not what it says, so nothing moves.
         var now = Time.GetUtcNow();
-        await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.SettleAsync(new SettleOrder("r1", 1m, new CarvedHold("lease_missing", "alice", 1m, now, InFiveMinutes), null)));
+        var missing = await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.SettleAsync(new SettleOrder("r1", 1m, new CarvedHold("lease_missing", "alice", 1m, now, InFiveMinutes), null)));
+        Assert.Contains("lease_missing", missing.Message, StringComparison.Ordinal); // the operator is told which lease
         await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.SettleAsync(new SettleOrder("r1", 1m, new CarvedHold(bobsLease, "alice", 1m, now, InFiveMinutes), null)));
         await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.SettleAsync(new SettleOrder("r1", 1m, new CarvedHold(bobsLease, "carol", 1m, now, InFiveMinutes), null)));
+
+        // A carve larger than all its lease holds (bob's lease is 4) would take money no hold covers.
+        var larger = await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.SettleAsync(new SettleOrder("b2", 1m, new CarvedHold(bobsLease, "bob", 5m, now, InFiveMinutes), null)));
+        Assert.Contains(bobsLease, larger.Message, StringComparison.Ordinal);
+        Assert.Null(await ledger.GetReservationAsync("b2"));
 
         Assert.Null(await ledger.GetReservationAsync("r1"));
         Assert.Equal(alice, await ledger.GetBalanceAsync("alice"));
@@ -671,6 +687,152 @@ public abstract class LeasedBudgetLedgerContract : IAsyncLifetime
         Assert.Equal(new CreditResult(CreditStatus.Applied, 9.5m, 0m), await refund);
         Assert.Equal(new BudgetBalance("alice", 0m, 0m, 0m, true), await ledger.GetBalanceAsync("alice"));
         await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task A_lease_that_cannot_go_back_is_logged_by_key_name_and_its_hold_is_released_when_it_expires()
+    {
+        var store = new FailingStore(CreateStore());
+        var ledger = NewLedger(store);
+        var leased = NewLeased(ledger, leaseRequests: 4);
+        await ledger.TopUpAsync("alice", 10m, "pay-1");
+        await ledger.TopUpAsync("bob", 10m, "pay-2");
+
+        // alice's lease goes idle (kept by the first tick, as used since; given back by the second) and that write fails.
+        await leased.TryReserveAsync("alice", "a1", 1m, InFiveMinutes);
+        await leased.SettleAsync("a1", 0.5m);
+        store.FailNext = true;
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+        Time.Advance(LeasedBudgetLedger.IdleTimeout);
+        await UntilAsync(() => Task.FromResult(LeaseLog.Collector.Count > 0));
+        var returnFailed = Assert.Single(LeaseLog.Collector.GetSnapshot());
+        Assert.Equal((5004, LogLevel.Warning, "alice"), (returnFailed.Id.Id, returnFailed.Level, returnFailed.GetStructuredStateValue("KeyName")));
+        Assert.NotNull(returnFailed.Exception);
+        Assert.Equal(new BudgetBalance("alice", 9.5m, 3m, 0m, false), await ledger.GetBalanceAsync("alice"));
+
+        // bob's lease has a request in flight when the instance stops: giving back its unused rest fails too. Stopping
+        // does not throw for it; it is logged, and the rest stays held.
+        await leased.TryReserveAsync("bob", "b1", 1m, InFiveMinutes);
+        store.FailNext = true;
+        await leased.DisposeAsync();
+        Assert.Equal(2, LeaseLog.Collector.Count);
+        Assert.Equal((5004, "bob"), (LeaseLog.LatestRecord.Id.Id, LeaseLog.LatestRecord.GetStructuredStateValue("KeyName")));
+        Assert.Equal(new BudgetBalance("bob", 10m, 4m, 0m, false), await ledger.GetBalanceAsync("bob"));
+
+        // Both holds are released when their leases expire; nothing is charged for them (b1 ended with the instance).
+        Time.Advance(TimeSpan.FromMinutes(7));
+        Assert.Equal(2, await ledger.ReleaseExpiredAsync());
+        Assert.Equal(new BudgetBalance("alice", 9.5m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        Assert.Equal(new BudgetBalance("bob", 10m, 0m, 0m, false), await ledger.GetBalanceAsync("bob"));
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "bob");
+    }
+
+    [SkippableFact]
+    public async Task A_renewal_ahead_of_need_that_fails_is_logged_once_and_a_later_one_is_taken_without_a_warning()
+    {
+        var store = new FailingStore(CreateStore());
+        var ledger = NewLedger(store);
+        var leased = NewLeased(ledger, leaseRequests: 4);
+        await ledger.TopUpAsync("alice", 100m, "pay-1");
+        await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
+        await leased.TryReserveAsync("alice", "r2", 1m, InFiveMinutes);
+
+        // r3 leaves a quarter: the renewal goes to the store in the background and fails there. r3 itself is served.
+        store.FailNext = true;
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 1m), await leased.TryReserveAsync("alice", "r3", 1m, InFiveMinutes));
+        await UntilAsync(() => Task.FromResult(LeaseLog.Collector.Count > 0));
+        var failed = Assert.Single(LeaseLog.Collector.GetSnapshot());
+        Assert.Equal((5005, LogLevel.Warning, "alice"), (failed.Id.Id, failed.Level, failed.GetStructuredStateValue("KeyName")));
+        Assert.Equal([4m], await LeaseAmountsAsync(ledger));
+
+        // The requests go on: r4 takes the lease's last, r5 gets a new lease (renewed, or taken on the usual path), and
+        // when that one runs low a renewal ahead of need is taken again, quietly.
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 0m), await leased.TryReserveAsync("alice", "r4", 1m, InFiveMinutes));
+        for (var i = 5; i <= 7; i++)
+        {
+            Assert.Equal(new ReservationResult(ReservationStatus.Granted, 8m - i), await leased.TryReserveAsync("alice", $"r{i}", 1m, InFiveMinutes));
+        }
+
+        await UntilAsync(async () => (await LeaseAmountsAsync(ledger)).Length == 3);
+        for (var i = 1; i <= 7; i++)
+        {
+            Assert.Equal(1m, (await leased.SettleAsync($"r{i}", 1m)).Charged);
+        }
+
+        await leased.DisposeAsync();
+        Assert.Single(LeaseLog.Collector.GetSnapshot());
+        Assert.Equal(new BudgetBalance("alice", 93m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task A_renewal_due_while_a_request_holds_the_keys_lease_lock_is_left_to_the_next_request()
+    {
+        var store = new GatedStore(CreateStore());
+        var ledger = NewLedger(store);
+        var leased = NewLeased(ledger, leaseRequests: 4);
+        await ledger.TopUpAsync("alice", 100m, "pay-1");
+        await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
+        await leased.TryReserveAsync("alice", "r2", 1m, InFiveMinutes);
+
+        // A request that holds nothing and outlives the lease reserves on its own under the key's lease lock (one
+        // lease write per key at a time); its write waits in the store.
+        var (entered, gate) = store.HoldNext();
+        var free = leased.TryReserveAsync("alice", "free", 0m, InFiveMinutes + LeasedBudgetLedger.LeaseWindow + TimeSpan.FromMinutes(1));
+        await entered;
+
+        // r3 leaves a quarter meanwhile: no renewal runs beside the lock's holder, and the holder ends cleanly.
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 1m), await leased.TryReserveAsync("alice", "r3", 1m, InFiveMinutes));
+        Assert.Equal([4m], await LeaseAmountsAsync(ledger));
+        gate.SetResult();
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 100m - 4m), await free.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal([4m], await LeaseAmountsAsync(ledger));
+
+        // The next request to find the lease low renews it.
+        Assert.Equal(new ReservationResult(ReservationStatus.Granted, 0m), await leased.TryReserveAsync("alice", "r4", 1m, InFiveMinutes));
+        await UntilAsync(async () => (await LeaseAmountsAsync(ledger)).Length == 2);
+        for (var i = 1; i <= 4; i++)
+        {
+            await leased.SettleAsync($"r{i}", 1m);
+        }
+
+        Assert.Equal(SettlementStatus.Applied, (await leased.ReleaseAsync("free")).Status);
+        await leased.DisposeAsync();
+        Assert.Empty(LeaseLog.Collector.GetSnapshot());
+        Assert.Equal(new BudgetBalance("alice", 96m, 0m, 0m, false), await ledger.GetBalanceAsync("alice"));
+        await BudgetLedgerContract.AssertConsistentAsync(ledger, "alice");
+    }
+
+    [SkippableFact]
+    public async Task A_missing_id_is_refused_naming_the_callers_argument_before_any_money_moves()
+    {
+        var (ledger, leased) = await FundedAsync(10m);
+        await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
+        var before = await leased.GetBalanceAsync("alice");
+
+        Assert.Equal("keyId", (await Assert.ThrowsAsync<ArgumentNullException>(() => leased.TryReserveAsync(null!, "r2", 1m, InFiveMinutes))).ParamName);
+        Assert.Equal("requestId", (await Assert.ThrowsAsync<ArgumentNullException>(() => leased.SettleAsync((string)null!, 1m))).ParamName);
+        Assert.Equal("requestId", (await Assert.ThrowsAsync<ArgumentNullException>(() => leased.ReleaseAsync(null!))).ParamName);
+        Assert.Equal("requestId", (await Assert.ThrowsAsync<ArgumentNullException>(() => leased.GetReservationAsync(null!))).ParamName);
+        Assert.Equal("keyId", (await Assert.ThrowsAsync<ArgumentNullException>(() => leased.RefundAsync(null!, "refund-1"))).ParamName);
+
+        Assert.Equal(before, await leased.GetBalanceAsync("alice"));
+        Assert.Equal(new BudgetBalance("alice", 10m, 4m, 0m, false), await ledger.GetBalanceAsync("alice"));
+    }
+
+    [SkippableFact]
+    public async Task After_stopping_a_refund_still_pays_out_what_the_leases_gave_back()
+    {
+        var (ledger, leased) = await FundedAsync(10m);
+        await leased.TryReserveAsync("alice", "r1", 1m, InFiveMinutes);
+        await leased.SettleAsync("r1", 0.5m);
+        await leased.DisposeAsync();
+
+        // A refund that comes in while the host stops is served (not left waiting on the stopped leases).
+        var refund = await leased.RefundAsync("alice", "refund-1").WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(new CreditResult(CreditStatus.Applied, 9.5m, 0m), refund);
+        Assert.Equal(new BudgetBalance("alice", 0m, 0m, 0m, true), await ledger.GetBalanceAsync("alice"));
     }
 
     /// <summary>A ledger with alice's account funded, and leases over it.</summary>
