@@ -17,6 +17,13 @@ public sealed class PostgreSqlBudgetLedgerTests : BudgetLedgerContract
         return new PostgreSqlLedgerStore(_connectionString, _schema);
     }
 
+    [Fact]
+    public void A_store_over_no_data_source_is_refused_when_it_is_made_not_at_its_first_write()
+    {
+        var refused = Assert.Throws<ArgumentNullException>(() => new PostgreSqlLedgerStore((NpgsqlDataSource)null!, "relaykit"));
+        Assert.Equal("dataSource", refused.ParamName);
+    }
+
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
